@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file aml.h
+ * aml: building blocks for memory on heterogeneous devices.
+ *
+ * The umbrella header: include it and depend on @aml//aml. It brings in the
+ * generic API of every block and the core utilities (errors, version,
+ * bitmaps, backends); implementation-specific headers live under aml/.
+ * Every header compiles as C11 and as C++.
+ */
+#ifndef AML_H
+#define AML_H
+
+#include <aml/backend.h>
+#include <aml/bitmap.h>
+#include <aml/build_config.h>
+#include <aml/error.h>
+#include <aml/version.h>
+
+#endif /* AML_H */

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file error.h
+ * Error codes of aml.
+ *
+ * Every aml function that can fail returns 0 on success or one of the negative
+ * AML_E* constants below. Functions that return a pointer return NULL instead
+ * and store the same negative code in the calling thread's aml_errno. The
+ * values are negative themselves: write `return AML_EINVAL;`, never
+ * `return -AML_EINVAL;`.
+ */
+#ifndef AML_ERROR_H
+#define AML_ERROR_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * The error table: X(name, value, message). One table gives the enum, the
+ * names and the messages, so they cannot drift apart. The values -1 to -7 are
+ * those of upstream AML's codes, negated.
+ */
+#define AML_ERROR_MAP(X)                                                       \
+	X(FAILURE, -1, "generic failure")                                      \
+	X(ENOMEM, -2, "not enough memory")                                     \
+	X(EINVAL, -3, "invalid argument")                                      \
+	X(EDOM, -4, "argument out of range")                                   \
+	X(ENOTSUP, -5, "operation not supported")                              \
+	X(EBUSY, -6, "resource busy")                                          \
+	X(EPERM, -7, "operation not permitted")                                \
+	X(ENODEV, -8, "no such device")                                        \
+	X(ECANCELED, -9, "operation canceled")
+
+/** Error codes: AML_SUCCESS (0) or a negative AML_E* value. */
+enum aml_error {
+	/** No error. */
+	AML_SUCCESS = 0,
+#define AML_ERROR_ENUMERATOR_(name, value, text) AML_##name = (value),
+	AML_ERROR_MAP(AML_ERROR_ENUMERATOR_)
+#undef AML_ERROR_ENUMERATOR_
+};
+
+/**
+ * Human-readable message for an error code.
+ * @param code 0 or an AML_E* value.
+ * @return a static string, never NULL: "success" for 0, the code's message,
+ *         or "unknown error" for any other value (including positive ones,
+ *         which aml never returns).
+ * @note Thread-safe; the string must not be freed.
+ */
+const char *aml_strerror(int code);
+
+/**
+ * Symbolic name of an error code, e.g. "AML_EINVAL".
+ * @param code 0 or an AML_E* value.
+ * @return a static string, never NULL: "AML_SUCCESS" for 0, the code's name,
+ *         or "AML_UNKNOWN" for any other value.
+ * @note Thread-safe; the string must not be freed.
+ */
+const char *aml_errname(int code);
+
+/**
+ * Address of the calling thread's aml_errno slot.
+ * Use the aml_errno macro instead; this function exists so that the macro
+ * works from C and C++ alike (the glibc errno pattern).
+ * @return a pointer that stays valid for the lifetime of the calling thread.
+ */
+int *aml_errno_location(void);
+
+/**
+ * Last error of the calling thread, set by aml functions that return a
+ * pointer (they return NULL and set aml_errno to a negative AML_E* code).
+ * Thread-local; aml never resets it on success, so check the return value
+ * first. Assignable: `aml_errno = 0;`.
+ */
+#define aml_errno (*aml_errno_location())
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AML_ERROR_H */

@@ -8,7 +8,6 @@
  * that is what makes a malformed list leave the caller's set untouched.
  */
 #include <stdbool.h>
-#include <stdio.h>
 #include <string.h>
 
 #include <aml/bitmap.h>
@@ -84,16 +83,6 @@ int aml_bitmap_fill(struct aml_bitmap *bitmap)
 	return 0;
 }
 
-int aml_bitmap_set(struct aml_bitmap *bitmap, size_t index)
-{
-	return aml_bitmap_set_range(bitmap, index, index);
-}
-
-int aml_bitmap_clear(struct aml_bitmap *bitmap, size_t index)
-{
-	return aml_bitmap_clear_range(bitmap, index, index);
-}
-
 static int
 bitmap_check_range(const struct aml_bitmap *bitmap, size_t first, size_t last)
 {
@@ -119,6 +108,25 @@ int aml_bitmap_clear_range(struct aml_bitmap *bitmap, size_t first, size_t last)
 	if (err != 0)
 		return err;
 	bitmap_assign_range(bitmap, first, last, false);
+	return 0;
+}
+
+/* Single bits skip the range masks: they are the common call in loops. */
+int aml_bitmap_set(struct aml_bitmap *bitmap, size_t index)
+{
+	int err = bitmap_check_range(bitmap, index, index);
+	if (err != 0)
+		return err;
+	bitmap->words[index / WORD_BITS] |= bitmap_bit(index);
+	return 0;
+}
+
+int aml_bitmap_clear(struct aml_bitmap *bitmap, size_t index)
+{
+	int err = bitmap_check_range(bitmap, index, index);
+	if (err != 0)
+		return err;
+	bitmap->words[index / WORD_BITS] &= ~bitmap_bit(index);
 	return 0;
 }
 
@@ -240,27 +248,46 @@ int aml_bitmap_parse(struct aml_bitmap *out, const char *list)
 	return 0;
 }
 
+/* Decimal digits of index, which is below 10000 (static assert above). */
+static size_t bitmap_index_digits(size_t index)
+{
+	return index < 10 ? 1 : index < 100 ? 2 : index < 1000 ? 3 : 4;
+}
+
+/* Write index in decimal at out, which has room; return the digit count. */
+static size_t bitmap_print_index(char *out, size_t index)
+{
+	size_t n = bitmap_index_digits(index);
+	for (size_t i = n; i > 0; i--, index /= 10)
+		out[i - 1] = (char)('0' + index % 10);
+	return n;
+}
+
 /*
  * Print the runs of bitmap into buf, or only measure them when buf is NULL.
- * buf, when given, has room for the measured length plus the NUL.
+ * buf, when given, has room for the measured length plus the NUL. Digits are
+ * written by hand: snprintf per item made formatting slower than hwloc's.
  */
 static size_t bitmap_print_runs(const struct aml_bitmap *bitmap, char *buf)
 {
-	char item[2 * 5 + 2]; /* "NNNN-NNNN," and the NUL */
 	size_t length = 0;
 	size_t first = bitmap_find(bitmap, 0, true);
 	while (first < AML_BITMAP_MAX) {
 		size_t last = bitmap_find(bitmap, first, false) - 1;
-		int n = last == first
-		                ? snprintf(item, sizeof(item), "%zu", first)
-		                : snprintf(item, sizeof(item), "%zu-%zu", first,
-		                           last);
 		size_t next = bitmap_find(bitmap, last + 1, true);
-		if (next < AML_BITMAP_MAX)
-			item[n++] = ',';
-		if (buf != NULL)
-			memcpy(buf + length, item, (size_t)n);
-		length += (size_t)n;
+		if (buf != NULL) {
+			char *out = buf + length;
+			out += bitmap_print_index(out, first);
+			if (last != first) {
+				*out++ = '-';
+				out += bitmap_print_index(out, last);
+			}
+			if (next < AML_BITMAP_MAX)
+				*out = ',';
+		}
+		length += bitmap_index_digits(first) +
+		          (last == first ? 0 : 1 + bitmap_index_digits(last)) +
+		          (next < AML_BITMAP_MAX ? 1 : 0);
 		first = next;
 	}
 	if (buf != NULL)

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs every Debian package that aml's build, tests and benchmarks need.
+# Idempotent: installs only what is missing, and says what. Uses sudo only
+# when not root.
+#   tools/setup.sh
+set -euo pipefail
+
+packages=(
+	bazel-bootstrap # Bazel 4.2.3, works offline with the stand-ins in third_party/
+	gcc g++ libc6-dev pkg-config git
+	libnuma-dev    # required backend
+	libhwloc-dev   # optional backend: discovery
+	libmemkind-dev # optional backend: high-bandwidth memory
+	libgtest-dev     # tests
+	libbenchmark-dev # benchmarks
+	clang-format     # style check (tools/check_format.sh)
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	[ "$status" = "install ok installed" ] || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "setup: all ${#packages[@]} packages already installed"
+	exit 0
+fi
+
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+	command -v sudo >/dev/null || {
+		echo "setup: not root and no sudo: install ${missing[*]} by hand" >&2
+		exit 1
+	}
+	sudo=(sudo)
+fi
+echo "setup: installing ${missing[*]}"
+"${sudo[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "setup: done"

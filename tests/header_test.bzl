@@ -1,18 +1,27 @@
 """Checks that each public header compiles alone, first in a translation unit."""
 
-load("@rules_cc//cc:defs.bzl", "cc_test")
+load("@rules_cc//cc:defs.bzl", "cc_library", "cc_test")
 load("//aml:copts.bzl", "AML_COPTS", "AML_TEST_COPTS")
 
+# language: (file extension, flags)
+_LANGUAGES = {
+    "c": ("c", AML_COPTS + ["-pedantic-errors"]),
+    "cxx": ("cc", AML_TEST_COPTS + ["-pedantic-errors"]),
+}
+
 def header_self_contained_test(name, headers):
-    """One test compiling every header alone as C11 (pedantic) and as C++17.
+    """One test compiling every header alone, twice, as C11 and as C++17.
+
+    Including twice checks the include guard; -pedantic-errors keeps the
+    headers free of extensions.
 
     Args:
       name: the test's name.
       headers: include paths, as a consumer writes them ("aml/bitmap.h").
     """
-    srcs = []
-    for i, header in enumerate(headers):
-        for lang, ext in [("c", "c"), ("cxx", "cc")]:
+    for lang, (ext, copts) in _LANGUAGES.items():
+        srcs = []
+        for i, header in enumerate(headers):
             out = "%s_%d_%s.%s" % (name, i, lang, ext)
             native.genrule(
                 name = out.replace(".", "_"),
@@ -22,30 +31,23 @@ def header_self_contained_test(name, headers):
                 cmd = "printf '#include <%s>\\n#include <%s>\\ntypedef int header_check_%d;\\n' > $@" % (header, header, i),
             )
             srcs.append(out)
+        cc_library(
+            name = "%s_%s" % (name, lang),
+            testonly = True,
+            srcs = srcs,
+            copts = copts,
+            deps = ["//aml:api"],
+        )
 
     native.genrule(
         name = name + "_main",
         outs = [name + "_main.c"],
         cmd = "printf 'int main(void) { return 0; }\\n' > $@",
     )
-    native.cc_library(
-        name = name + "_c",
-        testonly = True,
-        srcs = [s for s in srcs if s.endswith(".c")],
-        copts = AML_COPTS + ["-pedantic-errors"],
-        deps = ["//aml:api"],
-    )
-    native.cc_library(
-        name = name + "_cxx",
-        testonly = True,
-        srcs = [s for s in srcs if s.endswith(".cc")],
-        copts = AML_TEST_COPTS + ["-pedantic-errors"],
-        deps = ["//aml:api"],
-    )
     cc_test(
         name = name,
         size = "small",
         srcs = [name + "_main.c"],
         copts = AML_COPTS,
-        deps = [name + "_c", name + "_cxx"],
+        deps = ["%s_%s" % (name, lang) for lang in _LANGUAGES],
     )

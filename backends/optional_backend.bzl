@@ -1,0 +1,40 @@
+"""The BUILD shape shared by optional backends (hwloc, memkind)."""
+
+load("@rules_cc//cc:defs.bzl", "cc_library")
+load("//aml:copts.bzl", "AML_COPTS")
+
+def optional_backend(name, have):
+    """Declares :present, :absent and :<name>, which picks one of them.
+
+    :present (<name>.c) is the only code that includes the library's header;
+    it is tagged manual so that //... does not build it on hosts without the
+    library. :absent (<name>_absent.c) keeps the same contract and reports
+    the backend as not built; it is always built, and tests link it directly.
+
+    Args:
+      name: the backend, also the @aml_host target and the file stem.
+      have: whether the host has the library (AML_HAVE from @aml_host).
+    """
+    cc_library(
+        name = "present",
+        srcs = [name + ".c"],
+        copts = AML_COPTS,
+        local_defines = ["_GNU_SOURCE"],
+        tags = ["manual"],
+        deps = [
+            "//aml:internal_headers",
+            "@aml_host//:" + name,
+        ],
+    )
+    cc_library(
+        name = "absent",
+        srcs = [name + "_absent.c"],
+        copts = AML_COPTS,
+        visibility = ["//aml:__pkg__"],
+        deps = ["//aml:internal_headers"],
+    )
+    cc_library(
+        name = name,
+        visibility = ["//aml:__pkg__"],
+        deps = [":present"] if have else [":absent"],
+    )

@@ -89,11 +89,16 @@ def _flags_from_pkg_config(rctx, module):
             include_dirs.append(flag[2:])
         elif flag.startswith("-D"):
             defines.append(flag[2:])
+    linkopts = [f for f in libs.split(" ") if f]
+
+    # Module installs (Spack, Lmod) point -L outside the loader's search
+    # path: without an rpath the binaries would build but not start.
+    rpaths = ["-Wl,-rpath," + f[2:] for f in linkopts if f.startswith("-L")]
     return struct(
         origin = "pkg-config " + module,
         include_dirs = include_dirs,
         defines = defines,
-        linkopts = [f for f in libs.split(" ") if f],
+        linkopts = linkopts + rpaths,
     )
 
 def _flags_from_standard_paths(link_name):

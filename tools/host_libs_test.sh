@@ -50,12 +50,31 @@ grep -q -- "-Wl,-rpath,$prefix/lib64" "$output_base/external/aml_host/BUILD.baze
 	fail "no rpath to the prefix"
 pass "AML_MEMKIND_PREFIX finds memkind under a prefix"
 
-# 2. A prefix without the library is an error that says so.
+# 2. A pkg-config module outside the standard paths (an HPC module): its
+#    headers are reachable and its library gets an rpath.
+mkdir -p "$work/pc"
+cat >"$work/pc/memkind.pc" <<PC
+Name: memkind
+Description: memkind installed under a test prefix
+Version: 1.14.0
+Cflags: -I$prefix/include
+Libs: -L$prefix/lib64 -lmemkind
+PC
+out=$(bzl run --repo_env=PKG_CONFIG_PATH="$work/pc" //tools:aml_info 2>/dev/null) ||
+	fail "aml_info with PKG_CONFIG_PATH"
+grep -q '^  memkind  built: memkind ' <<<"$out" || fail "memkind not built from the module: $out"
+grep -q -- "-Wl,-rpath,$prefix/lib64" "$output_base/external/aml_host/BUILD.bazel" ||
+	fail "no rpath to the module's library directory"
+[ "$(readlink "$output_base/external/aml_host/memkind/include0")" = "$prefix/include" ] ||
+	fail "the module's include directory is not in the repository"
+pass "a pkg-config module outside the standard paths is found, with an rpath"
+
+# 3. A prefix without the library is an error that says so.
 err=$(bzl build --repo_env=AML_HWLOC_PREFIX="$work" //aml 2>&1) && fail "empty prefix accepted"
 grep -q "aml: AML_HWLOC_PREFIX=$work has no include/hwloc.h" <<<"$err" || fail "message: $err"
 pass "a prefix without the library is refused with its reason"
 
-# 3. A missing optional library leaves its backend out; the build still works.
+# 4. A missing optional library leaves its backend out; the build still works.
 cc=$(without memkind)
 out=$(bzl run --repo_env=CC="$cc" //tools:aml_info 2>/dev/null) || fail "build without memkind"
 grep -q '^  memkind  not built$' <<<"$out" || fail "memkind should be absent: $out"
@@ -63,13 +82,13 @@ grep -q '#define AML_HAVE_MEMKIND 0' "$output_base/external/aml_host/include/aml
 	fail "build_config.h still says memkind"
 pass "a host without memkind builds without the memkind backend"
 
-# 4. ... unless the user asked for it: then it is an error naming the package.
+# 5. ... unless the user asked for it: then it is an error naming the package.
 err=$(bzl build --repo_env=CC="$cc" --repo_env=AML_WITH_MEMKIND=1 //aml 2>&1) &&
 	fail "AML_WITH_MEMKIND=1 accepted a missing memkind"
 grep -q 'install the Debian package libmemkind-dev' <<<"$err" || fail "message: $err"
 pass "AML_WITH_MEMKIND=1 on a host without memkind names libmemkind-dev"
 
-# 5. A missing required library fails in one line naming the package.
+# 6. A missing required library fails in one line naming the package.
 cc=$(without numa)
 err=$(bzl build --repo_env=CC="$cc" //aml 2>&1) && fail "built without libnuma"
 # Bazel repeats a fetch error once per requester: the message is one line.
@@ -77,7 +96,7 @@ line=$(grep -m1 'Error in fail: aml:' <<<"$err") || fail "no aml message: $err"
 grep -q 'install the Debian package libnuma-dev' <<<"$line" || fail "message: $line"
 pass "a host without libnuma fails with: ${line#*Error in fail: }"
 
-# 6. The flag turns a found backend off.
+# 7. The flag turns a found backend off.
 out=$(bzl run --repo_env=AML_WITH_HWLOC=0 //tools:aml_info 2>/dev/null) || fail "AML_WITH_HWLOC=0"
 grep -q '^  hwloc    not built$' <<<"$out" || fail "hwloc should be off: $out"
 pass "--repo_env=AML_WITH_HWLOC=0 turns hwloc off"

@@ -19,9 +19,13 @@ def optional_backend(name, have):
         name = "present",
         srcs = [name + ".c"],
         copts = AML_COPTS,
+        # As //backends/numa: references to the library bind at the final
+        # link, with its symbol versions.
+        linkstatic = True,
         local_defines = ["_GNU_SOURCE"],
         tags = ["manual"],
         deps = [
+            "//aml:core",
             "//aml:internal_headers",
             "@aml_host//:" + name,
         ],
@@ -31,7 +35,10 @@ def optional_backend(name, have):
         srcs = [name + "_absent.c"],
         copts = AML_COPTS,
         visibility = ["//aml:__pkg__"],
-        deps = ["//aml:internal_headers"],
+        deps = [
+            "//aml:core",
+            "//aml:internal_headers",
+        ],
     )
     cc_library(
         name = name,

@@ -5,7 +5,8 @@
  *
  * The umbrella header: include it and depend on @aml//aml. It brings in the
  * generic API of every block and the core utilities (errors, version,
- * bitmaps, backends); implementation-specific headers live under aml/.
+ * bitmaps, backends, devices and topologies); implementation-specific and
+ * backend-specific headers (aml/device/memkind.h) live under aml/.
  * Every header compiles as C11 and as C++.
  */
 #ifndef AML_H
@@ -14,7 +15,9 @@
 #include <aml/backend.h>
 #include <aml/bitmap.h>
 #include <aml/build_config.h>
+#include <aml/device.h>
 #include <aml/error.h>
+#include <aml/topology.h>
 #include <aml/version.h>
 
 #endif /* AML_H */

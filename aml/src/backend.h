@@ -38,6 +38,24 @@ extern const struct aml_backend_impl aml_backend_numa_impl;
 extern const struct aml_backend_impl aml_backend_hwloc_impl;
 extern const struct aml_backend_impl aml_backend_memkind_impl;
 
+struct aml_topology;
+struct aml_topology_ops;
+
+/*
+ * backends/numa: NUMA node devices. aml_numa_topology_ops maps, moves and
+ * locates pages with mbind(2) and move_pages(2); every discovered topology
+ * uses it. aml_numa_discover() builds a finished topology of this machine
+ * from libnuma and /sys/devices/system/node (used when hwloc is absent).
+ */
+extern const struct aml_topology_ops aml_numa_topology_ops;
+int aml_numa_discover(struct aml_topology **out);
+
+/*
+ * backends/hwloc: a finished topology of this machine (xml_path NULL) or of
+ * an hwloc XML file. The absent backend returns AML_ENOTSUP.
+ */
+int aml_hwloc_discover(struct aml_topology **out, const char *xml_path);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,13 +1,26 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The hwloc backend. For now it reports the hwloc library in use; discovery
- * of NUMA nodes and their memory attributes builds on it (issue #3).
+ * The hwloc backend: discovery of NUMA nodes and their memory attributes,
+ * from this machine or from an hwloc XML file, and the backend's description.
+ *
+ * Nodes are keyed by OS index (obj->os_index, what mbind and numactl use),
+ * never hwloc's logical index: the two differ as soon as CPU-less nodes are
+ * numbered after the DDR ones (Xeon Max SNC4: DDR 0-7, HBM 8-15, but hwloc's
+ * tree order interleaves them), and mixing them up places memory on the
+ * wrong node.
+ *
+ * Bandwidth and latency come from hwloc's memattrs (ACPI HMAT on Linux), one
+ * value per initiator CPU set; hwloc gives bandwidth in MiB/s.
  */
 #include <stdio.h>
 
 #include <hwloc.h>
 
+#include <aml/error.h>
+
 #include "aml/src/backend.h"
+#include "aml/src/sysfs.h"
+#include "aml/src/topology.h"
 
 /* HWLOC_API_VERSION is 0xMMmmpp00-style: major in bits 16-23, minor 8-15. */
 static unsigned hwloc_backend_major(unsigned api)
@@ -35,3 +48,168 @@ const struct aml_backend_impl aml_backend_hwloc_impl = {
         .built = true,
         .describe = hwloc_backend_describe,
 };
+
+/* ---- Discovery ---- */
+
+/* CPUs beyond AML_BITMAP_MAX are dropped: aml's sets stop there. */
+static void hwloc_to_bitmap(hwloc_const_bitmap_t set, struct aml_bitmap *out)
+{
+	aml_bitmap_zero(out);
+	for (int cpu = hwloc_bitmap_first(set);
+	     cpu >= 0 && cpu < AML_BITMAP_MAX;
+	     cpu = hwloc_bitmap_next(set, cpu))
+		aml_bitmap_set(out, (size_t)cpu);
+}
+
+/*
+ * The node's own CPUs. hwloc attaches a CPU-less node next to the CPUs it is
+ * close to, so its cpuset is not enough. On this machine, Linux says
+ * (node/nodeN/cpulist). In an XML file, the lowest OS index among the NUMA
+ * nodes of one parent owns its CPUs, as firmware numbers CPU nodes before
+ * the CPU-less HBM and CXL nodes.
+ */
+static void
+hwloc_node_cpus(hwloc_topology_t topo, hwloc_obj_t node, struct aml_bitmap *out)
+{
+	aml_bitmap_zero(out);
+	if (hwloc_topology_is_thissystem(topo)) {
+		if (aml_sysfs_node_cpus((int)node->os_index, out) != 0)
+			aml_bitmap_zero(out);
+		return;
+	}
+	for (hwloc_obj_t sibling = node->parent->memory_first_child;
+	     sibling != NULL; sibling = sibling->next_sibling) {
+		if (sibling->type == HWLOC_OBJ_NUMANODE &&
+		    sibling->os_index < node->os_index)
+			return;
+	}
+	hwloc_to_bitmap(node->cpuset, out);
+}
+
+/* Where each memattr value goes in struct aml_device_perf. */
+static uint64_t *hwloc_perf_field(struct aml_device_perf *perf,
+                                  hwloc_memattr_id_t id)
+{
+	switch (id) {
+	case HWLOC_MEMATTR_ID_BANDWIDTH:
+		return &perf->bandwidth;
+	case HWLOC_MEMATTR_ID_READ_BANDWIDTH:
+		return &perf->read_bandwidth;
+	case HWLOC_MEMATTR_ID_WRITE_BANDWIDTH:
+		return &perf->write_bandwidth;
+	case HWLOC_MEMATTR_ID_LATENCY:
+		return &perf->latency_ns;
+	case HWLOC_MEMATTR_ID_READ_LATENCY:
+		return &perf->read_latency_ns;
+	default:
+		return &perf->write_latency_ns;
+	}
+}
+
+static bool hwloc_is_bandwidth(hwloc_memattr_id_t id)
+{
+	return id == HWLOC_MEMATTR_ID_BANDWIDTH ||
+	       id == HWLOC_MEMATTR_ID_READ_BANDWIDTH ||
+	       id == HWLOC_MEMATTR_ID_WRITE_BANDWIDTH;
+}
+
+/* Record every initiator's value of one memattr on dev. */
+static int hwloc_read_memattr(hwloc_topology_t topo,
+                              hwloc_obj_t node,
+                              hwloc_memattr_id_t id,
+                              struct aml_device *dev)
+{
+	struct hwloc_location where[AML_DEVICE_INITIATORS_MAX];
+	hwloc_uint64_t values[AML_DEVICE_INITIATORS_MAX];
+	unsigned n = AML_DEVICE_INITIATORS_MAX;
+	if (hwloc_memattr_get_initiators(topo, id, node, 0, &n, where,
+	                                 values) != 0)
+		return 0; /* no values for this attribute */
+	/* hwloc reports how many exist; only the first ones were stored. */
+	if (n > AML_DEVICE_INITIATORS_MAX)
+		n = AML_DEVICE_INITIATORS_MAX;
+	for (unsigned i = 0; i < n; i++) {
+		if (where[i].type != HWLOC_LOCATION_TYPE_CPUSET)
+			continue;
+		struct aml_bitmap cpus;
+		hwloc_to_bitmap(where[i].location.cpuset, &cpus);
+		struct aml_device_perf perf = {0};
+		*hwloc_perf_field(&perf, id) =
+		        hwloc_is_bandwidth(id) ? values[i] << 20 : values[i];
+		int err = aml_device_add_initiator(dev, &cpus, &perf);
+		if (err != 0)
+			return err;
+	}
+	return 0;
+}
+
+static int
+hwloc_add_node(hwloc_topology_t topo, hwloc_obj_t node, struct aml_topology *t)
+{
+	if (node->os_index >= AML_BITMAP_MAX)
+		return AML_EDOM;
+	struct aml_device dev = {
+	        .numa_id = (int)node->os_index,
+	        .backend = AML_BACKEND_NUMA,
+	        .capacity = (size_t)node->attr->numanode.local_memory,
+	};
+	hwloc_node_cpus(topo, node, &dev.cpus);
+	static const hwloc_memattr_id_t attrs[] = {
+	        HWLOC_MEMATTR_ID_BANDWIDTH,
+	        HWLOC_MEMATTR_ID_READ_BANDWIDTH,
+	        HWLOC_MEMATTR_ID_WRITE_BANDWIDTH,
+	        HWLOC_MEMATTR_ID_LATENCY,
+	        HWLOC_MEMATTR_ID_READ_LATENCY,
+	        HWLOC_MEMATTR_ID_WRITE_LATENCY,
+	};
+	for (size_t i = 0; i < sizeof(attrs) / sizeof(*attrs); i++) {
+		int err = hwloc_read_memattr(topo, node, attrs[i], &dev);
+		if (err != 0)
+			return err;
+	}
+	return aml_topology_add_device(t, &dev, node->subtype);
+}
+
+static int hwloc_load(hwloc_topology_t *topo, const char *xml_path)
+{
+	if (hwloc_topology_init(topo) != 0)
+		return AML_ENOMEM;
+	if (xml_path != NULL && hwloc_topology_set_xml(*topo, xml_path) != 0) {
+		hwloc_topology_destroy(*topo);
+		return AML_EINVAL;
+	}
+	if (hwloc_topology_load(*topo) != 0) {
+		hwloc_topology_destroy(*topo);
+		return xml_path != NULL ? AML_EINVAL : AML_FAILURE;
+	}
+	return 0;
+}
+
+int aml_hwloc_discover(struct aml_topology **out, const char *xml_path)
+{
+	*out = NULL;
+	hwloc_topology_t topo;
+	int err = hwloc_load(&topo, xml_path);
+	if (err != 0)
+		return err;
+	char source[AML_TOPOLOGY_SOURCE_MAX];
+	if (xml_path != NULL)
+		snprintf(source, sizeof(source), "hwloc XML %s", xml_path);
+	else
+		snprintf(source, sizeof(source), "hwloc");
+	struct aml_topology *t;
+	err = aml_topology_create_empty(&t, source, &aml_numa_topology_ops);
+	for (hwloc_obj_t node = NULL;
+	     err == 0 && (node = hwloc_get_next_obj_by_type(
+	                          topo, HWLOC_OBJ_NUMANODE, node)) != NULL;)
+		err = hwloc_add_node(topo, node, t);
+	if (err == 0)
+		err = aml_topology_finish(t, true);
+	hwloc_topology_destroy(topo);
+	if (err != 0) {
+		aml_topology_destroy(&t);
+		return err;
+	}
+	*out = t;
+	return 0;
+}

@@ -1,14 +1,35 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The memkind backend. For now it reports the memkind library in use and
- * whether it finds high-bandwidth memory; devices over memkind's kinds build
- * on it (issue #3).
+ * The memkind backend: it reports the memkind library in use, and offers one
+ * device per memkind kind aml knows (<aml/device/memkind.h>).
+ *
+ * Design. Each kind has one static device, made on its first request under
+ * pthread_once and kept until exit, so the pointer users get is stable and
+ * the availability answer never changes while the process runs (memkind reads
+ * MEMKIND_HBW_NODES and HMAT once, too). A map is one
+ * memkind_posix_memalign() of whole, page-aligned pages, which it covers
+ * entirely, so no two maps (nor any other memkind object) share a page.
+ * Every live map is recorded in the device's rangeset, and unmap frees
+ * only a range recorded exactly as mapped: memkind_free() on anything else
+ * would corrupt the heap, and memkind cannot free part of an allocation.
+ *
+ * Thread-safety: pthread_once publishes each device; the rangeset has its own
+ * lock, and memkind's allocation calls are thread-safe. Map allocates before
+ * it records and unmap forgets before it frees, so no address is ever
+ * recorded twice.
  */
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 
 #include <memkind.h>
 
+#include <aml/device.h>
+#include <aml/device/memkind.h>
+#include <aml/error.h>
+
 #include "aml/src/backend.h"
+#include "aml/src/rangeset.h"
 
 static int memkind_backend_describe(char *buf, size_t size)
 {
@@ -29,3 +50,187 @@ const struct aml_backend_impl aml_backend_memkind_impl = {
         .built = true,
         .describe = memkind_backend_describe,
 };
+
+/* ---- Devices ---- */
+
+/* What aml says about each kind. memkind's kinds are variables, not
+ * constants, so the table holds their addresses. */
+struct memkind_kind_info {
+	memkind_t *kind;
+	const char *name;
+	enum aml_device_kind device_kind;
+};
+
+static const struct memkind_kind_info memkind_kinds[AML_MEMKIND_KIND_COUNT] = {
+        [AML_MEMKIND_HBW] = {&MEMKIND_HBW, "memkind:hbw", AML_DEVICE_HBM},
+        [AML_MEMKIND_HBW_PREFERRED] = {&MEMKIND_HBW_PREFERRED,
+                                       "memkind:hbw_preferred", AML_DEVICE_HBM},
+        /* The nodes with the most memory are ordinary DDR on every machine
+         * memkind supports (HBM and DAX nodes are smaller or separate). */
+        [AML_MEMKIND_HIGHEST_CAPACITY] = {&MEMKIND_HIGHEST_CAPACITY,
+                                          "memkind:highest_capacity",
+                                          AML_DEVICE_DRAM},
+        [AML_MEMKIND_DAX_KMEM] = {&MEMKIND_DAX_KMEM, "memkind:dax_kmem",
+                                  AML_DEVICE_NVM},
+};
+
+/* One kind's device and its state. */
+struct memkind_device {
+	/* The handle users get; base.data points back here. */
+	struct aml_device base;
+	/* memkind's kind; valid when status is 0. */
+	memkind_t kind;
+	/* 0 when the device is usable, else what aml_memkind_device() says:
+	 * AML_ENODEV, or AML_FAILURE if the rangeset could not be made. */
+	int status;
+	/* Every live map, as [ptr, ptr + size). */
+	struct aml_rangeset ranges;
+};
+
+static struct memkind_device memkind_devices[AML_MEMKIND_KIND_COUNT];
+
+static int memkind_device_to_aml_error(int err)
+{
+	/* memkind_posix_memalign() returns errno values (ENOMEM, EINVAL) from
+	 * its jemalloc path, and MEMKIND_ERROR_* from its own checks. */
+	switch (err) {
+	case ENOMEM:
+	case MEMKIND_ERROR_MALLOC:
+	case MEMKIND_ERROR_MMAP:
+	/* memkind reports success with a NULL pointer for a size it thinks
+	 * out of bounds (size_out_of_bounds()): that is a request too big. */
+	case MEMKIND_SUCCESS:
+		return AML_ENOMEM;
+	default:
+		return AML_FAILURE;
+	}
+}
+
+static void *memkind_device_map(const struct aml_device *dev, size_t size)
+{
+	struct memkind_device *self = dev->data;
+	void *ptr = NULL;
+	int err =
+	        memkind_posix_memalign(self->kind, &ptr, aml_page_size(), size);
+	if (err != MEMKIND_SUCCESS || ptr == NULL) {
+		aml_errno = memkind_device_to_aml_error(err);
+		return NULL;
+	}
+	err = aml_rangeset_insert(&self->ranges, ptr, size);
+	if (err != 0) {
+		memkind_free(self->kind, ptr);
+		/* An overlap means memkind handed out memory still recorded
+		 * as ours: someone freed it behind our back. */
+		aml_errno = err == AML_ENOMEM ? AML_ENOMEM : AML_FAILURE;
+		return NULL;
+	}
+	return ptr;
+}
+
+static int
+memkind_device_unmap(const struct aml_device *dev, void *ptr, size_t size)
+{
+	struct memkind_device *self = dev->data;
+	/* Exact: memkind frees whole allocations only, so a part of a map, a
+	 * wrong size or a foreign range must be refused before the free. */
+	int err = aml_rangeset_remove(&self->ranges, ptr, size, true);
+	if (err != 0)
+		return err;
+	memkind_free(self->kind, ptr);
+	return 0;
+}
+
+/* memkind cannot migrate pages, and its free-byte counts are per process, not
+ * per device: move and free_bytes stay unsupported. */
+static const struct aml_device_ops memkind_device_ops = {
+        .map = memkind_device_map,
+        .unmap = memkind_device_unmap,
+        .move = NULL,
+        .free_bytes = NULL,
+};
+
+static void memkind_device_init(enum aml_memkind_kind which)
+{
+	const struct memkind_kind_info *info = &memkind_kinds[which];
+	struct memkind_device *self = &memkind_devices[which];
+	memkind_t kind = *info->kind;
+
+	if (memkind_check_available(kind) != MEMKIND_SUCCESS) {
+		self->status = AML_ENODEV;
+		return;
+	}
+	if (aml_rangeset_init(&self->ranges) != 0) {
+		self->status = AML_FAILURE;
+		return;
+	}
+	/* Not every kind reports a capacity (HBW_PREFERRED answers -1). */
+	ssize_t capacity = memkind_get_capacity(kind);
+
+	self->kind = kind;
+	self->status = 0;
+	self->base = (struct aml_device){
+	        .ops = &memkind_device_ops,
+	        .data = self,
+	        .kind = info->device_kind,
+	        .backend = AML_BACKEND_MEMKIND,
+	        /* A kind may span several nodes (HBW on an SNC machine). */
+	        .numa_id = -1,
+	        .capacity = capacity > 0 ? (size_t)capacity : 0,
+	        .ninitiators = 0,
+	};
+	snprintf(self->base.name, sizeof(self->base.name), "%s", info->name);
+	aml_bitmap_zero(&self->base.cpus);
+}
+
+/* pthread_once() takes no argument: one trampoline per kind. */
+static void memkind_device_init_hbw(void)
+{
+	memkind_device_init(AML_MEMKIND_HBW);
+}
+
+static void memkind_device_init_hbw_preferred(void)
+{
+	memkind_device_init(AML_MEMKIND_HBW_PREFERRED);
+}
+
+static void memkind_device_init_highest_capacity(void)
+{
+	memkind_device_init(AML_MEMKIND_HIGHEST_CAPACITY);
+}
+
+static void memkind_device_init_dax_kmem(void)
+{
+	memkind_device_init(AML_MEMKIND_DAX_KMEM);
+}
+
+static void (*const memkind_device_inits[AML_MEMKIND_KIND_COUNT])(void) = {
+        [AML_MEMKIND_HBW] = memkind_device_init_hbw,
+        [AML_MEMKIND_HBW_PREFERRED] = memkind_device_init_hbw_preferred,
+        [AML_MEMKIND_HIGHEST_CAPACITY] = memkind_device_init_highest_capacity,
+        [AML_MEMKIND_DAX_KMEM] = memkind_device_init_dax_kmem,
+};
+
+_Static_assert(AML_MEMKIND_KIND_COUNT == 4, "one PTHREAD_ONCE_INIT per kind");
+static pthread_once_t memkind_device_once[AML_MEMKIND_KIND_COUNT] = {
+        PTHREAD_ONCE_INIT,
+        PTHREAD_ONCE_INIT,
+        PTHREAD_ONCE_INIT,
+        PTHREAD_ONCE_INIT,
+};
+
+const struct aml_device *aml_memkind_device(enum aml_memkind_kind kind)
+{
+	/* The enum may hold any int, so range-check before indexing. */
+	if ((int)kind < 0 || (int)kind >= AML_MEMKIND_KIND_COUNT) {
+		aml_errno = AML_EINVAL;
+		return NULL;
+	}
+	/* pthread_once() also orders the device's fields before this read. */
+	pthread_once(&memkind_device_once[kind], memkind_device_inits[kind]);
+	const struct memkind_device *self = &memkind_devices[kind];
+	if (self->status != 0) {
+		aml_errno = self->status;
+		return NULL;
+	}
+	return &self->base;
+}

@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file topology.h
+ * The memory devices a process may use, and the queries placement code needs.
+ *
+ * A topology is a list of devices, one per NUMA node, each with its CPUs, its
+ * kind, its capacity and its performance per initiator. It is discovered from
+ * the machine (hwloc when built, else libnuma and sysfs), read from an hwloc
+ * XML file, or, after the emulator lands, emulated. Code written against
+ * aml_topology_default() never knows which.
+ *
+ * Devices are identified by their index in the topology, 0 to
+ * aml_topology_ndevices() - 1, in increasing NUMA OS index.
+ *
+ * A topology is immutable once made: every query is thread-safe.
+ */
+#ifndef AML_TOPOLOGY_H
+#define AML_TOPOLOGY_H
+
+#include <stddef.h>
+
+#include <aml/bitmap.h>
+#include <aml/device.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct aml_topology;
+
+/** Orders for aml_topology_rank(). */
+enum aml_topology_rank {
+	/** Highest access bandwidth first; unknown bandwidth last. */
+	AML_RANK_BANDWIDTH,
+	/** Lowest access latency first; unknown latency last. */
+	AML_RANK_LATENCY,
+	/** Largest capacity first. */
+	AML_RANK_CAPACITY,
+};
+
+/**
+ * Discover this machine's memory devices: hwloc when that backend is built,
+ * else libnuma and /sys/devices/system/node.
+ * @param[out] out receives the topology, owned by the caller; NULL on error.
+ * @return 0; AML_EINVAL if @p out is NULL; AML_ENOMEM; AML_ENODEV if no
+ *         NUMA node is found; AML_FAILURE if discovery failed.
+ */
+int aml_topology_discover(struct aml_topology **out);
+
+/**
+ * Read a topology from an hwloc XML file (as written by `lstopo --of xml`).
+ * Its devices keep the file's NUMA OS indices; mapping memory on them works
+ * only where this machine has those nodes (AML_ENODEV otherwise).
+ * @param[out] out receives the topology, owned by the caller; NULL on error.
+ * @return 0; AML_EINVAL if an argument is NULL or the file cannot be read or
+ *         parsed; AML_ENODEV if it has no NUMA node; AML_ENOMEM;
+ *         AML_ENOTSUP if the hwloc backend is not built.
+ */
+int aml_topology_load_xml(struct aml_topology **out, const char *path);
+
+/**
+ * Release a topology from aml_topology_discover() or _load_xml(), and every
+ * mapping still live on its devices. Sets *topology to NULL; NULL and a
+ * pointer to NULL are no-ops. Never pass aml_topology_default().
+ */
+void aml_topology_destroy(struct aml_topology **topology);
+
+/**
+ * The process's topology: the file named by AML_TOPOLOGY_XML if set, else
+ * this machine. Made on first call, thread-safely, and kept until exit.
+ * @return the topology, owned by aml; NULL with aml_errno set as by
+ *         aml_topology_discover() or aml_topology_load_xml().
+ */
+const struct aml_topology *aml_topology_default(void);
+
+/**
+ * Where the topology came from: "hwloc", "libnuma", "hwloc XML <path>".
+ * @return a string owned by the topology; NULL with aml_errno = AML_EINVAL.
+ */
+const char *aml_topology_source(const struct aml_topology *topology);
+
+/**
+ * Number of devices.
+ * @return the count (at least 1), or AML_EINVAL if @p topology is NULL.
+ */
+int aml_topology_ndevices(const struct aml_topology *topology);
+
+/**
+ * Device number @p index.
+ * @return the device, owned by the topology; NULL with aml_errno =
+ *         AML_EINVAL (NULL topology) or AML_EDOM (index out of range).
+ */
+const struct aml_device *
+aml_topology_device(const struct aml_topology *topology, size_t index);
+
+/**
+ * The device of NUMA node @p numa_id (an OS index, as numactl shows).
+ * @return the device; NULL with aml_errno = AML_EINVAL (NULL topology) or
+ *         AML_ENODEV (no such node).
+ */
+const struct aml_device *
+aml_topology_device_of_node(const struct aml_topology *topology, int numa_id);
+
+/**
+ * Index of @p device in @p topology.
+ * @return the index; AML_EINVAL for NULL arguments; AML_ENODEV if the device
+ *         is not one of the topology's.
+ */
+int aml_topology_index_of(const struct aml_topology *topology,
+                          const struct aml_device *device);
+
+/** Loop over the devices of a topology, with @p dev a pointer declared by
+ * the macro. */
+#define AML_TOPOLOGY_FOREACH(dev, topology)                                    \
+	for (const struct aml_device *dev = aml_topology_device(topology, 0);  \
+	     dev != NULL;                                                      \
+	     dev = aml_topology_device(                                        \
+	             topology,                                                 \
+	             (size_t)aml_topology_index_of(topology, dev) + 1))
+
+/**
+ * Devices in the order @p by, as seen from @p initiator. Ties go to the
+ * larger capacity, then to the lower NUMA OS index.
+ * @param[out] out receives up to @p max device pointers.
+ * @param initiator CPU set; NULL for the calling thread's affinity.
+ * @return the number written (min(@p max, device count)); AML_EINVAL for a
+ *         NULL topology, a NULL @p out with @p max > 0, or an unknown @p by.
+ */
+int aml_topology_rank(const struct aml_topology *topology,
+                      enum aml_topology_rank by,
+                      const struct aml_bitmap *initiator,
+                      const struct aml_device **out,
+                      size_t max);
+
+/**
+ * The first device of aml_topology_rank().
+ * @return the device; NULL with aml_errno = AML_EINVAL for bad arguments.
+ */
+const struct aml_device *aml_topology_best(const struct aml_topology *topology,
+                                           enum aml_topology_rank by,
+                                           const struct aml_bitmap *initiator);
+
+/**
+ * Devices of one kind, in topology order.
+ * @param[out] out receives up to @p max device pointers.
+ * @return how many devices have that kind (may exceed @p max: only @p max are
+ *         written); AML_EINVAL for a NULL topology, a NULL @p out with
+ *         @p max > 0, or an unknown kind.
+ */
+int aml_topology_by_kind(const struct aml_topology *topology,
+                         enum aml_device_kind kind,
+                         const struct aml_device **out,
+                         size_t max);
+
+/**
+ * The device nearest to CPU @p cpu: its own NUMA node when it has one, else
+ * the lowest latency from it.
+ * @param cpu a CPU OS index, or -1 for the CPU the calling thread runs on.
+ * @return the device; NULL with aml_errno = AML_EINVAL (NULL topology) or
+ *         AML_EDOM (cpu out of range).
+ */
+const struct aml_device *
+aml_topology_nearest(const struct aml_topology *topology, int cpu);
+
+/**
+ * Which device holds each of the @p npages pages from @p ptr.
+ * @param ptr page-aligned start.
+ * @param[out] ids receives, per page, the index of the device that holds it,
+ *             AML_ENODEV for a page not yet touched (or on a node outside
+ *             the topology), or AML_EINVAL for an address that is not
+ *             mapped.
+ * @return 0; AML_EINVAL for NULL arguments, an unaligned @p ptr or
+ *         @p npages 0; AML_ENOTSUP if the topology cannot locate pages.
+ */
+int aml_topology_locate(const struct aml_topology *topology,
+                        const void *ptr,
+                        size_t npages,
+                        int *ids);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AML_TOPOLOGY_H */

@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Mapped-range registry (see rangeset.h). A sorted array beats a tree here:
+ * devices hold few live mappings, and a map+unmap pair must stay within a
+ * few percent of the raw mmap+mbind+munmap it wraps.
+ */
+#include "aml/src/rangeset.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <aml/error.h>
+
+int aml_rangeset_init(struct aml_rangeset *set)
+{
+	*set = (struct aml_rangeset){.ranges = NULL};
+	return pthread_mutex_init(&set->lock, NULL) == 0 ? 0 : AML_FAILURE;
+}
+
+void aml_rangeset_fini(struct aml_rangeset *set)
+{
+	free(set->ranges);
+	set->ranges = NULL;
+	set->count = set->allocated = 0;
+	pthread_mutex_destroy(&set->lock);
+}
+
+/* Index of the first range whose end is above addr (binary search). */
+static size_t rangeset_search(const struct aml_rangeset *set, uintptr_t addr)
+{
+	size_t low = 0, high = set->count;
+	while (low < high) {
+		size_t mid = low + (high - low) / 2;
+		if (set->ranges[mid].end <= addr)
+			low = mid + 1;
+		else
+			high = mid;
+	}
+	return low;
+}
+
+/* Make room for one more range; the caller holds the lock. */
+static int rangeset_reserve(struct aml_rangeset *set)
+{
+	if (set->count < set->allocated)
+		return 0;
+	size_t allocated = set->allocated ? 2 * set->allocated : 16;
+	struct aml_range *ranges =
+	        realloc(set->ranges, allocated * sizeof(*ranges));
+	if (ranges == NULL)
+		return AML_ENOMEM;
+	set->ranges = ranges;
+	set->allocated = allocated;
+	return 0;
+}
+
+static void
+rangeset_insert_at(struct aml_rangeset *set, size_t i, struct aml_range range)
+{
+	memmove(&set->ranges[i + 1], &set->ranges[i],
+	        (set->count - i) * sizeof(*set->ranges));
+	set->ranges[i] = range;
+	set->count++;
+}
+
+int aml_rangeset_insert(struct aml_rangeset *set, void *start, size_t size)
+{
+	struct aml_range range = {(uintptr_t)start, (uintptr_t)start + size};
+	pthread_mutex_lock(&set->lock);
+	size_t i = rangeset_search(set, range.start);
+	int err = 0;
+	if (i < set->count && set->ranges[i].start < range.end)
+		err = AML_EINVAL;
+	else
+		err = rangeset_reserve(set);
+	if (err == 0)
+		rangeset_insert_at(set, i, range);
+	pthread_mutex_unlock(&set->lock);
+	return err;
+}
+
+/* Cut [start, end) out of ranges[i], which contains it; lock held. */
+static int
+rangeset_cut(struct aml_rangeset *set, size_t i, uintptr_t start, uintptr_t end)
+{
+	struct aml_range *r = &set->ranges[i];
+	bool keep_left = r->start < start, keep_right = end < r->end;
+	if (keep_left && keep_right) {
+		if (rangeset_reserve(set) != 0)
+			return AML_ENOMEM;
+		r = &set->ranges[i]; /* reserve may have moved the array */
+		struct aml_range right = {end, r->end};
+		r->end = start;
+		rangeset_insert_at(set, i + 1, right);
+	} else if (keep_left) {
+		r->end = start;
+	} else if (keep_right) {
+		r->start = end;
+	} else {
+		memmove(r, r + 1, (set->count - i - 1) * sizeof(*r));
+		set->count--;
+	}
+	return 0;
+}
+
+int aml_rangeset_remove(struct aml_rangeset *set,
+                        void *start,
+                        size_t size,
+                        bool exact)
+{
+	uintptr_t s = (uintptr_t)start, e = s + size;
+	pthread_mutex_lock(&set->lock);
+	size_t i = rangeset_search(set, s);
+	int err = AML_EINVAL;
+	if (i < set->count) {
+		const struct aml_range *r = &set->ranges[i];
+		bool inside = r->start <= s && e <= r->end;
+		bool matches = r->start == s && r->end == e;
+		if (exact ? matches : inside)
+			err = rangeset_cut(set, i, s, e);
+	}
+	pthread_mutex_unlock(&set->lock);
+	return err;
+}
+
+void aml_rangeset_drain(struct aml_rangeset *set,
+                        void (*release)(void *start, size_t size, void *arg),
+                        void *arg)
+{
+	for (size_t i = 0; i < set->count; i++) {
+		const struct aml_range *r = &set->ranges[i];
+		release((void *)r->start, r->end - r->start, arg);
+	}
+	set->count = 0;
+}

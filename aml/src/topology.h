@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Private: what a topology is inside, and how discovery builds one.
+ *
+ * A discovery backend (hwloc, numa; later the emulator) makes an empty
+ * topology, adds one device per NUMA node with its attributes, and finishes
+ * it: finishing sorts the devices by NUMA OS index, indexes them by node,
+ * classifies their kinds (classify.c) and gives each node the numa backend's
+ * ops, so that every node device maps, unmaps and moves the same way
+ * whichever backend discovered it. After that the topology never changes.
+ */
+#ifndef AML_SRC_TOPOLOGY_H
+#define AML_SRC_TOPOLOGY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <aml/bitmap.h>
+#include <aml/device.h>
+#include <aml/topology.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Operations of a topology as a whole. */
+struct aml_topology_ops {
+	/**
+	 * Which NUMA node holds each page: numa_ids[i] is the OS index, or
+	 * AML_ENODEV (page not present) or AML_EINVAL (address not mapped).
+	 * Required. Called with valid, page-aligned arguments.
+	 */
+	int (*locate)(const struct aml_topology *topology,
+	              const void *ptr,
+	              size_t npages,
+	              int *numa_ids);
+	/**
+	 * Attach ops and data to a node device (dev->numa_id is set).
+	 * Required.
+	 */
+	int (*device_init)(struct aml_device *dev);
+	/** Release what device_init attached, and the device's mappings. */
+	void (*device_fini)(struct aml_device *dev);
+};
+
+#define AML_TOPOLOGY_SOURCE_MAX 256
+
+struct aml_topology {
+	const struct aml_topology_ops *ops;
+	/** "hwloc", "libnuma", "hwloc XML <path>". */
+	char source[AML_TOPOLOGY_SOURCE_MAX];
+	/** Sorted by numa_id once finished. */
+	struct aml_device *devices;
+	size_t ndevices;
+	size_t allocated;
+	/** Device index of each NUMA OS index, -1 for none. */
+	int device_of_node[AML_BITMAP_MAX];
+	/** Node subtypes from discovery ("MCDRAM", ...), parallel to devices.
+	 */
+	char (*subtypes)[AML_DEVICE_NAME_MAX];
+	bool finished;
+};
+
+/** An empty topology to fill. @return 0, AML_EINVAL or AML_ENOMEM. */
+int aml_topology_create_empty(struct aml_topology **out,
+                              const char *source,
+                              const struct aml_topology_ops *ops);
+
+/**
+ * Add a copy of @p dev (numa_id set, 0 <= numa_id < AML_BITMAP_MAX, unique),
+ * with the hwloc-style @p subtype ("" or NULL for none) used to classify it.
+ * @return 0; AML_EINVAL for a bad or duplicate numa_id, or a finished
+ *         topology; AML_ENOMEM.
+ */
+int aml_topology_add_device(struct aml_topology *topology,
+                            const struct aml_device *dev,
+                            const char *subtype);
+
+/**
+ * Sort, index, classify (when @p classify) and attach node ops.
+ * @return 0; AML_ENODEV if there is no device; errors of device_init.
+ */
+int aml_topology_finish(struct aml_topology *topology, bool classify);
+
+/** Record @p perf for @p initiator on @p dev, merging an equal CPU set. */
+int aml_device_add_initiator(struct aml_device *dev,
+                             const struct aml_bitmap *initiator,
+                             const struct aml_device_perf *perf);
+
+/** The calling thread's CPU affinity as a bitmap. */
+int aml_thread_cpus(struct aml_bitmap *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AML_SRC_TOPOLOGY_H */

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Which backend discovers the machine, and the process's default topology.
+ * Linked with the backends (//aml:aml), unlike the rest of the topology code.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+
+#include <aml/error.h>
+#include <aml/topology.h>
+
+#include "aml/src/backend.h"
+
+int aml_topology_discover(struct aml_topology **out)
+{
+	if (out == NULL)
+		return AML_EINVAL;
+	*out = NULL;
+	/* hwloc sees HMAT per initiator and node subtypes; libnuma and sysfs
+	 * are the fallback when hwloc is absent or fails. */
+	int err = aml_hwloc_discover(out, NULL);
+	if (err == AML_ENOTSUP || err == AML_FAILURE)
+		err = aml_numa_discover(out);
+	return err;
+}
+
+int aml_topology_load_xml(struct aml_topology **out, const char *path)
+{
+	if (out == NULL)
+		return AML_EINVAL;
+	*out = NULL;
+	if (path == NULL)
+		return AML_EINVAL;
+	return aml_hwloc_discover(out, path);
+}
+
+static pthread_once_t default_once = PTHREAD_ONCE_INIT;
+static struct aml_topology *default_topology;
+static int default_error;
+
+static void default_topology_make(void)
+{
+	const char *xml = getenv("AML_TOPOLOGY_XML");
+	if (xml != NULL && xml[0] != '\0')
+		default_error = aml_topology_load_xml(&default_topology, xml);
+	else
+		default_error = aml_topology_discover(&default_topology);
+}
+
+const struct aml_topology *aml_topology_default(void)
+{
+	pthread_once(&default_once, default_topology_make);
+	if (default_topology == NULL)
+		aml_errno = default_error;
+	return default_topology;
+}

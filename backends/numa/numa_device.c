@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * NUMA node devices over mbind(2) and move_pages(2): the ops every
+ * discovered topology gives its nodes, whichever backend discovered them.
+ *
+ * map is an anonymous mmap plus mbind(MPOL_BIND) of the node, with no
+ * MPOL_MF_MOVE: a fresh mapping has no pages to move, and upstream AML paid
+ * 45-155 us per map for that flag. Pages land on the node when first touched.
+ * Each device records its live mappings (aml/src/rangeset.h) so that unmap
+ * refuses memory the device did not map.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include <numa.h>
+#include <numaif.h>
+
+#include <aml/error.h>
+
+#include "aml/src/rangeset.h"
+#include "aml/src/topology.h"
+
+/* mbind reads maxnode - 1 bits (a long-standing kernel off-by-one that
+ * libnuma also works around), so pass one more than the mask holds. */
+#define NODEMASK_WORDS   (AML_BITMAP_MAX / (8 * sizeof(unsigned long)))
+#define NODEMASK_MAXNODE (AML_BITMAP_MAX + 1)
+
+struct numa_device_state {
+	/* The mappings this device made and has not unmapped. */
+	struct aml_rangeset maps;
+	/* The device's node alone, as mbind wants it. */
+	unsigned long nodemask[NODEMASK_WORDS];
+};
+
+static struct numa_device_state *numa_state(const struct aml_device *dev)
+{
+	return dev->data;
+}
+
+/* mbind failures, our arguments being valid: the node is the problem. */
+static int numa_mbind_error(int err)
+{
+	switch (err) {
+	case ENOMEM:
+		return AML_ENOMEM;
+	case EFAULT:
+		return AML_EINVAL; /* part of the range is not mapped */
+	case EIO:
+		return AML_FAILURE; /* MPOL_MF_STRICT: some pages stayed */
+	case EPERM:
+		return AML_EPERM;
+	default:
+		return AML_ENODEV; /* EINVAL: node not online or not allowed */
+	}
+}
+
+static void *numa_device_map(const struct aml_device *dev, size_t size)
+{
+	struct numa_device_state *state = numa_state(dev);
+	void *ptr = mmap(NULL, size, PROT_READ | PROT_WRITE,
+	                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (ptr == MAP_FAILED) {
+		aml_errno = AML_ENOMEM;
+		return NULL;
+	}
+	int err = 0;
+	if (mbind(ptr, size, MPOL_BIND, state->nodemask, NODEMASK_MAXNODE, 0) !=
+	    0)
+		err = numa_mbind_error(errno);
+	else
+		err = aml_rangeset_insert(&state->maps, ptr, size);
+	if (err != 0) {
+		munmap(ptr, size);
+		aml_errno = err;
+		return NULL;
+	}
+	return ptr;
+}
+
+static int
+numa_device_unmap(const struct aml_device *dev, void *ptr, size_t size)
+{
+	struct numa_device_state *state = numa_state(dev);
+	int err = aml_rangeset_remove(&state->maps, ptr, size, false);
+	if (err != 0)
+		return err;
+	if (munmap(ptr, size) != 0) {
+		/* Only a VMA split past vm.max_map_count fails here: the
+		 * range is still mapped, so keep it recorded. */
+		aml_rangeset_insert(&state->maps, ptr, size);
+		return AML_ENOMEM;
+	}
+	return 0;
+}
+
+static int
+numa_device_move(const struct aml_device *dev, void *ptr, size_t size)
+{
+	struct numa_device_state *state = numa_state(dev);
+	if (mbind(ptr, size, MPOL_BIND, state->nodemask, NODEMASK_MAXNODE,
+	          MPOL_MF_MOVE | MPOL_MF_STRICT) != 0)
+		return numa_mbind_error(errno);
+	return 0;
+}
+
+static int numa_device_free_bytes(const struct aml_device *dev, size_t *out)
+{
+	long long free_bytes;
+	if (numa_node_size64(dev->numa_id, &free_bytes) < 0)
+		return AML_ENODEV;
+	*out = (size_t)free_bytes;
+	return 0;
+}
+
+static const struct aml_device_ops numa_device_ops = {
+        .map = numa_device_map,
+        .unmap = numa_device_unmap,
+        .move = numa_device_move,
+        .free_bytes = numa_device_free_bytes,
+};
+
+static int numa_device_init(struct aml_device *dev)
+{
+	struct numa_device_state *state = calloc(1, sizeof(*state));
+	if (state == NULL)
+		return AML_ENOMEM;
+	if (aml_rangeset_init(&state->maps) != 0) {
+		free(state);
+		return AML_FAILURE;
+	}
+	size_t bits = 8 * sizeof(unsigned long);
+	state->nodemask[(size_t)dev->numa_id / bits] =
+	        1UL << ((size_t)dev->numa_id % bits);
+	dev->ops = &numa_device_ops;
+	dev->data = state;
+	dev->backend = AML_BACKEND_NUMA;
+	if (dev->name[0] == '\0')
+		snprintf(dev->name, sizeof(dev->name), "node%d", dev->numa_id);
+	return 0;
+}
+
+static void numa_device_release(void *start, size_t size, void *arg)
+{
+	(void)arg;
+	munmap(start, size);
+}
+
+static void numa_device_fini(struct aml_device *dev)
+{
+	struct numa_device_state *state = numa_state(dev);
+	if (state == NULL)
+		return;
+	aml_rangeset_drain(&state->maps, numa_device_release, NULL);
+	aml_rangeset_fini(&state->maps);
+	free(state);
+	dev->data = NULL;
+	dev->ops = NULL;
+}
+
+/* A page move_pages reports as -EFAULT is either unmapped, or mapped but
+ * backed by nothing of its own (the shared zero page after a read):
+ * mincore(2) tells them apart. */
+static int numa_fault_status(const void *page)
+{
+	unsigned char resident;
+	if (mincore((void *)(uintptr_t)page, aml_page_size(), &resident) != 0 &&
+	    errno == ENOMEM)
+		return AML_EINVAL;
+	return AML_ENODEV;
+}
+
+/* Pages per move_pages call: bounds the stack arrays. */
+#define LOCATE_BATCH 512
+
+static int numa_locate(const struct aml_topology *topology,
+                       const void *ptr,
+                       size_t npages,
+                       int *numa_ids)
+{
+	(void)topology;
+	size_t page = aml_page_size();
+	void *pages[LOCATE_BATCH];
+	int status[LOCATE_BATCH];
+	for (size_t done = 0; done < npages;) {
+		size_t n = npages - done < LOCATE_BATCH ? npages - done
+		                                        : LOCATE_BATCH;
+		for (size_t i = 0; i < n; i++)
+			pages[i] = (void *)((uintptr_t)ptr + (done + i) * page);
+		if (move_pages(0, n, pages, NULL, status, 0) != 0)
+			return AML_FAILURE;
+		for (size_t i = 0; i < n; i++) {
+			int s = status[i];
+			numa_ids[done + i] =
+			        s >= 0         ? s
+			        : s == -EFAULT ? numa_fault_status(pages[i])
+			                       : AML_ENODEV;
+		}
+		done += n;
+	}
+	return 0;
+}
+
+const struct aml_topology_ops aml_numa_topology_ops = {
+        .locate = numa_locate,
+        .device_init = numa_device_init,
+        .device_fini = numa_device_fini,
+};

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Discovery of this machine through libnuma and sysfs, for builds without
+ * hwloc: one device per node the process may allocate on, with its CPUs,
+ * its size, and the bandwidth and latency the kernel read from ACPI HMAT
+ * (/sys/devices/system/node/nodeN/access0/initiators/, Linux 5.2+), which
+ * only describes the best (local) initiators.
+ */
+#include <dirent.h>
+#include <stdio.h>
+
+#include <numa.h>
+
+#include <aml/error.h>
+
+#include "aml/src/backend.h"
+#include "aml/src/sysfs.h"
+#include "aml/src/topology.h"
+
+#define NODE_SYSFS "/sys/devices/system/node"
+
+/* The CPUs of the initiator nodes HMAT lists for @p node (symlinks nodeM
+ * in access0/initiators). */
+static int numa_initiator_cpus(int node, struct aml_bitmap *out)
+{
+	aml_bitmap_zero(out);
+	char path[256];
+	snprintf(path, sizeof(path), NODE_SYSFS "/node%d/access0/initiators",
+	         node);
+	DIR *dir = opendir(path);
+	if (dir == NULL)
+		return 0;
+	for (struct dirent *e; (e = readdir(dir)) != NULL;) {
+		int initiator;
+		char extra;
+		if (sscanf(e->d_name, "node%d%c", &initiator, &extra) != 1)
+			continue;
+		struct aml_bitmap cpus;
+		if (aml_sysfs_node_cpus(initiator, &cpus) == 0)
+			aml_bitmap_or(out, out, &cpus);
+	}
+	closedir(dir);
+	return 0;
+}
+
+static int numa_discover_node(struct aml_topology *t, int node)
+{
+	struct aml_device dev = {.numa_id = node, .backend = AML_BACKEND_NUMA};
+	long long size = numa_node_size64(node, NULL);
+	dev.capacity = size > 0 ? (size_t)size : 0;
+	int err = aml_sysfs_node_cpus(node, &dev.cpus);
+	if (err != 0)
+		return err;
+	/* sysfs gives MB/s (2^20 bytes, as HMAT's MiB/s) and ns. */
+	struct aml_device_perf perf = {
+	        .read_bandwidth = aml_sysfs_node_access(node, "read_bandwidth")
+	                          << 20,
+	        .write_bandwidth =
+	                aml_sysfs_node_access(node, "write_bandwidth") << 20,
+	        .read_latency_ns = aml_sysfs_node_access(node, "read_latency"),
+	        .write_latency_ns =
+	                aml_sysfs_node_access(node, "write_latency"),
+	};
+	if (perf.read_bandwidth || perf.write_bandwidth ||
+	    perf.read_latency_ns || perf.write_latency_ns) {
+		struct aml_bitmap initiator;
+		numa_initiator_cpus(node, &initiator);
+		if (aml_bitmap_count(&initiator) == 0)
+			initiator = dev.cpus;
+		err = aml_device_add_initiator(&dev, &initiator, &perf);
+		if (err != 0)
+			return err;
+	}
+	return aml_topology_add_device(t, &dev, NULL);
+}
+
+int aml_numa_discover(struct aml_topology **out)
+{
+	*out = NULL;
+	if (numa_available() < 0)
+		return AML_ENODEV;
+	struct aml_topology *t;
+	int err = aml_topology_create_empty(&t, "libnuma",
+	                                    &aml_numa_topology_ops);
+	if (err != 0)
+		return err;
+	/* Nodes this process may allocate on (its cpuset's mems). */
+	for (int node = 0; node <= numa_max_node() && err == 0; node++) {
+		if (numa_bitmask_isbitset(numa_all_nodes_ptr, (unsigned)node))
+			err = numa_discover_node(t, node);
+	}
+	if (err == 0)
+		err = aml_topology_finish(t, true);
+	if (err != 0) {
+		aml_topology_destroy(&t);
+		return err;
+	}
+	*out = t;
+	return 0;
+}

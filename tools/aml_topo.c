@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * aml_topo: the memory devices aml sees, like lstopo for memory tiers.
+ *
+ *   bazel run //tools:aml_topo                 this machine (or
+ * AML_TOPOLOGY_XML) bazel run //tools:aml_topo -- --xml FILE   an hwloc XML
+ * topology bazel run //tools:aml_topo -- --json       machine-readable
+ *
+ * For each device: kind, NUMA node, capacity, free bytes where known, CPUs,
+ * backend, and bandwidth and latency per initiator; then the devices ranked
+ * by bandwidth, latency and capacity for the calling thread.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <aml.h>
+
+#define MIB (1024.0 * 1024.0)
+#define GIB (1024.0 * MIB)
+
+struct options {
+	bool json;
+	const char *xml;
+};
+
+static int usage(const char *argv0)
+{
+	fprintf(stderr, "usage: %s [--json] [--xml FILE]\n", argv0);
+	return 2;
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	*o = (struct options){.json = false};
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			o->json = true;
+		else if (strcmp(argv[i], "--xml") == 0 && i + 1 < argc)
+			o->xml = argv[++i];
+		else
+			return usage(argv[0]);
+	}
+	return 0;
+}
+
+static const char *
+cpu_list(const struct aml_bitmap *cpus, char *buf, size_t size)
+{
+	if (aml_bitmap_format(cpus, buf, size) < 0 || buf[0] == '\0')
+		snprintf(buf, size, "-");
+	return buf;
+}
+
+/* ---- Text ---- */
+
+static void print_text_device(const struct aml_device *d)
+{
+	char cpus[AML_BITMAP_FORMAT_MAX];
+	size_t free_bytes;
+	char free_text[32] = "";
+	if (aml_device_free_bytes(d, &free_bytes) == 0)
+		snprintf(free_text, sizeof(free_text), " (%.1f GiB free)",
+		         free_bytes / GIB);
+	printf("%-12s %-4s node %-4d %8.1f GiB%s  cpus %s  backend %s\n",
+	       d->name, aml_device_kind_name(d->kind), d->numa_id,
+	       d->capacity / GIB, free_text,
+	       cpu_list(&d->cpus, cpus, sizeof(cpus)),
+	       aml_backend_name(d->backend));
+	for (size_t i = 0; i < d->ninitiators; i++) {
+		const struct aml_device_initiator *in = &d->initiators[i];
+		printf("    from cpus %-16s %9.0f MiB/s (read %.0f, write %.0f)"
+		       "  %4llu ns (read %llu, write %llu)\n",
+		       cpu_list(&in->cpus, cpus, sizeof(cpus)),
+		       in->perf.bandwidth / MIB, in->perf.read_bandwidth / MIB,
+		       in->perf.write_bandwidth / MIB,
+		       (unsigned long long)in->perf.latency_ns,
+		       (unsigned long long)in->perf.read_latency_ns,
+		       (unsigned long long)in->perf.write_latency_ns);
+	}
+	if (d->ninitiators == 0)
+		printf("    bandwidth and latency unknown (no HMAT)\n");
+}
+
+static const char *const rank_names[] = {"bandwidth", "latency", "capacity"};
+
+static void print_text(const struct aml_topology *t)
+{
+	int n = aml_topology_ndevices(t);
+	printf("%d device(s) from %s\n", n, aml_topology_source(t));
+	AML_TOPOLOGY_FOREACH(d, t)
+	print_text_device(d);
+	const struct aml_device *ranked[AML_BITMAP_MAX];
+	for (int by = 0; by < 3; by++) {
+		int count = aml_topology_rank(t, (enum aml_topology_rank)by,
+		                              NULL, ranked, AML_BITMAP_MAX);
+		printf("by %-9s:", rank_names[by]);
+		for (int i = 0; i < count; i++)
+			printf(" %s", ranked[i]->name);
+		printf("\n");
+	}
+}
+
+/* ---- JSON ---- */
+
+static void print_json_perf(const struct aml_device_perf *p)
+{
+	printf("\"bandwidth\": %llu, \"read_bandwidth\": %llu, "
+	       "\"write_bandwidth\": %llu, \"latency_ns\": %llu, "
+	       "\"read_latency_ns\": %llu, \"write_latency_ns\": %llu",
+	       (unsigned long long)p->bandwidth,
+	       (unsigned long long)p->read_bandwidth,
+	       (unsigned long long)p->write_bandwidth,
+	       (unsigned long long)p->latency_ns,
+	       (unsigned long long)p->read_latency_ns,
+	       (unsigned long long)p->write_latency_ns);
+}
+
+static void print_json_device(const struct aml_device *d, bool last)
+{
+	char cpus[AML_BITMAP_FORMAT_MAX];
+	aml_bitmap_format(&d->cpus, cpus, sizeof(cpus));
+	size_t free_bytes;
+	printf("    {\"name\": \"%s\", \"kind\": \"%s\", \"numa_id\": %d, "
+	       "\"capacity\": %zu, ",
+	       d->name, aml_device_kind_name(d->kind), d->numa_id, d->capacity);
+	if (aml_device_free_bytes(d, &free_bytes) == 0)
+		printf("\"free_bytes\": %zu, ", free_bytes);
+	else
+		printf("\"free_bytes\": null, ");
+	printf("\"cpus\": \"%s\", \"backend\": \"%s\", \"initiators\": [", cpus,
+	       aml_backend_name(d->backend));
+	for (size_t i = 0; i < d->ninitiators; i++) {
+		aml_bitmap_format(&d->initiators[i].cpus, cpus, sizeof(cpus));
+		printf("%s{\"cpus\": \"%s\", ", i ? ", " : "", cpus);
+		print_json_perf(&d->initiators[i].perf);
+		printf("}");
+	}
+	printf("]}%s\n", last ? "" : ",");
+}
+
+static void print_json(const struct aml_topology *t)
+{
+	int n = aml_topology_ndevices(t);
+	/* Sources are paths or fixed words: no quote or backslash to escape
+	 * in practice, but a path may have them, so replace them. */
+	printf("{\n  \"source\": \"");
+	for (const char *c = aml_topology_source(t); *c; c++)
+		putchar(*c == '"' || *c == '\\' ? '_' : *c);
+	printf("\",\n  \"devices\": [\n");
+	AML_TOPOLOGY_FOREACH(d, t)
+	print_json_device(d, aml_topology_index_of(t, d) == n - 1);
+	printf("  ],\n  \"ranking\": {");
+	const struct aml_device *ranked[AML_BITMAP_MAX];
+	for (int by = 0; by < 3; by++) {
+		int count = aml_topology_rank(t, (enum aml_topology_rank)by,
+		                              NULL, ranked, AML_BITMAP_MAX);
+		printf("%s\"%s\": [", by ? ", " : "", rank_names[by]);
+		for (int i = 0; i < count; i++)
+			printf("%s\"%s\"", i ? ", " : "", ranked[i]->name);
+		printf("]");
+	}
+	printf("}\n}\n");
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	if (parse_options(argc, argv, &o) != 0)
+		return 2;
+	struct aml_topology *own = NULL;
+	const struct aml_topology *t;
+	if (o.xml != NULL) {
+		int err = aml_topology_load_xml(&own, o.xml);
+		if (err != 0) {
+			fprintf(stderr, "aml_topo: %s: %s\n", o.xml,
+			        aml_strerror(err));
+			return 1;
+		}
+		t = own;
+	} else {
+		t = aml_topology_default();
+		if (t == NULL) {
+			fprintf(stderr, "aml_topo: %s\n",
+			        aml_strerror(aml_errno));
+			return 1;
+		}
+	}
+	if (o.json)
+		print_json(t);
+	else
+		print_text(t);
+	aml_topology_destroy(&own);
+	return 0;
+}

@@ -64,6 +64,16 @@ TEST(Classify, BandwidthThresholdIsMemkinds)
 	EXPECT_EQ(aml_classify(&below, "", &env), AML_DEVICE_HBM);
 }
 
+TEST(Classify, FastNodesWithCpusAreNotHbmByBandwidth)
+{
+	// One socket of 8-channel DDR5-4800: 307.2 GB/s, above memkind's
+	// threshold, yet ordinary DRAM. Only CPU-less nodes pass rule 4.
+	struct aml_classify_env env = Env();
+	struct aml_device ddr5 = Device(0, "0-63", 286.1, 110);
+	EXPECT_EQ(aml_classify(&ddr5, "", &env), AML_DEVICE_DRAM);
+	EXPECT_EQ(aml_classify(&ddr5, "HBM", &env), AML_DEVICE_HBM);
+}
+
 TEST(Classify, CpulessAndSlowIsCxl)
 {
 	struct aml_classify_env env = Env(); // fastest CPU node: 110 ns

@@ -20,6 +20,8 @@ TEST(TopologyDiscover, DefaultIsThisMachine)
 	std::string source = aml_topology_source(t);
 	EXPECT_EQ(source, AML_HAVE_HWLOC ? "hwloc" : "libnuma");
 	EXPECT_GE(aml_topology_ndevices(t), 1);
+	EXPECT_EQ(aml_topology_is_this_system(t), 1);
+	EXPECT_EQ(aml_topology_is_this_system(nullptr), AML_EINVAL);
 	// Asking again gives the same object.
 	EXPECT_EQ(aml_topology_default(), t);
 	// Every CPU this thread may run on belongs to some node.

@@ -55,12 +55,22 @@ cpu_list(const struct aml_bitmap *cpus, char *buf, size_t size)
 
 /* ---- Text ---- */
 
-static void print_text_device(const struct aml_device *d)
+/* Free bytes are this machine's: meaningless for another machine's file. */
+static bool live_free_bytes(const struct aml_topology *t,
+                            const struct aml_device *d,
+                            size_t *out)
+{
+	return aml_topology_is_this_system(t) == 1 &&
+	       aml_device_free_bytes(d, out) == 0;
+}
+
+static void print_text_device(const struct aml_topology *t,
+                              const struct aml_device *d)
 {
 	char cpus[AML_BITMAP_FORMAT_MAX];
 	size_t free_bytes;
 	char free_text[32] = "";
-	if (aml_device_free_bytes(d, &free_bytes) == 0)
+	if (live_free_bytes(t, d, &free_bytes))
 		snprintf(free_text, sizeof(free_text), " (%.1f GiB free)",
 		         free_bytes / GIB);
 	printf("%-12s %-4s node %-4d %8.1f GiB%s  cpus %s  backend %s\n",
@@ -88,9 +98,11 @@ static const char *const rank_names[] = {"bandwidth", "latency", "capacity"};
 static void print_text(const struct aml_topology *t)
 {
 	int n = aml_topology_ndevices(t);
-	printf("%d device(s) from %s\n", n, aml_topology_source(t));
+	printf("%d device(s) from %s%s\n", n, aml_topology_source(t),
+	       aml_topology_is_this_system(t) == 1 ? ""
+	                                           : " (not this machine)");
 	AML_TOPOLOGY_FOREACH(d, t)
-	print_text_device(d);
+	print_text_device(t, d);
 	const struct aml_device *ranked[AML_BITMAP_MAX];
 	for (int by = 0; by < 3; by++) {
 		int count = aml_topology_rank(t, (enum aml_topology_rank)by,
@@ -117,7 +129,9 @@ static void print_json_perf(const struct aml_device_perf *p)
 	       (unsigned long long)p->write_latency_ns);
 }
 
-static void print_json_device(const struct aml_device *d, bool last)
+static void print_json_device(const struct aml_topology *t,
+                              const struct aml_device *d,
+                              bool last)
 {
 	char cpus[AML_BITMAP_FORMAT_MAX];
 	aml_bitmap_format(&d->cpus, cpus, sizeof(cpus));
@@ -125,7 +139,7 @@ static void print_json_device(const struct aml_device *d, bool last)
 	printf("    {\"name\": \"%s\", \"kind\": \"%s\", \"numa_id\": %d, "
 	       "\"capacity\": %zu, ",
 	       d->name, aml_device_kind_name(d->kind), d->numa_id, d->capacity);
-	if (aml_device_free_bytes(d, &free_bytes) == 0)
+	if (live_free_bytes(t, d, &free_bytes))
 		printf("\"free_bytes\": %zu, ", free_bytes);
 	else
 		printf("\"free_bytes\": null, ");
@@ -148,9 +162,10 @@ static void print_json(const struct aml_topology *t)
 	printf("{\n  \"source\": \"");
 	for (const char *c = aml_topology_source(t); *c; c++)
 		putchar(*c == '"' || *c == '\\' ? '_' : *c);
-	printf("\",\n  \"devices\": [\n");
+	printf("\",\n  \"this_system\": %s,\n  \"devices\": [\n",
+	       aml_topology_is_this_system(t) == 1 ? "true" : "false");
 	AML_TOPOLOGY_FOREACH(d, t)
-	print_json_device(d, aml_topology_index_of(t, d) == n - 1);
+	print_json_device(t, d, aml_topology_index_of(t, d) == n - 1);
 	printf("  ],\n  \"ranking\": {");
 	const struct aml_device *ranked[AML_BITMAP_MAX];
 	for (int by = 0; by < 3; by++) {

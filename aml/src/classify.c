@@ -9,8 +9,12 @@
  *   2. the hwloc subtype: MCDRAM/HBM -> HBM, CXL* -> CXL, NVM/PMEM -> NVM,
  *      DRAM -> DRAM;
  *   3. memkind's MEMKIND_HBW_NODES names the node -> HBM;
- *   4. local bandwidth >= the HBM threshold (memkind's 204800 MiB/s, or
- *      AML_HBM_THRESHOLD) -> HBM;
+ *   4. a CPU-less node with local bandwidth >= the HBM threshold
+ *      (memkind's 204800 MiB/s, or AML_HBM_THRESHOLD) -> HBM. memkind
+ *      applies the threshold to every node, but one socket of 8-channel
+ *      DDR5-4800 already gives 307 GB/s (292969 MiB/s): ordinary DDR5 would
+ *      pass. Flat-mode HBM (KNL MCDRAM, Xeon Max, HMAT-described HBM) is
+ *      always CPU-less; HBM with CPUs (HBM-only modes) needs rule 1 or 2;
  *   5. a CPU-less node whose local latency is at least 1.5 times that of the
  *      fastest node with CPUs -> CXL (far memory: CXL adds 70-90 ns to
  *      ~110 ns DDR, while a CPU-less HBM node is within ~20 %);
@@ -105,9 +109,9 @@ enum aml_device_kind aml_classify(const struct aml_device *dev,
 	if (dev->ninitiators == 0)
 		return AML_DEVICE_DRAM;
 	const struct aml_device_perf *local = &dev->initiators[0].perf;
-	if (may_be_hbm && local->bandwidth >= env->hbm_threshold)
-		return AML_DEVICE_HBM;
 	bool cpuless = aml_bitmap_count(&dev->cpus) == 0;
+	if (may_be_hbm && cpuless && local->bandwidth >= env->hbm_threshold)
+		return AML_DEVICE_HBM;
 	if (cpuless && local->latency_ns != 0 &&
 	    env->cpu_node_latency_ns != 0 &&
 	    2 * local->latency_ns >= 3 * env->cpu_node_latency_ns)

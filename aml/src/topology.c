@@ -36,6 +36,7 @@ int aml_topology_create_empty(struct aml_topology **out,
 	if (t == NULL)
 		return AML_ENOMEM;
 	t->ops = ops;
+	t->this_system = true;
 	/* snprintf truncates an over-long source (a deep XML path) safely. */
 	snprintf(t->source, sizeof(t->source), "%s", source);
 	for (size_t i = 0; i < AML_BITMAP_MAX; i++)
@@ -219,6 +220,11 @@ const char *aml_topology_source(const struct aml_topology *t)
 		return NULL;
 	}
 	return t->source;
+}
+
+int aml_topology_is_this_system(const struct aml_topology *t)
+{
+	return t == NULL ? AML_EINVAL : t->this_system;
 }
 
 int aml_topology_ndevices(const struct aml_topology *t)

@@ -59,9 +59,12 @@ struct aml_topology {
 	 */
 	char (*subtypes)[AML_DEVICE_NAME_MAX];
 	bool finished;
+	/** Describes the machine this process runs on (see topology.h). */
+	bool this_system;
 };
 
-/** An empty topology to fill. @return 0, AML_EINVAL or AML_ENOMEM. */
+/** An empty topology of this machine to fill (set this_system to false for
+ * a description of another). @return 0, AML_EINVAL or AML_ENOMEM. */
 int aml_topology_create_empty(struct aml_topology **out,
                               const char *source,
                               const struct aml_topology_ops *ops);

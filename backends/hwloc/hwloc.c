@@ -199,6 +199,8 @@ int aml_hwloc_discover(struct aml_topology **out, const char *xml_path)
 		snprintf(source, sizeof(source), "hwloc");
 	struct aml_topology *t;
 	err = aml_topology_create_empty(&t, source, &aml_numa_topology_ops);
+	if (err == 0)
+		t->this_system = hwloc_topology_is_thissystem(topo);
 	for (hwloc_obj_t node = NULL;
 	     err == 0 && (node = hwloc_get_next_obj_by_type(
 	                          topo, HWLOC_OBJ_NUMANODE, node)) != NULL;)

@@ -80,6 +80,15 @@ const struct aml_topology *aml_topology_default(void);
 const char *aml_topology_source(const struct aml_topology *topology);
 
 /**
+ * Does the topology describe the machine this process runs on? False for an
+ * XML file of another machine (hwloc decides; HWLOC_THISSYSTEM=1 says yes).
+ * Devices of a foreign topology describe nodes: their free bytes and maps
+ * concern this machine's nodes of the same OS index, if any.
+ * @return 1 or 0; AML_EINVAL if @p topology is NULL.
+ */
+int aml_topology_is_this_system(const struct aml_topology *topology);
+
+/**
  * Number of devices.
  * @return the count (at least 1), or AML_EINVAL if @p topology is NULL.
  */

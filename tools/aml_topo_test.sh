@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# aml_topo runs on this machine and on each fixture, in text and JSON, and
+# shows the kinds and rankings the fixtures are built to have.
+set -euo pipefail
+topo=tools/aml_topo
+fixtures=tests/fixtures/topology
+fail() { echo "aml_topo_test: FAIL: $*" >&2; exit 1; }
+
+# This machine: at least one device, and valid JSON.
+out=$($topo) || fail "aml_topo on this machine"
+echo "$out"
+grep -Eq '^[0-9]+ device\(s\) from (hwloc|libnuma)$' <<<"$out" || fail "header: $out"
+$topo --json | python3 -c 'import json, sys; d = json.load(sys.stdin); assert d["devices"], d'
+
+# Bad usage and a bad file fail with a message, not a crash.
+if $topo --bogus 2>/dev/null; then fail "--bogus accepted"; fi
+if $topo --xml /no/such.xml 2>/dev/null; then fail "missing file accepted"; fi
+
+if ! grep -q '^  hwloc    built' <(tools/aml_info 2>/dev/null || true) &&
+	! $topo --xml "$fixtures/knl-flat.xml" >/dev/null 2>&1; then
+	echo "aml_topo_test: hwloc not built: fixtures skipped"
+	exit 0
+fi
+
+# The JSON on stdin satisfies the Python expression $1.
+check_json='
+import json, sys
+d = json.load(sys.stdin)
+kinds = {dev["name"]: dev["kind"] for dev in d["devices"]}
+rank = d["ranking"]
+assert eval(sys.argv[1]), (sys.argv[1], kinds, rank)
+'
+
+# expect FIXTURE EXPRESSION: aml_topo's JSON for the fixture satisfies it.
+expect() {
+	local json
+	json=$($topo --xml "$fixtures/$1.xml" --json) || fail "$1: aml_topo failed"
+	python3 -c "$check_json" "$2" <<<"$json" || fail "$1: $2"
+	$topo --xml "$fixtures/$1.xml" >/dev/null || fail "$1: text output"
+}
+
+expect knl-flat 'kinds == {"node0": "DRAM", "node1": "HBM"}'
+expect knl-flat 'rank["bandwidth"][0] == "node1" and rank["capacity"][0] == "node0"'
+expect xeon-max-snc4-flat 'sum(k == "HBM" for k in kinds.values()) == 8'
+expect xeon-max-snc4-flat 'all(kinds["node%d" % n] == "HBM" for n in range(8, 16))'
+expect xeon-max-snc4-flat 'set(rank["capacity"][:8]) == {"node%d" % n for n in range(8)}'
+expect ddr-cxl 'kinds == {"node0": "DRAM", "node1": "CXL"}'
+expect ddr-cxl 'rank["latency"][-1] == "node1"'
+expect ddr-cxl 'not d["this_system"] and all("free_bytes" in dev and dev["free_bytes"] is None for dev in d["devices"])'
+out=$($topo --xml "$fixtures/xeon-max-snc4-flat.xml")
+head -4 <<<"$out"
+grep -q '^16 device(s) from hwloc XML .* (not this machine)$' <<<"$out" || fail "header: $out"
+grep -q 'free' <<<"$out" && fail "free bytes of this machine shown for a file"
+echo "aml_topo_test: ok"

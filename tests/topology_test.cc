@@ -250,8 +250,12 @@ TEST(TopologyBadInput, Queries)
 	EXPECT_EQ(aml_errno, AML_EDOM);
 
 	int ids[1];
-	EXPECT_EQ(aml_topology_locate(t, &ids, 1, ids),
-	          AML_EINVAL); // unaligned
+	// Unaligned pointer.
+	EXPECT_EQ(aml_topology_locate(t, &ids, 1, ids), AML_EINVAL);
+	// Hand-made topologies describe: they cannot map over node sets.
+	struct aml_bitmap first = Cpus("0");
+	EXPECT_EQ(aml_topology_map(t, &first, AML_POLICY_BIND, 4096), nullptr);
+	EXPECT_EQ(aml_errno, AML_ENOTSUP);
 	aml_topology_destroy(&t);
 }
 

@@ -41,8 +41,7 @@ size_t aml_page_size(void)
 	return size;
 }
 
-/* Round size up to pages into *out; 0 and overflow are AML_EINVAL. */
-static int device_round_size(size_t size, size_t *out)
+int aml_round_to_pages(size_t size, size_t *out)
 {
 	size_t page = aml_page_size();
 	if (size == 0 || size > SIZE_MAX - (page - 1))
@@ -60,7 +59,7 @@ static int device_check_range(const struct aml_device *dev,
 		return AML_EINVAL;
 	if ((uintptr_t)ptr % aml_page_size() != 0)
 		return AML_EINVAL;
-	int err = device_round_size(size, rounded);
+	int err = aml_round_to_pages(size, rounded);
 	if (err != 0)
 		return err;
 	/* The range must not wrap around the address space. */
@@ -73,7 +72,7 @@ void *aml_device_map(const struct aml_device *dev, size_t size)
 {
 	size_t rounded;
 	if (dev == NULL || dev->ops == NULL || dev->ops->map == NULL ||
-	    device_round_size(size, &rounded) != 0) {
+	    aml_round_to_pages(size, &rounded) != 0) {
 		aml_errno = AML_EINVAL;
 		return NULL;
 	}

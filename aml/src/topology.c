@@ -35,6 +35,13 @@ int aml_topology_create_empty(struct aml_topology **out,
 	struct aml_topology *t = calloc(1, sizeof(*t));
 	if (t == NULL)
 		return AML_ENOMEM;
+	t->maps = malloc(sizeof(*t->maps));
+	int err = t->maps == NULL ? AML_ENOMEM : aml_rangeset_init(t->maps);
+	if (err != 0) {
+		free(t->maps);
+		free(t);
+		return err;
+	}
 	t->ops = ops;
 	t->this_system = true;
 	/* snprintf truncates an over-long source (a deep XML path) safely. */
@@ -196,6 +203,12 @@ int aml_topology_finish(struct aml_topology *t, bool classify)
 	return 0;
 }
 
+static void topology_release_map(void *start, size_t size, void *arg)
+{
+	const struct aml_topology *t = arg;
+	t->ops->unmap_nodes(t, start, size);
+}
+
 void aml_topology_destroy(struct aml_topology **topology)
 {
 	if (topology == NULL || *topology == NULL)
@@ -205,6 +218,9 @@ void aml_topology_destroy(struct aml_topology **topology)
 		for (size_t i = 0; i < t->ndevices; i++)
 			t->ops->device_fini(&t->devices[i]);
 	}
+	aml_rangeset_drain(t->maps, topology_release_map, t);
+	aml_rangeset_fini(t->maps);
+	free(t->maps);
 	free(t->devices);
 	free(t->subtypes);
 	free(t);
@@ -434,4 +450,71 @@ int aml_topology_locate(const struct aml_topology *t,
 			ids[i] = AML_ENODEV;
 	}
 	return 0;
+}
+
+/* ---- Mappings over several devices ---- */
+
+/* The NUMA nodes of the devices with indices in @p devices. */
+static int topology_nodes_of(const struct aml_topology *t,
+                             const struct aml_bitmap *devices,
+                             struct aml_bitmap *nodes)
+{
+	aml_bitmap_zero(nodes);
+	AML_BITMAP_FOREACH (i, devices) {
+		if ((size_t)i >= t->ndevices)
+			return AML_EDOM;
+		aml_bitmap_set(nodes, (size_t)t->devices[i].numa_id);
+	}
+	return 0;
+}
+
+void *aml_topology_map(const struct aml_topology *t,
+                       const struct aml_bitmap *devices,
+                       enum aml_policy policy,
+                       size_t size)
+{
+	size_t rounded;
+	int count = devices != NULL ? aml_bitmap_count(devices) : 0;
+	int err = 0;
+	if (t == NULL || count == 0 || (int)policy < 0 ||
+	    (int)policy >= AML_POLICY_COUNT ||
+	    (policy == AML_POLICY_PREFERRED && count != 1) ||
+	    aml_round_to_pages(size, &rounded) != 0)
+		err = AML_EINVAL;
+	struct aml_bitmap nodes;
+	if (err == 0)
+		err = topology_nodes_of(t, devices, &nodes);
+	if (err == 0 &&
+	    (t->ops->map_nodes == NULL || t->ops->unmap_nodes == NULL))
+		err = AML_ENOTSUP;
+	if (err != 0) {
+		aml_errno = err;
+		return NULL;
+	}
+	void *ptr = t->ops->map_nodes(t, &nodes, policy, rounded);
+	if (ptr == NULL)
+		return NULL;
+	err = aml_rangeset_insert(t->maps, ptr, rounded);
+	if (err != 0) {
+		t->ops->unmap_nodes(t, ptr, rounded);
+		aml_errno = err;
+		return NULL;
+	}
+	return ptr;
+}
+
+int aml_topology_unmap(const struct aml_topology *t, void *ptr, size_t size)
+{
+	size_t rounded;
+	if (t == NULL || ptr == NULL || (uintptr_t)ptr % aml_page_size() != 0 ||
+	    aml_round_to_pages(size, &rounded) != 0 ||
+	    (uintptr_t)ptr > UINTPTR_MAX - rounded)
+		return AML_EINVAL;
+	int err = aml_rangeset_remove(t->maps, ptr, rounded, false);
+	if (err != 0)
+		return err;
+	err = t->ops->unmap_nodes(t, ptr, rounded);
+	if (err != 0)
+		aml_rangeset_insert(t->maps, ptr, rounded); /* still mapped */
+	return err;
 }

@@ -19,6 +19,8 @@
 #include <aml/device.h>
 #include <aml/topology.h>
 
+#include "aml/src/rangeset.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -41,6 +43,20 @@ struct aml_topology_ops {
 	int (*device_init)(struct aml_device *dev);
 	/** Release what device_init attached, and the device's mappings. */
 	void (*device_fini)(struct aml_device *dev);
+	/**
+	 * Map size bytes (a multiple of the page size) over the NUMA nodes in
+	 * @p nodes (OS indices, non-empty, all nodes of the topology) under
+	 * @p policy, already checked. Optional: NULL means AML_ENOTSUP.
+	 * @return the mapping or NULL with aml_errno set.
+	 */
+	void *(*map_nodes)(const struct aml_topology *topology,
+	                   const struct aml_bitmap *nodes,
+	                   enum aml_policy policy,
+	                   size_t size);
+	/** Release a range map_nodes returned (or part of one). */
+	int (*unmap_nodes)(const struct aml_topology *topology,
+	                   void *ptr,
+	                   size_t size);
 };
 
 #define AML_TOPOLOGY_SOURCE_MAX 256
@@ -61,6 +77,9 @@ struct aml_topology {
 	bool finished;
 	/** Describes the machine this process runs on (see topology.h). */
 	bool this_system;
+	/** Live aml_topology_map() ranges, so unmap refuses foreign ones.
+	 * Held by pointer: it changes while the topology itself does not. */
+	struct aml_rangeset *maps;
 };
 
 /** An empty topology of this machine to fill (set this_system to false for
@@ -89,6 +108,10 @@ int aml_topology_finish(struct aml_topology *topology, bool classify);
 int aml_device_add_initiator(struct aml_device *dev,
                              const struct aml_bitmap *initiator,
                              const struct aml_device_perf *perf);
+
+/** Round @p size up to whole pages into *out; 0 and overflow are
+ * AML_EINVAL. */
+int aml_round_to_pages(size_t size, size_t *out);
 
 /** The calling thread's CPU affinity as a bitmap. */
 int aml_thread_cpus(struct aml_bitmap *out);

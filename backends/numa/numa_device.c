@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include <numa.h>
@@ -202,8 +203,74 @@ static int numa_locate(const struct aml_topology *topology,
 	return 0;
 }
 
+/* ---- Policies over several nodes ---- */
+
+static const int numa_policy_modes[AML_POLICY_COUNT] = {
+        [AML_POLICY_BIND] = MPOL_BIND,
+        [AML_POLICY_PREFERRED] = MPOL_PREFERRED,
+        [AML_POLICY_PREFERRED_MANY] = MPOL_PREFERRED_MANY,
+        [AML_POLICY_INTERLEAVE] = MPOL_INTERLEAVE,
+};
+
+/* Exactly the given nodes, never more: upstream AML once bound every
+ * allowed node instead of the requested ones. */
+static void numa_nodemask(const struct aml_bitmap *nodes,
+                          unsigned long mask[NODEMASK_WORDS])
+{
+	size_t bits = 8 * sizeof(unsigned long);
+	memset(mask, 0, NODEMASK_WORDS * sizeof(unsigned long));
+	AML_BITMAP_FOREACH (node, nodes)
+		mask[(size_t)node / bits] |= 1UL << ((size_t)node % bits);
+}
+
+/*
+ * mbind says EINVAL both for a node that is not online and for a mode the
+ * kernel lacks (MPOL_PREFERRED_MANY before Linux 5.15): if MPOL_BIND takes
+ * the same nodes, the mode is the problem.
+ */
+static int numa_policy_error(
+        void *ptr, size_t size, int mode, int err, const unsigned long *mask)
+{
+	if (err == EINVAL && mode != MPOL_BIND &&
+	    mbind(ptr, size, MPOL_BIND, mask, NODEMASK_MAXNODE, 0) == 0)
+		return AML_ENOTSUP;
+	return numa_mbind_error(err);
+}
+
+static void *numa_map_nodes(const struct aml_topology *topology,
+                            const struct aml_bitmap *nodes,
+                            enum aml_policy policy,
+                            size_t size)
+{
+	(void)topology;
+	unsigned long mask[NODEMASK_WORDS];
+	numa_nodemask(nodes, mask);
+	int mode = numa_policy_modes[policy];
+	void *ptr = mmap(NULL, size, PROT_READ | PROT_WRITE,
+	                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (ptr == MAP_FAILED) {
+		aml_errno = AML_ENOMEM;
+		return NULL;
+	}
+	if (mbind(ptr, size, mode, mask, NODEMASK_MAXNODE, 0) != 0) {
+		aml_errno = numa_policy_error(ptr, size, mode, errno, mask);
+		munmap(ptr, size);
+		return NULL;
+	}
+	return ptr;
+}
+
+static int
+numa_unmap_nodes(const struct aml_topology *topology, void *ptr, size_t size)
+{
+	(void)topology;
+	return munmap(ptr, size) == 0 ? 0 : AML_ENOMEM;
+}
+
 const struct aml_topology_ops aml_numa_topology_ops = {
         .locate = numa_locate,
         .device_init = numa_device_init,
         .device_fini = numa_device_fini,
+        .map_nodes = numa_map_nodes,
+        .unmap_nodes = numa_unmap_nodes,
 };

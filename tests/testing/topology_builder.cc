@@ -31,6 +31,9 @@ const struct aml_topology_ops kBuilderOps = {
         .locate = BuilderLocate,
         .device_init = BuilderDeviceInit,
         .device_fini = BuilderDeviceFini,
+        // Description only: maps over several nodes are not supported.
+        .map_nodes = nullptr,
+        .unmap_nodes = nullptr,
 };
 
 } // namespace

@@ -171,6 +171,51 @@ int aml_topology_by_kind(const struct aml_topology *topology,
 const struct aml_device *
 aml_topology_nearest(const struct aml_topology *topology, int cpu);
 
+/** How pages of a mapping over several devices are placed. */
+enum aml_policy {
+	/** Only on the given devices; AML_ENOMEM (at fault) when all are
+	 * full. */
+	AML_POLICY_BIND,
+	/** On the one given device while it has room, else anywhere. */
+	AML_POLICY_PREFERRED,
+	/** On the given devices while they have room, else anywhere (Linux
+	 * 5.15+ MPOL_PREFERRED_MANY; AML_ENOTSUP on older kernels). */
+	AML_POLICY_PREFERRED_MANY,
+	/** Page by page round-robin over the given devices. */
+	AML_POLICY_INTERLEAVE,
+	/** Number of policies; not a policy. */
+	AML_POLICY_COUNT
+};
+
+/**
+ * Reserve @p size bytes (rounded up to pages) whose pages are placed over the
+ * devices of @p topology with indices in @p devices, under @p policy. The
+ * policy covers exactly those devices: never more (a set is not widened to
+ * every node), never fewer.
+ * @return the mapping, released with aml_topology_unmap(); NULL with
+ *         aml_errno = AML_EINVAL (NULL argument, empty set, size 0 or
+ *         overflowing, unknown policy, PREFERRED with more than one
+ *         device), AML_EDOM (an index past the last device), AML_ENODEV (a
+ *         device that is not a NUMA node of this machine), AML_ENOTSUP (the
+ *         kernel lacks the policy) or AML_ENOMEM.
+ * @note Thread-safe.
+ */
+void *aml_topology_map(const struct aml_topology *topology,
+                       const struct aml_bitmap *devices,
+                       enum aml_policy policy,
+                       size_t size);
+
+/**
+ * Release [ptr, ptr + size) (size rounded up to pages), all or a
+ * page-aligned part of what aml_topology_map() returned.
+ * @return 0; AML_EINVAL for NULL arguments, an unaligned pointer, a size of 0
+ *         or overflowing, or a range the topology did not map (nothing is
+ *         released then).
+ */
+int aml_topology_unmap(const struct aml_topology *topology,
+                       void *ptr,
+                       size_t size);
+
 /**
  * Which device holds each of the @p npages pages from @p ptr.
  * @param ptr page-aligned start.

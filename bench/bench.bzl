@@ -1,0 +1,33 @@
+"""A google-benchmark binary and the smoke test that keeps it from rotting."""
+
+load("@rules_cc//cc:defs.bzl", "cc_binary", "cc_test")
+load("//aml:copts.bzl", "AML_TEST_COPTS")
+
+def aml_benchmark(name, srcs, deps):
+    """`bazel run -c opt //bench:<name>`, and <name>_smoke_test in //... .
+
+    The smoke test runs every benchmark for a millisecond: it proves the
+    sources build and run, and never checks a timing.
+
+    Args:
+      name: the benchmark binary.
+      srcs: its sources, peers included.
+      deps: aml targets and peer libraries; benchmark_main is added.
+    """
+    deps = deps + ["@aml_test_libs//:benchmark_main"]
+    cc_binary(
+        name = name,
+        testonly = True,
+        srcs = srcs,
+        copts = AML_TEST_COPTS,
+        tags = ["benchmark"],
+        deps = deps,
+    )
+    cc_test(
+        name = name + "_smoke_test",
+        size = "small",
+        srcs = srcs,
+        args = ["--benchmark_min_time=0.001"],
+        copts = AML_TEST_COPTS,
+        deps = deps,
+    )

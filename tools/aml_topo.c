@@ -2,9 +2,12 @@
 /*
  * aml_topo: the memory devices aml sees, like lstopo for memory tiers.
  *
- *   bazel run //tools:aml_topo                 this machine (or
- * AML_TOPOLOGY_XML) bazel run //tools:aml_topo -- --xml FILE   an hwloc XML
- * topology bazel run //tools:aml_topo -- --json       machine-readable
+ * Usage, from the repository:
+ * - bazel run //tools:aml_topo: this machine (or AML_EMULATE, or
+ *   AML_TOPOLOGY_XML);
+ * - bazel run //tools:aml_topo -- --xml FILE: an hwloc XML topology;
+ * - bazel run //tools:aml_topo -- --emulate SPEC: an emulated machine;
+ * - add --json for scripts.
  *
  * For each device: kind, NUMA node, capacity, free bytes where known, CPUs,
  * backend, and bandwidth and latency per initiator; then the devices ranked
@@ -23,11 +26,13 @@
 struct options {
 	bool json;
 	const char *xml;
+	const char *emulate;
 };
 
 static int usage(const char *argv0)
 {
-	fprintf(stderr, "usage: %s [--json] [--xml FILE]\n", argv0);
+	fprintf(stderr, "usage: %s [--json] [--xml FILE | --emulate SPEC]\n",
+	        argv0);
 	return 2;
 }
 
@@ -39,6 +44,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->json = true;
 		else if (strcmp(argv[i], "--xml") == 0 && i + 1 < argc)
 			o->xml = argv[++i];
+		else if (strcmp(argv[i], "--emulate") == 0 && i + 1 < argc)
+			o->emulate = argv[++i];
 		else
 			return usage(argv[0]);
 	}
@@ -179,29 +186,38 @@ static void print_json(const struct aml_topology *t)
 	printf("}\n}\n");
 }
 
+/* The topology the options name; *own is set when the caller must
+ * destroy it. */
+static const struct aml_topology *open_topology(const struct options *o,
+                                                struct aml_topology **own)
+{
+	int err = 0;
+	struct aml_emu_error error = {0};
+	if (o->xml != NULL)
+		err = aml_topology_load_xml(own, o->xml);
+	else if (o->emulate != NULL)
+		err = aml_emu_create(own, o->emulate, &error);
+	else if (aml_topology_default() == NULL)
+		err = aml_errno;
+	if (err == AML_EINVAL && o->emulate != NULL)
+		fprintf(stderr, "aml_topo: %s: at %zu: %s\n", o->emulate,
+		        error.offset, error.reason);
+	else if (err != 0)
+		fprintf(stderr, "aml_topo: %s\n", aml_strerror(err));
+	if (err != 0)
+		return NULL;
+	return *own != NULL ? *own : aml_topology_default();
+}
+
 int main(int argc, char **argv)
 {
 	struct options o;
 	if (parse_options(argc, argv, &o) != 0)
 		return 2;
 	struct aml_topology *own = NULL;
-	const struct aml_topology *t;
-	if (o.xml != NULL) {
-		int err = aml_topology_load_xml(&own, o.xml);
-		if (err != 0) {
-			fprintf(stderr, "aml_topo: %s: %s\n", o.xml,
-			        aml_strerror(err));
-			return 1;
-		}
-		t = own;
-	} else {
-		t = aml_topology_default();
-		if (t == NULL) {
-			fprintf(stderr, "aml_topo: %s\n",
-			        aml_strerror(aml_errno));
-			return 1;
-		}
-	}
+	const struct aml_topology *t = open_topology(&o, &own);
+	if (t == NULL)
+		return 1;
 	if (o.json)
 		print_json(t);
 	else

@@ -16,6 +16,13 @@ $topo --json | python3 -c 'import json, sys; d = json.load(sys.stdin); assert d[
 if $topo --bogus 2>/dev/null; then fail "--bogus accepted"; fi
 if $topo --xml /no/such.xml 2>/dev/null; then fail "missing file accepted"; fi
 
+# An emulated machine, and a malformed spec refused with its position.
+out=$($topo --emulate knl-flat) || fail "aml_topo --emulate knl-flat"
+grep -q '^2 device(s) from emulated knl-flat$' <<<"$out" || fail "emulate: $out"
+grep -Eq '^mcdram +HBM' <<<"$out" || fail "emulate kinds: $out"
+if err=$($topo --emulate 'tier:name=x' 2>&1); then fail "bad spec accepted"; fi
+grep -q 'at [0-9]*:' <<<"$err" || fail "no position in: $err"
+
 if ! grep -q '^  hwloc    built' <(tools/aml_info 2>/dev/null || true) &&
 	! $topo --xml "$fixtures/knl-flat.xml" >/dev/null 2>&1; then
 	echo "aml_topo_test: hwloc not built: fixtures skipped"

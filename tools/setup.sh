@@ -14,6 +14,7 @@ packages=(
 	libgtest-dev     # tests
 	libbenchmark-dev # benchmarks
 	clang-format     # style check (tools/check_format.sh)
+	clang libclang-rt-14-dev # libFuzzer for tools/fuzz_spec.sh
 )
 
 missing=()

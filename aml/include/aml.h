@@ -16,6 +16,7 @@
 #include <aml/bitmap.h>
 #include <aml/build_config.h>
 #include <aml/device.h>
+#include <aml/emulator.h>
 #include <aml/error.h>
 #include <aml/topology.h>
 #include <aml/version.h>

@@ -221,6 +221,8 @@ void aml_topology_destroy(struct aml_topology **topology)
 	aml_rangeset_drain(t->maps, topology_release_map, t);
 	aml_rangeset_fini(t->maps);
 	free(t->maps);
+	if (t->ops->fini != NULL)
+		t->ops->fini(t);
 	free(t->devices);
 	free(t->subtypes);
 	free(t);

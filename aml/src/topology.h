@@ -57,12 +57,19 @@ struct aml_topology_ops {
 	int (*unmap_nodes)(const struct aml_topology *topology,
 	                   void *ptr,
 	                   size_t size);
+	/**
+	 * Release the implementation's state (data), after every device_fini
+	 * and unmap_nodes. Optional.
+	 */
+	void (*fini)(struct aml_topology *topology);
 };
 
 #define AML_TOPOLOGY_SOURCE_MAX 256
 
 struct aml_topology {
 	const struct aml_topology_ops *ops;
+	/** The implementation's state (the emulator's), or NULL. */
+	void *data;
 	/** "hwloc", "libnuma", "hwloc XML <path>". */
 	char source[AML_TOPOLOGY_SOURCE_MAX];
 	/** Sorted by numa_id once finished. */

@@ -4,8 +4,10 @@
  * Linked with the backends (//aml:aml), unlike the rest of the topology code.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 
+#include <aml/emulator.h>
 #include <aml/error.h>
 #include <aml/topology.h>
 
@@ -38,13 +40,24 @@ static pthread_once_t default_once = PTHREAD_ONCE_INIT;
 static struct aml_topology *default_topology;
 static int default_error;
 
+/* AML_EMULATE first: a test that asks for an emulated machine must never
+ * run on the real one by accident. */
 static void default_topology_make(void)
 {
+	const char *emulate = getenv("AML_EMULATE");
 	const char *xml = getenv("AML_TOPOLOGY_XML");
-	if (xml != NULL && xml[0] != '\0')
+	if (emulate != NULL && emulate[0] != '\0') {
+		struct aml_emu_error error = {0};
+		default_error =
+		        aml_emu_create(&default_topology, emulate, &error);
+		if (default_error == AML_EINVAL)
+			fprintf(stderr, "aml: AML_EMULATE=\"%s\": at %zu: %s\n",
+			        emulate, error.offset, error.reason);
+	} else if (xml != NULL && xml[0] != '\0') {
 		default_error = aml_topology_load_xml(&default_topology, xml);
-	else
+	} else {
 		default_error = aml_topology_discover(&default_topology);
+	}
 }
 
 const struct aml_topology *aml_topology_default(void)

@@ -66,7 +66,8 @@ int aml_topology_load_xml(struct aml_topology **out, const char *path);
 void aml_topology_destroy(struct aml_topology **topology);
 
 /**
- * The process's topology: the file named by AML_TOPOLOGY_XML if set, else
+ * The process's topology: the emulated machine AML_EMULATE names if set
+ * (<aml/emulator.h>), else the file named by AML_TOPOLOGY_XML if set, else
  * this machine. Made on first call, thread-safely, and kept until exit.
  * @return the topology, owned by aml; NULL with aml_errno set as by
  *         aml_topology_discover() or aml_topology_load_xml().

@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file emulator.h
+ * A software emulator of heterogeneous memory tiers, so that placement logic
+ * is tested on any machine (docs/emulator.md).
+ *
+ * An emulated topology is an ordinary struct aml_topology: its devices map,
+ * unmap, move and locate through the same functions as real NUMA nodes, and
+ * code written against <aml/topology.h> cannot tell the difference. Behind
+ * them, every page of an emulated mapping is real anonymous memory of this
+ * machine, labelled in a page table with the emulated device that holds it;
+ * capacities are enforced per device, so BIND fails and PREFERRED spills as
+ * on the machine the spec describes.
+ *
+ * Pages are placed when mapped (as with MAP_POPULATE), not at first touch:
+ * a full device is an AML_ENOMEM from the map, never a fault later.
+ *
+ * Costs follow a model per device (latency, read and write bandwidth).
+ * Copies (aml_emu_copy), moves, and accesses a program charges
+ * (aml_emu_charge) advance a virtual clock, per thread and in total. In
+ * delay mode they also take real time: modelled time times a dilation
+ * factor calibrated against this machine's own copy bandwidth.
+ *
+ * Made with aml_emu_create(), or by aml_topology_default() when the
+ * environment says AML_EMULATE=<preset or spec> ("@path" reads a file).
+ */
+#ifndef AML_EMULATOR_H
+#define AML_EMULATOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct aml_topology;
+
+/** What a charged access does. */
+enum aml_emu_access {
+	/** The program read the bytes. */
+	AML_EMU_READ = 1,
+	/** The program wrote the bytes. */
+	AML_EMU_WRITE = 2,
+};
+
+/** How costs are applied. */
+enum aml_emu_mode {
+	/** Costs advance the virtual clock only (the default). */
+	AML_EMU_ACCOUNT,
+	/** Costs also take wall-clock time: modelled time x dilation. */
+	AML_EMU_DELAY,
+};
+
+/** Where and why a spec was refused. */
+struct aml_emu_error {
+	/** Byte offset in the spec text (in the file for "@path"). */
+	size_t offset;
+	/** The reason, in words. */
+	char reason[128];
+};
+
+/**
+ * Make an emulated topology.
+ * @param[out] out receives the topology, owned by the caller
+ *             (aml_topology_destroy()); NULL on error.
+ * @param spec a preset name ("knl-flat", "xeon-max-flat", "cxl-tiered",
+ *             "qemu-3node", "single"), a spec (docs/emulator.md), or "@path"
+ *             to read the spec from a file.
+ * @param[out] error where and why a spec was refused; may be NULL.
+ * @return 0; AML_EINVAL for NULL arguments, an unreadable file or a
+ *         malformed spec; AML_ENOMEM; AML_FAILURE if calibration of delay
+ *         mode failed.
+ */
+int aml_emu_create(struct aml_topology **out,
+                   const char *spec,
+                   struct aml_emu_error *error);
+
+/**
+ * Is @p topology emulated?
+ * @return 1 or 0; AML_EINVAL for NULL.
+ */
+int aml_topology_is_emulated(const struct aml_topology *topology);
+
+/**
+ * Switch between accounting and delay mode.
+ * @return 0; AML_EINVAL for NULL, an unknown mode or a topology that is not
+ *         emulated.
+ */
+int aml_emu_set_mode(const struct aml_topology *topology,
+                     enum aml_emu_mode mode);
+
+/**
+ * The factor delay mode multiplies modelled time by: the fastest emulated
+ * tier's bandwidth over this machine's measured copy bandwidth, at least 1.
+ * Measured once, when delay mode is first used.
+ * @param[out] out receives the factor.
+ * @return 0; AML_EINVAL for NULL arguments or a topology that is not
+ *         emulated.
+ */
+int aml_emu_dilation(const struct aml_topology *topology, double *out);
+
+/**
+ * Modelled cost of copying @p size bytes from @p src to @p dst, in
+ * nanoseconds, without copying or charging: the highest latency among the
+ * devices involved, plus, for each run of pages on one (source,
+ * destination) pair of devices, its bytes over min(read bandwidth of the
+ * source, write bandwidth of the destination). Memory outside emulated
+ * mappings counts as device 0.
+ * @return 0; AML_EINVAL for NULL arguments, size 0, or a topology that is
+ *         not emulated.
+ */
+int aml_emu_copy_cost(const struct aml_topology *topology,
+                      const void *dst,
+                      const void *src,
+                      size_t size,
+                      uint64_t *ns);
+
+/**
+ * memcpy(@p dst, @p src, @p size), charged to the virtual clock and the
+ * devices' statistics (and delayed in delay mode). The ranges must not
+ * overlap.
+ * @return 0; AML_EINVAL for NULL arguments, size 0, overlapping ranges, or a
+ *         topology that is not emulated.
+ * @note Thread-safe.
+ */
+int aml_emu_copy(const struct aml_topology *topology,
+                 void *dst,
+                 const void *src,
+                 size_t size);
+
+/**
+ * Charge an access of @p size bytes at @p ptr that the program made itself
+ * (a compute kernel's reads or writes): latency plus bytes over the read (or
+ * write) bandwidth of the devices holding them.
+ * @param access AML_EMU_READ, AML_EMU_WRITE, or both (charged twice).
+ * @return 0; AML_EINVAL for NULL arguments, size 0, a bad @p access, or a
+ *         topology that is not emulated.
+ */
+int aml_emu_charge(const struct aml_topology *topology,
+                   const void *ptr,
+                   size_t size,
+                   int access);
+
+/** The virtual clock of an emulated topology. */
+struct aml_emu_clock {
+	/** Modelled nanoseconds charged by every thread. */
+	uint64_t total_ns;
+	/** Modelled nanoseconds charged by the calling thread. */
+	uint64_t thread_ns;
+};
+
+/**
+ * Read the virtual clock.
+ * @return 0; AML_EINVAL for NULL arguments or a topology that is not
+ *         emulated.
+ */
+int aml_emu_clock(const struct aml_topology *topology,
+                  struct aml_emu_clock *out);
+
+/** What one emulated device has seen. */
+struct aml_emu_stats {
+	/** Bytes now placed on the device, and the most there ever were. */
+	uint64_t resident_bytes;
+	uint64_t peak_bytes;
+	/** Pages now placed on the device. */
+	uint64_t pages;
+	/** Maps that placed at least one page here. */
+	uint64_t maps;
+	/** Pages moved onto and off the device. */
+	uint64_t pages_moved_in;
+	uint64_t pages_moved_out;
+	/** Bytes copied onto (written) and off (read) the device. */
+	uint64_t bytes_copied_in;
+	uint64_t bytes_copied_out;
+	/** Modelled nanoseconds charged to transfers involving the device. */
+	uint64_t modelled_ns;
+};
+
+/**
+ * Statistics of device @p index.
+ * @return 0; AML_EINVAL for NULL arguments or a topology that is not
+ *         emulated; AML_EDOM for an index out of range.
+ */
+int aml_emu_stats(const struct aml_topology *topology,
+                  size_t index,
+                  struct aml_emu_stats *out);
+
+/**
+ * Print every device's statistics and the clock, one line each.
+ * @return 0; AML_EINVAL for NULL arguments or a topology that is not
+ *         emulated.
+ */
+int aml_emu_stats_print(const struct aml_topology *topology, FILE *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AML_EMULATOR_H */

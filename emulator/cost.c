@@ -1,0 +1,481 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The emulator's cost model, virtual clock, delay mode and statistics.
+ *
+ * Model (docs/emulator.md): a transfer of n bytes from device A to device B
+ * costs latency + n / min(read_bw(A), write_bw(B)). A copy whose pages span
+ * several devices is cut into maximal runs of one (source, destination)
+ * pair: each run costs its bytes over its pair's bandwidth, and the copy
+ * pays one latency, the highest of the devices it touches, because a
+ * streaming copy overlaps the latencies of its runs. Times are integer
+ * nanoseconds, each run rounded up, so the clock is deterministic.
+ *
+ * The clock of a machine is a total (atomic) and one counter per thread,
+ * found through a pthread key. In delay mode, each charge also busy-waits
+ * until its start plus modelled time x dilation: sleeping would cost
+ * 50-100 us per wake-up here, far above the times modelled.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include <aml/device.h>
+#include <aml/error.h>
+#include <aml/topology.h>
+
+#include "aml/src/topology.h"
+#include "emulator/emulator_internal.h"
+
+#define NS_PER_S 1000000000ULL
+
+uint64_t emu_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t emu_transfer_ns(uint64_t bytes, uint64_t bytes_per_s)
+{
+	/* 64-bit arithmetic while it cannot overflow (up to 18 GB): the
+	 * 128-bit division is a library call, slow on the copy path. */
+	if (bytes <= (UINT64_MAX - bytes_per_s) / NS_PER_S)
+		return (bytes * NS_PER_S + bytes_per_s - 1) / bytes_per_s;
+	__extension__ unsigned __int128 num =
+	        (unsigned __int128)bytes * NS_PER_S + bytes_per_s - 1;
+	return (uint64_t)(num / bytes_per_s);
+}
+
+/* ---- Clock ---- */
+
+int emu_clock_init(struct emu_machine *m)
+{
+	if (pthread_key_create(&m->thread_key, NULL) != 0)
+		return AML_FAILURE;
+	if (pthread_mutex_init(&m->clocks_lock, NULL) != 0) {
+		pthread_key_delete(m->thread_key);
+		return AML_FAILURE;
+	}
+	m->clocks = NULL;
+	return 0;
+}
+
+void emu_clock_fini(struct emu_machine *m)
+{
+	for (struct emu_thread_clock *c = m->clocks, *next; c != NULL;
+	     c = next) {
+		next = c->next;
+		free(c);
+	}
+	m->clocks = NULL;
+	pthread_key_delete(m->thread_key);
+	pthread_mutex_destroy(&m->clocks_lock);
+}
+
+/* The calling thread's counter, made on first use; NULL if out of memory
+ * (the total still counts). */
+static struct emu_thread_clock *clock_of_thread(struct emu_machine *m)
+{
+	struct emu_thread_clock *c = pthread_getspecific(m->thread_key);
+	if (c != NULL)
+		return c;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return NULL;
+	pthread_mutex_lock(&m->clocks_lock);
+	c->next = m->clocks;
+	m->clocks = c;
+	pthread_mutex_unlock(&m->clocks_lock);
+	pthread_setspecific(m->thread_key, c);
+	return c;
+}
+
+bool emu_delaying(const struct emu_machine *m)
+{
+	return __atomic_load_n(&m->mode, __ATOMIC_RELAXED) == AML_EMU_DELAY;
+}
+
+void emu_clock_advance(struct emu_machine *m, uint64_t ns, uint64_t start_ns)
+{
+	__atomic_fetch_add(&m->total_ns, ns, __ATOMIC_RELAXED);
+	struct emu_thread_clock *c = clock_of_thread(m);
+	/* Only this thread writes its counter: a plain atomic store, no
+	 * locked add. */
+	if (c != NULL)
+		__atomic_store_n(&c->ns, c->ns + ns, __ATOMIC_RELAXED);
+	if (!emu_delaying(m))
+		return;
+	uint64_t until = start_ns + (uint64_t)((double)ns * m->dilation);
+	while (emu_now_ns() < until)
+		; /* busy-wait: see the top of this file */
+}
+
+/* ---- Calibration ---- */
+
+/* This machine's copy bandwidth, measured once per process: the best of a
+ * few 32 MiB copies, past the caches as an emulated tier's traffic is. */
+static double host_copy_bw;
+static pthread_once_t host_copy_bw_once = PTHREAD_ONCE_INIT;
+
+static void cost_measure_host(void)
+{
+	size_t size = 32 << 20;
+	char *src = mmap(NULL, 2 * size, PROT_READ | PROT_WRITE,
+	                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (src == MAP_FAILED)
+		return;
+	char *dst = src + size;
+	memset(src, 1, 2 * size); /* fault everything in first */
+	uint64_t best = UINT64_MAX;
+	for (int i = 0; i < 5; i++) {
+		uint64_t t0 = emu_now_ns();
+		memcpy(dst, src, size);
+		uint64_t t = emu_now_ns() - t0;
+		best = t < best ? t : best;
+	}
+	munmap(src, 2 * size);
+	host_copy_bw = (double)size * NS_PER_S / (double)(best ? best : 1);
+}
+
+/*
+ * Dilation: the fastest emulated tier over the host's copy bandwidth, with a
+ * 25 % margin so that a copy on the host never takes longer than its
+ * dilated model (else the wait could not hide it), and at least 1.
+ */
+static int cost_calibrate(struct emu_machine *m)
+{
+	pthread_once(&host_copy_bw_once, cost_measure_host);
+	if (host_copy_bw <= 0)
+		return AML_FAILURE;
+	uint64_t fastest = 0;
+	for (size_t i = 0; i < m->ndevices; i++) {
+		const struct aml_emu_tier *tier = &m->spec.tiers[i];
+		uint64_t bw = tier->read_bw < tier->write_bw ? tier->read_bw
+		                                             : tier->write_bw;
+		fastest = bw > fastest ? bw : fastest;
+	}
+	double d = 1.25 * (double)fastest / host_copy_bw;
+	m->dilation = d > 1.0 ? d : 1.0;
+	return 0;
+}
+
+static struct emu_machine *cost_machine(const struct aml_topology *t)
+{
+	return aml_topology_is_emulated(t) == 1 ? t->data : NULL;
+}
+
+int aml_emu_set_mode(const struct aml_topology *t, enum aml_emu_mode mode)
+{
+	struct emu_machine *m = cost_machine(t);
+	if (m == NULL || (mode != AML_EMU_ACCOUNT && mode != AML_EMU_DELAY))
+		return AML_EINVAL;
+	if (mode == AML_EMU_DELAY && m->dilation == 0) {
+		int err = cost_calibrate(m);
+		if (err != 0)
+			return err;
+	}
+	__atomic_store_n(&m->mode, (int)mode, __ATOMIC_RELAXED);
+	return 0;
+}
+
+int aml_emu_dilation(const struct aml_topology *t, double *out)
+{
+	struct emu_machine *m = cost_machine(t);
+	if (m == NULL || out == NULL)
+		return AML_EINVAL;
+	if (m->dilation == 0) {
+		int err = cost_calibrate(m);
+		if (err != 0)
+			return err;
+	}
+	*out = m->dilation;
+	return 0;
+}
+
+/* ---- Costs ---- */
+
+/* What a transfer costs, and whom to charge. Per-device entries are valid
+ * only for devices in `touched`: clearing 64 of each per copy cost more
+ * than the rest of the bookkeeping. */
+struct cost_tally {
+	uint64_t ns;                           /* bandwidth time of all runs */
+	uint64_t latency_ns;                   /* highest latency met */
+	uint64_t touched;                      /* bit d: device d took part */
+	uint64_t run_ns[AML_EMU_TIERS_MAX];    /* per device, both ends */
+	uint64_t bytes_in[AML_EMU_TIERS_MAX];  /* written to the device */
+	uint64_t bytes_out[AML_EMU_TIERS_MAX]; /* read from the device */
+};
+
+static void cost_touch(struct cost_tally *c, size_t d)
+{
+	if (c->touched & (1ULL << d))
+		return;
+	c->touched |= 1ULL << d;
+	c->run_ns[d] = c->bytes_in[d] = c->bytes_out[d] = 0;
+}
+
+/* Follows one side of a transfer without searching the page table again
+ * while it stays inside one mapping. */
+struct cost_cursor {
+	const struct emu_mapping *map;
+	uintptr_t end;
+};
+
+/*
+ * The device holding addr, and in *span how many bytes from addr surely
+ * share it: the rest of a uniform mapping in one step (a device's own maps
+ * always are), else the rest of the page. Outside emulated mappings the
+ * device is 0, page by page.
+ */
+static size_t cost_label(const struct emu_machine *m,
+                         struct cost_cursor *cur,
+                         uintptr_t addr,
+                         size_t *span)
+{
+	if (cur->map == NULL || addr < cur->map->start || addr >= cur->end) {
+		cur->map = emu_pagetable_find(&m->table, addr);
+		if (cur->map != NULL)
+			cur->end = cur->map->start +
+			           cur->map->npages * m->page_size;
+	}
+	size_t to_page = m->page_size - (addr & (m->page_size - 1));
+	if (cur->map == NULL) {
+		*span = to_page;
+		return 0;
+	}
+	if (cur->map->uniform != EMU_MIXED) {
+		*span = cur->end - addr;
+		return (size_t)cur->map->uniform;
+	}
+	*span = to_page;
+	return cur->map->labels[(addr - cur->map->start) >> m->page_shift];
+}
+
+/* A run of bytes on one (source, destination) pair is complete: cost it
+ * once, so that a homogeneous copy is exactly latency + n / bandwidth. */
+static void cost_flush(struct cost_tally *c,
+                       const struct emu_machine *m,
+                       size_t s,
+                       size_t d,
+                       uint64_t bytes,
+                       int access)
+{
+	if (bytes == 0)
+		return;
+	const struct aml_emu_tier *a = &m->spec.tiers[s];
+	const struct aml_emu_tier *b = &m->spec.tiers[d];
+	bool copy = access == 0, write = access == AML_EMU_WRITE;
+	uint64_t bw =
+	        copy ? (a->read_bw < b->write_bw ? a->read_bw : b->write_bw)
+	             : (write ? a->write_bw : a->read_bw);
+	uint64_t ns = emu_transfer_ns(bytes, bw);
+	cost_touch(c, s);
+	cost_touch(c, d);
+	c->ns += ns;
+	c->run_ns[s] += ns;
+	if (d != s)
+		c->run_ns[d] += ns;
+	if (copy || !write)
+		c->bytes_out[s] += bytes;
+	if (copy || write)
+		c->bytes_in[d] += bytes;
+	uint64_t latency = write ? a->write_latency_ns : a->read_latency_ns;
+	if (copy && b->write_latency_ns > latency)
+		latency = b->write_latency_ns;
+	c->latency_ns = latency > c->latency_ns ? latency : c->latency_ns;
+}
+
+/*
+ * Walk [0, size) in maximal runs of one (source, destination) device pair
+ * and cost each. access 0 is a copy from src to dst; AML_EMU_READ or
+ * AML_EMU_WRITE is an access of src alone (a charge). Read lock held.
+ */
+static void cost_walk(const struct emu_machine *m,
+                      uintptr_t dst,
+                      uintptr_t src,
+                      size_t size,
+                      int access,
+                      struct cost_tally *c)
+{
+	c->ns = c->latency_ns = c->touched = 0;
+	struct cost_cursor src_cur = {NULL, 0}, dst_cur = {NULL, 0};
+	size_t run_s = 0, run_d = 0;
+	uint64_t run_bytes = 0;
+	for (size_t done = 0; done < size;) {
+		size_t step, dst_step;
+		size_t s = cost_label(m, &src_cur, src + done, &step);
+		size_t d = s;
+		if (access == 0) {
+			d = cost_label(m, &dst_cur, dst + done, &dst_step);
+			step = dst_step < step ? dst_step : step;
+		}
+		step = step < size - done ? step : size - done;
+		if (run_bytes != 0 && (s != run_s || d != run_d)) {
+			cost_flush(c, m, run_s, run_d, run_bytes, access);
+			run_bytes = 0;
+		}
+		run_s = s;
+		run_d = d;
+		run_bytes += step;
+		done += step;
+	}
+	cost_flush(c, m, run_s, run_d, run_bytes, access);
+}
+
+/* Credit a tally to the devices' statistics. */
+static void cost_record(struct emu_machine *m, const struct cost_tally *c)
+{
+	for (uint64_t left = c->touched; left != 0; left &= left - 1) {
+		size_t i = (size_t)__builtin_ctzll(left);
+		struct emu_device_state *d = &m->devices[i];
+		__atomic_fetch_add(&d->modelled_ns,
+		                   c->run_ns[i] + c->latency_ns,
+		                   __ATOMIC_RELAXED);
+		if (c->bytes_in[i] != 0)
+			__atomic_fetch_add(&d->bytes_copied_in, c->bytes_in[i],
+			                   __ATOMIC_RELAXED);
+		if (c->bytes_out[i] != 0)
+			__atomic_fetch_add(&d->bytes_copied_out,
+			                   c->bytes_out[i], __ATOMIC_RELAXED);
+	}
+}
+
+int aml_emu_copy_cost(const struct aml_topology *t,
+                      const void *dst,
+                      const void *src,
+                      size_t size,
+                      uint64_t *ns)
+{
+	struct emu_machine *m = cost_machine(t);
+	if (m == NULL || dst == NULL || src == NULL || size == 0 || ns == NULL)
+		return AML_EINVAL;
+	struct cost_tally c;
+	pthread_rwlock_rdlock(&m->lock);
+	cost_walk(m, (uintptr_t)dst, (uintptr_t)src, size, 0, &c);
+	pthread_rwlock_unlock(&m->lock);
+	*ns = c.latency_ns + c.ns;
+	return 0;
+}
+
+static bool cost_overlap(uintptr_t a, uintptr_t b, size_t size)
+{
+	return a < b ? b - a < size : a - b < size;
+}
+
+int aml_emu_copy(const struct aml_topology *t,
+                 void *dst,
+                 const void *src,
+                 size_t size)
+{
+	struct emu_machine *m = cost_machine(t);
+	if (m == NULL || dst == NULL || src == NULL || size == 0 ||
+	    cost_overlap((uintptr_t)dst, (uintptr_t)src, size))
+		return AML_EINVAL;
+	uint64_t start = emu_delaying(m) ? emu_now_ns() : 0;
+	struct cost_tally c;
+	pthread_rwlock_rdlock(&m->lock);
+	cost_walk(m, (uintptr_t)dst, (uintptr_t)src, size, 0, &c);
+	pthread_rwlock_unlock(&m->lock);
+	memcpy(dst, src, size);
+	cost_record(m, &c);
+	emu_clock_advance(m, c.latency_ns + c.ns, start);
+	return 0;
+}
+
+int aml_emu_charge(const struct aml_topology *t,
+                   const void *ptr,
+                   size_t size,
+                   int access)
+{
+	struct emu_machine *m = cost_machine(t);
+	if (m == NULL || ptr == NULL || size == 0 || access <= 0 ||
+	    (access & ~(AML_EMU_READ | AML_EMU_WRITE)) != 0)
+		return AML_EINVAL;
+	uint64_t start = emu_delaying(m) ? emu_now_ns() : 0;
+	for (int a = AML_EMU_READ; a <= AML_EMU_WRITE; a <<= 1) {
+		if (!(access & a))
+			continue;
+		struct cost_tally c;
+		pthread_rwlock_rdlock(&m->lock);
+		cost_walk(m, 0, (uintptr_t)ptr, size, a, &c);
+		pthread_rwlock_unlock(&m->lock);
+		cost_record(m, &c);
+		uint64_t ns = c.latency_ns + c.ns;
+		emu_clock_advance(m, ns, start);
+		start += (uint64_t)((double)ns * m->dilation);
+	}
+	return 0;
+}
+
+int aml_emu_clock(const struct aml_topology *t, struct aml_emu_clock *out)
+{
+	struct emu_machine *m = cost_machine(t);
+	if (m == NULL || out == NULL)
+		return AML_EINVAL;
+	struct emu_thread_clock *c = pthread_getspecific(m->thread_key);
+	out->total_ns = __atomic_load_n(&m->total_ns, __ATOMIC_RELAXED);
+	out->thread_ns = c ? __atomic_load_n(&c->ns, __ATOMIC_RELAXED) : 0;
+	return 0;
+}
+
+/* ---- Statistics ---- */
+
+int aml_emu_stats(const struct aml_topology *t,
+                  size_t index,
+                  struct aml_emu_stats *out)
+{
+	struct emu_machine *m = cost_machine(t);
+	if (m == NULL || out == NULL)
+		return AML_EINVAL;
+	if (index >= m->ndevices)
+		return AML_EDOM;
+	const struct emu_device_state *d = &m->devices[index];
+	pthread_rwlock_rdlock(&m->lock);
+	*out = (struct aml_emu_stats){
+	        .resident_bytes = d->used_pages * m->page_size,
+	        .peak_bytes = d->peak_pages * m->page_size,
+	        .pages = d->used_pages,
+	        .maps = d->maps,
+	        .pages_moved_in = d->pages_moved_in,
+	        .pages_moved_out = d->pages_moved_out,
+	        .bytes_copied_in =
+	                __atomic_load_n(&d->bytes_copied_in, __ATOMIC_RELAXED),
+	        .bytes_copied_out =
+	                __atomic_load_n(&d->bytes_copied_out, __ATOMIC_RELAXED),
+	        .modelled_ns =
+	                __atomic_load_n(&d->modelled_ns, __ATOMIC_RELAXED),
+	};
+	pthread_rwlock_unlock(&m->lock);
+	return 0;
+}
+
+int aml_emu_stats_print(const struct aml_topology *t, FILE *out)
+{
+	struct emu_machine *m = cost_machine(t);
+	if (m == NULL || out == NULL)
+		return AML_EINVAL;
+	for (size_t i = 0; i < m->ndevices; i++) {
+		struct aml_emu_stats s;
+		aml_emu_stats(t, i, &s);
+		fprintf(out,
+		        "%-12s resident %llu B (peak %llu), %llu maps, moved "
+		        "in %llu / out %llu pages, copied in %llu / out %llu "
+		        "B, %llu ns\n",
+		        m->spec.tiers[i].name,
+		        (unsigned long long)s.resident_bytes,
+		        (unsigned long long)s.peak_bytes,
+		        (unsigned long long)s.maps,
+		        (unsigned long long)s.pages_moved_in,
+		        (unsigned long long)s.pages_moved_out,
+		        (unsigned long long)s.bytes_copied_in,
+		        (unsigned long long)s.bytes_copied_out,
+		        (unsigned long long)s.modelled_ns);
+	}
+	struct aml_emu_clock clock;
+	aml_emu_clock(t, &clock);
+	fprintf(out, "clock        %llu ns in total, %llu ns this thread\n",
+	        (unsigned long long)clock.total_ns,
+	        (unsigned long long)clock.thread_ns);
+	return 0;
+}

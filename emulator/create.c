@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Making an emulated machine: read the spec (a preset, a string, or "@path"
+ * for a file), scale capacities, order fallbacks by distance, and build the
+ * topology with one device per tier.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <aml/device.h>
+#include <aml/error.h>
+#include <aml/topology.h>
+
+#include "aml/src/topology.h"
+#include "emulator/emulator_internal.h"
+
+/* Specs are short: a file over 1 MiB is a mistake, not a machine. */
+#define SPEC_FILE_MAX (1 << 20)
+
+static void create_error(struct aml_emu_error *error,
+                         size_t offset,
+                         const char *reason,
+                         const char *detail)
+{
+	if (error == NULL)
+		return;
+	error->offset = offset;
+	snprintf(error->reason, sizeof(error->reason), "%s%s", reason, detail);
+}
+
+/* The text of "@path", NUL-terminated, or NULL with the reason set. */
+static char *create_read_file(const char *path, struct aml_emu_error *error)
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		create_error(error, 0, "cannot open ", path);
+		return NULL;
+	}
+	char *text = malloc(SPEC_FILE_MAX + 1);
+	size_t n = text ? fread(text, 1, SPEC_FILE_MAX + 1, f) : 0;
+	bool bad = text == NULL || ferror(f) || n > SPEC_FILE_MAX ||
+	           memchr(text, '\0', n) != NULL;
+	fclose(f);
+	if (bad) {
+		create_error(error, 0,
+		             "cannot read (or over 1 MiB, or binary) ", path);
+		free(text);
+		return NULL;
+	}
+	text[n] = '\0';
+	return text;
+}
+
+/* Each device's others, by distance from it, then index. */
+static void create_fallbacks(struct emu_machine *m)
+{
+	for (size_t from = 0; from < m->ndevices; from++) {
+		size_t n = 0;
+		for (size_t d = 0; d < m->ndevices; d++) {
+			if (d == from)
+				continue;
+			size_t j = n++;
+			for (; j > 0; j--) {
+				uint8_t prev = m->fallback[from][j - 1];
+				if (m->spec.distances[from][prev] <=
+				    m->spec.distances[from][d])
+					break;
+				m->fallback[from][j] = prev;
+			}
+			m->fallback[from][j] = (uint8_t)d;
+		}
+	}
+}
+
+static uint64_t create_pages(const struct emu_machine *m,
+                             const struct aml_emu_tier *tier)
+{
+	__extension__ unsigned __int128 bytes =
+	        (unsigned __int128)tier->capacity * m->spec.scale_num /
+	        m->spec.scale_den;
+	uint64_t pages = (uint64_t)(bytes / m->page_size);
+	return pages > 0 ? pages : 1; /* a tier holds at least a page */
+}
+
+static int create_machine(struct emu_machine *m)
+{
+	struct aml_bitmap process_cpus;
+	int err = aml_thread_cpus(&process_cpus);
+	if (err != 0)
+		return err;
+	m->page_size = aml_page_size();
+	m->page_shift = (unsigned)__builtin_ctzll(m->page_size);
+	m->ndevices = m->spec.ntiers;
+	for (size_t i = 0; i < m->ndevices; i++) {
+		struct aml_emu_tier *tier = &m->spec.tiers[i];
+		if (tier->cpus_all)
+			tier->cpus = process_cpus;
+		m->devices[i] = (struct emu_device_state){
+		        .index = i,
+		        .machine = m,
+		        .capacity_pages = create_pages(m, tier),
+		};
+	}
+	create_fallbacks(m);
+	if (pthread_rwlock_init(&m->lock, NULL) != 0)
+		return AML_FAILURE;
+	err = emu_clock_init(m);
+	if (err != 0)
+		pthread_rwlock_destroy(&m->lock);
+	return err;
+}
+
+/* One device per tier; the initiator is every CPU of the emulated machine,
+ * which sees each tier with the spec's figures. */
+static int create_devices(struct aml_topology *t, struct emu_machine *m)
+{
+	struct aml_bitmap all_cpus;
+	aml_bitmap_zero(&all_cpus);
+	for (size_t i = 0; i < m->ndevices; i++)
+		aml_bitmap_or(&all_cpus, &all_cpus, &m->spec.tiers[i].cpus);
+	for (size_t i = 0; i < m->ndevices; i++) {
+		const struct aml_emu_tier *tier = &m->spec.tiers[i];
+		struct aml_device dev = {
+		        .data = &m->devices[i],
+		        .kind = tier->kind,
+		        .backend = AML_BACKEND_NUMA,
+		        .numa_id = (int)i,
+		        .capacity = m->devices[i].capacity_pages * m->page_size,
+		        .cpus = tier->cpus,
+		};
+		snprintf(dev.name, sizeof(dev.name), "%s", tier->name);
+		struct aml_device_perf perf = {
+		        .read_bandwidth = tier->read_bw,
+		        .write_bandwidth = tier->write_bw,
+		        .read_latency_ns = tier->read_latency_ns,
+		        .write_latency_ns = tier->write_latency_ns,
+		};
+		int err = aml_device_add_initiator(&dev, &all_cpus, &perf);
+		if (err == 0)
+			err = aml_topology_add_device(t, &dev, NULL);
+		if (err != 0)
+			return err;
+	}
+	return 0;
+}
+
+int aml_emu_create(struct aml_topology **out,
+                   const char *spec,
+                   struct aml_emu_error *error)
+{
+	if (out == NULL)
+		return AML_EINVAL;
+	*out = NULL;
+	if (spec == NULL) {
+		create_error(error, 0, "no spec", "");
+		return AML_EINVAL;
+	}
+	char *file = NULL;
+	if (spec[0] == '@') {
+		file = create_read_file(spec + 1, error);
+		if (file == NULL)
+			return AML_EINVAL;
+	}
+	struct emu_machine *m = calloc(1, sizeof(*m));
+	int err = m == NULL ? AML_ENOMEM : 0;
+	if (err == 0)
+		err = aml_emu_spec_parse(file ? file : spec, &m->spec, error);
+	free(file);
+	if (err == 0)
+		err = create_machine(m);
+	if (err != 0) {
+		free(m);
+		return err;
+	}
+
+	char source[AML_TOPOLOGY_SOURCE_MAX];
+	snprintf(source, sizeof(source), "emulated %s", spec);
+	struct aml_topology *t;
+	err = aml_topology_create_empty(&t, source, &aml_emu_topology_ops);
+	if (err != 0) {
+		emu_clock_fini(m);
+		pthread_rwlock_destroy(&m->lock);
+		free(m);
+		return err;
+	}
+	t->data = m; /* from here, destroying t releases m */
+	err = create_devices(t, m);
+	/* Kinds come from the spec: no classification. */
+	if (err == 0)
+		err = aml_topology_finish(t, false);
+	if (err == 0 && m->spec.mode == AML_EMU_DELAY)
+		err = aml_emu_set_mode(t, AML_EMU_DELAY);
+	if (err != 0) {
+		aml_topology_destroy(&t);
+		return err;
+	}
+	*out = t;
+	return 0;
+}

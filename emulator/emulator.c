@@ -1,0 +1,451 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Emulated machines: a topology whose devices are tiers of a spec, each
+ * page of their mappings real anonymous memory of this machine, labelled in
+ * a page table (pagetable.c) with the tier that holds it.
+ *
+ * Placement follows Linux, decided at map time for every page:
+ *   BIND            the set's devices, nearest to the calling CPU first;
+ *                   AML_ENOMEM, and nothing mapped, when they are full;
+ *   PREFERRED       the device, then every other by distance from it;
+ *   PREFERRED_MANY  the set, nearest first, then every other device;
+ *   INTERLEAVE      page i on the set's (i mod n)-th device; a full one
+ *                   spills as PREFERRED would, as Linux's interleave does.
+ * "By distance" is the spec's distance matrix, ties and missing distances
+ * broken by index: Linux's zonelist order. A device's own maps are BIND to
+ * it. Capacity is counted in pages per device.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include <aml/device.h>
+#include <aml/error.h>
+#include <aml/topology.h>
+
+#include "aml/src/topology.h"
+#include "emulator/emulator_internal.h"
+
+int aml_topology_is_emulated(const struct aml_topology *t)
+{
+	if (t == NULL)
+		return AML_EINVAL;
+	return t->ops == &aml_emu_topology_ops;
+}
+
+static struct emu_machine *emu_of(const struct aml_topology *t)
+{
+	return t->data;
+}
+
+/* ---- Placement ---- */
+
+/* The device nearest the calling CPU: the one whose CPUs include it. */
+static size_t emu_local_device(const struct emu_machine *m)
+{
+	int cpu = sched_getcpu();
+	for (size_t i = 0; cpu >= 0 && i < m->ndevices; i++) {
+		if (aml_bitmap_is_set(&m->spec.tiers[i].cpus, (size_t)cpu) == 1)
+			return i;
+	}
+	return 0;
+}
+
+/* Devices in fallback order from `from`: itself, then the others. */
+static size_t emu_order(const struct emu_machine *m, size_t from, size_t i)
+{
+	return i == 0 ? from : m->fallback[from][i - 1];
+}
+
+/* A placement being planned: pages taken per device, not yet committed. */
+struct emu_plan {
+	uint64_t take[AML_EMU_TIERS_MAX];
+};
+
+static bool
+emu_has_room(const struct emu_machine *m, const struct emu_plan *p, size_t d)
+{
+	return m->devices[d].used_pages + p->take[d] <
+	       m->devices[d].capacity_pages;
+}
+
+/* Place one page: the first device with room in fallback order from
+ * `from`, within `allowed` if given. */
+static int emu_place_page(const struct emu_machine *m,
+                          struct emu_plan *p,
+                          size_t from,
+                          const struct aml_bitmap *allowed,
+                          uint8_t *label)
+{
+	for (size_t i = 0; i < m->ndevices; i++) {
+		size_t d = emu_order(m, from, i);
+		if (allowed != NULL && aml_bitmap_is_set(allowed, d) != 1)
+			continue;
+		if (emu_has_room(m, p, d)) {
+			p->take[d]++;
+			*label = (uint8_t)d;
+			return 0;
+		}
+	}
+	return AML_ENOMEM;
+}
+
+/* The set's first device in fallback order from the local device. */
+static size_t emu_nearest_in(const struct emu_machine *m,
+                             const struct aml_bitmap *set)
+{
+	size_t local = emu_local_device(m);
+	for (size_t i = 0; i < m->ndevices; i++) {
+		size_t d = emu_order(m, local, i);
+		if (aml_bitmap_is_set(set, d) == 1)
+			return d;
+	}
+	return local;
+}
+
+/* Label npages pages under policy over set. Reads counters only: the plan
+ * is committed by the caller, so a failure changes nothing. Write lock. */
+static int emu_place(const struct emu_machine *m,
+                     const struct aml_bitmap *set,
+                     enum aml_policy policy,
+                     size_t npages,
+                     uint8_t *labels,
+                     struct emu_plan *p)
+{
+	memset(p, 0, sizeof(*p));
+	int err = 0;
+	size_t nearest = emu_nearest_in(m, set);
+	size_t n = (size_t)aml_bitmap_count(set), k = 0;
+	int first = aml_bitmap_first(set);
+	for (size_t i = 0; i < npages && err == 0; i++) {
+		switch (policy) {
+		case AML_POLICY_BIND:
+			err = emu_place_page(m, p, nearest, set, &labels[i]);
+			break;
+		case AML_POLICY_PREFERRED:
+			err = emu_place_page(m, p, (size_t)first, NULL,
+			                     &labels[i]);
+			break;
+		case AML_POLICY_PREFERRED_MANY:
+			err = emu_place_page(m, p, nearest, set, &labels[i]);
+			if (err != 0)
+				err = emu_place_page(m, p, nearest, NULL,
+				                     &labels[i]);
+			break;
+		default: { /* AML_POLICY_INTERLEAVE */
+			int d = first;
+			for (size_t j = 0; j < k % n; j++)
+				d = aml_bitmap_next(set, (size_t)d);
+			k++;
+			err = emu_place_page(m, p, (size_t)d, NULL, &labels[i]);
+			break;
+		}
+		}
+	}
+	return err;
+}
+
+static void emu_commit(struct emu_machine *m, const struct emu_plan *p)
+{
+	for (size_t d = 0; d < m->ndevices; d++) {
+		struct emu_device_state *s = &m->devices[d];
+		if (p->take[d] == 0)
+			continue;
+		s->used_pages += p->take[d];
+		s->maps++;
+		if (s->used_pages > s->peak_pages)
+			s->peak_pages = s->used_pages;
+	}
+}
+
+static void *emu_map(struct emu_machine *m,
+                     const struct aml_bitmap *set,
+                     enum aml_policy policy,
+                     size_t size,
+                     int owner)
+{
+	size_t npages = size / m->page_size;
+	uint8_t *labels = malloc(npages);
+	/* MAP_NORESERVE: an emulated 16 GiB tier costs this machine only
+	 * the pages a test touches. */
+	void *ptr = mmap(NULL, size, PROT_READ | PROT_WRITE,
+	                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	int err = labels == NULL || ptr == MAP_FAILED ? AML_ENOMEM : 0;
+	if (err == 0) {
+		struct emu_plan plan;
+		pthread_rwlock_wrlock(&m->lock);
+		err = emu_place(m, set, policy, npages, labels, &plan);
+		struct emu_mapping map = {(uintptr_t)ptr, npages, owner,
+		                          EMU_MIXED, labels};
+		emu_mapping_update_uniform(&map);
+		if (err == 0)
+			err = emu_pagetable_insert(&m->table, &map);
+		if (err == 0)
+			emu_commit(m, &plan);
+		pthread_rwlock_unlock(&m->lock);
+	}
+	if (err != 0) {
+		if (ptr != MAP_FAILED)
+			munmap(ptr, size);
+		free(labels);
+		aml_errno = err;
+		return NULL;
+	}
+	return ptr;
+}
+
+static int emu_unmap(struct emu_machine *m, void *ptr, size_t size, int owner)
+{
+	uintptr_t start = (uintptr_t)ptr;
+	size_t npages = size / m->page_size;
+	pthread_rwlock_wrlock(&m->lock);
+	struct emu_mapping *map = emu_pagetable_find(&m->table, start);
+	int err = AML_EINVAL;
+	if (map != NULL && map->owner == owner &&
+	    (start - map->start) / m->page_size + npages <= map->npages) {
+		size_t first = (start - map->start) / m->page_size;
+		uint64_t freed[AML_EMU_TIERS_MAX] = {0};
+		for (size_t i = 0; i < npages; i++)
+			freed[map->labels[first + i]]++;
+		err = emu_pagetable_cut(&m->table, map, first, npages);
+		for (size_t d = 0; err == 0 && d < m->ndevices; d++)
+			m->devices[d].used_pages -= freed[d];
+	}
+	pthread_rwlock_unlock(&m->lock);
+	if (err == 0)
+		munmap(ptr, size);
+	return err;
+}
+
+/* ---- Device ops ---- */
+
+static struct emu_device_state *emu_device(const struct aml_device *dev)
+{
+	return dev->data;
+}
+
+static void *emu_device_map(const struct aml_device *dev, size_t size)
+{
+	struct emu_device_state *d = emu_device(dev);
+	struct aml_bitmap set;
+	aml_bitmap_zero(&set);
+	aml_bitmap_set(&set, d->index);
+	return emu_map(d->machine, &set, AML_POLICY_BIND, size, (int)d->index);
+}
+
+static int
+emu_device_unmap(const struct aml_device *dev, void *ptr, size_t size)
+{
+	struct emu_device_state *d = emu_device(dev);
+	return emu_unmap(d->machine, ptr, size, (int)d->index);
+}
+
+/*
+ * Count the pages of [start, start + npages pages) not yet on `to`, and
+ * check that every page is emulated. Write lock held.
+ */
+static int emu_move_plan(const struct emu_machine *m,
+                         uintptr_t start,
+                         size_t npages,
+                         size_t to,
+                         uint64_t *moving)
+{
+	*moving = 0;
+	for (size_t i = 0; i < npages; i++) {
+		uintptr_t addr = start + i * m->page_size;
+		const struct emu_mapping *map =
+		        emu_pagetable_find(&m->table, addr);
+		if (map == NULL)
+			return AML_EINVAL; /* not emulated memory */
+		if (map->labels[(addr - map->start) / m->page_size] != to)
+			(*moving)++;
+	}
+	return 0;
+}
+
+/*
+ * Relabel onto `to`, counting what moves and what it costs: per source
+ * device, its pages over min(read_bw(source), write_bw(to)), plus the
+ * highest latency involved. Write lock held.
+ */
+static uint64_t
+emu_move_pages(struct emu_machine *m, uintptr_t start, size_t npages, size_t to)
+{
+	uint64_t pages_from[AML_EMU_TIERS_MAX] = {0};
+	for (size_t i = 0; i < npages; i++) {
+		uintptr_t addr = start + i * m->page_size;
+		struct emu_mapping *map = emu_pagetable_find(&m->table, addr);
+		uint8_t *label =
+		        &map->labels[(addr - map->start) / m->page_size];
+		if (*label == to)
+			continue;
+		pages_from[*label]++;
+		m->devices[*label].used_pages--;
+		m->devices[*label].pages_moved_out++;
+		*label = (uint8_t)to;
+	}
+	/* Each mapping the range crosses may have become (or stopped being)
+	 * uniform. */
+	uintptr_t end = start + npages * m->page_size;
+	for (uintptr_t addr = start; addr < end;) {
+		struct emu_mapping *map = emu_pagetable_find(&m->table, addr);
+		emu_mapping_update_uniform(map);
+		addr = map->start + map->npages * m->page_size;
+	}
+	const struct aml_emu_tier *dst = &m->spec.tiers[to];
+	uint64_t ns = 0, latency = 0;
+	for (size_t s = 0; s < m->ndevices; s++) {
+		if (pages_from[s] == 0)
+			continue;
+		const struct aml_emu_tier *src = &m->spec.tiers[s];
+		uint64_t bw = src->read_bw < dst->write_bw ? src->read_bw
+		                                           : dst->write_bw;
+		uint64_t run =
+		        emu_transfer_ns(pages_from[s] * m->page_size, bw);
+		__atomic_fetch_add(&m->devices[s].modelled_ns, run,
+		                   __ATOMIC_RELAXED);
+		ns += run;
+		if (src->read_latency_ns > latency)
+			latency = src->read_latency_ns;
+	}
+	if (ns == 0)
+		return 0;
+	if (dst->write_latency_ns > latency)
+		latency = dst->write_latency_ns;
+	__atomic_fetch_add(&m->devices[to].modelled_ns, ns + latency,
+	                   __ATOMIC_RELAXED);
+	return ns + latency;
+}
+
+static int emu_device_move(const struct aml_device *dev, void *ptr, size_t size)
+{
+	struct emu_device_state *d = emu_device(dev);
+	struct emu_machine *m = d->machine;
+	size_t npages = size / m->page_size;
+	uint64_t start_ns = emu_delaying(m) ? emu_now_ns() : 0;
+	uint64_t moving, ns = 0;
+	pthread_rwlock_wrlock(&m->lock);
+	int err = emu_move_plan(m, (uintptr_t)ptr, npages, d->index, &moving);
+	if (err == 0 && d->used_pages + moving > d->capacity_pages)
+		err = AML_ENOMEM; /* all or nothing, as MPOL_MF_STRICT */
+	if (err == 0) {
+		ns = emu_move_pages(m, (uintptr_t)ptr, npages, d->index);
+		d->used_pages += moving;
+		d->pages_moved_in += moving;
+		if (d->used_pages > d->peak_pages)
+			d->peak_pages = d->used_pages;
+	}
+	pthread_rwlock_unlock(&m->lock);
+	/* Charged outside the lock: delay mode waits here. */
+	if (ns != 0)
+		emu_clock_advance(m, ns, start_ns);
+	return err;
+}
+
+static int emu_device_free_bytes(const struct aml_device *dev, size_t *out)
+{
+	struct emu_device_state *d = emu_device(dev);
+	struct emu_machine *m = d->machine;
+	pthread_rwlock_rdlock(&m->lock);
+	*out = (size_t)(d->capacity_pages - d->used_pages) * m->page_size;
+	pthread_rwlock_unlock(&m->lock);
+	return 0;
+}
+
+static const struct aml_device_ops emu_device_ops = {
+        .map = emu_device_map,
+        .unmap = emu_device_unmap,
+        .move = emu_device_move,
+        .free_bytes = emu_device_free_bytes,
+};
+
+/* ---- Topology ops ---- */
+
+/* Outside emulated mappings: mapped memory has no emulated device
+ * (AML_ENODEV); unmapped addresses are AML_EINVAL, as on Linux. */
+static int emu_foreign_status(uintptr_t page, size_t page_size)
+{
+	unsigned char resident;
+	if (mincore((void *)page, page_size, &resident) != 0 && errno == ENOMEM)
+		return AML_EINVAL;
+	return AML_ENODEV;
+}
+
+static int emu_locate(const struct aml_topology *t,
+                      const void *ptr,
+                      size_t npages,
+                      int *numa_ids)
+{
+	struct emu_machine *m = emu_of(t);
+	pthread_rwlock_rdlock(&m->lock);
+	const struct emu_mapping *map = NULL;
+	for (size_t i = 0; i < npages; i++) {
+		uintptr_t addr = (uintptr_t)ptr + i * m->page_size;
+		if (map == NULL ||
+		    addr >= map->start + map->npages * m->page_size)
+			map = emu_pagetable_find(&m->table, addr);
+		numa_ids[i] = map != NULL
+		                      ? map->labels[(addr - map->start) /
+		                                    m->page_size]
+		                      : emu_foreign_status(addr, m->page_size);
+	}
+	pthread_rwlock_unlock(&m->lock);
+	return 0;
+}
+
+static int emu_device_init(struct aml_device *dev)
+{
+	dev->ops = &emu_device_ops; /* data was set before the device was
+	                             * added: it points into the machine */
+	return 0;
+}
+
+static void emu_device_fini(struct aml_device *dev)
+{
+	(void)dev; /* the machine owns everything; fini releases it */
+}
+
+static void *emu_map_nodes(const struct aml_topology *t,
+                           const struct aml_bitmap *nodes,
+                           enum aml_policy policy,
+                           size_t size)
+{
+	/* Emulated NUMA ids are device indices. */
+	return emu_map(emu_of(t), nodes, policy, size, EMU_OWNER_TOPOLOGY);
+}
+
+static int emu_unmap_nodes(const struct aml_topology *t, void *ptr, size_t size)
+{
+	return emu_unmap(emu_of(t), ptr, size, EMU_OWNER_TOPOLOGY);
+}
+
+static void emu_machine_free(struct emu_machine *m)
+{
+	/* Mappings still live belong to devices: release them with it. */
+	for (size_t i = 0; i < m->table.count; i++) {
+		const struct emu_mapping *map = &m->table.mappings[i];
+		munmap((void *)map->start, map->npages * m->page_size);
+	}
+	emu_pagetable_fini(&m->table);
+	emu_clock_fini(m);
+	pthread_rwlock_destroy(&m->lock);
+	free(m);
+}
+
+static void emu_fini(struct aml_topology *t)
+{
+	if (t->data != NULL)
+		emu_machine_free(t->data);
+	t->data = NULL;
+}
+
+const struct aml_topology_ops aml_emu_topology_ops = {
+        .locate = emu_locate,
+        .device_init = emu_device_init,
+        .device_fini = emu_device_fini,
+        .map_nodes = emu_map_nodes,
+        .unmap_nodes = emu_unmap_nodes,
+        .fini = emu_fini,
+};

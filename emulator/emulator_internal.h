@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Private to the emulator: the state of one emulated machine, shared by its
+ * files (emulator.c: topology and placement; pagetable.c: which device holds
+ * each page; cost.c: cost model, clock, delay and statistics).
+ *
+ * Locking: one read-write lock per machine. Maps, unmaps and moves change
+ * the page table and the capacity counters under the write lock; locate,
+ * copies and charges read the table under the read lock. Counters that
+ * readers update (copies, modelled time, the clock) are atomics.
+ */
+#ifndef AML_EMULATOR_EMULATOR_INTERNAL_H
+#define AML_EMULATOR_EMULATOR_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <aml/emulator.h>
+
+#include "emulator/spec.h"
+
+/* Who mapped a range: a device (its index), or the topology itself. */
+#define EMU_OWNER_TOPOLOGY (-1)
+
+/* Marks a mapping whose pages are not all on one device. */
+#define EMU_MIXED (-1)
+
+/* One emulated mapping: real anonymous memory, labelled page by page. */
+struct emu_mapping {
+	uintptr_t start;
+	size_t npages;
+	int owner;
+	/* The device of every page when they share one, else EMU_MIXED:
+	 * lets a copy cost a whole mapping in one step. */
+	int uniform;
+	/* Device index of each page. */
+	uint8_t *labels;
+};
+
+/* The page table: mappings sorted by start, never overlapping. */
+struct emu_pagetable {
+	struct emu_mapping *mappings;
+	size_t count;
+	size_t allocated;
+};
+
+/* Counters of one device; the atomics are updated under the read lock. */
+struct emu_device_state {
+	size_t index;
+	struct emu_machine *machine;
+	uint64_t capacity_pages;
+	uint64_t used_pages;
+	uint64_t peak_pages;
+	uint64_t maps;
+	uint64_t pages_moved_in;
+	uint64_t pages_moved_out;
+	uint64_t bytes_copied_in;  /* atomic */
+	uint64_t bytes_copied_out; /* atomic */
+	uint64_t modelled_ns;      /* atomic */
+};
+
+/* One thread's share of the virtual clock. */
+struct emu_thread_clock {
+	uint64_t ns; /* atomic: read by other threads through stats */
+	struct emu_thread_clock *next;
+};
+
+struct emu_machine {
+	struct aml_emu_spec spec;
+	size_t ndevices;
+	struct emu_device_state devices[AML_EMU_TIERS_MAX];
+	/* Fallback order from each device: the others by distance, then
+	 * index (Linux's zonelist). */
+	uint8_t fallback[AML_EMU_TIERS_MAX][AML_EMU_TIERS_MAX];
+	size_t page_size;
+	unsigned page_shift; /* log2(page_size) */
+
+	pthread_rwlock_t lock;
+	struct emu_pagetable table;
+
+	/* Clock: the total, and a counter per thread found by key. */
+	uint64_t total_ns; /* atomic */
+	pthread_key_t thread_key;
+	pthread_mutex_t clocks_lock;
+	struct emu_thread_clock *clocks;
+
+	int mode; /* atomic enum aml_emu_mode */
+	double dilation;
+	pthread_once_t calibrated;
+};
+
+/* ---- pagetable.c ---- */
+
+/* The mapping holding addr, or NULL. O(log n). */
+struct emu_mapping *emu_pagetable_find(const struct emu_pagetable *table,
+                                       uintptr_t addr);
+/* Record a mapping (labels allocated by the caller, owned by the table). */
+int emu_pagetable_insert(struct emu_pagetable *table,
+                         const struct emu_mapping *mapping);
+/* Forget pages [first, first + npages) of mapping m (split as needed).
+ * Their labels must have been uncounted by the caller. */
+int emu_pagetable_cut(struct emu_pagetable *table,
+                      struct emu_mapping *m,
+                      size_t first,
+                      size_t npages);
+void emu_pagetable_fini(struct emu_pagetable *table);
+/* Recompute m->uniform from its labels. */
+void emu_mapping_update_uniform(struct emu_mapping *m);
+
+/* ---- cost.c ---- */
+
+/* Account ns of modelled time to the clock (total and this thread); in
+ * delay mode, busy-wait until start_ns + ns x dilation (monotonic). */
+void emu_clock_advance(struct emu_machine *machine,
+                       uint64_t ns,
+                       uint64_t start_ns);
+/* ceil(bytes * 1e9 / bytes_per_s): a transfer's modelled ns, without
+ * overflow for any size. */
+uint64_t emu_transfer_ns(uint64_t bytes, uint64_t bytes_per_s);
+/* Is the machine in delay mode? */
+bool emu_delaying(const struct emu_machine *machine);
+/* Monotonic wall clock in ns. */
+uint64_t emu_now_ns(void);
+int emu_clock_init(struct emu_machine *machine);
+/* The ops of emulated topologies (emulator.c), for create.c. */
+extern const struct aml_topology_ops aml_emu_topology_ops;
+void emu_clock_fini(struct emu_machine *machine);
+
+#endif /* AML_EMULATOR_EMULATOR_INTERNAL_H */

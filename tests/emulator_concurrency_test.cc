@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// Several threads map, unmap, move, locate and copy on one emulated machine
+// at once: the page table and the statistics stay consistent (run under
+// --config=tsan in CI too).
+#include <atomic>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include <aml.h>
+
+namespace
+{
+
+TEST(EmulatorConcurrency, StatsStayConsistent)
+{
+	struct aml_topology *t = nullptr;
+	ASSERT_EQ(aml_emu_create(&t, "qemu-3node", nullptr), 0);
+	size_t page = aml_page_size();
+	constexpr int kThreads = 4, kRounds = 300;
+	std::atomic<int> failures{0};
+	std::vector<std::thread> threads;
+	for (int id = 0; id < kThreads; id++) {
+		threads.emplace_back([&, id] {
+			const struct aml_device *a =
+			        aml_topology_device(t, (size_t)(id % 3));
+			const struct aml_device *b =
+			        aml_topology_device(t, (size_t)((id + 1) % 3));
+			struct aml_bitmap all;
+			aml_bitmap_parse(&all, "0-2");
+			for (int r = 0; r < kRounds; r++) {
+				char *p = static_cast<char *>(
+				        aml_device_map(a, 4 * page));
+				char *q = static_cast<char *>(aml_topology_map(
+				        t, &all, AML_POLICY_INTERLEAVE,
+				        3 * page));
+				if (p == nullptr || q == nullptr) {
+					failures++;
+					continue;
+				}
+				std::memset(p, id, 4 * page);
+				if (aml_device_move(b, p, 2 * page) != 0 ||
+				    aml_emu_copy(t, q, p, 3 * page) != 0)
+					failures++;
+				int ids[4];
+				aml_topology_locate(t, p, 4, ids);
+				if (ids[0] != (id + 1) % 3 || ids[3] != id % 3)
+					failures++;
+				if (aml_device_unmap(a, p, 4 * page) != 0 ||
+				    aml_topology_unmap(t, q, 3 * page) != 0)
+					failures++;
+			}
+		});
+	}
+	for (auto &th : threads)
+		th.join();
+	EXPECT_EQ(failures.load(), 0);
+	uint64_t moved_in = 0, moved_out = 0, copied_in = 0, copied_out = 0;
+	for (size_t d = 0; d < 3; d++) {
+		struct aml_emu_stats s;
+		ASSERT_EQ(aml_emu_stats(t, d, &s), 0);
+		EXPECT_EQ(s.pages, 0u) << d; // everything was unmapped
+		EXPECT_EQ(s.resident_bytes, 0u) << d;
+		moved_in += s.pages_moved_in;
+		moved_out += s.pages_moved_out;
+		copied_in += s.bytes_copied_in;
+		copied_out += s.bytes_copied_out;
+	}
+	EXPECT_EQ(moved_in, moved_out);
+	EXPECT_EQ(moved_in, (uint64_t)kThreads * kRounds * 2);
+	EXPECT_EQ(copied_in, copied_out);
+	EXPECT_EQ(copied_in, (uint64_t)kThreads * kRounds * 3 * page);
+	aml_topology_destroy(&t);
+}
+
+} // namespace

@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// The emulator's cost model and virtual clock: a copy advances the clock by
+// exactly its modelled cost, per thread and in total; charges; statistics;
+// delay mode's lower bound; bad input.
+#include <time.h>
+
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include <aml.h>
+
+namespace
+{
+
+constexpr uint64_t kGiB = 1ULL << 30;
+
+size_t Page()
+{
+	return aml_page_size();
+}
+
+uint64_t Ceil(uint64_t bytes, uint64_t bw)
+{
+	return (uint64_t)(((__uint128_t)bytes * 1000000000ULL + bw - 1) / bw);
+}
+
+class EmulatorCost : public ::testing::Test
+{
+      protected:
+	void SetUp() override
+	{
+		struct aml_emu_error error = {};
+		ASSERT_EQ(aml_emu_create(&t, "qemu-3node", &error), 0)
+		        << error.reason;
+		node1 = aml_topology_device(t, 1);
+		node2 = aml_topology_device(t, 2);
+	}
+	void TearDown() override
+	{
+		aml_topology_destroy(&t);
+	}
+	uint64_t Total()
+	{
+		struct aml_emu_clock c;
+		EXPECT_EQ(aml_emu_clock(t, &c), 0);
+		return c.total_ns;
+	}
+	uint64_t Thread()
+	{
+		struct aml_emu_clock c;
+		EXPECT_EQ(aml_emu_clock(t, &c), 0);
+		return c.thread_ns;
+	}
+
+	struct aml_topology *t = nullptr;
+	const struct aml_device *node1 = nullptr, *node2 = nullptr;
+};
+
+TEST_F(EmulatorCost, CopyAdvancesTheClockByExactlyTheModel)
+{
+	// qemu-3node: node2 30 GiB/s 300 ns (far), node1 400 GiB/s 120 ns.
+	size_t size = 1 << 20;
+	char *src = static_cast<char *>(aml_device_map(node2, size));
+	char *dst = static_cast<char *>(aml_device_map(node1, size));
+	ASSERT_NE(src, nullptr);
+	ASSERT_NE(dst, nullptr);
+	for (size_t i = 0; i < size; i++)
+		src[i] = (char)(i * 7);
+	// One run of one device pair: latency + n / min(read, write).
+	uint64_t expected = 300 + Ceil(size, 30 * kGiB);
+	uint64_t cost = 0;
+	ASSERT_EQ(aml_emu_copy_cost(t, dst, src, size, &cost), 0);
+	EXPECT_EQ(cost, expected);
+	uint64_t total = Total(), mine = Thread();
+	ASSERT_EQ(aml_emu_copy(t, dst, src, size), 0);
+	EXPECT_EQ(std::memcmp(dst, src, size), 0);
+	EXPECT_EQ(Total() - total, expected);
+	EXPECT_EQ(Thread() - mine, expected);
+	// And the reverse direction: read node1, write node2 (30 GiB/s).
+	ASSERT_EQ(aml_emu_copy_cost(t, src, dst, size, &cost), 0);
+	EXPECT_EQ(cost, expected);
+
+	struct aml_emu_stats s1, s2;
+	aml_emu_stats(t, 1, &s1);
+	aml_emu_stats(t, 2, &s2);
+	EXPECT_EQ(s2.bytes_copied_out, size);
+	EXPECT_EQ(s1.bytes_copied_in, size);
+	EXPECT_EQ(s1.modelled_ns, expected);
+	EXPECT_EQ(s2.modelled_ns, expected);
+	aml_device_unmap(node2, src, size);
+	aml_device_unmap(node1, dst, size);
+}
+
+TEST_F(EmulatorCost, UnalignedCopiesCostTheSameRun)
+{
+	size_t size = 8 * Page();
+	char *src = static_cast<char *>(aml_device_map(node1, size));
+	char *dst = static_cast<char *>(aml_device_map(node1, size + Page()));
+	ASSERT_NE(src, nullptr);
+	ASSERT_NE(dst, nullptr);
+	std::memset(src, 3, size);
+	// Source aligned, destination 100 bytes in: the walk stops at every
+	// page boundary of either side, but the device pair never changes,
+	// so it is still one run.
+	uint64_t expected = 120 + Ceil(size, 400 * kGiB);
+	uint64_t before = Total();
+	ASSERT_EQ(aml_emu_copy(t, dst + 100, src, size), 0);
+	EXPECT_EQ(Total() - before, expected);
+	EXPECT_EQ(std::memcmp(dst + 100, src, size), 0);
+	aml_device_unmap(node1, src, size);
+	aml_device_unmap(node1, dst, size + Page());
+}
+
+TEST_F(EmulatorCost, RunsChangeWithTheDevicePair)
+{
+	// Source interleaved over node1 and node2, page by page; destination
+	// on node1: runs alternate between two pairs, each costed alone.
+	struct aml_bitmap two;
+	aml_bitmap_parse(&two, "1-2");
+	size_t n = 4;
+	char *src = static_cast<char *>(
+	        aml_topology_map(t, &two, AML_POLICY_INTERLEAVE, n * Page()));
+	char *dst = static_cast<char *>(aml_device_map(node1, n * Page()));
+	ASSERT_NE(src, nullptr);
+	ASSERT_NE(dst, nullptr);
+	uint64_t fast = Ceil(Page(), 400 * kGiB);
+	uint64_t slow = Ceil(Page(), 30 * kGiB);
+	uint64_t cost = 0;
+	ASSERT_EQ(aml_emu_copy_cost(t, dst, src, n * Page(), &cost), 0);
+	EXPECT_EQ(cost, 300 + 2 * fast + 2 * slow);
+	aml_topology_unmap(t, src, n * Page());
+	aml_device_unmap(node1, dst, n * Page());
+}
+
+TEST_F(EmulatorCost, CostsFollowMovesAndPartialUnmaps)
+{
+	// A uniform mapping is costed in one step: it must stop being so when
+	// part of it moves, and become so again when the pages come back or
+	// the odd part is unmapped.
+	size_t n = 4;
+	char *src = static_cast<char *>(aml_device_map(node1, n * Page()));
+	char *dst = static_cast<char *>(aml_device_map(node1, n * Page()));
+	ASSERT_NE(src, nullptr);
+	ASSERT_NE(dst, nullptr);
+	uint64_t fast = Ceil(Page(), 400 * kGiB);
+	uint64_t slow = Ceil(Page(), 30 * kGiB);
+	uint64_t cost = 0;
+	ASSERT_EQ(aml_emu_copy_cost(t, dst, src, n * Page(), &cost), 0);
+	EXPECT_EQ(cost, 120 + Ceil(n * Page(), 400 * kGiB));
+	ASSERT_EQ(aml_device_move(node2, src + Page(), Page()), 0);
+	ASSERT_EQ(aml_emu_copy_cost(t, dst, src, n * Page(), &cost), 0);
+	EXPECT_EQ(cost, 300 + fast + slow + Ceil(2 * Page(), 400 * kGiB));
+	ASSERT_EQ(aml_device_move(node1, src + Page(), Page()), 0);
+	ASSERT_EQ(aml_emu_copy_cost(t, dst, src, n * Page(), &cost), 0);
+	EXPECT_EQ(cost, 120 + Ceil(n * Page(), 400 * kGiB));
+	// Move the last page away, then unmap it: the rest is uniform.
+	ASSERT_EQ(aml_device_move(node2, src + 3 * Page(), Page()), 0);
+	ASSERT_EQ(aml_device_unmap(node1, src + 3 * Page(), Page()), 0);
+	ASSERT_EQ(aml_emu_copy_cost(t, dst, src, 3 * Page(), &cost), 0);
+	EXPECT_EQ(cost, 120 + Ceil(3 * Page(), 400 * kGiB));
+	aml_device_unmap(node1, src, 3 * Page());
+	aml_device_unmap(node1, dst, n * Page());
+}
+
+TEST_F(EmulatorCost, MemoryOutsideTheEmulatorCountsAsDeviceZero)
+{
+	std::vector<char> host(4096 * 2, 5);
+	char *dst = static_cast<char *>(aml_device_map(node2, Page()));
+	ASSERT_NE(dst, nullptr);
+	uint64_t cost = 0;
+	// Aligned so that the copy is one run.
+	char *src = reinterpret_cast<char *>(
+	        ((uintptr_t)host.data() + Page() - 1) & ~(Page() - 1));
+	ASSERT_EQ(aml_emu_copy_cost(t, dst, src, Page(), &cost), 0);
+	// Read node0 (100 GiB/s), write node2 (30 GiB/s): 300 ns latency.
+	EXPECT_EQ(cost, 300 + Ceil(Page(), 30 * kGiB));
+	aml_device_unmap(node2, dst, Page());
+}
+
+TEST_F(EmulatorCost, ChargesUseReadOrWriteFigures)
+{
+	char *p = static_cast<char *>(aml_device_map(node1, 4 * Page()));
+	ASSERT_NE(p, nullptr);
+	uint64_t one = 120 + Ceil(4 * Page(), 400 * kGiB);
+	uint64_t before = Total();
+	ASSERT_EQ(aml_emu_charge(t, p, 4 * Page(), AML_EMU_READ), 0);
+	EXPECT_EQ(Total() - before, one);
+	before = Total();
+	ASSERT_EQ(
+	        aml_emu_charge(t, p, 4 * Page(), AML_EMU_READ | AML_EMU_WRITE),
+	        0);
+	EXPECT_EQ(Total() - before, 2 * one);
+	aml_device_unmap(node1, p, 4 * Page());
+}
+
+TEST_F(EmulatorCost, EachThreadHasItsOwnClock)
+{
+	char *p = static_cast<char *>(aml_device_map(node1, 2 * Page()));
+	ASSERT_NE(p, nullptr);
+	uint64_t cost = 0;
+	ASSERT_EQ(aml_emu_copy_cost(t, p + Page(), p, Page(), &cost), 0);
+	uint64_t total = Total(), mine = Thread();
+	uint64_t theirs = 0;
+	std::thread other([&] {
+		for (int i = 0; i < 10; i++)
+			aml_emu_copy(t, p + Page(), p, Page());
+		struct aml_emu_clock c;
+		aml_emu_clock(t, &c);
+		theirs = c.thread_ns;
+	});
+	other.join();
+	EXPECT_EQ(theirs, 10 * cost);
+	EXPECT_EQ(Thread(), mine); // untouched by the other thread
+	EXPECT_EQ(Total() - total, 10 * cost);
+	aml_device_unmap(node1, p, 2 * Page());
+}
+
+TEST_F(EmulatorCost, DelayModeTakesAtLeastTheDilatedTime)
+{
+	ASSERT_EQ(aml_emu_set_mode(t, AML_EMU_DELAY), 0);
+	double dilation = 0;
+	ASSERT_EQ(aml_emu_dilation(t, &dilation), 0);
+	EXPECT_GE(dilation, 1.0);
+	size_t size = 256 * Page();
+	char *src = static_cast<char *>(aml_device_map(node2, size));
+	char *dst = static_cast<char *>(aml_device_map(node1, size));
+	ASSERT_NE(src, nullptr);
+	ASSERT_NE(dst, nullptr);
+	uint64_t cost = 0;
+	ASSERT_EQ(aml_emu_copy_cost(t, dst, src, size, &cost), 0);
+	struct timespec a, b;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	ASSERT_EQ(aml_emu_copy(t, dst, src, size), 0);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	uint64_t wall = (uint64_t)(b.tv_sec - a.tv_sec) * 1000000000ULL +
+	                (uint64_t)(b.tv_nsec - a.tv_nsec);
+	// A lower bound only: the busy-wait guarantees it. How close the
+	// wall time is to the model is measured by //bench:emulator_bench.
+	EXPECT_GE((double)wall, (double)cost * dilation * 0.999);
+	ASSERT_EQ(aml_emu_set_mode(t, AML_EMU_ACCOUNT), 0);
+	aml_device_unmap(node2, src, size);
+	aml_device_unmap(node1, dst, size);
+}
+
+TEST_F(EmulatorCost, StatsPrintNamesEveryDevice)
+{
+	char *buf = nullptr;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+	ASSERT_EQ(aml_emu_stats_print(t, out), 0);
+	fclose(out);
+	std::string text(buf, len);
+	free(buf);
+	for (const char *name : {"node0", "node1", "node2", "clock"})
+		EXPECT_NE(text.find(name), std::string::npos) << text;
+}
+
+TEST_F(EmulatorCost, BadInput)
+{
+	char *p = static_cast<char *>(aml_device_map(node1, 2 * Page()));
+	ASSERT_NE(p, nullptr);
+	uint64_t ns = 42, before = Total();
+	EXPECT_EQ(aml_emu_copy(nullptr, p, p + Page(), 8), AML_EINVAL);
+	EXPECT_EQ(aml_emu_copy(t, nullptr, p, 8), AML_EINVAL);
+	EXPECT_EQ(aml_emu_copy(t, p, nullptr, 8), AML_EINVAL);
+	EXPECT_EQ(aml_emu_copy(t, p, p + Page(), 0), AML_EINVAL);
+	EXPECT_EQ(aml_emu_copy(t, p, p + 8, 16), AML_EINVAL); // overlap
+	EXPECT_EQ(aml_emu_copy(t, p + 8, p, 16), AML_EINVAL); // overlap
+	EXPECT_EQ(aml_emu_copy_cost(t, p, p, 0, &ns), AML_EINVAL);
+	EXPECT_EQ(aml_emu_copy_cost(t, p, p, 8, nullptr), AML_EINVAL);
+	EXPECT_EQ(ns, 42u);
+	EXPECT_EQ(aml_emu_charge(t, p, 8, 0), AML_EINVAL);
+	EXPECT_EQ(aml_emu_charge(t, p, 8, 4), AML_EINVAL);
+	EXPECT_EQ(aml_emu_charge(t, p, 0, AML_EMU_READ), AML_EINVAL);
+	EXPECT_EQ(aml_emu_charge(t, nullptr, 8, AML_EMU_READ), AML_EINVAL);
+	EXPECT_EQ(Total(), before); // nothing was charged
+	aml_device_unmap(node1, p, 2 * Page());
+}
+
+} // namespace

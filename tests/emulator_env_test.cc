@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// AML_EMULATE (set in this test's BUILD target) makes the default topology
+// the emulated machine.
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include <aml.h>
+
+namespace
+{
+
+TEST(EmulatorEnv, DefaultTopologyIsTheEmulatedMachine)
+{
+	const struct aml_topology *t = aml_topology_default();
+	ASSERT_NE(t, nullptr) << aml_errname(aml_errno);
+	EXPECT_EQ(aml_topology_is_emulated(t), 1);
+	EXPECT_EQ(std::string(aml_topology_source(t)),
+	          "emulated qemu-3node;scale=1/64");
+	ASSERT_EQ(aml_topology_ndevices(t), 3);
+	EXPECT_EQ(aml_topology_device(t, 1)->kind, AML_DEVICE_HBM);
+	EXPECT_EQ(aml_topology_device(t, 2)->kind, AML_DEVICE_CXL);
+	EXPECT_EQ(aml_topology_best(t, AML_RANK_BANDWIDTH, nullptr),
+	          aml_topology_device(t, 1));
+	EXPECT_EQ(aml_topology_best(t, AML_RANK_CAPACITY, nullptr),
+	          aml_topology_device(t, 0));
+	const struct aml_device *far[3];
+	EXPECT_EQ(aml_topology_rank(t, AML_RANK_LATENCY, nullptr, far, 3), 3);
+	EXPECT_EQ(far[2], aml_topology_device(t, 2));
+	EXPECT_EQ(aml_topology_device(t, 0)->capacity, 8u << 20);
+}
+
+} // namespace

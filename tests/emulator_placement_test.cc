@@ -1,0 +1,462 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// Emulated placement, page by page through aml_topology_locate: BIND,
+// PREFERRED, PREFERRED_MANY and INTERLEAVE, capacity edges, moves and
+// partial unmaps, on every preset and on small hand-written machines.
+#include <unistd.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include <aml.h>
+
+namespace
+{
+
+size_t Page()
+{
+	return aml_page_size();
+}
+
+struct aml_topology *Emulate(const std::string &spec)
+{
+	struct aml_topology *t = nullptr;
+	struct aml_emu_error error = {};
+	int err = aml_emu_create(&t, spec.c_str(), &error);
+	EXPECT_EQ(err, 0) << spec << ": " << aml_errname(err) << " at "
+	                  << error.offset << ": " << error.reason;
+	return t;
+}
+
+std::vector<int> Locate(const struct aml_topology *t, void *p, size_t npages)
+{
+	std::vector<int> ids(npages, -100);
+	EXPECT_EQ(aml_topology_locate(t, p, npages, ids.data()), 0);
+	return ids;
+}
+
+struct aml_bitmap Set(const char *list)
+{
+	struct aml_bitmap b;
+	EXPECT_EQ(aml_bitmap_parse(&b, list), 0);
+	return b;
+}
+
+uint64_t ResidentPages(const struct aml_topology *t, size_t device)
+{
+	struct aml_emu_stats s;
+	EXPECT_EQ(aml_emu_stats(t, device, &s), 0);
+	return s.pages;
+}
+
+// Two small tiers: fast holds 16 pages, slow 64; CPUs on slow.
+const char *kTwoTiers =
+        "tier: name=fast, kind=HBM, capacity=64KiB, bw=400GB/s, latency=120ns;"
+        "tier: name=slow, kind=DRAM, capacity=256KiB, bw=100GB/s, "
+        "latency=100ns, cpus=all;"
+        "distances: 10,20/20,10";
+
+class EmulatorPreset : public ::testing::TestWithParam<const char *>
+{
+};
+
+TEST_P(EmulatorPreset, EveryDeviceBindsItsOwnPages)
+{
+	struct aml_topology *t =
+	        Emulate(std::string(GetParam()) + ";scale=1/1024");
+	ASSERT_NE(t, nullptr);
+	EXPECT_EQ(aml_topology_is_emulated(t), 1);
+	for (int i = 0; i < aml_topology_ndevices(t); i++) {
+		const struct aml_device *dev =
+		        aml_topology_device(t, (size_t)i);
+		char *p = static_cast<char *>(aml_device_map(dev, 16 * Page()));
+		ASSERT_NE(p, nullptr)
+		        << dev->name << ": " << aml_errname(aml_errno);
+		std::memset(p, i, 16 * Page()); // real, writable memory
+		EXPECT_EQ(Locate(t, p, 16), std::vector<int>(16, i))
+		        << dev->name;
+		EXPECT_EQ(ResidentPages(t, (size_t)i), 16u);
+		size_t free_bytes = 0;
+		ASSERT_EQ(aml_device_free_bytes(dev, &free_bytes), 0);
+		EXPECT_EQ(free_bytes, dev->capacity - 16 * Page());
+		EXPECT_EQ(aml_device_unmap(dev, p, 16 * Page()), 0);
+		EXPECT_EQ(ResidentPages(t, (size_t)i), 0u);
+	}
+	aml_topology_destroy(&t);
+}
+
+TEST_P(EmulatorPreset, BindPastCapacityFailsAndChangesNothing)
+{
+	struct aml_topology *t =
+	        Emulate(std::string(GetParam()) + ";scale=1/4096");
+	ASSERT_NE(t, nullptr);
+	const struct aml_device *dev =
+	        aml_topology_device(t, (size_t)aml_topology_ndevices(t) - 1);
+	size_t capacity = dev->capacity;
+	char *all = static_cast<char *>(aml_device_map(dev, capacity));
+	ASSERT_NE(all, nullptr) << aml_errname(aml_errno);
+	struct aml_emu_stats before, after;
+	ASSERT_EQ(
+	        aml_emu_stats(t, (size_t)aml_topology_ndevices(t) - 1, &before),
+	        0);
+	aml_errno = 0;
+	EXPECT_EQ(aml_device_map(dev, Page()), nullptr);
+	EXPECT_EQ(aml_errno, AML_ENOMEM);
+	struct aml_bitmap set;
+	aml_bitmap_zero(&set);
+	aml_bitmap_set(&set, (size_t)aml_topology_ndevices(t) - 1);
+	EXPECT_EQ(aml_topology_map(t, &set, AML_POLICY_BIND, Page()), nullptr);
+	EXPECT_EQ(aml_errno, AML_ENOMEM);
+	ASSERT_EQ(
+	        aml_emu_stats(t, (size_t)aml_topology_ndevices(t) - 1, &after),
+	        0);
+	EXPECT_EQ(std::memcmp(&before, &after, sizeof(before)), 0);
+	EXPECT_EQ(Locate(t, all, 1)[0], aml_topology_ndevices(t) - 1);
+	// Room again once a page is given back.
+	ASSERT_EQ(aml_device_unmap(dev, all, Page()), 0);
+	void *one = aml_device_map(dev, Page());
+	EXPECT_NE(one, nullptr);
+	EXPECT_EQ(aml_device_unmap(dev, one, Page()), 0);
+	EXPECT_EQ(aml_device_unmap(dev, all + Page(), capacity - Page()), 0);
+	aml_topology_destroy(&t);
+}
+
+TEST_P(EmulatorPreset, InterleaveRoundRobinsOverEveryDevice)
+{
+	struct aml_topology *t =
+	        Emulate(std::string(GetParam()) + ";scale=1/1024");
+	ASSERT_NE(t, nullptr);
+	int n = aml_topology_ndevices(t);
+	struct aml_bitmap all;
+	aml_bitmap_zero(&all);
+	aml_bitmap_set_range(&all, 0, (size_t)n - 1);
+	size_t npages = 4 * (size_t)n + 1;
+	char *p = static_cast<char *>(aml_topology_map(
+	        t, &all, AML_POLICY_INTERLEAVE, npages * Page()));
+	ASSERT_NE(p, nullptr) << aml_errname(aml_errno);
+	std::vector<int> expected;
+	for (size_t i = 0; i < npages; i++)
+		expected.push_back((int)(i % (size_t)n));
+	EXPECT_EQ(Locate(t, p, npages), expected);
+	EXPECT_EQ(aml_topology_unmap(t, p, npages * Page()), 0);
+	aml_topology_destroy(&t);
+}
+
+TEST_P(EmulatorPreset, PreferredSpillsAtTheCapacityOfTheLastDevice)
+{
+	struct aml_topology *t =
+	        Emulate(std::string(GetParam()) + ";scale=1/4096");
+	ASSERT_NE(t, nullptr);
+	int n = aml_topology_ndevices(t);
+	size_t last = (size_t)n - 1;
+	size_t capacity = aml_topology_device(t, last)->capacity / Page();
+	struct aml_bitmap preferred;
+	aml_bitmap_zero(&preferred);
+	aml_bitmap_set(&preferred, last);
+	size_t npages = capacity + 5;
+	char *p = static_cast<char *>(aml_topology_map(
+	        t, &preferred, AML_POLICY_PREFERRED, npages * Page()));
+	if (n == 1) {
+		// One tier: nowhere to spill.
+		EXPECT_EQ(p, nullptr);
+		EXPECT_EQ(aml_errno, AML_ENOMEM);
+		aml_topology_destroy(&t);
+		return;
+	}
+	ASSERT_NE(p, nullptr) << aml_errname(aml_errno);
+	std::vector<int> ids = Locate(t, p, npages);
+	for (size_t i = 0; i < capacity; i++)
+		ASSERT_EQ(ids[i], (int)last) << "page " << i;
+	// The spill goes to one other device, the next in fallback order.
+	for (size_t i = capacity; i < npages; i++) {
+		EXPECT_NE(ids[i], (int)last) << "page " << i;
+		EXPECT_EQ(ids[i], ids[capacity]) << "page " << i;
+	}
+	EXPECT_EQ(ResidentPages(t, last), capacity);
+	EXPECT_EQ(aml_topology_unmap(t, p, npages * Page()), 0);
+	aml_topology_destroy(&t);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+        All,
+        EmulatorPreset,
+        ::testing::Values("knl-flat",
+                          "xeon-max-flat",
+                          "cxl-tiered",
+                          "qemu-3node",
+                          "single"),
+        [](const ::testing::TestParamInfo<const char *> &info) {
+	        std::string name = info.param;
+	        for (char &c : name)
+		        c = c == '-' ? '_' : c;
+	        return name;
+        });
+
+TEST(EmulatorPlacement, PreferredSpillsAtExactlyTheCapacity)
+{
+	struct aml_topology *t = Emulate(kTwoTiers);
+	ASSERT_NE(t, nullptr);
+	struct aml_bitmap fast = Set("0");
+	char *p = static_cast<char *>(
+	        aml_topology_map(t, &fast, AML_POLICY_PREFERRED, 24 * Page()));
+	ASSERT_NE(p, nullptr) << aml_errname(aml_errno);
+	std::vector<int> expected(16, 0);
+	expected.resize(24, 1);
+	EXPECT_EQ(Locate(t, p, 24), expected);
+	EXPECT_EQ(ResidentPages(t, 0), 16u);
+	EXPECT_EQ(ResidentPages(t, 1), 8u);
+	EXPECT_EQ(aml_topology_unmap(t, p, 24 * Page()), 0);
+	aml_topology_destroy(&t);
+}
+
+TEST(EmulatorPlacement, BindOverASetFillsTheNearestFirst)
+{
+	// qemu-3node: from node0's CPUs, node1 is at 12 and node2 at 30.
+	struct aml_topology *t = Emulate("qemu-3node;scale=1/16384");
+	ASSERT_NE(t, nullptr);
+	uint64_t node1_pages = aml_topology_device(t, 1)->capacity / Page();
+	struct aml_bitmap far_two = Set("1-2");
+	size_t npages = node1_pages + 3;
+	char *p = static_cast<char *>(aml_topology_map(
+	        t, &far_two, AML_POLICY_BIND, npages * Page()));
+	ASSERT_NE(p, nullptr) << aml_errname(aml_errno);
+	std::vector<int> expected(node1_pages, 1);
+	expected.resize(npages, 2);
+	EXPECT_EQ(Locate(t, p, npages), expected);
+	// Node 0 was never used: BIND never leaves the set.
+	EXPECT_EQ(ResidentPages(t, 0), 0u);
+	EXPECT_EQ(aml_topology_unmap(t, p, npages * Page()), 0);
+	aml_topology_destroy(&t);
+}
+
+TEST(EmulatorPlacement, InterleaveRoundRobinsPages)
+{
+	struct aml_topology *t = Emulate("qemu-3node;scale=1/64");
+	ASSERT_NE(t, nullptr);
+	struct aml_bitmap all = Set("0-2"), two = Set("0,2");
+	char *p = static_cast<char *>(
+	        aml_topology_map(t, &all, AML_POLICY_INTERLEAVE, 10 * Page()));
+	ASSERT_NE(p, nullptr);
+	EXPECT_EQ(Locate(t, p, 10),
+	          (std::vector<int>{0, 1, 2, 0, 1, 2, 0, 1, 2, 0}));
+	char *q = static_cast<char *>(
+	        aml_topology_map(t, &two, AML_POLICY_INTERLEAVE, 5 * Page()));
+	ASSERT_NE(q, nullptr);
+	EXPECT_EQ(Locate(t, q, 5), (std::vector<int>{0, 2, 0, 2, 0}));
+	EXPECT_EQ(aml_topology_unmap(t, p, 10 * Page()), 0);
+	EXPECT_EQ(aml_topology_unmap(t, q, 5 * Page()), 0);
+	aml_topology_destroy(&t);
+}
+
+TEST(EmulatorPlacement, InterleaveSpillsLikeLinuxWhenATargetIsFull)
+{
+	struct aml_topology *t = Emulate(kTwoTiers);
+	ASSERT_NE(t, nullptr);
+	struct aml_bitmap both = Set("0-1");
+	// 40 pages: fast takes every other page until its 16 are used.
+	char *p = static_cast<char *>(
+	        aml_topology_map(t, &both, AML_POLICY_INTERLEAVE, 40 * Page()));
+	ASSERT_NE(p, nullptr);
+	std::vector<int> got = Locate(t, p, 40);
+	std::vector<int> expected;
+	for (int i = 0; i < 40; i++)
+		expected.push_back(i % 2 == 0 && i < 32 ? 0 : 1);
+	EXPECT_EQ(got, expected);
+	EXPECT_EQ(aml_topology_unmap(t, p, 40 * Page()), 0);
+	aml_topology_destroy(&t);
+}
+
+TEST(EmulatorPlacement, PreferredManyUsesTheSetThenAnything)
+{
+	struct aml_topology *t = Emulate(kTwoTiers);
+	ASSERT_NE(t, nullptr);
+	struct aml_bitmap fast = Set("0");
+	char *p = static_cast<char *>(aml_topology_map(
+	        t, &fast, AML_POLICY_PREFERRED_MANY, 20 * Page()));
+	ASSERT_NE(p, nullptr);
+	std::vector<int> expected(16, 0);
+	expected.resize(20, 1);
+	EXPECT_EQ(Locate(t, p, 20), expected);
+	EXPECT_EQ(aml_topology_unmap(t, p, 20 * Page()), 0);
+	// The machine holds 80 pages: 81 fail whatever the policy.
+	aml_errno = 0;
+	EXPECT_EQ(aml_topology_map(t, &fast, AML_POLICY_PREFERRED, 81 * Page()),
+	          nullptr);
+	EXPECT_EQ(aml_errno, AML_ENOMEM);
+	aml_topology_destroy(&t);
+}
+
+TEST(EmulatorPlacement, MoveRelabelsAndCountsAMigration)
+{
+	struct aml_topology *t = Emulate(kTwoTiers);
+	ASSERT_NE(t, nullptr);
+	const struct aml_device *fast = aml_topology_device(t, 0);
+	const struct aml_device *slow = aml_topology_device(t, 1);
+	char *p = static_cast<char *>(aml_device_map(slow, 8 * Page()));
+	ASSERT_NE(p, nullptr);
+	std::memset(p, 7, 8 * Page());
+	struct aml_emu_clock before, after;
+	ASSERT_EQ(aml_emu_clock(t, &before), 0);
+	ASSERT_EQ(aml_device_move(fast, p + 2 * Page(), 4 * Page()), 0);
+	EXPECT_EQ(Locate(t, p, 8), (std::vector<int>{1, 1, 0, 0, 0, 0, 1, 1}));
+	EXPECT_EQ(p[3 * Page()], 7); // data stays
+	struct aml_emu_stats s0, s1;
+	aml_emu_stats(t, 0, &s0);
+	aml_emu_stats(t, 1, &s1);
+	EXPECT_EQ(s0.pages_moved_in, 4u);
+	EXPECT_EQ(s1.pages_moved_out, 4u);
+	EXPECT_EQ(s0.pages, 4u);
+	EXPECT_EQ(s1.pages, 4u);
+	ASSERT_EQ(aml_emu_clock(t, &after), 0);
+	// 4 pages from slow (read 100 GB/s) to fast (write 400 GB/s): each
+	// ceil(4096 / 100 GB/s) = 41 ns, plus the higher latency, 120 ns.
+	EXPECT_EQ(after.total_ns - before.total_ns, 4 * 41 + 120u);
+	// Moving pages already there costs nothing.
+	ASSERT_EQ(aml_device_move(fast, p + 2 * Page(), 4 * Page()), 0);
+	aml_emu_clock(t, &before);
+	EXPECT_EQ(before.total_ns, after.total_ns);
+	// The device's own unmap refuses what it did not map.
+	EXPECT_EQ(aml_device_unmap(fast, p, 8 * Page()), AML_EINVAL);
+	EXPECT_EQ(aml_device_unmap(slow, p, 8 * Page()), 0);
+	aml_topology_destroy(&t);
+}
+
+TEST(EmulatorPlacement, MovePastCapacityFailsAndChangesNothing)
+{
+	struct aml_topology *t = Emulate(kTwoTiers);
+	ASSERT_NE(t, nullptr);
+	const struct aml_device *fast = aml_topology_device(t, 0);
+	const struct aml_device *slow = aml_topology_device(t, 1);
+	char *p = static_cast<char *>(aml_device_map(slow, 17 * Page()));
+	ASSERT_NE(p, nullptr);
+	EXPECT_EQ(aml_device_move(fast, p, 17 * Page()), AML_ENOMEM);
+	EXPECT_EQ(Locate(t, p, 17), std::vector<int>(17, 1));
+	EXPECT_EQ(ResidentPages(t, 0), 0u);
+	// Memory the emulator did not map cannot be moved.
+	std::vector<char> heap(4 * Page());
+	char *aligned = reinterpret_cast<char *>(
+	        ((uintptr_t)heap.data() + Page() - 1) & ~(Page() - 1));
+	EXPECT_EQ(aml_device_move(fast, aligned, Page()), AML_EINVAL);
+	EXPECT_EQ(aml_device_unmap(slow, p, 17 * Page()), 0);
+	aml_topology_destroy(&t);
+}
+
+TEST(EmulatorPlacement, PartialUnmapWorksAsOnLinux)
+{
+	struct aml_topology *t = Emulate(kTwoTiers);
+	ASSERT_NE(t, nullptr);
+	const struct aml_device *slow = aml_topology_device(t, 1);
+	char *p = static_cast<char *>(aml_device_map(slow, 4 * Page()));
+	ASSERT_NE(p, nullptr);
+	ASSERT_EQ(aml_device_unmap(slow, p + Page(), 2 * Page()), 0);
+	EXPECT_EQ(Locate(t, p, 4),
+	          (std::vector<int>{1, AML_EINVAL, AML_EINVAL, 1}));
+	EXPECT_EQ(ResidentPages(t, 1), 2u);
+	EXPECT_EQ(aml_device_unmap(slow, p + Page(), Page()), AML_EINVAL);
+	EXPECT_EQ(aml_device_unmap(slow, p, 4 * Page()), AML_EINVAL);
+	EXPECT_EQ(aml_device_unmap(slow, p, Page()), 0);
+	EXPECT_EQ(aml_device_unmap(slow, p + 3 * Page(), Page()), 0);
+	EXPECT_EQ(ResidentPages(t, 1), 0u);
+	aml_topology_destroy(&t);
+}
+
+TEST(EmulatorPlacement, ForeignMemoryIsNoDevice)
+{
+	struct aml_topology *t = Emulate("single;scale=1/1024");
+	ASSERT_NE(t, nullptr);
+	std::vector<char> heap(3 * Page(), 1);
+	char *aligned = reinterpret_cast<char *>(
+	        ((uintptr_t)heap.data() + Page() - 1) & ~(Page() - 1));
+	EXPECT_EQ(Locate(t, aligned, 1)[0], AML_ENODEV);
+	aml_topology_destroy(&t);
+}
+
+TEST(EmulatorPlacement, PeakAndMapsAreCounted)
+{
+	struct aml_topology *t = Emulate(kTwoTiers);
+	ASSERT_NE(t, nullptr);
+	const struct aml_device *slow = aml_topology_device(t, 1);
+	void *a = aml_device_map(slow, 10 * Page());
+	void *b = aml_device_map(slow, 5 * Page());
+	ASSERT_EQ(aml_device_unmap(slow, a, 10 * Page()), 0);
+	struct aml_emu_stats s;
+	ASSERT_EQ(aml_emu_stats(t, 1, &s), 0);
+	EXPECT_EQ(s.maps, 2u);
+	EXPECT_EQ(s.pages, 5u);
+	EXPECT_EQ(s.resident_bytes, 5 * Page());
+	EXPECT_EQ(s.peak_bytes, 15 * Page());
+	EXPECT_EQ(aml_device_unmap(slow, b, 5 * Page()), 0);
+	aml_topology_destroy(&t);
+}
+
+TEST(EmulatorPlacement, TopologyQueriesSeeTheEmulatedMachine)
+{
+	struct aml_topology *t = Emulate("knl-flat");
+	ASSERT_NE(t, nullptr);
+	ASSERT_EQ(aml_topology_ndevices(t), 2);
+	EXPECT_EQ(aml_topology_device(t, 0)->kind, AML_DEVICE_DRAM);
+	EXPECT_EQ(aml_topology_device(t, 1)->kind, AML_DEVICE_HBM);
+	EXPECT_EQ(aml_topology_device(t, 1)->capacity, 16ULL << 30);
+	EXPECT_EQ(aml_topology_best(t, AML_RANK_BANDWIDTH, nullptr),
+	          aml_topology_device(t, 1));
+	EXPECT_EQ(aml_topology_best(t, AML_RANK_CAPACITY, nullptr),
+	          aml_topology_device(t, 0));
+	EXPECT_EQ(aml_topology_nearest(t, -1), aml_topology_device(t, 0));
+	EXPECT_EQ(std::string(aml_topology_source(t)), "emulated knl-flat");
+	aml_topology_destroy(&t);
+}
+
+TEST(EmulatorBadInput, CreateAndQueries)
+{
+	struct aml_topology *t = reinterpret_cast<struct aml_topology *>(1);
+	struct aml_emu_error error = {};
+	EXPECT_EQ(aml_emu_create(nullptr, "single", &error), AML_EINVAL);
+	EXPECT_EQ(aml_emu_create(&t, nullptr, &error), AML_EINVAL);
+	EXPECT_EQ(t, nullptr);
+	EXPECT_EQ(aml_emu_create(&t, "no-such-preset", nullptr), AML_EINVAL);
+	EXPECT_EQ(aml_emu_create(&t, "@/no/such/file.spec", &error),
+	          AML_EINVAL);
+	EXPECT_NE(std::string(error.reason).find("/no/such/file.spec"),
+	          std::string::npos);
+	// The real machine is not emulated: emulator calls refuse it.
+	const struct aml_topology *real = aml_topology_default();
+	ASSERT_NE(real, nullptr);
+	EXPECT_EQ(aml_topology_is_emulated(real), 0);
+	EXPECT_EQ(aml_topology_is_emulated(nullptr), AML_EINVAL);
+	struct aml_emu_stats s;
+	struct aml_emu_clock c;
+	double d;
+	EXPECT_EQ(aml_emu_stats(real, 0, &s), AML_EINVAL);
+	EXPECT_EQ(aml_emu_clock(real, &c), AML_EINVAL);
+	EXPECT_EQ(aml_emu_dilation(real, &d), AML_EINVAL);
+	EXPECT_EQ(aml_emu_set_mode(real, AML_EMU_DELAY), AML_EINVAL);
+	EXPECT_EQ(aml_emu_stats_print(real, stdout), AML_EINVAL);
+	struct aml_topology *emu = Emulate("single;scale=1/1024");
+	ASSERT_NE(emu, nullptr);
+	EXPECT_EQ(aml_emu_stats(emu, 1, &s), AML_EDOM);
+	EXPECT_EQ(aml_emu_stats(emu, 0, nullptr), AML_EINVAL);
+	EXPECT_EQ(aml_emu_set_mode(emu, (enum aml_emu_mode)7), AML_EINVAL);
+	EXPECT_EQ(aml_emu_clock(emu, nullptr), AML_EINVAL);
+	EXPECT_EQ(aml_emu_stats_print(emu, nullptr), AML_EINVAL);
+	aml_topology_destroy(&emu);
+}
+
+TEST(EmulatorBadInput, SpecFromAFile)
+{
+	char path[] = "/tmp/aml_emulator_spec_XXXXXX";
+	int fd = mkstemp(path);
+	ASSERT_GE(fd, 0);
+	std::string text = "# a file\nqemu-3node\nscale=1/64\n";
+	ASSERT_EQ(write(fd, text.data(), text.size()), (ssize_t)text.size());
+	close(fd);
+	struct aml_topology *t = Emulate(std::string("@") + path);
+	ASSERT_NE(t, nullptr);
+	EXPECT_EQ(aml_topology_ndevices(t), 3);
+	EXPECT_EQ(aml_topology_device(t, 0)->capacity, 8u << 20);
+	aml_topology_destroy(&t);
+	unlink(path);
+}
+
+} // namespace

@@ -363,16 +363,6 @@ static const struct aml_device_ops emu_device_ops = {
 
 /* ---- Topology ops ---- */
 
-/* Outside emulated mappings: mapped memory has no emulated device
- * (AML_ENODEV); unmapped addresses are AML_EINVAL, as on Linux. */
-static int emu_foreign_status(uintptr_t page, size_t page_size)
-{
-	unsigned char resident;
-	if (mincore((void *)page, page_size, &resident) != 0 && errno == ENOMEM)
-		return AML_EINVAL;
-	return AML_ENODEV;
-}
-
 static int emu_locate(const struct aml_topology *t,
                       const void *ptr,
                       size_t npages,
@@ -381,15 +371,18 @@ static int emu_locate(const struct aml_topology *t,
 	struct emu_machine *m = emu_of(t);
 	pthread_rwlock_rdlock(&m->lock);
 	const struct emu_mapping *map = NULL;
+	/* Outside emulated mappings there is no emulated device: as on
+	 * Linux, AML_ENODEV if mapped, AML_EINVAL if not. */
 	for (size_t i = 0; i < npages; i++) {
 		uintptr_t addr = (uintptr_t)ptr + i * m->page_size;
 		if (map == NULL ||
 		    addr >= map->start + map->npages * m->page_size)
 			map = emu_pagetable_find(&m->table, addr);
-		numa_ids[i] = map != NULL
-		                      ? map->labels[(addr - map->start) /
-		                                    m->page_size]
-		                      : emu_foreign_status(addr, m->page_size);
+		numa_ids[i] =
+		        map != NULL
+		                ? map->labels[(addr - map->start) /
+		                              m->page_size]
+		                : aml_page_without_device((const void *)addr);
 	}
 	pthread_rwlock_unlock(&m->lock);
 	return 0;

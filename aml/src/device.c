@@ -4,8 +4,10 @@
  * to the implementation's ops. Also the per-initiator performance lookup that
  * ranking uses.
  */
+#include <errno.h>
 #include <sched.h>
 #include <stdint.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <aml/device.h>
@@ -108,6 +110,15 @@ int aml_device_free_bytes(const struct aml_device *dev, size_t *out)
 	if (dev->ops->free_bytes == NULL)
 		return AML_ENOTSUP;
 	return dev->ops->free_bytes(dev, out);
+}
+
+int aml_page_without_device(const void *page)
+{
+	unsigned char resident;
+	if (mincore((void *)(uintptr_t)page, aml_page_size(), &resident) != 0 &&
+	    errno == ENOMEM)
+		return AML_EINVAL;
+	return AML_ENODEV;
 }
 
 int aml_thread_cpus(struct aml_bitmap *out)

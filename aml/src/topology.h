@@ -120,6 +120,14 @@ int aml_device_add_initiator(struct aml_device *dev,
  * AML_EINVAL. */
 int aml_round_to_pages(size_t size, size_t *out);
 
+/**
+ * What locate reports for a page no device holds: AML_EINVAL when the
+ * address is not mapped at all, AML_ENODEV when it is mapped but has no
+ * memory of its own yet (never touched, or only read: the shared zero
+ * page). mincore(2) tells the two apart.
+ */
+int aml_page_without_device(const void *page);
+
 /** The calling thread's CPU affinity as a bitmap. */
 int aml_thread_cpus(struct aml_bitmap *out);
 

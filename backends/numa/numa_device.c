@@ -160,18 +160,6 @@ static void numa_device_fini(struct aml_device *dev)
 	dev->ops = NULL;
 }
 
-/* A page move_pages reports as -EFAULT is either unmapped, or mapped but
- * backed by nothing of its own (the shared zero page after a read):
- * mincore(2) tells them apart. */
-static int numa_fault_status(const void *page)
-{
-	unsigned char resident;
-	if (mincore((void *)(uintptr_t)page, aml_page_size(), &resident) != 0 &&
-	    errno == ENOMEM)
-		return AML_EINVAL;
-	return AML_ENODEV;
-}
-
 /* Pages per move_pages call: bounds the stack arrays. */
 #define LOCATE_BATCH 512
 
@@ -189,14 +177,16 @@ static int numa_locate(const struct aml_topology *topology,
 		                                        : LOCATE_BATCH;
 		for (size_t i = 0; i < n; i++)
 			pages[i] = (void *)((uintptr_t)ptr + (done + i) * page);
+		/* -EFAULT: unmapped, or backed by nothing of its own yet. */
 		if (move_pages(0, n, pages, NULL, status, 0) != 0)
 			return AML_FAILURE;
 		for (size_t i = 0; i < n; i++) {
 			int s = status[i];
 			numa_ids[done + i] =
-			        s >= 0         ? s
-			        : s == -EFAULT ? numa_fault_status(pages[i])
-			                       : AML_ENODEV;
+			        s >= 0 ? s
+			        : s == -EFAULT
+			                ? aml_page_without_device(pages[i])
+			                : AML_ENODEV;
 		}
 		done += n;
 	}

@@ -3,7 +3,7 @@
 load("@rules_cc//cc:defs.bzl", "cc_library")
 load("//aml:copts.bzl", "AML_COPTS")
 
-def optional_backend(name, have):
+def optional_backend(name, have, srcs = [], absent_srcs = []):
     """Declares :present, :absent and :<name>, which picks one of them.
 
     :present (<name>.c) is the only code that includes the library's header;
@@ -14,10 +14,12 @@ def optional_backend(name, have):
     Args:
       name: the backend, also the @aml_host target and the file stem.
       have: whether the host has the library (AML_HAVE from @aml_host).
+      srcs: more sources of the real backend, beside <name>.c.
+      absent_srcs: more sources of the absent one, beside <name>_absent.c.
     """
     cc_library(
         name = "present",
-        srcs = [name + ".c"],
+        srcs = [name + ".c"] + srcs,
         copts = AML_COPTS,
         # As //backends/numa: references to the library bind at the final
         # link, with its symbol versions.
@@ -32,7 +34,7 @@ def optional_backend(name, have):
     )
     cc_library(
         name = "absent",
-        srcs = [name + "_absent.c"],
+        srcs = [name + "_absent.c"] + absent_srcs,
         copts = AML_COPTS,
         visibility = ["//aml:__pkg__"],
         deps = [

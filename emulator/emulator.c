@@ -128,6 +128,10 @@ static int emu_place(const struct emu_machine *m,
 			err = emu_place_page(m, p, (size_t)first, NULL,
 			                     &labels[i]);
 			break;
+		case AML_POLICY_LOCAL: /* placed now: the mapping thread's */
+			err = emu_place_page(m, p, emu_local_device(m), NULL,
+			                     &labels[i]);
+			break;
 		case AML_POLICY_PREFERRED_MANY:
 			err = emu_place_page(m, p, nearest, set, &labels[i]);
 			if (err != 0)
@@ -167,6 +171,15 @@ static void *emu_map(struct emu_machine *m,
                      int owner)
 {
 	size_t npages = size / m->page_size;
+	/* More than the whole machine can never be placed: say so before
+	 * allocating a label per page of it. */
+	uint64_t machine_pages = 0;
+	for (size_t d = 0; d < m->ndevices; d++)
+		machine_pages += m->devices[d].capacity_pages;
+	if (npages > machine_pages) {
+		aml_errno = AML_ENOMEM;
+		return NULL;
+	}
 	uint8_t *labels = malloc(npages);
 	/* MAP_NORESERVE: an emulated 16 GiB tier costs this machine only
 	 * the pages a test touches. */
@@ -414,6 +427,36 @@ static int emu_unmap_nodes(const struct aml_topology *t, void *ptr, size_t size)
 	return emu_unmap(emu_of(t), ptr, size, EMU_OWNER_TOPOLOGY);
 }
 
+/* Relabel fresh pages, capacity permitting, without counting a migration:
+ * a weighted interleave placing its runs, not a move. */
+static int
+emu_rebind(const struct aml_topology *t, void *ptr, size_t size, int numa_id)
+{
+	struct emu_machine *m = emu_of(t);
+	size_t to = (size_t)numa_id, npages = size / m->page_size;
+	uint64_t moving = 0;
+	pthread_rwlock_wrlock(&m->lock);
+	int err = emu_move_plan(m, (uintptr_t)ptr, npages, to, &moving);
+	struct emu_device_state *d = &m->devices[to];
+	if (err == 0 && d->used_pages + moving > d->capacity_pages)
+		err = AML_ENOMEM;
+	for (size_t i = 0; err == 0 && i < npages; i++) {
+		uintptr_t addr = (uintptr_t)ptr + i * m->page_size;
+		struct emu_mapping *map = emu_pagetable_find(&m->table, addr);
+		uint8_t *label =
+		        &map->labels[(addr - map->start) / m->page_size];
+		m->devices[*label].used_pages--;
+		*label = (uint8_t)to;
+		d->used_pages++;
+		if (i + 1 == npages)
+			emu_mapping_update_uniform(map);
+	}
+	if (err == 0 && d->used_pages > d->peak_pages)
+		d->peak_pages = d->used_pages;
+	pthread_rwlock_unlock(&m->lock);
+	return err;
+}
+
 static void emu_machine_free(struct emu_machine *m)
 {
 	/* Mappings still live belong to devices: release them with it. */
@@ -440,5 +483,6 @@ const struct aml_topology_ops aml_emu_topology_ops = {
         .device_fini = emu_device_fini,
         .map_nodes = emu_map_nodes,
         .unmap_nodes = emu_unmap_nodes,
+        .rebind = emu_rebind,
         .fini = emu_fini,
 };

@@ -12,6 +12,7 @@
 #ifndef AML_H
 #define AML_H
 
+#include <aml/area.h>
 #include <aml/backend.h>
 #include <aml/bitmap.h>
 #include <aml/build_config.h>

@@ -123,6 +123,17 @@ int aml_rangeset_remove(struct aml_rangeset *set,
 	return err;
 }
 
+bool aml_rangeset_contains(struct aml_rangeset *set, void *start, size_t size)
+{
+	uintptr_t s = (uintptr_t)start, e = s + size;
+	pthread_mutex_lock(&set->lock);
+	size_t i = rangeset_search(set, s);
+	bool inside = i < set->count && set->ranges[i].start <= s &&
+	              e <= set->ranges[i].end;
+	pthread_mutex_unlock(&set->lock);
+	return inside;
+}
+
 void aml_rangeset_drain(struct aml_rangeset *set,
                         void (*release)(void *start, size_t size, void *arg),
                         void *arg)

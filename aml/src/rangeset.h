@@ -55,6 +55,9 @@ int aml_rangeset_remove(struct aml_rangeset *set,
                         size_t size,
                         bool exact);
 
+/** Is [start, start + size) inside one recorded range? */
+bool aml_rangeset_contains(struct aml_rangeset *set, void *start, size_t size);
+
 /**
  * Remove every range, calling @p release on each (outside no lock: the set
  * must not be used concurrently while it drains).

@@ -477,14 +477,17 @@ void *aml_topology_map(const struct aml_topology *t,
 {
 	size_t rounded;
 	int count = devices != NULL ? aml_bitmap_count(devices) : 0;
+	/* LOCAL takes no devices; every other policy needs some. */
+	bool local = policy == AML_POLICY_LOCAL;
 	int err = 0;
-	if (t == NULL || count == 0 || (int)policy < 0 ||
+	if (t == NULL || (count == 0) != local || (int)policy < 0 ||
 	    (int)policy >= AML_POLICY_COUNT ||
 	    (policy == AML_POLICY_PREFERRED && count != 1) ||
 	    aml_round_to_pages(size, &rounded) != 0)
 		err = AML_EINVAL;
 	struct aml_bitmap nodes;
-	if (err == 0)
+	aml_bitmap_zero(&nodes);
+	if (err == 0 && !local)
 		err = topology_nodes_of(t, devices, &nodes);
 	if (err == 0 &&
 	    (t->ops->map_nodes == NULL || t->ops->unmap_nodes == NULL))
@@ -519,4 +522,16 @@ int aml_topology_unmap(const struct aml_topology *t, void *ptr, size_t size)
 	if (err != 0)
 		aml_rangeset_insert(t->maps, ptr, rounded); /* still mapped */
 	return err;
+}
+
+int aml_topology_rebind(const struct aml_topology *t,
+                        void *ptr,
+                        size_t size,
+                        size_t device)
+{
+	if (t == NULL || ptr == NULL || device >= t->ndevices ||
+	    t->ops->rebind == NULL)
+		return t != NULL && t->ops->rebind == NULL ? AML_ENOTSUP
+		                                           : AML_EINVAL;
+	return t->ops->rebind(t, ptr, size, t->devices[device].numa_id);
 }

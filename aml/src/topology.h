@@ -58,6 +58,15 @@ struct aml_topology_ops {
 	                   void *ptr,
 	                   size_t size);
 	/**
+	 * Send the untouched pages of [ptr, ptr + size), part of a fresh
+	 * map_nodes() mapping, to NUMA node @p numa_id instead (no migration
+	 * is counted). Optional: NULL means AML_ENOTSUP.
+	 */
+	int (*rebind)(const struct aml_topology *topology,
+	              void *ptr,
+	              size_t size,
+	              int numa_id);
+	/**
 	 * Release the implementation's state (data), after every device_fini
 	 * and unmap_nodes. Optional.
 	 */
@@ -115,6 +124,18 @@ int aml_topology_finish(struct aml_topology *topology, bool classify);
 int aml_device_add_initiator(struct aml_device *dev,
                              const struct aml_bitmap *initiator,
                              const struct aml_device_perf *perf);
+
+/**
+ * Point the pages of [ptr, ptr + size) (page-aligned, inside one
+ * aml_topology_map() mapping not yet touched) at device index @p device:
+ * how a weighted interleave binds its runs.
+ * @return 0; AML_EINVAL; AML_ENOMEM if the device is full (emulator);
+ *         AML_ENOTSUP if the topology cannot.
+ */
+int aml_topology_rebind(const struct aml_topology *topology,
+                        void *ptr,
+                        size_t size,
+                        size_t device);
 
 /** Round @p size up to whole pages into *out; 0 and overflow are
  * AML_EINVAL. */

@@ -200,6 +200,7 @@ static const int numa_policy_modes[AML_POLICY_COUNT] = {
         [AML_POLICY_PREFERRED] = MPOL_PREFERRED,
         [AML_POLICY_PREFERRED_MANY] = MPOL_PREFERRED_MANY,
         [AML_POLICY_INTERLEAVE] = MPOL_INTERLEAVE,
+        [AML_POLICY_LOCAL] = MPOL_LOCAL,
 };
 
 /* Exactly the given nodes, never more: upstream AML once bound every
@@ -250,6 +251,24 @@ static void *numa_map_nodes(const struct aml_topology *topology,
 	return ptr;
 }
 
+/* mbind without MPOL_MF_MOVE: the pages are not there yet, only the policy
+ * of the range changes. */
+static int numa_rebind(const struct aml_topology *topology,
+                       void *ptr,
+                       size_t size,
+                       int numa_id)
+{
+	(void)topology;
+	struct aml_bitmap node;
+	aml_bitmap_zero(&node);
+	aml_bitmap_set(&node, (size_t)numa_id);
+	unsigned long mask[NODEMASK_WORDS];
+	numa_nodemask(&node, mask);
+	if (mbind(ptr, size, MPOL_BIND, mask, NODEMASK_MAXNODE, 0) != 0)
+		return numa_mbind_error(errno);
+	return 0;
+}
+
 static int
 numa_unmap_nodes(const struct aml_topology *topology, void *ptr, size_t size)
 {
@@ -263,4 +282,5 @@ const struct aml_topology_ops aml_numa_topology_ops = {
         .device_fini = numa_device_fini,
         .map_nodes = numa_map_nodes,
         .unmap_nodes = numa_unmap_nodes,
+        .rebind = numa_rebind,
 };

@@ -34,6 +34,7 @@ const struct aml_topology_ops kBuilderOps = {
         // Description only: maps over several nodes are not supported.
         .map_nodes = nullptr,
         .unmap_nodes = nullptr,
+        .rebind = nullptr,
         .fini = nullptr,
 };
 

@@ -184,6 +184,9 @@ enum aml_policy {
 	AML_POLICY_PREFERRED_MANY,
 	/** Page by page round-robin over the given devices. */
 	AML_POLICY_INTERLEAVE,
+	/** On the device of the CPU that first touches each page (Linux's
+	 * default, MPOL_LOCAL); takes no devices (NULL or an empty set). */
+	AML_POLICY_LOCAL,
 	/** Number of policies; not a policy. */
 	AML_POLICY_COUNT
 };
@@ -194,7 +197,8 @@ enum aml_policy {
  * policy covers exactly those devices: never more (a set is not widened to
  * every node), never fewer.
  * @return the mapping, released with aml_topology_unmap(); NULL with
- *         aml_errno = AML_EINVAL (NULL argument, empty set, size 0 or
+ *         aml_errno = AML_EINVAL (NULL argument, empty set but for
+ *         AML_POLICY_LOCAL, a set given to AML_POLICY_LOCAL, size 0 or
  *         overflowing, unknown policy, PREFERRED with more than one
  *         device), AML_EDOM (an index past the last device), AML_ENODEV (a
  *         device that is not a NUMA node of this machine), AML_ENOTSUP (the

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file area.h
+ * Areas: where memory is reserved, and how its pages are placed.
+ *
+ * An area maps page-granular memory under a placement policy over one or
+ * more devices. It is the low-level block the others allocate through:
+ * arenas ask their area for regions, scratchpads and replicasets for their
+ * buffers. Implementations: aml/area/device.h (a set of devices of a
+ * topology, or one device of any backend, e.g. a memkind kind).
+ *
+ * Sizes are rounded up to whole pages (aml_page_size()); a size of 0, or one
+ * that overflows when rounded, is AML_EINVAL. Every function is
+ * thread-safe.
+ */
+#ifndef AML_AREA_H
+#define AML_AREA_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct aml_area;
+
+/** Options of one aml_area_mmap() call. NULL means all defaults. */
+struct aml_area_mmap_options {
+	/**
+	 * Alignment of the mapping in bytes: 0 for the page size, else a
+	 * power of two that is a multiple of the page size (e.g. 2 MiB for
+	 * a region a buddy arena will split). */
+	size_t alignment;
+};
+
+/** Operations of an area implementation. */
+struct aml_area_ops {
+	/**
+	 * Map @p size bytes. Required. Called with area != NULL, size > 0 a
+	 * multiple of the page size, alignment a valid power of two >= the
+	 * page size. @return the mapping, or NULL with aml_errno set.
+	 */
+	void *(*map)(const struct aml_area *area,
+	             size_t size,
+	             size_t alignment);
+	/**
+	 * Release [ptr, ptr + size), all or a page-aligned part of a mapping
+	 * map() returned. Required. Called with ptr page-aligned and size a
+	 * multiple of the page size. @return 0, or AML_EINVAL for a range the
+	 * area did not map (nothing released).
+	 */
+	int (*unmap)(const struct aml_area *area, void *ptr, size_t size);
+	/** Describe the area on @p out. Optional: NULL means AML_ENOTSUP. */
+	int (*print)(const struct aml_area *area,
+	             FILE *out,
+	             const char *prefix);
+};
+
+/** Generic area handle. Implementations fill both fields. */
+struct aml_area {
+	const struct aml_area_ops *ops;
+	void *data;
+};
+
+/**
+ * Reserve @p size bytes (rounded up to pages) placed by the area's policy.
+ * @param opts NULL, or options for this call.
+ * @return the mapping, owned by the caller until aml_area_munmap(); NULL
+ *         with aml_errno = AML_EINVAL (NULL area, size 0 or overflowing, an
+ *         alignment that is not a power of two multiple of the page size),
+ *         AML_ENOMEM (the devices are full, under BIND), AML_ENODEV or
+ *         AML_ENOTSUP (from the devices).
+ */
+void *aml_area_mmap(const struct aml_area *area,
+                    size_t size,
+                    const struct aml_area_mmap_options *opts);
+
+/**
+ * Release [ptr, ptr + size) (size rounded up to pages): a mapping
+ * aml_area_mmap() returned, or a page-aligned part of one.
+ * @return 0; AML_EINVAL for a NULL area or pointer, a pointer that is not
+ *         page-aligned, a size of 0 or overflowing, or a range the area did
+ *         not map (nothing is released).
+ */
+int aml_area_munmap(const struct aml_area *area, void *ptr, size_t size);
+
+/**
+ * Print a one-line description of the area, after @p prefix (NULL: "").
+ * @return 0; AML_EINVAL for NULL @p area or @p out; AML_ENOTSUP if the
+ *         implementation cannot describe itself.
+ */
+int aml_area_print(const struct aml_area *area, FILE *out, const char *prefix);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AML_AREA_H */

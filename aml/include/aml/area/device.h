@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file device.h
+ * An area over devices: BIND, PREFERRED, INTERLEAVE, WEIGHTED_INTERLEAVE or
+ * FIRST_TOUCH placement over a set of devices of one topology, or BIND to
+ * one device of any backend (a memkind kind, for instance).
+ *
+ * Policies, for mappings of this area:
+ * - AML_AREA_BIND: only on the devices; AML_ENOMEM when they are full;
+ * - AML_AREA_PREFERRED: on the one device while it has room, then on the
+ *   others in the kernel's (or emulator's) fallback order;
+ * - AML_AREA_INTERLEAVE: page by page round-robin over the devices;
+ * - AML_AREA_WEIGHTED_INTERLEAVE: runs of pages in proportion to weights
+ *   (3:1 puts pages 0-2 on the first device, page 3 on the second, and so
+ *   on). Done by binding each run, so it needs no kernel support (Linux
+ *   6.9's MPOL_WEIGHTED_INTERLEAVE) and works on the emulator;
+ * - AML_AREA_FIRST_TOUCH: on the device of the CPU that first touches
+ *   each page (Linux's default; the emulator places at map time, so there
+ *   it is the device nearest the mapping thread). Takes no devices.
+ */
+#ifndef AML_AREA_DEVICE_H
+#define AML_AREA_DEVICE_H
+
+#include <stddef.h>
+
+#include <aml/area.h>
+#include <aml/bitmap.h>
+#include <aml/device.h>
+#include <aml/topology.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Placement policies of a device area. */
+enum aml_area_policy {
+	AML_AREA_BIND,
+	AML_AREA_PREFERRED,
+	AML_AREA_INTERLEAVE,
+	AML_AREA_WEIGHTED_INTERLEAVE,
+	AML_AREA_FIRST_TOUCH,
+	/** Number of policies; not a policy. */
+	AML_AREA_POLICY_COUNT
+};
+
+/** Most devices one area spans. */
+#define AML_AREA_DEVICE_MAX 16
+
+/** Storage for one device area. Pass &x.base to the aml_area_*() functions. */
+struct aml_area_device {
+	/** Generic handle. Keep first. */
+	struct aml_area base;
+	/* Private: use the aml_area_device_*() functions. */
+	const struct aml_topology *topology;
+	const struct aml_device *devices[AML_AREA_DEVICE_MAX];
+	unsigned weights[AML_AREA_DEVICE_MAX];
+	size_t ndevices;
+	enum aml_area_policy policy;
+	/** Indices of the devices in the topology. */
+	struct aml_bitmap set;
+	/** The area's own mappings (a private registry). */
+	void *maps;
+};
+
+/** Declare storage for a device area (see aml_area_device_init()). */
+#define AML_AREA_DEVICE_DECL(name) struct aml_area_device name
+
+/**
+ * Initialise a device area.
+ * @param topology the topology the devices belong to; may be NULL only for
+ *        BIND to one device (then any device works, memkind's included).
+ * @param devices @p ndevices distinct devices of @p topology; ignored (and
+ *        @p ndevices must be 0) for AML_AREA_FIRST_TOUCH.
+ * @param weights for AML_AREA_WEIGHTED_INTERLEAVE, one weight (>= 1, pages
+ *        per run) per device; NULL otherwise.
+ * @return 0; AML_EINVAL for a NULL area, no or too many devices (more than
+ *         AML_AREA_DEVICE_MAX), a NULL or repeated device, a device not in
+ *         @p topology, a missing topology, an unknown policy, PREFERRED
+ *         with more than one device, weights missing, zero or given for
+ *         another policy. The storage is untouched on error.
+ */
+int aml_area_device_init(struct aml_area_device *area,
+                         const struct aml_topology *topology,
+                         const struct aml_device *const *devices,
+                         size_t ndevices,
+                         enum aml_area_policy policy,
+                         const unsigned *weights);
+
+/** Finalise a device area. Mappings it made stay valid (the topology or
+ * device still owns them) but can no longer be unmapped through it: unmap
+ * them first. NULL is a no-op. */
+void aml_area_device_fini(struct aml_area_device *area);
+
+/**
+ * aml_area_device_init() into one allocation.
+ * @param[out] out receives the area; NULL on error.
+ * @return as aml_area_device_init(), or AML_ENOMEM.
+ */
+int aml_area_device_create(struct aml_area **out,
+                           const struct aml_topology *topology,
+                           const struct aml_device *const *devices,
+                           size_t ndevices,
+                           enum aml_area_policy policy,
+                           const unsigned *weights);
+
+/** Free an area from aml_area_device_create() and set *area to NULL. NULL,
+ * a pointer to NULL and an area of another kind are left alone. */
+void aml_area_device_destroy(struct aml_area **area);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AML_AREA_DEVICE_H */

@@ -1,0 +1,437 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// Device areas: every policy placed page by page (emulated knl-flat and
+// qemu-3node, and the real numa backend), full devices, alignment, the
+// constructors, and a bad-input table.
+#include <sys/mman.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include <aml.h>
+#include <aml/area/device.h>
+#include <aml/device/memkind.h>
+
+namespace
+{
+
+size_t Page()
+{
+	return aml_page_size();
+}
+
+class AreaEmulated : public ::testing::Test
+{
+      protected:
+	void Make(const char *spec)
+	{
+		struct aml_emu_error error = {};
+		ASSERT_EQ(aml_emu_create(&t, spec, &error), 0) << error.reason;
+	}
+	void TearDown() override
+	{
+		aml_topology_destroy(&t);
+	}
+	const struct aml_device *Dev(size_t i)
+	{
+		return aml_topology_device(t, i);
+	}
+	std::vector<int> Locate(void *p, size_t npages)
+	{
+		std::vector<int> ids(npages, -100);
+		EXPECT_EQ(aml_topology_locate(t, p, npages, ids.data()), 0);
+		return ids;
+	}
+	struct aml_topology *t = nullptr;
+};
+
+TEST_F(AreaEmulated, BindPlacesOnTheDevicesAndFailsCleanlyWhenFull)
+{
+	Make("knl-flat;scale=1/4096"); // MCDRAM: 4 MiB
+	const struct aml_device *mcdram = Dev(1);
+	AML_AREA_DEVICE_DECL(area);
+	ASSERT_EQ(aml_area_device_init(&area, t, &mcdram, 1, AML_AREA_BIND,
+	                               nullptr),
+	          0);
+	size_t all = mcdram->capacity;
+	char *p = static_cast<char *>(aml_area_mmap(&area.base, all, nullptr));
+	ASSERT_NE(p, nullptr) << aml_errname(aml_errno);
+	EXPECT_EQ(Locate(p, all / Page()), std::vector<int>(all / Page(), 1));
+	struct aml_emu_stats before, after;
+	aml_emu_stats(t, 1, &before);
+	aml_errno = 0;
+	EXPECT_EQ(aml_area_mmap(&area.base, Page(), nullptr), nullptr);
+	EXPECT_EQ(aml_errno, AML_ENOMEM);
+	aml_emu_stats(t, 1, &after);
+	EXPECT_EQ(std::memcmp(&before, &after, sizeof(before)), 0);
+	EXPECT_EQ(aml_area_munmap(&area.base, p, all), 0);
+	aml_area_device_fini(&area);
+}
+
+TEST_F(AreaEmulated, PreferredSpillsInterleaveRoundRobins)
+{
+	Make("qemu-3node;scale=1/256"); // node1: 1 MiB = 256 pages
+	const struct aml_device *node1 = Dev(1);
+	AML_AREA_DEVICE_DECL(preferred);
+	ASSERT_EQ(aml_area_device_init(&preferred, t, &node1, 1,
+	                               AML_AREA_PREFERRED, nullptr),
+	          0);
+	size_t n = node1->capacity / Page() + 4;
+	char *p = static_cast<char *>(
+	        aml_area_mmap(&preferred.base, n * Page(), nullptr));
+	ASSERT_NE(p, nullptr);
+	std::vector<int> ids = Locate(p, n);
+	for (size_t i = 0; i + 4 < n; i++)
+		ASSERT_EQ(ids[i], 1) << i;
+	for (size_t i = n - 4; i < n; i++)
+		EXPECT_EQ(ids[i], 0) << i; // node0 is nearest to node1 (12)
+	EXPECT_EQ(aml_area_munmap(&preferred.base, p, n * Page()), 0);
+
+	const struct aml_device *all[3] = {Dev(0), Dev(1), Dev(2)};
+	AML_AREA_DEVICE_DECL(interleave);
+	ASSERT_EQ(aml_area_device_init(&interleave, t, all, 3,
+	                               AML_AREA_INTERLEAVE, nullptr),
+	          0);
+	p = static_cast<char *>(
+	        aml_area_mmap(&interleave.base, 7 * Page(), nullptr));
+	ASSERT_NE(p, nullptr);
+	EXPECT_EQ(Locate(p, 7), (std::vector<int>{0, 1, 2, 0, 1, 2, 0}));
+	EXPECT_EQ(aml_area_munmap(&interleave.base, p, 7 * Page()), 0);
+	aml_area_device_fini(&preferred);
+	aml_area_device_fini(&interleave);
+}
+
+TEST_F(AreaEmulated, WeightedInterleaveThreeToOne)
+{
+	Make("knl-flat;scale=1/1024");
+	const struct aml_device *two[2] = {Dev(0), Dev(1)};
+	const unsigned weights[2] = {3, 1};
+	AML_AREA_DEVICE_DECL(area);
+	ASSERT_EQ(aml_area_device_init(&area, t, two, 2,
+	                               AML_AREA_WEIGHTED_INTERLEAVE, weights),
+	          0);
+	size_t n = 1001; // not a multiple of the pattern: a ragged last run
+	char *p = static_cast<char *>(
+	        aml_area_mmap(&area.base, n * Page(), nullptr));
+	ASSERT_NE(p, nullptr) << aml_errname(aml_errno);
+	std::vector<int> ids = Locate(p, n);
+	size_t on[2] = {0, 0};
+	for (size_t i = 0; i < n; i++) {
+		ASSERT_EQ(ids[i], i % 4 < 3 ? 0 : 1) << "page " << i;
+		on[ids[i]]++;
+	}
+	// 3:1 within one run.
+	EXPECT_LE(on[0] > 3 * on[1] ? on[0] - 3 * on[1] : 3 * on[1] - on[0],
+	          3u);
+	// Runs are placements, not migrations.
+	struct aml_emu_stats s;
+	aml_emu_stats(t, 1, &s);
+	EXPECT_EQ(s.pages_moved_in, 0u);
+	EXPECT_EQ(aml_area_munmap(&area.base, p, n * Page()), 0);
+	aml_area_device_fini(&area);
+}
+
+TEST_F(AreaEmulated, FirstTouchIsTheMappingThreadsDevice)
+{
+	Make("qemu-3node;scale=1/64");
+	AML_AREA_DEVICE_DECL(area);
+	ASSERT_EQ(aml_area_device_init(&area, t, nullptr, 0,
+	                               AML_AREA_FIRST_TOUCH, nullptr),
+	          0);
+	char *p = static_cast<char *>(
+	        aml_area_mmap(&area.base, 8 * Page(), nullptr));
+	ASSERT_NE(p, nullptr);
+	EXPECT_EQ(Locate(p, 8), std::vector<int>(8, 0)); // node0 has the CPUs
+	EXPECT_EQ(aml_area_munmap(&area.base, p, 8 * Page()), 0);
+	aml_area_device_fini(&area);
+}
+
+TEST_F(AreaEmulated, AlignmentAndPartialUnmap)
+{
+	Make("knl-flat;scale=1/64");
+	const struct aml_device *ddr = Dev(0);
+	AML_AREA_DEVICE_DECL(area);
+	ASSERT_EQ(
+	        aml_area_device_init(&area, t, &ddr, 1, AML_AREA_BIND, nullptr),
+	        0);
+	struct aml_area_mmap_options opts = {2 << 20};
+	char *p = static_cast<char *>(
+	        aml_area_mmap(&area.base, 3 * Page(), &opts));
+	ASSERT_NE(p, nullptr) << aml_errname(aml_errno);
+	EXPECT_EQ((uintptr_t)p % (2 << 20), 0u);
+	struct aml_emu_stats s;
+	aml_emu_stats(t, 0, &s);
+	EXPECT_EQ(s.pages, 3u); // the over-mapped head and tail went back
+	std::memset(p, 1, 3 * Page());
+	EXPECT_EQ(aml_area_munmap(&area.base, p + Page(), Page()), 0);
+	EXPECT_EQ(aml_area_munmap(&area.base, p, Page()), 0);
+	EXPECT_EQ(aml_area_munmap(&area.base, p + 2 * Page(), Page()), 0);
+	aml_area_device_fini(&area);
+}
+
+TEST_F(AreaEmulated, AnAreaRefusesAnotherAreasMemory)
+{
+	Make("knl-flat;scale=1/64");
+	const struct aml_device *ddr = Dev(0);
+	AML_AREA_DEVICE_DECL(a);
+	AML_AREA_DEVICE_DECL(b);
+	ASSERT_EQ(aml_area_device_init(&a, t, &ddr, 1, AML_AREA_BIND, nullptr),
+	          0);
+	ASSERT_EQ(aml_area_device_init(&b, t, &ddr, 1, AML_AREA_BIND, nullptr),
+	          0);
+	char *p = static_cast<char *>(aml_area_mmap(&a.base, Page(), nullptr));
+	ASSERT_NE(p, nullptr);
+	EXPECT_EQ(aml_area_munmap(&b.base, p, Page()), AML_EINVAL);
+	p[0] = 1; // still mapped
+	EXPECT_EQ(aml_area_munmap(&a.base, p, Page()), 0);
+	aml_area_device_fini(&a);
+	aml_area_device_fini(&b);
+}
+
+TEST_F(AreaEmulated, PrintDescribesTheArea)
+{
+	Make("knl-flat");
+	const struct aml_device *two[2] = {Dev(0), Dev(1)};
+	const unsigned weights[2] = {3, 1};
+	struct aml_area *area = nullptr;
+	ASSERT_EQ(aml_area_device_create(&area, t, two, 2,
+	                                 AML_AREA_WEIGHTED_INTERLEAVE, weights),
+	          0);
+	char *buf = nullptr;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+	ASSERT_EQ(aml_area_print(area, out, "> "), 0);
+	fclose(out);
+	EXPECT_EQ(std::string(buf, len),
+	          "> device area: weighted-interleave over ddr4:3,mcdram:1\n");
+	free(buf);
+	aml_area_device_destroy(&area);
+	EXPECT_EQ(area, nullptr);
+}
+
+// ---- On this machine's numa backend.
+
+TEST(AreaNuma, EveryPolicyOverNode0PlacesOnNode0)
+{
+	const struct aml_topology *t = aml_topology_default();
+	ASSERT_NE(t, nullptr);
+	if (aml_topology_is_emulated(t) == 1)
+		GTEST_SKIP() << "AML_EMULATE is set";
+	const struct aml_device *node0 = aml_topology_device_of_node(t, 0);
+	ASSERT_NE(node0, nullptr);
+	int index = aml_topology_index_of(t, node0);
+	const unsigned weight = 3;
+	struct {
+		enum aml_area_policy policy;
+		size_t n;
+		const unsigned *weights;
+	} cases[] = {{AML_AREA_BIND, 1, nullptr},
+	             {AML_AREA_PREFERRED, 1, nullptr},
+	             {AML_AREA_INTERLEAVE, 1, nullptr},
+	             {AML_AREA_WEIGHTED_INTERLEAVE, 1, &weight},
+	             {AML_AREA_FIRST_TOUCH, 0, nullptr}};
+	for (const auto &c : cases) {
+		AML_AREA_DEVICE_DECL(area);
+		ASSERT_EQ(aml_area_device_init(&area, t, &node0, c.n, c.policy,
+		                               c.weights),
+		          0)
+		        << c.policy;
+		size_t size = 16 * Page();
+		char *p = static_cast<char *>(
+		        aml_area_mmap(&area.base, size, nullptr));
+		ASSERT_NE(p, nullptr)
+		        << c.policy << ": " << aml_errname(aml_errno);
+		std::memset(p, 1, size);
+		int ids[16];
+		ASSERT_EQ(aml_topology_locate(t, p, 16, ids), 0);
+		for (int id : ids)
+			EXPECT_EQ(id, index) << c.policy;
+		EXPECT_EQ(aml_area_munmap(&area.base, p, size), 0);
+		aml_area_device_fini(&area);
+	}
+}
+
+TEST(AreaMemkind, BindToAMemkindKindWithoutTopology)
+{
+	const struct aml_device *kind =
+	        aml_memkind_device(AML_MEMKIND_HIGHEST_CAPACITY);
+	if (kind == nullptr)
+		GTEST_SKIP() << "no memkind: " << aml_errname(aml_errno);
+	AML_AREA_DEVICE_DECL(area);
+	ASSERT_EQ(aml_area_device_init(&area, nullptr, &kind, 1, AML_AREA_BIND,
+	                               nullptr),
+	          0);
+	char *p = static_cast<char *>(
+	        aml_area_mmap(&area.base, 8 * Page(), nullptr));
+	ASSERT_NE(p, nullptr);
+	std::memset(p, 2, 8 * Page());
+	// memkind frees whole allocations: a part is refused, untouched.
+	EXPECT_EQ(aml_area_munmap(&area.base, p, Page()), AML_EINVAL);
+	EXPECT_EQ(aml_area_munmap(&area.base, p, 8 * Page()), 0);
+	// ... and so aligned maps, which trim, are not supported.
+	struct aml_area_mmap_options opts = {2 << 20};
+	aml_errno = 0;
+	EXPECT_EQ(aml_area_mmap(&area.base, Page(), &opts), nullptr);
+	EXPECT_EQ(aml_errno, AML_ENOTSUP);
+	aml_area_device_fini(&area);
+}
+
+// ---- Bad input.
+
+TEST_F(AreaEmulated, InitBadInputTable)
+{
+	Make("qemu-3node");
+	struct aml_topology *other = nullptr;
+	ASSERT_EQ(aml_emu_create(&other, "single", nullptr), 0);
+	const struct aml_device *d0 = Dev(0), *d1 = Dev(1);
+	const struct aml_device *foreign = aml_topology_device(other, 0);
+	const struct aml_device *pair[2] = {d0, d1};
+	const struct aml_device *twice[2] = {d0, d0};
+	const struct aml_device *with_null[2] = {d0, nullptr};
+	const struct aml_device *many[AML_AREA_DEVICE_MAX + 1];
+	for (auto &m : many)
+		m = d0;
+	const unsigned weights[2] = {3, 1}, zero[2] = {3, 0};
+	struct Case {
+		const char *what;
+		const struct aml_topology *t;
+		const struct aml_device *const *devices;
+		size_t n;
+		int policy;
+		const unsigned *weights;
+	} cases[] = {
+	        {"no devices", t, pair, 0, AML_AREA_BIND, nullptr},
+	        {"NULL devices", t, nullptr, 1, AML_AREA_BIND, nullptr},
+	        {"too many", t, many, AML_AREA_DEVICE_MAX + 1, AML_AREA_BIND,
+	         nullptr},
+	        {"a NULL device", t, with_null, 2, AML_AREA_BIND, nullptr},
+	        {"a device twice", t, twice, 2, AML_AREA_INTERLEAVE, nullptr},
+	        {"not in the topology", t, &foreign, 1, AML_AREA_INTERLEAVE,
+	         nullptr},
+	        {"a set without topology", nullptr, pair, 2, AML_AREA_BIND,
+	         nullptr},
+	        {"preferred without topology", nullptr, pair, 1,
+	         AML_AREA_PREFERRED, nullptr},
+	        {"unknown policy", t, pair, 1, AML_AREA_POLICY_COUNT, nullptr},
+	        {"negative policy", t, pair, 1, -1, nullptr},
+	        {"preferred over two", t, pair, 2, AML_AREA_PREFERRED, nullptr},
+	        {"weights missing", t, pair, 2, AML_AREA_WEIGHTED_INTERLEAVE,
+	         nullptr},
+	        {"a zero weight", t, pair, 2, AML_AREA_WEIGHTED_INTERLEAVE,
+	         zero},
+	        {"weights for bind", t, pair, 2, AML_AREA_BIND, weights},
+	        {"first touch with devices", t, pair, 1, AML_AREA_FIRST_TOUCH,
+	         nullptr},
+	};
+	for (const Case &c : cases) {
+		AML_AREA_DEVICE_DECL(area);
+		std::memset(&area, 0x5a, sizeof(area));
+		EXPECT_EQ(aml_area_device_init(&area, c.t, c.devices, c.n,
+		                               (enum aml_area_policy)c.policy,
+		                               c.weights),
+		          AML_EINVAL)
+		        << c.what;
+		EXPECT_EQ(reinterpret_cast<unsigned char *>(&area)[0], 0x5a)
+		        << c.what << ": storage touched";
+		struct aml_area *out = reinterpret_cast<struct aml_area *>(1);
+		EXPECT_EQ(aml_area_device_create(&out, c.t, c.devices, c.n,
+		                                 (enum aml_area_policy)c.policy,
+		                                 c.weights),
+		          AML_EINVAL)
+		        << c.what;
+		EXPECT_EQ(out, nullptr) << c.what;
+	}
+	EXPECT_EQ(aml_area_device_init(nullptr, t, pair, 1, AML_AREA_BIND,
+	                               nullptr),
+	          AML_EINVAL);
+	EXPECT_EQ(aml_area_device_create(nullptr, t, pair, 1, AML_AREA_BIND,
+	                                 nullptr),
+	          AML_EINVAL);
+	aml_area_device_fini(nullptr);
+	aml_area_device_destroy(nullptr);
+	struct aml_area *null_area = nullptr;
+	aml_area_device_destroy(&null_area);
+	aml_topology_destroy(&other);
+}
+
+TEST_F(AreaEmulated, MapAndUnmapBadInput)
+{
+	Make("knl-flat;scale=1/64");
+	const struct aml_device *ddr = Dev(0);
+	AML_AREA_DEVICE_DECL(area);
+	ASSERT_EQ(
+	        aml_area_device_init(&area, t, &ddr, 1, AML_AREA_BIND, nullptr),
+	        0);
+	struct aml_area_mmap_options odd = {3 * Page()}, small = {Page() / 2},
+	                             huge = {(size_t)1 << 63};
+	const struct aml_area_ops no_map = {};
+	struct aml_area broken = {&no_map, nullptr};
+	struct {
+		const char *what;
+		const struct aml_area *a;
+		size_t size;
+		const struct aml_area_mmap_options *opts;
+	} cases[] = {
+	        {"NULL area", nullptr, Page(), nullptr},
+	        {"no map op", &broken, Page(), nullptr},
+	        {"size 0", &area.base, 0, nullptr},
+	        {"size overflow", &area.base, SIZE_MAX, nullptr},
+	        {"alignment not a power of two", &area.base, Page(), &odd},
+	        {"alignment below a page", &area.base, Page(), &small},
+	};
+	for (const auto &c : cases) {
+		aml_errno = 0;
+		EXPECT_EQ(aml_area_mmap(c.a, c.size, c.opts), nullptr)
+		        << c.what;
+		EXPECT_EQ(aml_errno, AML_EINVAL) << c.what;
+	}
+	// A valid but absurd alignment is a request too big, not a bad one.
+	aml_errno = 0;
+	EXPECT_EQ(aml_area_mmap(&area.base, Page(), &huge), nullptr);
+	EXPECT_EQ(aml_errno, AML_ENOMEM);
+	char *p = static_cast<char *>(
+	        aml_area_mmap(&area.base, 2 * Page(), nullptr));
+	ASSERT_NE(p, nullptr);
+	std::vector<char> heap(3 * Page());
+	char *foreign = reinterpret_cast<char *>(
+	        ((uintptr_t)heap.data() + Page() - 1) & ~(Page() - 1));
+	EXPECT_EQ(aml_area_munmap(nullptr, p, Page()), AML_EINVAL);
+	EXPECT_EQ(aml_area_munmap(&area.base, nullptr, Page()), AML_EINVAL);
+	EXPECT_EQ(aml_area_munmap(&area.base, p + 1, Page()), AML_EINVAL);
+	EXPECT_EQ(aml_area_munmap(&area.base, p, 0), AML_EINVAL);
+	EXPECT_EQ(aml_area_munmap(&area.base, p, SIZE_MAX), AML_EINVAL);
+	EXPECT_EQ(aml_area_munmap(&area.base, p, 3 * Page()), AML_EINVAL);
+	EXPECT_EQ(aml_area_munmap(&area.base, foreign, Page()), AML_EINVAL);
+	EXPECT_EQ(aml_area_print(&area.base, nullptr, ""), AML_EINVAL);
+	EXPECT_EQ(aml_area_print(nullptr, stdout, ""), AML_EINVAL);
+	EXPECT_EQ(aml_area_print(&broken, stdout, ""), AML_ENOTSUP);
+	p[2 * Page() - 1] = 1; // still mapped
+	EXPECT_EQ(aml_area_munmap(&area.base, p, 2 * Page()), 0);
+	aml_area_device_fini(&area);
+}
+
+struct HoldsAnArea {
+	int before;
+	AML_AREA_DEVICE_DECL(area);
+	int after;
+};
+
+TEST_F(AreaEmulated, DeclWorksInsideAStruct)
+{
+	Make("single;scale=1/1024");
+	const struct aml_device *dram = Dev(0);
+	HoldsAnArea h = {1, {}, 2};
+	ASSERT_EQ(aml_area_device_init(&h.area, t, &dram, 1, AML_AREA_BIND,
+	                               nullptr),
+	          0);
+	void *p = aml_area_mmap(&h.area.base, Page(), nullptr);
+	ASSERT_NE(p, nullptr);
+	EXPECT_EQ(aml_area_munmap(&h.area.base, p, Page()), 0);
+	aml_area_device_fini(&h.area);
+	EXPECT_EQ(h.before, 1);
+	EXPECT_EQ(h.after, 2);
+}
+
+} // namespace

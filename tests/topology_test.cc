@@ -187,8 +187,8 @@ TEST(Topology, ForeachVisitsEveryDeviceInOrder)
 {
 	struct aml_topology *t = BuildTopology(ThreeTiers());
 	std::vector<int> ids;
-	AML_TOPOLOGY_FOREACH(d, t)
-	ids.push_back(d->numa_id);
+	AML_TOPOLOGY_FOREACH (d, t)
+		ids.push_back(d->numa_id);
 	EXPECT_EQ(ids, (std::vector<int>{0, 1, 2}));
 	aml_topology_destroy(&t);
 }

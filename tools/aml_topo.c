@@ -108,8 +108,8 @@ static void print_text(const struct aml_topology *t)
 	printf("%d device(s) from %s%s\n", n, aml_topology_source(t),
 	       aml_topology_is_this_system(t) == 1 ? ""
 	                                           : " (not this machine)");
-	AML_TOPOLOGY_FOREACH(d, t)
-	print_text_device(t, d);
+	AML_TOPOLOGY_FOREACH (d, t)
+		print_text_device(t, d);
 	const struct aml_device *ranked[AML_BITMAP_MAX];
 	for (int by = 0; by < 3; by++) {
 		int count = aml_topology_rank(t, (enum aml_topology_rank)by,
@@ -171,8 +171,8 @@ static void print_json(const struct aml_topology *t)
 		putchar(*c == '"' || *c == '\\' ? '_' : *c);
 	printf("\",\n  \"this_system\": %s,\n  \"devices\": [\n",
 	       aml_topology_is_this_system(t) == 1 ? "true" : "false");
-	AML_TOPOLOGY_FOREACH(d, t)
-	print_json_device(t, d, aml_topology_index_of(t, d) == n - 1);
+	AML_TOPOLOGY_FOREACH (d, t)
+		print_json_device(t, d, aml_topology_index_of(t, d) == n - 1);
 	printf("  ],\n  \"ranking\": {");
 	const struct aml_device *ranked[AML_BITMAP_MAX];
 	for (int by = 0; by < 3; by++) {

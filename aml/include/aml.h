@@ -13,12 +13,16 @@
 #define AML_H
 
 #include <aml/area.h>
+#include <aml/arena.h>
 #include <aml/backend.h>
+#include <aml/binding.h>
 #include <aml/bitmap.h>
 #include <aml/build_config.h>
 #include <aml/device.h>
 #include <aml/emulator.h>
 #include <aml/error.h>
+#include <aml/layout.h>
+#include <aml/tiling.h>
 #include <aml/topology.h>
 #include <aml/version.h>
 

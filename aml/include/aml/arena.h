@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file arena.h
+ * Arenas: allocators inside memory obtained from an area.
+ *
+ * An arena hands out blocks with malloc, calloc, aligned_alloc, realloc and
+ * free semantics, from regions it maps through an area (aml/area.h), so
+ * every block lives where the area places its pages (HBM, DDR, CXL...).
+ * Arenas grow by mapping more regions and give whole regions back to the
+ * area when nothing in them is in use. Implementations, one header each:
+ * - aml/arena/bump.h: linear; free() forgets only the last block, reset()
+ *   forgets everything. The fastest.
+ * - aml/arena/pool.h: objects of one size and alignment, from slabs.
+ * - aml/arena/buddy.h: power-of-two chunks with coalescing, for any size.
+ * - aml/arena/jemalloc.h: jemalloc through memkind's fixed kinds, for
+ *   general use; AML_ENOTSUP where aml was built without memkind.
+ * - aml/arena/locked.h: a mutex around any other arena.
+ *
+ * Semantics common to every arena:
+ * - Every block is aligned to at least AML_ARENA_ALIGNMENT (16, as
+ *   max_align_t); aml_arena_aligned_alloc() takes any power of two up to
+ *   AML_ARENA_ALIGNMENT_MAX (1 GiB).
+ * - A size of 0 is valid and gives a unique, non-NULL block of the
+ *   arena's smallest size, as glibc does; free it like any other.
+ *   aml_arena_realloc(arena, p, 0) likewise shrinks @p p to that block,
+ *   rather than freeing it (C23 leaves the case undefined; this choice
+ *   never returns an ambiguous NULL).
+ * - A size above PTRDIFF_MAX, or a calloc() count times size that
+ *   overflows, is AML_EINVAL; a size the area cannot map is AML_ENOMEM.
+ * - Freeing or reallocating a pointer the arena did not return, an
+ *   interior or misaligned pointer, or (where the arena can tell) a block
+ *   already freed returns AML_EINVAL and changes nothing.
+ *
+ * Thread-safety: the jemalloc and locked arenas are thread-safe; bump, pool
+ * and buddy are not (wrap them in a locked arena, or use one per thread).
+ */
+#ifndef AML_ARENA_H
+#define AML_ARENA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <aml/area.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct aml_arena;
+
+/** Alignment of every block, in bytes (that of max_align_t on x86-64). */
+#define AML_ARENA_ALIGNMENT 16
+
+/** Largest alignment aml_arena_aligned_alloc() accepts: 1 GiB. */
+#define AML_ARENA_ALIGNMENT_MAX ((size_t)1 << 30)
+
+/** What an arena took from its area (aml_arena_stats()). */
+struct aml_arena_stats {
+	/** Bytes now mapped from the area, metadata inside regions included. */
+	size_t mapped_bytes;
+	/** Most bytes ever mapped at once. */
+	size_t peak_mapped_bytes;
+	/** aml_area_mmap() calls that succeeded, since init. */
+	size_t maps;
+	/** aml_area_munmap() calls, since init. */
+	size_t unmaps;
+};
+
+/**
+ * Operations of an arena implementation.
+ *
+ * The generic functions check their arguments before they call an op: the
+ * arena is not NULL and has ops; sizes are at least 1 and at most
+ * PTRDIFF_MAX; alignments are powers of two in [AML_ARENA_ALIGNMENT,
+ * AML_ARENA_ALIGNMENT_MAX]; pointers are not NULL. Everything else (whether
+ * a pointer is a live block of this arena) is the op's to check.
+ */
+struct aml_arena_ops {
+	/**
+	 * Allocate @p size bytes aligned to @p alignment. Required.
+	 * @return the block, or NULL with aml_errno set (AML_ENOMEM when
+	 *         the area is full, AML_EINVAL for a size or alignment the
+	 *         implementation cannot serve).
+	 */
+	void *(*alloc)(struct aml_arena *arena, size_t size, size_t alignment);
+	/**
+	 * Free the block at @p ptr. Required.
+	 * @return 0, or AML_EINVAL for a pointer that is not a live block of
+	 *         this arena (nothing changes).
+	 */
+	int (*release)(struct aml_arena *arena, void *ptr);
+	/**
+	 * Usable size of the live block at @p ptr into *@p out. Required:
+	 * the generic realloc uses it.
+	 * @return 0, or AML_EINVAL for a pointer that is not a live block.
+	 */
+	int (*usable_size)(const struct aml_arena *arena,
+	                   const void *ptr,
+	                   size_t *out);
+	/**
+	 * Resize the live block at @p ptr to @p size bytes, keeping its
+	 * contents up to the smaller size. Optional: NULL means the generic
+	 * one (in place if the block is large enough, else allocate, copy,
+	 * free). @return the block, or NULL with aml_errno set and @p ptr
+	 * untouched.
+	 */
+	void *(*resize)(struct aml_arena *arena, void *ptr, size_t size);
+	/**
+	 * Forget every block at once. Optional: NULL means AML_ENOTSUP.
+	 * @return 0 or AML_E*.
+	 */
+	int (*reset)(struct aml_arena *arena);
+	/**
+	 * Fill *@p out. Optional: NULL means AML_ENOTSUP.
+	 * @return 0 or AML_E*.
+	 */
+	int (*stats)(const struct aml_arena *arena,
+	             struct aml_arena_stats *out);
+};
+
+/** Private to the implementations: one region, slab or large block. */
+struct aml_arena_index_entry {
+	/** First byte. */
+	uintptr_t start;
+	/** Bytes from start. */
+	size_t size;
+	/** The implementation's data about the region. */
+	void *meta;
+};
+
+/** Private to the implementations: regions sorted by address. */
+struct aml_arena_index {
+	/** n entries, sorted by start, not overlapping; room for cap. */
+	struct aml_arena_index_entry *entries;
+	size_t n;
+	size_t cap;
+};
+
+/** Generic arena handle. Implementations fill both fields. */
+struct aml_arena {
+	const struct aml_arena_ops *ops;
+	void *data;
+};
+
+/**
+ * Allocate @p size bytes aligned to AML_ARENA_ALIGNMENT.
+ * @return the block (not initialised), or NULL with aml_errno =
+ *         AML_EINVAL (NULL arena, size above PTRDIFF_MAX or larger than
+ *         the arena serves, e.g. a pool's object size), AML_ENOMEM (the area
+ *         could not map more).
+ */
+void *aml_arena_malloc(struct aml_arena *arena, size_t size);
+
+/**
+ * Allocate @p n objects of @p size bytes each, zeroed.
+ * @return the block, or NULL with aml_errno as aml_arena_malloc(), and
+ *         AML_EINVAL when @p n * @p size overflows.
+ */
+void *aml_arena_calloc(struct aml_arena *arena, size_t n, size_t size);
+
+/**
+ * Allocate @p size bytes aligned to @p alignment. @p size need not be a
+ * multiple of @p alignment.
+ * @return the block, or NULL with aml_errno as aml_arena_malloc(), and
+ *         AML_EINVAL when @p alignment is 0, not a power of two, above
+ *         AML_ARENA_ALIGNMENT_MAX, or above what the arena serves (a
+ *         pool's object alignment).
+ */
+void *
+aml_arena_aligned_alloc(struct aml_arena *arena, size_t alignment, size_t size);
+
+/**
+ * Resize the block at @p ptr to @p size bytes, keeping its contents up to
+ * the smaller of the two sizes; NULL @p ptr is aml_arena_malloc(). The block
+ * may move; its alignment after a move is AML_ARENA_ALIGNMENT.
+ * @return the block, or NULL with aml_errno = AML_EINVAL (NULL arena, size
+ *         above PTRDIFF_MAX, @p ptr not a live block of the arena),
+ *         AML_ENOMEM; on error @p ptr is untouched and still valid.
+ */
+void *aml_arena_realloc(struct aml_arena *arena, void *ptr, size_t size);
+
+/**
+ * Free the block at @p ptr. NULL is a no-op.
+ * @return 0; AML_EINVAL for a NULL arena, or a pointer that is not a live
+ *         block of the arena (nothing changes; double frees are detected by
+ *         every arena but bump, see aml/arena/bump.h).
+ */
+int aml_arena_free(struct aml_arena *arena, void *ptr);
+
+/**
+ * Usable size of the live block at @p ptr (at least what was asked).
+ * @param[out] out the size; 0 on error.
+ * @return 0; AML_EINVAL for NULL arguments or a pointer that is not a live
+ *         block of the arena.
+ */
+int aml_arena_usable_size(const struct aml_arena *arena,
+                          const void *ptr,
+                          size_t *out);
+
+/**
+ * Forget every block at once: every pointer the arena returned becomes
+ * invalid. Regions may be given back to the area (see each arena).
+ * @return 0; AML_EINVAL for a NULL arena; AML_ENOTSUP where the
+ *         implementation cannot (jemalloc).
+ */
+int aml_arena_reset(struct aml_arena *arena);
+
+/**
+ * What the arena took from its area.
+ * @param[out] out the statistics; zeroed on error.
+ * @return 0; AML_EINVAL for NULL arguments; AML_ENOTSUP where the
+ *         implementation keeps none.
+ */
+int aml_arena_stats(const struct aml_arena *arena, struct aml_arena_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AML_ARENA_H */

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file jemalloc.h
+ * The jemalloc arena: a general-purpose allocator over an area, through
+ * memkind's fixed kinds.
+ *
+ * The arena maps a region of @p region_size bytes
+ * (AML_ARENA_JEMALLOC_REGION_SIZE, 64 MiB, by default) from the area and hands
+ * it to memkind_create_fixed(), whose jemalloc arena then serves every request
+ * from it. When a region cannot serve a request, the arena maps another (large
+ * enough for the request) with its own fixed kind. Regions are given back only
+ * by fini: jemalloc keeps its extents.
+ *
+ * Every live block is recorded, so that a pointer the arena did not
+ * return, an interior pointer and a double free are AML_EINVAL and never
+ * reach memkind_free(). aml_arena_reset() is AML_ENOTSUP.
+ *
+ * Thread-safe: any thread may allocate and free; a mutex guards the region
+ * list and the record of blocks, jemalloc its own state.
+ *
+ * Available where aml was built with memkind
+ * (aml_backend_available(AML_BACKEND_MEMKIND)); elsewhere init and create
+ * return AML_ENOTSUP.
+ */
+#ifndef AML_ARENA_JEMALLOC_H
+#define AML_ARENA_JEMALLOC_H
+
+#include <stddef.h>
+
+#include <aml/arena.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Default region size: 64 MiB. */
+#define AML_ARENA_JEMALLOC_REGION_SIZE ((size_t)64 << 20)
+
+/** Storage for one jemalloc arena. Pass &x.base to the aml_arena_*()
+ * functions. */
+struct aml_arena_jemalloc {
+	/** Generic handle. Keep first. */
+	struct aml_arena base;
+	/* Private: use the aml_arena_jemalloc_*() functions. */
+	/** Regions, kinds, the record of blocks and the lock (malloc'd). */
+	void *state;
+};
+
+/** Declare storage for a jemalloc arena (see aml_arena_jemalloc_init()). */
+#define AML_ARENA_JEMALLOC_DECL(name) struct aml_arena_jemalloc name
+
+/**
+ * Initialise a jemalloc arena. Maps nothing until the first allocation.
+ * @param area where regions come from; must outlive the arena.
+ * @param region_size 0 for AML_ARENA_JEMALLOC_REGION_SIZE, else a multiple
+ *        of the page size of at least 4 MiB (memkind's smallest useful
+ *        fixed kind).
+ * @return 0; AML_EINVAL for a NULL arena or area, or a bad region size;
+ *         AML_ENOTSUP where aml was built without memkind; AML_ENOMEM.
+ *         The storage is untouched on error.
+ */
+int aml_arena_jemalloc_init(struct aml_arena_jemalloc *arena,
+                            const struct aml_area *area,
+                            size_t region_size);
+
+/** Destroy the fixed kinds and give every region back to the area. Blocks
+ * become invalid. NULL is a no-op. */
+void aml_arena_jemalloc_fini(struct aml_arena_jemalloc *arena);
+
+/**
+ * aml_arena_jemalloc_init() into one allocation.
+ * @param[out] out receives the arena; NULL on error.
+ * @return as aml_arena_jemalloc_init(), or AML_ENOMEM.
+ */
+int aml_arena_jemalloc_create(struct aml_arena **out,
+                              const struct aml_area *area,
+                              size_t region_size);
+
+/** Finalise and free an arena from aml_arena_jemalloc_create(); set *arena
+ * to NULL. NULL, a pointer to NULL and an arena of another kind are left
+ * alone. */
+void aml_arena_jemalloc_destroy(struct aml_arena **arena);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AML_ARENA_JEMALLOC_H */

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file locked.h
+ * The locked arena: any arena behind a mutex, so that threads may share it.
+ *
+ * Every operation takes the mutex, forwards to the inner arena through the
+ * generic API, and releases the mutex. The inner arena stays owned by the
+ * caller: it must outlive the locked one and must not be used directly
+ * while wrapped.
+ */
+#ifndef AML_ARENA_LOCKED_H
+#define AML_ARENA_LOCKED_H
+
+#include <stddef.h>
+
+#include <aml/arena.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Storage for one locked arena. Pass &x.base to the aml_arena_*()
+ * functions. */
+struct aml_arena_locked {
+	/** Generic handle. Keep first. */
+	struct aml_arena base;
+	/* Private: use the aml_arena_locked_*() functions. */
+	struct aml_arena *inner;
+	/** A pthread_mutex_t (the size is checked where it is used). */
+	union {
+		unsigned char bytes[64];
+		long long align;
+	} mutex;
+};
+
+/** Declare storage for a locked arena (see aml_arena_locked_init()). */
+#define AML_ARENA_LOCKED_DECL(name) struct aml_arena_locked name
+
+/**
+ * Wrap @p inner.
+ * @return 0; AML_EINVAL for NULL arguments or an inner arena without ops;
+ *         AML_FAILURE if the mutex cannot be made. Untouched on error.
+ */
+int aml_arena_locked_init(struct aml_arena_locked *arena,
+                          struct aml_arena *inner);
+
+/** Destroy the mutex; the inner arena is left as it is. NULL is a no-op. */
+void aml_arena_locked_fini(struct aml_arena_locked *arena);
+
+/**
+ * aml_arena_locked_init() into one allocation.
+ * @param[out] out receives the arena; NULL on error.
+ * @return as aml_arena_locked_init(), or AML_ENOMEM.
+ */
+int aml_arena_locked_create(struct aml_arena **out, struct aml_arena *inner);
+
+/** Finalise and free an arena from aml_arena_locked_create(); set *arena to
+ * NULL. NULL, a pointer to NULL and an arena of another kind are left
+ * alone. */
+void aml_arena_locked_destroy(struct aml_arena **arena);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AML_ARENA_LOCKED_H */

@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The locked arena (aml/arena/locked.h): one pthread mutex around every
+ * call to the inner arena. The mutex lives in the storage struct (a byte
+ * array there, so the public header needs no <pthread.h>), hence init
+ * allocates nothing.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+
+#include <aml/arena/locked.h>
+#include <aml/error.h>
+
+_Static_assert(sizeof(pthread_mutex_t) <=
+                       sizeof(((struct aml_arena_locked *)0)->mutex),
+               "room for the mutex");
+
+static pthread_mutex_t *locked_mutex(const struct aml_arena *arena)
+{
+	struct aml_arena_locked *self = arena->data;
+	return (pthread_mutex_t *)(void *)self->mutex.bytes;
+}
+
+static struct aml_arena *locked_inner(const struct aml_arena *arena)
+{
+	return ((struct aml_arena_locked *)arena->data)->inner;
+}
+
+static void *locked_alloc(struct aml_arena *arena, size_t size, size_t align)
+{
+	pthread_mutex_lock(locked_mutex(arena));
+	void *p = aml_arena_aligned_alloc(locked_inner(arena), align, size);
+	pthread_mutex_unlock(locked_mutex(arena));
+	return p;
+}
+
+static int locked_release(struct aml_arena *arena, void *ptr)
+{
+	pthread_mutex_lock(locked_mutex(arena));
+	int err = aml_arena_free(locked_inner(arena), ptr);
+	pthread_mutex_unlock(locked_mutex(arena));
+	return err;
+}
+
+static int
+locked_usable_size(const struct aml_arena *arena, const void *ptr, size_t *out)
+{
+	pthread_mutex_lock(locked_mutex(arena));
+	int err = aml_arena_usable_size(locked_inner(arena), ptr, out);
+	pthread_mutex_unlock(locked_mutex(arena));
+	return err;
+}
+
+static void *locked_resize(struct aml_arena *arena, void *ptr, size_t size)
+{
+	pthread_mutex_lock(locked_mutex(arena));
+	void *p = aml_arena_realloc(locked_inner(arena), ptr, size);
+	pthread_mutex_unlock(locked_mutex(arena));
+	return p;
+}
+
+static int locked_reset(struct aml_arena *arena)
+{
+	pthread_mutex_lock(locked_mutex(arena));
+	int err = aml_arena_reset(locked_inner(arena));
+	pthread_mutex_unlock(locked_mutex(arena));
+	return err;
+}
+
+static int locked_stats(const struct aml_arena *arena,
+                        struct aml_arena_stats *out)
+{
+	pthread_mutex_lock(locked_mutex(arena));
+	int err = aml_arena_stats(locked_inner(arena), out);
+	pthread_mutex_unlock(locked_mutex(arena));
+	return err;
+}
+
+static const struct aml_arena_ops aml_arena_locked_ops = {
+        .alloc = locked_alloc,
+        .release = locked_release,
+        .usable_size = locked_usable_size,
+        .resize = locked_resize,
+        .reset = locked_reset,
+        .stats = locked_stats,
+};
+
+int aml_arena_locked_init(struct aml_arena_locked *arena,
+                          struct aml_arena *inner)
+{
+	if (arena == NULL || inner == NULL || inner->ops == NULL)
+		return AML_EINVAL;
+	*arena = (struct aml_arena_locked){
+	        .base = {.ops = &aml_arena_locked_ops, .data = arena},
+	        .inner = inner,
+	};
+	if (pthread_mutex_init(locked_mutex(&arena->base), NULL) != 0)
+		return AML_FAILURE;
+	return 0;
+}
+
+void aml_arena_locked_fini(struct aml_arena_locked *arena)
+{
+	if (arena == NULL)
+		return;
+	pthread_mutex_destroy((pthread_mutex_t *)(void *)arena->mutex.bytes);
+	arena->inner = NULL;
+}
+
+int aml_arena_locked_create(struct aml_arena **out, struct aml_arena *inner)
+{
+	if (out == NULL)
+		return AML_EINVAL;
+	*out = NULL;
+	struct aml_arena_locked *arena = malloc(sizeof(*arena));
+	if (arena == NULL)
+		return AML_ENOMEM;
+	int err = aml_arena_locked_init(arena, inner);
+	if (err != 0) {
+		free(arena);
+		return err;
+	}
+	*out = &arena->base;
+	return 0;
+}
+
+void aml_arena_locked_destroy(struct aml_arena **arena)
+{
+	if (arena == NULL || *arena == NULL ||
+	    (*arena)->ops != &aml_arena_locked_ops)
+		return;
+	struct aml_arena_locked *self = (*arena)->data;
+	aml_arena_locked_fini(self);
+	free(self);
+	*arena = NULL;
+}

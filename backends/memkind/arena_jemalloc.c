@@ -1,0 +1,361 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The jemalloc arena (aml/arena/jemalloc.h), over memkind's fixed kinds.
+ *
+ * State, behind arena->state (malloc'd, so the public header needs no
+ * memkind types):
+ * - regions: every region mapped from the area, with its fixed kind, in
+ *   the order they were made; allocation tries the newest, and a failed
+ *   one maps another region, large enough for the request;
+ * - live: an open-addressing hash set (linear probing, backward-shift
+ *   deletion) of every live block and its kind. It is what makes free()
+ *   safe: memkind_free() on anything but a block jemalloc returned would
+ *   corrupt its heap, and jemalloc cannot tell an interior pointer from a
+ *   block start. It costs one probe per malloc and per free.
+ *
+ * Thread-safety: one mutex guards regions and live. memkind calls happen
+ * outside it (jemalloc has its own locks), except memkind_create_fixed()
+ * and memkind_destroy_kind() for growth and fini. A block is inserted in
+ * live after memkind returned it, and removed before memkind_free(), so a
+ * racing double free finds it at most once.
+ */
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <memkind.h>
+
+#include <aml/arena/jemalloc.h>
+#include <aml/device.h>
+#include <aml/error.h>
+
+/* memkind's fixed kinds need room for jemalloc's first extents. */
+#define JEMALLOC_REGION_MIN ((size_t)4 << 20)
+
+struct jemalloc_region {
+	void *base;
+	size_t size;
+	memkind_t kind;
+};
+
+struct jemalloc_slot {
+	/* 0 when empty. */
+	uintptr_t ptr;
+	memkind_t kind;
+};
+
+struct jemalloc_state {
+	pthread_mutex_t lock;
+	const struct aml_area *area;
+	size_t region_size;
+	struct jemalloc_region *regions;
+	size_t nregions;
+	size_t cap;
+	/* The hash set: a power of two of slots, at most half used. */
+	struct jemalloc_slot *live;
+	size_t live_mask;
+	size_t nlive;
+	struct aml_arena_stats stats;
+};
+
+static size_t jemalloc_hash(uintptr_t p, size_t mask)
+{
+	/* Fibonacci hashing; blocks are 8-byte aligned at least. */
+	return (size_t)(((uint64_t)p * 0x9e3779b97f4a7c15ULL) >> 17) & mask;
+}
+
+static struct jemalloc_slot *jemalloc_lookup(const struct jemalloc_state *s,
+                                             uintptr_t p)
+{
+	for (size_t i = jemalloc_hash(p, s->live_mask);;
+	     i = (i + 1) & s->live_mask) {
+		if (s->live[i].ptr == p)
+			return &s->live[i];
+		if (s->live[i].ptr == 0)
+			return NULL;
+	}
+}
+
+static void jemalloc_put(struct jemalloc_slot *table,
+                         size_t mask,
+                         uintptr_t p,
+                         memkind_t kind)
+{
+	size_t i = jemalloc_hash(p, mask);
+	while (table[i].ptr != 0)
+		i = (i + 1) & mask;
+	table[i] = (struct jemalloc_slot){.ptr = p, .kind = kind};
+}
+
+/* Record a live block; AML_ENOMEM if the table cannot grow. */
+static int jemalloc_insert(struct jemalloc_state *s, void *p, memkind_t kind)
+{
+	if (2 * (s->nlive + 1) > s->live_mask + 1) {
+		size_t n = 2 * (s->live_mask + 1);
+		struct jemalloc_slot *t = calloc(n, sizeof(*t));
+		if (t == NULL)
+			return AML_ENOMEM;
+		for (size_t i = 0; i <= s->live_mask; i++)
+			if (s->live[i].ptr != 0)
+				jemalloc_put(t, n - 1, s->live[i].ptr,
+				             s->live[i].kind);
+		free(s->live);
+		s->live = t;
+		s->live_mask = n - 1;
+	}
+	jemalloc_put(s->live, s->live_mask, (uintptr_t)p, kind);
+	s->nlive++;
+	return 0;
+}
+
+/* Remove a slot, shifting back the entries of its probe run. */
+static void jemalloc_erase(struct jemalloc_state *s, struct jemalloc_slot *x)
+{
+	size_t i = (size_t)(x - s->live), mask = s->live_mask;
+	for (size_t j = (i + 1) & mask; s->live[j].ptr != 0;
+	     j = (j + 1) & mask) {
+		size_t home = jemalloc_hash(s->live[j].ptr, mask);
+		/* Move j to i if i lies in [home, j) cyclically. */
+		if (((j - home) & mask) >= ((j - i) & mask)) {
+			s->live[i] = s->live[j];
+			i = j;
+		}
+	}
+	s->live[i].ptr = 0;
+	s->nlive--;
+}
+
+static struct jemalloc_state *jemalloc_state_of(const struct aml_arena *a)
+{
+	return ((struct aml_arena_jemalloc *)a->data)->state;
+}
+
+/*
+ * Map a region for a request of @p need bytes and make it a fixed kind:
+ * region_size << @p attempt bytes, or twice the request if that is more.
+ * Called with the lock held.
+ */
+static memkind_t
+jemalloc_grow(struct jemalloc_state *s, size_t need, unsigned attempt)
+{
+	size_t page = aml_page_size();
+	size_t size = s->region_size;
+	if (size > (SIZE_MAX >> 2) || need > PTRDIFF_MAX / 4) {
+		aml_errno = AML_ENOMEM;
+		return NULL;
+	}
+	size <<= attempt;
+	if (need > size / 2) {
+		/* Room for jemalloc's rounding of huge sizes and its
+		 * metadata. */
+		size = (2 * need + JEMALLOC_REGION_MIN + page - 1) &
+		       ~(page - 1);
+	}
+	if (s->nregions == s->cap) {
+		size_t cap = s->cap != 0 ? 2 * s->cap : 8;
+		struct jemalloc_region *r =
+		        realloc(s->regions, cap * sizeof(*r));
+		if (r == NULL) {
+			aml_errno = AML_ENOMEM;
+			return NULL;
+		}
+		s->regions = r;
+		s->cap = cap;
+	}
+	void *base = aml_area_mmap(s->area, size, NULL);
+	if (base == NULL)
+		return NULL;
+	memkind_t kind;
+	if (memkind_create_fixed(base, size, &kind) != MEMKIND_SUCCESS) {
+		aml_area_munmap(s->area, base, size);
+		aml_errno = AML_ENOMEM;
+		return NULL;
+	}
+	s->regions[s->nregions++] = (struct jemalloc_region){
+	        .base = base, .size = size, .kind = kind};
+	s->stats.maps++;
+	s->stats.mapped_bytes += size;
+	if (s->stats.mapped_bytes > s->stats.peak_mapped_bytes)
+		s->stats.peak_mapped_bytes = s->stats.mapped_bytes;
+	return kind;
+}
+
+static void *jemalloc_try(memkind_t kind, size_t size, size_t align)
+{
+	if (align <= AML_ARENA_ALIGNMENT)
+		return memkind_malloc(kind, size);
+	void *p = NULL;
+	return memkind_posix_memalign(kind, &p, align, size) == 0 ? p : NULL;
+}
+
+static void *jemalloc_alloc(struct aml_arena *arena, size_t size, size_t align)
+{
+	struct jemalloc_state *s = jemalloc_state_of(arena);
+	if (size > PTRDIFF_MAX - align) {
+		aml_errno = AML_ENOMEM;
+		return NULL;
+	}
+	void *p = NULL;
+	memkind_t kind = NULL;
+	/*
+	 * jemalloc spreads threads over several arenas per kind, each with
+	 * its own extents, so a fresh region can fail a request too: grow up
+	 * to three times, doubling the region each time.
+	 */
+	for (unsigned attempt = 0;; attempt++) {
+		pthread_mutex_lock(&s->lock);
+		size_t seen = s->nregions;
+		kind = seen != 0 ? s->regions[seen - 1].kind : NULL;
+		pthread_mutex_unlock(&s->lock);
+		if (kind != NULL &&
+		    (p = jemalloc_try(kind, size, align)) != NULL)
+			break;
+		if (attempt == 3) {
+			aml_errno = AML_ENOMEM;
+			return NULL;
+		}
+		pthread_mutex_lock(&s->lock);
+		/* Another thread may have grown the arena meanwhile. */
+		bool grown = s->nregions != seen ||
+		             jemalloc_grow(s, size + align, attempt) != NULL;
+		pthread_mutex_unlock(&s->lock);
+		if (!grown)
+			return NULL;
+	}
+	pthread_mutex_lock(&s->lock);
+	int err = jemalloc_insert(s, p, kind);
+	pthread_mutex_unlock(&s->lock);
+	if (err != 0) {
+		memkind_free(kind, p);
+		aml_errno = err;
+		return NULL;
+	}
+	return p;
+}
+
+static int jemalloc_release(struct aml_arena *arena, void *ptr)
+{
+	struct jemalloc_state *s = jemalloc_state_of(arena);
+	pthread_mutex_lock(&s->lock);
+	struct jemalloc_slot *x = jemalloc_lookup(s, (uintptr_t)ptr);
+	memkind_t kind = x != NULL ? x->kind : NULL;
+	if (x != NULL)
+		jemalloc_erase(s, x);
+	pthread_mutex_unlock(&s->lock);
+	if (kind == NULL)
+		return AML_EINVAL;
+	memkind_free(kind, ptr);
+	return 0;
+}
+
+static int jemalloc_usable_size(const struct aml_arena *arena,
+                                const void *ptr,
+                                size_t *out)
+{
+	struct jemalloc_state *s = jemalloc_state_of(arena);
+	pthread_mutex_lock(&s->lock);
+	struct jemalloc_slot *x = jemalloc_lookup(s, (uintptr_t)ptr);
+	memkind_t kind = x != NULL ? x->kind : NULL;
+	pthread_mutex_unlock(&s->lock);
+	if (kind == NULL)
+		return AML_EINVAL;
+	/* memkind takes a non-const pointer but only reads the block. */
+	*out = memkind_malloc_usable_size(kind, (void *)(uintptr_t)ptr);
+	return 0;
+}
+
+static int jemalloc_stats(const struct aml_arena *arena,
+                          struct aml_arena_stats *out)
+{
+	struct jemalloc_state *s = jemalloc_state_of(arena);
+	pthread_mutex_lock(&s->lock);
+	*out = s->stats;
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+static const struct aml_arena_ops aml_arena_jemalloc_ops = {
+        .alloc = jemalloc_alloc,
+        .release = jemalloc_release,
+        .usable_size = jemalloc_usable_size,
+        .resize = NULL,
+        .reset = NULL,
+        .stats = jemalloc_stats,
+};
+
+int aml_arena_jemalloc_init(struct aml_arena_jemalloc *arena,
+                            const struct aml_area *area,
+                            size_t region_size)
+{
+	if (region_size == 0)
+		region_size = AML_ARENA_JEMALLOC_REGION_SIZE;
+	if (arena == NULL || area == NULL ||
+	    region_size % aml_page_size() != 0 ||
+	    region_size < JEMALLOC_REGION_MIN || region_size > PTRDIFF_MAX)
+		return AML_EINVAL;
+	struct jemalloc_state *s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return AML_ENOMEM;
+	s->live = calloc(64, sizeof(*s->live));
+	if (s->live == NULL || pthread_mutex_init(&s->lock, NULL) != 0) {
+		free(s->live);
+		free(s);
+		return AML_ENOMEM;
+	}
+	s->live_mask = 63;
+	s->area = area;
+	s->region_size = region_size;
+	*arena = (struct aml_arena_jemalloc){
+	        .base = {.ops = &aml_arena_jemalloc_ops, .data = arena},
+	        .state = s,
+	};
+	return 0;
+}
+
+void aml_arena_jemalloc_fini(struct aml_arena_jemalloc *arena)
+{
+	if (arena == NULL || arena->state == NULL)
+		return;
+	struct jemalloc_state *s = arena->state;
+	for (size_t i = 0; i < s->nregions; i++) {
+		memkind_destroy_kind(s->regions[i].kind);
+		aml_area_munmap(s->area, s->regions[i].base,
+		                s->regions[i].size);
+	}
+	pthread_mutex_destroy(&s->lock);
+	free(s->regions);
+	free(s->live);
+	free(s);
+	arena->state = NULL;
+}
+
+int aml_arena_jemalloc_create(struct aml_arena **out,
+                              const struct aml_area *area,
+                              size_t region_size)
+{
+	if (out == NULL)
+		return AML_EINVAL;
+	*out = NULL;
+	struct aml_arena_jemalloc *arena = malloc(sizeof(*arena));
+	if (arena == NULL)
+		return AML_ENOMEM;
+	int err = aml_arena_jemalloc_init(arena, area, region_size);
+	if (err != 0) {
+		free(arena);
+		return err;
+	}
+	*out = &arena->base;
+	return 0;
+}
+
+void aml_arena_jemalloc_destroy(struct aml_arena **arena)
+{
+	if (arena == NULL || *arena == NULL ||
+	    (*arena)->ops != &aml_arena_jemalloc_ops)
+		return;
+	struct aml_arena_jemalloc *self = (*arena)->data;
+	aml_arena_jemalloc_fini(self);
+	free(self);
+	*arena = NULL;
+}

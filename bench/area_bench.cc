@@ -11,23 +11,26 @@
 #include <aml/area/device.h>
 
 #include "bench/device_bench.h"
+#include "bench/numa_peer.h"
 
 namespace
 {
 
+using aml_bench::BM_NumaAllocOnnode;
 using aml_bench::DeviceSizes;
+using aml_bench::Node0;
 using aml_bench::SetBytes;
 using aml_bench::TouchPages;
 
 template <bool touch> void BM_AreaBind(benchmark::State &state)
 {
 	const struct aml_topology *t = aml_topology_default();
-	const struct aml_device *node0 =
-	        t ? aml_topology_device_of_node(t, 0) : nullptr;
+	const struct aml_device *node0 = Node0(state);
 	AML_AREA_DEVICE_DECL(area);
 	if (node0 == nullptr ||
 	    aml_area_device_init(&area, t, &node0, 1, AML_AREA_BIND, nullptr)) {
-		state.SkipWithError("no area over node 0");
+		if (node0 != nullptr)
+			state.SkipWithError("no area over node 0");
 		return;
 	}
 	size_t size = (size_t)state.range(0);
@@ -42,22 +45,6 @@ template <bool touch> void BM_AreaBind(benchmark::State &state)
 		aml_area_munmap(&area.base, p, size);
 	}
 	aml_area_device_fini(&area);
-	SetBytes(state);
-}
-
-template <bool touch> void BM_NumaAllocOnnode(benchmark::State &state)
-{
-	size_t size = (size_t)state.range(0);
-	for (auto _ : state) {
-		void *p = numa_alloc_onnode(size, 0);
-		if (p == nullptr) {
-			state.SkipWithError("numa_alloc_onnode failed");
-			break;
-		}
-		if (touch)
-			TouchPages(p, size);
-		numa_free(p, size);
-	}
 	SetBytes(state);
 }
 
@@ -80,14 +67,14 @@ BENCHMARK_TEMPLATE(BM_NumaAllocOnnode, true)
 void BM_AreaWeightedRuns(benchmark::State &state)
 {
 	const struct aml_topology *t = aml_topology_default();
-	const struct aml_device *node0 =
-	        t ? aml_topology_device_of_node(t, 0) : nullptr;
+	const struct aml_device *node0 = Node0(state);
 	const unsigned weight = (unsigned)state.range(1);
 	AML_AREA_DEVICE_DECL(area);
 	if (node0 == nullptr ||
 	    aml_area_device_init(&area, t, &node0, 1,
 	                         AML_AREA_WEIGHTED_INTERLEAVE, &weight)) {
-		state.SkipWithError("no area over node 0");
+		if (node0 != nullptr)
+			state.SkipWithError("no area over node 0");
 		return;
 	}
 	size_t size = (size_t)state.range(0);

@@ -14,22 +14,16 @@
 
 #include <aml.h>
 
+#include "bench/numa_peer.h"
+
 namespace
 {
 
+using aml_bench::BM_NumaAllocOnnode;
 using aml_bench::DeviceSizes;
+using aml_bench::Node0;
 using aml_bench::SetBytes;
 using aml_bench::TouchPages;
-
-const struct aml_device *Node0(benchmark::State &state)
-{
-	const struct aml_topology *t = aml_topology_default();
-	const struct aml_device *dev =
-	        t ? aml_topology_device_of_node(t, 0) : nullptr;
-	if (dev == nullptr)
-		state.SkipWithError("no NUMA node 0");
-	return dev;
-}
 
 template <bool touch> void BM_AmlNumaDevice(benchmark::State &state)
 {
@@ -46,22 +40,6 @@ template <bool touch> void BM_AmlNumaDevice(benchmark::State &state)
 		if (touch)
 			TouchPages(p, size);
 		aml_device_unmap(dev, p, size);
-	}
-	SetBytes(state);
-}
-
-template <bool touch> void BM_NumaAllocOnnode(benchmark::State &state)
-{
-	size_t size = (size_t)state.range(0);
-	for (auto _ : state) {
-		void *p = numa_alloc_onnode(size, 0);
-		if (p == nullptr) {
-			state.SkipWithError("numa_alloc_onnode failed");
-			break;
-		}
-		if (touch)
-			TouchPages(p, size);
-		numa_free(p, size);
 	}
 	SetBytes(state);
 }

@@ -42,12 +42,33 @@ static const struct aml_tiling_nd *nd_of(const struct aml_tiling *tiling)
 	return (const struct aml_tiling_nd *)tiling->data;
 }
 
+/*
+ * How a lookup finds a tile's offset, chosen by init so that the common
+ * shapes run straight-line code:
+ * - LINEAR: id * linear_step (CONTIGUOUS storage, or at most one axis);
+ * - AXES2, AXES3: two or three axes, reciprocal division;
+ * - GENERAL: the loop over the axes.
+ * Each has its own tile_ptr op (see nd_ops_for()).
+ */
+enum nd_path {
+	ND_PATH_LINEAR,
+	ND_PATH_AXES2,
+	ND_PATH_AXES3,
+	ND_PATH_GENERAL,
+};
+
 #if ND_HAVE_U128
+/* n / d for n, d < 2^32, given magic = ceil(2^64 / d). */
+static inline size_t nd_div_by_magic(uint64_t magic, size_t n)
+{
+	return (size_t)(((nd_u128)magic * n) >> 64);
+}
+
 /* n / axis->ntiles by reciprocal; only for tilings with fast_division. */
 static inline size_t nd_fast_div(const struct aml_tiling_nd_axis *axis,
                                  size_t n)
 {
-	return (size_t)(((nd_u128)axis->magic * n) >> 64);
+	return nd_div_by_magic(axis->magic, n);
 }
 #endif
 
@@ -104,54 +125,50 @@ static void nd_split(const struct aml_tiling_nd *nd, size_t id, size_t *coords)
 }
 
 /*
- * How nd_tile_delta() finds a tile's byte offset, chosen by init so that the
- * common shapes run straight-line code:
- * - LINEAR: id * linear_step (CONTIGUOUS storage, or one axis);
- * - FAST2, FAST3: two or three axes, reciprocal division, unrolled;
- * - GENERAL: the loop over the axes, out of line.
+ * Offsets by "carries": with q_k = id / id_stride_k, the coordinate along
+ * axis k is q_k - ntiles_k * q_{k+1}, so the offset sum over k of
+ * coordinate * byte_step regroups into the sum of q_k * carry_k, which
+ * init precomputes. That is one multiply per axis instead of two, and the
+ * q_k come straight from the id, not one from the other.
  */
-enum nd_path {
-	ND_PATH_LINEAR,
-	ND_PATH_FAST2,
-	ND_PATH_FAST3,
-	ND_PATH_GENERAL,
-};
+
+/* n / axis->id_stride, by reciprocal when the tiling allows it. */
+static inline size_t nd_div_prefix(const struct aml_tiling_nd *nd,
+                                   const struct aml_tiling_nd_axis *axis,
+                                   size_t n)
+{
+#if ND_HAVE_U128
+	if (nd->fast_division)
+		return nd_div_by_magic(axis->id_magic, n);
+#else
+	(void)nd;
+#endif
+	return n / axis->id_stride;
+}
+
+#if ND_HAVE_U128
+/* The offset of tile id on the AXES2 and AXES3 paths. */
+static inline size_t
+nd_axes_delta(const struct aml_tiling_nd *nd, size_t id, size_t naxes)
+{
+	const struct aml_tiling_nd_axis *a = nd->axes;
+	size_t delta = id * a[0].carry +
+	               nd_div_by_magic(a[1].id_magic, id) * a[1].carry;
+	if (naxes == 3)
+		delta += nd_div_by_magic(a[2].id_magic, id) * a[2].carry;
+	return delta;
+}
+#endif
 
 /* The offset of tile id on the GENERAL path, where naxes >= 2. */
 static size_t nd_tile_delta_general(const struct aml_tiling_nd *nd, size_t id)
 {
-	size_t delta = 0;
-	size_t rest = id;
-	size_t last = nd->naxes - 1;
-	for (size_t k = 0; k < last; k++) {
-		const struct aml_tiling_nd_axis *axis = &nd->axes[k];
-		size_t q = nd_div(nd, axis, rest);
-		delta += (rest - q * axis->ntiles) * axis->byte_step;
-		rest = q;
-	}
-	/* The slowest axis needs no division: the rest is its coordinate. */
-	return delta + rest * nd->axes[last].byte_step;
+	size_t delta = id * nd->axes[0].carry;
+	for (size_t k = 1; k < nd->naxes; k++)
+		delta +=
+		        nd_div_prefix(nd, &nd->axes[k], id) * nd->axes[k].carry;
+	return delta;
 }
-
-#if ND_HAVE_U128
-static inline size_t nd_tile_delta_fast2(const struct aml_tiling_nd *nd,
-                                         size_t id)
-{
-	const struct aml_tiling_nd_axis *a = nd->axes;
-	size_t q = nd_fast_div(&a[0], id);
-	return (id - q * a[0].ntiles) * a[0].byte_step + q * a[1].byte_step;
-}
-
-static inline size_t nd_tile_delta_fast3(const struct aml_tiling_nd *nd,
-                                         size_t id)
-{
-	const struct aml_tiling_nd_axis *a = nd->axes;
-	size_t q0 = nd_fast_div(&a[0], id);
-	size_t q1 = nd_fast_div(&a[1], q0);
-	return (id - q0 * a[0].ntiles) * a[0].byte_step +
-	       (q0 - q1 * a[1].ntiles) * a[1].byte_step + q1 * a[2].byte_step;
-}
-#endif
 
 /* Byte offset of tile id (< ntiles) from the array's first element. */
 static size_t nd_tile_delta(const struct aml_tiling_nd *nd, size_t id)
@@ -160,10 +177,10 @@ static size_t nd_tile_delta(const struct aml_tiling_nd *nd, size_t id)
 	case ND_PATH_LINEAR:
 		return id * nd->linear_step;
 #if ND_HAVE_U128
-	case ND_PATH_FAST2:
-		return nd_tile_delta_fast2(nd, id);
-	case ND_PATH_FAST3:
-		return nd_tile_delta_fast3(nd, id);
+	case ND_PATH_AXES2:
+		return nd_axes_delta(nd, id, 2);
+	case ND_PATH_AXES3:
+		return nd_axes_delta(nd, id, 3);
 #endif
 	default:
 		return nd_tile_delta_general(nd, id);
@@ -227,40 +244,53 @@ nd_tile_coords(const struct aml_tiling *tiling, size_t id, size_t *out)
 }
 
 /* Out of line, so the hot path of tile_ptr keeps no register for it. */
-static void *__attribute__((cold, noinline))
-nd_tile_ptr_error(const struct aml_tiling_nd *nd)
+static void *__attribute__((cold, noinline)) nd_tile_ptr_out_of_range(void)
 {
-	aml_errno = nd->first == NULL ? AML_EINVAL : AML_EDOM;
+	aml_errno = AML_EDOM;
 	return NULL;
 }
 
-static void *__attribute__((noinline))
-nd_tile_ptr_general(const struct aml_tiling_nd *nd, size_t id)
+/*
+ * The hottest op, one per path so that a lookup runs straight-line code:
+ * init picks the ops table whose tile_ptr fits the tiling.
+ */
+static void *nd_tile_ptr_linear(const struct aml_tiling *tiling, size_t id)
 {
-	return nd->first + nd_tile_delta_general(nd, id);
+	const struct aml_tiling_nd *nd = nd_of(tiling);
+	if (__builtin_expect(id >= nd->ntiles, 0))
+		return nd_tile_ptr_out_of_range();
+	return nd->first + id * nd->linear_step;
 }
 
-/*
- * The hottest op. Every branch ends in a return or a tail call, so the
- * common paths need no callee-saved register and no stack.
- */
+#if ND_HAVE_U128
+static void *nd_tile_ptr_axes2(const struct aml_tiling *tiling, size_t id)
+{
+	const struct aml_tiling_nd *nd = nd_of(tiling);
+	if (__builtin_expect(id >= nd->ntiles, 0))
+		return nd_tile_ptr_out_of_range();
+	return nd->first + nd_axes_delta(nd, id, 2);
+}
+
+static void *nd_tile_ptr_axes3(const struct aml_tiling *tiling, size_t id)
+{
+	const struct aml_tiling_nd *nd = nd_of(tiling);
+	if (__builtin_expect(id >= nd->ntiles, 0))
+		return nd_tile_ptr_out_of_range();
+	return nd->first + nd_axes_delta(nd, id, 3);
+}
+#endif
+
+/* tile_ptr of aml_tiling_nd_ops: any path, and shape-only tilings. */
 static void *nd_tile_ptr(const struct aml_tiling *tiling, size_t id)
 {
 	const struct aml_tiling_nd *nd = nd_of(tiling);
-	if (nd->first == NULL || id >= nd->ntiles)
-		return nd_tile_ptr_error(nd);
-	switch (nd->path) {
-	case ND_PATH_LINEAR:
-		return nd->first + id * nd->linear_step;
-#if ND_HAVE_U128
-	case ND_PATH_FAST2:
-		return nd->first + nd_tile_delta_fast2(nd, id);
-	case ND_PATH_FAST3:
-		return nd->first + nd_tile_delta_fast3(nd, id);
-#endif
-	default:
-		return nd_tile_ptr_general(nd, id);
+	if (nd->first == NULL) {
+		aml_errno = AML_EINVAL;
+		return NULL;
 	}
+	if (id >= nd->ntiles)
+		return nd_tile_ptr_out_of_range();
+	return nd->first + nd_tile_delta(nd, id);
 }
 
 static int
@@ -386,21 +416,56 @@ static size_t nd_bytes(const struct aml_tiling *tiling)
 	return nd_of(tiling)->storage_bytes;
 }
 
-const struct aml_tiling_ops aml_tiling_nd_ops = {
-        .ntiles = nd_ntiles,
-        .ndims = nd_ndims,
-        .grid_dims = nd_grid_dims,
-        .tile_id = nd_tile_id,
-        .tile_coords = nd_tile_coords,
-        .tile_ptr = nd_tile_ptr,
-        .tile_offset = nd_tile_offset,
-        .tile_bytes = nd_tile_bytes,
-        .tile_dims = nd_tile_dims,
-        .tile_valid_dims = nd_tile_valid_dims,
-        .tile_origin = nd_tile_origin,
-        .tile_layout = nd_tile_layout,
-        .bytes = nd_bytes,
-};
+/* The ops of every path; only tile_ptr differs. */
+#define ND_OPS(tile_ptr_op)                                                    \
+	{                                                                      \
+		.ntiles = nd_ntiles, .ndims = nd_ndims,                        \
+		.grid_dims = nd_grid_dims, .tile_id = nd_tile_id,              \
+		.tile_coords = nd_tile_coords, .tile_ptr = tile_ptr_op,        \
+		.tile_offset = nd_tile_offset, .tile_bytes = nd_tile_bytes,    \
+		.tile_dims = nd_tile_dims,                                     \
+		.tile_valid_dims = nd_tile_valid_dims,                         \
+		.tile_origin = nd_tile_origin, .tile_layout = nd_tile_layout,  \
+		.bytes = nd_bytes,                                             \
+	}
+
+const struct aml_tiling_ops aml_tiling_nd_ops = ND_OPS(nd_tile_ptr);
+static const struct aml_tiling_ops nd_ops_linear = ND_OPS(nd_tile_ptr_linear);
+#if ND_HAVE_U128
+static const struct aml_tiling_ops nd_ops_axes2 = ND_OPS(nd_tile_ptr_axes2);
+static const struct aml_tiling_ops nd_ops_axes3 = ND_OPS(nd_tile_ptr_axes3);
+#endif
+
+/* The ops table for the path init chose. */
+static const struct aml_tiling_ops *nd_ops_for(const struct aml_tiling_nd *nd)
+{
+	if (nd->first == NULL)
+		return &aml_tiling_nd_ops;
+	switch (nd->path) {
+	case ND_PATH_LINEAR:
+		return &nd_ops_linear;
+#if ND_HAVE_U128
+	case ND_PATH_AXES2:
+		return &nd_ops_axes2;
+	case ND_PATH_AXES3:
+		return &nd_ops_axes3;
+#endif
+	default:
+		return &aml_tiling_nd_ops;
+	}
+}
+
+bool aml_tiling_is_nd(const struct aml_tiling *tiling)
+{
+	if (tiling == NULL)
+		return false;
+	const struct aml_tiling_ops *ops = tiling->ops;
+	return ops == &aml_tiling_nd_ops || ops == &nd_ops_linear
+#if ND_HAVE_U128
+	       || ops == &nd_ops_axes2 || ops == &nd_ops_axes3
+#endif
+	        ;
+}
 
 /* ---- Construction ---- */
 
@@ -474,19 +539,34 @@ static void nd_make_axes(struct aml_tiling_nd *nd)
 		size_t d =
 		        nd->order == AML_TILING_ORDER_ROW_MAJOR ? n - 1 - k : k;
 		nd->id_strides[d] = id_stride;
+		if (nd->grid[d] >= 2) {
+			struct aml_tiling_nd_axis axis = {
+			        .ntiles = nd->grid[d],
+			        /* ceil(2^64 / x) for x >= 2 cannot overflow. */
+			        .magic = UINT64_MAX / nd->grid[d] + 1,
+			        .byte_step =
+			                nd->storage == AML_TILING_IN_PLACE
+			                        ? nd->tile_dims[d] *
+			                                  nd->array.strides[d]
+			                        : 0,
+			        .dim = d,
+			        .id_stride = id_stride,
+			        .id_magic = id_stride >= 2
+			                            ? UINT64_MAX / id_stride + 1
+			                            : 0,
+			};
+			/* Wraps modulo 2^64 when negative; the sum comes out
+			 * right because the true offset fits. */
+			axis.carry = axis.byte_step;
+			if (nd->naxes > 0) {
+				const struct aml_tiling_nd_axis *faster =
+				        &nd->axes[nd->naxes - 1];
+				axis.carry -=
+				        faster->ntiles * faster->byte_step;
+			}
+			nd->axes[nd->naxes++] = axis;
+		}
 		id_stride *= nd->grid[d];
-		if (nd->grid[d] < 2)
-			continue;
-		nd->axes[nd->naxes++] = (struct aml_tiling_nd_axis){
-		        .ntiles = nd->grid[d],
-		        /* ceil(2^64 / ntiles); ntiles >= 2, so no overflow. */
-		        .magic = UINT64_MAX / nd->grid[d] + 1,
-		        .byte_step = nd->storage == AML_TILING_IN_PLACE
-		                             ? nd->tile_dims[d] *
-		                                       nd->array.strides[d]
-		                             : 0,
-		        .dim = d,
-		};
 	}
 }
 
@@ -501,9 +581,9 @@ static void nd_choose_path(struct aml_tiling_nd *nd)
 		nd->path = ND_PATH_LINEAR;
 		nd->linear_step = nd->naxes == 1 ? nd->axes[0].byte_step : 0;
 	} else if (nd->fast_division && nd->naxes == 2) {
-		nd->path = ND_PATH_FAST2;
+		nd->path = ND_PATH_AXES2;
 	} else if (nd->fast_division && nd->naxes == 3) {
-		nd->path = ND_PATH_FAST3;
+		nd->path = ND_PATH_AXES3;
 	} else {
 		nd->path = ND_PATH_GENERAL;
 	}
@@ -571,8 +651,7 @@ int aml_tiling_nd_init(struct aml_tiling_nd *tiling,
 	nd.first_offset = nd.array.origin;
 	nd.first = array->base != NULL ? (char *)array->base + array->origin
 	                               : NULL;
-	nd.base =
-	        (struct aml_tiling){.ops = &aml_tiling_nd_ops, .data = tiling};
+	nd.base = (struct aml_tiling){.ops = nd_ops_for(&nd), .data = tiling};
 	*tiling = nd;
 	return 0;
 }
@@ -613,7 +692,7 @@ void aml_tiling_nd_destroy(struct aml_tiling **tiling)
 {
 	if (tiling == NULL || *tiling == NULL)
 		return;
-	if ((*tiling)->ops != &aml_tiling_nd_ops) {
+	if (!aml_tiling_is_nd(*tiling)) {
 		aml_errno = AML_EINVAL; /* not ours: leave it alone */
 		return;
 	}

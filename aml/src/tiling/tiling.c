@@ -56,15 +56,6 @@ int aml_tiling_tile_coords(const struct aml_tiling *tiling,
 	return tiling->ops->tile_coords(tiling, id, out);
 }
 
-void *aml_tiling_tile_ptr(const struct aml_tiling *tiling, size_t id)
-{
-	if (!tiling_is_usable(tiling)) {
-		aml_errno = AML_EINVAL;
-		return NULL;
-	}
-	return tiling->ops->tile_ptr(tiling, id);
-}
-
 int aml_tiling_tile_offset(const struct aml_tiling *tiling,
                            size_t id,
                            size_t *out)

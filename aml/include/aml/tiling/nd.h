@@ -29,6 +29,7 @@
 #ifndef AML_TILING_ND_H
 #define AML_TILING_ND_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -52,6 +53,15 @@ struct aml_tiling_nd_axis {
 	size_t byte_step;
 	/** The array dimension this axis is. */
 	size_t dim;
+	/** Product of the ntiles of the faster axes: id / id_stride is this
+	 * axis' coordinate plus ntiles times the slower ones'. */
+	size_t id_stride;
+	/** Reciprocal of id_stride (0 for the fastest axis, whose is 1). */
+	uint64_t id_magic;
+	/** byte_step minus the faster axis' ntiles * byte_step (modulo
+	 * 2^64): the offset of tile id is the sum of (id / id_stride) * carry
+	 * over the axes. */
+	size_t carry;
 };
 
 /** Storage for an nd tiling. Pass &x.base to the aml_tiling_*() functions. */
@@ -98,8 +108,20 @@ struct aml_tiling_nd {
 /** Declare storage for an nd tiling (see aml_tiling_nd_init()). */
 #define AML_TILING_ND_DECL(name) struct aml_tiling_nd name
 
-/** The ops of nd tilings; a handle with these ops is an nd tiling. */
+/**
+ * The ops of nd tilings, for every shape. Init gives a handle a copy of
+ * these whose tile_ptr is specialised for the tiling's shape (one indirect
+ * call then runs straight-line code), so test a handle with
+ * aml_tiling_is_nd(), not by comparing its ops with these.
+ */
 extern const struct aml_tiling_ops aml_tiling_nd_ops;
+
+/**
+ * Whether @p tiling is an nd tiling (made by aml_tiling_nd_init() or
+ * aml_tiling_nd_create(), or a handle using aml_tiling_nd_ops).
+ * @return true or false; false for NULL.
+ */
+bool aml_tiling_is_nd(const struct aml_tiling *tiling);
 
 /**
  * Initialise an nd tiling of @p array. The tiling keeps a copy of the layout

@@ -41,6 +41,7 @@
 #include <stdint.h>
 
 #include <aml/area.h>
+#include <aml/error.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -149,7 +150,18 @@ struct aml_arena {
  *         the arena serves, e.g. a pool's object size), AML_ENOMEM (the area
  *         could not map more).
  */
-void *aml_arena_malloc(struct aml_arena *arena, size_t size);
+static inline void *aml_arena_malloc(struct aml_arena *arena, size_t size)
+{
+	/* Inline, as malloc and free are the calls of inner loops: one
+	 * indirect call instead of two calls (bench/arena_bench.cc). */
+	if (arena == NULL || arena->ops == NULL || size > PTRDIFF_MAX) {
+		aml_errno = AML_EINVAL;
+		return NULL;
+	}
+	/* malloc(0) is a unique block of the smallest size, as in glibc. */
+	return arena->ops->alloc(arena, size != 0 ? size : 1,
+	                         AML_ARENA_ALIGNMENT);
+}
 
 /**
  * Allocate @p n objects of @p size bytes each, zeroed.
@@ -185,7 +197,14 @@ void *aml_arena_realloc(struct aml_arena *arena, void *ptr, size_t size);
  *         block of the arena (nothing changes; double frees are detected by
  *         every arena but bump, see aml/arena/bump.h).
  */
-int aml_arena_free(struct aml_arena *arena, void *ptr);
+static inline int aml_arena_free(struct aml_arena *arena, void *ptr)
+{
+	if (arena == NULL || arena->ops == NULL)
+		return AML_EINVAL;
+	if (ptr == NULL)
+		return 0;
+	return arena->ops->release(arena, ptr);
+}
 
 /**
  * Usable size of the live block at @p ptr (at least what was asked).

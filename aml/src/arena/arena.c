@@ -36,11 +36,6 @@ static void *arena_alloc(struct aml_arena *arena, size_t size, size_t align)
 	        align > AML_ARENA_ALIGNMENT ? align : AML_ARENA_ALIGNMENT);
 }
 
-void *aml_arena_malloc(struct aml_arena *arena, size_t size)
-{
-	return arena_alloc(arena, size, AML_ARENA_ALIGNMENT);
-}
-
 void *aml_arena_calloc(struct aml_arena *arena, size_t n, size_t size)
 {
 	if (size != 0 && n > PTRDIFF_MAX / size) {
@@ -86,15 +81,6 @@ void *aml_arena_realloc(struct aml_arena *arena, void *ptr, size_t size)
 	memcpy(p, ptr, old);
 	arena->ops->release(arena, ptr);
 	return p;
-}
-
-int aml_arena_free(struct aml_arena *arena, void *ptr)
-{
-	if (!arena_is_valid(arena))
-		return AML_EINVAL;
-	if (ptr == NULL)
-		return 0;
-	return arena->ops->release(arena, ptr);
 }
 
 int aml_arena_usable_size(const struct aml_arena *arena,

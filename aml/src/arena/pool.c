@@ -47,7 +47,8 @@ static size_t pool_bits_size(size_t per_slab)
 	return (per_slab + 63) / 64 * sizeof(uint64_t);
 }
 
-static void pool_link(struct aml_arena_pool *self, struct pool_slab *s)
+static void __attribute__((noinline))
+pool_link(struct aml_arena_pool *self, struct pool_slab *s)
 {
 	struct pool_slab *head = self->partial;
 	s->prev = NULL;
@@ -57,7 +58,8 @@ static void pool_link(struct aml_arena_pool *self, struct pool_slab *s)
 	self->partial = s;
 }
 
-static void pool_unlink(struct aml_arena_pool *self, struct pool_slab *s)
+static void __attribute__((noinline))
+pool_unlink(struct aml_arena_pool *self, struct pool_slab *s)
 {
 	if (s->prev != NULL)
 		s->prev->next = s->next;
@@ -88,17 +90,9 @@ static struct pool_slab *pool_new_slab(struct aml_arena_pool *self)
 	return s;
 }
 
-static void *pool_alloc(struct aml_arena *arena, size_t size, size_t align)
+/* Hand out an object of slab s, which has a free one. */
+static inline void *pool_take(struct aml_arena_pool *self, struct pool_slab *s)
 {
-	struct aml_arena_pool *self = arena->data;
-	if (size > self->object_size || align > self->alignment) {
-		aml_errno = AML_EINVAL;
-		return NULL;
-	}
-	struct pool_slab *s = self->partial;
-	if (s == NULL && (s = pool_new_slab(self)) == NULL)
-		return NULL;
-
 	size_t i;
 	char *obj = s->free;
 	char *first = (char *)s + self->first_offset;
@@ -114,23 +108,55 @@ static void *pool_alloc(struct aml_arena *arena, size_t size, size_t align)
 	s->bits[i / 64] |= (uint64_t)1 << (i % 64);
 	if (s->nused++ == 0)
 		self->nempty--;
-	if (s->nused == self->per_slab)
+	if (__builtin_expect(s->nused == self->per_slab, 0))
 		pool_unlink(self, s);
 	return obj;
 }
 
+/* Out of line, so that the common path of pool_alloc saves no register. */
+static void *__attribute__((noinline))
+pool_alloc_slow(struct aml_arena_pool *self, size_t size, size_t align)
+{
+	if (size > self->object_size || align > self->alignment) {
+		aml_errno = AML_EINVAL;
+		return NULL;
+	}
+	struct pool_slab *s = self->partial;
+	if (s == NULL && (s = pool_new_slab(self)) == NULL)
+		return NULL;
+	return pool_take(self, s);
+}
+
+static void *pool_alloc(struct aml_arena *arena, size_t size, size_t align)
+{
+	struct aml_arena_pool *self = arena->data;
+	struct pool_slab *s = self->partial;
+	if (__builtin_expect(s == NULL || size > self->object_size ||
+	                             align > self->alignment,
+	                     0))
+		return pool_alloc_slow(self, size, align);
+	return pool_take(self, s);
+}
+
+/* The slab of @p ptr through the index (the hint missed), or NULL. */
+static struct pool_slab *__attribute__((noinline))
+pool_slab_of(const struct aml_arena_pool *self, uintptr_t p)
+{
+	struct aml_arena_index_entry *e = aml_arena_index_find(&self->slabs, p);
+	return e != NULL ? e->meta : NULL;
+}
+
 /* The slab of a live object at @p ptr and its index, or NULL. */
-static struct pool_slab *
+static inline struct pool_slab *
 pool_find(const struct aml_arena_pool *self, const void *ptr, size_t *index)
 {
 	uintptr_t p = (uintptr_t)ptr;
 	struct pool_slab *s = self->hint;
-	if (s == NULL || p - (uintptr_t)s >= self->slab_size) {
-		struct aml_arena_index_entry *e =
-		        aml_arena_index_find(&self->slabs, p);
-		if (e == NULL)
+	if (__builtin_expect(s == NULL || p - (uintptr_t)s >= self->slab_size,
+	                     0)) {
+		s = pool_slab_of(self, p);
+		if (s == NULL)
 			return NULL;
-		s = e->meta;
 	}
 	uintptr_t first = (uintptr_t)s + self->first_offset;
 	if (p < first)
@@ -152,7 +178,8 @@ pool_find(const struct aml_arena_pool *self, const void *ptr, size_t *index)
 	return s;
 }
 
-static void pool_drop_slab(struct aml_arena_pool *self, struct pool_slab *s)
+static void __attribute__((noinline))
+pool_drop_slab(struct aml_arena_pool *self, struct pool_slab *s)
 {
 	pool_unlink(self, s);
 	aml_arena_index_remove(
@@ -173,11 +200,11 @@ static int pool_release(struct aml_arena *arena, void *ptr)
 	s->bits[i / 64] &= ~((uint64_t)1 << (i % 64));
 	*(void **)ptr = s->free;
 	s->free = ptr;
-	if (s->nused-- == self->per_slab)
+	if (__builtin_expect(s->nused-- == self->per_slab, 0))
 		pool_link(self, s);
 	if (s->nused == 0) {
 		/* Keep one empty slab; give any other back. */
-		if (self->nempty > 0) {
+		if (__builtin_expect(self->nempty > 0, 0)) {
 			pool_drop_slab(self, s);
 		} else {
 			self->nempty++;

@@ -19,6 +19,7 @@
 #include <aml/bitmap.h>
 #include <aml/build_config.h>
 #include <aml/device.h>
+#include <aml/dma.h>
 #include <aml/emulator.h>
 #include <aml/error.h>
 #include <aml/layout.h>

@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file dma.h
+ * DMAs: copy engines that move data between areas, synchronously or not.
+ *
+ * A copy goes from a source to a destination described by layouts
+ * (aml/layout.h), so one call covers every shape:
+ * - a contiguous range: aml_dma_copy_bytes(), or a 1-d layout of bytes;
+ * - a tile: aml_tiling_tile_layout() of a tiling (aml/tiling.h);
+ * - any strided array, e.g. a tile packed into a contiguous buffer: the
+ *   destination and the source have the same element size and the same
+ *   dims, and element (i, j, ...) of the source lands on element (i, j,
+ *   ...) of the destination, whatever the strides and storage orders.
+ *
+ * Engines, one header each:
+ * - aml/dma/seq.h: copies in the calling thread, at submission.
+ * - aml/dma/par.h: a pool of worker threads created once; large copies are
+ *   split into chunks across the workers; hand-offs spin briefly before
+ *   they sleep. On an emulated topology (aml/emulator.h) both engines
+ *   charge every copy to the emulator's cost model (and delay it in delay
+ *   mode).
+ *
+ * Requests. aml_dma_async_copy() returns a request handle that stays valid,
+ * whatever else is submitted, until aml_dma_wait() or aml_dma_cancel()
+ * takes it back (both set the handle to NULL). Passing a NULL @p out
+ * submits fire-and-forget: the engine frees the request when the copy ends,
+ * and aml_dma_barrier() waits for it. Destroying (or finalising) an engine
+ * first completes every copy submitted to it, then frees every request,
+ * including those whose handles the caller still holds: do not use them
+ * afterwards.
+ *
+ * Errors: a destination and a source that differ in element size, number
+ * of dimensions or dims, or whose byte spans overlap, are AML_EINVAL, and
+ * nothing is copied. A NULL engine or layout, a shape-only layout (NULL
+ * base), and a size of 0 are AML_EINVAL too.
+ *
+ * Thread-safety: every function may be called from several threads at
+ * once on the same engine, except that one request must be waited or
+ * cancelled by one thread only.
+ */
+#ifndef AML_DMA_H
+#define AML_DMA_H
+
+#include <stddef.h>
+
+#include <aml/layout.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct aml_dma;
+
+/** A copy in flight; opaque, owned by its engine. */
+struct aml_dma_request;
+
+/**
+ * Operations of a dma engine. The generic functions check the handle, the
+ * pointers and the layouts (same shape, no overlap, not shape-only) before
+ * they call an op.
+ */
+struct aml_dma_ops {
+	/**
+	 * Start copying @p src to @p dst. Required. With @p out NULL, the
+	 * engine frees the request itself when the copy ends.
+	 * @return 0; AML_ENOMEM; AML_EINVAL for an engine being finalised.
+	 */
+	int (*submit)(struct aml_dma *dma,
+	              struct aml_dma_request **out,
+	              const struct aml_layout *dst,
+	              const struct aml_layout *src);
+	/**
+	 * Wait for the copy of @p request to end, then free the request.
+	 * Required. @return 0, or the AML_E* code the copy ended with.
+	 */
+	int (*wait)(struct aml_dma *dma, struct aml_dma_request *request);
+	/**
+	 * Stop the copy of @p request (chunks not started are skipped, those
+	 * running finish), then free the request. Required.
+	 * @return 0 if the copy was stopped before it ended (the
+	 *         destination holds part of it), 1 if it had already ended.
+	 */
+	int (*cancel)(struct aml_dma *dma, struct aml_dma_request *request);
+	/**
+	 * Wait for every copy submitted so far, fire-and-forget ones
+	 * included. Required. @return 0 or AML_E*.
+	 */
+	int (*barrier)(struct aml_dma *dma);
+};
+
+/** Generic dma handle. Implementations fill both fields. */
+struct aml_dma {
+	const struct aml_dma_ops *ops;
+	void *data;
+};
+
+/**
+ * Copy @p src to @p dst and return when it is done.
+ * @return 0; AML_EINVAL (see the file comment) with nothing copied;
+ *         AML_ENOMEM.
+ */
+int aml_dma_copy(struct aml_dma *dma,
+                 const struct aml_layout *dst,
+                 const struct aml_layout *src);
+
+/**
+ * Copy @p size bytes from @p src to @p dst and return when it is done.
+ * @return as aml_dma_copy(); AML_EINVAL for NULL pointers, size 0 or
+ *         overlapping ranges.
+ */
+int aml_dma_copy_bytes(struct aml_dma *dma,
+                       void *dst,
+                       const void *src,
+                       size_t size);
+
+/**
+ * Start copying @p src to @p dst.
+ * @param[out] out receives the request, to pass to aml_dma_wait() or
+ *             aml_dma_cancel(); NULL for fire-and-forget. Set to NULL on
+ *             error.
+ * @return 0; AML_EINVAL (see the file comment); AML_ENOMEM.
+ */
+int aml_dma_async_copy(struct aml_dma *dma,
+                       struct aml_dma_request **out,
+                       const struct aml_layout *dst,
+                       const struct aml_layout *src);
+
+/** aml_dma_async_copy() of @p size contiguous bytes. */
+int aml_dma_async_copy_bytes(struct aml_dma *dma,
+                             struct aml_dma_request **out,
+                             void *dst,
+                             const void *src,
+                             size_t size);
+
+/**
+ * Wait for the copy of *@p request to end, free the request and set
+ * *@p request to NULL.
+ * @return 0; the copy's AML_E* code if it failed; AML_EINVAL for a NULL
+ *         engine, a NULL @p request or a NULL *@p request.
+ */
+int aml_dma_wait(struct aml_dma *dma, struct aml_dma_request **request);
+
+/**
+ * Cancel the copy of *@p request, free the request and set *@p request to
+ * NULL. Cancelling a copy that already ended only frees the request. The
+ * destination of a cancelled copy holds an unspecified part of the data.
+ * @return 0 if the copy was stopped, 1 if it had already ended;
+ *         AML_EINVAL as aml_dma_wait().
+ */
+int aml_dma_cancel(struct aml_dma *dma, struct aml_dma_request **request);
+
+/**
+ * Wait for every copy submitted to @p dma so far, including
+ * fire-and-forget ones. Requests with a handle still need aml_dma_wait()
+ * (which then returns at once) or aml_dma_cancel() to be freed.
+ * @return 0; the first AML_E* code a fire-and-forget copy failed with
+ *         since the last barrier; AML_EINVAL for a NULL engine.
+ */
+int aml_dma_barrier(struct aml_dma *dma);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AML_DMA_H */

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file par.h
+ * The parallel dma engine: a pool of worker threads, created once by init,
+ * that copies requests in chunks.
+ *
+ * - A copy of at least 2 * chunk_size bytes is split into up to nworkers
+ *   chunks (whole runs of a strided layout, at least chunk_size bytes each)
+ *   that the workers copy at once. aml_dma_copy() also copies chunks in the
+ *   calling thread rather than sleeping.
+ * - A copy of at most inline_max bytes runs in the submitting thread, as
+ *   with the sequential engine: a hand-off to a worker costs more than
+ *   the copy itself. Set inline_max to 0 to send every copy to the workers.
+ * - Idle workers, and threads in aml_dma_wait(), spin for spin_ns before
+ *   they sleep, so that a request submitted or completed within that time
+ *   pays no wake-up (tens of microseconds where a condition variable sleep
+ *   is involved).
+ * - Requests are allocated from a free list: handles stay valid until
+ *   waited or cancelled, whatever else is submitted.
+ *
+ * Usage:
+ * @code
+ * AML_DMA_PAR_DECL(dma);
+ * aml_dma_par_init(&dma, NULL, NULL); // default options
+ * struct aml_dma_request *r;
+ * aml_dma_async_copy_bytes(&dma.base, &r, dst, src, size);
+ * ... work ...
+ * aml_dma_wait(&dma.base, &r);
+ * aml_dma_par_fini(&dma);
+ * @endcode
+ */
+#ifndef AML_DMA_PAR_H
+#define AML_DMA_PAR_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <aml/dma.h>
+#include <aml/topology.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Options of a parallel engine; zero fields take the defaults. */
+struct aml_dma_par_options {
+	/** Worker threads, 1 to AML_DMA_PAR_WORKERS_MAX. Default: the CPUs
+	 * the calling thread may run on, minus one, at least 1. */
+	size_t nworkers;
+	/** Smallest chunk, in bytes. Default 256 KiB. */
+	size_t chunk_size;
+	/** Copies up to this many bytes run in the submitting thread.
+	 * 0 takes the default, 16 KiB; AML_DMA_PAR_NO_INLINE sends every
+	 * copy to the workers. */
+	size_t inline_max;
+	/** Nanoseconds to spin before sleeping. Default 50000. */
+	uint64_t spin_ns;
+};
+
+/** inline_max value that sends every copy to the workers. */
+#define AML_DMA_PAR_NO_INLINE ((size_t)-1)
+
+/** Most workers an engine can have. */
+#define AML_DMA_PAR_WORKERS_MAX 256
+
+/** Storage for a parallel engine. Pass &x.base to aml_dma_*(). */
+struct aml_dma_par {
+	/** Generic handle. Keep first. */
+	struct aml_dma base;
+	/* Private: use the aml_dma_par_*() functions. */
+	/** The engine's state, allocated by init. */
+	struct aml_dma_par_state *state;
+};
+
+/** Declare storage for a parallel engine (see aml_dma_par_init()). */
+#define AML_DMA_PAR_DECL(name) struct aml_dma_par name
+
+/**
+ * Initialise a parallel engine and start its workers.
+ * @param topology the topology the copied memory lives in: when it is
+ *        emulated, copies are charged to its cost model. NULL, or a real
+ *        topology, copies with memcpy only. Must outlive the engine.
+ * @param options NULL for the defaults.
+ * @return 0; AML_EINVAL for a NULL @p dma or an option out of range;
+ *         AML_ENOMEM, or AML_FAILURE when a thread cannot be started
+ *         (nothing is left running).
+ */
+int aml_dma_par_init(struct aml_dma_par *dma,
+                     const struct aml_topology *topology,
+                     const struct aml_dma_par_options *options);
+
+/**
+ * Finalise: complete every copy submitted, stop and join the workers, free
+ * every request (handles not yet waited become invalid). NULL is a no-op.
+ */
+void aml_dma_par_fini(struct aml_dma_par *dma);
+
+/**
+ * The options an engine runs with, defaults resolved.
+ * @return 0; AML_EINVAL for NULL arguments or an engine not initialised.
+ */
+int aml_dma_par_options(const struct aml_dma_par *dma,
+                        struct aml_dma_par_options *out);
+
+/**
+ * aml_dma_par_init() into one allocation.
+ * @param[out] out receives the engine; NULL on error.
+ * @return as aml_dma_par_init().
+ */
+int aml_dma_par_create(struct aml_dma **out,
+                       const struct aml_topology *topology,
+                       const struct aml_dma_par_options *options);
+
+/**
+ * Finalise and free an engine from aml_dma_par_create(), and set *@p dma
+ * to NULL. NULL, a pointer to NULL and an engine of another kind are left
+ * alone.
+ */
+void aml_dma_par_destroy(struct aml_dma **dma);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AML_DMA_PAR_H */

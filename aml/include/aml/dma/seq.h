@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file seq.h
+ * The sequential dma engine: every copy runs in the calling thread, inside
+ * aml_dma_async_copy(), so a request is done when it is returned and
+ * aml_dma_wait() only frees it. The reference engine, and the cheapest for
+ * small copies.
+ *
+ * Usage:
+ * @code
+ * AML_DMA_SEQ_DECL(dma);
+ * aml_dma_seq_init(&dma, NULL);
+ * aml_dma_copy_bytes(&dma.base, dst, src, size);
+ * aml_dma_seq_fini(&dma);
+ * @endcode
+ */
+#ifndef AML_DMA_SEQ_H
+#define AML_DMA_SEQ_H
+
+#include <aml/dma.h>
+#include <aml/topology.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Storage for a sequential engine. Pass &x.base to aml_dma_*(). */
+struct aml_dma_seq {
+	/** Generic handle. Keep first. */
+	struct aml_dma base;
+	/* Private: use the aml_dma_seq_*() functions. */
+	/** Emulated topology to charge copies to, or NULL. */
+	const struct aml_topology *emulated;
+	/** Requests handed out and not yet waited or cancelled (a list). */
+	struct aml_dma_request *live;
+};
+
+/** Declare storage for a sequential engine (see aml_dma_seq_init()). */
+#define AML_DMA_SEQ_DECL(name) struct aml_dma_seq name
+
+/**
+ * Initialise a sequential engine.
+ * @param topology the topology the copied memory lives in: when it is
+ *        emulated, copies are charged to its cost model. NULL, or a real
+ *        topology, copies with memcpy only. Must outlive the engine.
+ * @return 0; AML_EINVAL for a NULL @p dma.
+ */
+int aml_dma_seq_init(struct aml_dma_seq *dma,
+                     const struct aml_topology *topology);
+
+/**
+ * Finalise. Requests not yet waited are freed (their handles become
+ * invalid). NULL is a no-op.
+ */
+void aml_dma_seq_fini(struct aml_dma_seq *dma);
+
+/**
+ * aml_dma_seq_init() into one allocation.
+ * @param[out] out receives the engine; NULL on error.
+ * @return as aml_dma_seq_init(), or AML_ENOMEM.
+ */
+int aml_dma_seq_create(struct aml_dma **out,
+                       const struct aml_topology *topology);
+
+/**
+ * Finalise and free an engine from aml_dma_seq_create(), and set *@p dma
+ * to NULL. NULL, a pointer to NULL and an engine of another kind are left
+ * alone.
+ */
+void aml_dma_seq_destroy(struct aml_dma **dma);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AML_DMA_SEQ_H */

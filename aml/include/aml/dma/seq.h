@@ -17,6 +17,8 @@
 #ifndef AML_DMA_SEQ_H
 #define AML_DMA_SEQ_H
 
+#include <pthread.h>
+
 #include <aml/dma.h>
 #include <aml/topology.h>
 
@@ -33,6 +35,8 @@ struct aml_dma_seq {
 	const struct aml_topology *emulated;
 	/** Requests handed out and not yet waited or cancelled (a list). */
 	struct aml_dma_request *live;
+	/** Guards live: requests come and go from several threads. */
+	pthread_mutex_t lock;
 };
 
 /** Declare storage for a sequential engine (see aml_dma_seq_init()). */

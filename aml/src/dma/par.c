@@ -1,0 +1,580 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The parallel engine (aml/dma/par.h).
+ *
+ * One mutex guards the queue, the counters and the request lists; copying
+ * happens outside it. A request is cut into chunks of the copy's byte
+ * stream (aml/src/dma/plan.h); it stays in the queue until every chunk has
+ * been handed out, and ends when every chunk handed out has finished.
+ *
+ * Hand-offs: a worker with nothing to do spins on the atomic count of
+ * pending chunks for spin_ns, then sleeps on `work`; a waiter spins on its
+ * request's atomic `done` flag, then sleeps on `ended`. Signals are sent
+ * only when someone sleeps, so a hand-off within the spin window costs no
+ * system call. Waiters and the barrier copy chunks of the queue themselves
+ * before they wait: a synchronous copy uses the calling thread too, and
+ * never waits for a sleeping worker to wake up.
+ *
+ * Requests are never freed before fini: waited ones go to a free list, so
+ * a long run of submissions allocates only up to its peak in flight.
+ */
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include <aml/dma/par.h>
+#include <aml/error.h>
+
+#include "aml/src/dma/plan.h"
+
+#define PAR_CHUNK_SIZE_DEFAULT ((size_t)256 << 10)
+#define PAR_INLINE_MAX_DEFAULT ((size_t)16 << 10)
+#define PAR_SPIN_NS_DEFAULT    50000
+/* Chunks per thread for a large copy: a thread that the OS preempts
+ * leaves its share to the others. */
+#define PAR_CHUNKS_PER_THREAD 4
+/* Chunks start on cache-line boundaries of the stream. */
+#define PAR_CHUNK_ALIGN 64
+
+struct aml_dma_request {
+	struct aml_dma_plan plan;
+	/* Bytes per chunk; the last one may be shorter. */
+	size_t chunk_bytes;
+	/* Chunks to copy (cancel lowers it to started), handed out, done. */
+	size_t nchunks;
+	size_t started;
+	size_t finished;
+	/* The first error a chunk returned. */
+	int status;
+	/* Freed by the engine when it ends (no handle was returned). */
+	bool detached;
+	bool cancelled;
+	/* In the queue (chunks left to hand out). */
+	bool queued;
+	/* Set, under the lock, when the copy has ended. */
+	atomic_int done;
+	/* Queue links; next is also the free list's. */
+	struct aml_dma_request *next;
+	struct aml_dma_request *prev;
+	/* Every request ever allocated, for fini. */
+	struct aml_dma_request *all;
+};
+
+struct aml_dma_par_state {
+	struct aml_dma_par_options options;
+	const struct aml_topology *emulated;
+	pthread_mutex_t lock;
+	/* Idle workers sleep on work; waiters and barriers on ended. */
+	pthread_cond_t work;
+	pthread_cond_t ended;
+	struct aml_dma_request *head;
+	struct aml_dma_request *tail;
+	/* Chunks in the queue not handed out; read by spinners unlocked. */
+	atomic_size_t pending;
+	atomic_bool stopping;
+	size_t sleeping_workers;
+	size_t sleeping_waiters;
+	/* Requests submitted to the workers and not ended. */
+	size_t inflight;
+	/* First error of a fire-and-forget copy since the last barrier. */
+	int detached_error;
+	struct aml_dma_request *free_list;
+	struct aml_dma_request *all;
+	size_t nthreads;
+	pthread_t threads[];
+};
+
+static uint64_t par_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static inline void par_pause(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+/* ---- Requests (under the lock) ---- */
+
+static struct aml_dma_request *par_request_get(struct aml_dma_par_state *st)
+{
+	struct aml_dma_request *r = st->free_list;
+	if (r != NULL) {
+		st->free_list = r->next;
+	} else {
+		r = malloc(sizeof(*r));
+		if (r == NULL)
+			return NULL;
+		r->all = st->all;
+		st->all = r;
+	}
+	struct aml_dma_request *all = r->all;
+	*r = (struct aml_dma_request){.all = all};
+	atomic_init(&r->done, 0);
+	return r;
+}
+
+static void par_request_put(struct aml_dma_par_state *st,
+                            struct aml_dma_request *r)
+{
+	r->next = st->free_list;
+	st->free_list = r;
+}
+
+static void par_dequeue(struct aml_dma_par_state *st, struct aml_dma_request *r)
+{
+	if (r->prev != NULL)
+		r->prev->next = r->next;
+	else
+		st->head = r->next;
+	if (r->next != NULL)
+		r->next->prev = r->prev;
+	else
+		st->tail = r->prev;
+	r->next = r->prev = NULL;
+	r->queued = false;
+}
+
+static void par_end(struct aml_dma_par_state *st, struct aml_dma_request *r)
+{
+	st->inflight--;
+	if (r->detached) {
+		if (r->status != 0 && st->detached_error == 0)
+			st->detached_error = r->status;
+		par_request_put(st, r);
+	} else {
+		atomic_store_explicit(&r->done, 1, memory_order_release);
+	}
+	if (st->sleeping_waiters > 0)
+		pthread_cond_broadcast(&st->ended);
+}
+
+/*
+ * Copy chunk c of r: called and returns with the lock held, drops it
+ * around the copy.
+ */
+static void
+par_run_chunk(struct aml_dma_par_state *st, struct aml_dma_request *r, size_t c)
+{
+	bool skip = r->cancelled;
+	pthread_mutex_unlock(&st->lock);
+	int err = 0;
+	if (!skip) {
+		size_t begin = c * r->chunk_bytes;
+		size_t end = begin + r->chunk_bytes;
+		if (end > r->plan.bytes)
+			end = r->plan.bytes;
+		err = aml_dma_plan_copy(&r->plan, begin, end, st->emulated);
+	}
+	pthread_mutex_lock(&st->lock);
+	if (err != 0 && r->status == 0)
+		r->status = err;
+	if (++r->finished == r->nchunks && !r->queued)
+		par_end(st, r);
+}
+
+/* Hand out the next chunk of r (queued); under the lock. */
+static size_t par_take(struct aml_dma_par_state *st, struct aml_dma_request *r)
+{
+	size_t c = r->started++;
+	atomic_fetch_sub_explicit(&st->pending, 1, memory_order_relaxed);
+	if (r->started == r->nchunks)
+		par_dequeue(st, r);
+	return c;
+}
+
+/* ---- Workers ---- */
+
+/* Spin until chunks are pending or the engine stops, at most spin_ns. */
+static void par_spin_for_work(struct aml_dma_par_state *st)
+{
+	uint64_t deadline = par_now_ns() + st->options.spin_ns;
+	for (unsigned i = 1;; i++) {
+		if (atomic_load_explicit(&st->pending, memory_order_relaxed) >
+		            0 ||
+		    atomic_load_explicit(&st->stopping, memory_order_relaxed))
+			return;
+		par_pause();
+		if (i % 64 == 0 && par_now_ns() >= deadline)
+			return;
+	}
+}
+
+static void *par_worker(void *arg)
+{
+	struct aml_dma_par_state *st = arg;
+	pthread_mutex_lock(&st->lock);
+	for (;;) {
+		struct aml_dma_request *r = st->head;
+		if (r != NULL) {
+			size_t c = par_take(st, r);
+			par_run_chunk(st, r, c);
+			continue;
+		}
+		if (atomic_load(&st->stopping))
+			break;
+		pthread_mutex_unlock(&st->lock);
+		par_spin_for_work(st);
+		pthread_mutex_lock(&st->lock);
+		if (st->head != NULL || atomic_load(&st->stopping))
+			continue;
+		st->sleeping_workers++;
+		pthread_cond_wait(&st->work, &st->lock);
+		st->sleeping_workers--;
+	}
+	pthread_mutex_unlock(&st->lock);
+	return NULL;
+}
+
+/* ---- Ops ---- */
+
+static struct aml_dma_par_state *par_state(struct aml_dma *dma)
+{
+	return ((struct aml_dma_par *)dma->data)->state;
+}
+
+/* Chunks for a copy of bytes: one, or enough to keep every thread busy. */
+static void par_cut(const struct aml_dma_par_state *st,
+                    struct aml_dma_request *r)
+{
+	size_t bytes = r->plan.bytes;
+	size_t chunk = st->options.chunk_size;
+	size_t n = 1;
+	if (bytes >= 2 * chunk) {
+		size_t most = PAR_CHUNKS_PER_THREAD * (st->nthreads + 1);
+		n = bytes / chunk < most ? bytes / chunk : most;
+	}
+	size_t per = (bytes + n - 1) / n;
+	per = (per + PAR_CHUNK_ALIGN - 1) / PAR_CHUNK_ALIGN * PAR_CHUNK_ALIGN;
+	r->chunk_bytes = per;
+	r->nchunks = (bytes + per - 1) / per;
+}
+
+static int par_submit_inline(struct aml_dma_par_state *st,
+                             struct aml_dma_request **out,
+                             const struct aml_dma_plan *plan)
+{
+	struct aml_dma_request *r = NULL;
+	if (out != NULL) {
+		/* Taken first: AML_ENOMEM must mean nothing was copied. */
+		pthread_mutex_lock(&st->lock);
+		r = par_request_get(st);
+		pthread_mutex_unlock(&st->lock);
+		if (r == NULL)
+			return AML_ENOMEM;
+	}
+	int err = aml_dma_plan_copy(plan, 0, plan->bytes, st->emulated);
+	if (r != NULL) {
+		r->status = err;
+		atomic_store_explicit(&r->done, 1, memory_order_release);
+		*out = r;
+	} else if (err != 0) {
+		pthread_mutex_lock(&st->lock);
+		if (st->detached_error == 0)
+			st->detached_error = err;
+		pthread_mutex_unlock(&st->lock);
+	}
+	return 0;
+}
+
+static int par_submit(struct aml_dma *dma,
+                      struct aml_dma_request **out,
+                      const struct aml_layout *dst,
+                      const struct aml_layout *src)
+{
+	struct aml_dma_par_state *st = par_state(dma);
+	struct aml_dma_plan plan;
+	int err = aml_dma_plan_layouts(&plan, dst, src);
+	if (err != 0)
+		return err;
+	if (atomic_load(&st->stopping))
+		return AML_EINVAL;
+	if (plan.bytes <= st->options.inline_max)
+		return par_submit_inline(st, out, &plan);
+
+	pthread_mutex_lock(&st->lock);
+	struct aml_dma_request *r = par_request_get(st);
+	if (r == NULL) {
+		pthread_mutex_unlock(&st->lock);
+		return AML_ENOMEM;
+	}
+	r->plan = plan;
+	r->detached = out == NULL;
+	par_cut(st, r);
+	r->queued = true;
+	r->prev = st->tail;
+	if (st->tail != NULL)
+		st->tail->next = r;
+	else
+		st->head = r;
+	st->tail = r;
+	atomic_fetch_add_explicit(&st->pending, r->nchunks,
+	                          memory_order_relaxed);
+	st->inflight++;
+	if (st->sleeping_workers > 0) {
+		if (r->nchunks > 1)
+			pthread_cond_broadcast(&st->work);
+		else
+			pthread_cond_signal(&st->work);
+	}
+	pthread_mutex_unlock(&st->lock);
+	if (out != NULL)
+		*out = r;
+	return 0;
+}
+
+/* Copy r's own chunks, then spin, then sleep until r has ended. */
+static void par_wait_done(struct aml_dma_par_state *st,
+                          struct aml_dma_request *r)
+{
+	if (atomic_load_explicit(&r->done, memory_order_acquire))
+		return;
+	pthread_mutex_lock(&st->lock);
+	while (r->queued) {
+		size_t c = par_take(st, r);
+		par_run_chunk(st, r, c);
+	}
+	pthread_mutex_unlock(&st->lock);
+
+	uint64_t deadline = par_now_ns() + st->options.spin_ns;
+	for (unsigned i = 1;
+	     !atomic_load_explicit(&r->done, memory_order_acquire); i++) {
+		par_pause();
+		if (i % 64 == 0 && par_now_ns() >= deadline)
+			break;
+	}
+	if (atomic_load_explicit(&r->done, memory_order_acquire))
+		return;
+	pthread_mutex_lock(&st->lock);
+	st->sleeping_waiters++;
+	while (!atomic_load_explicit(&r->done, memory_order_acquire))
+		pthread_cond_wait(&st->ended, &st->lock);
+	st->sleeping_waiters--;
+	pthread_mutex_unlock(&st->lock);
+}
+
+static int par_wait(struct aml_dma *dma, struct aml_dma_request *r)
+{
+	struct aml_dma_par_state *st = par_state(dma);
+	par_wait_done(st, r);
+	pthread_mutex_lock(&st->lock);
+	int status = r->status;
+	par_request_put(st, r);
+	pthread_mutex_unlock(&st->lock);
+	return status;
+}
+
+static int par_cancel(struct aml_dma *dma, struct aml_dma_request *r)
+{
+	struct aml_dma_par_state *st = par_state(dma);
+	pthread_mutex_lock(&st->lock);
+	bool ended = atomic_load_explicit(&r->done, memory_order_acquire);
+	if (!ended) {
+		r->cancelled = true;
+		if (r->queued) {
+			/* Chunks not handed out are dropped; running ones
+			 * finish, and the last of them ends the request. */
+			atomic_fetch_sub_explicit(&st->pending,
+			                          r->nchunks - r->started,
+			                          memory_order_relaxed);
+			r->nchunks = r->started;
+			par_dequeue(st, r);
+			if (r->finished == r->nchunks)
+				par_end(st, r);
+		}
+	}
+	pthread_mutex_unlock(&st->lock);
+	par_wait_done(st, r);
+	pthread_mutex_lock(&st->lock);
+	par_request_put(st, r);
+	pthread_mutex_unlock(&st->lock);
+	return ended ? 1 : 0;
+}
+
+static int par_barrier_locked(struct aml_dma_par_state *st)
+{
+	while (st->head != NULL) {
+		struct aml_dma_request *r = st->head;
+		size_t c = par_take(st, r);
+		par_run_chunk(st, r, c);
+	}
+	st->sleeping_waiters++;
+	while (st->inflight > 0)
+		pthread_cond_wait(&st->ended, &st->lock);
+	st->sleeping_waiters--;
+	int err = st->detached_error;
+	st->detached_error = 0;
+	return err;
+}
+
+static int par_barrier(struct aml_dma *dma)
+{
+	struct aml_dma_par_state *st = par_state(dma);
+	pthread_mutex_lock(&st->lock);
+	int err = par_barrier_locked(st);
+	pthread_mutex_unlock(&st->lock);
+	return err;
+}
+
+static const struct aml_dma_ops aml_dma_par_ops = {
+        .submit = par_submit,
+        .wait = par_wait,
+        .cancel = par_cancel,
+        .barrier = par_barrier,
+};
+
+/* ---- Construction ---- */
+
+static size_t par_default_workers(void)
+{
+	cpu_set_t set;
+	size_t cpus = 1;
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		cpus = (size_t)CPU_COUNT(&set);
+	return cpus > 1 ? cpus - 1 : 1;
+}
+
+static int par_resolve(struct aml_dma_par_options *out,
+                       const struct aml_dma_par_options *in)
+{
+	struct aml_dma_par_options o = {0};
+	if (in != NULL)
+		o = *in;
+	if (o.nworkers == 0)
+		o.nworkers = par_default_workers();
+	if (o.nworkers > AML_DMA_PAR_WORKERS_MAX)
+		return AML_EINVAL;
+	if (o.chunk_size == 0)
+		o.chunk_size = PAR_CHUNK_SIZE_DEFAULT;
+	if (o.chunk_size > PTRDIFF_MAX / 2)
+		return AML_EINVAL;
+	if (o.inline_max == 0)
+		o.inline_max = PAR_INLINE_MAX_DEFAULT;
+	else if (o.inline_max == AML_DMA_PAR_NO_INLINE)
+		o.inline_max = 0;
+	if (o.spin_ns == 0)
+		o.spin_ns = PAR_SPIN_NS_DEFAULT;
+	*out = o;
+	return 0;
+}
+
+static void par_free_state(struct aml_dma_par_state *st)
+{
+	while (st->all != NULL) {
+		struct aml_dma_request *r = st->all;
+		st->all = r->all;
+		free(r);
+	}
+	pthread_cond_destroy(&st->work);
+	pthread_cond_destroy(&st->ended);
+	pthread_mutex_destroy(&st->lock);
+	free(st);
+}
+
+/* Stop and join the first n workers. */
+static void par_stop(struct aml_dma_par_state *st, size_t n)
+{
+	pthread_mutex_lock(&st->lock);
+	atomic_store(&st->stopping, true);
+	pthread_cond_broadcast(&st->work);
+	pthread_mutex_unlock(&st->lock);
+	for (size_t i = 0; i < n; i++)
+		pthread_join(st->threads[i], NULL);
+}
+
+int aml_dma_par_init(struct aml_dma_par *dma,
+                     const struct aml_topology *topology,
+                     const struct aml_dma_par_options *options)
+{
+	struct aml_dma_par_options o;
+	if (dma == NULL || par_resolve(&o, options) != 0)
+		return AML_EINVAL;
+	struct aml_dma_par_state *st =
+	        calloc(1, sizeof(*st) + o.nworkers * sizeof(pthread_t));
+	if (st == NULL)
+		return AML_ENOMEM;
+	st->options = o;
+	st->emulated = aml_dma_emulated(topology);
+	atomic_init(&st->pending, 0);
+	atomic_init(&st->stopping, false);
+	pthread_mutex_init(&st->lock, NULL);
+	pthread_cond_init(&st->work, NULL);
+	pthread_cond_init(&st->ended, NULL);
+	for (size_t i = 0; i < o.nworkers; i++) {
+		if (pthread_create(&st->threads[i], NULL, par_worker, st) !=
+		    0) {
+			par_stop(st, i);
+			par_free_state(st);
+			return AML_FAILURE;
+		}
+	}
+	st->nthreads = o.nworkers;
+	*dma = (struct aml_dma_par){
+	        .base = {.ops = &aml_dma_par_ops, .data = dma},
+	        .state = st,
+	};
+	return 0;
+}
+
+void aml_dma_par_fini(struct aml_dma_par *dma)
+{
+	if (dma == NULL || dma->state == NULL)
+		return;
+	struct aml_dma_par_state *st = dma->state;
+	pthread_mutex_lock(&st->lock);
+	(void)par_barrier_locked(st);
+	pthread_mutex_unlock(&st->lock);
+	par_stop(st, st->nthreads);
+	par_free_state(st);
+	dma->state = NULL;
+	dma->base.ops = NULL;
+	dma->base.data = NULL;
+}
+
+int aml_dma_par_options(const struct aml_dma_par *dma,
+                        struct aml_dma_par_options *out)
+{
+	if (dma == NULL || dma->state == NULL || out == NULL)
+		return AML_EINVAL;
+	*out = dma->state->options;
+	if (out->inline_max == 0)
+		out->inline_max = AML_DMA_PAR_NO_INLINE;
+	return 0;
+}
+
+int aml_dma_par_create(struct aml_dma **out,
+                       const struct aml_topology *topology,
+                       const struct aml_dma_par_options *options)
+{
+	if (out == NULL)
+		return AML_EINVAL;
+	*out = NULL;
+	struct aml_dma_par *dma = malloc(sizeof(*dma));
+	if (dma == NULL)
+		return AML_ENOMEM;
+	int err = aml_dma_par_init(dma, topology, options);
+	if (err != 0) {
+		free(dma);
+		return err;
+	}
+	*out = &dma->base;
+	return 0;
+}
+
+void aml_dma_par_destroy(struct aml_dma **dma)
+{
+	if (dma == NULL || *dma == NULL || (*dma)->ops != &aml_dma_par_ops)
+		return;
+	struct aml_dma_par *self = (*dma)->data;
+	aml_dma_par_fini(self);
+	free(self);
+	*dma = NULL;
+}

@@ -1,0 +1,564 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// DMA engines: every shape of copy against memcpy or an element-wise
+// reference, on the seq engine and on par engines that inline, chunk
+// finely, or neither; many requests in flight; cancel; barrier; errors;
+// and charging to the emulator.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <numeric>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include <aml.h>
+#include <aml/area/device.h>
+#include <aml/dma.h>
+#include <aml/dma/par.h>
+#include <aml/dma/seq.h>
+#include <aml/tiling/nd.h>
+
+namespace
+{
+
+enum class Engine { kSeq, kPar, kParNoInline, kParFineChunks };
+
+std::string EngineName(const ::testing::TestParamInfo<Engine> &info)
+{
+	switch (info.param) {
+	case Engine::kSeq:
+		return "seq";
+	case Engine::kPar:
+		return "par";
+	case Engine::kParNoInline:
+		return "par_no_inline";
+	case Engine::kParFineChunks:
+		return "par_fine_chunks";
+	}
+	return "unknown";
+}
+
+// An engine of the given kind, destroyed with the fixture.
+struct Dma {
+	explicit Dma(Engine e, const struct aml_topology *topology = nullptr)
+	{
+		struct aml_dma_par_options o = {};
+		switch (e) {
+		case Engine::kSeq:
+			EXPECT_EQ(aml_dma_seq_create(&dma, topology), 0);
+			return;
+		case Engine::kPar:
+			break;
+		case Engine::kParNoInline:
+			o.nworkers = 2;
+			o.inline_max = AML_DMA_PAR_NO_INLINE;
+			break;
+		case Engine::kParFineChunks:
+			// Chunks of 4 KiB: every copy above 8 KiB is split.
+			o.nworkers = 3;
+			o.chunk_size = 4096;
+			o.inline_max = AML_DMA_PAR_NO_INLINE;
+			o.spin_ns = 1000;
+			break;
+		}
+		EXPECT_EQ(aml_dma_par_create(&dma, topology, &o), 0);
+		par = true;
+	}
+	~Dma()
+	{
+		if (par)
+			aml_dma_par_destroy(&dma);
+		else
+			aml_dma_seq_destroy(&dma);
+	}
+	struct aml_dma *dma = nullptr;
+	bool par = false;
+};
+
+std::vector<unsigned char> Pattern(size_t n, unsigned seed)
+{
+	std::vector<unsigned char> v(n);
+	std::mt19937 rng(seed);
+	for (auto &b : v)
+		b = (unsigned char)rng();
+	return v;
+}
+
+struct aml_layout Layout(void *base,
+                         enum aml_layout_order order,
+                         size_t esize,
+                         std::vector<size_t> dims,
+                         std::vector<size_t> strides = {})
+{
+	struct aml_layout l;
+	EXPECT_EQ(aml_layout_init(&l, base, order, esize, dims.size(),
+	                          dims.data(),
+	                          strides.empty() ? nullptr : strides.data()),
+	          0);
+	return l;
+}
+
+// Every element of two same-shaped layouts compares equal.
+void ExpectSameElements(const struct aml_layout &a, const struct aml_layout &b)
+{
+	ASSERT_EQ(a.ndims, b.ndims);
+	std::vector<size_t> c(a.ndims, 0);
+	size_t n = aml_layout_nelements(&a);
+	for (size_t i = 0; i < n; i++) {
+		const void *pa = aml_layout_address(&a, c.data());
+		const void *pb = aml_layout_address(&b, c.data());
+		ASSERT_EQ(std::memcmp(pa, pb, a.element_size), 0)
+		        << "element " << i;
+		for (size_t d = 0; d < a.ndims; d++) {
+			if (++c[d] < a.dims[d])
+				break;
+			c[d] = 0;
+		}
+	}
+}
+
+class DmaCopy : public ::testing::TestWithParam<Engine>
+{
+};
+
+TEST_P(DmaCopy, BytesOfEverySizeAndAlignmentMatchMemcpy)
+{
+	Dma d(GetParam());
+	const size_t sizes[] = {1,         7,           63,      4096,    4097,
+	                        65536 + 3, 1048576 + 5, 4 << 20, 64 << 20};
+	for (size_t size : sizes) {
+		for (size_t skew : {0, 1, 3}) {
+			auto src = Pattern(size + skew, (unsigned)size);
+			std::vector<unsigned char> dst(size + 2 * skew + 1,
+			                               0xa5);
+			ASSERT_EQ(aml_dma_copy_bytes(d.dma, dst.data() + skew,
+			                             src.data() + skew, size),
+			          0);
+			EXPECT_EQ(std::memcmp(dst.data() + skew,
+			                      src.data() + skew, size),
+			          0)
+			        << size << " bytes, skew " << skew;
+			// Nothing written outside the range.
+			for (size_t i = 0; i < skew; i++)
+				ASSERT_EQ(dst[i], 0xa5);
+			for (size_t i = skew + size; i < dst.size(); i++)
+				ASSERT_EQ(dst[i], 0xa5);
+			if (size >= (4u << 20))
+				break; // one skew is enough for the big ones
+		}
+	}
+}
+
+TEST_P(DmaCopy, TilesPackIntoContiguousSlotsAndBack)
+{
+	Dma d(GetParam());
+	// 300 x 77 floats in tiles of 64 x 10: ragged in both dimensions.
+	const size_t rows = 300, cols = 77;
+	auto bytes = Pattern(rows * cols * 4, 7);
+	struct aml_layout array =
+	        Layout(bytes.data(), AML_LAYOUT_ORDER_C, 4, {rows, cols});
+	const size_t tile[] = {64, 10};
+	AML_TILING_ND_DECL(tiles);
+	ASSERT_EQ(aml_tiling_nd_init(&tiles, &array, tile,
+	                             AML_TILING_ORDER_ROW_MAJOR,
+	                             AML_TILING_RESIZE, AML_TILING_IN_PLACE),
+	          0);
+	std::vector<unsigned char> back(bytes.size(), 0);
+	struct aml_layout back_array =
+	        Layout(back.data(), AML_LAYOUT_ORDER_C, 4, {rows, cols});
+	AML_TILING_ND_DECL(back_tiles);
+	ASSERT_EQ(aml_tiling_nd_init(&back_tiles, &back_array, tile,
+	                             AML_TILING_ORDER_ROW_MAJOR,
+	                             AML_TILING_RESIZE, AML_TILING_IN_PLACE),
+	          0);
+	std::vector<unsigned char> slot(64 * 10 * 4);
+	AML_TILING_FOREACH (id, &tiles.base) {
+		struct aml_layout t, b;
+		ASSERT_EQ(aml_tiling_tile_layout(&tiles.base, id, &t), 0);
+		ASSERT_EQ(aml_tiling_tile_layout(&back_tiles.base, id, &b), 0);
+		struct aml_layout packed =
+		        Layout(slot.data(), AML_LAYOUT_ORDER_C, 4,
+		               {t.dims[0], t.dims[1]});
+		ASSERT_EQ(aml_dma_copy(d.dma, &packed, &t), 0) << "tile " << id;
+		ExpectSameElements(packed, t);
+		ASSERT_EQ(aml_dma_copy(d.dma, &b, &packed), 0);
+	}
+	EXPECT_EQ(back, bytes);
+	aml_tiling_nd_fini(&tiles);
+	aml_tiling_nd_fini(&back_tiles);
+}
+
+TEST_P(DmaCopy, StridedLayoutsTransposeAndSlices)
+{
+	Dma d(GetParam());
+	// C-order source, Fortran-order destination: a transpose in memory.
+	const size_t n0 = 513, n1 = 129;
+	auto src = Pattern(n0 * n1 * 8, 11);
+	std::vector<unsigned char> dst(src.size(), 0);
+	struct aml_layout s =
+	        Layout(src.data(), AML_LAYOUT_ORDER_C, 8, {n0, n1});
+	struct aml_layout t =
+	        Layout(dst.data(), AML_LAYOUT_ORDER_FORTRAN, 8, {n0, n1});
+	ASSERT_EQ(aml_dma_copy(d.dma, &t, &s), 0);
+	ExpectSameElements(t, s);
+
+	// A 3-d box with padded pitches on both sides, unaligned element size.
+	const size_t dims[] = {9, 17, 33};
+	std::vector<unsigned char> a = Pattern(12 * 20 * 40 * 3, 5);
+	std::vector<unsigned char> b(11 * 19 * 37 * 3 + 1, 0);
+	struct aml_layout la =
+	        Layout(a.data(), AML_LAYOUT_ORDER_C, 3, {12, 20, 40});
+	struct aml_layout lb =
+	        Layout(b.data() + 1, AML_LAYOUT_ORDER_C, 3,
+	               {dims[0], dims[1], dims[2]}, {19 * 37 * 3, 37 * 3, 3});
+	struct aml_layout box;
+	const size_t origin[] = {2, 1, 5};
+	ASSERT_EQ(aml_layout_slice(&box, &la, origin, dims), 0);
+	ASSERT_EQ(aml_dma_copy(d.dma, &lb, &box), 0);
+	ExpectSameElements(lb, box);
+}
+
+TEST_P(DmaCopy, TenThousandRequestsInFlightWaitedInRandomOrder)
+{
+	Dma d(GetParam());
+	const size_t n = 10000;
+	std::vector<size_t> sizes(n), offsets(n);
+	std::mt19937 rng(3);
+	size_t total = 0;
+	for (size_t i = 0; i < n; i++) {
+		sizes[i] = 1 + rng() % 20000;
+		offsets[i] = total;
+		total += sizes[i];
+	}
+	auto src = Pattern(total, 9);
+	std::vector<unsigned char> dst(total, 0);
+	std::vector<struct aml_dma_request *> req(n, nullptr);
+	for (size_t i = 0; i < n; i++)
+		ASSERT_EQ(aml_dma_async_copy_bytes(
+		                  d.dma, &req[i], dst.data() + offsets[i],
+		                  src.data() + offsets[i], sizes[i]),
+		          0);
+	std::vector<size_t> order(n);
+	std::iota(order.begin(), order.end(), 0);
+	std::shuffle(order.begin(), order.end(), rng);
+	for (size_t i : order) {
+		ASSERT_NE(req[i], nullptr);
+		ASSERT_EQ(aml_dma_wait(d.dma, &req[i]), 0);
+		EXPECT_EQ(req[i], nullptr);
+		ASSERT_EQ(std::memcmp(dst.data() + offsets[i],
+		                      src.data() + offsets[i], sizes[i]),
+		          0)
+		        << "request " << i;
+	}
+}
+
+TEST_P(DmaCopy, BarrierThenWaitAndFireAndForget)
+{
+	Dma d(GetParam());
+	const size_t n = 64, size = 256 << 10;
+	auto src = Pattern(n * size, 13);
+	std::vector<unsigned char> dst(n * size, 0), dst2(n * size, 0);
+	std::vector<struct aml_dma_request *> req(n);
+	for (size_t i = 0; i < n; i++) {
+		ASSERT_EQ(aml_dma_async_copy_bytes(d.dma, &req[i],
+		                                   dst.data() + i * size,
+		                                   src.data() + i * size, size),
+		          0);
+		// Fire-and-forget: no handle.
+		ASSERT_EQ(aml_dma_async_copy_bytes(d.dma, nullptr,
+		                                   dst2.data() + i * size,
+		                                   src.data() + i * size, size),
+		          0);
+	}
+	ASSERT_EQ(aml_dma_barrier(d.dma), 0);
+	EXPECT_EQ(dst2, src);
+	EXPECT_EQ(dst, src);
+	for (auto &r : req)
+		EXPECT_EQ(aml_dma_wait(d.dma, &r), 0);
+}
+
+TEST_P(DmaCopy, CancelBeforeDuringAndAfter)
+{
+	Dma d(GetParam());
+	const size_t big = 64 << 20;
+	auto src = Pattern(big, 17);
+	std::vector<unsigned char> dst(big, 0), dst2(big, 0);
+
+	// After: the copy has ended; cancel only frees the request.
+	struct aml_dma_request *r = nullptr;
+	ASSERT_EQ(aml_dma_async_copy_bytes(d.dma, &r, dst.data(), src.data(),
+	                                   4096),
+	          0);
+	ASSERT_EQ(aml_dma_barrier(d.dma), 0);
+	EXPECT_EQ(aml_dma_cancel(d.dma, &r), 1);
+	EXPECT_EQ(r, nullptr);
+	EXPECT_EQ(std::memcmp(dst.data(), src.data(), 4096), 0);
+
+	// During or before: a large copy, cancelled at once and after a
+	// moment. Either way the request is gone and the engine still works.
+	for (int pause_us : {0, 2000}) {
+		ASSERT_EQ(aml_dma_async_copy_bytes(d.dma, &r, dst.data(),
+		                                   src.data(), big),
+		          0);
+		// A second request queued behind it, cancelled first.
+		struct aml_dma_request *r2 = nullptr;
+		ASSERT_EQ(aml_dma_async_copy_bytes(d.dma, &r2, dst2.data(),
+		                                   src.data(), big),
+		          0);
+		int c2 = aml_dma_cancel(d.dma, &r2);
+		EXPECT_TRUE(c2 == 0 || c2 == 1) << c2;
+		if (pause_us > 0)
+			usleep(pause_us);
+		int c = aml_dma_cancel(d.dma, &r);
+		EXPECT_TRUE(c == 0 || c == 1) << c;
+		if (c == 1) {
+			EXPECT_EQ(dst, src); // it had ended: all there
+		}
+		if (GetParam() == Engine::kSeq) {
+			EXPECT_EQ(c, 1); // seq copies at submission
+		}
+	}
+	// The engine still copies after cancels.
+	std::fill(dst.begin(), dst.end(), 0);
+	ASSERT_EQ(aml_dma_copy_bytes(d.dma, dst.data(), src.data(), big), 0);
+	EXPECT_EQ(dst, src);
+	EXPECT_EQ(aml_dma_barrier(d.dma), 0);
+}
+
+TEST_P(DmaCopy, ManyThreadsSubmitAndWaitAtOnce)
+{
+	Dma d(GetParam());
+	const size_t nthreads = 4, per = 200, size = 40000;
+	auto src = Pattern(nthreads * per * size / 8, 19);
+	std::vector<unsigned char> dst(src.size(), 0);
+	std::vector<std::thread> threads;
+	for (size_t t = 0; t < nthreads; t++) {
+		threads.emplace_back([&, t] {
+			for (size_t i = 0; i < per; i++) {
+				size_t off = ((t * per + i) * size / 8) %
+				             (src.size() - size);
+				off -= off % size; // 0 or a multiple of size
+				struct aml_dma_request *r;
+				std::vector<unsigned char> mine(size);
+				ASSERT_EQ(aml_dma_async_copy_bytes(
+				                  d.dma, &r, mine.data(),
+				                  src.data() + off, size),
+				          0);
+				ASSERT_EQ(aml_dma_wait(d.dma, &r), 0);
+				ASSERT_EQ(std::memcmp(mine.data(),
+				                      src.data() + off, size),
+				          0);
+			}
+		});
+	}
+	for (auto &th : threads)
+		th.join();
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines,
+                         DmaCopy,
+                         ::testing::Values(Engine::kSeq,
+                                           Engine::kPar,
+                                           Engine::kParNoInline,
+                                           Engine::kParFineChunks),
+                         EngineName);
+
+TEST(DmaPar, DestroyWithRequestsInFlightCompletesThem)
+{
+	const size_t n = 8, size = 8 << 20;
+	auto src = Pattern(n * size, 23);
+	std::vector<unsigned char> dst(n * size, 0);
+	struct aml_dma *dma = nullptr;
+	struct aml_dma_par_options o = {};
+	o.nworkers = 2;
+	ASSERT_EQ(aml_dma_par_create(&dma, nullptr, &o), 0);
+	struct aml_dma_request *kept = nullptr;
+	for (size_t i = 0; i < n; i++)
+		ASSERT_EQ(aml_dma_async_copy_bytes(dma,
+		                                   i == 0 ? &kept : nullptr,
+		                                   dst.data() + i * size,
+		                                   src.data() + i * size, size),
+		          0);
+	aml_dma_par_destroy(&dma); // completes, then frees kept too
+	EXPECT_EQ(dma, nullptr);
+	EXPECT_EQ(dst, src);
+}
+
+TEST(DmaPar, OptionsResolveAndRefuse)
+{
+	AML_DMA_PAR_DECL(dma);
+	struct aml_dma_par_options o = {};
+	ASSERT_EQ(aml_dma_par_init(&dma, nullptr, &o), 0);
+	struct aml_dma_par_options got;
+	ASSERT_EQ(aml_dma_par_options(&dma, &got), 0);
+	EXPECT_GE(got.nworkers, 1u);
+	EXPECT_EQ(got.chunk_size, 256u << 10);
+	EXPECT_EQ(got.inline_max, 16u << 10);
+	EXPECT_GT(got.spin_ns, 0u);
+	aml_dma_par_fini(&dma);
+	aml_dma_par_fini(&dma); // twice is a no-op
+	EXPECT_EQ(aml_dma_par_options(&dma, &got), AML_EINVAL);
+
+	o.nworkers = AML_DMA_PAR_WORKERS_MAX + 1;
+	EXPECT_EQ(aml_dma_par_init(&dma, nullptr, &o), AML_EINVAL);
+	o.nworkers = 1;
+	o.chunk_size = SIZE_MAX;
+	EXPECT_EQ(aml_dma_par_init(&dma, nullptr, &o), AML_EINVAL);
+	EXPECT_EQ(aml_dma_par_init(nullptr, nullptr, nullptr), AML_EINVAL);
+	struct aml_dma *out = reinterpret_cast<struct aml_dma *>(&o);
+	EXPECT_EQ(aml_dma_par_create(&out, nullptr, &o), AML_EINVAL);
+	EXPECT_EQ(out, nullptr);
+}
+
+TEST(DmaErrors, BadInputIsRefusedAndCopiesNothing)
+{
+	Dma d(Engine::kPar);
+	std::vector<unsigned char> a(4096, 1), b(4096, 2);
+	const auto b0 = b;
+	struct aml_dma_request *r = reinterpret_cast<struct aml_dma_request *>(
+	        &a); // must be reset to NULL on error
+	EXPECT_EQ(aml_dma_copy_bytes(nullptr, b.data(), a.data(), 16),
+	          AML_EINVAL);
+	EXPECT_EQ(aml_dma_copy_bytes(d.dma, nullptr, a.data(), 16), AML_EINVAL);
+	EXPECT_EQ(aml_dma_copy_bytes(d.dma, b.data(), nullptr, 16), AML_EINVAL);
+	EXPECT_EQ(aml_dma_copy_bytes(d.dma, b.data(), a.data(), 0), AML_EINVAL);
+	EXPECT_EQ(aml_dma_copy_bytes(d.dma, b.data(), a.data(), SIZE_MAX),
+	          AML_EINVAL);
+	// Overlapping ranges.
+	EXPECT_EQ(aml_dma_copy_bytes(d.dma, a.data() + 1, a.data(), 64),
+	          AML_EINVAL);
+	EXPECT_EQ(
+	        aml_dma_async_copy_bytes(d.dma, &r, b.data(), b.data() + 8, 64),
+	        AML_EINVAL);
+	EXPECT_EQ(r, nullptr);
+
+	struct aml_layout la =
+	        Layout(a.data(), AML_LAYOUT_ORDER_C, 4, {32, 32});
+	struct aml_layout lb =
+	        Layout(b.data(), AML_LAYOUT_ORDER_C, 4, {32, 32});
+	struct aml_layout wrong_dims =
+	        Layout(b.data(), AML_LAYOUT_ORDER_C, 4, {16, 64});
+	struct aml_layout wrong_size =
+	        Layout(b.data(), AML_LAYOUT_ORDER_C, 2, {32, 32});
+	struct aml_layout wrong_ndims =
+	        Layout(b.data(), AML_LAYOUT_ORDER_C, 4, {1024});
+	struct aml_layout shape_only =
+	        Layout(nullptr, AML_LAYOUT_ORDER_C, 4, {32, 32});
+	EXPECT_EQ(aml_dma_copy(d.dma, &wrong_dims, &la), AML_EINVAL);
+	EXPECT_EQ(aml_dma_copy(d.dma, &wrong_size, &la), AML_EINVAL);
+	EXPECT_EQ(aml_dma_copy(d.dma, &wrong_ndims, &la), AML_EINVAL);
+	EXPECT_EQ(aml_dma_copy(d.dma, &shape_only, &la), AML_EINVAL);
+	EXPECT_EQ(aml_dma_copy(d.dma, &lb, &shape_only), AML_EINVAL);
+	EXPECT_EQ(aml_dma_copy(d.dma, &la, &la), AML_EINVAL); // overlap
+	EXPECT_EQ(aml_dma_copy(d.dma, nullptr, &la), AML_EINVAL);
+	EXPECT_EQ(aml_dma_copy(d.dma, &lb, nullptr), AML_EINVAL);
+	EXPECT_EQ(aml_dma_copy(nullptr, &lb, &la), AML_EINVAL);
+	EXPECT_EQ(b, b0); // nothing was copied
+
+	EXPECT_EQ(aml_dma_wait(d.dma, nullptr), AML_EINVAL);
+	r = nullptr;
+	EXPECT_EQ(aml_dma_wait(d.dma, &r), AML_EINVAL);
+	EXPECT_EQ(aml_dma_cancel(d.dma, &r), AML_EINVAL);
+	EXPECT_EQ(aml_dma_cancel(nullptr, &r), AML_EINVAL);
+	EXPECT_EQ(aml_dma_barrier(nullptr), AML_EINVAL);
+	struct aml_dma no_ops = {nullptr, nullptr};
+	EXPECT_EQ(aml_dma_barrier(&no_ops), AML_EINVAL);
+	EXPECT_EQ(aml_dma_copy_bytes(&no_ops, b.data(), a.data(), 16),
+	          AML_EINVAL);
+
+	// A finalised engine refuses work instead of crashing.
+	AML_DMA_SEQ_DECL(seq);
+	ASSERT_EQ(aml_dma_seq_init(&seq, nullptr), 0);
+	aml_dma_seq_fini(&seq);
+	EXPECT_EQ(aml_dma_copy_bytes(&seq.base, b.data(), a.data(), 16),
+	          AML_EINVAL);
+	EXPECT_EQ(aml_dma_seq_init(nullptr, nullptr), AML_EINVAL);
+	EXPECT_EQ(b, b0);
+
+	// Destroy leaves other kinds alone.
+	struct aml_dma *seq_dma = nullptr;
+	ASSERT_EQ(aml_dma_seq_create(&seq_dma, nullptr), 0);
+	struct aml_dma *keep = seq_dma;
+	aml_dma_par_destroy(&seq_dma);
+	EXPECT_EQ(seq_dma, keep);
+	aml_dma_seq_destroy(&seq_dma);
+	EXPECT_EQ(seq_dma, nullptr);
+}
+
+// On an emulated machine, a copy advances the virtual clock by its
+// modelled cost and shows in the devices' statistics, on both engines.
+class DmaEmulated : public ::testing::TestWithParam<Engine>
+{
+      protected:
+	void SetUp() override
+	{
+		struct aml_emu_error error = {};
+		ASSERT_EQ(aml_emu_create(&t, "knl-flat;scale=1/1024", &error),
+		          0)
+		        << error.reason;
+	}
+	void TearDown() override
+	{
+		aml_topology_destroy(&t);
+	}
+	struct aml_topology *t = nullptr;
+};
+
+TEST_P(DmaEmulated, CopiesFromDdrToMcdramAreChargedToTheModel)
+{
+	const struct aml_device *ddr = aml_topology_device(t, 0);
+	const struct aml_device *mcdram = aml_topology_device(t, 1);
+	AML_AREA_DEVICE_DECL(slow);
+	AML_AREA_DEVICE_DECL(fast);
+	ASSERT_EQ(
+	        aml_area_device_init(&slow, t, &ddr, 1, AML_AREA_BIND, nullptr),
+	        0);
+	ASSERT_EQ(aml_area_device_init(&fast, t, &mcdram, 1, AML_AREA_BIND,
+	                               nullptr),
+	          0);
+	const size_t size = 2 << 20;
+	char *src =
+	        static_cast<char *>(aml_area_mmap(&slow.base, size, nullptr));
+	char *dst =
+	        static_cast<char *>(aml_area_mmap(&fast.base, size, nullptr));
+	ASSERT_NE(src, nullptr);
+	ASSERT_NE(dst, nullptr);
+	auto pattern = Pattern(size, 29);
+	std::memcpy(src, pattern.data(), size);
+
+	Dma d(GetParam(), t);
+	uint64_t cost = 0;
+	ASSERT_EQ(aml_emu_copy_cost(t, dst, src, size, &cost), 0);
+	struct aml_emu_clock before, after;
+	struct aml_emu_stats in0, in1;
+	ASSERT_EQ(aml_emu_clock(t, &before), 0);
+	ASSERT_EQ(aml_emu_stats(t, 1, &in0), 0);
+	ASSERT_EQ(aml_dma_copy_bytes(d.dma, dst, src, size), 0);
+	ASSERT_EQ(aml_emu_clock(t, &after), 0);
+	ASSERT_EQ(aml_emu_stats(t, 1, &in1), 0);
+	EXPECT_EQ(std::memcmp(dst, pattern.data(), size), 0);
+	EXPECT_EQ(in1.bytes_copied_in - in0.bytes_copied_in, size);
+	// Chunks pay the latency once each: at least the one-piece cost.
+	EXPECT_GE(after.total_ns - before.total_ns, cost);
+	EXPECT_LE(after.total_ns - before.total_ns, cost + cost / 4);
+
+	EXPECT_EQ(aml_area_munmap(&slow.base, src, size), 0);
+	EXPECT_EQ(aml_area_munmap(&fast.base, dst, size), 0);
+	aml_area_device_fini(&slow);
+	aml_area_device_fini(&fast);
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines,
+                         DmaEmulated,
+                         ::testing::Values(Engine::kSeq,
+                                           Engine::kPar,
+                                           Engine::kParFineChunks),
+                         EngineName);
+
+} // namespace

@@ -485,4 +485,5 @@ const struct aml_topology_ops aml_emu_topology_ops = {
         .unmap_nodes = emu_unmap_nodes,
         .rebind = emu_rebind,
         .fini = emu_fini,
+        .copy = aml_emu_copy,
 };

@@ -535,3 +535,23 @@ int aml_topology_rebind(const struct aml_topology *t,
 		                                           : AML_EINVAL;
 	return t->ops->rebind(t, ptr, size, t->devices[device].numa_id);
 }
+
+const struct aml_topology *
+aml_topology_charging(const struct aml_topology *topology)
+{
+	return topology != NULL && topology->ops != NULL &&
+	                       topology->ops->copy != NULL
+	               ? topology
+	               : NULL;
+}
+
+int aml_topology_copy(const struct aml_topology *topology,
+                      void *dst,
+                      const void *src,
+                      size_t size)
+{
+	if (topology != NULL)
+		return topology->ops->copy(topology, dst, src, size);
+	memcpy(dst, src, size);
+	return 0;
+}

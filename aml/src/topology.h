@@ -71,6 +71,15 @@ struct aml_topology_ops {
 	 * and unmap_nodes. Optional.
 	 */
 	void (*fini)(struct aml_topology *topology);
+	/**
+	 * Copy @p size bytes between ranges that do not overlap, charged to
+	 * the implementation's cost model. Optional: NULL means memcpy.
+	 * @return 0 or AML_E*.
+	 */
+	int (*copy)(const struct aml_topology *topology,
+	            void *dst,
+	            const void *src,
+	            size_t size);
 };
 
 #define AML_TOPOLOGY_SOURCE_MAX 256
@@ -124,6 +133,24 @@ int aml_topology_finish(struct aml_topology *topology, bool classify);
 int aml_device_add_initiator(struct aml_device *dev,
                              const struct aml_bitmap *initiator,
                              const struct aml_device_perf *perf);
+
+/**
+ * @p topology if it has a copy op (an emulated one charges copies to its
+ * model), else NULL: what dma engines keep and pass to aml_topology_copy(),
+ * so that copies in real memory stay plain memcpy calls.
+ */
+const struct aml_topology *
+aml_topology_charging(const struct aml_topology *topology);
+
+/**
+ * Copy through @p topology's copy op, or memcpy when @p topology is NULL
+ * (see aml_topology_charging()).
+ * @return 0, or the op's AML_E* code.
+ */
+int aml_topology_copy(const struct aml_topology *topology,
+                      void *dst,
+                      const void *src,
+                      size_t size);
 
 /**
  * Point the pages of [ptr, ptr + size) (page-aligned, inside one

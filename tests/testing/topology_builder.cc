@@ -36,6 +36,7 @@ const struct aml_topology_ops kBuilderOps = {
         .unmap_nodes = nullptr,
         .rebind = nullptr,
         .fini = nullptr,
+        .copy = nullptr,
 };
 
 } // namespace

@@ -55,9 +55,9 @@ struct aml_dma;
 struct aml_dma_request;
 
 /**
- * Operations of a dma engine. The generic functions check the handle, the
- * pointers and the layouts (same shape, no overlap, not shape-only) before
- * they call an op.
+ * Operations of a dma engine. The generic functions check the handle and
+ * the pointers before they call an op; the ops check the layouts (same
+ * shape, no overlap, not shape-only) as they plan the copy.
  */
 struct aml_dma_ops {
 	/**
@@ -69,6 +69,16 @@ struct aml_dma_ops {
 	              struct aml_dma_request **out,
 	              const struct aml_layout *dst,
 	              const struct aml_layout *src);
+	/**
+	 * submit() of @p size contiguous bytes, without building layouts.
+	 * Optional: NULL means submit() of two 1-d byte layouts. Called with
+	 * non-NULL pointers and size >= 1; overlap is the op's to check.
+	 */
+	int (*submit_bytes)(struct aml_dma *dma,
+	                    struct aml_dma_request **out,
+	                    void *dst,
+	                    const void *src,
+	                    size_t size);
 	/**
 	 * Wait for the copy of @p request to end, then free the request.
 	 * Required. @return 0, or the AML_E* code the copy ended with.

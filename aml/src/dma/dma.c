@@ -43,6 +43,10 @@ int aml_dma_async_copy_bytes(struct aml_dma *dma,
 {
 	if (out != NULL)
 		*out = NULL;
+	if (!dma_is_usable(dma) || dst == NULL || src == NULL || size == 0)
+		return AML_EINVAL;
+	if (dma->ops->submit_bytes != NULL)
+		return dma->ops->submit_bytes(dma, out, dst, src, size);
 	struct aml_layout d, s;
 	/* The source layout is only read: its base is never written. */
 	if (dma_bytes_layout(&d, dst, size) != 0 ||

@@ -30,6 +30,7 @@
 #include <aml/error.h>
 
 #include "aml/src/dma/plan.h"
+#include "aml/src/topology.h"
 
 #define PAR_CHUNK_SIZE_DEFAULT ((size_t)256 << 10)
 #define PAR_INLINE_MAX_DEFAULT ((size_t)16 << 10)
@@ -66,7 +67,7 @@ struct aml_dma_request {
 
 struct aml_dma_par_state {
 	struct aml_dma_par_options options;
-	const struct aml_topology *emulated;
+	const struct aml_topology *charged;
 	pthread_mutex_t lock;
 	/* Idle workers sleep on work; waiters and barriers on ended. */
 	pthread_cond_t work;
@@ -172,7 +173,7 @@ par_run_chunk(struct aml_dma_par_state *st, struct aml_dma_request *r, size_t c)
 		size_t end = begin + r->chunk_bytes;
 		if (end > r->plan.bytes)
 			end = r->plan.bytes;
-		err = aml_dma_plan_copy(&r->plan, begin, end, st->emulated);
+		err = aml_dma_plan_copy(&r->plan, begin, end, st->charged);
 	}
 	pthread_mutex_lock(&st->lock);
 	if (err != 0 && r->status == 0)
@@ -271,7 +272,7 @@ static int par_submit_inline(struct aml_dma_par_state *st,
 		if (r == NULL)
 			return AML_ENOMEM;
 	}
-	int err = aml_dma_plan_copy(plan, 0, plan->bytes, st->emulated);
+	int err = aml_dma_plan_copy(plan, 0, plan->bytes, st->charged);
 	if (r != NULL) {
 		r->status = err;
 		atomic_store_explicit(&r->done, 1, memory_order_release);
@@ -285,20 +286,14 @@ static int par_submit_inline(struct aml_dma_par_state *st,
 	return 0;
 }
 
-static int par_submit(struct aml_dma *dma,
-                      struct aml_dma_request **out,
-                      const struct aml_layout *dst,
-                      const struct aml_layout *src)
+static int par_enqueue(struct aml_dma_par_state *st,
+                       struct aml_dma_request **out,
+                       const struct aml_dma_plan *plan)
 {
-	struct aml_dma_par_state *st = par_state(dma);
-	struct aml_dma_plan plan;
-	int err = aml_dma_plan_layouts(&plan, dst, src);
-	if (err != 0)
-		return err;
 	if (atomic_load(&st->stopping))
 		return AML_EINVAL;
-	if (plan.bytes <= st->options.inline_max)
-		return par_submit_inline(st, out, &plan);
+	if (plan->bytes <= st->options.inline_max)
+		return par_submit_inline(st, out, plan);
 
 	pthread_mutex_lock(&st->lock);
 	struct aml_dma_request *r = par_request_get(st);
@@ -306,7 +301,7 @@ static int par_submit(struct aml_dma *dma,
 		pthread_mutex_unlock(&st->lock);
 		return AML_ENOMEM;
 	}
-	r->plan = plan;
+	r->plan = *plan;
 	r->detached = out == NULL;
 	par_cut(st, r);
 	r->queued = true;
@@ -329,6 +324,27 @@ static int par_submit(struct aml_dma *dma,
 	if (out != NULL)
 		*out = r;
 	return 0;
+}
+
+static int par_submit(struct aml_dma *dma,
+                      struct aml_dma_request **out,
+                      const struct aml_layout *dst,
+                      const struct aml_layout *src)
+{
+	struct aml_dma_plan plan;
+	int err = aml_dma_plan_layouts(&plan, dst, src);
+	return err != 0 ? err : par_enqueue(par_state(dma), out, &plan);
+}
+
+static int par_submit_bytes(struct aml_dma *dma,
+                            struct aml_dma_request **out,
+                            void *dst,
+                            const void *src,
+                            size_t size)
+{
+	struct aml_dma_plan plan;
+	int err = aml_dma_plan_bytes(&plan, dst, src, size);
+	return err != 0 ? err : par_enqueue(par_state(dma), out, &plan);
 }
 
 /* Copy r's own chunks, then spin, then sleep until r has ended. */
@@ -426,6 +442,7 @@ static int par_barrier(struct aml_dma *dma)
 
 static const struct aml_dma_ops aml_dma_par_ops = {
         .submit = par_submit,
+        .submit_bytes = par_submit_bytes,
         .wait = par_wait,
         .cancel = par_cancel,
         .barrier = par_barrier,
@@ -502,7 +519,7 @@ int aml_dma_par_init(struct aml_dma_par *dma,
 	if (st == NULL)
 		return AML_ENOMEM;
 	st->options = o;
-	st->emulated = aml_dma_emulated(topology);
+	st->charged = aml_topology_charging(topology);
 	atomic_init(&st->pending, 0);
 	atomic_init(&st->stopping, false);
 	pthread_mutex_init(&st->lock, NULL);

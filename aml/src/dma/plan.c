@@ -14,8 +14,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#include <aml/emulator.h>
 #include <aml/error.h>
+
+#include "aml/src/topology.h"
 
 static bool
 spans_overlap(const char *a, size_t alen, const char *b, size_t blen)
@@ -109,26 +110,16 @@ int aml_dma_plan_bytes(struct aml_dma_plan *out,
 	return 0;
 }
 
-static int plan_move(char *dst,
-                     const char *src,
-                     size_t size,
-                     const struct aml_topology *emulated)
-{
-	if (emulated != NULL)
-		return aml_emu_copy(emulated, dst, src, size);
-	memcpy(dst, src, size);
-	return 0;
-}
-
 int aml_dma_plan_copy(const struct aml_dma_plan *plan,
                       size_t begin,
                       size_t end,
-                      const struct aml_topology *emulated)
+                      const struct aml_topology *charged)
 {
 	if (plan->nouter == 0)
 		return begin < end
-		               ? plan_move(plan->dst + begin, plan->src + begin,
-		                           end - begin, emulated)
+		               ? aml_topology_copy(charged, plan->dst + begin,
+		                                   plan->src + begin,
+		                                   end - begin)
 		               : 0;
 	/* Coordinates of the run holding byte begin, then an odometer. */
 	size_t r = begin / plan->run;
@@ -146,8 +137,8 @@ int aml_dma_plan_copy(const struct aml_dma_plan *plan,
 		size_t n = plan->run - offset;
 		if (n > end - pos)
 			n = end - pos;
-		int err = plan_move(plan->dst + doff + offset,
-		                    plan->src + soff + offset, n, emulated);
+		int err = aml_topology_copy(charged, plan->dst + doff + offset,
+		                            plan->src + soff + offset, n);
 		if (err != 0)
 			return err;
 		pos += n;
@@ -163,11 +154,4 @@ int aml_dma_plan_copy(const struct aml_dma_plan *plan,
 		}
 	}
 	return 0;
-}
-
-const struct aml_topology *aml_dma_emulated(const struct aml_topology *topology)
-{
-	return topology != NULL && aml_topology_is_emulated(topology) == 1
-	               ? topology
-	               : NULL;
 }

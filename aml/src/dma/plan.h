@@ -52,17 +52,14 @@ int aml_dma_plan_bytes(struct aml_dma_plan *out,
                        size_t size);
 
 /*
- * Copy bytes [begin, end) of the stream (end <= plan->bytes). With an
- * emulated topology, each piece is charged to its cost model.
+ * Copy bytes [begin, end) of the stream (end <= plan->bytes) through
+ * aml_topology_copy(@p charged, ...): memcpy when @p charged is NULL, the
+ * emulator's charged copy for an emulated topology.
  * @return 0, or the emulator's AML_E* code.
  */
 int aml_dma_plan_copy(const struct aml_dma_plan *plan,
                       size_t begin,
                       size_t end,
-                      const struct aml_topology *emulated);
-
-/* @p topology if it is emulated, else NULL: what engines charge to. */
-const struct aml_topology *
-aml_dma_emulated(const struct aml_topology *topology);
+                      const struct aml_topology *charged);
 
 #endif /* AML_SRC_DMA_PLAN_H */

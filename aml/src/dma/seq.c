@@ -10,6 +10,7 @@
 #include <aml/error.h>
 
 #include "aml/src/dma/plan.h"
+#include "aml/src/topology.h"
 
 struct aml_dma_request {
 	struct aml_dma_request *next;
@@ -22,16 +23,10 @@ static struct aml_dma_seq *seq_of(struct aml_dma *dma)
 	return dma->data;
 }
 
-static int seq_submit(struct aml_dma *dma,
-                      struct aml_dma_request **out,
-                      const struct aml_layout *dst,
-                      const struct aml_layout *src)
+static int seq_run(struct aml_dma_seq *self,
+                   struct aml_dma_request **out,
+                   const struct aml_dma_plan *plan)
 {
-	struct aml_dma_seq *self = seq_of(dma);
-	struct aml_dma_plan plan;
-	int err = aml_dma_plan_layouts(&plan, dst, src);
-	if (err != 0)
-		return err;
 	struct aml_dma_request *r = NULL;
 	if (out != NULL) {
 		/* Allocated first: AML_ENOMEM must mean nothing was copied. */
@@ -39,7 +34,7 @@ static int seq_submit(struct aml_dma *dma,
 		if (r == NULL)
 			return AML_ENOMEM;
 	}
-	int status = aml_dma_plan_copy(&plan, 0, plan.bytes, self->emulated);
+	int status = aml_dma_plan_copy(plan, 0, plan->bytes, self->charged);
 	if (r == NULL)
 		return 0;
 	*r = (struct aml_dma_request){.status = status};
@@ -51,6 +46,27 @@ static int seq_submit(struct aml_dma *dma,
 	pthread_mutex_unlock(&self->lock);
 	*out = r;
 	return 0;
+}
+
+static int seq_submit(struct aml_dma *dma,
+                      struct aml_dma_request **out,
+                      const struct aml_layout *dst,
+                      const struct aml_layout *src)
+{
+	struct aml_dma_plan plan;
+	int err = aml_dma_plan_layouts(&plan, dst, src);
+	return err != 0 ? err : seq_run(seq_of(dma), out, &plan);
+}
+
+static int seq_submit_bytes(struct aml_dma *dma,
+                            struct aml_dma_request **out,
+                            void *dst,
+                            const void *src,
+                            size_t size)
+{
+	struct aml_dma_plan plan;
+	int err = aml_dma_plan_bytes(&plan, dst, src, size);
+	return err != 0 ? err : seq_run(seq_of(dma), out, &plan);
 }
 
 static void seq_forget(struct aml_dma_seq *self, struct aml_dma_request *r)
@@ -87,6 +103,7 @@ static int seq_barrier(struct aml_dma *dma)
 
 static const struct aml_dma_ops aml_dma_seq_ops = {
         .submit = seq_submit,
+        .submit_bytes = seq_submit_bytes,
         .wait = seq_wait,
         .cancel = seq_cancel,
         .barrier = seq_barrier,
@@ -99,7 +116,7 @@ int aml_dma_seq_init(struct aml_dma_seq *dma,
 		return AML_EINVAL;
 	*dma = (struct aml_dma_seq){
 	        .base = {.ops = &aml_dma_seq_ops, .data = dma},
-	        .emulated = aml_dma_emulated(topology),
+	        .charged = aml_topology_charging(topology),
 	};
 	pthread_mutex_init(&dma->lock, NULL);
 	return 0;

@@ -31,8 +31,8 @@ struct aml_dma_seq {
 	/** Generic handle. Keep first. */
 	struct aml_dma base;
 	/* Private: use the aml_dma_seq_*() functions. */
-	/** Emulated topology to charge copies to, or NULL. */
-	const struct aml_topology *emulated;
+	/** The topology copies go through (an emulated one), or NULL. */
+	const struct aml_topology *charged;
 	/** Requests handed out and not yet waited or cancelled (a list). */
 	struct aml_dma_request *live;
 	/** Guards live: requests come and go from several threads. */

@@ -479,3 +479,29 @@ int aml_emu_stats_print(const struct aml_topology *t, FILE *out)
 	        (unsigned long long)clock.thread_ns);
 	return 0;
 }
+
+int aml_emu_clock_advance_to(const struct aml_topology *t, uint64_t ns)
+{
+	struct emu_machine *m = cost_machine(t);
+	if (m == NULL)
+		return AML_EINVAL;
+	struct emu_thread_clock *c = clock_of_thread(m);
+	if (c == NULL)
+		return AML_ENOMEM;
+	/* Only this thread writes its counter. */
+	if (c->ns < ns)
+		__atomic_store_n(&c->ns, ns, __ATOMIC_RELAXED);
+	return 0;
+}
+
+uint64_t emu_thread_time(const struct aml_topology *t)
+{
+	struct aml_emu_clock clock = {0};
+	aml_emu_clock(t, &clock);
+	return clock.thread_ns;
+}
+
+void emu_thread_wait_until(const struct aml_topology *t, uint64_t ns)
+{
+	(void)aml_emu_clock_advance_to(t, ns);
+}

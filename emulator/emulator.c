@@ -486,4 +486,6 @@ const struct aml_topology_ops aml_emu_topology_ops = {
         .rebind = emu_rebind,
         .fini = emu_fini,
         .copy = aml_emu_copy,
+        .thread_time = emu_thread_time,
+        .thread_wait_until = emu_thread_wait_until,
 };

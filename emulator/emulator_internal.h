@@ -123,6 +123,9 @@ uint64_t emu_transfer_ns(uint64_t bytes, uint64_t bytes_per_s);
 bool emu_delaying(const struct emu_machine *machine);
 /* Monotonic wall clock in ns. */
 uint64_t emu_now_ns(void);
+/* The topology ops thread_time and thread_wait_until (aml/src/topology.h). */
+uint64_t emu_thread_time(const struct aml_topology *topology);
+void emu_thread_wait_until(const struct aml_topology *topology, uint64_t ns);
 int emu_clock_init(struct emu_machine *machine);
 /* The ops of emulated topologies (emulator.c), for create.c. */
 extern const struct aml_topology_ops aml_emu_topology_ops;

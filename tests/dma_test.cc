@@ -554,6 +554,79 @@ TEST_P(DmaEmulated, CopiesFromDdrToMcdramAreChargedToTheModel)
 	aml_area_device_fini(&fast);
 }
 
+// In modelled time, a copy handed to a worker overlaps with the waiter's
+// own work: the waiter resumes at max(its work, the copy's end), where
+// the sequential engine adds the two.
+TEST_F(DmaEmulated, WorkerCopiesOverlapTheWaitersWorkInModelledTime)
+{
+	const struct aml_device *ddr = aml_topology_device(t, 0);
+	const struct aml_device *mcdram = aml_topology_device(t, 1);
+	AML_AREA_DEVICE_DECL(slow);
+	AML_AREA_DEVICE_DECL(fast);
+	ASSERT_EQ(
+	        aml_area_device_init(&slow, t, &ddr, 1, AML_AREA_BIND, nullptr),
+	        0);
+	ASSERT_EQ(aml_area_device_init(&fast, t, &mcdram, 1, AML_AREA_BIND,
+	                               nullptr),
+	          0);
+	const size_t size = 1 << 20;
+	char *src =
+	        static_cast<char *>(aml_area_mmap(&slow.base, size, nullptr));
+	char *dst =
+	        static_cast<char *>(aml_area_mmap(&fast.base, size, nullptr));
+	char *work =
+	        static_cast<char *>(aml_area_mmap(&fast.base, size, nullptr));
+	ASSERT_NE(src, nullptr);
+	ASSERT_NE(dst, nullptr);
+	ASSERT_NE(work, nullptr);
+	uint64_t copy_ns = 0;
+	ASSERT_EQ(aml_emu_copy_cost(t, dst, src, size, &copy_ns), 0);
+
+	struct aml_dma *par = nullptr;
+	struct aml_dma_par_options o = {};
+	o.nworkers = 1;
+	o.inline_max = AML_DMA_PAR_NO_INLINE;
+	ASSERT_EQ(aml_dma_par_create(&par, t, &o), 0);
+	for (int reads : {1, 40}) { // work shorter, then longer than the copy
+		struct aml_emu_clock c0, c1, c2;
+		ASSERT_EQ(aml_emu_clock(t, &c0), 0);
+		struct aml_dma_request *r;
+		ASSERT_EQ(aml_dma_async_copy_bytes(par, &r, dst, src, size), 0);
+		for (int i = 0; i < reads; i++)
+			ASSERT_EQ(aml_emu_charge(t, work, size, AML_EMU_READ),
+			          0);
+		ASSERT_EQ(aml_emu_clock(t, &c1), 0);
+		uint64_t work_ns = c1.thread_ns - c0.thread_ns;
+		ASSERT_EQ(aml_dma_wait(par, &r), 0);
+		ASSERT_EQ(aml_emu_clock(t, &c2), 0);
+		uint64_t elapsed = c2.thread_ns - c0.thread_ns;
+		uint64_t ideal = std::max(work_ns, copy_ns);
+		EXPECT_GE(elapsed, ideal) << reads << " reads";
+		// One chunk: the worker's latency once, nothing else.
+		EXPECT_LE(elapsed, ideal + copy_ns / 100 + 1000)
+		        << reads << " reads, work " << work_ns << " copy "
+		        << copy_ns;
+		EXPECT_LT(elapsed, work_ns + copy_ns);
+	}
+	aml_dma_par_destroy(&par);
+
+	// The sequential engine copies in the caller: the times add up.
+	Dma seq(Engine::kSeq, t);
+	struct aml_emu_clock c0, c1;
+	ASSERT_EQ(aml_emu_clock(t, &c0), 0);
+	ASSERT_EQ(aml_dma_copy_bytes(seq.dma, dst, src, size), 0);
+	ASSERT_EQ(aml_emu_charge(t, work, size, AML_EMU_READ), 0);
+	ASSERT_EQ(aml_emu_clock(t, &c1), 0);
+	EXPECT_GE(c1.thread_ns - c0.thread_ns, copy_ns);
+
+	for (char *p : {src})
+		EXPECT_EQ(aml_area_munmap(&slow.base, p, size), 0);
+	for (char *p : {dst, work})
+		EXPECT_EQ(aml_area_munmap(&fast.base, p, size), 0);
+	aml_area_device_fini(&slow);
+	aml_area_device_fini(&fast);
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines,
                          DmaEmulated,
                          ::testing::Values(Engine::kSeq,

@@ -282,3 +282,38 @@ TEST_F(EmulatorCost, BadInput)
 }
 
 } // namespace
+
+namespace
+{
+
+// Waits move a thread's virtual time forward, never back, and are not
+// work: the total and the other threads' clocks do not change.
+TEST(EmulatorClock, AdvanceToMovesOnlyTheCallingThreadForward)
+{
+	struct aml_topology *t = nullptr;
+	struct aml_emu_error error = {};
+	ASSERT_EQ(aml_emu_create(&t, "knl-flat", &error), 0) << error.reason;
+	struct aml_emu_clock c0, c1, c2;
+	ASSERT_EQ(aml_emu_clock(t, &c0), 0);
+	ASSERT_EQ(aml_emu_clock_advance_to(t, c0.thread_ns + 5000), 0);
+	ASSERT_EQ(aml_emu_clock(t, &c1), 0);
+	EXPECT_EQ(c1.thread_ns, c0.thread_ns + 5000);
+	EXPECT_EQ(c1.total_ns, c0.total_ns);
+	ASSERT_EQ(aml_emu_clock_advance_to(t, 10), 0); // behind: no-op
+	ASSERT_EQ(aml_emu_clock(t, &c2), 0);
+	EXPECT_EQ(c2.thread_ns, c1.thread_ns);
+	std::thread([&] {
+		struct aml_emu_clock other;
+		ASSERT_EQ(aml_emu_clock(t, &other), 0);
+		EXPECT_EQ(other.thread_ns, 0u);
+	}).join();
+
+	EXPECT_EQ(aml_emu_clock_advance_to(nullptr, 1), AML_EINVAL);
+	struct aml_topology *real = nullptr;
+	ASSERT_EQ(aml_topology_discover(&real), 0);
+	EXPECT_EQ(aml_emu_clock_advance_to(real, 1), AML_EINVAL);
+	aml_topology_destroy(&real);
+	aml_topology_destroy(&t);
+}
+
+} // namespace

@@ -555,3 +555,17 @@ int aml_topology_copy(const struct aml_topology *topology,
 	memcpy(dst, src, size);
 	return 0;
 }
+
+uint64_t aml_topology_thread_time(const struct aml_topology *topology)
+{
+	if (topology == NULL || topology->ops->thread_time == NULL)
+		return 0;
+	return topology->ops->thread_time(topology);
+}
+
+void aml_topology_thread_wait_until(const struct aml_topology *topology,
+                                    uint64_t ns)
+{
+	if (topology != NULL && topology->ops->thread_wait_until != NULL)
+		topology->ops->thread_wait_until(topology, ns);
+}

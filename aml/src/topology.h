@@ -80,6 +80,16 @@ struct aml_topology_ops {
 	            void *dst,
 	            const void *src,
 	            size_t size);
+	/**
+	 * The calling thread's time in the implementation's model, in ns.
+	 * Optional, with thread_wait_until: a topology whose copies cost
+	 * modelled time (copy) also models waits, so that dma engines can
+	 * overlap a worker's copy with the waiter's work.
+	 */
+	uint64_t (*thread_time)(const struct aml_topology *topology);
+	/** Move the calling thread's time forward to @p ns if behind. */
+	void (*thread_wait_until)(const struct aml_topology *topology,
+	                          uint64_t ns);
 };
 
 #define AML_TOPOLOGY_SOURCE_MAX 256
@@ -151,6 +161,19 @@ int aml_topology_copy(const struct aml_topology *topology,
                       void *dst,
                       const void *src,
                       size_t size);
+
+/**
+ * The calling thread's modelled time, for a topology from
+ * aml_topology_charging() that models time; 0 otherwise.
+ */
+uint64_t aml_topology_thread_time(const struct aml_topology *topology);
+
+/**
+ * Move the calling thread's modelled time forward to @p ns (it waited for
+ * work that ended then); a no-op for topologies that do not model time.
+ */
+void aml_topology_thread_wait_until(const struct aml_topology *topology,
+                                    uint64_t ns);
 
 /**
  * Point the pages of [ptr, ptr + size) (page-aligned, inside one

@@ -37,6 +37,8 @@ const struct aml_topology_ops kBuilderOps = {
         .rebind = nullptr,
         .fini = nullptr,
         .copy = nullptr,
+        .thread_time = nullptr,
+        .thread_wait_until = nullptr,
 };
 
 } // namespace

@@ -147,7 +147,12 @@ int aml_emu_charge(const struct aml_topology *topology,
 struct aml_emu_clock {
 	/** Modelled nanoseconds charged by every thread. */
 	uint64_t total_ns;
-	/** Modelled nanoseconds charged by the calling thread. */
+	/**
+	 * The calling thread's virtual time: the modelled nanoseconds charged
+	 * by it, plus the waits that moved it forward
+	 * (aml_emu_clock_advance_to(); dma engines wait this way, so that a
+	 * copy done by a worker overlaps with the waiter's own work).
+	 */
 	uint64_t thread_ns;
 };
 
@@ -158,6 +163,16 @@ struct aml_emu_clock {
  */
 int aml_emu_clock(const struct aml_topology *topology,
                   struct aml_emu_clock *out);
+
+/**
+ * Move the calling thread's virtual time (aml_emu_clock().thread_ns)
+ * forward to @p ns, if it is behind: the thread waited for work that ends
+ * at @p ns on another thread's clock. Waiting is not work: total_ns and
+ * the devices' statistics do not change, and nothing is delayed.
+ * @return 0; AML_EINVAL for a NULL topology or one that is not emulated;
+ *         AML_ENOMEM if the thread's clock cannot be allocated.
+ */
+int aml_emu_clock_advance_to(const struct aml_topology *topology, uint64_t ns);
 
 /** What one emulated device has seen. */
 struct aml_emu_stats {

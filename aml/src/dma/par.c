@@ -58,6 +58,10 @@ struct aml_dma_request {
 	bool queued;
 	/* Set, under the lock, when the copy has ended. */
 	atomic_int done;
+	/* Modelled time (charged topologies): the submitter's at submission,
+	 * and the latest end of a chunk. */
+	uint64_t start_ns;
+	uint64_t end_ns;
 	/* Queue links; next is also the free list's. */
 	struct aml_dma_request *next;
 	struct aml_dma_request *prev;
@@ -83,6 +87,8 @@ struct aml_dma_par_state {
 	size_t inflight;
 	/* First error of a fire-and-forget copy since the last barrier. */
 	int detached_error;
+	/* Modelled end of the latest request that ended (for barriers). */
+	uint64_t ended_ns;
 	struct aml_dma_request *free_list;
 	struct aml_dma_request *all;
 	size_t nthreads;
@@ -147,6 +153,8 @@ static void par_dequeue(struct aml_dma_par_state *st, struct aml_dma_request *r)
 static void par_end(struct aml_dma_par_state *st, struct aml_dma_request *r)
 {
 	st->inflight--;
+	if (r->end_ns > st->ended_ns)
+		st->ended_ns = r->end_ns;
 	if (r->detached) {
 		if (r->status != 0 && st->detached_error == 0)
 			st->detached_error = r->status;
@@ -168,14 +176,21 @@ par_run_chunk(struct aml_dma_par_state *st, struct aml_dma_request *r, size_t c)
 	bool skip = r->cancelled;
 	pthread_mutex_unlock(&st->lock);
 	int err = 0;
+	uint64_t end_ns = 0;
 	if (!skip) {
 		size_t begin = c * r->chunk_bytes;
 		size_t end = begin + r->chunk_bytes;
 		if (end > r->plan.bytes)
 			end = r->plan.bytes;
+		/* In modelled time, a chunk starts once both the request was
+		 * submitted and this thread is free. */
+		aml_topology_thread_wait_until(st->charged, r->start_ns);
 		err = aml_dma_plan_copy(&r->plan, begin, end, st->charged);
+		end_ns = aml_topology_thread_time(st->charged);
 	}
 	pthread_mutex_lock(&st->lock);
+	if (end_ns > r->end_ns)
+		r->end_ns = end_ns;
 	if (err != 0 && r->status == 0)
 		r->status = err;
 	if (++r->finished == r->nchunks && !r->queued)
@@ -303,6 +318,7 @@ static int par_enqueue(struct aml_dma_par_state *st,
 	}
 	r->plan = *plan;
 	r->detached = out == NULL;
+	r->start_ns = aml_topology_thread_time(st->charged);
 	par_cut(st, r);
 	r->queued = true;
 	r->prev = st->tail;
@@ -353,8 +369,12 @@ static void par_wait_done(struct aml_dma_par_state *st,
 {
 	if (atomic_load_explicit(&r->done, memory_order_acquire))
 		return;
+	/* Help, except where time is modelled: there the copy belongs to
+	 * the workers' clocks, or it would never overlap the waiter's work
+	 * in the model (whether the waiter arrives before a worker takes
+	 * the chunks is a matter of real time, which the model ignores). */
 	pthread_mutex_lock(&st->lock);
-	while (r->queued) {
+	while (r->queued && st->charged == NULL) {
 		size_t c = par_take(st, r);
 		par_run_chunk(st, r, c);
 	}
@@ -381,6 +401,8 @@ static int par_wait(struct aml_dma *dma, struct aml_dma_request *r)
 {
 	struct aml_dma_par_state *st = par_state(dma);
 	par_wait_done(st, r);
+	/* The waiter resumes, in modelled time, when the copy ended. */
+	aml_topology_thread_wait_until(st->charged, r->end_ns);
 	pthread_mutex_lock(&st->lock);
 	int status = r->status;
 	par_request_put(st, r);
@@ -417,7 +439,7 @@ static int par_cancel(struct aml_dma *dma, struct aml_dma_request *r)
 
 static int par_barrier_locked(struct aml_dma_par_state *st)
 {
-	while (st->head != NULL) {
+	while (st->head != NULL && st->charged == NULL) {
 		struct aml_dma_request *r = st->head;
 		size_t c = par_take(st, r);
 		par_run_chunk(st, r, c);
@@ -428,6 +450,7 @@ static int par_barrier_locked(struct aml_dma_par_state *st)
 	st->sleeping_waiters--;
 	int err = st->detached_error;
 	st->detached_error = 0;
+	aml_topology_thread_wait_until(st->charged, st->ended_ns);
 	return err;
 }
 

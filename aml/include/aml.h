@@ -23,6 +23,7 @@
 #include <aml/emulator.h>
 #include <aml/error.h>
 #include <aml/layout.h>
+#include <aml/scratchpad.h>
 #include <aml/tiling.h>
 #include <aml/topology.h>
 #include <aml/version.h>

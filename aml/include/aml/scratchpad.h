@@ -176,7 +176,8 @@ struct aml_scratchpad {
  * Initialise a scratchpad: map @p nslots slots from @p area, each large
  * enough for the densest copy of the largest tile of @p tiling.
  *
- * @param[out] sp the storage; unusable on error.
+ * @param[out] sp the storage; unusable on error (but fini is a no-op on
+ *             it).
  * @param tiling the source: tiles of an array with a base (not shape-only).
  *        Not owned; must outlive the scratchpad, and so must its array.
  * @param area where the slots live (the fast memory). Not owned; must
@@ -199,8 +200,9 @@ int aml_scratchpad_init(struct aml_scratchpad *sp,
  * Finalise: wait for every copy in flight, write back every dirty slot
  * (errors are ignored: call aml_scratchpad_flush() first to see them), give
  * the slots back to the area and free the bookkeeping. Requests not yet
- * waited are freed, and their handles become invalid. NULL, and storage
- * that is not initialised, are no-ops.
+ * waited are freed, and their handles become invalid. NULL, storage whose
+ * init failed and storage already finalised are no-ops. Not to be called
+ * while another thread uses the scratchpad.
  */
 void aml_scratchpad_fini(struct aml_scratchpad *sp);
 
@@ -259,7 +261,8 @@ int aml_scratchpad_async_pull(struct aml_scratchpad *sp,
  * Write slot @p slot back to its tile and return when done; the slot is
  * then clean. The caller must hold a pin on it.
  * @return 0; AML_EINVAL for a NULL @p sp; AML_EDOM for a slot out of range;
- *         AML_EPERM for a slot with no pin; AML_EBUSY while a copy to or
+ *         AML_EPERM for a slot with no pin; AML_EINVAL for a slot that
+ *         holds no tile (its load failed); AML_EBUSY while a copy to or
  *         from the slot is in flight (wait its request first); the dma's
  *         error (the slot stays dirty).
  */
@@ -300,8 +303,9 @@ int aml_scratchpad_release(struct aml_scratchpad *sp, size_t slot);
 /**
  * Mark pinned slot @p slot dirty: it is written back when evicted, flushed
  * or finalised.
- * @return 0; AML_EINVAL for a NULL @p sp; AML_EDOM for a slot out of range;
- *         AML_EPERM for a slot with no pin.
+ * @return 0; AML_EINVAL for a NULL @p sp or a slot that holds no tile (its
+ *         load failed); AML_EDOM for a slot out of range; AML_EPERM for a
+ *         slot with no pin.
  */
 int aml_scratchpad_mark_dirty(struct aml_scratchpad *sp, size_t slot);
 

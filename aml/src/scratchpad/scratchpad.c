@@ -3,6 +3,10 @@
  * The scratchpad (aml/scratchpad.h): tiles of a slow array cached in slots
  * of a fast area, copied by a dma engine, evicted in LRU order.
  *
+ * Three files share the state of internal.h: this one (lifecycle,
+ * synchronous pull and push, queries), index.c (the table and the LRU
+ * list) and async.c (requests and the asynchronous variants).
+ *
  * State, all guarded by sp->lock:
  * - slots[i]: the tile it holds (has_tile), its user pins, its dirty bit, and
  *   the copy in flight to or from it (xfer, at most one at a time).
@@ -44,154 +48,7 @@
 #include <aml/scratchpad.h>
 #include <aml/tiling.h>
 
-/* No slot: the end of the LRU list. */
-#define SP_NONE SIZE_MAX
-
-enum sp_kind { SP_PULL, SP_PUSH };
-
-enum sp_state {
-	/* The dma request is in dma, waiting for a waiter. */
-	SP_IN_FLIGHT,
-	/* A waiter took dma and waits for it without the lock. */
-	SP_WAITING,
-	/* The copy is over; err says how it went. */
-	SP_DONE,
-};
-
-struct aml_scratchpad_slot {
-	/* Valid when has_tile. */
-	size_t tile;
-	bool has_tile;
-	/* Written by the user since the last copy back to the tile. */
-	bool dirty;
-	/* On the LRU list (pins == 0 and xfer == NULL). */
-	bool in_lru;
-	/* User pins: pulls not yet released. */
-	size_t pins;
-	/* The copy in flight to or from this slot, or NULL. */
-	struct aml_scratchpad_request *xfer;
-	/* LRU links, SP_NONE at the ends. */
-	size_t prev;
-	size_t next;
-};
-
-struct aml_scratchpad_request {
-	struct aml_scratchpad *owner;
-	/* Links of owner->live. */
-	struct aml_scratchpad_request *prev;
-	struct aml_scratchpad_request *next;
-	/* The dma's request while SP_IN_FLIGHT, then NULL. */
-	struct aml_dma_request *dma;
-	size_t slot;
-	enum sp_kind kind;
-	enum sp_state state;
-	/* Result of the copy, once SP_DONE. */
-	int err;
-	/* Handles on this request not yet waited. */
-	size_t nrefs;
-};
-
-/* The request of a pull that hit a loaded tile: already complete, never
- * written, shared by every scratchpad. */
-static struct aml_scratchpad_request scratchpad_done;
-
-/* ---- Tile to slot index ---- */
-
-static size_t scratchpad_home(const struct aml_scratchpad *sp, size_t tile)
-{
-	/* Fibonacci hashing: consecutive tiles spread over the table. */
-	return (size_t)(((uint64_t)tile * 0x9E3779B97F4A7C15ull) >> 17) &
-	       sp->hash_mask;
-}
-
-/* Position of @tile in the table, or SP_NONE. */
-static size_t scratchpad_find_pos(const struct aml_scratchpad *sp, size_t tile)
-{
-	for (size_t i = scratchpad_home(sp, tile);;
-	     i = (i + 1) & sp->hash_mask) {
-		size_t e = sp->hash[i];
-		if (e == 0)
-			return SP_NONE;
-		if (sp->slots[e - 1].tile == tile)
-			return i;
-	}
-}
-
-static void scratchpad_hash_insert(struct aml_scratchpad *sp, size_t slot)
-{
-	size_t i = scratchpad_home(sp, sp->slots[slot].tile);
-	while (sp->hash[i] != 0)
-		i = (i + 1) & sp->hash_mask;
-	sp->hash[i] = slot + 1;
-}
-
-/* Remove the slot's tile; backward-shift deletion keeps every entry
- * reachable from its home without tombstones. */
-static void scratchpad_hash_remove(struct aml_scratchpad *sp, size_t slot)
-{
-	size_t i = scratchpad_find_pos(sp, sp->slots[slot].tile);
-	if (i == SP_NONE)
-		return;
-	sp->hash[i] = 0;
-	for (size_t j = (i + 1) & sp->hash_mask; sp->hash[j] != 0;
-	     j = (j + 1) & sp->hash_mask) {
-		size_t k = scratchpad_home(sp, sp->slots[sp->hash[j] - 1].tile);
-		/* Entry j may move to the hole i unless its home lies in
-		 * (i, j] cyclically. */
-		bool stays = (i <= j) ? (i < k && k <= j) : (i < k || k <= j);
-		if (stays)
-			continue;
-		sp->hash[i] = sp->hash[j];
-		sp->hash[j] = 0;
-		i = j;
-	}
-}
-
-/* ---- LRU list ---- */
-
-static void scratchpad_lru_remove(struct aml_scratchpad *sp, size_t slot)
-{
-	struct aml_scratchpad_slot *s = &sp->slots[slot];
-	if (!s->in_lru)
-		return;
-	if (s->prev != SP_NONE)
-		sp->slots[s->prev].next = s->next;
-	else
-		sp->lru_head = s->next;
-	if (s->next != SP_NONE)
-		sp->slots[s->next].prev = s->prev;
-	else
-		sp->lru_tail = s->prev;
-	s->prev = s->next = SP_NONE;
-	s->in_lru = false;
-}
-
-/* Make an evictable slot evictable: empty ones first in line, others last
- * (most recently released). */
-static void scratchpad_lru_add(struct aml_scratchpad *sp, size_t slot)
-{
-	struct aml_scratchpad_slot *s = &sp->slots[slot];
-	if (s->in_lru || s->pins != 0 || s->xfer != NULL)
-		return;
-	s->in_lru = true;
-	if (!s->has_tile) {
-		s->prev = SP_NONE;
-		s->next = sp->lru_head;
-		if (sp->lru_head != SP_NONE)
-			sp->slots[sp->lru_head].prev = slot;
-		else
-			sp->lru_tail = slot;
-		sp->lru_head = slot;
-		return;
-	}
-	s->next = SP_NONE;
-	s->prev = sp->lru_tail;
-	if (sp->lru_tail != SP_NONE)
-		sp->slots[sp->lru_tail].next = slot;
-	else
-		sp->lru_head = slot;
-	sp->lru_tail = slot;
-}
+#include "aml/src/scratchpad/internal.h"
 
 /* ---- Layouts and copies ---- */
 
@@ -202,11 +59,11 @@ static void *scratchpad_slot_addr(const struct aml_scratchpad *sp, size_t slot)
 
 /* The tile as a strided view of the source, and the same shape dense over
  * the slot: the two ends of every copy. */
-static int scratchpad_layouts(const struct aml_scratchpad *sp,
-                              size_t slot,
-                              size_t tile,
-                              struct aml_layout *slot_layout,
-                              struct aml_layout *tile_layout)
+int aml_scratchpad_layouts(const struct aml_scratchpad *sp,
+                           size_t slot,
+                           size_t tile,
+                           struct aml_layout *slot_layout,
+                           struct aml_layout *tile_layout)
 {
 	int err = aml_tiling_tile_layout(sp->tiling, tile, tile_layout);
 	if (err != 0)
@@ -227,109 +84,24 @@ static int scratchpad_layouts(const struct aml_scratchpad *sp,
 static int scratchpad_copy(struct aml_scratchpad *sp,
                            size_t slot,
                            size_t tile,
-                           enum sp_kind kind)
+                           enum aml_scratchpad_copy kind)
 {
 	struct aml_layout sl, tl;
-	int err = scratchpad_layouts(sp, slot, tile, &sl, &tl);
+	int err = aml_scratchpad_layouts(sp, slot, tile, &sl, &tl);
 	if (err != 0)
 		return err;
-	if (kind == SP_PULL)
+	if (kind == AML_SCRATCHPAD_TO_SLOT)
 		err = aml_dma_copy(sp->dma, &sl, &tl);
 	else
 		err = aml_dma_copy(sp->dma, &tl, &sl);
 	if (err != 0)
 		return err;
 	sp->stats.copies++;
-	if (kind == SP_PULL)
+	if (kind == AML_SCRATCHPAD_TO_SLOT)
 		sp->stats.bytes_pulled += aml_layout_bytes(&sl);
 	else
 		sp->stats.bytes_pushed += aml_layout_bytes(&sl);
 	return 0;
-}
-
-/* ---- Requests ---- */
-
-static struct aml_scratchpad_request *
-scratchpad_request_new(struct aml_scratchpad *sp, size_t slot, enum sp_kind k)
-{
-	struct aml_scratchpad_request *x = calloc(1, sizeof(*x));
-	if (x == NULL)
-		return NULL;
-	x->owner = sp;
-	x->slot = slot;
-	x->kind = k;
-	x->state = SP_IN_FLIGHT;
-	x->nrefs = 1;
-	return x;
-}
-
-static void scratchpad_request_link(struct aml_scratchpad *sp,
-                                    struct aml_scratchpad_request *x)
-{
-	x->prev = NULL;
-	x->next = sp->live;
-	if (sp->live != NULL)
-		sp->live->prev = x;
-	sp->live = x;
-}
-
-static void scratchpad_request_put(struct aml_scratchpad *sp,
-                                   struct aml_scratchpad_request *x)
-{
-	if (--x->nrefs != 0)
-		return;
-	if (x->prev != NULL)
-		x->prev->next = x->next;
-	else
-		sp->live = x->next;
-	if (x->next != NULL)
-		x->next->prev = x->prev;
-	free(x);
-}
-
-/* The copy of @x ended with @err: update its slot and wake the waiters. */
-static void scratchpad_complete(struct aml_scratchpad *sp,
-                                struct aml_scratchpad_request *x,
-                                int err)
-{
-	struct aml_scratchpad_slot *s = &sp->slots[x->slot];
-	s->xfer = NULL;
-	x->state = SP_DONE;
-	x->err = err;
-	if (err != 0 && x->kind == SP_PULL) {
-		/* The slot's content is garbage: forget the tile, so that no
-		 * later pull hits it. Pins stay until released. */
-		scratchpad_hash_remove(sp, x->slot);
-		s->has_tile = false;
-		s->dirty = false;
-	} else if (err != 0) {
-		s->dirty = true; /* the tile did not get the data */
-	}
-	scratchpad_lru_add(sp, x->slot);
-	pthread_cond_broadcast(&sp->done);
-}
-
-/* Wait for @x and drop one handle on it. Called and returns with the lock
- * held; releases it while waiting for the dma. */
-static int scratchpad_request_wait(struct aml_scratchpad *sp,
-                                   struct aml_scratchpad_request *x)
-{
-	while (x->state != SP_DONE) {
-		if (x->state == SP_WAITING) {
-			pthread_cond_wait(&sp->done, &sp->lock);
-			continue;
-		}
-		struct aml_dma_request *d = x->dma;
-		x->dma = NULL;
-		x->state = SP_WAITING;
-		pthread_mutex_unlock(&sp->lock);
-		int err = aml_dma_wait(sp->dma, &d);
-		pthread_mutex_lock(&sp->lock);
-		scratchpad_complete(sp, x, err);
-	}
-	int err = x->err;
-	scratchpad_request_put(sp, x);
-	return err;
 }
 
 /* ---- Slots ---- */
@@ -338,7 +110,7 @@ static int scratchpad_request_wait(struct aml_scratchpad *sp,
 static void scratchpad_unpin(struct aml_scratchpad *sp, size_t slot)
 {
 	sp->slots[slot].pins--;
-	scratchpad_lru_add(sp, slot);
+	aml_scratchpad_lru_add(sp, slot);
 }
 
 /*
@@ -347,43 +119,45 @@ static void scratchpad_unpin(struct aml_scratchpad *sp, size_t slot)
  * the LRU list; the caller pins it or puts it back. On error nothing
  * changed.
  */
-static int scratchpad_claim(struct aml_scratchpad *sp, size_t tile, size_t *out)
+int aml_scratchpad_claim(struct aml_scratchpad *sp, size_t tile, size_t *out)
 {
 	size_t v = sp->lru_head;
-	if (v == SP_NONE)
+	if (v == AML_SCRATCHPAD_NONE)
 		return AML_EBUSY;
 	struct aml_scratchpad_slot *s = &sp->slots[v];
 	if (s->has_tile && s->dirty) {
-		int err = scratchpad_copy(sp, v, s->tile, SP_PUSH);
+		int err =
+		        scratchpad_copy(sp, v, s->tile, AML_SCRATCHPAD_TO_TILE);
 		if (err != 0)
 			return err;
 		sp->stats.writebacks++;
 		s->dirty = false;
 	}
 	if (s->has_tile) {
-		scratchpad_hash_remove(sp, v);
+		aml_scratchpad_hash_remove(sp, v);
 		sp->stats.evictions++;
 	}
-	scratchpad_lru_remove(sp, v);
+	aml_scratchpad_lru_remove(sp, v);
 	s->tile = tile;
 	s->has_tile = true;
 	s->dirty = false;
-	scratchpad_hash_insert(sp, v);
+	aml_scratchpad_hash_insert(sp, v);
 	*out = v;
 	return 0;
 }
 
 /* Undo a claim whose load could not start: the slot is empty and first in
  * line again. */
-static void scratchpad_unclaim(struct aml_scratchpad *sp, size_t slot)
+void aml_scratchpad_unclaim(struct aml_scratchpad *sp, size_t slot)
 {
-	scratchpad_hash_remove(sp, slot);
+	aml_scratchpad_hash_remove(sp, slot);
 	sp->slots[slot].has_tile = false;
-	scratchpad_lru_add(sp, slot);
+	aml_scratchpad_lru_add(sp, slot);
 }
 
-static void
-scratchpad_count_hit(struct aml_scratchpad *sp, size_t slot, unsigned flags)
+void aml_scratchpad_count_hit(struct aml_scratchpad *sp,
+                              size_t slot,
+                              unsigned flags)
 {
 	if (flags & AML_SCRATCHPAD_DIRTY)
 		sp->slots[slot].dirty = true;
@@ -391,13 +165,13 @@ scratchpad_count_hit(struct aml_scratchpad *sp, size_t slot, unsigned flags)
 	sp->stats.hits++;
 }
 
-static bool scratchpad_is_ready(const struct aml_scratchpad *sp)
+bool aml_scratchpad_is_ready(const struct aml_scratchpad *sp)
 {
 	return sp != NULL && sp->ready;
 }
 
 /* Common checks of the functions that take a pinned slot; lock held. */
-static int scratchpad_check_pinned(const struct aml_scratchpad *sp, size_t slot)
+int aml_scratchpad_check_pinned(const struct aml_scratchpad *sp, size_t slot)
 {
 	if (slot >= sp->nslots)
 		return AML_EDOM;
@@ -411,12 +185,12 @@ static int scratchpad_check_pinned(const struct aml_scratchpad *sp, size_t slot)
 
 /* ---- Pull ---- */
 
-static int scratchpad_check_pull(const struct aml_scratchpad *sp,
-                                 size_t tile,
-                                 unsigned flags,
-                                 const size_t *slot)
+int aml_scratchpad_check_pull(const struct aml_scratchpad *sp,
+                              size_t tile,
+                              unsigned flags,
+                              const size_t *slot)
 {
-	if (!scratchpad_is_ready(sp) || slot == NULL ||
+	if (!aml_scratchpad_is_ready(sp) || slot == NULL ||
 	    (flags & ~AML_SCRATCHPAD_DIRTY) != 0)
 		return AML_EINVAL;
 	if (tile >= sp->ntiles)
@@ -429,37 +203,37 @@ int aml_scratchpad_pull(struct aml_scratchpad *sp,
                         unsigned flags,
                         size_t *slot)
 {
-	int err = scratchpad_check_pull(sp, tile, flags, slot);
+	int err = aml_scratchpad_check_pull(sp, tile, flags, slot);
 	if (err != 0)
 		return err;
 	pthread_mutex_lock(&sp->lock);
-	size_t pos = scratchpad_find_pos(sp, tile);
-	if (pos != SP_NONE) {
+	size_t pos = aml_scratchpad_hash_find(sp, tile);
+	if (pos != AML_SCRATCHPAD_NONE) {
 		size_t v = sp->hash[pos] - 1;
 		struct aml_scratchpad_slot *s = &sp->slots[v];
-		scratchpad_lru_remove(sp, v);
+		aml_scratchpad_lru_remove(sp, v);
 		s->pins++;
 		struct aml_scratchpad_request *x = s->xfer;
-		if (x != NULL && x->kind == SP_PULL) {
+		if (x != NULL && x->kind == AML_SCRATCHPAD_TO_SLOT) {
 			/* Its load is in flight: join it. */
 			x->nrefs++;
-			err = scratchpad_request_wait(sp, x);
+			err = aml_scratchpad_request_wait(sp, x);
 		}
 		if (err != 0)
 			scratchpad_unpin(sp, v);
 		else
-			scratchpad_count_hit(sp, v, flags);
+			aml_scratchpad_count_hit(sp, v, flags);
 		pthread_mutex_unlock(&sp->lock);
 		if (err == 0)
 			*slot = v;
 		return err;
 	}
 	size_t v;
-	err = scratchpad_claim(sp, tile, &v);
+	err = aml_scratchpad_claim(sp, tile, &v);
 	if (err == 0) {
-		err = scratchpad_copy(sp, v, tile, SP_PULL);
+		err = scratchpad_copy(sp, v, tile, AML_SCRATCHPAD_TO_SLOT);
 		if (err != 0) {
-			scratchpad_unclaim(sp, v);
+			aml_scratchpad_unclaim(sp, v);
 		} else {
 			sp->slots[v].pins = 1;
 			sp->slots[v].dirty =
@@ -474,97 +248,19 @@ int aml_scratchpad_pull(struct aml_scratchpad *sp,
 	return err;
 }
 
-/* An asynchronous miss: claim a slot and submit its load. Lock held. */
-static int scratchpad_async_load(struct aml_scratchpad *sp,
-                                 size_t tile,
-                                 unsigned flags,
-                                 size_t *slot,
-                                 struct aml_scratchpad_request **request)
-{
-	/* Allocate first: running out of memory then changes nothing. */
-	struct aml_scratchpad_request *x =
-	        scratchpad_request_new(sp, 0, SP_PULL);
-	if (x == NULL)
-		return AML_ENOMEM;
-	size_t v;
-	int err = scratchpad_claim(sp, tile, &v);
-	if (err != 0) {
-		free(x);
-		return err;
-	}
-	struct aml_layout sl, tl;
-	err = scratchpad_layouts(sp, v, tile, &sl, &tl);
-	if (err == 0)
-		err = aml_dma_async_copy(sp->dma, &x->dma, &sl, &tl);
-	if (err != 0) {
-		scratchpad_unclaim(sp, v);
-		free(x);
-		return err;
-	}
-	x->slot = v;
-	scratchpad_request_link(sp, x);
-	struct aml_scratchpad_slot *s = &sp->slots[v];
-	s->xfer = x;
-	s->pins = 1;
-	s->dirty = (flags & AML_SCRATCHPAD_DIRTY) != 0;
-	sp->stats.pulls++;
-	sp->stats.misses++;
-	sp->stats.copies++;
-	sp->stats.bytes_pulled += aml_layout_bytes(&sl);
-	*slot = v;
-	*request = x;
-	return 0;
-}
-
-int aml_scratchpad_async_pull(struct aml_scratchpad *sp,
-                              size_t tile,
-                              unsigned flags,
-                              size_t *slot,
-                              struct aml_scratchpad_request **request)
-{
-	if (request == NULL)
-		return AML_EINVAL;
-	*request = NULL;
-	int err = scratchpad_check_pull(sp, tile, flags, slot);
-	if (err != 0)
-		return err;
-	pthread_mutex_lock(&sp->lock);
-	size_t pos = scratchpad_find_pos(sp, tile);
-	if (pos == SP_NONE) {
-		err = scratchpad_async_load(sp, tile, flags, slot, request);
-		pthread_mutex_unlock(&sp->lock);
-		return err;
-	}
-	size_t v = sp->hash[pos] - 1;
-	struct aml_scratchpad_slot *s = &sp->slots[v];
-	scratchpad_lru_remove(sp, v);
-	s->pins++;
-	scratchpad_count_hit(sp, v, flags);
-	struct aml_scratchpad_request *x = s->xfer;
-	if (x != NULL && x->kind == SP_PULL) {
-		/* Load in flight: this pull completes with it. */
-		x->nrefs++;
-		*request = x;
-	} else {
-		*request = &scratchpad_done;
-	}
-	pthread_mutex_unlock(&sp->lock);
-	*slot = v;
-	return 0;
-}
-
 /* ---- Push, release, dirty, flush ---- */
 
 int aml_scratchpad_push(struct aml_scratchpad *sp, size_t slot)
 {
-	if (!scratchpad_is_ready(sp))
+	if (!aml_scratchpad_is_ready(sp))
 		return AML_EINVAL;
 	pthread_mutex_lock(&sp->lock);
-	int err = scratchpad_check_pinned(sp, slot);
+	int err = aml_scratchpad_check_pinned(sp, slot);
 	if (err == 0 && sp->slots[slot].xfer != NULL)
 		err = AML_EBUSY;
 	if (err == 0)
-		err = scratchpad_copy(sp, slot, sp->slots[slot].tile, SP_PUSH);
+		err = scratchpad_copy(sp, slot, sp->slots[slot].tile,
+		                      AML_SCRATCHPAD_TO_TILE);
 	if (err == 0) {
 		sp->slots[slot].dirty = false;
 		sp->stats.pushes++;
@@ -573,78 +269,9 @@ int aml_scratchpad_push(struct aml_scratchpad *sp, size_t slot)
 	return err;
 }
 
-static int scratchpad_async_store(struct aml_scratchpad *sp,
-                                  size_t slot,
-                                  struct aml_scratchpad_request **request)
-{
-	struct aml_scratchpad_slot *s = &sp->slots[slot];
-	if (s->xfer != NULL)
-		return AML_EBUSY;
-	struct aml_layout sl, tl;
-	int err = scratchpad_layouts(sp, slot, s->tile, &sl, &tl);
-	if (err != 0)
-		return err;
-	struct aml_scratchpad_request *x =
-	        scratchpad_request_new(sp, slot, SP_PUSH);
-	if (x == NULL)
-		return AML_ENOMEM;
-	err = aml_dma_async_copy(sp->dma, &x->dma, &tl, &sl);
-	if (err != 0) {
-		free(x);
-		return err;
-	}
-	scratchpad_request_link(sp, x);
-	/* Clean from now: a write after this call must mark it again. */
-	s->dirty = false;
-	s->xfer = x;
-	sp->stats.pushes++;
-	sp->stats.copies++;
-	sp->stats.bytes_pushed += aml_layout_bytes(&sl);
-	*request = x;
-	return 0;
-}
-
-int aml_scratchpad_async_push(struct aml_scratchpad *sp,
-                              size_t slot,
-                              struct aml_scratchpad_request **request)
-{
-	if (request == NULL)
-		return AML_EINVAL;
-	*request = NULL;
-	if (!scratchpad_is_ready(sp))
-		return AML_EINVAL;
-	pthread_mutex_lock(&sp->lock);
-	int err = scratchpad_check_pinned(sp, slot);
-	if (err == 0)
-		err = scratchpad_async_store(sp, slot, request);
-	pthread_mutex_unlock(&sp->lock);
-	return err;
-}
-
-int aml_scratchpad_wait(struct aml_scratchpad *sp,
-                        struct aml_scratchpad_request **request)
-{
-	if (!scratchpad_is_ready(sp) || request == NULL || *request == NULL)
-		return AML_EINVAL;
-	struct aml_scratchpad_request *x = *request;
-	if (x == &scratchpad_done) {
-		*request = NULL;
-		return 0;
-	}
-	pthread_mutex_lock(&sp->lock);
-	if (x->owner != sp) {
-		pthread_mutex_unlock(&sp->lock);
-		return AML_EINVAL;
-	}
-	int err = scratchpad_request_wait(sp, x);
-	pthread_mutex_unlock(&sp->lock);
-	*request = NULL;
-	return err;
-}
-
 int aml_scratchpad_release(struct aml_scratchpad *sp, size_t slot)
 {
-	if (!scratchpad_is_ready(sp))
+	if (!aml_scratchpad_is_ready(sp))
 		return AML_EINVAL;
 	if (slot >= sp->nslots)
 		return AML_EDOM;
@@ -660,10 +287,10 @@ int aml_scratchpad_release(struct aml_scratchpad *sp, size_t slot)
 
 int aml_scratchpad_mark_dirty(struct aml_scratchpad *sp, size_t slot)
 {
-	if (!scratchpad_is_ready(sp))
+	if (!aml_scratchpad_is_ready(sp))
 		return AML_EINVAL;
 	pthread_mutex_lock(&sp->lock);
-	int err = scratchpad_check_pinned(sp, slot);
+	int err = aml_scratchpad_check_pinned(sp, slot);
 	if (err == 0)
 		sp->slots[slot].dirty = true;
 	pthread_mutex_unlock(&sp->lock);
@@ -679,7 +306,8 @@ static int scratchpad_flush_locked(struct aml_scratchpad *sp)
 		struct aml_scratchpad_slot *s = &sp->slots[i];
 		if (!s->has_tile || !s->dirty || s->xfer != NULL)
 			continue;
-		int err = scratchpad_copy(sp, i, s->tile, SP_PUSH);
+		int err =
+		        scratchpad_copy(sp, i, s->tile, AML_SCRATCHPAD_TO_TILE);
 		if (err != 0) {
 			if (first == 0)
 				first = err;
@@ -693,7 +321,7 @@ static int scratchpad_flush_locked(struct aml_scratchpad *sp)
 
 int aml_scratchpad_flush(struct aml_scratchpad *sp)
 {
-	if (!scratchpad_is_ready(sp))
+	if (!aml_scratchpad_is_ready(sp))
 		return AML_EINVAL;
 	pthread_mutex_lock(&sp->lock);
 	int err = scratchpad_flush_locked(sp);
@@ -705,7 +333,7 @@ int aml_scratchpad_flush(struct aml_scratchpad *sp)
 
 void *aml_scratchpad_slot_ptr(const struct aml_scratchpad *sp, size_t slot)
 {
-	if (!scratchpad_is_ready(sp)) {
+	if (!aml_scratchpad_is_ready(sp)) {
 		aml_errno = AML_EINVAL;
 		return NULL;
 	}
@@ -732,7 +360,7 @@ int aml_scratchpad_slot_layout(struct aml_scratchpad *sp,
                                size_t slot,
                                struct aml_layout *out)
 {
-	if (!scratchpad_is_ready(sp) || out == NULL)
+	if (!aml_scratchpad_is_ready(sp) || out == NULL)
 		return AML_EINVAL;
 	pthread_mutex_lock(&sp->lock);
 	size_t tile;
@@ -741,7 +369,7 @@ int aml_scratchpad_slot_layout(struct aml_scratchpad *sp,
 	if (err != 0)
 		return err;
 	struct aml_layout sl, tl;
-	err = scratchpad_layouts(sp, slot, tile, &sl, &tl);
+	err = aml_scratchpad_layouts(sp, slot, tile, &sl, &tl);
 	if (err == 0)
 		*out = sl;
 	return err;
@@ -751,7 +379,7 @@ int aml_scratchpad_slot_tile(struct aml_scratchpad *sp,
                              size_t slot,
                              size_t *out)
 {
-	if (!scratchpad_is_ready(sp) || out == NULL)
+	if (!aml_scratchpad_is_ready(sp) || out == NULL)
 		return AML_EINVAL;
 	pthread_mutex_lock(&sp->lock);
 	int err = scratchpad_tile_of(sp, slot, out);
@@ -762,7 +390,7 @@ int aml_scratchpad_slot_tile(struct aml_scratchpad *sp,
 int aml_scratchpad_stats(struct aml_scratchpad *sp,
                          struct aml_scratchpad_stats *out)
 {
-	if (!scratchpad_is_ready(sp) || out == NULL)
+	if (!aml_scratchpad_is_ready(sp) || out == NULL)
 		return AML_EINVAL;
 	pthread_mutex_lock(&sp->lock);
 	*out = sp->stats;
@@ -772,7 +400,7 @@ int aml_scratchpad_stats(struct aml_scratchpad *sp,
 
 size_t aml_scratchpad_nslots(const struct aml_scratchpad *sp)
 {
-	if (!scratchpad_is_ready(sp)) {
+	if (!aml_scratchpad_is_ready(sp)) {
 		aml_errno = AML_EINVAL;
 		return 0;
 	}
@@ -837,15 +465,15 @@ int aml_scratchpad_init(struct aml_scratchpad *sp,
 	size_t cap = 2;
 	while (cap < 2 * nslots)
 		cap *= 2;
+	/* Slots first: a device too small for them is the likely failure,
+	 * and costs no bookkeeping allocation sized by nslots. */
+	char *scratch = aml_area_mmap(area, total, NULL);
+	if (scratch == NULL)
+		return aml_errno != 0 ? aml_errno : AML_ENOMEM;
 	struct aml_scratchpad_slot *slots = calloc(nslots, sizeof(*slots));
 	size_t *hash = calloc(cap, sizeof(*hash));
 	if (slots == NULL || hash == NULL) {
 		err = AML_ENOMEM;
-		goto err_meta;
-	}
-	char *scratch = aml_area_mmap(area, total, NULL);
-	if (scratch == NULL) {
-		err = aml_errno != 0 ? aml_errno : AML_ENOMEM;
 		goto err_meta;
 	}
 	*sp = (struct aml_scratchpad){
@@ -861,8 +489,8 @@ int aml_scratchpad_init(struct aml_scratchpad *sp,
 	        .slots = slots,
 	        .hash = hash,
 	        .hash_mask = cap - 1,
-	        .lru_head = SP_NONE,
-	        .lru_tail = SP_NONE,
+	        .lru_head = AML_SCRATCHPAD_NONE,
+	        .lru_tail = AML_SCRATCHPAD_NONE,
 	};
 	if (pthread_mutex_init(&sp->lock, NULL) != 0) {
 		err = AML_FAILURE;
@@ -873,8 +501,8 @@ int aml_scratchpad_init(struct aml_scratchpad *sp,
 		goto err_lock;
 	}
 	for (size_t i = 0; i < nslots; i++) {
-		slots[i].prev = slots[i].next = SP_NONE;
-		scratchpad_lru_add(sp, i);
+		slots[i].prev = slots[i].next = AML_SCRATCHPAD_NONE;
+		aml_scratchpad_lru_add(sp, i);
 	}
 	sp->ready = 1;
 	return 0;
@@ -882,28 +510,28 @@ int aml_scratchpad_init(struct aml_scratchpad *sp,
 err_lock:
 	pthread_mutex_destroy(&sp->lock);
 err_map:
-	aml_area_munmap(area, scratch, total);
 	sp->ready = 0;
 err_meta:
 	free(hash);
 	free(slots);
+	aml_area_munmap(area, scratch, total);
 	return err;
 }
 
 void aml_scratchpad_fini(struct aml_scratchpad *sp)
 {
-	if (!scratchpad_is_ready(sp))
+	if (!aml_scratchpad_is_ready(sp))
 		return;
 	pthread_mutex_lock(&sp->lock);
 	/* Complete every copy, so none writes into unmapped slots. */
 	for (struct aml_scratchpad_request *x = sp->live; x != NULL;
 	     x = x->next) {
-		if (x->state != SP_IN_FLIGHT)
+		if (x->state != AML_SCRATCHPAD_IN_FLIGHT)
 			continue;
 		struct aml_dma_request *d = x->dma;
 		x->dma = NULL;
-		x->state = SP_WAITING;
-		scratchpad_complete(sp, x, aml_dma_wait(sp->dma, &d));
+		x->state = AML_SCRATCHPAD_WAITING;
+		aml_scratchpad_complete(sp, x, aml_dma_wait(sp->dma, &d));
 	}
 	scratchpad_flush_locked(sp);
 	while (sp->live != NULL) {

@@ -24,6 +24,7 @@
 #include <aml/error.h>
 #include <aml/layout.h>
 #include <aml/replicaset.h>
+#include <aml/scratchpad.h>
 #include <aml/tiling.h>
 #include <aml/topology.h>
 #include <aml/version.h>

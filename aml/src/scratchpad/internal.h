@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Private state of the scratchpad (aml/scratchpad.h), shared by its three
+ * files: scratchpad.c (lifecycle, synchronous pull and push, queries),
+ * index.c (tile -> slot table and LRU list) and async.c (requests and the
+ * asynchronous variants). See scratchpad.c for the design.
+ *
+ * Every function here is called with sp->lock held, unless it says
+ * otherwise, and trusts its arguments (the public functions checked them).
+ */
+#ifndef AML_SRC_SCRATCHPAD_INTERNAL_H
+#define AML_SRC_SCRATCHPAD_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <aml/dma.h>
+#include <aml/layout.h>
+#include <aml/scratchpad.h>
+
+/* No slot: the end of the LRU list. */
+#define AML_SCRATCHPAD_NONE SIZE_MAX
+
+/* Direction of a copy. */
+enum aml_scratchpad_copy { AML_SCRATCHPAD_TO_SLOT, AML_SCRATCHPAD_TO_TILE };
+
+/* Life of a request. */
+enum aml_scratchpad_state {
+	/* The dma request is in dma, waiting for a waiter. */
+	AML_SCRATCHPAD_IN_FLIGHT,
+	/* A waiter took dma and waits for it without the lock. */
+	AML_SCRATCHPAD_WAITING,
+	/* The copy is over; err says how it went. */
+	AML_SCRATCHPAD_DONE,
+};
+
+struct aml_scratchpad_slot {
+	/* Valid when has_tile. */
+	size_t tile;
+	bool has_tile;
+	/* Written by the user since the last copy back to the tile. */
+	bool dirty;
+	/* On the LRU list (pins == 0 and xfer == NULL). */
+	bool in_lru;
+	/* User pins: pulls not yet released. */
+	size_t pins;
+	/* The copy in flight to or from this slot, or NULL. */
+	struct aml_scratchpad_request *xfer;
+	/* LRU links, AML_SCRATCHPAD_NONE at the ends. */
+	size_t prev;
+	size_t next;
+};
+
+struct aml_scratchpad_request {
+	struct aml_scratchpad *owner;
+	/* Links of owner->live. */
+	struct aml_scratchpad_request *prev;
+	struct aml_scratchpad_request *next;
+	/* The dma's request while AML_SCRATCHPAD_IN_FLIGHT, then NULL. */
+	struct aml_dma_request *dma;
+	size_t slot;
+	enum aml_scratchpad_copy kind;
+	enum aml_scratchpad_state state;
+	/* Result of the copy, once AML_SCRATCHPAD_DONE. */
+	int err;
+	/* Handles on this request not yet waited. */
+	size_t nrefs;
+};
+
+/* ---- index.c ---- */
+
+/* Position of @p tile in sp->hash, or AML_SCRATCHPAD_NONE. */
+size_t aml_scratchpad_hash_find(const struct aml_scratchpad *sp, size_t tile);
+/* Index slot @p slot under its tile (not indexed yet). */
+void aml_scratchpad_hash_insert(struct aml_scratchpad *sp, size_t slot);
+/* Unindex slot @p slot's tile, if indexed. */
+void aml_scratchpad_hash_remove(struct aml_scratchpad *sp, size_t slot);
+/* Take slot @p slot off the LRU list, if on it. */
+void aml_scratchpad_lru_remove(struct aml_scratchpad *sp, size_t slot);
+/* Put slot @p slot on the LRU list if it has no pin and no copy in flight:
+ * at the head if empty, else at the tail. */
+void aml_scratchpad_lru_add(struct aml_scratchpad *sp, size_t slot);
+
+/* ---- scratchpad.c ---- */
+
+/* Whether @p sp is initialised (no lock needed). */
+bool aml_scratchpad_is_ready(const struct aml_scratchpad *sp);
+/* Checks of a pull's arguments (no lock needed). */
+int aml_scratchpad_check_pull(const struct aml_scratchpad *sp,
+                              size_t tile,
+                              unsigned flags,
+                              const size_t *slot);
+/* Checks of a slot the caller must hold a pin on. */
+int aml_scratchpad_check_pinned(const struct aml_scratchpad *sp, size_t slot);
+/* The two layouts of a copy between slot @p slot and tile @p tile. */
+int aml_scratchpad_layouts(const struct aml_scratchpad *sp,
+                           size_t slot,
+                           size_t tile,
+                           struct aml_layout *slot_layout,
+                           struct aml_layout *tile_layout);
+/* Evict the LRU slot for @p tile (write-back included); nothing changes on
+ * error. */
+int aml_scratchpad_claim(struct aml_scratchpad *sp, size_t tile, size_t *out);
+/* Undo a claim whose load failed to start. */
+void aml_scratchpad_unclaim(struct aml_scratchpad *sp, size_t slot);
+/* Count a pull that hit, and apply its flags. */
+void aml_scratchpad_count_hit(struct aml_scratchpad *sp,
+                              size_t slot,
+                              unsigned flags);
+
+/* ---- async.c ---- */
+
+/* The copy of @p x ended with @p err: update its slot, wake waiters. */
+void aml_scratchpad_complete(struct aml_scratchpad *sp,
+                             struct aml_scratchpad_request *x,
+                             int err);
+/* Wait for @p x and drop one handle on it; unlocks while waiting. */
+int aml_scratchpad_request_wait(struct aml_scratchpad *sp,
+                                struct aml_scratchpad_request *x);
+
+#endif /* AML_SRC_SCRATCHPAD_INTERNAL_H */

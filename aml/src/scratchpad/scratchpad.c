@@ -1,0 +1,582 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The scratchpad (aml/scratchpad.h): tiles of a slow array cached in slots
+ * of a fast area, copied by a dma engine, evicted in LRU order.
+ *
+ * Three files share the state of internal.h: this one (lifecycle,
+ * synchronous pull and push, queries), index.c (the table and the LRU
+ * list) and async.c (requests and the asynchronous variants).
+ *
+ * State, all guarded by sp->lock:
+ * - slots[i]: the tile it holds (has_tile), its user pins, its dirty bit, and
+ *   the copy in flight to or from it (xfer, at most one at a time).
+ * - hash: tile -> slot for every slot with has_tile, open addressing with
+ *   linear probing at load <= 1/2, so a hit is O(1) whatever the number of
+ *   tiles (an array indexed by tile would cost memory per tile, and a scan
+ *   O(nslots) per pull).
+ * - the LRU list, doubly linked through the slots by index: exactly the
+ *   slots with no pin and no copy in flight, i.e. the evictable ones. Empty
+ *   slots go to the head, released ones to the tail, and the victim is the
+ *   head, so empty slots are used before any tile is evicted.
+ * - live: every request (one copy in flight, or done and not yet waited by
+ *   all its handles), so that fini can complete and free them.
+ *
+ * A request is shared by every handle on one copy: an asynchronous pull
+ * that hits a tile whose load is in flight gets the same request (nrefs
+ * counts the handles), and a synchronous pull that hits it joins it for the
+ * time of its wait. The first waiter takes the dma request and waits
+ * without the lock (state WAITING); the others sleep on sp->done until the
+ * first has completed the copy (state DONE). A request outlives its copy
+ * until its last handle is waited, so a handle stays valid whatever happens
+ * to the slot meanwhile.
+ *
+ * Synchronous copies (pull misses, pushes, write-backs of victims) run with
+ * the lock held: it keeps a victim's write-back ordered before any reload
+ * of its tile by another thread, at the price of serialising misses across
+ * threads (documented in the header).
+ */
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <aml/device.h>
+#include <aml/dma.h>
+#include <aml/error.h>
+#include <aml/layout.h>
+#include <aml/scratchpad.h>
+#include <aml/tiling.h>
+
+#include "aml/src/scratchpad/internal.h"
+
+/* ---- Layouts and copies ---- */
+
+static void *scratchpad_slot_addr(const struct aml_scratchpad *sp, size_t slot)
+{
+	return sp->scratch + slot * sp->slot_stride;
+}
+
+/* The tile as a strided view of the source, and the same shape dense over
+ * the slot: the two ends of every copy. */
+int aml_scratchpad_layouts(const struct aml_scratchpad *sp,
+                           size_t slot,
+                           size_t tile,
+                           struct aml_layout *slot_layout,
+                           struct aml_layout *tile_layout)
+{
+	int err = aml_tiling_tile_layout(sp->tiling, tile, tile_layout);
+	if (err != 0)
+		return err;
+	err = aml_layout_init(slot_layout, scratchpad_slot_addr(sp, slot),
+	                      tile_layout->order, tile_layout->element_size,
+	                      tile_layout->ndims, tile_layout->dims, NULL);
+	if (err != 0)
+		return err;
+	/* Tile 0 is the largest tile of a tiling; a tiling breaking that
+	 * would overrun the slot. */
+	if (aml_layout_bytes(slot_layout) > sp->slot_bytes)
+		return AML_FAILURE;
+	return 0;
+}
+
+/* Synchronous copy between slot and tile, counted. */
+static int scratchpad_copy(struct aml_scratchpad *sp,
+                           size_t slot,
+                           size_t tile,
+                           enum aml_scratchpad_copy kind)
+{
+	struct aml_layout sl, tl;
+	int err = aml_scratchpad_layouts(sp, slot, tile, &sl, &tl);
+	if (err != 0)
+		return err;
+	if (kind == AML_SCRATCHPAD_TO_SLOT)
+		err = aml_dma_copy(sp->dma, &sl, &tl);
+	else
+		err = aml_dma_copy(sp->dma, &tl, &sl);
+	if (err != 0)
+		return err;
+	sp->stats.copies++;
+	if (kind == AML_SCRATCHPAD_TO_SLOT)
+		sp->stats.bytes_pulled += aml_layout_bytes(&sl);
+	else
+		sp->stats.bytes_pushed += aml_layout_bytes(&sl);
+	return 0;
+}
+
+/* ---- Slots ---- */
+
+/* Drop a pin (after checks). */
+static void scratchpad_unpin(struct aml_scratchpad *sp, size_t slot)
+{
+	sp->slots[slot].pins--;
+	aml_scratchpad_lru_add(sp, slot);
+}
+
+/*
+ * Take the least recently used evictable slot for @tile: write back its
+ * tile if dirty, forget it, and index the slot under @tile. The slot leaves
+ * the LRU list; the caller pins it or puts it back. On error nothing
+ * changed.
+ */
+int aml_scratchpad_claim(struct aml_scratchpad *sp, size_t tile, size_t *out)
+{
+	size_t v = sp->lru_head;
+	if (v == AML_SCRATCHPAD_NONE)
+		return AML_EBUSY;
+	struct aml_scratchpad_slot *s = &sp->slots[v];
+	if (s->has_tile && s->dirty) {
+		int err =
+		        scratchpad_copy(sp, v, s->tile, AML_SCRATCHPAD_TO_TILE);
+		if (err != 0)
+			return err;
+		sp->stats.writebacks++;
+		s->dirty = false;
+	}
+	if (s->has_tile) {
+		aml_scratchpad_hash_remove(sp, v);
+		sp->stats.evictions++;
+	}
+	aml_scratchpad_lru_remove(sp, v);
+	s->tile = tile;
+	s->has_tile = true;
+	s->dirty = false;
+	aml_scratchpad_hash_insert(sp, v);
+	*out = v;
+	return 0;
+}
+
+/* Undo a claim whose load could not start: the slot is empty and first in
+ * line again. */
+void aml_scratchpad_unclaim(struct aml_scratchpad *sp, size_t slot)
+{
+	aml_scratchpad_hash_remove(sp, slot);
+	sp->slots[slot].has_tile = false;
+	aml_scratchpad_lru_add(sp, slot);
+}
+
+void aml_scratchpad_count_hit(struct aml_scratchpad *sp,
+                              size_t slot,
+                              unsigned flags)
+{
+	if (flags & AML_SCRATCHPAD_DIRTY)
+		sp->slots[slot].dirty = true;
+	sp->stats.pulls++;
+	sp->stats.hits++;
+}
+
+bool aml_scratchpad_is_ready(const struct aml_scratchpad *sp)
+{
+	return sp != NULL && sp->ready;
+}
+
+/* Common checks of the functions that take a pinned slot; lock held. */
+int aml_scratchpad_check_pinned(const struct aml_scratchpad *sp, size_t slot)
+{
+	if (slot >= sp->nslots)
+		return AML_EDOM;
+	const struct aml_scratchpad_slot *s = &sp->slots[slot];
+	if (s->pins == 0)
+		return AML_EPERM;
+	if (!s->has_tile)
+		return AML_EINVAL;
+	return 0;
+}
+
+/* ---- Pull ---- */
+
+int aml_scratchpad_check_pull(const struct aml_scratchpad *sp,
+                              size_t tile,
+                              unsigned flags,
+                              const size_t *slot)
+{
+	if (!aml_scratchpad_is_ready(sp) || slot == NULL ||
+	    (flags & ~AML_SCRATCHPAD_DIRTY) != 0)
+		return AML_EINVAL;
+	if (tile >= sp->ntiles)
+		return AML_EDOM;
+	return 0;
+}
+
+int aml_scratchpad_pull(struct aml_scratchpad *sp,
+                        size_t tile,
+                        unsigned flags,
+                        size_t *slot)
+{
+	int err = aml_scratchpad_check_pull(sp, tile, flags, slot);
+	if (err != 0)
+		return err;
+	pthread_mutex_lock(&sp->lock);
+	size_t pos = aml_scratchpad_hash_find(sp, tile);
+	if (pos != AML_SCRATCHPAD_NONE) {
+		size_t v = sp->hash[pos] - 1;
+		struct aml_scratchpad_slot *s = &sp->slots[v];
+		aml_scratchpad_lru_remove(sp, v);
+		s->pins++;
+		struct aml_scratchpad_request *x = s->xfer;
+		if (x != NULL && x->kind == AML_SCRATCHPAD_TO_SLOT) {
+			/* Its load is in flight: join it. */
+			x->nrefs++;
+			err = aml_scratchpad_request_wait(sp, x);
+		}
+		if (err != 0)
+			scratchpad_unpin(sp, v);
+		else
+			aml_scratchpad_count_hit(sp, v, flags);
+		pthread_mutex_unlock(&sp->lock);
+		if (err == 0)
+			*slot = v;
+		return err;
+	}
+	size_t v;
+	err = aml_scratchpad_claim(sp, tile, &v);
+	if (err == 0) {
+		err = scratchpad_copy(sp, v, tile, AML_SCRATCHPAD_TO_SLOT);
+		if (err != 0) {
+			aml_scratchpad_unclaim(sp, v);
+		} else {
+			sp->slots[v].pins = 1;
+			sp->slots[v].dirty =
+			        (flags & AML_SCRATCHPAD_DIRTY) != 0;
+			sp->stats.pulls++;
+			sp->stats.misses++;
+		}
+	}
+	pthread_mutex_unlock(&sp->lock);
+	if (err == 0)
+		*slot = v;
+	return err;
+}
+
+/* ---- Push, release, dirty, flush ---- */
+
+int aml_scratchpad_push(struct aml_scratchpad *sp, size_t slot)
+{
+	if (!aml_scratchpad_is_ready(sp))
+		return AML_EINVAL;
+	pthread_mutex_lock(&sp->lock);
+	int err = aml_scratchpad_check_pinned(sp, slot);
+	if (err == 0 && sp->slots[slot].xfer != NULL)
+		err = AML_EBUSY;
+	if (err == 0)
+		err = scratchpad_copy(sp, slot, sp->slots[slot].tile,
+		                      AML_SCRATCHPAD_TO_TILE);
+	if (err == 0) {
+		sp->slots[slot].dirty = false;
+		sp->stats.pushes++;
+	}
+	pthread_mutex_unlock(&sp->lock);
+	return err;
+}
+
+int aml_scratchpad_release(struct aml_scratchpad *sp, size_t slot)
+{
+	if (!aml_scratchpad_is_ready(sp))
+		return AML_EINVAL;
+	if (slot >= sp->nslots)
+		return AML_EDOM;
+	pthread_mutex_lock(&sp->lock);
+	int err = AML_EPERM;
+	if (sp->slots[slot].pins != 0) {
+		scratchpad_unpin(sp, slot);
+		err = 0;
+	}
+	pthread_mutex_unlock(&sp->lock);
+	return err;
+}
+
+int aml_scratchpad_mark_dirty(struct aml_scratchpad *sp, size_t slot)
+{
+	if (!aml_scratchpad_is_ready(sp))
+		return AML_EINVAL;
+	pthread_mutex_lock(&sp->lock);
+	int err = aml_scratchpad_check_pinned(sp, slot);
+	if (err == 0)
+		sp->slots[slot].dirty = true;
+	pthread_mutex_unlock(&sp->lock);
+	return err;
+}
+
+/* Write back every dirty slot with no copy in flight. Lock held (or no
+ * other thread, in fini). */
+static int scratchpad_flush_locked(struct aml_scratchpad *sp)
+{
+	int first = 0;
+	for (size_t i = 0; i < sp->nslots; i++) {
+		struct aml_scratchpad_slot *s = &sp->slots[i];
+		if (!s->has_tile || !s->dirty || s->xfer != NULL)
+			continue;
+		int err =
+		        scratchpad_copy(sp, i, s->tile, AML_SCRATCHPAD_TO_TILE);
+		if (err != 0) {
+			if (first == 0)
+				first = err;
+			continue;
+		}
+		s->dirty = false;
+		sp->stats.writebacks++;
+	}
+	return first;
+}
+
+int aml_scratchpad_flush(struct aml_scratchpad *sp)
+{
+	if (!aml_scratchpad_is_ready(sp))
+		return AML_EINVAL;
+	pthread_mutex_lock(&sp->lock);
+	int err = scratchpad_flush_locked(sp);
+	pthread_mutex_unlock(&sp->lock);
+	return err;
+}
+
+/* ---- Queries ---- */
+
+void *aml_scratchpad_slot_ptr(const struct aml_scratchpad *sp, size_t slot)
+{
+	if (!aml_scratchpad_is_ready(sp)) {
+		aml_errno = AML_EINVAL;
+		return NULL;
+	}
+	if (slot >= sp->nslots) {
+		aml_errno = AML_EDOM;
+		return NULL;
+	}
+	return scratchpad_slot_addr(sp, slot);
+}
+
+/* The tile of an occupied slot, or an error; lock held. */
+static int
+scratchpad_tile_of(const struct aml_scratchpad *sp, size_t slot, size_t *tile)
+{
+	if (slot >= sp->nslots)
+		return AML_EDOM;
+	if (!sp->slots[slot].has_tile)
+		return AML_EINVAL;
+	*tile = sp->slots[slot].tile;
+	return 0;
+}
+
+int aml_scratchpad_slot_layout(struct aml_scratchpad *sp,
+                               size_t slot,
+                               struct aml_layout *out)
+{
+	if (!aml_scratchpad_is_ready(sp) || out == NULL)
+		return AML_EINVAL;
+	pthread_mutex_lock(&sp->lock);
+	size_t tile;
+	int err = scratchpad_tile_of(sp, slot, &tile);
+	pthread_mutex_unlock(&sp->lock);
+	if (err != 0)
+		return err;
+	struct aml_layout sl, tl;
+	err = aml_scratchpad_layouts(sp, slot, tile, &sl, &tl);
+	if (err == 0)
+		*out = sl;
+	return err;
+}
+
+int aml_scratchpad_slot_tile(struct aml_scratchpad *sp,
+                             size_t slot,
+                             size_t *out)
+{
+	if (!aml_scratchpad_is_ready(sp) || out == NULL)
+		return AML_EINVAL;
+	pthread_mutex_lock(&sp->lock);
+	int err = scratchpad_tile_of(sp, slot, out);
+	pthread_mutex_unlock(&sp->lock);
+	return err;
+}
+
+int aml_scratchpad_stats(struct aml_scratchpad *sp,
+                         struct aml_scratchpad_stats *out)
+{
+	if (!aml_scratchpad_is_ready(sp) || out == NULL)
+		return AML_EINVAL;
+	pthread_mutex_lock(&sp->lock);
+	*out = sp->stats;
+	pthread_mutex_unlock(&sp->lock);
+	return 0;
+}
+
+size_t aml_scratchpad_nslots(const struct aml_scratchpad *sp)
+{
+	if (!aml_scratchpad_is_ready(sp)) {
+		aml_errno = AML_EINVAL;
+		return 0;
+	}
+	return sp->nslots;
+}
+
+/* ---- Lifecycle ---- */
+
+/* Slot geometry from the tiling: dense bytes of tile 0 (the largest),
+ * aligned stride, total. AML_EINVAL on overflow. */
+static int scratchpad_geometry(const struct aml_tiling *tiling,
+                               size_t nslots,
+                               size_t *slot_bytes,
+                               size_t *stride,
+                               size_t *total)
+{
+	struct aml_layout tl;
+	int err = aml_tiling_tile_layout(tiling, 0, &tl);
+	if (err != 0)
+		return err;
+	if (aml_layout_base(&tl) == NULL)
+		return AML_EINVAL; /* shape only: nothing to copy from */
+	size_t bytes = tl.element_size;
+	for (size_t d = 0; d < tl.ndims; d++)
+		if (__builtin_mul_overflow(bytes, tl.dims[d], &bytes))
+			return AML_EINVAL;
+	size_t a = AML_SCRATCHPAD_SLOT_ALIGN;
+	if (bytes > SIZE_MAX - (a - 1))
+		return AML_EINVAL;
+	*slot_bytes = bytes;
+	*stride = (bytes + a - 1) / a * a;
+	if (__builtin_mul_overflow(*stride, nslots, total))
+		return AML_EINVAL;
+	/* The area rounds up to pages: refuse here what it would refuse,
+	 * before allocating the bookkeeping. */
+	if (*total > SIZE_MAX - (aml_page_size() - 1))
+		return AML_EINVAL;
+	return 0;
+}
+
+int aml_scratchpad_init(struct aml_scratchpad *sp,
+                        const struct aml_tiling *tiling,
+                        const struct aml_area *area,
+                        struct aml_dma *dma,
+                        size_t nslots)
+{
+	if (sp == NULL)
+		return AML_EINVAL;
+	sp->ready = 0;
+	if (tiling == NULL || area == NULL || dma == NULL || nslots == 0)
+		return AML_EINVAL;
+	size_t ntiles = aml_tiling_ntiles(tiling);
+	if (ntiles == 0)
+		return AML_EINVAL;
+	size_t slot_bytes, stride, total;
+	int err = scratchpad_geometry(tiling, nslots, &slot_bytes, &stride,
+	                              &total);
+	if (err != 0)
+		return err;
+	/* Hash table of a power of two >= 2 * nslots entries; nslots is at
+	 * most SIZE_MAX / 64 here (total did not overflow), so no overflow. */
+	size_t cap = 2;
+	while (cap < 2 * nslots)
+		cap *= 2;
+	/* Slots first: a device too small for them is the likely failure,
+	 * and costs no bookkeeping allocation sized by nslots. */
+	char *scratch = aml_area_mmap(area, total, NULL);
+	if (scratch == NULL)
+		return aml_errno != 0 ? aml_errno : AML_ENOMEM;
+	struct aml_scratchpad_slot *slots = calloc(nslots, sizeof(*slots));
+	size_t *hash = calloc(cap, sizeof(*hash));
+	if (slots == NULL || hash == NULL) {
+		err = AML_ENOMEM;
+		goto err_meta;
+	}
+	*sp = (struct aml_scratchpad){
+	        .tiling = tiling,
+	        .area = area,
+	        .dma = dma,
+	        .ntiles = ntiles,
+	        .nslots = nslots,
+	        .slot_bytes = slot_bytes,
+	        .slot_stride = stride,
+	        .scratch = scratch,
+	        .scratch_bytes = total,
+	        .slots = slots,
+	        .hash = hash,
+	        .hash_mask = cap - 1,
+	        .lru_head = AML_SCRATCHPAD_NONE,
+	        .lru_tail = AML_SCRATCHPAD_NONE,
+	};
+	if (pthread_mutex_init(&sp->lock, NULL) != 0) {
+		err = AML_FAILURE;
+		goto err_map;
+	}
+	if (pthread_cond_init(&sp->done, NULL) != 0) {
+		err = AML_FAILURE;
+		goto err_lock;
+	}
+	for (size_t i = 0; i < nslots; i++) {
+		slots[i].prev = slots[i].next = AML_SCRATCHPAD_NONE;
+		aml_scratchpad_lru_add(sp, i);
+	}
+	sp->ready = 1;
+	return 0;
+
+err_lock:
+	pthread_mutex_destroy(&sp->lock);
+err_map:
+	sp->ready = 0;
+err_meta:
+	free(hash);
+	free(slots);
+	aml_area_munmap(area, scratch, total);
+	return err;
+}
+
+void aml_scratchpad_fini(struct aml_scratchpad *sp)
+{
+	if (!aml_scratchpad_is_ready(sp))
+		return;
+	pthread_mutex_lock(&sp->lock);
+	/* Complete every copy, so none writes into unmapped slots. */
+	for (struct aml_scratchpad_request *x = sp->live; x != NULL;
+	     x = x->next) {
+		if (x->state != AML_SCRATCHPAD_IN_FLIGHT)
+			continue;
+		struct aml_dma_request *d = x->dma;
+		x->dma = NULL;
+		x->state = AML_SCRATCHPAD_WAITING;
+		aml_scratchpad_complete(sp, x, aml_dma_wait(sp->dma, &d));
+	}
+	scratchpad_flush_locked(sp);
+	while (sp->live != NULL) {
+		struct aml_scratchpad_request *x = sp->live;
+		sp->live = x->next;
+		free(x);
+	}
+	pthread_mutex_unlock(&sp->lock);
+	aml_area_munmap(sp->area, sp->scratch, sp->scratch_bytes);
+	free(sp->hash);
+	free(sp->slots);
+	pthread_cond_destroy(&sp->done);
+	pthread_mutex_destroy(&sp->lock);
+	sp->scratch = NULL;
+	sp->hash = NULL;
+	sp->slots = NULL;
+	sp->ready = 0;
+}
+
+int aml_scratchpad_create(struct aml_scratchpad **out,
+                          const struct aml_tiling *tiling,
+                          const struct aml_area *area,
+                          struct aml_dma *dma,
+                          size_t nslots)
+{
+	if (out == NULL)
+		return AML_EINVAL;
+	*out = NULL;
+	struct aml_scratchpad *sp = malloc(sizeof(*sp));
+	if (sp == NULL)
+		return AML_ENOMEM;
+	int err = aml_scratchpad_init(sp, tiling, area, dma, nslots);
+	if (err != 0) {
+		free(sp);
+		return err;
+	}
+	*out = sp;
+	return 0;
+}
+
+void aml_scratchpad_destroy(struct aml_scratchpad **sp)
+{
+	if (sp == NULL || *sp == NULL)
+		return;
+	aml_scratchpad_fini(*sp);
+	free(*sp);
+	*sp = NULL;
+}

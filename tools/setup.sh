@@ -15,6 +15,11 @@ packages=(
 	libbenchmark-dev # benchmarks
 	clang-format     # style check (tools/check_format.sh)
 	clang libclang-rt-14-dev # libFuzzer for tools/fuzz_spec.sh
+	# The 3-node NUMA guest of //tests/vm (../shared/vm-numa.md):
+	qemu-system-x86 qemu-system-data # QEMU, and qboot.rom for a fast boot
+	linux-image-amd64                # the guest's kernel (6.1: NUMA, HMAT)
+	busybox-static cpio              # the guest's userland and initramfs
+	python3                          # tests/vm/run_vm.py
 )
 
 missing=()

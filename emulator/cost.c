@@ -368,6 +368,15 @@ int aml_emu_copy(const struct aml_topology *t,
                  const void *src,
                  size_t size)
 {
+	return emu_copy(t, dst, src, size, false);
+}
+
+int emu_copy(const struct aml_topology *t,
+             void *dst,
+             const void *src,
+             size_t size,
+             bool streamed)
+{
 	struct emu_machine *m = cost_machine(t);
 	if (m == NULL || dst == NULL || src == NULL || size == 0 ||
 	    cost_overlap((uintptr_t)dst, (uintptr_t)src, size))
@@ -379,7 +388,7 @@ int aml_emu_copy(const struct aml_topology *t,
 	pthread_rwlock_unlock(&m->lock);
 	memcpy(dst, src, size);
 	cost_record(m, &c);
-	emu_clock_advance(m, c.latency_ns + c.ns, start);
+	emu_clock_advance(m, (streamed ? 0 : c.latency_ns) + c.ns, start);
 	return 0;
 }
 

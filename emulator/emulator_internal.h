@@ -123,6 +123,13 @@ uint64_t emu_transfer_ns(uint64_t bytes, uint64_t bytes_per_s);
 bool emu_delaying(const struct emu_machine *machine);
 /* Monotonic wall clock in ns. */
 uint64_t emu_now_ns(void);
+/* The topology op copy (aml/src/topology.h): aml_emu_copy(), charging no
+ * latency for a streamed run of a strided copy. */
+int emu_copy(const struct aml_topology *topology,
+             void *dst,
+             const void *src,
+             size_t size,
+             bool streamed);
 /* The topology ops thread_time and thread_wait_until (aml/src/topology.h). */
 uint64_t emu_thread_time(const struct aml_topology *topology);
 void emu_thread_wait_until(const struct aml_topology *topology, uint64_t ns);

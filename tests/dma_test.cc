@@ -554,6 +554,68 @@ TEST_P(DmaEmulated, CopiesFromDdrToMcdramAreChargedToTheModel)
 	aml_area_device_fini(&fast);
 }
 
+// The rows of a strided copy stream like one copy: one latency per copy
+// (per chunk on par), not one per row, as a tile of 64 rows costs on real
+// hardware and as a kernel charges its own tile accesses.
+TEST_P(DmaEmulated, StridedCopiesPayOneLatencyNotOnePerRow)
+{
+	const struct aml_device *ddr = aml_topology_device(t, 0);
+	const struct aml_device *mcdram = aml_topology_device(t, 1);
+	AML_AREA_DEVICE_DECL(slow);
+	AML_AREA_DEVICE_DECL(fast);
+	ASSERT_EQ(
+	        aml_area_device_init(&slow, t, &ddr, 1, AML_AREA_BIND, nullptr),
+	        0);
+	ASSERT_EQ(aml_area_device_init(&fast, t, &mcdram, 1, AML_AREA_BIND,
+	                               nullptr),
+	          0);
+	// A 64 x 64 tile of a 512 x 512 array of doubles: 64 runs of 512 B.
+	const size_t n = 512, side = 64, bytes = side * side * 8;
+	double *array = static_cast<double *>(
+	        aml_area_mmap(&slow.base, n * n * 8, nullptr));
+	double *slot = static_cast<double *>(
+	        aml_area_mmap(&fast.base, bytes, nullptr));
+	ASSERT_NE(array, nullptr);
+	ASSERT_NE(slot, nullptr);
+	for (size_t i = 0; i < n * n; i++)
+		array[i] = (double)i;
+	struct aml_layout whole, tile, dense;
+	size_t dims[] = {n, n}, origin[] = {64, 128}, box[] = {side, side};
+	ASSERT_EQ(aml_layout_init(&whole, array, AML_LAYOUT_ORDER_C, 8, 2, dims,
+	                          nullptr),
+	          0);
+	ASSERT_EQ(aml_layout_slice(&tile, &whole, origin, box), 0);
+	ASSERT_EQ(aml_layout_init(&dense, slot, AML_LAYOUT_ORDER_C, 8, 2, box,
+	                          nullptr),
+	          0);
+
+	// The same bytes in one run, between the same two devices.
+	uint64_t one_run = 0, row = 0;
+	ASSERT_EQ(aml_emu_copy_cost(t, slot, array, bytes, &one_run), 0);
+	ASSERT_EQ(aml_emu_copy_cost(t, slot, array, side * 8, &row), 0);
+	Dma d(GetParam(), t);
+	struct aml_emu_clock before, after;
+	ASSERT_EQ(aml_emu_clock(t, &before), 0);
+	ASSERT_EQ(aml_dma_copy(d.dma, &dense, &tile), 0);
+	ASSERT_EQ(aml_emu_clock(t, &after), 0);
+	uint64_t charged = after.total_ns - before.total_ns;
+	// Each row's transfer time rounds up to a whole ns: 64 ns of slack;
+	// each chunk of a split copy pays its own latency (below a row's
+	// cost).
+	size_t chunks = GetParam() == Engine::kParFineChunks ? bytes / 4096 : 1;
+	EXPECT_GE(charged, one_run);
+	EXPECT_LE(charged, one_run + side + (chunks - 1) * row);
+	// One latency per row would have cost 64 rows at the row's price.
+	EXPECT_LT(charged, side * row / 2);
+	for (size_t r = 0; r < side; r++)
+		ASSERT_EQ(slot[r * side + 7], array[(64 + r) * n + 128 + 7]);
+
+	EXPECT_EQ(aml_area_munmap(&slow.base, array, n * n * 8), 0);
+	EXPECT_EQ(aml_area_munmap(&fast.base, slot, bytes), 0);
+	aml_area_device_fini(&slow);
+	aml_area_device_fini(&fast);
+}
+
 // In modelled time, a copy handed to a worker overlaps with the waiter's
 // own work: the waiter resumes at max(its work, the copy's end), where
 // the sequential engine adds the two.

@@ -548,10 +548,11 @@ aml_topology_charging(const struct aml_topology *topology)
 int aml_topology_copy(const struct aml_topology *topology,
                       void *dst,
                       const void *src,
-                      size_t size)
+                      size_t size,
+                      bool streamed)
 {
 	if (topology != NULL)
-		return topology->ops->copy(topology, dst, src, size);
+		return topology->ops->copy(topology, dst, src, size, streamed);
 	memcpy(dst, src, size);
 	return 0;
 }

@@ -73,13 +73,17 @@ struct aml_topology_ops {
 	void (*fini)(struct aml_topology *topology);
 	/**
 	 * Copy @p size bytes between ranges that do not overlap, charged to
-	 * the implementation's cost model. Optional: NULL means memcpy.
+	 * the implementation's cost model. With @p streamed, the bytes are a
+	 * later run of a strided copy whose first run paid the access
+	 * latency: hardware streams the runs of one copy with one latency,
+	 * so only bandwidth is charged. Optional: NULL means memcpy.
 	 * @return 0 or AML_E*.
 	 */
 	int (*copy)(const struct aml_topology *topology,
 	            void *dst,
 	            const void *src,
-	            size_t size);
+	            size_t size,
+	            bool streamed);
 	/**
 	 * The calling thread's time in the implementation's model, in ns.
 	 * Optional, with thread_wait_until: a topology whose copies cost
@@ -154,13 +158,14 @@ aml_topology_charging(const struct aml_topology *topology);
 
 /**
  * Copy through @p topology's copy op, or memcpy when @p topology is NULL
- * (see aml_topology_charging()).
+ * (see aml_topology_charging()). @p streamed as for the op.
  * @return 0, or the op's AML_E* code.
  */
 int aml_topology_copy(const struct aml_topology *topology,
                       void *dst,
                       const void *src,
-                      size_t size);
+                      size_t size,
+                      bool streamed);
 
 /**
  * The calling thread's modelled time, for a topology from

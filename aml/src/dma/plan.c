@@ -119,7 +119,7 @@ int aml_dma_plan_copy(const struct aml_dma_plan *plan,
 		return begin < end
 		               ? aml_topology_copy(charged, plan->dst + begin,
 		                                   plan->src + begin,
-		                                   end - begin)
+		                                   end - begin, false)
 		               : 0;
 	/* Coordinates of the run holding byte begin, then an odometer. */
 	size_t r = begin / plan->run;
@@ -138,7 +138,8 @@ int aml_dma_plan_copy(const struct aml_dma_plan *plan,
 		if (n > end - pos)
 			n = end - pos;
 		int err = aml_topology_copy(charged, plan->dst + doff + offset,
-		                            plan->src + soff + offset, n);
+		                            plan->src + soff + offset, n,
+		                            pos != begin);
 		if (err != 0)
 			return err;
 		pos += n;

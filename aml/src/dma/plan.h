@@ -54,7 +54,8 @@ int aml_dma_plan_bytes(struct aml_dma_plan *out,
 /*
  * Copy bytes [begin, end) of the stream (end <= plan->bytes) through
  * aml_topology_copy(@p charged, ...): memcpy when @p charged is NULL, the
- * emulator's charged copy for an emulated topology.
+ * emulator's charged copy for an emulated topology, where the runs after
+ * the first are streamed (one latency per call, as for one copy).
  * @return 0, or the emulator's AML_E* code.
  */
 int aml_dma_plan_copy(const struct aml_dma_plan *plan,

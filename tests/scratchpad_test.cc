@@ -343,6 +343,57 @@ TEST_F(Scratchpad, HitsCostNoCopy)
 	aml_scratchpad_fini(&sp);
 }
 
+// An output tile is not read: an OVERWRITE pull that misses copies
+// nothing, on both the synchronous and the asynchronous path, and the
+// slot is written back like a dirty one.
+TEST_F(Scratchpad, OverwritePullsLoadNothingAndAreWrittenBack)
+{
+	MakeArray({256}, {32});
+	AML_SCRATCHPAD_DECL(sp);
+	ASSERT_EQ(aml_scratchpad_init(&sp, &tiling.base, &fast.base, dma, 2),
+	          0);
+	auto fill = [&](size_t slot, uint32_t v) {
+		uint32_t *p = static_cast<uint32_t *>(
+		        aml_scratchpad_slot_ptr(&sp, slot));
+		for (size_t i = 0; i < 32; i++)
+			p[i] = v;
+	};
+	size_t a = SIZE_MAX, b = SIZE_MAX, c = SIZE_MAX;
+	ASSERT_EQ(aml_scratchpad_pull(&sp, 2, AML_SCRATCHPAD_OVERWRITE, &a), 0);
+	fill(a, 5);
+	ASSERT_EQ(aml_scratchpad_release(&sp, a), 0);
+	struct aml_scratchpad_request *r = nullptr;
+	ASSERT_EQ(aml_scratchpad_async_pull(&sp, 5, AML_SCRATCHPAD_OVERWRITE,
+	                                    &b, &r),
+	          0);
+	ASSERT_EQ(aml_scratchpad_wait(&sp, &r), 0);
+	EXPECT_NE(a, b);
+	fill(b, 9);
+	ASSERT_EQ(aml_scratchpad_release(&sp, b), 0);
+	struct aml_scratchpad_stats s = Stats(&sp);
+	EXPECT_EQ(s.misses, 2u);
+	EXPECT_EQ(s.copies, 0u);
+	EXPECT_EQ(s.bytes_pulled, 0u);
+	// A hit keeps what the slot holds.
+	ASSERT_EQ(aml_scratchpad_pull(&sp, 2, AML_SCRATCHPAD_OVERWRITE, &c), 0);
+	EXPECT_EQ(c, a);
+	EXPECT_EQ(static_cast<uint32_t *>(aml_scratchpad_slot_ptr(&sp, c))[31],
+	          5u);
+	ASSERT_EQ(aml_scratchpad_release(&sp, c), 0);
+	EXPECT_EQ(aml_scratchpad_pull(&sp, 3, 4u, &c), AML_EINVAL);
+	ASSERT_EQ(aml_scratchpad_flush(&sp), 0);
+	s = Stats(&sp);
+	EXPECT_EQ(s.writebacks, 2u);
+	EXPECT_EQ(s.bytes_pushed, 2u * 32 * 4);
+	for (size_t i = 0; i < 256; i++) {
+		uint32_t want = i / 32 == 2   ? 5u
+		                : i / 32 == 5 ? 9u
+		                              : Mark(&i, 1);
+		ASSERT_EQ(*At(&i), want) << "element " << i;
+	}
+	aml_scratchpad_fini(&sp);
+}
+
 TEST_F(Scratchpad, LruEvictsTheLeastRecentlyReleasedAndWritesBackDirty)
 {
 	MakeArray({256}, {32});

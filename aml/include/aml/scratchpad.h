@@ -97,6 +97,15 @@ extern "C" {
  * evicted, flushed or finalised. */
 #define AML_SCRATCHPAD_DIRTY 1u
 
+/**
+ * Flag of a pull: the caller will write every element of the tile before
+ * reading any (an output tile). A miss loads nothing, so the slot's
+ * content is undefined until written; the slot is dirty, as with
+ * AML_SCRATCHPAD_DIRTY. A hit keeps the slot's content. Saves the read of
+ * a tile that is only written, as a write-allocate without fetch does.
+ */
+#define AML_SCRATCHPAD_OVERWRITE 2u
+
 /** Slots are aligned to this many bytes (a cache line). */
 #define AML_SCRATCHPAD_SLOT_ALIGN 64
 
@@ -228,7 +237,9 @@ void aml_scratchpad_destroy(struct aml_scratchpad **sp);
  * tile. A hit copies nothing; a miss evicts (see the file comment) and
  * loads. If an asynchronous pull of the tile is in flight, waits for it.
  *
- * @param flags 0, or AML_SCRATCHPAD_DIRTY to mark the slot dirty.
+ * @param flags 0, AML_SCRATCHPAD_DIRTY to mark the slot dirty, or
+ *        AML_SCRATCHPAD_OVERWRITE for a tile the caller only writes (a miss
+ *        copies nothing).
  * @param[out] slot receives the slot index; untouched on error.
  * @return 0; AML_EINVAL for a NULL argument or unknown flags; AML_EDOM for
  *         a tile out of range; AML_EBUSY when every slot is pinned or busy;
@@ -244,8 +255,9 @@ int aml_scratchpad_pull(struct aml_scratchpad *sp,
 /**
  * aml_scratchpad_pull() that does not wait for the load: the slot is pinned
  * and named at once, its content is the tile once aml_scratchpad_wait()
- * returns 0. A hit returns a request that is already complete. Writing back
- * a dirty victim is synchronous.
+ * returns 0. A hit, and a miss with AML_SCRATCHPAD_OVERWRITE (nothing to
+ * load), return a request that is already complete. Writing back a dirty
+ * victim is synchronous.
  *
  * @param[out] slot receives the slot index; untouched on error.
  * @param[out] request receives the request to wait; NULL on error.

@@ -136,10 +136,7 @@ static int scratchpad_async_load(struct aml_scratchpad *sp,
 	scratchpad_request_link(sp, x);
 	struct aml_scratchpad_slot *s = &sp->slots[v];
 	s->xfer = x;
-	s->pins = 1;
-	s->dirty = (flags & AML_SCRATCHPAD_DIRTY) != 0;
-	sp->stats.pulls++;
-	sp->stats.misses++;
+	aml_scratchpad_count_miss(sp, v, flags);
 	sp->stats.copies++;
 	sp->stats.bytes_pulled += aml_layout_bytes(&sl);
 	*slot = v;
@@ -161,6 +158,18 @@ int aml_scratchpad_async_pull(struct aml_scratchpad *sp,
 		return err;
 	pthread_mutex_lock(&sp->lock);
 	size_t pos = aml_scratchpad_hash_find(sp, tile);
+	if (pos == AML_SCRATCHPAD_NONE && (flags & AML_SCRATCHPAD_OVERWRITE)) {
+		/* Nothing to load: the slot is ready at once. */
+		size_t v;
+		err = aml_scratchpad_claim(sp, tile, &v);
+		if (err == 0) {
+			aml_scratchpad_count_miss(sp, v, flags);
+			*slot = v;
+			*request = &scratchpad_done;
+		}
+		pthread_mutex_unlock(&sp->lock);
+		return err;
+	}
 	if (pos == AML_SCRATCHPAD_NONE) {
 		err = scratchpad_async_load(sp, tile, flags, slot, request);
 		pthread_mutex_unlock(&sp->lock);

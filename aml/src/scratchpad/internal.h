@@ -108,6 +108,11 @@ void aml_scratchpad_unclaim(struct aml_scratchpad *sp, size_t slot);
 void aml_scratchpad_count_hit(struct aml_scratchpad *sp,
                               size_t slot,
                               unsigned flags);
+/* Count a pull that missed, pin its freshly claimed slot and apply its
+ * flags. */
+void aml_scratchpad_count_miss(struct aml_scratchpad *sp,
+                               size_t slot,
+                               unsigned flags);
 
 /* ---- async.c ---- */
 

@@ -159,10 +159,22 @@ void aml_scratchpad_count_hit(struct aml_scratchpad *sp,
                               size_t slot,
                               unsigned flags)
 {
-	if (flags & AML_SCRATCHPAD_DIRTY)
+	if (flags & (AML_SCRATCHPAD_DIRTY | AML_SCRATCHPAD_OVERWRITE))
 		sp->slots[slot].dirty = true;
 	sp->stats.pulls++;
 	sp->stats.hits++;
+}
+
+void aml_scratchpad_count_miss(struct aml_scratchpad *sp,
+                               size_t slot,
+                               unsigned flags)
+{
+	sp->slots[slot].pins = 1;
+	sp->slots[slot].dirty =
+	        (flags & (AML_SCRATCHPAD_DIRTY | AML_SCRATCHPAD_OVERWRITE)) !=
+	        0;
+	sp->stats.pulls++;
+	sp->stats.misses++;
 }
 
 bool aml_scratchpad_is_ready(const struct aml_scratchpad *sp)
@@ -191,7 +203,7 @@ int aml_scratchpad_check_pull(const struct aml_scratchpad *sp,
                               const size_t *slot)
 {
 	if (!aml_scratchpad_is_ready(sp) || slot == NULL ||
-	    (flags & ~AML_SCRATCHPAD_DIRTY) != 0)
+	    (flags & ~(AML_SCRATCHPAD_DIRTY | AML_SCRATCHPAD_OVERWRITE)) != 0)
 		return AML_EINVAL;
 	if (tile >= sp->ntiles)
 		return AML_EDOM;
@@ -230,18 +242,13 @@ int aml_scratchpad_pull(struct aml_scratchpad *sp,
 	}
 	size_t v;
 	err = aml_scratchpad_claim(sp, tile, &v);
-	if (err == 0) {
+	if (err == 0 && !(flags & AML_SCRATCHPAD_OVERWRITE)) {
 		err = scratchpad_copy(sp, v, tile, AML_SCRATCHPAD_TO_SLOT);
-		if (err != 0) {
+		if (err != 0)
 			aml_scratchpad_unclaim(sp, v);
-		} else {
-			sp->slots[v].pins = 1;
-			sp->slots[v].dirty =
-			        (flags & AML_SCRATCHPAD_DIRTY) != 0;
-			sp->stats.pulls++;
-			sp->stats.misses++;
-		}
 	}
+	if (err == 0)
+		aml_scratchpad_count_miss(sp, v, flags);
 	pthread_mutex_unlock(&sp->lock);
 	if (err == 0)
 		*slot = v;

@@ -49,16 +49,16 @@ template <bool touch> void BM_AreaBind(benchmark::State &state)
 }
 
 BENCHMARK_TEMPLATE(BM_AreaBind, false)
-        ->Name("MapUnmap/aml_area_bind")
+        ->Name("area/map_unmap/aml_bind")
         ->Apply(DeviceSizes);
 BENCHMARK_TEMPLATE(BM_NumaAllocOnnode, false)
-        ->Name("MapUnmap/numa_alloc_onnode")
+        ->Name("area/map_unmap/numa_alloc_onnode")
         ->Apply(DeviceSizes);
 BENCHMARK_TEMPLATE(BM_AreaBind, true)
-        ->Name("MapTouchUnmap/aml_area_bind")
+        ->Name("area/map_touch_unmap/aml_bind")
         ->Apply(DeviceSizes);
 BENCHMARK_TEMPLATE(BM_NumaAllocOnnode, true)
-        ->Name("MapTouchUnmap/numa_alloc_onnode")
+        ->Name("area/map_touch_unmap/numa_alloc_onnode")
         ->Apply(DeviceSizes);
 
 // Weighted 3:1 over node 0 twice is not possible (a device once per
@@ -91,7 +91,7 @@ void BM_AreaWeightedRuns(benchmark::State &state)
 	        (double)(size / aml_page_size() + weight - 1) / weight;
 }
 BENCHMARK(BM_AreaWeightedRuns)
-        ->Name("MapUnmap/aml_area_weighted_runs")
+        ->Name("area/map_unmap/aml_weighted_runs")
         ->Args({2 << 20, 1})
         ->Args({2 << 20, 32});
 

@@ -111,15 +111,21 @@ void BM_GlibcMalloc(benchmark::State &state)
 
 } // namespace
 
-BENCHMARK_TEMPLATE(BM_Arena, kBump)->Name("MallocFree/bump")->Apply(ArenaSizes);
-BENCHMARK_TEMPLATE(BM_Arena, kPool)->Name("MallocFree/pool")->Apply(ArenaSizes);
+BENCHMARK_TEMPLATE(BM_Arena, kBump)
+        ->Name("arena/malloc_free/aml_bump")
+        ->Apply(ArenaSizes);
+BENCHMARK_TEMPLATE(BM_Arena, kPool)
+        ->Name("arena/malloc_free/aml_pool")
+        ->Apply(ArenaSizes);
 BENCHMARK_TEMPLATE(BM_Arena, kBuddy)
-        ->Name("MallocFree/buddy")
+        ->Name("arena/malloc_free/aml_buddy")
         ->Apply(ArenaSizes);
 BENCHMARK_TEMPLATE(BM_Arena, kJemalloc)
-        ->Name("MallocFree/jemalloc")
+        ->Name("arena/malloc_free/aml_jemalloc")
         ->Apply(ArenaSizes);
 BENCHMARK_TEMPLATE(BM_Arena, kLockedPool)
-        ->Name("MallocFree/locked_pool")
+        ->Name("arena/malloc_free/aml_locked_pool")
         ->Apply(ArenaSizes);
-BENCHMARK(BM_GlibcMalloc)->Name("MallocFree/glibc")->Apply(ArenaSizes);
+BENCHMARK(BM_GlibcMalloc)
+        ->Name("arena/malloc_free/glibc_malloc")
+        ->Apply(ArenaSizes);

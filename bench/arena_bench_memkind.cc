@@ -25,7 +25,7 @@ void BM_MemkindMalloc(benchmark::State &state)
 } // namespace
 
 BENCHMARK(BM_MemkindMalloc)
-        ->Name("MallocFree/memkind_default")
+        ->Name("arena/malloc_free/memkind_malloc")
         ->Apply(aml_bench::ArenaSizes);
 
 namespace
@@ -58,5 +58,5 @@ void BM_MemkindFixed(benchmark::State &state)
 } // namespace
 
 BENCHMARK(BM_MemkindFixed)
-        ->Name("MallocFree/memkind_fixed")
+        ->Name("arena/malloc_free/memkind_fixed")
         ->Apply(aml_bench::ArenaSizes);

@@ -3,7 +3,7 @@
 load("@rules_cc//cc:defs.bzl", "cc_binary", "cc_test")
 load("//aml:copts.bzl", "AML_TEST_COPTS")
 
-def aml_benchmark(name, srcs, deps):
+def aml_benchmark(name, srcs, deps, copts = [], linkopts = [], custom_main = False):
     """`bazel run -c opt //bench:<name>`, and <name>_smoke_test in //... .
 
     The smoke test runs every benchmark for a millisecond: it proves the
@@ -12,14 +12,20 @@ def aml_benchmark(name, srcs, deps):
     Args:
       name: the benchmark binary.
       srcs: its sources, peers included.
-      deps: aml targets and peer libraries; benchmark_main is added.
+      deps: aml targets and peer libraries; benchmark_main is added unless
+        custom_main.
+      copts: compiler options added to aml's.
+      linkopts: linker options.
+      custom_main: the sources define main() (and call
+        benchmark::Initialize themselves).
     """
-    deps = deps + ["@aml_test_libs//:benchmark_main"]
+    deps = deps + ["@aml_test_libs//:benchmark" if custom_main else "@aml_test_libs//:benchmark_main"]
     cc_binary(
         name = name,
         testonly = True,
         srcs = srcs,
-        copts = AML_TEST_COPTS,
+        copts = AML_TEST_COPTS + copts,
+        linkopts = linkopts,
         tags = ["benchmark"],
         deps = deps,
     )
@@ -28,6 +34,7 @@ def aml_benchmark(name, srcs, deps):
         size = "small",
         srcs = srcs,
         args = ["--benchmark_min_time=0.001"],
-        copts = AML_TEST_COPTS,
+        copts = AML_TEST_COPTS + copts,
+        linkopts = linkopts,
         deps = deps,
     )

@@ -31,7 +31,7 @@ void BM_AmlBitmap_SetCountScan(benchmark::State &state)
 		benchmark::DoNotOptimize(sum);
 	}
 }
-BENCHMARK(BM_AmlBitmap_SetCountScan);
+BENCHMARK(BM_AmlBitmap_SetCountScan)->Name("bitmap/set_count_scan/aml");
 
 void BM_LibnumaBitmask_SetCountScan(benchmark::State &state)
 {
@@ -50,7 +50,8 @@ void BM_LibnumaBitmask_SetCountScan(benchmark::State &state)
 	}
 	numa_bitmask_free(b);
 }
-BENCHMARK(BM_LibnumaBitmask_SetCountScan);
+BENCHMARK(BM_LibnumaBitmask_SetCountScan)
+        ->Name("bitmap/set_count_scan/libnuma");
 
 void BM_AmlBitmap_ParseFormat(benchmark::State &state)
 {
@@ -65,6 +66,6 @@ void BM_AmlBitmap_ParseFormat(benchmark::State &state)
 		        aml_bitmap_format(&b, text, sizeof(text)));
 	}
 }
-BENCHMARK(BM_AmlBitmap_ParseFormat);
+BENCHMARK(BM_AmlBitmap_ParseFormat)->Name("bitmap/parse_format/aml");
 
 } // namespace

@@ -27,7 +27,7 @@ void BM_HwlocBitmap_SetCountScan(benchmark::State &state)
 	}
 	hwloc_bitmap_free(b);
 }
-BENCHMARK(BM_HwlocBitmap_SetCountScan);
+BENCHMARK(BM_HwlocBitmap_SetCountScan)->Name("bitmap/set_count_scan/hwloc");
 
 void BM_HwlocBitmap_ParseFormat(benchmark::State &state)
 {
@@ -43,6 +43,6 @@ void BM_HwlocBitmap_ParseFormat(benchmark::State &state)
 	}
 	hwloc_bitmap_free(b);
 }
-BENCHMARK(BM_HwlocBitmap_ParseFormat);
+BENCHMARK(BM_HwlocBitmap_ParseFormat)->Name("bitmap/parse_format/hwloc");
 
 } // namespace

@@ -62,23 +62,25 @@ template <bool touch> void BM_Mmap(benchmark::State &state)
 }
 
 BENCHMARK_TEMPLATE(BM_AmlNumaDevice, true)
-        ->Name("MapTouchUnmap/aml_numa_device")
+        ->Name("device/map_touch_unmap/aml_numa_device")
         ->Apply(DeviceSizes);
 BENCHMARK_TEMPLATE(BM_NumaAllocOnnode, true)
-        ->Name("MapTouchUnmap/numa_alloc_onnode")
+        ->Name("device/map_touch_unmap/numa_alloc_onnode")
         ->Apply(DeviceSizes);
 BENCHMARK_TEMPLATE(BM_Mmap, true)
-        ->Name("MapTouchUnmap/mmap")
+        ->Name("device/map_touch_unmap/mmap")
         ->Apply(DeviceSizes);
 
 // Without touching: the cost of the calls themselves (mmap + mbind + munmap
 // for both aml and libnuma), which is where a wrapper's overhead shows.
 BENCHMARK_TEMPLATE(BM_AmlNumaDevice, false)
-        ->Name("MapUnmap/aml_numa_device")
+        ->Name("device/map_unmap/aml_numa_device")
         ->Apply(DeviceSizes);
 BENCHMARK_TEMPLATE(BM_NumaAllocOnnode, false)
-        ->Name("MapUnmap/numa_alloc_onnode")
+        ->Name("device/map_unmap/numa_alloc_onnode")
         ->Apply(DeviceSizes);
-BENCHMARK_TEMPLATE(BM_Mmap, false)->Name("MapUnmap/mmap")->Apply(DeviceSizes);
+BENCHMARK_TEMPLATE(BM_Mmap, false)
+        ->Name("device/map_unmap/mmap")
+        ->Apply(DeviceSizes);
 
 } // namespace

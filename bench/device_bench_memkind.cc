@@ -63,10 +63,10 @@ void BM_MemkindMalloc(benchmark::State &state)
 }
 
 BENCHMARK(BM_AmlMemkindDevice)
-        ->Name("MapTouchUnmap/aml_memkind_device")
+        ->Name("device/map_touch_unmap/aml_memkind_device")
         ->Apply(DeviceSizes);
 BENCHMARK(BM_MemkindMalloc)
-        ->Name("MapTouchUnmap/memkind_malloc")
+        ->Name("device/map_touch_unmap/memkind_malloc")
         ->Apply(DeviceSizes);
 
 } // namespace

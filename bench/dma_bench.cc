@@ -3,12 +3,12 @@
 //   bazel run -c opt //bench:dma_bench -- --benchmark_repetitions=5
 //           --benchmark_enable_random_interleaving=true  (one line)
 //
-// - Copy/<engine>/<bytes>: one synchronous copy per iteration.
-// - AsyncRoundTrip/<engine>/4096: submit one 4 KiB async copy, then wait;
+// - dma/copy/<engine>/<bytes>: one synchronous copy per iteration.
+// - dma/async_round_trip/<engine>/4096: submit one 4 KiB async copy, then wait;
 //   "per_request" is the whole round trip. par_no_inline sends it to a
 //   worker: the hand-off cost, with the worker spinning.
-// - Batch64x16KiB/<engine>: 64 async copies of 16 KiB, then 64 waits.
-// - Memcpy/<bytes> and Batch64x16KiB/memcpy: the peer.
+// - dma/batch_64x16KiB/<engine>: 64 async copies of 16 KiB, then 64 waits.
+// - dma/copy/memcpy/<bytes> and dma/batch_64x16KiB/memcpy: the peer.
 // Times are wall-clock (UseRealTime): workers' CPU time is not the
 // caller's. Buffers are touched before timing, and each benchmark copies the
 // same buffers every iteration: the figures are for memory already mapped.
@@ -156,34 +156,38 @@ void Sizes(benchmark::internal::Benchmark *b)
 
 } // namespace
 
-BENCHMARK(BM_Memcpy)->Name("Copy/memcpy")->Apply(Sizes)->UseRealTime();
+BENCHMARK(BM_Memcpy)->Name("dma/copy/memcpy")->Apply(Sizes)->UseRealTime();
 BENCHMARK_TEMPLATE(BM_Copy, kSeq)
-        ->Name("Copy/seq")
+        ->Name("dma/copy/aml_seq")
         ->Apply(Sizes)
         ->UseRealTime();
 BENCHMARK_TEMPLATE(BM_Copy, kPar)
-        ->Name("Copy/par")
+        ->Name("dma/copy/aml_par")
         ->Apply(Sizes)
         ->UseRealTime();
 BENCHMARK_TEMPLATE(BM_Copy, kPar2Workers)
-        ->Name("Copy/par_2_workers")
+        ->Name("dma/copy/aml_par_2_workers")
         ->Apply(Sizes)
         ->UseRealTime();
 BENCHMARK_TEMPLATE(BM_AsyncRoundTrip, kPar)
-        ->Name("AsyncRoundTrip/par")
+        ->Name("dma/async_round_trip/aml_par")
         ->Arg(4 << 10)
         ->UseRealTime();
 BENCHMARK_TEMPLATE(BM_AsyncRoundTrip, kParNoInline)
-        ->Name("AsyncRoundTrip/par_no_inline")
+        ->Name("dma/async_round_trip/aml_par_no_inline")
         ->Arg(4 << 10)
         ->UseRealTime();
 BENCHMARK_TEMPLATE(BM_AsyncRoundTrip, kSeq)
-        ->Name("AsyncRoundTrip/seq")
+        ->Name("dma/async_round_trip/aml_seq")
         ->Arg(4 << 10)
         ->UseRealTime();
-BENCHMARK(BM_BatchMemcpy)->Name("Batch64x16KiB/memcpy")->UseRealTime();
-BENCHMARK_TEMPLATE(BM_Batch, kSeq)->Name("Batch64x16KiB/seq")->UseRealTime();
-BENCHMARK_TEMPLATE(BM_Batch, kPar)->Name("Batch64x16KiB/par")->UseRealTime();
+BENCHMARK(BM_BatchMemcpy)->Name("dma/batch_64x16KiB/memcpy")->UseRealTime();
+BENCHMARK_TEMPLATE(BM_Batch, kSeq)
+        ->Name("dma/batch_64x16KiB/aml_seq")
+        ->UseRealTime();
+BENCHMARK_TEMPLATE(BM_Batch, kPar)
+        ->Name("dma/batch_64x16KiB/aml_par")
+        ->UseRealTime();
 BENCHMARK_TEMPLATE(BM_Batch, kParNoInline)
-        ->Name("Batch64x16KiB/par_no_inline")
+        ->Name("dma/batch_64x16KiB/aml_par_no_inline")
         ->UseRealTime();

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // The emulator's costs against the memcpy it wraps, in one binary:
-// - Copy/memcpy and Copy/aml_emu_copy: bookkeeping overhead of accounting
+// - emulator/copy/memcpy and emulator/copy/aml_emu_copy: bookkeeping overhead
+// of accounting
 //   mode (the bound: within 5 % of memcpy from 64 KiB);
-// - DelayedCopy: delay mode's wall time over modelled time x dilation,
+// - emulator/delayed_copy: delay mode's wall time over modelled time x
+// dilation,
 //   reported as the counter wall_over_model (the bound: 1 +- 0.05).
 // Buffers are on qemu-3node's node2 (30 GiB/s) and node1 (400 GiB/s).
 //
@@ -65,7 +67,7 @@ void BM_Memcpy(benchmark::State &state)
 	}
 	state.SetBytesProcessed(state.iterations() * state.range(0));
 }
-BENCHMARK(BM_Memcpy)->Name("Copy/memcpy")->Apply(Sizes);
+BENCHMARK(BM_Memcpy)->Name("emulator/copy/memcpy")->Apply(Sizes);
 
 void BM_EmuCopy(benchmark::State &state)
 {
@@ -84,7 +86,7 @@ void BM_EmuCopy(benchmark::State &state)
 	state.counters["modelled_ns"] = benchmark::Counter(
 	        (double)clock.total_ns, benchmark::Counter::kAvgIterations);
 }
-BENCHMARK(BM_EmuCopy)->Name("Copy/aml_emu_copy")->Apply(Sizes);
+BENCHMARK(BM_EmuCopy)->Name("emulator/copy/aml_emu_copy")->Apply(Sizes);
 
 // The bookkeeping alone: what aml_emu_copy adds to its memcpy.
 void BM_EmuCopyCost(benchmark::State &state)
@@ -100,7 +102,9 @@ void BM_EmuCopyCost(benchmark::State &state)
 		benchmark::DoNotOptimize(ns);
 	}
 }
-BENCHMARK(BM_EmuCopyCost)->Name("Copy/aml_emu_copy_cost")->Apply(Sizes);
+BENCHMARK(BM_EmuCopyCost)
+        ->Name("emulator/copy/aml_emu_copy_cost")
+        ->Apply(Sizes);
 
 uint64_t NowNs()
 {
@@ -131,6 +135,8 @@ void BM_DelayedCopy(benchmark::State &state)
 	state.counters["wall_over_model"] = (double)wall / model;
 	state.counters["dilation"] = dilation;
 }
-BENCHMARK(BM_DelayedCopy)->Name("DelayedCopy/aml_emu_copy")->Apply(Sizes);
+BENCHMARK(BM_DelayedCopy)
+        ->Name("emulator/delayed_copy/aml_emu_copy")
+        ->Apply(Sizes);
 
 } // namespace

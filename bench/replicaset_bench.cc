@@ -140,9 +140,11 @@ void Sizes(benchmark::internal::Benchmark *b)
 
 } // namespace
 
-BENCHMARK(BM_Replicate)->Name("Replicate/aml")->Apply(Sizes);
-BENCHMARK(BM_ReplicateNuma)->Name("Replicate/numa_alloc_onnode")->Apply(Sizes);
-BENCHMARK(BM_Refresh)->Name("Refresh/aml_par")->Apply(Sizes);
-BENCHMARK(BM_RefreshMemcpy)->Name("Refresh/memcpy")->Apply(Sizes);
-BENCHMARK(BM_Nearest)->Name("Nearest/aml");
-BENCHMARK(BM_SchedGetcpu)->Name("Nearest/sched_getcpu");
+BENCHMARK(BM_Replicate)->Name("replicaset/replicate/aml")->Apply(Sizes);
+BENCHMARK(BM_ReplicateNuma)
+        ->Name("replicaset/replicate/numa_alloc_onnode")
+        ->Apply(Sizes);
+BENCHMARK(BM_Refresh)->Name("replicaset/refresh/aml_par")->Apply(Sizes);
+BENCHMARK(BM_RefreshMemcpy)->Name("replicaset/refresh/memcpy")->Apply(Sizes);
+BENCHMARK(BM_Nearest)->Name("replicaset/nearest/aml");
+BENCHMARK(BM_SchedGetcpu)->Name("replicaset/nearest/sched_getcpu");

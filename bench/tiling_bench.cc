@@ -6,9 +6,9 @@
 //   bazel run -c opt //bench:tiling_bench
 //
 // Peers:
-// - HandById: base + ((i * nj + j) ...) with i, j recovered from the id by
+// - by_hand: base + ((i * nj + j) ...) with i, j recovered from the id by
 //   '/' and '%' (the same job as aml_tiling_tile_ptr(id));
-// - HandNested: nested loops over i, j (, k), no division at all: the
+// - nested_loops: nested loops over i, j (, k), no division at all: the
 //   floor for a loop that does not need random access by id.
 // Grid sizes come from a volatile so the compiler cannot fold the peers'
 // divisions into constants: aml cannot see them at compile time either.
@@ -80,28 +80,29 @@ void BM_AmlTilePtr_1d(benchmark::State &state)
 	Fixture f({kN1}, {kT1}, AML_TILING_IN_PLACE);
 	TilePtr(state, f);
 }
-BENCHMARK(BM_AmlTilePtr_1d);
+BENCHMARK(BM_AmlTilePtr_1d)->Name("tiling/tile_ptr/aml_1d");
 
 void BM_AmlTilePtr_2d(benchmark::State &state)
 {
 	Fixture f({kN2, kN2}, {kT2, kT2}, AML_TILING_IN_PLACE);
 	TilePtr(state, f);
 }
-BENCHMARK(BM_AmlTilePtr_2d);
+BENCHMARK(BM_AmlTilePtr_2d)->Name("tiling/tile_ptr/aml_2d");
 
 void BM_AmlTilePtr_3d(benchmark::State &state)
 {
 	Fixture f({kN3, kN3, kN3}, {kT3, kT3, kT3}, AML_TILING_IN_PLACE);
 	TilePtr(state, f);
 }
-BENCHMARK(BM_AmlTilePtr_3d);
+BENCHMARK(BM_AmlTilePtr_3d)->Name("tiling/tile_ptr/aml_3d");
 
 void BM_AmlTilePtr_2d_Contiguous(benchmark::State &state)
 {
 	Fixture f({kN2, kN2}, {kT2, kT2}, AML_TILING_CONTIGUOUS);
 	TilePtr(state, f);
 }
-BENCHMARK(BM_AmlTilePtr_2d_Contiguous);
+BENCHMARK(BM_AmlTilePtr_2d_Contiguous)
+        ->Name("tiling/tile_ptr/aml_2d_contiguous");
 
 void TileCoords(benchmark::State &state, Fixture &f)
 {
@@ -122,14 +123,14 @@ void BM_AmlTileCoords_2d(benchmark::State &state)
 	Fixture f({kN2, kN2}, {kT2, kT2}, AML_TILING_IN_PLACE);
 	TileCoords(state, f);
 }
-BENCHMARK(BM_AmlTileCoords_2d);
+BENCHMARK(BM_AmlTileCoords_2d)->Name("tiling/tile_coords/aml_2d");
 
 void BM_AmlTileCoords_3d(benchmark::State &state)
 {
 	Fixture f({kN3, kN3, kN3}, {kT3, kT3, kT3}, AML_TILING_IN_PLACE);
 	TileCoords(state, f);
 }
-BENCHMARK(BM_AmlTileCoords_3d);
+BENCHMARK(BM_AmlTileCoords_3d)->Name("tiling/tile_coords/aml_3d");
 
 void BM_AmlTileLayout_2d(benchmark::State &state)
 {
@@ -145,7 +146,7 @@ void BM_AmlTileLayout_2d(benchmark::State &state)
 	}
 	PerLookup(state, n);
 }
-BENCHMARK(BM_AmlTileLayout_2d);
+BENCHMARK(BM_AmlTileLayout_2d)->Name("tiling/tile_layout/aml_2d");
 
 // ---- Peers: the same pointers by hand.
 
@@ -160,7 +161,7 @@ void BM_HandById_1d(benchmark::State &state)
 	}
 	PerLookup(state, n);
 }
-BENCHMARK(BM_HandById_1d);
+BENCHMARK(BM_HandById_1d)->Name("tiling/tile_ptr/by_hand_1d");
 
 void BM_HandById_2d(benchmark::State &state)
 {
@@ -176,7 +177,7 @@ void BM_HandById_2d(benchmark::State &state)
 	}
 	PerLookup(state, n);
 }
-BENCHMARK(BM_HandById_2d);
+BENCHMARK(BM_HandById_2d)->Name("tiling/tile_ptr/by_hand_2d");
 
 void BM_HandById_3d(benchmark::State &state)
 {
@@ -194,7 +195,7 @@ void BM_HandById_3d(benchmark::State &state)
 	}
 	PerLookup(state, n);
 }
-BENCHMARK(BM_HandById_3d);
+BENCHMARK(BM_HandById_3d)->Name("tiling/tile_ptr/by_hand_3d");
 
 void BM_HandNested_2d(benchmark::State &state)
 {
@@ -210,7 +211,7 @@ void BM_HandNested_2d(benchmark::State &state)
 	}
 	PerLookup(state, g * g);
 }
-BENCHMARK(BM_HandNested_2d);
+BENCHMARK(BM_HandNested_2d)->Name("tiling/tile_ptr/nested_loops_2d");
 
 void BM_HandNested_3d(benchmark::State &state)
 {
@@ -231,6 +232,6 @@ void BM_HandNested_3d(benchmark::State &state)
 	}
 	PerLookup(state, g * g * g);
 }
-BENCHMARK(BM_HandNested_3d);
+BENCHMARK(BM_HandNested_3d)->Name("tiling/tile_ptr/nested_loops_3d");
 
 } // namespace

@@ -121,6 +121,16 @@ int aml_dma_plan_copy(const struct aml_dma_plan *plan,
 		                                   plan->src + begin,
 		                                   end - begin, false)
 		               : 0;
+	/* Whole rows of a 2-d copy in real memory (a tile): the common case,
+	 * as a plain loop of memcpy calls. */
+	if (charged == NULL && plan->nouter == 1 && begin % plan->run == 0 &&
+	    end % plan->run == 0) {
+		size_t run = plan->run, ds = plan->dst_strides[0],
+		       ss = plan->src_strides[0];
+		for (size_t r = begin / run; r < end / run; r++)
+			memcpy(plan->dst + r * ds, plan->src + r * ss, run);
+		return 0;
+	}
 	/* Coordinates of the run holding byte begin, then an odometer. */
 	size_t r = begin / plan->run;
 	size_t offset = begin - r * plan->run;

@@ -207,14 +207,18 @@ void PrintTable(const std::map<std::string, double> &ns)
 	printf("\n%-10s  %-30s  %10s  %-18s  %10s  %8s\n", "block", "figure",
 	       "aml", "peer", "peer's", "peer/aml");
 	printf("%s\n", std::string(96, '-').c_str());
+	size_t rows = 0;
 	for (const Pair &p : kPairs) {
 		auto a = ns.find(p.aml), b = ns.find(p.peer);
 		if (a == ns.end() || b == ns.end() || a->second <= 0)
 			continue;
+		rows++;
 		printf("%-10s  %-30s  %10s  %-18s  %10s  %7.2fx\n", p.block,
 		       p.figure, FormatNs(a->second).c_str(), p.peer_name,
 		       FormatNs(b->second).c_str(), b->second / a->second);
 	}
+	if (rows == 0)
+		printf("(no benchmark that ran has its peer among them)\n");
 	printf("\npeer/aml above 1: aml (or the fast tier) is faster. Tier "
 	       "rows: the time with data in the slow tier over the row's.\n");
 }

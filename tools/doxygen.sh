@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the API reference from the public headers' doxygen comments
 # (docs/Doxyfile) and fails on any doxygen warning, after printing them all.
-#   tools/doxygen.sh                          HTML in docs/api/html/ (git ignores it)
+#   tools/doxygen.sh                          HTML in docs/api/html/
 #   AML_DOXYGEN_OUTPUT=DIR tools/doxygen.sh   HTML in DIR/html/
+# (git ignores docs/api/).
 # A missing doxygen is a failure: tools/setup.sh installs it.
 set -euo pipefail
 cd "$(dirname "$0")/.."

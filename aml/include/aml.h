@@ -3,7 +3,7 @@
  * @file aml.h
  * aml: building blocks for memory on heterogeneous devices.
  *
- * The umbrella header: include it and depend on @aml//aml. It brings in the
+ * The umbrella header: include it and depend on `@aml//aml`. It brings in the
  * generic API of every block and the core utilities (errors, version,
  * bitmaps, backends, devices and topologies); implementation-specific and
  * backend-specific headers (aml/device/memkind.h) live under aml/.

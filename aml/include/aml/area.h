@@ -59,12 +59,16 @@ struct aml_area_ops {
 
 /** Generic area handle. Implementations fill both fields. */
 struct aml_area {
+	/** The implementation's operations. */
 	const struct aml_area_ops *ops;
+	/** The implementation's state. */
 	void *data;
 };
 
 /**
  * Reserve @p size bytes (rounded up to pages) placed by the area's policy.
+ * @param area the area.
+ * @param size bytes to map, at least 1.
  * @param opts NULL, or options for this call.
  * @return the mapping, owned by the caller until aml_area_munmap(); NULL
  *         with aml_errno = AML_EINVAL (NULL area, size 0 or overflowing, an

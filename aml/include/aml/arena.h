@@ -133,13 +133,17 @@ struct aml_arena_index_entry {
 struct aml_arena_index {
 	/** n entries, sorted by start, not overlapping; room for cap. */
 	struct aml_arena_index_entry *entries;
+	/** Entries in use. */
 	size_t n;
+	/** Entries allocated. */
 	size_t cap;
 };
 
 /** Generic arena handle. Implementations fill both fields. */
 struct aml_arena {
+	/** The implementation's operations. */
 	const struct aml_arena_ops *ops;
+	/** The implementation's state. */
 	void *data;
 };
 
@@ -208,6 +212,8 @@ static inline int aml_arena_free(struct aml_arena *arena, void *ptr)
 
 /**
  * Usable size of the live block at @p ptr (at least what was asked).
+ * @param arena the arena.
+ * @param ptr a live block of @p arena.
  * @param[out] out the size; 0 on error.
  * @return 0; AML_EINVAL for NULL arguments or a pointer that is not a live
  *         block of the arena.
@@ -226,6 +232,7 @@ int aml_arena_reset(struct aml_arena *arena);
 
 /**
  * What the arena took from its area.
+ * @param arena the arena.
  * @param[out] out the statistics; zeroed on error.
  * @return 0; AML_EINVAL for NULL arguments; AML_ENOTSUP where the
  *         implementation keeps none.

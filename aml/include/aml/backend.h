@@ -50,6 +50,7 @@ int aml_backend_is_built(enum aml_backend backend);
  * version and what it sees (for example how many NUMA nodes libnuma reports,
  * or whether memkind finds high-bandwidth memory).
  *
+ * @param backend the backend.
  * @param[out] buf receives the NUL-terminated line; untouched on error.
  * @param[in] size bytes available in @p buf; AML_BACKEND_DESCRIBE_MAX suffices.
  * @return the length of the line, NUL excluded; AML_EINVAL if @p backend is

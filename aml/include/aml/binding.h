@@ -60,7 +60,9 @@ struct aml_binding_ops {
 
 /** Generic binding handle. Implementations fill both fields. */
 struct aml_binding {
+	/** The implementation's operations. */
 	const struct aml_binding_ops *ops;
+	/** The implementation's state. */
 	void *data;
 };
 
@@ -81,8 +83,15 @@ int aml_binding_apply(const struct aml_binding *binding,
  * Find the pages of the buffer that are not on the device the binding gives
  * them, with aml_topology_locate(). Pages that hold no memory yet (never
  * touched) and pages the binding leaves alone are not counted.
+ * @param binding the binding.
+ * @param topology the topology to locate pages in; it must hold every
+ *        device of the binding.
+ * @param tiling the tiling that describes the buffer, as for
+ *        aml_binding_apply().
+ * @param ptr the buffer, page-aligned.
  * @param[out] misplaced receives the page indices of up to @p max misplaced
  *             pages, in order; may be NULL when @p max is 0.
+ * @param max entries available in @p misplaced.
  * @param[out] count receives how many pages are misplaced (may exceed
  *             @p max).
  * @return 0; AML_EINVAL for NULL arguments, an unaligned @p ptr, or a

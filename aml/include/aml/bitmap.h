@@ -39,6 +39,7 @@ extern "C" {
 
 /** A set of indices in [0, AML_BITMAP_MAX). */
 struct aml_bitmap {
+	/** @privatesection */
 	/* Private: use the aml_bitmap_*() functions. */
 	/** Bit i % 64 of words[i / 64] is index i. */
 	uint64_t words[AML_BITMAP_MAX / 64];

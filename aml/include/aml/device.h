@@ -6,8 +6,9 @@
  * A struct aml_device describes the target (kind, capacity, bandwidth and
  * latency as seen from its initiators, NUMA node) and reserves memory on it
  * through page-granular ops. Devices are made by discovery (see
- * <aml/topology.h>), by a backend's bridge header (<aml/device/memkind.h>) or,
- * later, by the emulator; blocks above the device line only use this header.
+ * <aml/topology.h>), by a backend's bridge header (<aml/device/memkind.h>) or
+ * by the emulator (<aml/emulator.h>); blocks above the device line only use
+ * this header.
  *
  * Sizes are rounded up to whole pages (sysconf(_SC_PAGESIZE)); a size that
  * overflows when rounded is AML_EINVAL.
@@ -170,6 +171,7 @@ int aml_device_move(const struct aml_device *dev, void *ptr, size_t size);
 
 /**
  * Free bytes on @p dev now, as the backend sees them.
+ * @param dev the device.
  * @param[out] out receives the count; untouched on error.
  * @return 0; AML_EINVAL for a NULL argument; AML_ENOTSUP if unknown.
  */
@@ -178,6 +180,7 @@ int aml_device_free_bytes(const struct aml_device *dev, size_t *out);
 /**
  * Performance of @p dev seen from @p initiator: the recorded initiator that
  * shares the most CPUs with it, or the best (local) one when none does.
+ * @param dev the device.
  * @param initiator CPU set; NULL for the calling thread's affinity.
  * @return a pointer into @p dev, valid as long as it; NULL with aml_errno =
  *         AML_EINVAL if @p dev is NULL, AML_ENODEV if the device records no

@@ -100,7 +100,9 @@ struct aml_dma_ops {
 
 /** Generic dma handle. Implementations fill both fields. */
 struct aml_dma {
+	/** The implementation's operations. */
 	const struct aml_dma_ops *ops;
+	/** The implementation's state. */
 	void *data;
 };
 
@@ -125,9 +127,13 @@ int aml_dma_copy_bytes(struct aml_dma *dma,
 
 /**
  * Start copying @p src to @p dst.
+ * @param dma the engine.
  * @param[out] out receives the request, to pass to aml_dma_wait() or
  *             aml_dma_cancel(); NULL for fire-and-forget. Set to NULL on
  *             error.
+ * @param dst where to copy to; must stay valid until the copy ends.
+ * @param src what to copy, of the same element size and dims as @p dst;
+ *        must stay valid until the copy ends.
  * @return 0; AML_EINVAL (see the file comment); AML_ENOMEM.
  */
 int aml_dma_async_copy(struct aml_dma *dma,

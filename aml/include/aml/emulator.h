@@ -22,7 +22,7 @@
  * factor calibrated against this machine's own copy bandwidth.
  *
  * Made with aml_emu_create(), or by aml_topology_default() when the
- * environment says AML_EMULATE=<preset or spec> ("@path" reads a file).
+ * environment says `AML_EMULATE=<preset or spec>` ("@path" reads a file).
  */
 #ifndef AML_EMULATOR_H
 #define AML_EMULATOR_H
@@ -92,12 +92,15 @@ int aml_emu_set_mode(const struct aml_topology *topology,
                      enum aml_emu_mode mode);
 
 /**
- * The factor delay mode multiplies modelled time by: the fastest emulated
- * tier's bandwidth over this machine's measured copy bandwidth, at least 1.
- * Measured once, when delay mode is first used.
+ * The factor delay mode multiplies modelled time by: 1.25 times the fastest
+ * emulated tier's bandwidth over this machine's measured copy bandwidth, at
+ * least 1 (the margin keeps a real copy from outlasting its dilated model).
+ * Measured once, when delay mode or this function is first used.
+ * @param topology an emulated topology.
  * @param[out] out receives the factor.
  * @return 0; AML_EINVAL for NULL arguments or a topology that is not
- *         emulated.
+ *         emulated; AML_FAILURE if this machine's copy bandwidth could not
+ *         be measured.
  */
 int aml_emu_dilation(const struct aml_topology *topology, double *out);
 
@@ -134,6 +137,9 @@ int aml_emu_copy(const struct aml_topology *topology,
  * Charge an access of @p size bytes at @p ptr that the program made itself
  * (a compute kernel's reads or writes): latency plus bytes over the read (or
  * write) bandwidth of the devices holding them.
+ * @param topology the emulated topology @p ptr lives in.
+ * @param ptr the first byte accessed.
+ * @param size bytes accessed, at least 1.
  * @param access AML_EMU_READ, AML_EMU_WRITE, or both (charged twice).
  * @return 0; AML_EINVAL for NULL arguments, size 0, a bad @p access, or a
  *         topology that is not emulated.
@@ -176,18 +182,21 @@ int aml_emu_clock_advance_to(const struct aml_topology *topology, uint64_t ns);
 
 /** What one emulated device has seen. */
 struct aml_emu_stats {
-	/** Bytes now placed on the device, and the most there ever were. */
+	/** Bytes now placed on the device. */
 	uint64_t resident_bytes;
+	/** The most bytes ever placed on the device at once. */
 	uint64_t peak_bytes;
 	/** Pages now placed on the device. */
 	uint64_t pages;
 	/** Maps that placed at least one page here. */
 	uint64_t maps;
-	/** Pages moved onto and off the device. */
+	/** Pages moved onto the device. */
 	uint64_t pages_moved_in;
+	/** Pages moved off the device. */
 	uint64_t pages_moved_out;
-	/** Bytes copied onto (written) and off (read) the device. */
+	/** Bytes copied onto the device (written to it). */
 	uint64_t bytes_copied_in;
+	/** Bytes copied off the device (read from it). */
 	uint64_t bytes_copied_out;
 	/** Modelled nanoseconds charged to transfers involving the device. */
 	uint64_t modelled_ns;

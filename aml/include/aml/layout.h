@@ -77,6 +77,7 @@ struct aml_layout {
 	size_t dims[AML_LAYOUT_NDIMS_MAX];
 	/** Bytes between neighbours along each dimension; unused are 0. */
 	size_t strides[AML_LAYOUT_NDIMS_MAX];
+	/** @privatesection */
 	/* Private: use aml_layout_address(), aml_layout_offset(). */
 	/** The pointer given to aml_layout_init(); may be NULL. */
 	void *base;

@@ -68,6 +68,7 @@ extern "C" {
 
 /** Storage for one replicaset. Pass its address to aml_replicaset_*(). */
 struct aml_replicaset {
+	/** @privatesection */
 	/* Private: use the aml_replicaset_*() functions. */
 	/** The topology the replica devices belong to. */
 	const struct aml_topology *topology;
@@ -96,6 +97,7 @@ struct aml_replicaset {
  *        each, in this order (replica i is on devices[i]); NULL with
  *        @p ndevices 0 for one replica per NUMA domain (see the file
  *        comment). The array is copied; the devices belong to the topology.
+ * @param ndevices number of entries in @p devices; 0 with NULL @p devices.
  * @param source the data to replicate, owned by the caller (see the file
  *        comment for how long it must live).
  * @param size bytes to replicate; each replica maps it rounded up to pages.
@@ -131,6 +133,8 @@ void aml_replicaset_fini(struct aml_replicaset *rs);
  * aml_replicaset_init() into one allocation.
  * @param[out] out receives the replicaset, owned by the caller until
  *             aml_replicaset_destroy(); NULL on error.
+ * @param topology,devices,ndevices,source,size as for
+ *        aml_replicaset_init().
  * @return as aml_replicaset_init(); AML_EINVAL if @p out is NULL.
  */
 int aml_replicaset_create(struct aml_replicaset **out,
@@ -180,6 +184,7 @@ const struct aml_device *aml_replicaset_device(const struct aml_replicaset *rs,
 /**
  * Index of the replica nearest to CPU @p cpu, by the rule of the file
  * comment. O(1), no allocation, no system call for @p cpu >= 0.
+ * @param rs the replicaset.
  * @param cpu a CPU OS index below AML_BITMAP_MAX, or -1 for the CPU the
  *        calling thread runs on now (sched_getcpu()).
  * @return the index; AML_EINVAL for a NULL or finalised replicaset;
@@ -206,6 +211,7 @@ const void *aml_replicaset_nearest(const struct aml_replicaset *rs);
 
 /**
  * Copy the source into every replica again, after it changed.
+ * @param rs the replicaset.
  * @param dma the engine to copy with: every replica's copy is submitted
  *        asynchronously, then all are waited for, so an engine with
  *        workers (aml/dma/par.h) fills the replicas in parallel. NULL

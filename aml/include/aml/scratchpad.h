@@ -139,6 +139,7 @@ struct aml_scratchpad_request;
 
 /** Storage for a scratchpad. Use the aml_scratchpad_*() functions. */
 struct aml_scratchpad {
+	/** @privatesection */
 	/* Private: use the aml_scratchpad_*() functions. */
 	/** The source tiling; not owned. */
 	const struct aml_tiling *tiling;
@@ -218,6 +219,7 @@ void aml_scratchpad_fini(struct aml_scratchpad *sp);
 /**
  * aml_scratchpad_init() into one allocation.
  * @param[out] out receives the scratchpad; NULL on error.
+ * @param tiling,area,dma,nslots as for aml_scratchpad_init().
  * @return as aml_scratchpad_init(); AML_EINVAL for a NULL @p out.
  */
 int aml_scratchpad_create(struct aml_scratchpad **out,
@@ -237,6 +239,8 @@ void aml_scratchpad_destroy(struct aml_scratchpad **sp);
  * tile. A hit copies nothing; a miss evicts (see the file comment) and
  * loads. If an asynchronous pull of the tile is in flight, waits for it.
  *
+ * @param sp the scratchpad.
+ * @param tile the id of a tile of the scratchpad's tiling.
  * @param flags 0, AML_SCRATCHPAD_DIRTY to mark the slot dirty, or
  *        AML_SCRATCHPAD_OVERWRITE for a tile the caller only writes (a miss
  *        copies nothing).
@@ -259,6 +263,7 @@ int aml_scratchpad_pull(struct aml_scratchpad *sp,
  * load), return a request that is already complete. Writing back a dirty
  * victim is synchronous.
  *
+ * @param sp,tile,flags as for aml_scratchpad_pull().
  * @param[out] slot receives the slot index; untouched on error.
  * @param[out] request receives the request to wait; NULL on error.
  * @return as aml_scratchpad_pull(), or AML_ENOMEM.
@@ -284,6 +289,8 @@ int aml_scratchpad_push(struct aml_scratchpad *sp, size_t slot);
  * aml_scratchpad_push() that does not wait: the slot is clean (unless
  * marked dirty again) once aml_scratchpad_wait() returns 0; it is not
  * evictable until then. Do not write the slot before that.
+ * @param sp the scratchpad.
+ * @param slot a slot the caller holds a pin on.
  * @param[out] request receives the request to wait; NULL on error.
  * @return as aml_scratchpad_push(); AML_EINVAL for a NULL @p request;
  *         AML_ENOMEM.
@@ -341,6 +348,8 @@ void *aml_scratchpad_slot_ptr(const struct aml_scratchpad *sp, size_t slot);
 /**
  * The dense layout of the tile slot @p slot holds, over the slot's memory:
  * the tile's element size, order and dims, no padding.
+ * @param sp the scratchpad.
+ * @param slot the slot.
  * @param[out] out receives the layout; untouched on error.
  * @return 0; AML_EINVAL for a NULL argument or a slot that holds no tile;
  *         AML_EDOM for a slot out of range.
@@ -351,6 +360,8 @@ int aml_scratchpad_slot_layout(struct aml_scratchpad *sp,
 
 /**
  * The tile slot @p slot holds (or is loading).
+ * @param sp the scratchpad.
+ * @param slot the slot.
  * @param[out] out receives the tile id; untouched on error.
  * @return 0; AML_EINVAL for a NULL argument or a slot that holds no tile;
  *         AML_EDOM for a slot out of range.
@@ -361,6 +372,7 @@ int aml_scratchpad_slot_tile(struct aml_scratchpad *sp,
 
 /**
  * The counters since init.
+ * @param sp the scratchpad.
  * @param[out] out receives a copy.
  * @return 0; AML_EINVAL for a NULL argument.
  */

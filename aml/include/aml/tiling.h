@@ -146,7 +146,9 @@ struct aml_tiling_ops {
 
 /** Generic tiling handle. Implementations fill both fields. */
 struct aml_tiling {
+	/** The implementation's operations. */
 	const struct aml_tiling_ops *ops;
+	/** The implementation's state. */
 	void *data;
 };
 
@@ -164,6 +166,7 @@ int aml_tiling_ndims(const struct aml_tiling *tiling);
 
 /**
  * Number of tiles along each dimension.
+ * @param tiling the tiling.
  * @param[out] out receives ndims counts.
  * @return 0; AML_EINVAL for a NULL argument.
  */
@@ -171,6 +174,7 @@ int aml_tiling_grid_dims(const struct aml_tiling *tiling, size_t *out);
 
 /**
  * Id of the tile at grid coordinates @p coords. O(ndims).
+ * @param tiling the tiling.
  * @param[in] coords ndims tile coordinates.
  * @param[out] out receives the id.
  * @return 0; AML_EINVAL for a NULL argument; AML_EDOM for coordinates outside
@@ -183,6 +187,8 @@ int aml_tiling_tile_id(const struct aml_tiling *tiling,
 /**
  * Grid coordinates of tile @p id; the inverse of aml_tiling_tile_id().
  * O(ndims), no division by a variable in the usual case (see nd.h).
+ * @param tiling the tiling.
+ * @param id a tile id, below aml_tiling_ntiles().
  * @param[out] out receives ndims tile coordinates.
  * @return 0; AML_EINVAL for a NULL argument; AML_EDOM if @p id >= ntiles.
  */
@@ -214,6 +220,8 @@ static inline void *aml_tiling_tile_ptr(const struct aml_tiling *tiling,
  * Byte offset of the first element of tile @p id from the base of the
  * buffer (the base given to aml_layout_init() for the array). Works for
  * shape-only layouts.
+ * @param tiling the tiling.
+ * @param id a tile id, below aml_tiling_ntiles().
  * @param[out] out receives the offset.
  * @return 0; AML_EINVAL for a NULL argument; AML_EDOM if @p id >= ntiles;
  *         AML_ENOTSUP if the implementation has no offsets.
@@ -237,6 +245,8 @@ size_t aml_tiling_tile_bytes(const struct aml_tiling *tiling, size_t id);
 /**
  * Elements along each dimension of tile @p id: the full tile dims, except for
  * RESIZE border tiles.
+ * @param tiling the tiling.
+ * @param id a tile id, below aml_tiling_ntiles().
  * @param[out] out receives ndims counts.
  * @return 0; AML_EINVAL for a NULL argument; AML_EDOM if @p id >= ntiles.
  */
@@ -248,6 +258,8 @@ int aml_tiling_tile_dims(const struct aml_tiling *tiling,
  * Elements along each dimension of the part of tile @p id that lies inside
  * the array: aml_tiling_tile_dims() without the padding. Differs from it only
  * for PAD border tiles.
+ * @param tiling the tiling.
+ * @param id a tile id, below aml_tiling_ntiles().
  * @param[out] out receives ndims counts.
  * @return 0; AML_EINVAL for a NULL argument; AML_EDOM if @p id >= ntiles;
  *         AML_ENOTSUP if the implementation cannot tell.
@@ -261,6 +273,8 @@ int aml_tiling_tile_valid_dims(const struct aml_tiling *tiling,
  * times the tile dims). With aml_tiling_tile_valid_dims() it gives the box of
  * the array a tile holds, e.g. for aml_layout_slice() of the source of a copy
  * into CONTIGUOUS tiles.
+ * @param tiling the tiling.
+ * @param id a tile id, below aml_tiling_ntiles().
  * @param[out] out receives ndims array coordinates.
  * @return 0; AML_EINVAL for a NULL argument; AML_EDOM if @p id >= ntiles;
  *         AML_ENOTSUP if the implementation cannot tell.
@@ -275,6 +289,8 @@ int aml_tiling_tile_origin(const struct aml_tiling *tiling,
  * the array's strides, for CONTIGUOUS storage a dense layout. Its base is the
  * array's, so aml_layout_offset() counts from the same buffer base, and a
  * tile of a shape-only array is shape-only. O(ndims), no allocation.
+ * @param tiling the tiling.
+ * @param id a tile id, below aml_tiling_ntiles().
  * @param[out] out receives the layout.
  * @return 0; AML_EINVAL for a NULL argument; AML_EDOM if @p id >= ntiles.
  */

@@ -6,7 +6,7 @@
  * A topology is a list of devices, one per NUMA node, each with its CPUs, its
  * kind, its capacity and its performance per initiator. It is discovered from
  * the machine (hwloc when built, else libnuma and sysfs), read from an hwloc
- * XML file, or, after the emulator lands, emulated. Code written against
+ * XML file, or emulated (aml/emulator.h). Code written against
  * aml_topology_default() never knows which.
  *
  * Devices are identified by their index in the topology, 0 to
@@ -52,6 +52,7 @@ int aml_topology_discover(struct aml_topology **out);
  * Its devices keep the file's NUMA OS indices; mapping memory on them works
  * only where this machine has those nodes (AML_ENODEV otherwise).
  * @param[out] out receives the topology, owned by the caller; NULL on error.
+ * @param path the file.
  * @return 0; AML_EINVAL if an argument is NULL or the file cannot be read or
  *         parsed; AML_ENODEV if it has no NUMA node; AML_ENOMEM;
  *         AML_ENOTSUP if the hwloc backend is not built.
@@ -131,8 +132,11 @@ int aml_topology_index_of(const struct aml_topology *topology,
 /**
  * Devices in the order @p by, as seen from @p initiator. Ties go to the
  * larger capacity, then to the lower NUMA OS index.
- * @param[out] out receives up to @p max device pointers.
+ * @param topology the topology.
+ * @param by the order.
  * @param initiator CPU set; NULL for the calling thread's affinity.
+ * @param[out] out receives up to @p max device pointers.
+ * @param max entries available in @p out.
  * @return the number written (min(@p max, device count)); AML_EINVAL for a
  *         NULL topology, a NULL @p out with @p max > 0, or an unknown @p by.
  */
@@ -152,7 +156,10 @@ const struct aml_device *aml_topology_best(const struct aml_topology *topology,
 
 /**
  * Devices of one kind, in topology order.
+ * @param topology the topology.
+ * @param kind the kind wanted.
  * @param[out] out receives up to @p max device pointers.
+ * @param max entries available in @p out.
  * @return how many devices have that kind (may exceed @p max: only @p max are
  *         written); AML_EINVAL for a NULL topology, a NULL @p out with
  *         @p max > 0, or an unknown kind.
@@ -165,6 +172,7 @@ int aml_topology_by_kind(const struct aml_topology *topology,
 /**
  * The device nearest to CPU @p cpu: its own NUMA node when it has one, else
  * the lowest latency from it.
+ * @param topology the topology.
  * @param cpu a CPU OS index, or -1 for the CPU the calling thread runs on.
  * @return the device; NULL with aml_errno = AML_EINVAL (NULL topology) or
  *         AML_EDOM (cpu out of range).
@@ -223,7 +231,9 @@ int aml_topology_unmap(const struct aml_topology *topology,
 
 /**
  * Which device holds each of the @p npages pages from @p ptr.
+ * @param topology the topology whose device indices to report.
  * @param ptr page-aligned start.
+ * @param npages number of pages, at least 1.
  * @param[out] ids receives, per page, the index of the device that holds it,
  *             AML_ENODEV for a page not yet touched (or on a node outside
  *             the topology), or AML_EINVAL for an address that is not

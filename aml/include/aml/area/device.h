@@ -34,10 +34,15 @@ extern "C" {
 
 /** Placement policies of a device area. */
 enum aml_area_policy {
+	/** Only on the devices; AML_ENOMEM when they are full. */
 	AML_AREA_BIND,
+	/** On the one device while it has room, then on the others. */
 	AML_AREA_PREFERRED,
+	/** Page by page round-robin over the devices. */
 	AML_AREA_INTERLEAVE,
+	/** Runs of weights[i] pages on device i, in turn. */
 	AML_AREA_WEIGHTED_INTERLEAVE,
+	/** On the device of the CPU that first touches each page. */
 	AML_AREA_FIRST_TOUCH,
 	/** Number of policies; not a policy. */
 	AML_AREA_POLICY_COUNT
@@ -50,6 +55,7 @@ enum aml_area_policy {
 struct aml_area_device {
 	/** Generic handle. Keep first. */
 	struct aml_area base;
+	/** @privatesection */
 	/* Private: use the aml_area_device_*() functions. */
 	const struct aml_topology *topology;
 	const struct aml_device *devices[AML_AREA_DEVICE_MAX];
@@ -67,10 +73,15 @@ struct aml_area_device {
 
 /**
  * Initialise a device area.
+ * @param[out] area the storage to initialise.
  * @param topology the topology the devices belong to; may be NULL only for
  *        BIND to one device (then any device works, memkind's included).
  * @param devices @p ndevices distinct devices of @p topology; ignored (and
- *        @p ndevices must be 0) for AML_AREA_FIRST_TOUCH.
+ *        @p ndevices must be 0) for AML_AREA_FIRST_TOUCH. The array is
+ *        copied; the devices must outlive the area.
+ * @param ndevices number of entries in @p devices, at most
+ *        AML_AREA_DEVICE_MAX.
+ * @param policy how pages are placed over the devices.
  * @param weights for AML_AREA_WEIGHTED_INTERLEAVE, one weight (>= 1, pages
  *        per run) per device; NULL otherwise.
  * @return 0; AML_EINVAL for a NULL area, no or too many devices (more than
@@ -94,6 +105,8 @@ void aml_area_device_fini(struct aml_area_device *area);
 /**
  * aml_area_device_init() into one allocation.
  * @param[out] out receives the area; NULL on error.
+ * @param topology,devices,ndevices,policy,weights as for
+ *        aml_area_device_init().
  * @return as aml_area_device_init(), or AML_ENOMEM.
  */
 int aml_area_device_create(struct aml_area **out,

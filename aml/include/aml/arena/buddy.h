@@ -45,6 +45,7 @@ extern "C" {
 struct aml_arena_buddy {
 	/** Generic handle. Keep first. */
 	struct aml_arena base;
+	/** @privatesection */
 	/* Private: use the aml_arena_buddy_*() functions. */
 	const struct aml_area *area;
 	size_t region_size;
@@ -65,6 +66,7 @@ struct aml_arena_buddy {
 
 /**
  * Initialise a buddy arena. Maps nothing until the first allocation.
+ * @param[out] arena the storage to initialise.
  * @param area where regions come from; must outlive the arena. It must
  *        honour aml_area_mmap_options.alignment.
  * @param region_size 0 for AML_ARENA_BUDDY_REGION_SIZE, else a power of
@@ -83,6 +85,7 @@ void aml_arena_buddy_fini(struct aml_arena_buddy *arena);
 /**
  * aml_arena_buddy_init() into one allocation.
  * @param[out] out receives the arena; NULL on error.
+ * @param area,region_size as for aml_arena_buddy_init().
  * @return as aml_arena_buddy_init(), or AML_ENOMEM.
  */
 int aml_arena_buddy_create(struct aml_arena **out,

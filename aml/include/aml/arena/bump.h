@@ -35,6 +35,7 @@ extern "C" {
 struct aml_arena_bump {
 	/** Generic handle. Keep first. */
 	struct aml_arena base;
+	/** @privatesection */
 	/* Private: use the aml_arena_bump_*() functions. */
 	const struct aml_area *area;
 	size_t region_size;
@@ -56,6 +57,7 @@ struct aml_arena_bump {
 
 /**
  * Initialise a bump arena. Maps nothing until the first allocation.
+ * @param[out] arena the storage to initialise.
  * @param area where regions come from; must outlive the arena.
  * @param region_size 0 for AML_ARENA_BUMP_REGION_SIZE, else a multiple of
  *        the page size.
@@ -73,6 +75,7 @@ void aml_arena_bump_fini(struct aml_arena_bump *arena);
 /**
  * aml_arena_bump_init() into one allocation.
  * @param[out] out receives the arena; NULL on error.
+ * @param area,region_size as for aml_arena_bump_init().
  * @return as aml_arena_bump_init(), or AML_ENOMEM.
  */
 int aml_arena_bump_create(struct aml_arena **out,

@@ -19,7 +19,7 @@
  * list and the record of blocks, jemalloc its own state.
  *
  * Available where aml was built with memkind
- * (aml_backend_available(AML_BACKEND_MEMKIND)); elsewhere init and create
+ * (aml_backend_is_built(AML_BACKEND_MEMKIND)); elsewhere init and create
  * return AML_ENOTSUP.
  */
 #ifndef AML_ARENA_JEMALLOC_H
@@ -41,6 +41,7 @@ extern "C" {
 struct aml_arena_jemalloc {
 	/** Generic handle. Keep first. */
 	struct aml_arena base;
+	/** @privatesection */
 	/* Private: use the aml_arena_jemalloc_*() functions. */
 	/** Regions, kinds, the record of blocks and the lock (malloc'd). */
 	void *state;
@@ -51,6 +52,7 @@ struct aml_arena_jemalloc {
 
 /**
  * Initialise a jemalloc arena. Maps nothing until the first allocation.
+ * @param[out] arena the storage to initialise.
  * @param area where regions come from; must outlive the arena.
  * @param region_size 0 for AML_ARENA_JEMALLOC_REGION_SIZE, else a multiple
  *        of the page size of at least 4 MiB (memkind's smallest useful
@@ -70,6 +72,7 @@ void aml_arena_jemalloc_fini(struct aml_arena_jemalloc *arena);
 /**
  * aml_arena_jemalloc_init() into one allocation.
  * @param[out] out receives the arena; NULL on error.
+ * @param area,region_size as for aml_arena_jemalloc_init().
  * @return as aml_arena_jemalloc_init(), or AML_ENOMEM.
  */
 int aml_arena_jemalloc_create(struct aml_arena **out,

@@ -24,11 +24,14 @@ extern "C" {
 struct aml_arena_locked {
 	/** Generic handle. Keep first. */
 	struct aml_arena base;
+	/** @privatesection */
 	/* Private: use the aml_arena_locked_*() functions. */
 	struct aml_arena *inner;
 	/** A pthread_mutex_t (the size is checked where it is used). */
 	union {
+		/** Room for the mutex. */
 		unsigned char bytes[64];
+		/** Aligns the room for it. */
 		long long align;
 	} mutex;
 };
@@ -50,6 +53,7 @@ void aml_arena_locked_fini(struct aml_arena_locked *arena);
 /**
  * aml_arena_locked_init() into one allocation.
  * @param[out] out receives the arena; NULL on error.
+ * @param inner the arena to wrap, as for aml_arena_locked_init().
  * @return as aml_arena_locked_init(), or AML_ENOMEM.
  */
 int aml_arena_locked_create(struct aml_arena **out, struct aml_arena *inner);

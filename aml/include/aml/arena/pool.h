@@ -35,6 +35,7 @@ extern "C" {
 struct aml_arena_pool {
 	/** Generic handle. Keep first. */
 	struct aml_arena base;
+	/** @privatesection */
 	/* Private: use the aml_arena_pool_*() functions. */
 	const struct aml_area *area;
 	/** Object size, rounded up to the alignment. */
@@ -62,6 +63,7 @@ struct aml_arena_pool {
 
 /**
  * Initialise a pool. Maps nothing until the first allocation.
+ * @param[out] pool the storage to initialise.
  * @param area where slabs come from; must outlive the pool.
  * @param object_size bytes per object, at least 1.
  * @param alignment of each object: 0 for AML_ARENA_ALIGNMENT, else a power
@@ -86,6 +88,7 @@ void aml_arena_pool_fini(struct aml_arena_pool *pool);
 /**
  * aml_arena_pool_init() into one allocation.
  * @param[out] out receives the arena; NULL on error.
+ * @param area,object_size,alignment,slab_size as for aml_arena_pool_init().
  * @return as aml_arena_pool_init(), or AML_ENOMEM.
  */
 int aml_arena_pool_create(struct aml_arena **out,

@@ -27,6 +27,7 @@ typedef const struct aml_device *(*aml_binding_custom_fn)(size_t unit,
 struct aml_binding_custom {
 	/** Generic handle. Keep first. */
 	struct aml_binding base;
+	/** @privatesection */
 	/* Private. */
 	aml_binding_custom_fn fn;
 	void *arg;
@@ -38,7 +39,10 @@ struct aml_binding_custom {
 
 /**
  * Initialise a custom binding.
+ * @param[out] binding the storage to initialise.
+ * @param fn the callback that names the device of each unit.
  * @param arg passed to @p fn; owned by the caller, must outlive the binding.
+ * @param unit what the callback places: pages or tiles.
  * @return 0; AML_EINVAL for a NULL binding or @p fn, or an unknown unit.
  */
 int aml_binding_custom_init(struct aml_binding_custom *binding,

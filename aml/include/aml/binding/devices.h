@@ -19,8 +19,11 @@ extern "C" {
 
 /** How units are spread over the devices. */
 enum aml_binding_distribution {
+	/** Every unit on the one device. */
 	AML_BINDING_SINGLE,
+	/** Unit u on device u mod n. */
 	AML_BINDING_INTERLEAVE,
+	/** Contiguous shares: unit u of N on device u * n / N. */
 	AML_BINDING_BLOCK,
 	/** Number of distributions; not a distribution. */
 	AML_BINDING_DISTRIBUTION_COUNT
@@ -33,6 +36,7 @@ enum aml_binding_distribution {
 struct aml_binding_devices {
 	/** Generic handle. Keep first. */
 	struct aml_binding base;
+	/** @privatesection */
 	/* Private: use the aml_binding_devices_*() functions. */
 	const struct aml_device *devices[AML_BINDING_DEVICES_MAX];
 	size_t ndevices;

@@ -68,6 +68,7 @@ struct aml_dma_par_options {
 struct aml_dma_par {
 	/** Generic handle. Keep first. */
 	struct aml_dma base;
+	/** @privatesection */
 	/* Private: use the aml_dma_par_*() functions. */
 	/** The engine's state, allocated by init. */
 	struct aml_dma_par_state *state;
@@ -78,6 +79,7 @@ struct aml_dma_par {
 
 /**
  * Initialise a parallel engine and start its workers.
+ * @param[out] dma the storage to initialise.
  * @param topology the topology the copied memory lives in: when it is
  *        emulated, copies are charged to its cost model. NULL, or a real
  *        topology, copies with memcpy only. Must outlive the engine.
@@ -106,6 +108,7 @@ int aml_dma_par_options(const struct aml_dma_par *dma,
 /**
  * aml_dma_par_init() into one allocation.
  * @param[out] out receives the engine; NULL on error.
+ * @param topology,options as for aml_dma_par_init().
  * @return as aml_dma_par_init().
  */
 int aml_dma_par_create(struct aml_dma **out,

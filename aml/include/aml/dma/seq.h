@@ -30,6 +30,7 @@ extern "C" {
 struct aml_dma_seq {
 	/** Generic handle. Keep first. */
 	struct aml_dma base;
+	/** @privatesection */
 	/* Private: use the aml_dma_seq_*() functions. */
 	/** The topology copies go through (an emulated one), or NULL. */
 	const struct aml_topology *charged;
@@ -44,6 +45,7 @@ struct aml_dma_seq {
 
 /**
  * Initialise a sequential engine.
+ * @param[out] dma the storage to initialise.
  * @param topology the topology the copied memory lives in: when it is
  *        emulated, copies are charged to its cost model. NULL, or a real
  *        topology, copies with memcpy only. Must outlive the engine.
@@ -61,6 +63,7 @@ void aml_dma_seq_fini(struct aml_dma_seq *dma);
 /**
  * aml_dma_seq_init() into one allocation.
  * @param[out] out receives the engine; NULL on error.
+ * @param topology as for aml_dma_seq_init().
  * @return as aml_dma_seq_init(), or AML_ENOMEM.
  */
 int aml_dma_seq_create(struct aml_dma **out,

@@ -68,6 +68,7 @@ struct aml_tiling_nd_axis {
 struct aml_tiling_nd {
 	/** Generic handle. Keep first. */
 	struct aml_tiling base;
+	/** @privatesection */
 	/* Private: use the aml_tiling_*() functions. */
 	/** How tile_ptr computes a tile's offset (a private enum). */
 	int path;
@@ -157,6 +158,8 @@ void aml_tiling_nd_fini(struct aml_tiling_nd *tiling);
 /**
  * aml_tiling_nd_init() into one allocation.
  * @param[out] out receives the tiling; NULL on error.
+ * @param array,tile_dims,tile_order,border,storage as for
+ *        aml_tiling_nd_init().
  * @return as aml_tiling_nd_init(), or AML_ENOMEM.
  */
 int aml_tiling_nd_create(struct aml_tiling **out,

@@ -156,7 +156,7 @@ TEST_F(AreaEmulated, AlignmentAndPartialUnmap)
 	ASSERT_EQ(
 	        aml_area_device_init(&area, t, &ddr, 1, AML_AREA_BIND, nullptr),
 	        0);
-	struct aml_area_mmap_options opts = {2 << 20};
+	struct aml_area_mmap_options opts = {2 << 20, false};
 	char *p = static_cast<char *>(
 	        aml_area_mmap(&area.base, 3 * Page(), &opts));
 	ASSERT_NE(p, nullptr) << aml_errname(aml_errno);
@@ -271,7 +271,7 @@ TEST(AreaMemkind, BindToAMemkindKindWithoutTopology)
 	EXPECT_EQ(aml_area_munmap(&area.base, p, Page()), AML_EINVAL);
 	EXPECT_EQ(aml_area_munmap(&area.base, p, 8 * Page()), 0);
 	// ... and so aligned maps, which trim, are not supported.
-	struct aml_area_mmap_options opts = {2 << 20};
+	struct aml_area_mmap_options opts = {2 << 20, false};
 	aml_errno = 0;
 	EXPECT_EQ(aml_area_mmap(&area.base, Page(), &opts), nullptr);
 	EXPECT_EQ(aml_errno, AML_ENOTSUP);
@@ -364,8 +364,9 @@ TEST_F(AreaEmulated, MapAndUnmapBadInput)
 	ASSERT_EQ(
 	        aml_area_device_init(&area, t, &ddr, 1, AML_AREA_BIND, nullptr),
 	        0);
-	struct aml_area_mmap_options odd = {3 * Page()}, small = {Page() / 2},
-	                             huge = {(size_t)1 << 63};
+	struct aml_area_mmap_options odd = {3 * Page(), false},
+	                             small = {Page() / 2, false},
+	                             huge = {(size_t)1 << 63, false};
 	const struct aml_area_ops no_map = {};
 	struct aml_area broken = {&no_map, nullptr};
 	struct {

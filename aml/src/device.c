@@ -205,3 +205,14 @@ int aml_device_add_initiator(struct aml_device *dev,
 	};
 	return 0;
 }
+
+size_t aml_device_populate_margin(const struct aml_device *dev)
+{
+	/* Linux keeps a node's free memory above its watermarks (high: well
+	 * under 1% of the node); allocations past them reclaim or fail. */
+	const size_t floor = (size_t)4 << 20;
+	if (dev == NULL)
+		return 0;
+	size_t share = dev->capacity / 64;
+	return share > floor ? share : floor;
+}

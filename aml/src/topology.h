@@ -67,6 +67,16 @@ struct aml_topology_ops {
 	              size_t size,
 	              int numa_id);
 	/**
+	 * Give every page of [ptr, ptr + size) (page-aligned, mapped by this
+	 * topology or one of its devices) its memory now, in page order.
+	 * Optional: NULL means pages are placed at map time (the emulator),
+	 * so there is nothing to do. @return 0, or AML_ENOMEM if the kernel
+	 * refused a page.
+	 */
+	int (*populate)(const struct aml_topology *topology,
+	                void *ptr,
+	                size_t size);
+	/**
 	 * Release the implementation's state (data), after every device_fini
 	 * and unmap_nodes. Optional.
 	 */
@@ -191,6 +201,30 @@ int aml_topology_rebind(const struct aml_topology *topology,
                         void *ptr,
                         size_t size,
                         size_t device);
+
+/**
+ * The rule of a populating map (aml_topology_map_populate()): the devices
+ * of @p topology with indices in @p devices must have @p size bytes free
+ * beyond their margins together.
+ * @return 0; AML_ENOMEM if they have not; AML_ENOTSUP if a device cannot
+ *         tell its free bytes; AML_EDOM for an index past the last device.
+ */
+int aml_topology_populate_check(const struct aml_topology *topology,
+                                const struct aml_bitmap *devices,
+                                size_t size);
+
+/**
+ * Fault in [ptr, ptr + size), a mapping of @p topology or of one of its
+ * devices, through the populate op (nothing where there is none).
+ * @return 0, or AML_ENOMEM.
+ */
+int aml_topology_populate(const struct aml_topology *topology,
+                          void *ptr,
+                          size_t size);
+
+/** Every device index of @p topology, as a set. */
+void aml_topology_all_devices(const struct aml_topology *topology,
+                              struct aml_bitmap *out);
 
 /** Round @p size up to whole pages into *out; 0 and overflow are
  * AML_EINVAL. */

@@ -6,6 +6,10 @@
  * map is an anonymous mmap plus mbind(MPOL_BIND) of the node, with no
  * MPOL_MF_MOVE: a fresh mapping has no pages to move, and upstream AML paid
  * 45-155 us per map for that flag. Pages land on the node when first touched.
+ * A map larger than the node is refused before any system call: touching it
+ * would end in the OOM killer. populate faults a range in at once
+ * (aml_topology_map_populate(), after the free-memory rule of
+ * aml/src/topology_map.c has passed).
  * Each device records its live mappings (aml/src/rangeset.h) so that unmap
  * refuses memory the device did not map.
  */
@@ -60,6 +64,10 @@ static int numa_mbind_error(int err)
 static void *numa_device_map(const struct aml_device *dev, size_t size)
 {
 	struct numa_device_state *state = numa_state(dev);
+	if (dev->capacity != 0 && size > dev->capacity) {
+		aml_errno = AML_ENOMEM;
+		return NULL;
+	}
 	void *ptr = mmap(NULL, size, PROT_READ | PROT_WRITE,
 	                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (ptr == MAP_FAILED) {
@@ -269,6 +277,35 @@ static int numa_rebind(const struct aml_topology *topology,
 	return 0;
 }
 
+/* Linux 5.14 (glibc 2.35); the value is the kernel's, older headers lack it. */
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+/*
+ * Fault every page in, in order, as writes. MADV_POPULATE_WRITE returns a
+ * fault that fails as an error (ENOMEM; EFAULT for what would be a SIGBUS)
+ * instead of a signal. It does not keep the OOM killer away by itself: the
+ * free-memory rule checked before the map does. Kernels before 5.14 say
+ * EINVAL; then each page is read and written back, which keeps its
+ * contents.
+ */
+static int
+numa_populate(const struct aml_topology *topology, void *ptr, size_t size)
+{
+	(void)topology;
+	if (madvise(ptr, size, MADV_POPULATE_WRITE) == 0)
+		return 0;
+	if (errno != EINVAL)
+		return AML_ENOMEM;
+	size_t page = aml_page_size();
+	for (size_t offset = 0; offset < size; offset += page) {
+		volatile char *byte = (volatile char *)ptr + offset;
+		*byte = *byte;
+	}
+	return 0;
+}
+
 static int
 numa_unmap_nodes(const struct aml_topology *topology, void *ptr, size_t size)
 {
@@ -283,4 +320,5 @@ const struct aml_topology_ops aml_numa_topology_ops = {
         .map_nodes = numa_map_nodes,
         .unmap_nodes = numa_unmap_nodes,
         .rebind = numa_rebind,
+        .populate = numa_populate,
 };

@@ -35,6 +35,7 @@ const struct aml_topology_ops kBuilderOps = {
         .map_nodes = nullptr,
         .unmap_nodes = nullptr,
         .rebind = nullptr,
+        .populate = nullptr,
         .fini = nullptr,
         .copy = nullptr,
         .thread_time = nullptr,

@@ -8,7 +8,8 @@ commands inside it, and exit with their verdict.
 Every --file (test binaries, scenario files) is copied into the guest's /t
 under its base name, with the shared libraries of ELF files at their host
 paths (found with ldd). Each --run command runs in /t with sh, as root,
-with /proc, /sys, /dev and a tmpfs /tmp mounted. The guest has node 0:
+with /proc, /sys, /dev and a tmpfs /tmp mounted, and AML_VM_GUEST=qemu-3node
+in the environment (guest-only tests skip without it). The guest has node 0:
 512 MiB DDR with the 2 CPUs, node 1: 256 MiB CPU-less HBM (400 GB/s in
 HMAT), node 2: 256 MiB CPU-less far memory (30 GB/s), transparent huge
 pages off.
@@ -101,6 +102,8 @@ mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 mount -t tmpfs tmp /tmp
 cd /t
+# Guest-only tests run when they see this, and skip everywhere else.
+export AML_VM_GUEST=qemu-3node
 # Bazel's binaries find their libraries through $ORIGIN-relative run
 # paths, which do not hold in /t: name the directories they were copied to.
 export LD_LIBRARY_PATH=%(libdirs)s

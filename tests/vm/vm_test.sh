@@ -1,8 +1,16 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-3-Clause
 # The VM suite: boot the 3-node HMAT guest once (tests/vm/run_vm.py) and run
-# the guest tests in it. Arguments: the runfiles of the binaries and data
-# files, then "--", then the commands to run in the guest's /t.
+# the guest tests in it.
+#
+#   vm_test.sh [--compare 'HOST COMMAND'] FILE... -- 'GUEST COMMAND'...
+#
+# FILEs (runfiles of binaries and data) are copied to the guest's /t, where
+# the GUEST COMMANDs run. With --compare, the HOST COMMAND (the scenario
+# runner on the emulator) runs here too, and the "RESULT ..." lines it
+# prints must equal, in order, those the guest printed: the kernel and the
+# emulator placed, spilled and failed alike. A difference is shown as a
+# diff, emulator first.
 #
 # Without QEMU the suite cannot run: it fails when AML_VM_REQUIRED=1 (CI
 # sets it), and otherwise says so and passes, so that `bazel test //...`
@@ -17,17 +25,52 @@ if ! command -v qemu-system-x86_64 >/dev/null 2>&1; then
 		"(tools/setup.sh installs it; AML_VM_REQUIRED=1 makes this a failure)"
 	exit 0
 fi
-set -- "$@"
-files=""
+
+compare=""
+if [ "$1" = "--compare" ]; then
+	compare=$2
+	shift 2
+fi
+args=""
 while [ $# -gt 0 ] && [ "$1" != "--" ]; do
-	files="$files --file $1"
+	args="$args --file $1"
 	shift
 done
 [ "$1" = "--" ] && shift
-runs=""
+# The guest commands become --run arguments, in order, after the files.
 for cmd in "$@"; do
 	set -- "$@" --run "$cmd"
 	shift
 done
-# shellcheck disable=SC2086 # $files is a list of words on purpose
-exec python3 tests/vm/run_vm.py $files "$@"
+
+work=${TEST_TMPDIR:-$(mktemp -d)}
+log=$work/guest.log
+# shellcheck disable=SC2086 # $args is a list of words on purpose
+python3 tests/vm/run_vm.py $args "$@" >"$log" 2>&1
+status=$?
+cat "$log"
+[ $status -eq 0 ] || exit $status
+[ -n "$compare" ] || exit 0
+
+# The serial console ends lines with CR LF.
+tr -d '\r' <"$log" | grep '^RESULT ' >"$work/guest.results"
+# shellcheck disable=SC2086 # the command and its arguments, split on purpose
+$compare >"$work/emulator.out" 2>&1
+host=$?
+grep '^RESULT ' "$work/emulator.out" >"$work/emulator.results"
+if [ $host -ne 0 ]; then
+	cat "$work/emulator.out"
+	echo "vm_test: FAIL: the scenarios fail on the emulator (exit $host)"
+	exit 1
+fi
+if [ ! -s "$work/guest.results" ]; then
+	echo "vm_test: FAIL: the guest printed no scenario RESULT line"
+	exit 1
+fi
+if ! diff -u --label emulator --label guest "$work/emulator.results" \
+	"$work/guest.results"; then
+	echo "vm_test: FAIL: the kernel and the emulator disagree (diff above)"
+	exit 1
+fi
+echo "vm_test: the kernel and the emulator agree on" \
+	"$(wc -l <"$work/guest.results") scenario(s)"

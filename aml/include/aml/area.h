@@ -16,6 +16,7 @@
 #ifndef AML_AREA_H
 #define AML_AREA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -25,25 +26,41 @@ extern "C" {
 
 struct aml_area;
 
-/** Options of one aml_area_mmap() call. NULL means all defaults. */
+/**
+ * Options of one aml_area_mmap() call. NULL means all defaults; so does a
+ * zero-initialised struct, so initialise it whole
+ * (`struct aml_area_mmap_options o = {.populate = true};`).
+ */
 struct aml_area_mmap_options {
 	/**
 	 * Alignment of the mapping in bytes: 0 for the page size, else a
 	 * power of two that is a multiple of the page size (e.g. 2 MiB for
 	 * a region a buddy arena will split). */
 	size_t alignment;
+	/**
+	 * Give every page its memory during the map, or fail with
+	 * AML_ENOMEM, never later through the OOM killer. The devices the
+	 * pages may go to must have the size free beyond their margins:
+	 * the rule of aml_topology_map_populate(), applied per device to a
+	 * weighted interleave's shares. Costs a free-memory query per
+	 * device plus faulting every page in; the default (false) places
+	 * pages when first touched. Needs an area with a topology
+	 * (AML_ENOTSUP otherwise).
+	 */
+	bool populate;
 };
 
 /** Operations of an area implementation. */
 struct aml_area_ops {
 	/**
 	 * Map @p size bytes. Required. Called with area != NULL, size > 0 a
-	 * multiple of the page size, alignment a valid power of two >= the
-	 * page size. @return the mapping, or NULL with aml_errno set.
+	 * multiple of the page size, and opts != NULL with opts->alignment a
+	 * power of two >= the page size (0 was replaced by the page size).
+	 * @return the mapping, or NULL with aml_errno set.
 	 */
 	void *(*map)(const struct aml_area *area,
 	             size_t size,
-	             size_t alignment);
+	             const struct aml_area_mmap_options *opts);
 	/**
 	 * Release [ptr, ptr + size), all or a page-aligned part of a mapping
 	 * map() returned. Required. Called with ptr page-aligned and size a
@@ -69,12 +86,14 @@ struct aml_area {
  * Reserve @p size bytes (rounded up to pages) placed by the area's policy.
  * @param area the area.
  * @param size bytes to map, at least 1.
- * @param opts NULL, or options for this call.
+ * @param opts NULL, or options for this call (alignment, populate).
  * @return the mapping, owned by the caller until aml_area_munmap(); NULL
  *         with aml_errno = AML_EINVAL (NULL area, size 0 or overflowing, an
  *         alignment that is not a power of two multiple of the page size),
- *         AML_ENOMEM (the devices are full, under BIND), AML_ENODEV or
- *         AML_ENOTSUP (from the devices).
+ *         AML_ENOMEM (under BIND: more than the devices' capacity, or, with
+ *         populate, more than their free memory beyond the margin; the
+ *         devices are full), AML_ENODEV or AML_ENOTSUP (from the devices;
+ *         populate on an area without a topology).
  */
 void *aml_area_mmap(const struct aml_area *area,
                     size_t size,

@@ -139,11 +139,14 @@ struct aml_device {
 
 /**
  * Reserve @p size bytes (rounded up to pages) on @p dev.
- * Pages are placed on the device when first touched; nothing is touched here.
+ * Pages are placed on the device when first touched; nothing is touched here
+ * (the emulator places them here). A NUMA node device refuses at once a size
+ * larger than its capacity, as aml_topology_map() does under BIND.
  * @return the mapping, owned by the caller until aml_device_unmap(); NULL
  *         with aml_errno = AML_EINVAL (NULL device, size 0 or overflowing),
- *         AML_ENOMEM (no memory), AML_ENODEV (the device is not on this
- *         machine) or AML_ENOTSUP (the backend cannot map).
+ *         AML_ENOMEM (no memory; more than the capacity of a NUMA node
+ *         device; a full emulated device), AML_ENODEV (the device is not
+ *         on this machine) or AML_ENOTSUP (the backend cannot map).
  * @note Thread-safe.
  */
 void *aml_device_map(const struct aml_device *dev, size_t size);
@@ -176,6 +179,16 @@ int aml_device_move(const struct aml_device *dev, void *ptr, size_t size);
  * @return 0; AML_EINVAL for a NULL argument; AML_ENOTSUP if unknown.
  */
 int aml_device_free_bytes(const struct aml_device *dev, size_t *out);
+
+/**
+ * Bytes a populating map leaves free on @p dev, for the kernel's own
+ * needs (its watermarks, page tables): capacity / 64, and at least 4 MiB.
+ * Linux's high watermark of a node is well under 1% of it (1.5 MiB of the
+ * QEMU guest's 252 MiB nodes), so 1/64 is a wide margin. The rule that
+ * uses it is aml_topology_map_populate()'s.
+ * @return the margin in bytes; 0 for a NULL @p dev.
+ */
+size_t aml_device_populate_margin(const struct aml_device *dev);
 
 /**
  * Performance of @p dev seen from @p initiator: the recorded initiator that

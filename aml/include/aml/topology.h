@@ -182,15 +182,21 @@ aml_topology_nearest(const struct aml_topology *topology, int cpu);
 
 /** How pages of a mapping over several devices are placed. */
 enum aml_policy {
-	/** Only on the given devices; AML_ENOMEM (at fault) when all are
-	 * full. */
+	/** Only on the given devices. A map larger than their total
+	 * capacity is AML_ENOMEM at once; past their free memory, Linux
+	 * fails at fault (the OOM killer) unless the map populates
+	 * (aml_topology_map_populate()). */
 	AML_POLICY_BIND,
 	/** On the one given device while it has room, else anywhere. */
 	AML_POLICY_PREFERRED,
 	/** On the given devices while they have room, else anywhere (Linux
 	 * 5.15+ MPOL_PREFERRED_MANY; AML_ENOTSUP on older kernels). */
 	AML_POLICY_PREFERRED_MANY,
-	/** Page by page round-robin over the given devices. */
+	/** Page by page round-robin over the given devices, in index order:
+	 * consecutive pages on consecutive devices. The device of the
+	 * first page is the emulator's first one; Linux picks it from the
+	 * page's virtual address (its interleave index), so it may be any
+	 * of them. */
 	AML_POLICY_INTERLEAVE,
 	/** On the device of the CPU that first touches each page (Linux's
 	 * default, MPOL_LOCAL); takes no devices (NULL or an empty set). */
@@ -204,19 +210,57 @@ enum aml_policy {
  * devices of @p topology with indices in @p devices, under @p policy. The
  * policy covers exactly those devices: never more (a set is not widened to
  * every node), never fewer.
- * @return the mapping, released with aml_topology_unmap(); NULL with
- *         aml_errno = AML_EINVAL (NULL argument, empty set but for
- *         AML_POLICY_LOCAL, a set given to AML_POLICY_LOCAL, size 0 or
- *         overflowing, unknown policy, PREFERRED with more than one
- *         device), AML_EDOM (an index past the last device), AML_ENODEV (a
- *         device that is not a NUMA node of this machine), AML_ENOTSUP (the
- *         kernel lacks the policy) or AML_ENOMEM.
+ *
+ * Under AML_POLICY_BIND, a @p size larger than the total capacity of the
+ * devices (their capacity field; a device of unknown capacity, 0, lifts
+ * the check) is AML_ENOMEM at once, with nothing mapped: a check that
+ * costs no system call. Within capacity Linux places pages when first
+ * touched, and a BIND mapping touched past the devices' free memory calls
+ * the kernel's OOM killer; aml_topology_map_populate() fails cleanly
+ * instead. The emulator places every page here, and fails with AML_ENOMEM
+ * as soon as the devices are full.
+ * @return the mapping, owned by the caller and released with
+ *         aml_topology_unmap(); NULL with aml_errno = AML_EINVAL (NULL
+ *         argument, empty set but for AML_POLICY_LOCAL, a set given to
+ *         AML_POLICY_LOCAL, size 0 or overflowing, unknown policy,
+ *         PREFERRED with more than one device), AML_EDOM (an index past the
+ *         last device), AML_ENODEV (a device that is not a NUMA node of
+ *         this machine), AML_ENOTSUP (the kernel lacks the policy) or
+ *         AML_ENOMEM (BIND past capacity; no memory for the mapping).
  * @note Thread-safe.
  */
 void *aml_topology_map(const struct aml_topology *topology,
                        const struct aml_bitmap *devices,
                        enum aml_policy policy,
                        size_t size);
+
+/**
+ * aml_topology_map(), then give every page its memory now, so that using
+ * the mapping never faults and never calls the OOM killer.
+ *
+ * The rule, checked before anything is mapped: the devices the pages may
+ * go to must have @p size bytes free beyond their margins together,
+ *   sum(free_bytes(d)) >= size + sum(aml_device_populate_margin(d)),
+ * over the devices of @p devices for AML_POLICY_BIND, and over every
+ * device of the topology for the policies that may spill (PREFERRED,
+ * PREFERRED_MANY, INTERLEAVE, LOCAL). Free bytes are
+ * aml_device_free_bytes(): numa_node_size64() on Linux (about 13 us a
+ * device), the emulator's count. Then, on Linux, the pages are faulted in
+ * order with madvise(MADV_POPULATE_WRITE) (Linux 5.14+; by touching each
+ * page on older kernels); a population the kernel still refuses is
+ * AML_ENOMEM, with nothing left mapped. The emulator placed the pages at
+ * map time and does nothing more, so the same rule gives the same
+ * answers on both.
+ * @return as aml_topology_map(); also AML_ENOMEM when the rule fails or
+ *         the kernel refuses a page, and AML_ENOTSUP when a device cannot
+ *         tell its free bytes.
+ * @note Thread-safe; a map and its population are not atomic with respect
+ *       to other threads' allocations on the same devices.
+ */
+void *aml_topology_map_populate(const struct aml_topology *topology,
+                                const struct aml_bitmap *devices,
+                                enum aml_policy policy,
+                                size_t size);
 
 /**
  * Release [ptr, ptr + size) (size rounded up to pages), all or a

@@ -28,8 +28,11 @@ void *aml_area_mmap(const struct aml_area *area,
 		aml_errno = AML_EINVAL;
 		return NULL;
 	}
-	return area->ops->map(area, rounded,
-	                      alignment != 0 ? alignment : aml_page_size());
+	struct aml_area_mmap_options normal = {
+	        .alignment = alignment != 0 ? alignment : aml_page_size(),
+	        .populate = opts != NULL && opts->populate,
+	};
+	return area->ops->map(area, rounded, &normal);
 }
 
 int aml_area_munmap(const struct aml_area *area, void *ptr, size_t size)

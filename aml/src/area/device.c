@@ -13,6 +13,13 @@
  * Alignment above the page size over-maps by the alignment and gives the
  * unaligned head and tail back. Each area records its own mappings, so that
  * it refuses to unmap another area's memory even on the same devices.
+ *
+ * Before anything is mapped, a weighted interleave checks each device's
+ * share against its capacity (BIND's total is checked by the topology), and
+ * a populating map checks the free-memory rule of aml_topology_map_populate()
+ * over the devices its pages may reach: the set under BIND, each device's
+ * share for a weighted interleave, every device otherwise. Both count the
+ * over-mapping of an alignment, which is placed too before it is trimmed.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -100,16 +107,79 @@ static void *area_raw_map(const struct aml_area_device *self, size_t size)
 	return ptr;
 }
 
-static void *
-area_device_map(const struct aml_area *area, size_t size, size_t alignment)
+/* Pages of each device in a weighted mapping of @p npages pages: whole
+ * cycles of sum(weights) pages, then the rest in device order. */
+static void area_weighted_shares(const struct aml_area_device *self,
+                                 size_t npages,
+                                 size_t shares[AML_AREA_DEVICE_MAX])
+{
+	size_t cycle = 0;
+	for (size_t d = 0; d < self->ndevices; d++)
+		cycle += self->weights[d];
+	size_t cycles = npages / cycle, rest = npages % cycle;
+	for (size_t d = 0; d < self->ndevices; d++) {
+		size_t tail = rest < self->weights[d] ? rest : self->weights[d];
+		shares[d] = cycles * self->weights[d] + tail;
+		rest -= tail;
+	}
+}
+
+static int area_check_weighted(const struct aml_area_device *self,
+                               size_t size,
+                               bool populate)
+{
+	size_t page = aml_page_size(), shares[AML_AREA_DEVICE_MAX];
+	area_weighted_shares(self, size / page, shares);
+	for (size_t d = 0; d < self->ndevices; d++) {
+		const struct aml_device *dev = self->devices[d];
+		if (dev->capacity != 0 && shares[d] > dev->capacity / page)
+			return AML_ENOMEM;
+	}
+	for (size_t d = 0; populate && d < self->ndevices; d++) {
+		struct aml_bitmap one;
+		aml_bitmap_zero(&one);
+		aml_bitmap_set(&one, (size_t)aml_topology_index_of(
+		                             self->topology, self->devices[d]));
+		int err = aml_topology_populate_check(self->topology, &one,
+		                                      shares[d] * page);
+		if (err != 0)
+			return err;
+	}
+	return 0;
+}
+
+/* What a map of @p size bytes must pass before anything is mapped. */
+static int
+area_map_check(const struct aml_area_device *self, size_t size, bool populate)
+{
+	if (populate && self->topology == NULL)
+		return AML_ENOTSUP; /* no way to populate a lone device */
+	if (self->policy == AML_AREA_WEIGHTED_INTERLEAVE)
+		return area_check_weighted(self, size, populate);
+	if (!populate)
+		return 0;
+	struct aml_bitmap targets = self->set;
+	if (self->policy != AML_AREA_BIND)
+		aml_topology_all_devices(self->topology, &targets);
+	return aml_topology_populate_check(self->topology, &targets, size);
+}
+
+static void *area_device_map(const struct aml_area *area,
+                             size_t size,
+                             const struct aml_area_mmap_options *opts)
 {
 	const struct aml_area_device *self = area_device(area);
+	size_t alignment = opts->alignment;
 	size_t extra = alignment - aml_page_size();
+	int err = area_map_check(self, size + extra, opts->populate);
+	if (err != 0) {
+		aml_errno = err;
+		return NULL;
+	}
 	char *raw = area_raw_map(self, size + extra);
 	if (raw == NULL)
 		return NULL;
 	char *ptr = raw;
-	int err = 0;
 	if (extra != 0) {
 		uintptr_t aligned = ((uintptr_t)raw + alignment - 1) &
 		                    ~(uintptr_t)(alignment - 1);
@@ -128,7 +198,10 @@ area_device_map(const struct aml_area *area, size_t size, size_t alignment)
 			return NULL;
 		}
 	}
-	err = aml_rangeset_insert(area_maps(self), ptr, size);
+	if (opts->populate)
+		err = aml_topology_populate(self->topology, ptr, size);
+	if (err == 0)
+		err = aml_rangeset_insert(area_maps(self), ptr, size);
 	if (err != 0) {
 		area_raw_unmap(self, ptr, size);
 		aml_errno = err;

@@ -6,14 +6,23 @@
  * one device of any backend (a memkind kind, for instance).
  *
  * Policies, for mappings of this area:
- * - AML_AREA_BIND: only on the devices; AML_ENOMEM when they are full;
+ * - AML_AREA_BIND: only on the devices; AML_ENOMEM at map time for a map
+ *   larger than their total capacity, and, with the populate option, for
+ *   one larger than their free memory less a margin (see
+ *   aml_topology_map_populate()). Otherwise Linux places pages at first
+ *   touch, and a touch past the devices' free memory calls the OOM killer;
+ *   the emulator places them at map time and says AML_ENOMEM when full;
  * - AML_AREA_PREFERRED: on the one device while it has room, then on the
  *   others in the kernel's (or emulator's) fallback order;
- * - AML_AREA_INTERLEAVE: page by page round-robin over the devices;
+ * - AML_AREA_INTERLEAVE: page by page round-robin over the devices, in
+ *   order (on Linux the first page's device depends on its address, see
+ *   AML_POLICY_INTERLEAVE);
  * - AML_AREA_WEIGHTED_INTERLEAVE: runs of pages in proportion to weights
  *   (3:1 puts pages 0-2 on the first device, page 3 on the second, and so
  *   on). Done by binding each run, so it needs no kernel support (Linux
- *   6.9's MPOL_WEIGHTED_INTERLEAVE) and works on the emulator;
+ *   6.9's MPOL_WEIGHTED_INTERLEAVE) and works on the emulator. Each run
+ *   is BIND: a map whose share on one device exceeds that device's
+ *   capacity is AML_ENOMEM at map time;
  * - AML_AREA_FIRST_TOUCH: on the device of the CPU that first touches
  *   each page (Linux's default; the emulator places at map time, so there
  *   it is the device nearest the mapping thread). Takes no devices.

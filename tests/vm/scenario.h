@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// Differential placement scenarios (docs/vm.md): placement requests and their
+// expected outcome written as data, parsed strictly, and run unchanged on any
+// struct aml_topology: the emulator's qemu-3node on the host, the real kernel
+// in the QEMU guest. A run checks every expectation and also gives one
+// canonical line of what it observed; the VM suite requires the guest's
+// lines to equal the emulator's.
+#ifndef AML_TESTS_VM_SCENARIO_H
+#define AML_TESTS_VM_SCENARIO_H
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include <aml.h>
+
+namespace aml_scenario
+{
+
+// A device of a map's set, with its weight for a weighted interleave.
+struct DeviceRef {
+	std::string name;
+	unsigned weight = 0;
+};
+
+enum class Policy { kBind, kPreferred, kInterleave, kWeighted, kFirstTouch };
+
+enum class Kind { kMachine, kRunOn, kMap, kReserve, kMove, kUnmap, kExpect };
+
+// What an expect line checks.
+enum class Check {
+	kFails,    // the map failed with this error
+	kDevice,   // every page of the range on one device
+	kRepeat,   // page first + k on pattern[k mod n]
+	kRotation, // as kRepeat, from any starting entry of the pattern
+	kOrder,    // the map's pages first reach these devices in this order
+};
+
+struct Statement {
+	Kind kind;
+	int line = 0;
+	// The line as written, blanks normalised: names the statement in
+	// messages and in the canonical line.
+	std::string text;
+	// The map the statement is about (map, reserve, move, unmap, expect).
+	std::string map;
+	// map: policy, devices, size, options.
+	Policy policy = Policy::kBind;
+	std::vector<DeviceRef> devices;
+	size_t npages = 0;
+	bool populate = false;
+	// A capacity-edge map: its page counts depend on the machine's free
+	// memory, so its canonical summary is the order of its runs only.
+	bool edge = false;
+	// reserve: device and bytes to leave free; run-on and move: device.
+	std::string device;
+	size_t leave_bytes = 0;
+	// move and expect: the page range, inclusive.
+	size_t first = 0, last = 0;
+	// expect.
+	Check check = Check::kDevice;
+	std::vector<std::string> pattern; // kDevice (one), kRepeat, ...
+	std::string pattern_text;         // the pattern as written
+	std::string error;                // kFails: "AML_ENOMEM", ...
+};
+
+struct Scenario {
+	std::string file; // base name, as messages and results show it
+	std::string machine;
+	std::vector<Statement> statements;
+};
+
+// Parse the text of a scenario. Returns false with "file:line: reason" in
+// *error for anything the format does not allow.
+bool Parse(const std::string &file,
+           const std::string &text,
+           Scenario *out,
+           std::string *error);
+
+// Read and parse a file; the scenario is named by the file's base name.
+bool ParseFile(const std::string &path, Scenario *out, std::string *error);
+
+struct Outcome {
+	// Every expectation held and every step worked.
+	bool passed = false;
+	// One readable message per problem: "file:line: what: expected X,
+	// got Y ...".
+	std::vector<std::string> failures;
+	// What was observed, one line: "file: item; item; ...". Equal on two
+	// topologies when they placed, spilled and failed alike.
+	std::string canonical;
+};
+
+// Run a scenario on @p topology (which must have the scenario's machine's
+// devices), releasing everything it mapped before returning.
+Outcome Run(const Scenario &scenario, const struct aml_topology *topology);
+
+} // namespace aml_scenario
+
+#endif // AML_TESTS_VM_SCENARIO_H

@@ -1,0 +1,421 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// The scenario format (docs/vm.md), parsed strictly: one statement per line,
+// words separated by blanks, '#' to the end of a line is a comment. Any
+// word the format does not expect is an error naming the file and line,
+// so a typo can never turn an expectation into one that always holds.
+#include <cctype>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "tests/vm/scenario.h"
+
+namespace aml_scenario
+{
+namespace
+{
+
+// Raised with a message; caught once per line and given its file:line.
+struct ParseError {
+	std::string reason;
+};
+
+[[noreturn]] void Fail(const std::string &reason)
+{
+	throw ParseError{reason};
+}
+
+bool IsName(const std::string &word)
+{
+	if (word.empty() || !std::islower((unsigned char)word[0]))
+		return false;
+	for (char c : word) {
+		if (!std::islower((unsigned char)c) &&
+		    !std::isdigit((unsigned char)c) && c != '_' && c != '-')
+			return false;
+	}
+	return true;
+}
+
+std::string Name(const std::string &word, const char *what)
+{
+	if (!IsName(word))
+		Fail(std::string("bad ") + what + " '" + word +
+		     "' (lower-case letters, digits, '_', '-')");
+	return word;
+}
+
+// A decimal number without sign, at most 12 digits: sizes, pages, weights.
+size_t Number(const std::string &digits, const std::string &word)
+{
+	if (digits.empty() || digits.size() > 12)
+		Fail("bad number in '" + word + "'");
+	size_t value = 0;
+	for (char c : digits) {
+		if (!std::isdigit((unsigned char)c))
+			Fail("bad number in '" + word + "'");
+		value = value * 10 + (size_t)(c - '0');
+	}
+	return value;
+}
+
+// "64MiB", "4KiB", "1GiB", "300pages", "1page": bytes, whole pages.
+size_t Bytes(const std::string &word)
+{
+	static const std::pair<const char *, size_t> units[] = {
+	        {"KiB", (size_t)1 << 10},
+	        {"MiB", (size_t)1 << 20},
+	        {"GiB", (size_t)1 << 30},
+	        {"pages", 0},
+	        {"page", 0},
+	};
+	size_t page = aml_page_size();
+	size_t digits = 0;
+	while (digits < word.size() &&
+	       std::isdigit((unsigned char)word[digits]))
+		digits++;
+	std::string unit = word.substr(digits);
+	for (const auto &u : units) {
+		if (unit != u.first)
+			continue;
+		size_t n = Number(word.substr(0, digits), word);
+		size_t bytes = (u.second != 0 ? u.second : page) * n;
+		if (n == 0)
+			Fail("size '" + word + "' is zero");
+		if (bytes % page != 0)
+			Fail("size '" + word +
+			     "' is not a whole number of pages");
+		return bytes;
+	}
+	Fail("bad size '" + word + "' (a number and KiB, MiB, GiB or pages)");
+}
+
+// "12" or "0-99": an inclusive page range.
+void Range(const std::string &word, size_t *first, size_t *last)
+{
+	size_t dash = word.find('-');
+	*first = Number(word.substr(0, dash), word);
+	*last = dash == std::string::npos ? *first
+	                                  : Number(word.substr(dash + 1), word);
+	if (*last < *first)
+		Fail("bad page range '" + word +
+		     "' (first-last, first <= last)");
+}
+
+std::vector<std::string> Split(const std::string &word, char sep)
+{
+	std::vector<std::string> parts;
+	std::string part;
+	std::istringstream in(word);
+	while (std::getline(in, part, sep))
+		parts.push_back(part);
+	if (word.empty() || word.back() == sep)
+		parts.push_back("");
+	return parts;
+}
+
+// "node0,node1*3": device names, each repeated N times with "*N".
+std::vector<std::string> Pattern(const std::string &word)
+{
+	std::vector<std::string> out;
+	for (const std::string &item : Split(word, ',')) {
+		size_t star = item.find('*');
+		std::string name = Name(item.substr(0, star), "device");
+		size_t times = star == std::string::npos
+		                       ? 1
+		                       : Number(item.substr(star + 1), item);
+		if (times == 0 || times > 4096)
+			Fail("bad repeat count in '" + item + "'");
+		out.insert(out.end(), times, name);
+	}
+	return out;
+}
+
+Policy ParsePolicy(const std::string &word)
+{
+	static const std::map<std::string, Policy> policies = {
+	        {"bind", Policy::kBind},
+	        {"preferred", Policy::kPreferred},
+	        {"interleave", Policy::kInterleave},
+	        {"weighted", Policy::kWeighted},
+	        {"first-touch", Policy::kFirstTouch},
+	};
+	auto it = policies.find(word);
+	if (it == policies.end())
+		Fail("unknown policy '" + word +
+		     "' (bind, preferred, interleave, weighted, first-touch)");
+	return it->second;
+}
+
+// The device set of a map, checked against its policy.
+std::vector<DeviceRef> MapDevices(Policy policy, const std::string &word)
+{
+	std::vector<DeviceRef> out;
+	if (policy == Policy::kFirstTouch) {
+		if (word != "-")
+			Fail("first-touch takes no devices: write '-'");
+		return out;
+	}
+	for (const std::string &item : Split(word, ',')) {
+		size_t colon = item.find(':');
+		DeviceRef ref{Name(item.substr(0, colon), "device"), 0};
+		bool weighted = policy == Policy::kWeighted;
+		if ((colon != std::string::npos) != weighted)
+			Fail(weighted ? "weighted needs device:weight items"
+			              : "only weighted takes device:weight");
+		if (weighted) {
+			ref.weight =
+			        (unsigned)Number(item.substr(colon + 1), item);
+			if (ref.weight == 0 || ref.weight > 1u << 20)
+				Fail("bad weight in '" + item + "'");
+		}
+		for (const DeviceRef &seen : out) {
+			if (seen.name == ref.name)
+				Fail("device " + ref.name + " twice");
+		}
+		out.push_back(ref);
+	}
+	if (policy == Policy::kPreferred && out.size() != 1)
+		Fail("preferred takes one device");
+	return out;
+}
+
+const char *const kErrors[] = {"FAILURE", "ENOMEM",  "EINVAL",
+                               "EDOM",    "ENOTSUP", "EBUSY",
+                               "EPERM",   "ENODEV",  "ECANCELED"};
+
+// What the parser knows about each map name while it reads.
+struct MapInfo {
+	bool live = false;
+	bool reserve = false;
+	size_t npages = 0;
+};
+
+class Parser
+{
+      public:
+	explicit Parser(Scenario *out) : s_(out)
+	{
+	}
+	void Line(int number, const std::vector<std::string> &words);
+	void Finish();
+
+      private:
+	void Need(const std::vector<std::string> &w, size_t min, size_t max);
+	MapInfo &Live(const std::string &name, bool reserve_ok);
+	void ParseMap(const std::vector<std::string> &w, Statement *st);
+	void ParseExpect(const std::vector<std::string> &w, Statement *st);
+
+	Scenario *s_;
+	std::map<std::string, MapInfo> maps_;
+};
+
+void Parser::Need(const std::vector<std::string> &w, size_t min, size_t max)
+{
+	if (w.size() < min || w.size() > max)
+		Fail("'" + w[0] + "' takes " + std::to_string(min - 1) +
+		     (max != min ? " to " + std::to_string(max - 1) : "") +
+		     " argument(s), not " + std::to_string(w.size() - 1));
+}
+
+MapInfo &Parser::Live(const std::string &name, bool reserve_ok)
+{
+	auto it = maps_.find(name);
+	if (it == maps_.end() || !it->second.live)
+		Fail("no map named '" + name + "' here");
+	if (it->second.reserve && !reserve_ok)
+		Fail("'" + name + "' is a reserve: its size depends on the " +
+		     "machine, so only unmap applies to it");
+	return it->second;
+}
+
+void Parser::ParseMap(const std::vector<std::string> &w, Statement *st)
+{
+	Need(w, 5, 7);
+	st->map = Name(w[1], "map name");
+	if (maps_[st->map].live)
+		Fail("map '" + st->map + "' is still mapped");
+	st->policy = ParsePolicy(w[2]);
+	st->devices = MapDevices(st->policy, w[3]);
+	st->npages = Bytes(w[4]) / aml_page_size();
+	for (size_t i = 5; i < w.size(); i++) {
+		bool *flag = w[i] == "populate" ? &st->populate
+		             : w[i] == "edge"   ? &st->edge
+		                                : nullptr;
+		if (flag == nullptr || *flag)
+			Fail("bad map option '" + w[i] + "' (populate, edge)");
+		*flag = true;
+	}
+	maps_[st->map] = MapInfo{true, false, st->npages};
+}
+
+void Parser::ParseExpect(const std::vector<std::string> &w, Statement *st)
+{
+	Need(w, 4, 6);
+	st->map = w[1];
+	MapInfo &info = Live(st->map, false);
+	if (w[2] == "fails") {
+		Need(w, 4, 4);
+		st->check = Check::kFails;
+		for (const char *e : kErrors) {
+			if (w[3] == e)
+				st->error = std::string("AML_") + e;
+		}
+		if (st->error.empty())
+			Fail("unknown error '" + w[3] +
+			     "' (ENOMEM, EINVAL, ...)");
+		return;
+	}
+	if (w[2] == "order") {
+		Need(w, 4, 4);
+		st->check = Check::kOrder;
+		st->pattern = Pattern(w[3]);
+		st->pattern_text = w[3];
+		return;
+	}
+	if (w[2] != "pages")
+		Fail("expect what? '" + w[2] + "' (fails, pages, order)");
+	Need(w, 5, 6);
+	Range(w[3], &st->first, &st->last);
+	if (st->last >= info.npages)
+		Fail("page " + std::to_string(st->last) + " is past the " +
+		     std::to_string(info.npages) + " pages of '" + st->map +
+		     "'");
+	if (w.size() == 5) {
+		st->check = Check::kDevice;
+		st->pattern = {Name(w[4], "device")};
+		st->pattern_text = w[4];
+		return;
+	}
+	if (w[4] != "repeat" && w[4] != "rotation")
+		Fail("bad page pattern '" + w[4] + "' (repeat, rotation)");
+	st->check = w[4] == "repeat" ? Check::kRepeat : Check::kRotation;
+	st->pattern = Pattern(w[5]);
+	st->pattern_text = w[4] + " " + w[5];
+}
+
+void Parser::Line(int number, const std::vector<std::string> &w)
+{
+	Statement st;
+	st.line = number;
+	for (const std::string &word : w)
+		st.text += (st.text.empty() ? "" : " ") + word;
+	const std::string &verb = w[0];
+	if ((verb == "machine") != s_->statements.empty())
+		Fail(verb == "machine" ? "'machine' comes once, first"
+		                       : "the first statement is 'machine'");
+	if (verb == "machine") {
+		Need(w, 2, 2);
+		st.kind = Kind::kMachine;
+		s_->machine = Name(w[1], "machine");
+	} else if (verb == "run-on") {
+		Need(w, 2, 2);
+		st.kind = Kind::kRunOn;
+		st.device = Name(w[1], "device");
+	} else if (verb == "map") {
+		st.kind = Kind::kMap;
+		ParseMap(w, &st);
+	} else if (verb == "reserve") {
+		Need(w, 5, 5);
+		st.kind = Kind::kReserve;
+		st.map = Name(w[1], "map name");
+		if (maps_[st.map].live)
+			Fail("map '" + st.map + "' is still mapped");
+		st.device = Name(w[2], "device");
+		if (w[3] != "leaving")
+			Fail("write 'reserve NAME DEVICE leaving SIZE'");
+		st.leave_bytes = Bytes(w[4]);
+		maps_[st.map] = MapInfo{true, true, 0};
+	} else if (verb == "move") {
+		Need(w, 4, 4);
+		st.kind = Kind::kMove;
+		st.map = w[1];
+		MapInfo &info = Live(st.map, false);
+		Range(w[2], &st.first, &st.last);
+		if (st.last >= info.npages)
+			Fail("page " + std::to_string(st.last) +
+			     " is past the map");
+		st.device = Name(w[3], "device");
+	} else if (verb == "unmap") {
+		Need(w, 2, 2);
+		st.kind = Kind::kUnmap;
+		st.map = w[1];
+		Live(st.map, true).live = false;
+	} else if (verb == "expect") {
+		st.kind = Kind::kExpect;
+		ParseExpect(w, &st);
+	} else {
+		Fail("unknown statement '" + verb +
+		     "' (machine, run-on, map, reserve, move, unmap, expect)");
+	}
+	s_->statements.push_back(st);
+}
+
+void Parser::Finish()
+{
+	if (s_->statements.empty())
+		Fail("empty scenario: it needs 'machine' and statements");
+	bool checks = false;
+	for (const Statement &st : s_->statements)
+		checks = checks || st.kind == Kind::kExpect;
+	if (!checks)
+		Fail("no 'expect' line: a scenario that checks nothing");
+}
+
+std::string BaseName(const std::string &path)
+{
+	size_t slash = path.rfind('/');
+	return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+} // namespace
+
+bool Parse(const std::string &file,
+           const std::string &text,
+           Scenario *out,
+           std::string *error)
+{
+	*out = Scenario{};
+	out->file = BaseName(file);
+	Parser parser(out);
+	std::istringstream in(text);
+	std::string line;
+	int number = 0;
+	try {
+		while (std::getline(in, line)) {
+			number++;
+			line = line.substr(0, line.find('#'));
+			std::istringstream words(line);
+			std::vector<std::string> w;
+			for (std::string word; words >> word;)
+				w.push_back(word);
+			if (!w.empty())
+				parser.Line(number, w);
+		}
+	} catch (const ParseError &e) {
+		*error = out->file + ":" + std::to_string(number) + ": " +
+		         e.reason;
+		return false;
+	}
+	try {
+		parser.Finish();
+	} catch (const ParseError &e) {
+		*error = out->file + ": " + e.reason;
+		return false;
+	}
+	return true;
+}
+
+bool ParseFile(const std::string &path, Scenario *out, std::string *error)
+{
+	std::ifstream in(path);
+	if (!in) {
+		*error = path + ": cannot read";
+		return false;
+	}
+	std::stringstream text;
+	text << in.rdbuf();
+	return Parse(path, text.str(), out, error);
+}
+
+} // namespace aml_scenario

@@ -1,0 +1,534 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// Running a scenario on a topology: every map goes through a device area
+// (aml/area/device.h), so the policies, the single-device path and the
+// populate option are those users get; pages are then written in order
+// from the runner's thread (Linux places them at that first touch, the
+// emulator already did at map time); placement is read back with
+// aml_topology_locate(), which is move_pages(2) on Linux.
+//
+// Each statement adds what it observed to the canonical line: maps their
+// result and page counts per device (or, for edge maps, the order of their
+// runs), expectations the placement they looked at. Expectations also
+// compare that observation with what the file says, and explain any
+// difference by page range.
+#include <sched.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <set>
+
+#include <aml/area/device.h>
+
+#include "tests/vm/scenario.h"
+
+namespace aml_scenario
+{
+namespace
+{
+
+// The devices a machine name promises, by index: name and kind.
+struct MachineDevice {
+	const char *name;
+	enum aml_device_kind kind;
+};
+
+const std::map<std::string, std::vector<MachineDevice>> kMachines = {
+        {"qemu-3node",
+         {{"node0", AML_DEVICE_DRAM},
+          {"node1", AML_DEVICE_HBM},
+          {"node2", AML_DEVICE_CXL}}},
+};
+
+// A failed map may leave this little of a device's free memory taken: the
+// kernel's own allocations move free counts a little between two reads.
+const size_t kFreeSlack = (size_t)1 << 20;
+
+// The process's virtual size in pages: a failed map that left its mapping
+// behind grows it by the size of the request.
+long VirtualPages()
+{
+	long pages = -1;
+	FILE *f = std::fopen("/proc/self/statm", "r");
+	if (f == nullptr)
+		return -1;
+	if (std::fscanf(f, "%ld", &pages) != 1)
+		pages = -1;
+	std::fclose(f);
+	return pages;
+}
+
+std::string Join(const std::vector<std::string> &items, const char *sep)
+{
+	std::string out;
+	for (const std::string &item : items)
+		out += (out.empty() ? "" : sep) + item;
+	return out;
+}
+
+std::string PageRange(size_t first, size_t last)
+{
+	return first == last
+	               ? std::to_string(first)
+	               : std::to_string(first) + "-" + std::to_string(last);
+}
+
+// Consecutive pages on one device.
+struct Run {
+	std::string device;
+	size_t first, last;
+};
+
+std::vector<Run> Runs(const std::vector<std::string> &where, size_t first)
+{
+	std::vector<Run> runs;
+	for (size_t i = 0; i < where.size(); i++) {
+		if (!runs.empty() && runs.back().device == where[i])
+			runs.back().last = first + i;
+		else
+			runs.push_back({where[i], first + i, first + i});
+	}
+	return runs;
+}
+
+// "node1*12,node0*38", at most a few runs.
+std::string RunLengths(const std::vector<Run> &runs)
+{
+	std::vector<std::string> parts;
+	for (size_t i = 0; i < runs.size() && i < 8; i++) {
+		size_t n = runs[i].last - runs[i].first + 1;
+		parts.push_back(runs[i].device +
+		                (n > 1 ? "*" + std::to_string(n) : ""));
+	}
+	if (runs.size() > 8)
+		parts.push_back("...");
+	return Join(parts, ",");
+}
+
+struct LiveMap {
+	const Statement *statement = nullptr;
+	struct aml_area *area = nullptr;
+	char *ptr = nullptr;
+	size_t npages = 0;
+	int error = 0;        // why the map failed; 0 if it is mapped
+	bool claimed = false; // an 'expect fails' line looked at the error
+};
+
+class Runner
+{
+      public:
+	Runner(const Scenario &s, const struct aml_topology *t)
+	    : s_(s), t_(t), page_(aml_page_size())
+	{
+	}
+	Outcome Go();
+
+      private:
+	bool Step(const Statement &st);
+	bool Machine(const Statement &st);
+	void RunOn(const Statement &st);
+	void Map(const Statement &st);
+	void Reserve(const Statement &st);
+	void Move(const Statement &st);
+	void Unmap(const Statement &st);
+	void Expect(const Statement &st);
+	void ExpectPages(const Statement &st, const LiveMap &m);
+	void Release(LiveMap *m);
+
+	void Problem(const Statement &st, const std::string &what);
+	const struct aml_device *Device(const Statement &st,
+	                                const std::string &name);
+	LiveMap *Mapped(const Statement &st);
+	std::vector<std::string>
+	Where(const LiveMap &m, size_t first, size_t last);
+	std::string Summary(const Statement &st, const LiveMap &m);
+	std::vector<std::string> FirstAppearances(const LiveMap &m);
+	std::vector<size_t> FreeBytes();
+
+	const Scenario &s_;
+	const struct aml_topology *t_;
+	size_t page_;
+	std::map<std::string, LiveMap> maps_;
+	std::vector<std::string> items_;
+	Outcome out_;
+};
+
+void Runner::Problem(const Statement &st, const std::string &what)
+{
+	out_.failures.push_back(s_.file + ":" + std::to_string(st.line) + ": " +
+	                        st.text + ": " + what);
+}
+
+const struct aml_device *Runner::Device(const Statement &st,
+                                        const std::string &name)
+{
+	AML_TOPOLOGY_FOREACH (dev, t_) {
+		if (name == dev->name)
+			return dev;
+	}
+	Problem(st, "no device named " + name + " in this topology");
+	return nullptr;
+}
+
+LiveMap *Runner::Mapped(const Statement &st)
+{
+	LiveMap &m = maps_[st.map];
+	if (m.error == 0)
+		return &m;
+	Problem(st, "map " + st.map + " failed with " + aml_errname(m.error));
+	return nullptr;
+}
+
+// The device name of each page in [first, last]: "none" for a page with no
+// memory, "unmapped" for an address not mapped.
+std::vector<std::string>
+Runner::Where(const LiveMap &m, size_t first, size_t last)
+{
+	size_t n = last - first + 1;
+	std::vector<int> ids(n, AML_FAILURE);
+	std::vector<std::string> where(n, "unlocated");
+	if (aml_topology_locate(t_, m.ptr + first * page_, n, ids.data()) != 0)
+		return where;
+	for (size_t i = 0; i < n; i++) {
+		const struct aml_device *dev =
+		        ids[i] >= 0 ? aml_topology_device(t_, (size_t)ids[i])
+		                    : nullptr;
+		where[i] = dev != nullptr         ? dev->name
+		           : ids[i] == AML_ENODEV ? "none"
+		                                  : "unmapped";
+	}
+	return where;
+}
+
+std::vector<size_t> Runner::FreeBytes()
+{
+	std::vector<size_t> out;
+	AML_TOPOLOGY_FOREACH (dev, t_) {
+		size_t bytes = 0;
+		aml_device_free_bytes(dev, &bytes);
+		out.push_back(bytes);
+	}
+	return out;
+}
+
+bool Runner::Machine(const Statement &st)
+{
+	auto it = kMachines.find(s_.machine);
+	if (it == kMachines.end()) {
+		Problem(st, "unknown machine (qemu-3node)");
+		return false;
+	}
+	const auto &want = it->second;
+	std::vector<std::string> have;
+	AML_TOPOLOGY_FOREACH (dev, t_)
+		have.push_back(std::string(dev->name) + ":" +
+		               aml_device_kind_name(dev->kind));
+	std::vector<std::string> expected;
+	for (const MachineDevice &d : want)
+		expected.push_back(std::string(d.name) + ":" +
+		                   aml_device_kind_name(d.kind));
+	if (have != expected) {
+		Problem(st, "this topology is not " + s_.machine +
+		                    ": expected devices " +
+		                    Join(expected, ",") + ", got " +
+		                    Join(have, ","));
+		return false;
+	}
+	return true;
+}
+
+void Runner::RunOn(const Statement &st)
+{
+	const struct aml_device *dev = Device(st, st.device);
+	if (dev == nullptr)
+		return;
+	cpu_set_t cpus;
+	CPU_ZERO(&cpus);
+	AML_BITMAP_FOREACH (cpu, &dev->cpus)
+		CPU_SET(cpu, &cpus);
+	if (CPU_COUNT(&cpus) == 0 ||
+	    sched_setaffinity(0, sizeof(cpus), &cpus) != 0)
+		Problem(st, "cannot run on the CPUs of " + st.device);
+}
+
+/*
+ * The devices of a mapping in the order its pages first reach them. Not the
+ * order of its runs: at a spill point Linux may alternate between two nodes
+ * for a few hundred pages (free counts are per-CPU estimates near the
+ * watermark), so runs would be node1,node2,node1,node2 where the emulator
+ * says node1,node2.
+ */
+std::vector<std::string> Runner::FirstAppearances(const LiveMap &m)
+{
+	std::vector<std::string> order;
+	for (const Run &r : Runs(Where(m, 0, m.npages - 1), 0)) {
+		if (std::find(order.begin(), order.end(), r.device) ==
+		    order.end())
+			order.push_back(r.device);
+	}
+	return order;
+}
+
+// Page counts per device ("node0:100,node1:100"), or, for an edge map, the
+// devices in the order its pages reach them.
+std::string Runner::Summary(const Statement &st, const LiveMap &m)
+{
+	if (st.edge)
+		return "order " + Join(FirstAppearances(m), ",");
+	std::vector<Run> runs = Runs(Where(m, 0, m.npages - 1), 0);
+	std::vector<std::string> parts;
+	// By device name, not by first appearance: Linux starts an
+	// interleave on any device.
+	std::map<std::string, size_t> counts;
+	for (const Run &r : runs)
+		counts[r.device] += r.last - r.first + 1;
+	for (const auto &c : counts)
+		parts.push_back(c.first + ":" + std::to_string(c.second));
+	return Join(parts, ",");
+}
+
+void Runner::Map(const Statement &st)
+{
+	static const enum aml_area_policy policies[] = {
+	        AML_AREA_BIND, AML_AREA_PREFERRED, AML_AREA_INTERLEAVE,
+	        AML_AREA_WEIGHTED_INTERLEAVE, AML_AREA_FIRST_TOUCH};
+	// Until it maps, the map counts as failed (its problem reported).
+	LiveMap &m = maps_[st.map];
+	m = LiveMap{&st, nullptr, nullptr, st.npages, AML_FAILURE, true};
+	std::vector<const struct aml_device *> devices;
+	std::vector<unsigned> weights;
+	for (const DeviceRef &ref : st.devices) {
+		devices.push_back(Device(st, ref.name));
+		weights.push_back(ref.weight);
+		if (devices.back() == nullptr)
+			return;
+	}
+	bool weighted = st.policy == Policy::kWeighted;
+	int err = aml_area_device_create(
+	        &m.area, t_, devices.data(), devices.size(),
+	        policies[(int)st.policy], weighted ? weights.data() : nullptr);
+	if (err != 0) {
+		Problem(st, std::string("area: ") + aml_errname(err));
+		return;
+	}
+	std::vector<size_t> free_before = FreeBytes();
+	long vm_before = VirtualPages();
+	struct aml_area_mmap_options opts = {0, st.populate};
+	m.ptr = static_cast<char *>(
+	        aml_area_mmap(m.area, st.npages * page_, &opts));
+	if (m.ptr == nullptr) {
+		m.error = aml_errno;
+		long vm_after = VirtualPages();
+		m.claimed = false; // an 'expect fails' line must say so
+		items_.push_back(st.map + "=" + aml_errname(m.error));
+		// A mapping left behind is the whole request; the C library
+		// (ASan's allocator more so) may map a little of its own.
+		if (vm_after - vm_before >= (long)st.npages)
+			Problem(st, "failed, but left a mapping behind");
+		std::vector<size_t> free_after = FreeBytes();
+		for (size_t i = 0; i < free_after.size(); i++) {
+			if (free_after[i] + kFreeSlack < free_before[i])
+				Problem(st,
+				        "failed, but took memory of " +
+				                std::string(aml_topology_device(
+				                                    t_, i)
+				                                    ->name));
+		}
+		return;
+	}
+	m.error = 0;
+	for (size_t i = 0; i < st.npages; i++)
+		*(volatile char *)(m.ptr + i * page_) = 1;
+	items_.push_back(st.map + "=ok(" + Summary(st, m) + ")");
+}
+
+void Runner::Reserve(const Statement &st)
+{
+	const struct aml_device *dev = Device(st, st.device);
+	LiveMap &m = maps_[st.map];
+	m = LiveMap{&st, nullptr, nullptr, 0, AML_FAILURE, true};
+	size_t free_bytes = 0;
+	if (dev == nullptr || aml_device_free_bytes(dev, &free_bytes) != 0 ||
+	    free_bytes < st.leave_bytes + page_) {
+		Problem(st, "cannot tell, or not enough, free memory to leave");
+		return;
+	}
+	m.npages = (free_bytes - st.leave_bytes) / page_;
+	int err = aml_area_device_create(&m.area, t_, &dev, 1, AML_AREA_BIND,
+	                                 nullptr);
+	struct aml_area_mmap_options opts = {0, true};
+	if (err == 0)
+		m.ptr = static_cast<char *>(
+		        aml_area_mmap(m.area, m.npages * page_, &opts));
+	if (m.ptr == nullptr) {
+		Problem(st, std::string("failed: ") +
+		                    aml_errname(err != 0 ? err : aml_errno));
+		return;
+	}
+	m.error = 0;
+	items_.push_back(st.map + "=ok");
+}
+
+void Runner::Move(const Statement &st)
+{
+	const struct aml_device *dev = Device(st, st.device);
+	LiveMap *m = Mapped(st);
+	if (dev == nullptr || m == nullptr)
+		return;
+	int err = aml_device_move(dev, m->ptr + st.first * page_,
+	                          (st.last - st.first + 1) * page_);
+	items_.push_back("move " + st.map + " " + PageRange(st.first, st.last) +
+	                 " " + st.device + "=" +
+	                 (err == 0 ? "ok" : aml_errname(err)));
+	if (err != 0)
+		Problem(st, std::string("failed: ") + aml_errname(err));
+}
+
+void Runner::Release(LiveMap *m)
+{
+	if (m->ptr != nullptr &&
+	    aml_area_munmap(m->area, m->ptr, m->npages * page_) != 0)
+		Problem(*m->statement, "unmap failed");
+	if (m->error != 0 && !m->claimed)
+		Problem(*m->statement,
+		        std::string("failed with ") + aml_errname(m->error) +
+		                ", and no 'expect " + m->statement->map +
+		                " fails' line says it should");
+	aml_area_device_destroy(&m->area);
+	*m = LiveMap{};
+}
+
+void Runner::Unmap(const Statement &st)
+{
+	Release(&maps_[st.map]);
+	maps_.erase(st.map);
+}
+
+void Runner::ExpectPages(const Statement &st, const LiveMap &m)
+{
+	std::vector<std::string> where = Where(m, st.first, st.last);
+	size_t n = where.size(), period = st.pattern.size();
+	// The pattern's entry for page first + i, from the best phase.
+	size_t phase = 0, best = n + 1;
+	size_t phases = st.check == Check::kRotation ? period : 1;
+	for (size_t p = 0; p < phases; p++) {
+		size_t wrong = 0;
+		for (size_t i = 0; i < n; i++)
+			wrong += where[i] != st.pattern[(p + i) % period];
+		if (wrong < best) {
+			best = wrong;
+			phase = p;
+		}
+	}
+	std::string range = PageRange(st.first, st.last);
+	// Matched, the observation reads as the expectation; else as runs.
+	items_.push_back(st.map + " pages " + range + ": " +
+	                 (best == 0 ? st.pattern_text
+	                            : RunLengths(Runs(where, st.first))));
+	if (best == 0)
+		return;
+	// The wrong pages, grouped by where they are.
+	std::vector<std::string> got(n), wrong;
+	for (size_t i = 0; i < n; i++)
+		got[i] = where[i] == st.pattern[(phase + i) % period]
+		                 ? ""
+		                 : where[i];
+	for (const Run &r : Runs(got, st.first)) {
+		if (!r.device.empty())
+			wrong.push_back(r.device +
+			                (r.first == r.last ? " for page "
+			                                   : " for pages ") +
+			                PageRange(r.first, r.last));
+	}
+	if (wrong.size() > 4) {
+		wrong.resize(4);
+		wrong.push_back("...");
+	}
+	Problem(st, "expected " + st.pattern_text + ", got " +
+	                    Join(wrong, ", ") + " (" + std::to_string(best) +
+	                    " of " + std::to_string(n) + " pages differ)");
+}
+
+void Runner::Expect(const Statement &st)
+{
+	LiveMap &m = maps_[st.map];
+	if (st.check == Check::kFails) {
+		m.claimed = true;
+		std::string got = m.error == 0 ? "ok" : aml_errname(m.error);
+		items_.push_back(st.map + " fails: " + got);
+		if (got != st.error)
+			Problem(st, "expected " + st.error + ", got " +
+			                    (m.error == 0 ? "a mapping" : got));
+		return;
+	}
+	if (Mapped(st) == nullptr)
+		return;
+	if (st.check != Check::kOrder) {
+		ExpectPages(st, m);
+		return;
+	}
+	std::vector<std::string> order = FirstAppearances(m);
+	items_.push_back(st.map + " order: " + Join(order, ","));
+	if (order != st.pattern)
+		Problem(st, "expected order " + Join(st.pattern, ",") +
+		                    ", got " + Join(order, ","));
+}
+
+bool Runner::Step(const Statement &st)
+{
+	switch (st.kind) {
+	case Kind::kMachine:
+		return Machine(st);
+	case Kind::kRunOn:
+		RunOn(st);
+		break;
+	case Kind::kMap:
+		Map(st);
+		break;
+	case Kind::kReserve:
+		Reserve(st);
+		break;
+	case Kind::kMove:
+		Move(st);
+		break;
+	case Kind::kUnmap:
+		Unmap(st);
+		break;
+	case Kind::kExpect:
+		Expect(st);
+		break;
+	}
+	return true;
+}
+
+Outcome Runner::Go()
+{
+	cpu_set_t affinity;
+	bool pinned = sched_getaffinity(0, sizeof(affinity), &affinity) == 0;
+	for (const Statement &st : s_.statements) {
+		if (!Step(st))
+			break;
+	}
+	for (auto &entry : maps_)
+		Release(&entry.second);
+	if (pinned)
+		sched_setaffinity(0, sizeof(affinity), &affinity);
+	out_.passed = out_.failures.empty();
+	out_.canonical = s_.file + ": " + Join(items_, "; ");
+	return out_;
+}
+
+} // namespace
+
+Outcome Run(const Scenario &scenario, const struct aml_topology *topology)
+{
+	if (topology == nullptr) {
+		Outcome out;
+		out.failures.push_back(scenario.file + ": no topology");
+		out.canonical = scenario.file + ": no topology";
+		return out;
+	}
+	return Runner(scenario, topology).Go();
+}
+
+} // namespace aml_scenario

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// Runs placement scenarios (docs/vm.md) on this machine's topology, or on a
+// fresh emulated machine per scenario:
+//
+//   scenario_runner [--emulate SPEC] FILE.scn...
+//
+// For each file it prints the problems found, if any, as
+// "FAIL file:line: statement: expected ..., got ...", then one line
+// "RESULT file: ..." with what it observed: the VM suite compares the
+// guest's RESULT lines with the emulator's. Exit status: 0 when every
+// scenario passed, 1 when one failed, 2 for bad usage or a file that does
+// not parse.
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <aml.h>
+
+#include "tests/vm/scenario.h"
+
+namespace
+{
+
+int Usage()
+{
+	std::fprintf(stderr,
+	             "usage: scenario_runner [--emulate SPEC] FILE.scn...\n");
+	return 2;
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+	const char *emulate = nullptr;
+	std::vector<std::string> files;
+	for (int i = 1; i < argc; i++) {
+		if (std::strcmp(argv[i], "--emulate") == 0 && i + 1 < argc)
+			emulate = argv[++i];
+		else if (argv[i][0] == '-')
+			return Usage();
+		else
+			files.push_back(argv[i]);
+	}
+	if (files.empty())
+		return Usage();
+
+	// Parse everything first: a file that does not parse runs nothing.
+	std::vector<aml_scenario::Scenario> scenarios(files.size());
+	for (size_t i = 0; i < files.size(); i++) {
+		std::string error;
+		if (!aml_scenario::ParseFile(files[i], &scenarios[i], &error)) {
+			std::printf("ERROR %s\n", error.c_str());
+			return 2;
+		}
+	}
+
+	int failed = 0;
+	for (const auto &scenario : scenarios) {
+		struct aml_topology *emulated = nullptr;
+		const struct aml_topology *t = nullptr;
+		if (emulate != nullptr) {
+			struct aml_emu_error error = {};
+			if (aml_emu_create(&emulated, emulate, &error) != 0) {
+				std::printf("ERROR --emulate %s: %s\n", emulate,
+				            error.reason);
+				return 2;
+			}
+			t = emulated;
+		} else {
+			t = aml_topology_default();
+		}
+		aml_scenario::Outcome out = aml_scenario::Run(scenario, t);
+		for (const std::string &failure : out.failures)
+			std::printf("FAIL %s\n", failure.c_str());
+		std::printf("RESULT %s\n", out.canonical.c_str());
+		std::fflush(stdout);
+		failed += !out.passed;
+		aml_topology_destroy(&emulated);
+	}
+	std::printf("scenario_runner: %zu passed, %d failed (%s)\n",
+	            scenarios.size() - (size_t)failed, failed,
+	            emulate != nullptr ? emulate : "this machine");
+	return failed != 0 ? 1 : 0;
+}

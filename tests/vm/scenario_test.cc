@@ -1,0 +1,323 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// The scenario format and runner (docs/vm.md) on the emulator's qemu-3node:
+// every malformed line is refused with its file and line, every shipped
+// scenario passes, failures read as "expected X, got Y for pages A-B", and
+// a failed map is claimed by an 'expect fails' line or reported.
+#include <dirent.h>
+
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include <aml.h>
+
+#include "tests/vm/scenario.h"
+
+namespace
+{
+
+using aml_scenario::Outcome;
+using aml_scenario::Parse;
+using aml_scenario::Scenario;
+
+// Parse @p text as "t.scn"; the error, or "" when it parses.
+std::string ParseError(const std::string &text)
+{
+	Scenario s;
+	std::string error;
+	return Parse("dir/t.scn", text, &s, &error) ? "" : error;
+}
+
+TEST(ScenarioParse, ReadsEveryStatement)
+{
+	Scenario s;
+	std::string error;
+	ASSERT_TRUE(Parse("dir/t.scn",
+	                  "# comment\n"
+	                  "machine qemu-3node\n"
+	                  "run-on node0\n"
+	                  "map a weighted node0:3,node1:1 2MiB populate\n"
+	                  "  move   a 0-7 node2   # trailing comment\n"
+	                  "expect a pages 8-511 repeat node0*3,node1\n"
+	                  "expect a pages 0-7 node2\n"
+	                  "map b preferred node1 8pages edge\n"
+	                  "expect b order node1,node0\n"
+	                  "map c first-touch - 1page\n"
+	                  "expect c fails ENOMEM\n"
+	                  "reserve r node0 leaving 32MiB\n"
+	                  "unmap r\n"
+	                  "unmap a\n"
+	                  "map a interleave node1,node2 4KiB\n"
+	                  "expect a pages 0 rotation node1,node2\n",
+	                  &s, &error))
+	        << error;
+	EXPECT_EQ(s.file, "t.scn");
+	EXPECT_EQ(s.machine, "qemu-3node");
+	ASSERT_EQ(s.statements.size(), 15u);
+	const auto &map = s.statements[2];
+	EXPECT_EQ(map.line, 4);
+	EXPECT_EQ(map.policy, aml_scenario::Policy::kWeighted);
+	ASSERT_EQ(map.devices.size(), 2u);
+	EXPECT_EQ(map.devices[0].name, "node0");
+	EXPECT_EQ(map.devices[0].weight, 3u);
+	EXPECT_EQ(map.npages, (2u << 20) / aml_page_size());
+	EXPECT_TRUE(map.populate);
+	EXPECT_FALSE(map.edge);
+	const auto &move = s.statements[3];
+	EXPECT_EQ(move.text, "move a 0-7 node2");
+	EXPECT_EQ(move.first, 0u);
+	EXPECT_EQ(move.last, 7u);
+	const auto &repeat = s.statements[4];
+	EXPECT_EQ(repeat.check, aml_scenario::Check::kRepeat);
+	EXPECT_EQ(repeat.pattern, std::vector<std::string>({"node0", "node0",
+	                                                    "node0", "node1"}));
+	EXPECT_TRUE(s.statements[6].edge);
+	EXPECT_EQ(s.statements[9].error, "AML_ENOMEM");
+	EXPECT_EQ(s.statements[10].leave_bytes, 32u << 20);
+}
+
+TEST(ScenarioParse, RefusesWhatTheFormatDoesNotAllow)
+{
+	const std::string m = "machine qemu-3node\n";
+	struct {
+		std::string text;
+		std::string error;
+	} cases[] = {
+	        {"", "t.scn: empty scenario"},
+	        {m, "t.scn: no 'expect' line"},
+	        {"map a bind node0 1page\n", "t.scn:1: the first statement"},
+	        {m + "machine qemu-3node\n", "t.scn:2: 'machine' comes once"},
+	        {m + "mapp a bind node0 1page\n", "t.scn:2: unknown statement"},
+	        {m + "map a bind node0\n",
+	         "t.scn:2: 'map' takes 4 to 6 argument(s), not 3"},
+	        {m + "map A bind node0 1page\n", "t.scn:2: bad map name 'A'"},
+	        {m + "map a bound node0 1page\n", "t.scn:2: unknown policy"},
+	        {m + "map a bind node0 1000B\n", "t.scn:2: bad size '1000B'"},
+	        {m + "map a bind node0 0pages\n", "is zero"},
+	        {m + "map a bind node0 1.5MiB\n", "bad size"},
+	        {m + "map a bind node0 -1pages\n", "bad size"},
+	        {m + "map a bind node0 9999999999999pages\n", "bad number"},
+	        {m + "map a bind node0, 1page\n", "bad device ''"},
+	        {m + "map a bind node0,node0 1page\n", "device node0 twice"},
+	        {m + "map a bind node0:2 1page\n", "only weighted takes"},
+	        {m + "map a weighted node0 1page\n", "weighted needs"},
+	        {m + "map a weighted node0:0 1page\n", "bad weight"},
+	        {m + "map a preferred node0,node1 1page\n", "preferred takes"},
+	        {m + "map a first-touch node0 1page\n", "write '-'"},
+	        {m + "map a bind node0 1page fast\n", "bad map option 'fast'"},
+	        {m + "map a bind node0 1page edge edge\n", "bad map option"},
+	        {m + "map a bind node0 1page\nmap a bind node1 1page\n",
+	         "t.scn:3: map 'a' is still mapped"},
+	        {m + "expect a pages 0 node0\n", "no map named 'a'"},
+	        {m + "map a bind node0 4pages\nexpect a pages 0-4 node0\n",
+	         "t.scn:3: page 4 is past the 4 pages of 'a'"},
+	        {m + "map a bind node0 4pages\nexpect a pages 3-2 node0\n",
+	         "bad page range '3-2'"},
+	        {m + "map a bind node0 4pages\nexpect a pages x node0\n",
+	         "bad number in 'x'"},
+	        {m + "map a bind node0 4pages\nexpect a fails ENOMEN\n",
+	         "unknown error 'ENOMEN'"},
+	        {m + "map a bind node0 4pages\nexpect a is node0\n",
+	         "expect what? 'is'"},
+	        {m + "map a bind node0 4pages\nexpect a pages 0 cycle n\n",
+	         "bad page pattern 'cycle'"},
+	        {m + "map a bind node0 4pages\nexpect a order node0*0\n",
+	         "bad repeat count"},
+	        {m + "map a bind node0 4pages\nunmap a\nexpect a order n\n",
+	         "t.scn:4: no map named 'a'"},
+	        {m + "reserve r node0 keeping 1MiB\n", "leaving SIZE"},
+	        {m + "reserve r node0 leaving 1MiB\nexpect r order node0\n",
+	         "'r' is a reserve"},
+	        {m + "map a bind node0 4pages\nmove a 0-4 node1\n",
+	         "page 4 is past the map"},
+	        {m + "run-on\n", "'run-on' takes 1 argument(s), not 0"},
+	};
+	for (const auto &c : cases) {
+		std::string error = ParseError(c.text);
+		EXPECT_NE(error.find(c.error), std::string::npos)
+		        << "text:\n"
+		        << c.text << "error: " << error
+		        << "\nwanted: " << c.error;
+	}
+}
+
+class ScenarioEmulated : public ::testing::Test
+{
+      protected:
+	void SetUp() override
+	{
+		struct aml_emu_error error = {};
+		ASSERT_EQ(aml_emu_create(&t, "qemu-3node", &error), 0)
+		        << error.reason;
+	}
+	void TearDown() override
+	{
+		aml_topology_destroy(&t);
+	}
+	Outcome RunText(const std::string &text)
+	{
+		Scenario s;
+		std::string error;
+		EXPECT_TRUE(Parse("t.scn", text, &s, &error)) << error;
+		return aml_scenario::Run(s, t);
+	}
+	std::string Failures(const Outcome &out)
+	{
+		std::string all;
+		for (const std::string &f : out.failures)
+			all += f + "\n";
+		return all;
+	}
+	struct aml_topology *t = nullptr;
+};
+
+// Every .scn file of tests/vm/scenarios, from the test's runfiles.
+std::vector<std::string> ShippedScenarios()
+{
+	std::vector<std::string> paths;
+	DIR *dir = opendir("tests/vm/scenarios");
+	if (dir == nullptr)
+		return paths;
+	for (struct dirent *e; (e = readdir(dir)) != nullptr;) {
+		std::string name = e->d_name;
+		if (name.size() > 4 && name.substr(name.size() - 4) == ".scn")
+			paths.push_back("tests/vm/scenarios/" + name);
+	}
+	closedir(dir);
+	return paths;
+}
+
+TEST_F(ScenarioEmulated, EveryShippedScenarioPasses)
+{
+	std::vector<std::string> paths = ShippedScenarios();
+	EXPECT_GE(paths.size(), 7u);
+	for (const std::string &path : paths) {
+		const std::string &name = path;
+		Scenario s;
+		std::string error;
+		ASSERT_TRUE(aml_scenario::ParseFile(path, &s, &error)) << error;
+		Outcome out = aml_scenario::Run(s, t);
+		EXPECT_TRUE(out.passed) << Failures(out);
+		EXPECT_EQ(out.canonical.rfind(s.file + ": ", 0), 0u);
+		// Everything was given back.
+		for (size_t i = 0; i < 3; i++) {
+			size_t free_bytes = 0;
+			const struct aml_device *dev =
+			        aml_topology_device(t, i);
+			ASSERT_EQ(aml_device_free_bytes(dev, &free_bytes), 0);
+			EXPECT_EQ(free_bytes, dev->capacity) << name;
+		}
+	}
+}
+
+TEST_F(ScenarioEmulated, AWrongExpectationSaysWhereAndWhat)
+{
+	Scenario s;
+	std::string error;
+	ASSERT_TRUE(aml_scenario::ParseFile(
+	        "tests/vm/wrong/wrong_expectation.scn", &s, &error))
+	        << error;
+	Outcome out = aml_scenario::Run(s, t);
+	EXPECT_FALSE(out.passed);
+	ASSERT_EQ(out.failures.size(), 1u);
+	EXPECT_EQ(out.failures[0],
+	          "wrong_expectation.scn:6: expect near pages 100-199 node0: "
+	          "expected node0, got node1 for pages 100-199 (100 of 100 "
+	          "pages differ)");
+	EXPECT_EQ(out.canonical,
+	          "wrong_expectation.scn: near=ok(node1:200); near pages "
+	          "0-99: node1; near pages 100-199: node1*100");
+}
+
+TEST_F(ScenarioEmulated, CanonicalLineRecordsObservations)
+{
+	Outcome out = RunText("machine qemu-3node\n"
+	                      "map a weighted node0:1,node2:1 4pages\n"
+	                      "expect a pages 0-3 repeat node0,node2\n"
+	                      "map b bind node1 300MiB\n"
+	                      "expect b fails ENOMEM\n"
+	                      "move a 1 node1\n"
+	                      "expect a pages 0-3 rotation node0,node1\n");
+	EXPECT_EQ(out.canonical,
+	          "t.scn: a=ok(node0:2,node2:2); a pages 0-3: repeat "
+	          "node0,node2; b=AML_ENOMEM; b fails: AML_ENOMEM; move a 1 "
+	          "node1=ok; a pages 0-3: node0,node1,node0,node2");
+	ASSERT_EQ(out.failures.size(), 1u) << Failures(out);
+	EXPECT_EQ(out.failures[0],
+	          "t.scn:7: expect a pages 0-3 rotation node0,node1: "
+	          "expected rotation node0,node1, got node2 for page 3 (1 of "
+	          "4 pages differ)");
+}
+
+TEST_F(ScenarioEmulated, AFailedMapMustBeExpectedToFail)
+{
+	Outcome out = RunText("machine qemu-3node\n"
+	                      "map big bind node2 257MiB\n"
+	                      "map ok bind node2 1page\n"
+	                      "expect ok pages 0 node2\n"
+	                      "expect big order node2\n");
+	ASSERT_EQ(out.failures.size(), 2u) << Failures(out);
+	EXPECT_EQ(out.failures[0], "t.scn:5: expect big order node2: map big "
+	                           "failed with AML_ENOMEM");
+	EXPECT_EQ(out.failures[1],
+	          "t.scn:2: map big bind node2 257MiB: failed with AML_ENOMEM, "
+	          "and no 'expect big fails' line says it should");
+	out = RunText("machine qemu-3node\n"
+	              "map fine bind node2 1page\n"
+	              "expect fine fails ENOMEM\n");
+	ASSERT_EQ(out.failures.size(), 1u) << Failures(out);
+	EXPECT_EQ(out.failures[0], "t.scn:3: expect fine fails ENOMEM: "
+	                           "expected AML_ENOMEM, got a mapping");
+}
+
+TEST_F(ScenarioEmulated, OrderAndEdgeSummaries)
+{
+	Outcome out = RunText("machine qemu-3node\n"
+	                      "map p preferred node1 300MiB edge\n"
+	                      "expect p order node1,node2\n");
+	EXPECT_EQ(out.canonical, "t.scn: p=ok(order node1,node0); p order: "
+	                         "node1,node0");
+	ASSERT_EQ(out.failures.size(), 1u);
+	EXPECT_EQ(out.failures[0], "t.scn:3: expect p order node1,node2: "
+	                           "expected order node1,node2, got "
+	                           "node1,node0");
+}
+
+TEST_F(ScenarioEmulated, AnotherMachineIsRefusedNotSkipped)
+{
+	struct aml_topology *knl = nullptr;
+	ASSERT_EQ(aml_emu_create(&knl, "knl-flat;scale=1/1024", nullptr), 0);
+	Scenario s;
+	std::string error;
+	ASSERT_TRUE(Parse("t.scn",
+	                  "machine qemu-3node\nmap a bind node0 1page\n"
+	                  "expect a pages 0 node0\n",
+	                  &s, &error));
+	Outcome out = aml_scenario::Run(s, knl);
+	EXPECT_FALSE(out.passed);
+	ASSERT_EQ(out.failures.size(), 1u);
+	EXPECT_EQ(out.failures[0],
+	          "t.scn:1: machine qemu-3node: this topology is not "
+	          "qemu-3node: expected devices "
+	          "node0:DRAM,node1:HBM,node2:CXL, got ddr4:DRAM,mcdram:HBM");
+	out = aml_scenario::Run(s, nullptr);
+	EXPECT_FALSE(out.passed);
+	aml_topology_destroy(&knl);
+}
+
+TEST_F(ScenarioEmulated, UnknownDevicesAndUnreadableFiles)
+{
+	Outcome out = RunText("machine qemu-3node\n"
+	                      "map a bind node7 1page\n"
+	                      "expect a pages 0 node7\n");
+	ASSERT_EQ(out.failures.size(), 2u) << Failures(out);
+	EXPECT_EQ(out.failures[0], "t.scn:2: map a bind node7 1page: no "
+	                           "device named node7 in this topology");
+	Scenario s;
+	std::string error;
+	EXPECT_FALSE(aml_scenario::ParseFile("no/such.scn", &s, &error));
+	EXPECT_EQ(error, "no/such.scn: cannot read");
+}
+
+} // namespace

@@ -502,26 +502,29 @@ class DmaEmulated : public ::testing::TestWithParam<Engine>
 		ASSERT_EQ(aml_emu_create(&t, "knl-flat;scale=1/1024", &error),
 		          0)
 		        << error.reason;
+		const struct aml_device *ddr = aml_topology_device(t, 0);
+		const struct aml_device *mcdram = aml_topology_device(t, 1);
+		ASSERT_EQ(aml_area_device_init(&slow, t, &ddr, 1, AML_AREA_BIND,
+		                               nullptr),
+		          0);
+		ASSERT_EQ(aml_area_device_init(&fast, t, &mcdram, 1,
+		                               AML_AREA_BIND, nullptr),
+		          0);
 	}
 	void TearDown() override
 	{
+		aml_area_device_fini(&slow);
+		aml_area_device_fini(&fast);
 		aml_topology_destroy(&t);
 	}
 	struct aml_topology *t = nullptr;
+	// Areas bound to DDR and to MCDRAM.
+	AML_AREA_DEVICE_DECL(slow) = {};
+	AML_AREA_DEVICE_DECL(fast) = {};
 };
 
 TEST_P(DmaEmulated, CopiesFromDdrToMcdramAreChargedToTheModel)
 {
-	const struct aml_device *ddr = aml_topology_device(t, 0);
-	const struct aml_device *mcdram = aml_topology_device(t, 1);
-	AML_AREA_DEVICE_DECL(slow);
-	AML_AREA_DEVICE_DECL(fast);
-	ASSERT_EQ(
-	        aml_area_device_init(&slow, t, &ddr, 1, AML_AREA_BIND, nullptr),
-	        0);
-	ASSERT_EQ(aml_area_device_init(&fast, t, &mcdram, 1, AML_AREA_BIND,
-	                               nullptr),
-	          0);
 	const size_t size = 2 << 20;
 	char *src =
 	        static_cast<char *>(aml_area_mmap(&slow.base, size, nullptr));
@@ -550,8 +553,6 @@ TEST_P(DmaEmulated, CopiesFromDdrToMcdramAreChargedToTheModel)
 
 	EXPECT_EQ(aml_area_munmap(&slow.base, src, size), 0);
 	EXPECT_EQ(aml_area_munmap(&fast.base, dst, size), 0);
-	aml_area_device_fini(&slow);
-	aml_area_device_fini(&fast);
 }
 
 // The rows of a strided copy stream like one copy: one latency per copy
@@ -559,16 +560,6 @@ TEST_P(DmaEmulated, CopiesFromDdrToMcdramAreChargedToTheModel)
 // hardware and as a kernel charges its own tile accesses.
 TEST_P(DmaEmulated, StridedCopiesPayOneLatencyNotOnePerRow)
 {
-	const struct aml_device *ddr = aml_topology_device(t, 0);
-	const struct aml_device *mcdram = aml_topology_device(t, 1);
-	AML_AREA_DEVICE_DECL(slow);
-	AML_AREA_DEVICE_DECL(fast);
-	ASSERT_EQ(
-	        aml_area_device_init(&slow, t, &ddr, 1, AML_AREA_BIND, nullptr),
-	        0);
-	ASSERT_EQ(aml_area_device_init(&fast, t, &mcdram, 1, AML_AREA_BIND,
-	                               nullptr),
-	          0);
 	// A 64 x 64 tile of a 512 x 512 array of doubles: 64 runs of 512 B.
 	const size_t n = 512, side = 64, bytes = side * side * 8;
 	double *array = static_cast<double *>(
@@ -612,8 +603,6 @@ TEST_P(DmaEmulated, StridedCopiesPayOneLatencyNotOnePerRow)
 
 	EXPECT_EQ(aml_area_munmap(&slow.base, array, n * n * 8), 0);
 	EXPECT_EQ(aml_area_munmap(&fast.base, slot, bytes), 0);
-	aml_area_device_fini(&slow);
-	aml_area_device_fini(&fast);
 }
 
 // In modelled time, a copy handed to a worker overlaps with the waiter's
@@ -621,16 +610,6 @@ TEST_P(DmaEmulated, StridedCopiesPayOneLatencyNotOnePerRow)
 // the sequential engine adds the two.
 TEST_F(DmaEmulated, WorkerCopiesOverlapTheWaitersWorkInModelledTime)
 {
-	const struct aml_device *ddr = aml_topology_device(t, 0);
-	const struct aml_device *mcdram = aml_topology_device(t, 1);
-	AML_AREA_DEVICE_DECL(slow);
-	AML_AREA_DEVICE_DECL(fast);
-	ASSERT_EQ(
-	        aml_area_device_init(&slow, t, &ddr, 1, AML_AREA_BIND, nullptr),
-	        0);
-	ASSERT_EQ(aml_area_device_init(&fast, t, &mcdram, 1, AML_AREA_BIND,
-	                               nullptr),
-	          0);
 	const size_t size = 1 << 20;
 	char *src =
 	        static_cast<char *>(aml_area_mmap(&slow.base, size, nullptr));
@@ -685,8 +664,6 @@ TEST_F(DmaEmulated, WorkerCopiesOverlapTheWaitersWorkInModelledTime)
 		EXPECT_EQ(aml_area_munmap(&slow.base, p, size), 0);
 	for (char *p : {dst, work})
 		EXPECT_EQ(aml_area_munmap(&fast.base, p, size), 0);
-	aml_area_device_fini(&slow);
-	aml_area_device_fini(&fast);
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines,

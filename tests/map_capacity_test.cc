@@ -4,7 +4,6 @@
 // interleave's shares), and a populating map follows the free-memory rule
 // of aml_topology_map_populate(), on this machine's node 0 and on the
 // emulator's qemu-3node. Each refusal leaves nothing mapped.
-#include <cstdio>
 #include <cstring>
 #include <vector>
 
@@ -14,26 +13,16 @@
 #include <aml/area/device.h>
 #include <aml/device/memkind.h>
 
+#include "tests/testing/process.h"
+
 namespace
 {
+
+using aml_testing::VirtualPages;
 
 size_t Page()
 {
 	return aml_page_size();
-}
-
-// The process's virtual size in pages (/proc/self/statm): a refused map
-// that left a mapping behind would grow it.
-long VirtualPages()
-{
-	long pages = -1;
-	FILE *f = std::fopen("/proc/self/statm", "r");
-	if (f == nullptr)
-		return -1;
-	if (std::fscanf(f, "%ld", &pages) != 1)
-		pages = -1;
-	std::fclose(f);
-	return pages;
 }
 
 struct aml_bitmap Set(std::initializer_list<size_t> indices)

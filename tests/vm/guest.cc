@@ -49,18 +49,6 @@ void Touch(void *ptr, size_t npages)
 		static_cast<volatile char *>(ptr)[i * Page()] = 1;
 }
 
-long VirtualPages()
-{
-	long pages = -1;
-	FILE *f = std::fopen("/proc/self/statm", "r");
-	if (f == nullptr)
-		return -1;
-	if (std::fscanf(f, "%ld", &pages) != 1)
-		pages = -1;
-	std::fclose(f);
-	return pages;
-}
-
 void Guest3Node::SetUp()
 {
 	AML_VM_REQUIRE_GUEST();

@@ -35,9 +35,6 @@ int MovePageBehindAmlsBack(void *page, int node);
 // Touch every page of [ptr, ptr + npages pages), in order.
 void Touch(void *ptr, size_t npages);
 
-// The process's virtual size in pages (/proc/self/statm).
-long VirtualPages();
-
 // The guest's three nodes through aml_topology_default(): skips outside the
 // guest, and checks inside it that there are three devices, nodes 0, 1, 2.
 class Guest3Node : public ::testing::Test

@@ -16,15 +16,16 @@
 #include <aml.h>
 #include <aml/area/device.h>
 
+#include "tests/testing/process.h"
 #include "tests/vm/guest.h"
 
 namespace
 {
 
+using aml_testing::VirtualPages;
 using aml_vm::NodesOf;
 using aml_vm::Page;
 using aml_vm::Touch;
-using aml_vm::VirtualPages;
 
 constexpr size_t kMiB = 1 << 20;
 

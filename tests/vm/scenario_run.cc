@@ -20,10 +20,13 @@
 
 #include <aml/area/device.h>
 
+#include "tests/testing/process.h"
 #include "tests/vm/scenario.h"
 
 namespace aml_scenario
 {
+
+using aml_testing::VirtualPages;
 namespace
 {
 
@@ -43,20 +46,6 @@ const std::map<std::string, std::vector<MachineDevice>> kMachines = {
 // A failed map may leave this little of a device's free memory taken: the
 // kernel's own allocations move free counts a little between two reads.
 const size_t kFreeSlack = (size_t)1 << 20;
-
-// The process's virtual size in pages: a failed map that left its mapping
-// behind grows it by the size of the request.
-long VirtualPages()
-{
-	long pages = -1;
-	FILE *f = std::fopen("/proc/self/statm", "r");
-	if (f == nullptr)
-		return -1;
-	if (std::fscanf(f, "%ld", &pages) != 1)
-		pages = -1;
-	std::fclose(f);
-	return pages;
-}
 
 std::string Join(const std::vector<std::string> &items, const char *sep)
 {

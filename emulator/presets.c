@@ -43,8 +43,9 @@ static const char knl_flat[] =
  * clustering: the DDR5 node has the CPUs, the HBM node none (as every HBM
  * node in SNC4).
  * - 128 GiB DDR5: 8 channels x 16 GiB RDIMMs (modelled: a common fit).
- *   64 GiB HBM2e: 4 stacks of 16 GB (Intel product brief; ServeTheHome,
- *   "Intel Xeon Max 9480 Deep-Dive").
+ *   64 GiB HBM2e: 4 stacks of 16 GB (ServeTheHome, "Intel Xeon Max 9480
+ *   Deep-Dive"); Aurora's numactl shows a 65536 MB HBM node (ALCF user
+ *   guide).
  * - Peak bandwidth: 8 x DDR5-4800 x 8 bytes = 307.2 GB/s; 4 HBM2e stacks
  *   = 1638.4 GB/s: J. D. McCalpin, "Bandwidth Limits in the Intel Xeon Max
  *   (Sapphire Rapids with HBM) Processors", ISC 2023 IXPUG workshop.

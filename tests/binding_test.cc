@@ -3,6 +3,7 @@
 // machine's node 0): single, interleave, block and custom, by page and by
 // tile (contiguous and in-place tilings), a page moved behind the binding's
 // back, and bad input.
+#include <cstdint>
 #include <cstring>
 #include <vector>
 
@@ -111,6 +112,142 @@ TEST_F(BindingEmulated, BlockGivesContiguousShares)
 	expected.resize(16, 0);
 	EXPECT_EQ(Locate(), expected);
 	aml_binding_devices_fini(&b);
+}
+
+// The run from unit u: it holds one device, and (the devices being
+// distinct) the unit after it has another.
+void ExpectRun(const struct aml_binding *b, size_t u, size_t units, size_t *end)
+{
+	const struct aml_binding_ops *ops = b->ops;
+	*end = ops->run_end(b, u, units);
+	ASSERT_GT(*end, u);
+	ASSERT_LE(*end, units);
+	const struct aml_device *dev = ops->device_of(b, u, units);
+	EXPECT_EQ(ops->device_of(b, *end - 1, units), dev);
+	if (*end < units) {
+		EXPECT_NE(ops->device_of(b, *end, units), dev);
+	}
+	if (units <= 40) { // small enough to ask every unit
+		for (size_t v = u; v < *end; v++) {
+			EXPECT_EQ(ops->device_of(b, v, units), dev) << v;
+		}
+	}
+}
+
+// run_end against device_of, for small unit counts and for counts large
+// enough to need 128-bit arithmetic.
+TEST(BindingRuns, RunEndAgreesWithDeviceOf)
+{
+	struct aml_topology *t = nullptr;
+	ASSERT_EQ(aml_emu_create(&t, "qemu-3node", nullptr), 0);
+	const struct aml_device *three[3] = {aml_topology_device(t, 0),
+	                                     aml_topology_device(t, 1),
+	                                     aml_topology_device(t, 2)};
+	const struct {
+		enum aml_binding_distribution kind;
+		size_t ndevices;
+	} cases[] = {{AML_BINDING_SINGLE, 1},     {AML_BINDING_INTERLEAVE, 1},
+	             {AML_BINDING_INTERLEAVE, 3}, {AML_BINDING_BLOCK, 1},
+	             {AML_BINDING_BLOCK, 2},      {AML_BINDING_BLOCK, 3}};
+	for (const auto &c : cases) {
+		SCOPED_TRACE(testing::Message() << "distribution " << c.kind
+		                                << ", devices " << c.ndevices);
+		AML_BINDING_DEVICES_DECL(b);
+		ASSERT_EQ(aml_binding_devices_init(&b, three, c.ndevices,
+		                                   c.kind, AML_BINDING_PAGE),
+		          0);
+		ASSERT_NE(b.base.ops->run_end, nullptr);
+		size_t end;
+		for (size_t units = 1; units <= 40; units++) {
+			for (size_t u = 0; u < units; u++)
+				ExpectRun(&b.base, u, units, &end);
+		}
+		// Past 2^58 units block shares are computed in 128 bits:
+		// walk the runs, one per device.
+		const size_t huge = (SIZE_MAX >> 2) + 5;
+		size_t runs = 0;
+		for (size_t u = 0; u < huge && runs <= c.ndevices; u = end) {
+			ExpectRun(&b.base, u, huge, &end);
+			runs++;
+		}
+		if (c.kind != AML_BINDING_INTERLEAVE || c.ndevices == 1) {
+			EXPECT_EQ(runs, c.ndevices);
+		}
+		aml_binding_devices_fini(&b);
+	}
+	aml_topology_destroy(&t);
+}
+
+// Block shares of 16 pages over three devices are 6, 5 and 5 pages.
+TEST(BindingRuns, BlockOverThreeDevicesHasRaggedShares)
+{
+	struct aml_topology *t = nullptr;
+	ASSERT_EQ(aml_emu_create(&t, "qemu-3node;scale=1/256", nullptr), 0);
+	const struct aml_device *three[3] = {aml_topology_device(t, 1),
+	                                     aml_topology_device(t, 2),
+	                                     aml_topology_device(t, 0)};
+	size_t size = 16 * Page();
+	char *buf = static_cast<char *>(aml_device_map(three[2], size));
+	ASSERT_NE(buf, nullptr);
+	std::memset(buf, 7, size);
+	size_t dims[1] = {size}, tile[1] = {Page()};
+	struct aml_layout l;
+	ASSERT_EQ(aml_layout_init(&l, buf, AML_LAYOUT_ORDER_C, 1, 1, dims,
+	                          nullptr),
+	          0);
+	AML_TILING_ND_DECL(tiling);
+	ASSERT_EQ(aml_tiling_nd_init(&tiling, &l, tile,
+	                             AML_TILING_ORDER_ROW_MAJOR,
+	                             AML_TILING_RESIZE, AML_TILING_IN_PLACE),
+	          0);
+	AML_BINDING_DEVICES_DECL(b);
+	ASSERT_EQ(aml_binding_devices_init(&b, three, 3, AML_BINDING_BLOCK,
+	                                   AML_BINDING_PAGE),
+	          0);
+	ASSERT_EQ(aml_binding_apply(&b.base, &tiling.base, buf), 0);
+	std::vector<int> ids(16);
+	ASSERT_EQ(aml_topology_locate(t, buf, 16, ids.data()), 0);
+	std::vector<int> expected(6, 1);
+	expected.resize(11, 2);
+	expected.resize(16, 0);
+	EXPECT_EQ(ids, expected);
+	size_t count = 99;
+	EXPECT_EQ(aml_binding_check(&b.base, t, &tiling.base, buf, nullptr, 0,
+	                            &count),
+	          0);
+	EXPECT_EQ(count, 0u);
+	EXPECT_EQ(buf[size - 1], 7);
+	aml_tiling_nd_fini(&tiling);
+	EXPECT_EQ(aml_device_unmap(three[2], buf, size), 0);
+	aml_topology_destroy(&t);
+}
+
+// A run_end that makes no progress is refused before anything moves, by
+// apply and by check.
+const struct aml_device *OnlyDevice(const struct aml_binding *b, size_t, size_t)
+{
+	return static_cast<const struct aml_device *>(b->data);
+}
+enum aml_binding_unit ByPage(const struct aml_binding *)
+{
+	return AML_BINDING_PAGE;
+}
+size_t NoProgress(const struct aml_binding *, size_t unit, size_t)
+{
+	return unit;
+}
+
+TEST_F(BindingEmulated, RunEndWithoutProgressIsRefused)
+{
+	const struct aml_binding_ops ops = {OnlyDevice, ByPage, NoProgress};
+	const struct aml_binding broken = {&ops, (void *)mcdram};
+	EXPECT_EQ(aml_binding_apply(&broken, &tiling.base, buf), AML_EINVAL);
+	EXPECT_EQ(Locate(), std::vector<int>(16, 0));
+	size_t count = 42;
+	EXPECT_EQ(aml_binding_check(&broken, t, &tiling.base, buf, nullptr, 0,
+	                            &count),
+	          AML_EINVAL);
+	EXPECT_EQ(count, 42u);
 }
 
 TEST_F(BindingEmulated, InterleaveByTileMovesWholeTiles)

@@ -2,7 +2,7 @@
 /*
  * A consumer of @aml//aml: checks the library version, then reads a node
  * list given on the command line and prints it back in canonical form.
- *   nodes 8,0-3   ->   aml 0.6.0: 5 node(s): 0-3,8
+ *   nodes 8,0-3   ->   aml 0.7.0: 5 node(s): 0-3,8
  */
 #include <stdio.h>
 

@@ -56,6 +56,20 @@ struct aml_binding_ops {
 	                                      size_t nunits);
 	/** The unit the binding assigns. Required. */
 	enum aml_binding_unit (*unit)(const struct aml_binding *binding);
+	/**
+	 * The end of a run of units from @p unit that all have @p unit's
+	 * device: a value in (@p unit, @p nunits] such that device_of() is
+	 * the same for every unit in [@p unit, end). Optional (NULL: runs are
+	 * found by calling device_of() on every unit). A run may stop short of
+	 * the next device change (e.g. between two shares on one device):
+	 * that costs one more move. It lets aml_binding_apply() move a run of
+	 * pages, and aml_binding_check() compare them, without asking for
+	 * each page's device; a value out of range makes both fail with
+	 * AML_EINVAL. Called with unit < nunits.
+	 */
+	size_t (*run_end)(const struct aml_binding *binding,
+	                  size_t unit,
+	                  size_t nunits);
 };
 
 /** Generic binding handle. Implementations fill both fields. */
@@ -72,8 +86,9 @@ struct aml_binding {
  * touched yet, whose later faults then go there.
  * @return 0; AML_EINVAL for NULL arguments or an unaligned @p ptr;
  *         AML_ENOMEM if out of memory; the first error of aml_device_move()
- *         (AML_ENOMEM for a full device, AML_ENODEV, AML_ENOTSUP). On an
- *         error, runs moved before it stay moved.
+ *         (AML_ENOMEM for a full device, AML_ENODEV, AML_ENOTSUP);
+ *         AML_EINVAL for a run_end op that returns a value out of range.
+ *         On an error, runs moved before it stay moved.
  */
 int aml_binding_apply(const struct aml_binding *binding,
                       const struct aml_tiling *tiling,
@@ -94,8 +109,10 @@ int aml_binding_apply(const struct aml_binding *binding,
  * @param max entries available in @p misplaced.
  * @param[out] count receives how many pages are misplaced (may exceed
  *             @p max).
- * @return 0; AML_EINVAL for NULL arguments, an unaligned @p ptr, or a
- *         device of the binding that is not in @p topology; AML_ENOMEM.
+ * @return 0; AML_EINVAL for NULL arguments, an unaligned @p ptr, a device
+ *         of the binding that is not in @p topology, or a run_end op that
+ *         returns a value out of range; AML_ENOMEM. On an error *count is
+ *         left as it was; entries of @p misplaced may have been written.
  */
 int aml_binding_check(const struct aml_binding *binding,
                       const struct aml_topology *topology,

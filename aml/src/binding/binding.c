@@ -2,13 +2,14 @@
 /*
  * Applying and checking bindings.
  *
- * Both start from the same plan: the device each page of the buffer should
- * be on. For pages as units, page p is unit p. For tiles, every row of every
- * tile (its elements along the fastest dimension, contiguous in memory) is
- * painted with the tile's device, in tile order, so that a page shared by
- * tiles ends with the last one's (binding.h). apply then moves each run of
- * pages with one device in one aml_device_move(); check compares the plan
- * with aml_topology_locate().
+ * Both walk the runs of pages that should be on one device. For pages as
+ * units, page p is unit p and the binding gives the runs (run_end, or
+ * device_of page by page). For tiles, a plan gives the device of each page:
+ * every row of every tile (its elements along the fastest dimension,
+ * contiguous in memory) is painted with the tile's device, in tile order, so
+ * that a page shared by tiles ends with the last one's (binding.h). apply
+ * moves each run in one aml_device_move(); check compares each run with
+ * aml_topology_locate().
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -110,6 +111,71 @@ static int binding_plan(const struct aml_binding *b,
 	return 0;
 }
 
+/*
+ * The runs of pages that go to one device, in page order: from the plan
+ * when units are tiles, from the binding itself when units are pages (no
+ * plan to allocate: a 64 MiB buffer's would be 128 KiB, paged in on every
+ * call).
+ */
+struct binding_runs {
+	const struct aml_binding *binding;
+	const struct aml_device **plan; /* NULL for pages as units */
+	size_t npages;
+	size_t next;
+};
+
+static int binding_runs_init(struct binding_runs *r,
+                             const struct aml_binding *b,
+                             const struct aml_tiling *tiling)
+{
+	size_t page = aml_page_size(), bytes = aml_tiling_bytes(tiling);
+	*r = (struct binding_runs){
+	        .binding = b,
+	        .npages = bytes / page + (bytes % page != 0),
+	};
+	if (b->ops->unit(b) == AML_BINDING_PAGE)
+		return 0;
+	return binding_plan(b, tiling, &r->plan, &r->npages);
+}
+
+static void binding_runs_fini(struct binding_runs *r)
+{
+	free(r->plan);
+}
+
+/*
+ * The next run [*start, *end) and its device (NULL: left alone).
+ * @return 1 for a run, 0 past the last page, AML_EINVAL for a run_end op
+ *         that returns a value out of range.
+ */
+static int binding_runs_next(struct binding_runs *r,
+                             size_t *start,
+                             size_t *end,
+                             const struct aml_device **dev)
+{
+	const struct aml_binding *b = r->binding;
+	size_t p = r->next, n = r->npages, e = p + 1;
+	if (p >= n)
+		return 0;
+	if (r->plan != NULL) {
+		*dev = r->plan[p];
+		while (e < n && r->plan[e] == *dev)
+			e++;
+	} else {
+		*dev = b->ops->device_of(b, p, n);
+		if (b->ops->run_end != NULL)
+			e = b->ops->run_end(b, p, n);
+		else
+			while (e < n && b->ops->device_of(b, e, n) == *dev)
+				e++;
+		if (e <= p || e > n)
+			return AML_EINVAL;
+	}
+	*start = p;
+	*end = r->next = e;
+	return 1;
+}
+
 int aml_binding_apply(const struct aml_binding *b,
                       const struct aml_tiling *tiling,
                       void *ptr)
@@ -117,20 +183,18 @@ int aml_binding_apply(const struct aml_binding *b,
 	int err = binding_check_args(b, tiling, ptr);
 	if (err != 0)
 		return err;
-	const struct aml_device **plan = NULL;
-	size_t npages, page = aml_page_size();
-	err = binding_plan(b, tiling, &plan, &npages);
-	for (size_t start = 0; err == 0 && start < npages;) {
-		size_t end = start + 1;
-		while (end < npages && plan[end] == plan[start])
-			end++;
-		if (plan[start] != NULL)
-			err = aml_device_move(plan[start],
-			                      (char *)ptr + start * page,
-			                      (end - start) * page);
-		start = end;
+	struct binding_runs runs;
+	err = binding_runs_init(&runs, b, tiling);
+	size_t page = aml_page_size(), start, end;
+	const struct aml_device *dev;
+	while (err == 0 &&
+	       (err = binding_runs_next(&runs, &start, &end, &dev)) == 1) {
+		err = dev == NULL
+		              ? 0
+		              : aml_device_move(dev, (char *)ptr + start * page,
+		                                (end - start) * page);
 	}
-	free(plan);
+	binding_runs_fini(&runs);
 	return err;
 }
 
@@ -146,31 +210,36 @@ int aml_binding_check(const struct aml_binding *b,
 	if (err != 0 || topology == NULL || count == NULL ||
 	    (misplaced == NULL && max > 0))
 		return err != 0 ? err : AML_EINVAL;
-	const struct aml_device **plan;
-	size_t npages;
-	err = binding_plan(b, tiling, &plan, &npages);
+	struct binding_runs runs;
+	err = binding_runs_init(&runs, b, tiling);
 	if (err != 0)
 		return err;
-	int *ids = malloc(npages * sizeof(*ids));
-	err = ids == NULL ? AML_ENOMEM
-	                  : aml_topology_locate(topology, ptr, npages, ids);
-	size_t n = 0;
-	for (size_t p = 0; err == 0 && p < npages; p++) {
-		if (plan[p] == NULL)
+	int *ids = malloc(runs.npages * sizeof(*ids));
+	err = ids == NULL
+	              ? AML_ENOMEM
+	              : aml_topology_locate(topology, ptr, runs.npages, ids);
+	size_t n = 0, start, end;
+	const struct aml_device *dev;
+	while (err == 0 &&
+	       (err = binding_runs_next(&runs, &start, &end, &dev)) == 1) {
+		err = 0;
+		if (dev == NULL)
 			continue; /* left alone */
-		int want = aml_topology_index_of(topology, plan[p]);
+		int want = aml_topology_index_of(topology, dev);
 		if (want < 0) {
 			err = AML_EINVAL; /* a device of another topology */
 			break;
 		}
-		if (ids[p] != AML_ENODEV && ids[p] != want) {
-			if (n < max)
-				misplaced[n] = p;
-			n++;
+		for (size_t p = start; p < end; p++) {
+			if (ids[p] != AML_ENODEV && ids[p] != want) {
+				if (n < max)
+					misplaced[n] = p;
+				n++;
+			}
 		}
 	}
 	free(ids);
-	free(plan);
+	binding_runs_fini(&runs);
 	if (err == 0)
 		*count = n;
 	return err;

@@ -3,6 +3,7 @@
  * Bindings over a list of devices: single, interleave and block, which
  * differ only in the arithmetic from a unit to a device.
  */
+#include <stdint.h>
 #include <stdlib.h>
 
 #include <aml/binding/devices.h>
@@ -18,8 +19,10 @@ static const struct aml_device *binding_devices_device_of(
 	case AML_BINDING_INTERLEAVE:
 		return self->devices[unit % self->ndevices];
 	case AML_BINDING_BLOCK: {
-		/* unit * n / N without overflow: units and devices are both
-		 * far below 2^32 in practice, but be exact anyway. */
+		/* unit * n / N, exact: in 64 bits when the product fits
+		 * (below 2^58 units), else in 128, which is a libgcc call. */
+		if (nunits <= SIZE_MAX / AML_BINDING_DEVICES_MAX)
+			return self->devices[unit * self->ndevices / nunits];
 		__extension__ unsigned __int128 share =
 		        (unsigned __int128)unit * self->ndevices / nunits;
 		return self->devices[(size_t)share];
@@ -27,6 +30,25 @@ static const struct aml_device *binding_devices_device_of(
 	default: /* AML_BINDING_SINGLE */
 		return self->devices[0];
 	}
+}
+
+static size_t binding_devices_run_end(const struct aml_binding *binding,
+                                      size_t unit,
+                                      size_t nunits)
+{
+	const struct aml_binding_devices *self = binding->data;
+	if (self->ndevices == 1)
+		return nunits;
+	if (self->distribution == AML_BINDING_INTERLEAVE)
+		return unit + 1;
+	/* BLOCK: share s holds the units u with s * N <= u * n < (s + 1) * N,
+	 * so its run ends at ceil((s + 1) * N / n). */
+	size_t n = self->ndevices;
+	__extension__ unsigned __int128 share =
+	        (unsigned __int128)unit * n / nunits;
+	__extension__ unsigned __int128 end =
+	        ((share + 1) * nunits + n - 1) / n;
+	return end > nunits ? nunits : (size_t)end;
 }
 
 static enum aml_binding_unit binding_devices_unit(const struct aml_binding *b)
@@ -38,6 +60,7 @@ static enum aml_binding_unit binding_devices_unit(const struct aml_binding *b)
 static const struct aml_binding_ops binding_devices_ops = {
         .device_of = binding_devices_device_of,
         .unit = binding_devices_unit,
+        .run_end = binding_devices_run_end,
 };
 
 int aml_binding_devices_init(struct aml_binding_devices *binding,

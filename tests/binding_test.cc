@@ -134,15 +134,29 @@ void ExpectRun(const struct aml_binding *b, size_t u, size_t units, size_t *end)
 	}
 }
 
+// The three devices of an emulated qemu-3node machine.
+class BindingRuns : public ::testing::Test
+{
+      protected:
+	void SetUp() override
+	{
+		ASSERT_EQ(aml_emu_create(&t, "qemu-3node;scale=1/256", nullptr),
+		          0);
+		for (size_t i = 0; i < 3; i++)
+			node[i] = aml_topology_device(t, i);
+	}
+	void TearDown() override
+	{
+		aml_topology_destroy(&t);
+	}
+	struct aml_topology *t = nullptr;
+	const struct aml_device *node[3] = {};
+};
+
 // run_end against device_of, for small unit counts and for counts large
 // enough to need 128-bit arithmetic.
-TEST(BindingRuns, RunEndAgreesWithDeviceOf)
+TEST_F(BindingRuns, RunEndAgreesWithDeviceOf)
 {
-	struct aml_topology *t = nullptr;
-	ASSERT_EQ(aml_emu_create(&t, "qemu-3node", nullptr), 0);
-	const struct aml_device *three[3] = {aml_topology_device(t, 0),
-	                                     aml_topology_device(t, 1),
-	                                     aml_topology_device(t, 2)};
 	const struct {
 		enum aml_binding_distribution kind;
 		size_t ndevices;
@@ -153,8 +167,8 @@ TEST(BindingRuns, RunEndAgreesWithDeviceOf)
 		SCOPED_TRACE(testing::Message() << "distribution " << c.kind
 		                                << ", devices " << c.ndevices);
 		AML_BINDING_DEVICES_DECL(b);
-		ASSERT_EQ(aml_binding_devices_init(&b, three, c.ndevices,
-		                                   c.kind, AML_BINDING_PAGE),
+		ASSERT_EQ(aml_binding_devices_init(&b, node, c.ndevices, c.kind,
+		                                   AML_BINDING_PAGE),
 		          0);
 		ASSERT_NE(b.base.ops->run_end, nullptr);
 		size_t end;
@@ -175,51 +189,65 @@ TEST(BindingRuns, RunEndAgreesWithDeviceOf)
 		}
 		aml_binding_devices_fini(&b);
 	}
-	aml_topology_destroy(&t);
 }
 
+// A touched buffer of `npages` pages mapped on `dev`, tiled in pages.
+struct PagesOnDevice {
+	PagesOnDevice(const struct aml_device *d,
+	              size_t npages,
+	              char fill,
+	              enum aml_tiling_storage storage)
+	    : dev(d), size(npages * Page())
+	{
+		buf = static_cast<char *>(aml_device_map(dev, size));
+		if (buf == nullptr)
+			return;
+		std::memset(buf, fill, size);
+		size_t dims[1] = {size}, tile[1] = {Page()};
+		ok = aml_layout_init(&layout, buf, AML_LAYOUT_ORDER_C, 1, 1,
+		                     dims, nullptr) == 0 &&
+		     aml_tiling_nd_init(&tiling, &layout, tile,
+		                        AML_TILING_ORDER_ROW_MAJOR,
+		                        AML_TILING_RESIZE, storage) == 0;
+	}
+	~PagesOnDevice()
+	{
+		aml_tiling_nd_fini(&tiling);
+		if (buf != nullptr) {
+			EXPECT_EQ(aml_device_unmap(dev, buf, size), 0);
+		}
+	}
+	const struct aml_device *dev;
+	size_t size;
+	char *buf = nullptr;
+	struct aml_layout layout;
+	AML_TILING_ND_DECL(tiling) = {};
+	bool ok = false;
+};
+
 // Block shares of 16 pages over three devices are 6, 5 and 5 pages.
-TEST(BindingRuns, BlockOverThreeDevicesHasRaggedShares)
+TEST_F(BindingRuns, BlockOverThreeDevicesHasRaggedShares)
 {
-	struct aml_topology *t = nullptr;
-	ASSERT_EQ(aml_emu_create(&t, "qemu-3node;scale=1/256", nullptr), 0);
-	const struct aml_device *three[3] = {aml_topology_device(t, 1),
-	                                     aml_topology_device(t, 2),
-	                                     aml_topology_device(t, 0)};
-	size_t size = 16 * Page();
-	char *buf = static_cast<char *>(aml_device_map(three[2], size));
-	ASSERT_NE(buf, nullptr);
-	std::memset(buf, 7, size);
-	size_t dims[1] = {size}, tile[1] = {Page()};
-	struct aml_layout l;
-	ASSERT_EQ(aml_layout_init(&l, buf, AML_LAYOUT_ORDER_C, 1, 1, dims,
-	                          nullptr),
-	          0);
-	AML_TILING_ND_DECL(tiling);
-	ASSERT_EQ(aml_tiling_nd_init(&tiling, &l, tile,
-	                             AML_TILING_ORDER_ROW_MAJOR,
-	                             AML_TILING_RESIZE, AML_TILING_IN_PLACE),
-	          0);
+	const struct aml_device *three[3] = {node[1], node[2], node[0]};
+	PagesOnDevice pages(three[2], 16, 7, AML_TILING_IN_PLACE);
+	ASSERT_TRUE(pages.ok);
 	AML_BINDING_DEVICES_DECL(b);
 	ASSERT_EQ(aml_binding_devices_init(&b, three, 3, AML_BINDING_BLOCK,
 	                                   AML_BINDING_PAGE),
 	          0);
-	ASSERT_EQ(aml_binding_apply(&b.base, &tiling.base, buf), 0);
+	ASSERT_EQ(aml_binding_apply(&b.base, &pages.tiling.base, pages.buf), 0);
 	std::vector<int> ids(16);
-	ASSERT_EQ(aml_topology_locate(t, buf, 16, ids.data()), 0);
+	ASSERT_EQ(aml_topology_locate(t, pages.buf, 16, ids.data()), 0);
 	std::vector<int> expected(6, 1);
 	expected.resize(11, 2);
 	expected.resize(16, 0);
 	EXPECT_EQ(ids, expected);
 	size_t count = 99;
-	EXPECT_EQ(aml_binding_check(&b.base, t, &tiling.base, buf, nullptr, 0,
-	                            &count),
+	EXPECT_EQ(aml_binding_check(&b.base, t, &pages.tiling.base, pages.buf,
+	                            nullptr, 0, &count),
 	          0);
 	EXPECT_EQ(count, 0u);
-	EXPECT_EQ(buf[size - 1], 7);
-	aml_tiling_nd_fini(&tiling);
-	EXPECT_EQ(aml_device_unmap(three[2], buf, size), 0);
-	aml_topology_destroy(&t);
+	EXPECT_EQ(pages.buf[pages.size - 1], 7);
 }
 
 // A run_end that makes no progress is refused before anything moves, by
@@ -438,32 +466,18 @@ TEST(BindingNuma, SingleOnNode0)
 	ASSERT_NE(t, nullptr);
 	const struct aml_device *node0 = aml_topology_device_of_node(t, 0);
 	ASSERT_NE(node0, nullptr);
-	size_t size = 8 * Page();
-	char *buf = static_cast<char *>(aml_device_map(node0, size));
-	ASSERT_NE(buf, nullptr);
-	std::memset(buf, 1, size);
-	size_t dims[1] = {size}, tile[1] = {Page()};
-	struct aml_layout l;
-	ASSERT_EQ(aml_layout_init(&l, buf, AML_LAYOUT_ORDER_C, 1, 1, dims,
-	                          nullptr),
-	          0);
-	AML_TILING_ND_DECL(tiling);
-	ASSERT_EQ(aml_tiling_nd_init(&tiling, &l, tile,
-	                             AML_TILING_ORDER_ROW_MAJOR,
-	                             AML_TILING_RESIZE, AML_TILING_CONTIGUOUS),
-	          0);
+	PagesOnDevice pages(node0, 8, 1, AML_TILING_CONTIGUOUS);
+	ASSERT_TRUE(pages.ok);
 	AML_BINDING_DEVICES_DECL(b);
 	ASSERT_EQ(aml_binding_devices_init(&b, &node0, 1, AML_BINDING_SINGLE,
 	                                   AML_BINDING_TILE),
 	          0);
-	ASSERT_EQ(aml_binding_apply(&b.base, &tiling.base, buf), 0);
+	ASSERT_EQ(aml_binding_apply(&b.base, &pages.tiling.base, pages.buf), 0);
 	size_t count = 42;
-	ASSERT_EQ(aml_binding_check(&b.base, t, &tiling.base, buf, nullptr, 0,
-	                            &count),
+	ASSERT_EQ(aml_binding_check(&b.base, t, &pages.tiling.base, pages.buf,
+	                            nullptr, 0, &count),
 	          0);
 	EXPECT_EQ(count, 0u);
-	aml_tiling_nd_fini(&tiling);
-	EXPECT_EQ(aml_device_unmap(node0, buf, size), 0);
 }
 
 } // namespace

@@ -13,7 +13,9 @@
 // high-bandwidth memory, else on the emulated knl-flat (bench/tier.h).
 // Every google-benchmark flag works; --benchmark_filter=REGEX runs a
 // subset (by default: the benchmarks the table needs). Figures are medians
-// of three repetitions unless --benchmark_repetitions says otherwise.
+// of three repetitions unless --benchmark_repetitions says otherwise, run
+// in a random order (--benchmark_enable_random_interleaving=false: in
+// turn).
 #include <unistd.h>
 
 #include <cmath>
@@ -295,12 +297,19 @@ int main(int argc, char **argv)
 	std::string filter = "--benchmark_filter=" + DefaultFilter();
 	std::string min_time = "--benchmark_min_time=0.2";
 	std::string repetitions = "--benchmark_repetitions=3";
+	// The repetitions of all benchmarks in a random order: a burst of
+	// noise on this shared machine (the build's server still busy, a
+	// neighbour's job) then spoils one repetition of several benchmarks,
+	// which their medians drop, not every repetition of one.
+	std::string interleave = "--benchmark_enable_random_interleaving=true";
 	if (!filtered)
 		args.push_back(&filter[0]);
 	if (!HasFlag(argc, argv, "--benchmark_min_time"))
 		args.push_back(&min_time[0]);
 	if (!HasFlag(argc, argv, "--benchmark_repetitions"))
 		args.push_back(&repetitions[0]);
+	if (!HasFlag(argc, argv, "--benchmark_enable_random_interleaving"))
+		args.push_back(&interleave[0]);
 	int n = (int)args.size();
 	args.push_back(nullptr);
 	benchmark::Initialize(&n, args.data());

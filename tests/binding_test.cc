@@ -176,7 +176,7 @@ TEST_F(BindingRuns, RunEndAgreesWithDeviceOf)
 			for (size_t u = 0; u < units; u++)
 				ExpectRun(&b.base, u, units, &end);
 		}
-		// Past 2^58 units block shares are computed in 128 bits:
+		// Past 2^32 units block shares are computed in 128 bits:
 		// walk the runs, one per device.
 		const size_t huge = (SIZE_MAX >> 2) + 5;
 		size_t runs = 0;

@@ -11,6 +11,7 @@
  * moves each run in one aml_device_move(); check compares each run with
  * aml_topology_locate().
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,31 +78,24 @@ static int binding_paint_tile(const struct aml_tiling *tiling,
 	return 0;
 }
 
-/* The device each page should be on (NULL: left alone). Caller frees. */
+/*
+ * For tiles as units: the device each of the npages pages should be on
+ * (NULL: left alone). Caller frees.
+ */
 static int binding_plan(const struct aml_binding *b,
                         const struct aml_tiling *tiling,
-                        const struct aml_device ***out,
-                        size_t *npages)
+                        size_t npages,
+                        const struct aml_device ***out)
 {
-	size_t page = aml_page_size();
-	size_t bytes = aml_tiling_bytes(tiling);
-	*npages = bytes / page + (bytes % page != 0);
-	const struct aml_device **plan = calloc(*npages, sizeof(*plan));
+	const struct aml_device **plan = calloc(npages, sizeof(*plan));
 	if (plan == NULL)
 		return AML_ENOMEM;
 	int err = 0;
-	if (b->ops->unit(b) == AML_BINDING_PAGE) {
-		for (size_t p = 0; p < *npages; p++)
-			plan[p] = b->ops->device_of(b, p, *npages);
-	} else {
-		size_t ntiles = aml_tiling_ntiles(tiling);
-		for (size_t id = 0; id < ntiles && err == 0; id++) {
-			const struct aml_device *dev =
-			        b->ops->device_of(b, id, ntiles);
-			if (dev != NULL)
-				err = binding_paint_tile(tiling, id, dev, plan,
-				                         *npages);
-		}
+	size_t ntiles = aml_tiling_ntiles(tiling);
+	for (size_t id = 0; id < ntiles && err == 0; id++) {
+		const struct aml_device *dev = b->ops->device_of(b, id, ntiles);
+		if (dev != NULL)
+			err = binding_paint_tile(tiling, id, dev, plan, npages);
 	}
 	if (err != 0) {
 		free(plan);
@@ -122,6 +116,8 @@ struct binding_runs {
 	const struct aml_device **plan; /* NULL for pages as units */
 	size_t npages;
 	size_t next;
+	/* AML_EINVAL once a run_end op returned a value out of range. */
+	int err;
 };
 
 static int binding_runs_init(struct binding_runs *r,
@@ -135,7 +131,7 @@ static int binding_runs_init(struct binding_runs *r,
 	};
 	if (b->ops->unit(b) == AML_BINDING_PAGE)
 		return 0;
-	return binding_plan(b, tiling, &r->plan, &r->npages);
+	return binding_plan(b, tiling, r->npages, &r->plan);
 }
 
 static void binding_runs_fini(struct binding_runs *r)
@@ -144,19 +140,18 @@ static void binding_runs_fini(struct binding_runs *r)
 }
 
 /*
- * The next run [*start, *end) and its device (NULL: left alone).
- * @return 1 for a run, 0 past the last page, AML_EINVAL for a run_end op
- *         that returns a value out of range.
+ * The next run [*start, *end) and its device (NULL: left alone); false past
+ * the last page or on an error (r->err).
  */
-static int binding_runs_next(struct binding_runs *r,
-                             size_t *start,
-                             size_t *end,
-                             const struct aml_device **dev)
+static bool binding_runs_next(struct binding_runs *r,
+                              size_t *start,
+                              size_t *end,
+                              const struct aml_device **dev)
 {
 	const struct aml_binding *b = r->binding;
 	size_t p = r->next, n = r->npages, e = p + 1;
-	if (p >= n)
-		return 0;
+	if (p >= n || r->err != 0)
+		return false;
 	if (r->plan != NULL) {
 		*dev = r->plan[p];
 		while (e < n && r->plan[e] == *dev)
@@ -168,12 +163,14 @@ static int binding_runs_next(struct binding_runs *r,
 		else
 			while (e < n && b->ops->device_of(b, e, n) == *dev)
 				e++;
-		if (e <= p || e > n)
-			return AML_EINVAL;
+		if (e <= p || e > n) {
+			r->err = AML_EINVAL;
+			return false;
+		}
 	}
 	*start = p;
 	*end = r->next = e;
-	return 1;
+	return true;
 }
 
 int aml_binding_apply(const struct aml_binding *b,
@@ -187,15 +184,13 @@ int aml_binding_apply(const struct aml_binding *b,
 	err = binding_runs_init(&runs, b, tiling);
 	size_t page = aml_page_size(), start, end;
 	const struct aml_device *dev;
-	while (err == 0 &&
-	       (err = binding_runs_next(&runs, &start, &end, &dev)) == 1) {
-		err = dev == NULL
-		              ? 0
-		              : aml_device_move(dev, (char *)ptr + start * page,
-		                                (end - start) * page);
+	while (err == 0 && binding_runs_next(&runs, &start, &end, &dev)) {
+		if (dev != NULL)
+			err = aml_device_move(dev, (char *)ptr + start * page,
+			                      (end - start) * page);
 	}
 	binding_runs_fini(&runs);
-	return err;
+	return err != 0 ? err : runs.err;
 }
 
 int aml_binding_check(const struct aml_binding *b,
@@ -220,9 +215,7 @@ int aml_binding_check(const struct aml_binding *b,
 	              : aml_topology_locate(topology, ptr, runs.npages, ids);
 	size_t n = 0, start, end;
 	const struct aml_device *dev;
-	while (err == 0 &&
-	       (err = binding_runs_next(&runs, &start, &end, &dev)) == 1) {
-		err = 0;
+	while (err == 0 && binding_runs_next(&runs, &start, &end, &dev)) {
 		if (dev == NULL)
 			continue; /* left alone */
 		int want = aml_topology_index_of(topology, dev);
@@ -240,6 +233,8 @@ int aml_binding_check(const struct aml_binding *b,
 	}
 	free(ids);
 	binding_runs_fini(&runs);
+	if (err == 0)
+		err = runs.err;
 	if (err == 0)
 		*count = n;
 	return err;

@@ -3,13 +3,37 @@
  * Bindings over a list of devices: single, interleave and block, which
  * differ only in the arithmetic from a unit to a device.
  */
-#include <stdint.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 
 #include <aml/binding/devices.h>
 #include <aml/error.h>
 
 static const struct aml_binding_ops binding_devices_ops;
+
+/*
+ * a * b / c, rounded down or up, exactly: in 64 bits when both factors are
+ * below 2^32 (a buffer of fewer than 2^32 pages or tiles), else in 128 bits,
+ * a libgcc call.
+ */
+static size_t binding_mul_div(size_t a, size_t b, size_t c, bool round_up)
+{
+	if (a < ((size_t)1 << 32) && b < ((size_t)1 << 32)) {
+		size_t product = a * b;
+		return product / c + (round_up && product % c != 0);
+	}
+	__extension__ unsigned __int128 product = (unsigned __int128)a * b;
+	return (size_t)(product / c + (round_up && product % c != 0));
+}
+
+/* The block share, i.e. the device index, of `unit`: unit * n / N. */
+static size_t binding_block_share(const struct aml_binding_devices *self,
+                                  size_t unit,
+                                  size_t nunits)
+{
+	return binding_mul_div(unit, self->ndevices, nunits, false);
+}
 
 static const struct aml_device *binding_devices_device_of(
         const struct aml_binding *binding, size_t unit, size_t nunits)
@@ -18,15 +42,8 @@ static const struct aml_device *binding_devices_device_of(
 	switch (self->distribution) {
 	case AML_BINDING_INTERLEAVE:
 		return self->devices[unit % self->ndevices];
-	case AML_BINDING_BLOCK: {
-		/* unit * n / N, exact: in 64 bits when the product fits
-		 * (below 2^58 units), else in 128, which is a libgcc call. */
-		if (nunits <= SIZE_MAX / AML_BINDING_DEVICES_MAX)
-			return self->devices[unit * self->ndevices / nunits];
-		__extension__ unsigned __int128 share =
-		        (unsigned __int128)unit * self->ndevices / nunits;
-		return self->devices[(size_t)share];
-	}
+	case AML_BINDING_BLOCK:
+		return self->devices[binding_block_share(self, unit, nunits)];
 	default: /* AML_BINDING_SINGLE */
 		return self->devices[0];
 	}
@@ -42,13 +59,9 @@ static size_t binding_devices_run_end(const struct aml_binding *binding,
 	if (self->distribution == AML_BINDING_INTERLEAVE)
 		return unit + 1;
 	/* BLOCK: share s holds the units u with s * N <= u * n < (s + 1) * N,
-	 * so its run ends at ceil((s + 1) * N / n). */
-	size_t n = self->ndevices;
-	__extension__ unsigned __int128 share =
-	        (unsigned __int128)unit * n / nunits;
-	__extension__ unsigned __int128 end =
-	        ((share + 1) * nunits + n - 1) / n;
-	return end > nunits ? nunits : (size_t)end;
+	 * so its run ends at ceil((s + 1) * N / n), at most N as s < n. */
+	size_t share = binding_block_share(self, unit, nunits);
+	return binding_mul_div(share + 1, nunits, self->ndevices, true);
 }
 
 static enum aml_binding_unit binding_devices_unit(const struct aml_binding *b)

@@ -24,6 +24,8 @@
 #include <aml/dma/seq.h>
 #include <aml/tiling/nd.h>
 
+#include "tests/testing/knl_areas.h"
+
 namespace
 {
 
@@ -493,34 +495,18 @@ TEST(DmaErrors, BadInputIsRefusedAndCopiesNothing)
 
 // On an emulated machine, a copy advances the virtual clock by its
 // modelled cost and shows in the devices' statistics, on both engines.
-class DmaEmulated : public ::testing::TestWithParam<Engine>
+class DmaEmulated : public ::testing::TestWithParam<Engine>,
+                    public aml_testing::KnlAreas
 {
       protected:
 	void SetUp() override
 	{
-		struct aml_emu_error error = {};
-		ASSERT_EQ(aml_emu_create(&t, "knl-flat;scale=1/1024", &error),
-		          0)
-		        << error.reason;
-		const struct aml_device *ddr = aml_topology_device(t, 0);
-		const struct aml_device *mcdram = aml_topology_device(t, 1);
-		ASSERT_EQ(aml_area_device_init(&slow, t, &ddr, 1, AML_AREA_BIND,
-		                               nullptr),
-		          0);
-		ASSERT_EQ(aml_area_device_init(&fast, t, &mcdram, 1,
-		                               AML_AREA_BIND, nullptr),
-		          0);
+		ASSERT_TRUE(SetUpKnlAreas());
 	}
 	void TearDown() override
 	{
-		aml_area_device_fini(&slow);
-		aml_area_device_fini(&fast);
-		aml_topology_destroy(&t);
+		TearDownKnlAreas();
 	}
-	struct aml_topology *t = nullptr;
-	// Areas bound to DDR and to MCDRAM.
-	AML_AREA_DEVICE_DECL(slow) = {};
-	AML_AREA_DEVICE_DECL(fast) = {};
 };
 
 TEST_P(DmaEmulated, CopiesFromDdrToMcdramAreChargedToTheModel)

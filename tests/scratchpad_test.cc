@@ -21,6 +21,8 @@
 #include <aml/scratchpad.h>
 #include <aml/tiling/nd.h>
 
+#include "tests/testing/knl_areas.h"
+
 namespace
 {
 
@@ -55,24 +57,12 @@ enum class Engine { kSeq, kPar };
 
 // knl-flat with a DDR area and an MCDRAM area, a source array on DDR, a
 // tiling of it, and a dma engine charging the emulator.
-class Scratchpad : public ::testing::Test
+class Scratchpad : public ::testing::Test, public aml_testing::KnlAreas
 {
       public:
 	void SetUp() override
 	{
-		struct aml_emu_error error = {};
-		ASSERT_EQ(aml_emu_create(&t, "knl-flat;scale=1/1024", &error),
-		          0)
-		        << error.reason;
-		ASSERT_EQ(aml_topology_by_kind(t, AML_DEVICE_DRAM, &ddr, 1), 1);
-		ASSERT_EQ(aml_topology_by_kind(t, AML_DEVICE_HBM, &mcdram, 1),
-		          1);
-		ASSERT_EQ(aml_area_device_init(&slow, t, &ddr, 1, AML_AREA_BIND,
-		                               nullptr),
-		          0);
-		ASSERT_EQ(aml_area_device_init(&fast, t, &mcdram, 1,
-		                               AML_AREA_BIND, nullptr),
-		          0);
+		ASSERT_TRUE(SetUpKnlAreas());
 		UseEngine(Engine::kSeq);
 	}
 	void TearDown() override
@@ -84,9 +74,7 @@ class Scratchpad : public ::testing::Test
 			EXPECT_EQ(aml_area_munmap(&slow.base, src, src_bytes),
 			          0);
 		}
-		aml_area_device_fini(&fast);
-		aml_area_device_fini(&slow);
-		aml_topology_destroy(&t);
+		TearDownKnlAreas();
 	}
 	void DropEngine()
 	{
@@ -207,11 +195,6 @@ class Scratchpad : public ::testing::Test
 		return id;
 	}
 
-	struct aml_topology *t = nullptr;
-	const struct aml_device *ddr = nullptr;
-	const struct aml_device *mcdram = nullptr;
-	AML_AREA_DEVICE_DECL(slow);
-	AML_AREA_DEVICE_DECL(fast);
 	struct aml_dma *dma = nullptr;
 	bool par = false;
 	std::vector<size_t> dims;

@@ -41,6 +41,7 @@
 /* Chunks start on cache-line boundaries of the stream. */
 #define PAR_CHUNK_ALIGN 64
 
+/* A new field must also be reset in par_request_get. */
 struct aml_dma_request {
 	struct aml_dma_plan plan;
 	/* Bytes per chunk; the last one may be shorter. */
@@ -125,7 +126,9 @@ static struct aml_dma_request *par_request_get(struct aml_dma_par_state *st)
 	}
 	/* Field by field: the plan (a few hundred bytes) is written by
 	 * par_enqueue when the request is queued, and never read otherwise,
-	 * so a 4 KiB inline copy does not pay for clearing it. */
+	 * so a 4 KiB inline copy does not pay for clearing it. Every other
+	 * field of struct aml_dma_request but `all` is reset here: a field
+	 * added to it must be added below. */
 	r->chunk_bytes = r->nchunks = r->started = r->finished = 0;
 	r->status = 0;
 	r->detached = r->cancelled = r->queued = false;

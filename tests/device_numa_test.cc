@@ -86,11 +86,15 @@ TEST_F(DeviceNuma, UntouchedPagesHaveNoDeviceYet)
 	EXPECT_EQ(ids[0], AML_ENODEV);
 	EXPECT_EQ(ids[1], node0_index);
 	EXPECT_EQ(ids[2], AML_ENODEV);
-	// A page only read maps the shared zero page: still no device.
+	// A page only read maps the kernel's shared zero page: no device of
+	// its own on Linux 6.1; on recent kernels (6.18), move_pages reports
+	// the zero page's node, wherever the kernel put it.
 	volatile char sink = p[3 * page];
 	(void)sink;
 	ASSERT_EQ(aml_topology_locate(topo, p, 4, ids), 0);
-	EXPECT_EQ(ids[3], AML_ENODEV);
+	EXPECT_TRUE(ids[3] == AML_ENODEV || ids[3] >= 0) << ids[3];
+	EXPECT_EQ(ids[0], AML_ENODEV);
+	EXPECT_EQ(ids[2], AML_ENODEV);
 	EXPECT_EQ(aml_device_unmap(node0, p, 4 * page), 0);
 }
 

@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // What the test process holds, read from /proc: leak checks for maps that
-// must fail without leaving anything behind.
+// must fail without leaving anything behind; and what the kernel will map,
+// so that no test depends on the host's memory size, swap or overcommit
+// mode.
 #ifndef AML_TESTS_TESTING_PROCESS_H
 #define AML_TESTS_TESTING_PROCESS_H
+
+#include <cstddef>
 
 namespace aml_testing
 {
@@ -10,6 +14,12 @@ namespace aml_testing
 // The process's virtual size in pages (/proc/self/statm), or -1 if it
 // cannot be read. A refused map that left its mapping behind grows it.
 long VirtualPages();
+
+// Whether the kernel accepts a private anonymous mapping of @p size bytes
+// right now (mapped, then unmapped at once; nothing is touched). Whether a
+// mapping larger than a node is accepted depends on RAM, swap and
+// vm.overcommit_memory, so a test that maps that much asks first.
+bool KernelAcceptsMap(size_t size);
 
 } // namespace aml_testing
 

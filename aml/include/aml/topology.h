@@ -281,7 +281,9 @@ int aml_topology_unmap(const struct aml_topology *topology,
  * @param[out] ids receives, per page, the index of the device that holds it,
  *             AML_ENODEV for a page not yet touched (or on a node outside
  *             the topology), or AML_EINVAL for an address that is not
- *             mapped.
+ *             mapped. A page only read, never written, is backed by the
+ *             kernel's shared zero page: AML_ENODEV on Linux 6.1, but
+ *             recent kernels (6.18) report the zero page's node for it.
  * @return 0; AML_EINVAL for NULL arguments, an unaligned @p ptr or
  *         @p npages 0; AML_ENOTSUP if the topology cannot locate pages.
  */

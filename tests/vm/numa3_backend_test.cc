@@ -176,6 +176,17 @@ TEST_F(Numa3, PreferredFillsItsNodeThenSpillsToTheNearest)
 {
 	// node1's fallback order by distance: node0 (12), then node2 (35).
 	// node0 has room, so a map past node1's free memory spills to node0.
+	// Where the spill starts depends on what node1 has free right now:
+	// pages a previous test freed come back to the node over time, so a
+	// page past the spill point may still land on node1 (one boot in two
+	// saw it). What holds at any time: every page node1 had free at the
+	// start, less a margin for the kernel's watermarks, is on node1; every
+	// other page is on node1 or node0, never node2; node1 holds no more
+	// than its capacity.
+	size_t node1_free = 0;
+	ASSERT_EQ(aml_device_free_bytes(node[1], &node1_free), 0);
+	const size_t margin = 32 * kMiB;
+	ASSERT_GT(node1_free, margin);
 	struct aml_bitmap one = Set({1});
 	const size_t npages = 300 * kMiB / Page();
 	char *p = static_cast<char *>(
@@ -183,14 +194,17 @@ TEST_F(Numa3, PreferredFillsItsNodeThenSpillsToTheNearest)
 	ASSERT_NE(p, nullptr) << aml_errname(aml_errno);
 	Touch(p, npages);
 	std::vector<int> nodes = NodesOf(p, npages);
-	// Well inside each side of the spill point (about 246 MiB).
-	const size_t inside = 224 * kMiB / Page(), past = 270 * kMiB / Page();
+	const size_t inside = (node1_free - margin) / Page();
 	EXPECT_EQ(std::vector<int>(nodes.begin(), nodes.begin() + inside),
 	          std::vector<int>(inside, 1));
-	EXPECT_EQ(std::vector<int>(nodes.begin() + past, nodes.end()),
-	          std::vector<int>(npages - past, 0));
-	for (int n : nodes)
-		EXPECT_NE(n, 2) << "node2 before node0 was full";
+	size_t on_node1 = 0;
+	for (size_t i = 0; i < npages; i++) {
+		EXPECT_TRUE(nodes[i] == 0 || nodes[i] == 1)
+		        << "page " << i << " on node " << nodes[i];
+		on_node1 += nodes[i] == 1;
+	}
+	// 300 MiB is past node1's capacity: the rest went to node0.
+	EXPECT_LE(on_node1 * Page(), node[1]->capacity);
 	EXPECT_EQ(aml_topology_unmap(t, p, 300 * kMiB), 0);
 }
 

@@ -3,11 +3,11 @@
 load("@rules_cc//cc:defs.bzl", "cc_binary", "cc_test")
 load("//aml:copts.bzl", "AML_TEST_COPTS")
 
-def aml_benchmark(name, srcs, deps, copts = [], linkopts = [], custom_main = False):
+def aml_benchmark(name, srcs, deps, copts = [], linkopts = [], custom_main = False, smoke_size = "small"):
     """`bazel run -c opt //bench:<name>`, and <name>_smoke_test in //... .
 
-    The smoke test runs every benchmark for a millisecond: it proves the
-    sources build and run, and never checks a timing.
+    The smoke test runs every benchmark once for a millisecond: it proves
+    the sources build and run, and never checks a timing.
 
     Args:
       name: the benchmark binary.
@@ -18,8 +18,13 @@ def aml_benchmark(name, srcs, deps, copts = [], linkopts = [], custom_main = Fal
       linkopts: linker options.
       custom_main: the sources define main() (and call
         benchmark::Initialize themselves).
+      smoke_size: the smoke test's size, for its timeout: "medium" where
+        one pass takes seconds, so that it passes on a loaded machine.
     """
-    deps = deps + ["@aml_test_libs//:benchmark" if custom_main else "@aml_test_libs//:benchmark_main"]
+    deps = deps + [
+        "//bench:user_directory",
+        "@aml_test_libs//:benchmark" if custom_main else "@aml_test_libs//:benchmark_main",
+    ]
     cc_binary(
         name = name,
         testonly = True,
@@ -31,9 +36,12 @@ def aml_benchmark(name, srcs, deps, copts = [], linkopts = [], custom_main = Fal
     )
     cc_test(
         name = name + "_smoke_test",
-        size = "small",
+        size = smoke_size,
         srcs = srcs,
-        args = ["--benchmark_min_time=0.001"],
+        args = [
+            "--benchmark_min_time=0.001",
+            "--benchmark_repetitions=1",
+        ],
         copts = AML_TEST_COPTS + copts,
         linkopts = linkopts,
         deps = deps,

@@ -103,6 +103,37 @@ TEST_F(AreaEmulated, PreferredSpillsInterleaveRoundRobins)
 	aml_area_device_fini(&interleave);
 }
 
+// INTERLEAVE takes a set of devices: Linux's nodemask has no order, so
+// pages go round-robin in topology order whatever order the devices are
+// given in. WEIGHTED_INTERLEAVE with equal weights follows the order given.
+TEST_F(AreaEmulated, InterleaveIsInTopologyOrderWeightedInTheOrderGiven)
+{
+	Make("qemu-3node;scale=1/256");
+	const struct aml_device *reversed[3] = {Dev(2), Dev(1), Dev(0)};
+	AML_AREA_DEVICE_DECL(interleave);
+	ASSERT_EQ(aml_area_device_init(&interleave, t, reversed, 3,
+	                               AML_AREA_INTERLEAVE, nullptr),
+	          0);
+	char *p = static_cast<char *>(
+	        aml_area_mmap(&interleave.base, 6 * Page(), nullptr));
+	ASSERT_NE(p, nullptr) << aml_errname(aml_errno);
+	EXPECT_EQ(Locate(p, 6), (std::vector<int>{0, 1, 2, 0, 1, 2}));
+	EXPECT_EQ(aml_area_munmap(&interleave.base, p, 6 * Page()), 0);
+	aml_area_device_fini(&interleave);
+
+	const unsigned equal[3] = {1, 1, 1};
+	AML_AREA_DEVICE_DECL(weighted);
+	ASSERT_EQ(aml_area_device_init(&weighted, t, reversed, 3,
+	                               AML_AREA_WEIGHTED_INTERLEAVE, equal),
+	          0);
+	p = static_cast<char *>(
+	        aml_area_mmap(&weighted.base, 6 * Page(), nullptr));
+	ASSERT_NE(p, nullptr) << aml_errname(aml_errno);
+	EXPECT_EQ(Locate(p, 6), (std::vector<int>{2, 1, 0, 2, 1, 0}));
+	EXPECT_EQ(aml_area_munmap(&weighted.base, p, 6 * Page()), 0);
+	aml_area_device_fini(&weighted);
+}
+
 TEST_F(AreaEmulated, WeightedInterleaveThreeToOne)
 {
 	Make("knl-flat;scale=1/1024");

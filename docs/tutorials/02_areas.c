@@ -123,7 +123,11 @@ int main(void)
 	aml_area_device_destroy(&preferred);
 	expect(preferred == NULL, "destroy sets the handle to NULL");
 
-	/* INTERLEAVE: page i on device i mod 2, in the order given. */
+	/*
+	 * INTERLEAVE: page i on device i mod 2, in topology order (DDR is
+	 * device 0), whatever order the devices are given in. For an order of
+	 * your own, use WEIGHTED_INTERLEAVE with equal weights.
+	 */
 	const struct aml_device *both[2] = {dram, hbm};
 	AML_AREA_DEVICE_DECL(spread);
 	expect_ok(aml_area_device_init(&spread, t, both, 2, AML_AREA_INTERLEAVE,

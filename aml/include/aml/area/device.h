@@ -14,9 +14,12 @@
  *   the emulator places them at map time and says AML_ENOMEM when full;
  * - AML_AREA_PREFERRED: on the one device while it has room, then on the
  *   others in the kernel's (or emulator's) fallback order;
- * - AML_AREA_INTERLEAVE: page by page round-robin over the devices, in
- *   order (on Linux the first page's device depends on its address, see
- *   AML_POLICY_INTERLEAVE);
+ * - AML_AREA_INTERLEAVE: page by page round-robin over the devices in
+ *   topology index order, whatever order they are given in: the devices
+ *   are a set (Linux's nodemask has no order). On Linux the first page's
+ *   device depends on its address (see AML_POLICY_INTERLEAVE). For pages
+ *   in an order of your choosing, use AML_AREA_WEIGHTED_INTERLEAVE with
+ *   equal weights;
  * - AML_AREA_WEIGHTED_INTERLEAVE: runs of pages in proportion to weights
  *   (3:1 puts pages 0-2 on the first device, page 3 on the second, and so
  *   on). Done by binding each run, so it needs no kernel support (Linux
@@ -47,9 +50,9 @@ enum aml_area_policy {
 	AML_AREA_BIND,
 	/** On the one device while it has room, then on the others. */
 	AML_AREA_PREFERRED,
-	/** Page by page round-robin over the devices. */
+	/** Page by page round-robin over the devices, in topology order. */
 	AML_AREA_INTERLEAVE,
-	/** Runs of weights[i] pages on device i, in turn. */
+	/** Runs of weights[i] pages on device i, in the order given. */
 	AML_AREA_WEIGHTED_INTERLEAVE,
 	/** On the device of the CPU that first touches each page. */
 	AML_AREA_FIRST_TOUCH,

@@ -84,7 +84,7 @@ static const char cxl_tiered[] =
         "distances: 10,20/20,10\n";
 
 /*
- * The QEMU machine of shared/vm-numa.md, figure for figure, so that a test
+ * The QEMU machine of tests/vm/run_vm.py, figure for figure, so that a test
  * run on the emulator and in the VM sees the same machine: memory-backend
  * sizes 512M/256M/256M, hmat-lb latencies 100/120/300 ns, and bandwidths
  * 100G/400G/30G. QEMU reads "G" as 2^30 and Linux reports 102400, 409600

@@ -176,7 +176,7 @@ INSTANTIATE_TEST_SUITE_P(
                                 {"cxl", AML_DEVICE_CXL, 128 * GiB,
                                  31500000000ULL, 190, false}},
                                {{10, 20}, {20, 10}}},
-                // Exactly the VM of shared/vm-numa.md: QEMU's 100G is GiB.
+                // Exactly the VM of tests/vm/run_vm.py: QEMU's 100G is GiB.
                 ExpectedPreset{"qemu-3node",
                                {{"node0", AML_DEVICE_DRAM, 512 * MiB, 100 * GiB,
                                  100, true},

@@ -124,7 +124,7 @@ static int create_devices(struct aml_topology *t, struct emu_machine *m)
 		struct aml_device dev = {
 		        .data = &m->devices[i],
 		        .kind = tier->kind,
-		        .backend = AML_BACKEND_NUMA,
+		        .backend = AML_BACKEND_EMULATOR,
 		        .numa_id = (int)i,
 		        .capacity = m->devices[i].capacity_pages * m->page_size,
 		        .cpus = tier->cpus,

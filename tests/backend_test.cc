@@ -13,16 +13,19 @@ namespace
 
 // In enum aml_backend order.
 static_assert(AML_BACKEND_NUMA == 0 && AML_BACKEND_HWLOC == 1 &&
-                      AML_BACKEND_MEMKIND == 2 && AML_BACKEND_COUNT == 3,
+                      AML_BACKEND_MEMKIND == 2 && AML_BACKEND_EMULATOR == 3 &&
+                      AML_BACKEND_COUNT == 4,
               "update the tables below");
+// The emulator is part of every build.
 const int kHave[AML_BACKEND_COUNT] = {AML_HAVE_NUMA, AML_HAVE_HWLOC,
-                                      AML_HAVE_MEMKIND};
+                                      AML_HAVE_MEMKIND, 1};
 
 TEST(Backend, NamesAreStable)
 {
 	EXPECT_STREQ(aml_backend_name(AML_BACKEND_NUMA), "numa");
 	EXPECT_STREQ(aml_backend_name(AML_BACKEND_HWLOC), "hwloc");
 	EXPECT_STREQ(aml_backend_name(AML_BACKEND_MEMKIND), "memkind");
+	EXPECT_STREQ(aml_backend_name(AML_BACKEND_EMULATOR), "emulator");
 }
 
 TEST(Backend, RunTimeAgreesWithBuildConfig)
@@ -36,8 +39,9 @@ TEST(Backend, RunTimeAgreesWithBuildConfig)
 
 TEST(Backend, BuiltBackendsDescribeTheirLibrary)
 {
-	const char *prefix[AML_BACKEND_COUNT] = {"libnuma API ", "hwloc API ",
-	                                         "memkind "};
+	const char *prefix[AML_BACKEND_COUNT] = {"libnuma API ", "hwloc ",
+	                                         "memkind ",
+	                                         "software memory tiers; "};
 	for (int b = 0; b < AML_BACKEND_COUNT; b++) {
 		auto backend = (enum aml_backend)b;
 		char line[AML_BACKEND_DESCRIBE_MAX];

@@ -20,6 +20,7 @@ if $topo --xml /no/such.xml 2>/dev/null; then fail "missing file accepted"; fi
 out=$($topo --emulate knl-flat) || fail "aml_topo --emulate knl-flat"
 grep -q '^2 device(s) from emulated knl-flat$' <<<"$out" || fail "emulate: $out"
 grep -Eq '^mcdram +HBM' <<<"$out" || fail "emulate kinds: $out"
+grep -Eq '^mcdram +HBM .* backend emulator$' <<<"$out" || fail "emulate backend: $out"
 if err=$($topo --emulate 'tier:name=x' 2>&1); then fail "bad spec accepted"; fi
 grep -q 'at [0-9]*:' <<<"$err" || fail "no position in: $err"
 

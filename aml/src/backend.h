@@ -37,6 +37,7 @@ struct aml_backend_impl {
 extern const struct aml_backend_impl aml_backend_numa_impl;
 extern const struct aml_backend_impl aml_backend_hwloc_impl;
 extern const struct aml_backend_impl aml_backend_memkind_impl;
+extern const struct aml_backend_impl aml_backend_emulator_impl;
 
 struct aml_topology;
 struct aml_topology_ops;

@@ -15,6 +15,7 @@ static const struct aml_backend_impl *const backend_table[AML_BACKEND_COUNT] = {
         [AML_BACKEND_NUMA] = &aml_backend_numa_impl,
         [AML_BACKEND_HWLOC] = &aml_backend_hwloc_impl,
         [AML_BACKEND_MEMKIND] = &aml_backend_memkind_impl,
+        [AML_BACKEND_EMULATOR] = &aml_backend_emulator_impl,
 };
 
 /* The enum may hold any int, so range-check before indexing the table. */

@@ -28,6 +28,28 @@ static unsigned hwloc_backend_major(unsigned api)
 	return api >> 16;
 }
 
+/*
+ * The loaded library's release ("2.9.0"), which is not its API level (hwloc
+ * 2.9.0 has API 2.8.0): hwloc writes it into the root object of every
+ * topology it loads, and a one-PU synthetic topology costs no discovery.
+ * "unknown" if even that fails.
+ */
+static void hwloc_library_release(char *buf, size_t size)
+{
+	snprintf(buf, size, "unknown");
+	hwloc_topology_t topo;
+	if (hwloc_topology_init(&topo) != 0)
+		return;
+	if (hwloc_topology_set_synthetic(topo, "pu:1") == 0 &&
+	    hwloc_topology_load(topo) == 0) {
+		const char *release = hwloc_obj_get_info_by_name(
+		        hwloc_get_root_obj(topo), "hwlocVersion");
+		if (release != NULL)
+			snprintf(buf, size, "%s", release);
+	}
+	hwloc_topology_destroy(topo);
+}
+
 static int hwloc_backend_describe(char *buf, size_t size)
 {
 	unsigned runtime = hwloc_get_api_version();
@@ -36,11 +58,15 @@ static int hwloc_backend_describe(char *buf, size_t size)
 	                                  hwloc_backend_major(HWLOC_API_VERSION)
 	                          ? "ABI matches"
 	                          : "ABI MISMATCH with the headers";
-	return snprintf(
-	        buf, size, "hwloc API %u.%u.%u (built against %u.%u.%u, %s)",
-	        runtime >> 16, (runtime >> 8) & 0xff, runtime & 0xff,
-	        HWLOC_API_VERSION >> 16, (HWLOC_API_VERSION >> 8) & 0xff,
-	        HWLOC_API_VERSION & 0xff, abi);
+	char release[32];
+	hwloc_library_release(release, sizeof(release));
+	return snprintf(buf, size,
+	                "hwloc %s (API %u.%u.%u; built against API %u.%u.%u, "
+	                "%s)",
+	                release, runtime >> 16, (runtime >> 8) & 0xff,
+	                runtime & 0xff, HWLOC_API_VERSION >> 16,
+	                (HWLOC_API_VERSION >> 8) & 0xff,
+	                HWLOC_API_VERSION & 0xff, abi);
 }
 
 const struct aml_backend_impl aml_backend_hwloc_impl = {

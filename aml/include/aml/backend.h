@@ -25,6 +25,9 @@ enum aml_backend {
 	AML_BACKEND_HWLOC,
 	/** memkind: high-bandwidth memory kinds. Optional. */
 	AML_BACKEND_MEMKIND,
+	/** aml's emulator of memory tiers (<aml/emulator.h>): the devices
+	 * of an emulated topology. Always built. */
+	AML_BACKEND_EMULATOR,
 	/** Number of backends; not a backend. */
 	AML_BACKEND_COUNT
 };
@@ -33,7 +36,7 @@ enum aml_backend {
 #define AML_BACKEND_DESCRIBE_MAX 256
 
 /**
- * Name of a backend: "numa", "hwloc" or "memkind".
+ * Name of a backend: "numa", "hwloc", "memkind" or "emulator".
  * @return a static string; NULL with aml_errno = AML_EINVAL if @p backend is
  *         not an enum aml_backend value.
  */

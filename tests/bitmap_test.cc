@@ -2,6 +2,7 @@
 // Bitmaps: set, clear, ranges, count, search, iteration and bad input.
 #include <cstring>
 #include <functional>
+#include <ostream>
 #include <random>
 #include <set>
 #include <string>
@@ -152,6 +153,13 @@ struct BadCall {
 	std::function<int(struct aml_bitmap *)> call;
 	int expected;
 };
+
+// googletest names each case by printing its parameter; without this it
+// prints the raw bytes, padding included (valgrind: uninitialised).
+void PrintTo(const BadCall &c, std::ostream *os)
+{
+	*os << c.what;
+}
 
 class BitmapBadInput : public ::testing::TestWithParam<BadCall>
 {

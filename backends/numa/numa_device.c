@@ -88,20 +88,21 @@ static void *numa_device_map(const struct aml_device *dev, size_t size)
 	return ptr;
 }
 
+/* Only a VMA split past vm.max_map_count fails: the range is still
+ * mapped then. */
+static int numa_device_munmap(void *ptr, size_t size, const void *arg)
+{
+	(void)arg;
+	return munmap(ptr, size) == 0 ? 0 : AML_ENOMEM;
+}
+
 static int
 numa_device_unmap(const struct aml_device *dev, void *ptr, size_t size)
 {
-	struct numa_device_state *state = numa_state(dev);
-	int err = aml_rangeset_remove(&state->maps, ptr, size, false);
-	if (err != 0)
-		return err;
-	if (munmap(ptr, size) != 0) {
-		/* Only a VMA split past vm.max_map_count fails here: the
-		 * range is still mapped, so keep it recorded. */
-		aml_rangeset_insert(&state->maps, ptr, size);
-		return AML_ENOMEM;
-	}
-	return 0;
+	/* Unmapped and forgotten under the record's lock, so that a map on
+	 * another thread that gets the address back finds it free. */
+	return aml_rangeset_remove(&numa_state(dev)->maps, ptr, size, false,
+	                           numa_device_munmap, NULL);
 }
 
 static int

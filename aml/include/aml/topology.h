@@ -266,8 +266,12 @@ void *aml_topology_map_populate(const struct aml_topology *topology,
  * Release [ptr, ptr + size) (size rounded up to pages), all or a
  * page-aligned part of what aml_topology_map() returned.
  * @return 0; AML_EINVAL for NULL arguments, an unaligned pointer, a size of 0
- *         or overflowing, or a range the topology did not map (nothing is
- *         released then).
+ *         or overflowing, or a range the topology did not map; AML_ENOMEM
+ *         when releasing part of a mapping needs memory the process lacks
+ *         (to split the topology's record of it, or the kernel's). On error
+ *         nothing is released.
+ * @note Thread-safe: the range is released and forgotten in one step, so a
+ *       map on another thread that gets the same addresses back succeeds.
  */
 int aml_topology_unmap(const struct aml_topology *topology,
                        void *ptr,

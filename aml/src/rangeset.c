@@ -14,7 +14,8 @@
 int aml_rangeset_init(struct aml_rangeset *set)
 {
 	*set = (struct aml_rangeset){.ranges = NULL};
-	return pthread_mutex_init(&set->lock, NULL) == 0 ? 0 : AML_FAILURE;
+	/* Only a lack of resources can fail a default mutex. */
+	return pthread_mutex_init(&set->lock, NULL) == 0 ? 0 : AML_ENOMEM;
 }
 
 void aml_rangeset_fini(struct aml_rangeset *set)

@@ -36,7 +36,7 @@ struct aml_rangeset {
 	size_t allocated;
 };
 
-/** Initialise an empty set. @return 0 or AML_FAILURE (mutex). */
+/** Initialise an empty set. @return 0 or AML_ENOMEM (for its mutex). */
 int aml_rangeset_init(struct aml_rangeset *set);
 
 /** Free the set's memory; the ranges themselves are the caller's. */

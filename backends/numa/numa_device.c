@@ -138,7 +138,7 @@ static int numa_device_init(struct aml_device *dev)
 		return AML_ENOMEM;
 	if (aml_rangeset_init(&state->maps) != 0) {
 		free(state);
-		return AML_FAILURE;
+		return AML_ENOMEM;
 	}
 	size_t bits = 8 * sizeof(unsigned long);
 	state->nodemask[(size_t)dev->numa_id / bits] =

@@ -97,7 +97,8 @@ struct aml_area_device {
  *         AML_AREA_DEVICE_MAX), a NULL or repeated device, a device not in
  *         @p topology, a missing topology, an unknown policy, PREFERRED
  *         with more than one device, weights missing, zero or given for
- *         another policy. The storage is untouched on error.
+ *         another policy; AML_ENOMEM for the area's record of its
+ *         mappings. The storage is untouched on error.
  */
 int aml_area_device_init(struct aml_area_device *area,
                          const struct aml_topology *topology,

@@ -493,6 +493,39 @@ TEST_F(AreaEmulated, MapAndUnmapBadInput)
 	aml_area_device_fini(&area);
 }
 
+// After fini the handle is invalid: AML_EINVAL, nothing mapped, and init
+// makes the storage usable again.
+TEST_F(AreaEmulated, UseAfterFiniIsEinval)
+{
+	Make("single;scale=1/1024");
+	const struct aml_device *dram = Dev(0);
+	AML_AREA_DEVICE_DECL(area);
+	ASSERT_EQ(aml_area_device_init(&area, t, &dram, 1, AML_AREA_BIND,
+	                               nullptr),
+	          0);
+	char *p =
+	        static_cast<char *>(aml_area_mmap(&area.base, Page(), nullptr));
+	ASSERT_NE(p, nullptr);
+	ASSERT_EQ(aml_area_munmap(&area.base, p, Page()), 0);
+	aml_area_device_fini(&area);
+	aml_errno = 0;
+	EXPECT_EQ(aml_area_mmap(&area.base, Page(), nullptr), nullptr);
+	EXPECT_EQ(aml_errno, AML_EINVAL);
+	EXPECT_EQ(aml_area_munmap(&area.base, p, Page()), AML_EINVAL);
+	EXPECT_EQ(aml_area_print(&area.base, stdout, ""), AML_EINVAL);
+	struct aml_emu_stats s = {};
+	ASSERT_EQ(aml_emu_stats(t, 0, &s), 0);
+	EXPECT_EQ(s.pages, 0u);
+	aml_area_device_fini(&area); // twice is harmless
+	ASSERT_EQ(aml_area_device_init(&area, t, &dram, 1, AML_AREA_BIND,
+	                               nullptr),
+	          0);
+	p = static_cast<char *>(aml_area_mmap(&area.base, Page(), nullptr));
+	ASSERT_NE(p, nullptr);
+	EXPECT_EQ(aml_area_munmap(&area.base, p, Page()), 0);
+	aml_area_device_fini(&area);
+}
+
 struct HoldsAnArea {
 	int before;
 	AML_AREA_DEVICE_DECL(area);

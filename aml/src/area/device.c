@@ -367,6 +367,9 @@ void aml_area_device_fini(struct aml_area_device *area)
 	aml_rangeset_fini(area_maps(area));
 	free(area->maps);
 	area->maps = NULL;
+	/* Every later call through the handle is AML_EINVAL: it used to
+	 * reach the freed record. */
+	area->base.ops = NULL;
 }
 
 int aml_area_device_create(struct aml_area **out,

@@ -109,7 +109,8 @@ int aml_area_device_init(struct aml_area_device *area,
 
 /** Finalise a device area. Mappings it made stay valid (the topology or
  * device still owns them) but can no longer be unmapped through it: unmap
- * them first. NULL is a no-op. */
+ * them first. The handle then answers AML_EINVAL to every call until the
+ * storage is initialised again. NULL and a second fini are no-ops. */
 void aml_area_device_fini(struct aml_area_device *area);
 
 /**

@@ -188,7 +188,7 @@ static int numa_locate(const struct aml_topology *topology,
 			pages[i] = (void *)((uintptr_t)ptr + (done + i) * page);
 		/* -EFAULT: unmapped, or backed by nothing of its own yet. */
 		if (move_pages(0, n, pages, NULL, status, 0) != 0)
-			return AML_FAILURE;
+			return errno == ENOMEM ? AML_ENOMEM : AML_FAILURE;
 		for (size_t i = 0; i < n; i++) {
 			int s = status[i];
 			numa_ids[done + i] =

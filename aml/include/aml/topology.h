@@ -287,7 +287,9 @@ int aml_topology_unmap(const struct aml_topology *topology,
  *             the topology), or AML_EINVAL for an address that is not
  *             mapped.
  * @return 0; AML_EINVAL for NULL arguments, an unaligned @p ptr or
- *         @p npages 0; AML_ENOTSUP if the topology cannot locate pages.
+ *         @p npages 0; AML_ENOTSUP if the topology cannot locate pages;
+ *         AML_ENOMEM if the kernel lacks the memory to answer
+ *         (move_pages(2)), AML_FAILURE if it refuses otherwise.
  */
 int aml_topology_locate(const struct aml_topology *topology,
                         const void *ptr,

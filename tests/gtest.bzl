@@ -51,7 +51,7 @@ FAULT_WRAPPED = [
     "hwloc_topology_load",
 ])
 
-def aml_fault_test(name, size = "medium", **kwargs):
+def aml_fault_test(name, size = "medium", deps = [], **kwargs):
     """A fault-injection test (tests/testing/fault.h) from <name>.cc.
 
     Linked statically, so that aml's objects are in the binary, where
@@ -60,6 +60,7 @@ def aml_fault_test(name, size = "medium", **kwargs):
     Args:
       name: the test, and the stem of its source file.
       size: the Bazel test size.
+      deps: more than //aml and the fault library.
       **kwargs: passed to cc_test.
     """
     cc_test(
@@ -68,7 +69,7 @@ def aml_fault_test(name, size = "medium", **kwargs):
         srcs = [name + ".cc"],
         copts = AML_TEST_COPTS,
         linkstatic = True,
-        deps = [
+        deps = deps + [
             "//aml",
             "//tests:fault",
             "@aml_test_libs//:gtest_main",

@@ -69,9 +69,13 @@ void aml_topology_destroy(struct aml_topology **topology);
 /**
  * The process's topology: the emulated machine AML_EMULATE names if set
  * (<aml/emulator.h>), else the file named by AML_TOPOLOGY_XML if set, else
- * this machine. Made on first call, thread-safely, and kept until exit.
+ * this machine. Made by the first call that succeeds, thread-safely, and
+ * kept until exit. A failure that may pass (AML_ENOMEM, AML_FAILURE) is
+ * tried again by the next call; one the environment or the machine decides
+ * (AML_EINVAL, AML_ENODEV, AML_ENOTSUP) stays the answer.
  * @return the topology, owned by aml; NULL with aml_errno set as by
- *         aml_topology_discover() or aml_topology_load_xml().
+ *         aml_emu_create(), aml_topology_discover() or
+ *         aml_topology_load_xml().
  */
 const struct aml_topology *aml_topology_default(void);
 

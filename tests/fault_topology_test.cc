@@ -76,7 +76,7 @@ TEST(FaultTopology, DefaultTopologyIsMadeAgainAfterAFailure)
 void DiscoverScenario(FaultRun &run,
                       const std::string &want,
                       const std::function<int(struct aml_topology **)> &make,
-                      std::initializer_list<int> documented)
+                      const std::vector<int> &documented)
 {
 	struct aml_topology *t = nullptr;
 	run.Call("discovery", documented, [&] { return make(&t); });
@@ -110,7 +110,7 @@ void DiscoverScenario(FaultRun &run,
 
 void ExpectDiscoveryUnderFaults(
         const std::function<int(struct aml_topology **)> &make,
-        std::initializer_list<int> documented)
+        const std::vector<int> &documented)
 {
 	struct aml_topology *ref = nullptr;
 	int err = make(&ref);

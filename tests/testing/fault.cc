@@ -563,14 +563,14 @@ unsigned long FaultRun::Counted() const
 	return counted.load();
 }
 
-static bool IsDocumented(int err, std::initializer_list<int> documented)
+static bool IsDocumented(int err, const std::vector<int> &documented)
 {
 	return std::find(documented.begin(), documented.end(), err) !=
 	       documented.end();
 }
 
 int FaultRun::Call(const char *what,
-                   std::initializer_list<int> documented,
+                   const std::vector<int> &documented,
                    const std::function<int()> &op)
 {
 	bool before = Arm();
@@ -592,7 +592,7 @@ int FaultRun::Call(const char *what,
 }
 
 void *FaultRun::CallPtr(const char *what,
-                        std::initializer_list<int> documented,
+                        const std::vector<int> &documented,
                         const std::function<void *()> &op)
 {
 	bool before = Arm();
@@ -674,12 +674,13 @@ unsigned long ForEachFault(const std::function<void(FaultRun &)> &scenario,
 		             std::to_string(n));
 		FaultLive before = FaultLiveNow();
 		bool injected;
-		std::string site;
+		std::string site, described;
 		{
 			FaultRun run(n);
 			scenario(run);
 			injected = run.Injected();
 			site = run.Site();
+			described = Describe(run);
 		}
 		if (verbose)
 			printf("fault: call %lu: %s\n", n,
@@ -691,8 +692,12 @@ unsigned long ForEachFault(const std::function<void(FaultRun &)> &scenario,
 		        << FaultBlocksSince(before);
 		if (injected)
 			runs++;
-		if (!failed_before && ::testing::Test::HasFailure())
+		if (!failed_before && ::testing::Test::HasFailure()) {
+			if (injected)
+				printf("The failures above came %s\n",
+				       described.c_str());
 			break; // one report per defect, not one per call
+		}
 		if (!injected)
 			break;
 	}

@@ -25,7 +25,6 @@
 
 #include <cstddef>
 #include <functional>
-#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -72,12 +71,12 @@ class FaultRun
 	// as a user would retry: it must succeed. Returns 0, or op's result
 	// if the retry failed too (the test has failed then).
 	int Call(const char *what,
-	         std::initializer_list<int> documented,
+	         const std::vector<int> &documented,
 	         const std::function<int()> &op);
 	// The same for a call that returns a pointer (NULL and aml_errno on
 	// error).
 	void *CallPtr(const char *what,
-	              std::initializer_list<int> documented,
+	              const std::vector<int> &documented,
 	              const std::function<void *()> &op);
 	// Calls op armed, for calls that cannot report an error (fini,
 	// destroy) and calls whose result the scenario checks itself. Runs

@@ -16,6 +16,7 @@
 
 #include <aml.h>
 #include <aml/area/device.h>
+#include <aml/device/memkind.h>
 
 #include "tests/testing/fault.h"
 
@@ -308,6 +309,49 @@ TEST(FaultArea, EveryPolicyOverNode0)
 		if (HasFailure())
 			break;
 	}
+}
+
+// One memkind kind, a device with no topology, whose registry of maps
+// lives as long as the process: maps and unmaps of whole allocations.
+TEST(FaultArea, BindToAMemkindKind)
+{
+	const struct aml_device *kind =
+	        aml_memkind_device(AML_MEMKIND_HIGHEST_CAPACITY);
+	if (kind == nullptr)
+		GTEST_SKIP() << "no memkind: " << aml_errname(aml_errno);
+	unsigned long runs = ForEachFault([&](FaultRun &run) {
+		std::vector<Mapping> live;
+		run.SetModel([&] {
+			for (const Mapping &m : live)
+				EXPECT_TRUE(Intact(m));
+		});
+		struct aml_area *area = nullptr;
+		run.Call("aml_area_device_create", {AML_ENOMEM}, [&] {
+			return aml_area_device_create(&area, nullptr, &kind, 1,
+			                              AML_AREA_BIND, nullptr);
+		});
+		ASSERT_NE(area, nullptr);
+		for (char fill : {'k', 'm'}) {
+			size_t n = (fill == 'k' ? 4 : 9) * Page();
+			auto *p = static_cast<char *>(
+			        run.CallPtr("aml_area_mmap", {AML_ENOMEM}, [&] {
+				        return aml_area_mmap(area, n, nullptr);
+			        }));
+			ASSERT_NE(p, nullptr);
+			live.push_back({p, n, fill});
+			Fill(live.back());
+		}
+		while (!live.empty()) {
+			Mapping m = live.back();
+			ASSERT_TRUE(Intact(m));
+			live.pop_back();
+			run.Call("aml_area_munmap", {AML_ENOMEM}, [&] {
+				return aml_area_munmap(area, m.p, m.size);
+			});
+		}
+		run.Quiet([&] { aml_area_device_destroy(&area); });
+	});
+	EXPECT_GT(runs, 0u);
 }
 
 } // namespace

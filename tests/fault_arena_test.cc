@@ -61,6 +61,9 @@ struct Kind {
 	size_t max_size; // largest block it serves
 	size_t max_align;
 	bool has_reset;
+	// Small blocks of the scenario: enough for a second slab of a pool;
+	// few for jemalloc, where each is a call that can fail (and a run).
+	int nsmall;
 	// Makes the arena into *out, through FaultRun::Call with the codes
 	// the header documents.
 	std::function<void(
@@ -81,7 +84,7 @@ Storage storage;
 std::vector<Kind> Kinds()
 {
 	return {
-	        {"bump (init)", SIZE_MAX, AML_ARENA_ALIGNMENT_MAX, true,
+	        {"bump (init)", SIZE_MAX, AML_ARENA_ALIGNMENT_MAX, true, 40,
 	         [](FaultRun &run, const struct aml_area *a,
 	            struct aml_arena **out) {
 		         // init allocates nothing: no failure to document.
@@ -95,7 +98,7 @@ std::vector<Kind> Kinds()
 		         aml_arena_bump_fini(&storage.bump);
 		         *a = nullptr;
 	         }},
-	        {"pool (create)", 200, 64, true,
+	        {"pool (create)", 200, 64, true, 80,
 	         [](FaultRun &run, const struct aml_area *a,
 	            struct aml_arena **out) {
 		         run.Call("aml_arena_pool_create", {AML_ENOMEM}, [&] {
@@ -104,7 +107,7 @@ std::vector<Kind> Kinds()
 		         });
 	         },
 	         aml_arena_pool_destroy},
-	        {"buddy (create)", SIZE_MAX, AML_ARENA_ALIGNMENT_MAX, true,
+	        {"buddy (create)", SIZE_MAX, AML_ARENA_ALIGNMENT_MAX, true, 40,
 	         [](FaultRun &run, const struct aml_area *a,
 	            struct aml_arena **out) {
 		         run.Call("aml_arena_buddy_create", {AML_ENOMEM}, [&] {
@@ -114,6 +117,7 @@ std::vector<Kind> Kinds()
 	         },
 	         aml_arena_buddy_destroy},
 	        {"jemalloc (create)", SIZE_MAX, AML_ARENA_ALIGNMENT_MAX, false,
+	         6,
 	         [](FaultRun &run, const struct aml_area *a,
 	            struct aml_arena **out) {
 		         run.Call("aml_arena_jemalloc_create", {AML_ENOMEM},
@@ -123,7 +127,7 @@ std::vector<Kind> Kinds()
 		                  });
 	         },
 	         aml_arena_jemalloc_destroy},
-	        {"locked pool (init)", 200, 64, true,
+	        {"locked pool (init)", 200, 64, true, 80,
 	         [](FaultRun &run, const struct aml_area *a,
 	            struct aml_arena **out) {
 		         run.Call("aml_arena_pool_init", {}, [&] {
@@ -171,8 +175,8 @@ void ArenaScenario(FaultRun &run, const struct aml_area *area, const Kind &k)
 		     size);
 	};
 
-	// Small ones, enough for a second region or slab.
-	for (int i = 0; i < 40; i++)
+	// Small ones.
+	for (int i = 0; i < k.nsmall; i++)
 		malloc_call(100 + (size_t)i * 37 % 100);
 	// Larger than a region: a mapping of its own.
 	malloc_call(96 * kKiB);

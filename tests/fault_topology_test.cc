@@ -104,6 +104,15 @@ void DiscoverScenario(FaultRun &run,
 		run.Call("aml_topology_unmap", {AML_ENOMEM},
 		         [&] { return aml_topology_unmap(t, p, 3 * Page()); });
 		// What is left goes with the topology.
+		char *q = static_cast<char *>(run.CallPtr(
+		        "aml_topology_map_populate", {AML_ENOMEM}, [&] {
+			        return aml_topology_map_populate(
+			                t, &all, AML_POLICY_BIND, 4 * Page());
+		        }));
+		ASSERT_NE(q, nullptr);
+		q[3 * Page()] = 1;
+		run.Call("aml_topology_unmap", {AML_ENOMEM},
+		         [&] { return aml_topology_unmap(t, q, 4 * Page()); });
 	}
 	run.Quiet([&] { aml_topology_destroy(&t); });
 }

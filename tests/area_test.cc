@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstring>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -331,6 +332,101 @@ TEST(AreaNuma, TwoThreadsMapAndUnmapOneAreaWithoutFalseErrors)
 		        << policy;
 		aml_area_device_fini(&area);
 	}
+}
+
+// A device written here: it hands out ranges one page past an alignment
+// of 64 KiB, so that an aligned map has both a head and a tail to trim,
+// and refuses to release a tail for lack of memory. It records its ranges
+// to tell what is left mapped; the memory is a reservation it keeps.
+class TailRefusingDevice
+{
+      public:
+	static constexpr size_t kAlign = 64 << 10;
+	TailRefusingDevice()
+	{
+		reserve_ = static_cast<char *>(
+		        mmap(nullptr, kReserve, PROT_READ | PROT_WRITE,
+		             MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+		dev_.ops = &ops_;
+		dev_.data = this;
+		dev_.numa_id = -1;
+	}
+	~TailRefusingDevice()
+	{
+		munmap(reserve_, kReserve);
+	}
+	const struct aml_device *Device() const
+	{
+		return &dev_;
+	}
+	const std::map<uintptr_t, uintptr_t> &Live() const
+	{
+		return live_;
+	}
+
+      private:
+	static constexpr size_t kReserve = 1 << 20;
+	static void *Map(const struct aml_device *dev, size_t size)
+	{
+		auto *self = static_cast<TailRefusingDevice *>(dev->data);
+		uintptr_t a = ((uintptr_t)self->reserve_ + kAlign - 1) &
+		              ~(uintptr_t)(kAlign - 1);
+		uintptr_t p = a + kAlign - Page(); // head: one page
+		if (p + size > (uintptr_t)self->reserve_ + kReserve) {
+			aml_errno = AML_ENOMEM;
+			return nullptr;
+		}
+		self->live_[p] = p + size;
+		return (void *)p;
+	}
+	static int Unmap(const struct aml_device *dev, void *ptr, size_t size)
+	{
+		auto *self = static_cast<TailRefusingDevice *>(dev->data);
+		uintptr_t s = (uintptr_t)ptr, e = s + size;
+		auto it = self->live_.upper_bound(s);
+		if (it == self->live_.begin())
+			return AML_EINVAL;
+		--it;
+		uintptr_t rs = it->first, re = it->second;
+		if (s < rs || e > re)
+			return AML_EINVAL;
+		if (s > rs && e == re)
+			return AML_ENOMEM; // a tail: refused
+		self->live_.erase(it);
+		if (rs < s)
+			self->live_[rs] = s;
+		if (e < re)
+			self->live_[e] = re;
+		return 0;
+	}
+	static constexpr struct aml_device_ops ops_ = {.map = Map,
+	                                               .unmap = Unmap,
+	                                               .move = nullptr,
+	                                               .free_bytes = nullptr};
+	struct aml_device dev_ = {};
+	char *reserve_;
+	std::map<uintptr_t, uintptr_t> live_;
+};
+
+// An aligned map whose tail cannot be given back fails with what the
+// device said, and leaves nothing mapped: it used to say AML_ENOTSUP and
+// release the whole over-mapped range, head included, which the device
+// refused (the head was gone), so the rest stayed mapped for good.
+TEST(AreaDevice, AnAlignedMapWhoseTrimFailsLeavesNothingMapped)
+{
+	TailRefusingDevice fake;
+	const struct aml_device *dev = fake.Device();
+	AML_AREA_DEVICE_DECL(area);
+	ASSERT_EQ(aml_area_device_init(&area, nullptr, &dev, 1, AML_AREA_BIND,
+	                               nullptr),
+	          0);
+	struct aml_area_mmap_options opts = {TailRefusingDevice::kAlign, false};
+	aml_errno = 0;
+	EXPECT_EQ(aml_area_mmap(&area.base, 2 * Page(), &opts), nullptr);
+	EXPECT_EQ(aml_errno, AML_ENOMEM);
+	EXPECT_TRUE(fake.Live().empty())
+	        << fake.Live().size() << " range(s) left mapped";
+	aml_area_device_fini(&area);
 }
 
 TEST(AreaMemkind, BindToAMemkindKindWithoutTopology)

@@ -540,6 +540,61 @@ TEST_P(Arena, BadInputIsRejectedAndChangesNothing)
 	std::free(from_libc);
 }
 
+// Sizes up to PTRDIFF_MAX are valid requests that no area can map:
+// AML_ENOMEM, never AML_EINVAL (issue #13: the buddy arena said EINVAL just
+// at or below PTRDIFF_MAX), whatever the alignment, and nothing changes.
+TEST_P(Arena, SizesNearPtrdiffMaxAreEnomemAndChangeNothing)
+{
+	auto *good = static_cast<unsigned char *>(
+	        aml_arena_malloc(arena, Clamp(64)));
+	ASSERT_NE(good, nullptr);
+	std::memset(good, 0x5a, Clamp(64));
+	struct aml_arena_stats before = Stats();
+	const size_t max = PTRDIFF_MAX, page = aml_page_size();
+	// A pool serves its object size only: larger is AML_EINVAL.
+	int want = Kind().max_size < max ? AML_EINVAL : AML_ENOMEM;
+	struct Row {
+		std::string what;
+		std::function<void *()> call;
+	};
+	std::vector<Row> rows;
+	for (size_t size : {max, max - 1, max - 15, max - page, max - page - 1,
+	                    max - 2 * page, max / 2 + 1, max >> 8}) {
+		std::string s = std::to_string(max - size);
+		rows.push_back({"malloc PTRDIFF_MAX-" + s,
+		                [=] { return aml_arena_malloc(arena, size); }});
+		rows.push_back({"calloc PTRDIFF_MAX-" + s, [=] {
+			                return aml_arena_calloc(arena, 1, size);
+		                }});
+		rows.push_back(
+		        {"realloc PTRDIFF_MAX-" + s,
+		         [=] { return aml_arena_realloc(arena, good, size); }});
+		for (size_t align : {(size_t)32, page, (size_t)2 << 20,
+		                     AML_ARENA_ALIGNMENT_MAX}) {
+			if (align > Kind().max_align)
+				break;
+			rows.push_back({"aligned " + std::to_string(align) +
+			                        " PTRDIFF_MAX-" + s,
+			                [=] {
+				                return aml_arena_aligned_alloc(
+				                        arena, align, size);
+			                }});
+		}
+	}
+	for (const Row &row : rows) {
+		aml_errno = 0;
+		EXPECT_EQ(row.call(), nullptr) << row.what;
+		EXPECT_EQ(aml_errno, want)
+		        << row.what << ": " << aml_errname(aml_errno);
+	}
+	struct aml_arena_stats after = Stats();
+	EXPECT_EQ(after.mapped_bytes, before.mapped_bytes);
+	EXPECT_EQ(after.maps, before.maps);
+	for (size_t i = 0; i < Clamp(64); i++)
+		ASSERT_EQ(good[i], 0x5a);
+	EXPECT_EQ(aml_arena_free(arena, good), 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(AllArenas,
                          Arena,
                          ::testing::ValuesIn(Params()),
@@ -642,6 +697,99 @@ TEST_F(ArenaEmulated, DeclInitFiniGiveEverythingBack)
 	EXPECT_LT(Resident(), r0 + 3 * kMiB);
 	aml_arena_buddy_fini(&buddy);
 	EXPECT_EQ(Resident(), r0);
+}
+
+// Every arena after fini: each call is AML_EINVAL and maps nothing, as
+// with any other invalid handle (issue #13: jemalloc's dereferenced NULL),
+// and the storage can be initialised again.
+TEST_F(ArenaEmulated, UseAfterFiniIsEinvalAndMapsNothing)
+{
+	AML_ARENA_BUMP_DECL(bump);
+	AML_ARENA_POOL_DECL(pool);
+	AML_ARENA_BUDDY_DECL(buddy);
+	AML_ARENA_JEMALLOC_DECL(je);
+	AML_ARENA_POOL_DECL(inner);
+	AML_ARENA_LOCKED_DECL(locked);
+	struct Kind {
+		const char *name;
+		struct aml_arena *arena;
+		std::function<int()> init;
+		std::function<void()> fini;
+	};
+	std::vector<Kind> kinds = {
+	        {"bump", &bump.base,
+	         [&] { return aml_arena_bump_init(&bump, &area.base, 0); },
+	         [&] { aml_arena_bump_fini(&bump); }},
+	        {"pool", &pool.base,
+	         [&] {
+		         return aml_arena_pool_init(&pool, &area.base, 64, 0,
+		                                    0);
+	         },
+	         [&] { aml_arena_pool_fini(&pool); }},
+	        {"buddy", &buddy.base,
+	         [&] { return aml_arena_buddy_init(&buddy, &area.base, 0); },
+	         [&] { aml_arena_buddy_fini(&buddy); }},
+	        {"jemalloc", &je.base,
+	         [&] {
+		         return aml_arena_jemalloc_init(&je, &area.base,
+		                                        4 * kMiB);
+	         },
+	         [&] { aml_arena_jemalloc_fini(&je); }},
+	        {"locked", &locked.base,
+	         [&] {
+		         int err = aml_arena_pool_init(&inner, &area.base, 64,
+		                                       0, 0);
+		         return err != 0 ? err
+		                         : aml_arena_locked_init(&locked,
+		                                                 &inner.base);
+	         },
+	         [&] {
+		         aml_arena_locked_fini(&locked);
+		         aml_arena_pool_fini(&inner);
+	         }},
+	};
+	for (const Kind &k : kinds) {
+		SCOPED_TRACE(k.name);
+		int err = k.init();
+		if (err == AML_ENOTSUP)
+			continue; // jemalloc without memkind
+		ASSERT_EQ(err, 0);
+		void *p = aml_arena_malloc(k.arena, 64);
+		ASSERT_NE(p, nullptr);
+		k.fini();
+		EXPECT_EQ(Resident(), 0u);
+		aml_errno = 0;
+		EXPECT_EQ(aml_arena_malloc(k.arena, 64), nullptr);
+		EXPECT_EQ(aml_errno, AML_EINVAL);
+		aml_errno = 0;
+		EXPECT_EQ(aml_arena_aligned_alloc(k.arena, 4096, 64), nullptr);
+		EXPECT_EQ(aml_errno, AML_EINVAL);
+		aml_errno = 0;
+		EXPECT_EQ(aml_arena_calloc(k.arena, 2, 64), nullptr);
+		EXPECT_EQ(aml_errno, AML_EINVAL);
+		aml_errno = 0;
+		EXPECT_EQ(aml_arena_realloc(k.arena, nullptr, 64), nullptr);
+		EXPECT_EQ(aml_errno, AML_EINVAL);
+		aml_errno = 0;
+		EXPECT_EQ(aml_arena_realloc(k.arena, p, 128), nullptr);
+		EXPECT_EQ(aml_errno, AML_EINVAL);
+		EXPECT_EQ(aml_arena_free(k.arena, p), AML_EINVAL);
+		size_t usable = 1;
+		EXPECT_EQ(aml_arena_usable_size(k.arena, p, &usable),
+		          AML_EINVAL);
+		EXPECT_EQ(aml_arena_reset(k.arena), AML_EINVAL);
+		struct aml_arena_stats st;
+		EXPECT_EQ(aml_arena_stats(k.arena, &st), AML_EINVAL);
+		EXPECT_EQ(Resident(), 0u);
+		k.fini(); // twice is harmless
+		// The storage works again once initialised.
+		ASSERT_EQ(k.init(), 0);
+		p = aml_arena_malloc(k.arena, 64);
+		ASSERT_NE(p, nullptr);
+		EXPECT_EQ(aml_arena_free(k.arena, p), 0);
+		k.fini();
+		EXPECT_EQ(Resident(), 0u);
+	}
 }
 
 TEST_F(ArenaEmulated, BuddyCoalescesAndUnmapsEmptyRegions)

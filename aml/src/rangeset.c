@@ -14,7 +14,8 @@
 int aml_rangeset_init(struct aml_rangeset *set)
 {
 	*set = (struct aml_rangeset){.ranges = NULL};
-	return pthread_mutex_init(&set->lock, NULL) == 0 ? 0 : AML_FAILURE;
+	/* Only a lack of resources can fail a default mutex. */
+	return pthread_mutex_init(&set->lock, NULL) == 0 ? 0 : AML_ENOMEM;
 }
 
 void aml_rangeset_fini(struct aml_rangeset *set)
@@ -79,16 +80,14 @@ int aml_rangeset_insert(struct aml_rangeset *set, void *start, size_t size)
 	return err;
 }
 
-/* Cut [start, end) out of ranges[i], which contains it; lock held. */
-static int
+/* Cut [start, end) out of ranges[i], which contains it; lock held, and room
+ * reserved for a split. */
+static void
 rangeset_cut(struct aml_rangeset *set, size_t i, uintptr_t start, uintptr_t end)
 {
 	struct aml_range *r = &set->ranges[i];
 	bool keep_left = r->start < start, keep_right = end < r->end;
 	if (keep_left && keep_right) {
-		if (rangeset_reserve(set) != 0)
-			return AML_ENOMEM;
-		r = &set->ranges[i]; /* reserve may have moved the array */
 		struct aml_range right = {end, r->end};
 		r->end = start;
 		rangeset_insert_at(set, i + 1, right);
@@ -100,38 +99,33 @@ rangeset_cut(struct aml_rangeset *set, size_t i, uintptr_t start, uintptr_t end)
 		memmove(r, r + 1, (set->count - i - 1) * sizeof(*r));
 		set->count--;
 	}
-	return 0;
 }
 
 int aml_rangeset_remove(struct aml_rangeset *set,
                         void *start,
                         size_t size,
-                        bool exact)
+                        bool exact,
+                        aml_rangeset_release_fn release,
+                        const void *arg)
 {
 	uintptr_t s = (uintptr_t)start, e = s + size;
 	pthread_mutex_lock(&set->lock);
 	size_t i = rangeset_search(set, s);
 	int err = AML_EINVAL;
 	if (i < set->count) {
-		const struct aml_range *r = &set->ranges[i];
-		bool inside = r->start <= s && e <= r->end;
-		bool matches = r->start == s && r->end == e;
+		const struct aml_range r = set->ranges[i];
+		bool inside = r.start <= s && e <= r.end;
+		bool matches = r.start == s && r.end == e;
 		if (exact ? matches : inside)
-			err = rangeset_cut(set, i, s, e);
+			err = r.start < s && e < r.end ? rangeset_reserve(set)
+			                               : 0;
+		if (err == 0 && release != NULL)
+			err = release(start, size, arg);
+		if (err == 0)
+			rangeset_cut(set, i, s, e);
 	}
 	pthread_mutex_unlock(&set->lock);
 	return err;
-}
-
-bool aml_rangeset_contains(struct aml_rangeset *set, void *start, size_t size)
-{
-	uintptr_t s = (uintptr_t)start, e = s + size;
-	pthread_mutex_lock(&set->lock);
-	size_t i = rangeset_search(set, s);
-	bool inside = i < set->count && set->ranges[i].start <= s &&
-	              e <= set->ranges[i].end;
-	pthread_mutex_unlock(&set->lock);
-	return inside;
 }
 
 void aml_rangeset_drain(struct aml_rangeset *set,

@@ -4,6 +4,10 @@
  * refuse a range the device did not map instead of unmapping someone else's
  * memory. Sorted, non-overlapping [start, end) ranges in one array, found by
  * binary search; a mutex makes every call thread-safe.
+ *
+ * The record and the memory must agree for every thread at every moment:
+ * insert a range only once it is mapped, and give it back only through
+ * aml_rangeset_remove(), which releases and forgets it under the lock.
  */
 #ifndef AML_SRC_RANGESET_H
 #define AML_SRC_RANGESET_H
@@ -32,7 +36,7 @@ struct aml_rangeset {
 	size_t allocated;
 };
 
-/** Initialise an empty set. @return 0 or AML_FAILURE (mutex). */
+/** Initialise an empty set. @return 0 or AML_ENOMEM (for its mutex). */
 int aml_rangeset_init(struct aml_rangeset *set);
 
 /** Free the set's memory; the ranges themselves are the caller's. */
@@ -45,18 +49,34 @@ void aml_rangeset_fini(struct aml_rangeset *set);
 int aml_rangeset_insert(struct aml_rangeset *set, void *start, size_t size);
 
 /**
- * Forget [start, start + size). With @p exact, it must be a recorded range as
- * inserted; otherwise any part of one recorded range, which is split.
- * @return 0; AML_EINVAL if the range is not recorded (nothing changes);
- *         AML_ENOMEM if a split needs memory.
+ * How the owner of a set gives a range back (munmap, memkind_free...), called
+ * by aml_rangeset_remove() with the set's lock held. @p arg is the one given
+ * to aml_rangeset_remove(). @return 0, or an AML_E* code when the range is
+ * still there (then it stays recorded).
+ */
+typedef int (*aml_rangeset_release_fn)(void *start,
+                                       size_t size,
+                                       const void *arg);
+
+/**
+ * Release [start, start + size) with @p release, and forget it, in one step
+ * under the set's lock: no other thread can find the range recorded once its
+ * memory is gone (a map that gets the same address back would see an
+ * overlap), nor gone while it is still recorded. With @p exact, the range
+ * must be one recorded as inserted; otherwise any part of one recorded
+ * range, which is split. A split reserves its entry before the release, so
+ * that forgetting never fails after the memory went.
+ * @param release NULL to forget the range only.
+ * @return 0; AML_EINVAL if the range is not recorded; AML_ENOMEM if a split
+ *         needs memory; what @p release returned. On error the range is
+ *         neither released nor forgotten.
  */
 int aml_rangeset_remove(struct aml_rangeset *set,
                         void *start,
                         size_t size,
-                        bool exact);
-
-/** Is [start, start + size) inside one recorded range? */
-bool aml_rangeset_contains(struct aml_rangeset *set, void *start, size_t size);
+                        bool exact,
+                        aml_rangeset_release_fn release,
+                        const void *arg);
 
 /**
  * Remove every range, calling @p release on each (outside no lock: the set

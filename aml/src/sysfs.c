@@ -4,6 +4,7 @@
  */
 #include "aml/src/sysfs.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,7 +20,7 @@ int aml_sysfs_node_cpus(int node, struct aml_bitmap *out)
 	snprintf(path, sizeof(path), NODE_SYSFS "/node%d/cpulist", node);
 	FILE *f = fopen(path, "r");
 	if (f == NULL)
-		return AML_ENODEV;
+		return aml_sysfs_open_error(errno, AML_ENODEV);
 	int err = 0;
 	if (fgets(list, sizeof(list), f) == NULL)
 		list[0] = '\0'; /* an empty file: no CPUs */
@@ -32,17 +33,25 @@ int aml_sysfs_node_cpus(int node, struct aml_bitmap *out)
 	return err;
 }
 
-uint64_t aml_sysfs_node_access(int node, const char *name)
+int aml_sysfs_open_error(int err, int absent)
+{
+	return err == ENOMEM || err == EMFILE || err == ENFILE ? AML_ENOMEM
+	                                                       : absent;
+}
+
+int aml_sysfs_node_access(int node, const char *name, uint64_t *out)
 {
 	char path[256];
 	snprintf(path, sizeof(path), NODE_SYSFS "/node%d/access0/initiators/%s",
 	         node, name);
+	*out = 0;
 	FILE *f = fopen(path, "r");
 	if (f == NULL)
-		return 0;
+		return aml_sysfs_open_error(errno, 0);
 	unsigned long long value = 0;
 	if (fscanf(f, "%llu", &value) != 1)
 		value = 0;
 	fclose(f);
-	return value;
+	*out = value;
+	return 0;
 }

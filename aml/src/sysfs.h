@@ -18,15 +18,23 @@ extern "C" {
 /**
  * CPUs of NUMA node @p node (nodeN/cpulist) into @p out; empty for a CPU-less
  * node. @return 0; AML_ENODEV if the node has no such file; AML_EINVAL if
- * the list does not parse.
+ * the list does not parse; AML_ENOMEM if the file could not be opened for
+ * lack of memory (or of file descriptors): then nothing is known, and a
+ * caller must not take the node for CPU-less.
  */
 int aml_sysfs_node_cpus(int node, struct aml_bitmap *out);
 
 /**
  * One unsigned value of nodeN/access0/initiators/@p name (HMAT: MB/s or
- * ns), 0 when absent.
+ * ns) into *@p out, 0 when absent. @return 0; AML_ENOMEM as for
+ * aml_sysfs_node_cpus() (*@p out is 0 then too).
  */
-uint64_t aml_sysfs_node_access(int node, const char *name);
+int aml_sysfs_node_access(int node, const char *name, uint64_t *out);
+
+/** The AML_E* code of an fopen() or opendir() of sysfs that failed with
+ * @p err (errno): AML_ENOMEM when memory or descriptors ran out, else
+ * @p absent (the file is not there, as on kernels without HMAT). */
+int aml_sysfs_open_error(int err, int absent);
 
 #ifdef __cplusplus
 }

@@ -4,6 +4,7 @@
  * Linked with the backends (//aml:aml), unlike the rest of the topology code.
  */
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -36,34 +37,63 @@ int aml_topology_load_xml(struct aml_topology **out, const char *path)
 	return aml_hwloc_discover(out, path);
 }
 
-static pthread_once_t default_once = PTHREAD_ONCE_INIT;
+/*
+ * The default topology is made by the first call that succeeds and kept
+ * until exit. A failure the environment or the machine decides (a malformed
+ * AML_EMULATE, no XML file, no node) is the answer for the life of the
+ * process, and is printed once; any other (AML_ENOMEM, AML_FAILURE) may
+ * pass, so the next call tries again: under pthread_once, one allocation
+ * failing at the first call left the process without a topology for good.
+ * Once made, the topology is read without the lock (acquire/release).
+ */
+static pthread_mutex_t default_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct aml_topology *default_topology;
+/* Under default_lock: a failure that another try would repeat. */
 static int default_error;
 
 /* AML_EMULATE first: a test that asks for an emulated machine must never
  * run on the real one by accident. */
-static void default_topology_make(void)
+static int default_topology_make(struct aml_topology **out)
 {
 	const char *emulate = getenv("AML_EMULATE");
 	const char *xml = getenv("AML_TOPOLOGY_XML");
 	if (emulate != NULL && emulate[0] != '\0') {
 		struct aml_emu_error error = {0};
-		default_error =
-		        aml_emu_create(&default_topology, emulate, &error);
-		if (default_error == AML_EINVAL)
+		int err = aml_emu_create(out, emulate, &error);
+		if (err == AML_EINVAL)
 			fprintf(stderr, "aml: AML_EMULATE=\"%s\": at %zu: %s\n",
 			        emulate, error.offset, error.reason);
-	} else if (xml != NULL && xml[0] != '\0') {
-		default_error = aml_topology_load_xml(&default_topology, xml);
-	} else {
-		default_error = aml_topology_discover(&default_topology);
+		return err;
 	}
+	if (xml != NULL && xml[0] != '\0')
+		return aml_topology_load_xml(out, xml);
+	return aml_topology_discover(out);
+}
+
+static bool default_error_is_final(int err)
+{
+	return err == AML_EINVAL || err == AML_ENODEV || err == AML_ENOTSUP;
 }
 
 const struct aml_topology *aml_topology_default(void)
 {
-	pthread_once(&default_once, default_topology_make);
-	if (default_topology == NULL)
-		aml_errno = default_error;
-	return default_topology;
+	struct aml_topology *t =
+	        __atomic_load_n(&default_topology, __ATOMIC_ACQUIRE);
+	if (t != NULL)
+		return t;
+	pthread_mutex_lock(&default_lock);
+	t = default_topology;
+	int err = default_error;
+	if (t == NULL && err == 0) {
+		err = default_topology_make(&t);
+		if (err == 0)
+			__atomic_store_n(&default_topology, t,
+			                 __ATOMIC_RELEASE);
+		else if (default_error_is_final(err))
+			default_error = err;
+	}
+	pthread_mutex_unlock(&default_lock);
+	if (t == NULL)
+		aml_errno = err;
+	return t;
 }

@@ -188,6 +188,12 @@ void *aml_topology_map_populate(const struct aml_topology *t,
 	return ptr;
 }
 
+static int topology_release(void *ptr, size_t size, const void *arg)
+{
+	const struct aml_topology *t = arg;
+	return t->ops->unmap_nodes(t, ptr, size);
+}
+
 int aml_topology_unmap(const struct aml_topology *t, void *ptr, size_t size)
 {
 	size_t rounded;
@@ -195,13 +201,10 @@ int aml_topology_unmap(const struct aml_topology *t, void *ptr, size_t size)
 	    aml_round_to_pages(size, &rounded) != 0 ||
 	    (uintptr_t)ptr > UINTPTR_MAX - rounded)
 		return AML_EINVAL;
-	int err = aml_rangeset_remove(t->maps, ptr, rounded, false);
-	if (err != 0)
-		return err;
-	err = t->ops->unmap_nodes(t, ptr, rounded);
-	if (err != 0)
-		aml_rangeset_insert(t->maps, ptr, rounded); /* still mapped */
-	return err;
+	/* Released and forgotten as one step (aml/src/rangeset.h): a map on
+	 * another thread may get the address back at once. */
+	return aml_rangeset_remove(t->maps, ptr, rounded, false,
+	                           topology_release, t);
 }
 
 int aml_topology_rebind(const struct aml_topology *t,

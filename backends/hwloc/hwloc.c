@@ -12,6 +12,7 @@
  * Bandwidth and latency come from hwloc's memattrs (ACPI HMAT on Linux), one
  * value per initiator CPU set; hwloc gives bandwidth in MiB/s.
  */
+#include <errno.h>
 #include <stdio.h>
 
 #include <hwloc.h>
@@ -96,22 +97,28 @@ static void hwloc_to_bitmap(hwloc_const_bitmap_t set, struct aml_bitmap *out)
  * nodes of one parent owns its CPUs, as firmware numbers CPU nodes before
  * the CPU-less HBM and CXL nodes.
  */
-static void
+static int
 hwloc_node_cpus(hwloc_topology_t topo, hwloc_obj_t node, struct aml_bitmap *out)
 {
 	aml_bitmap_zero(out);
 	if (hwloc_topology_is_thissystem(topo)) {
-		if (aml_sysfs_node_cpus((int)node->os_index, out) != 0)
+		/* No file: a CPU-less node. No memory to read it: unknown,
+		 * which must not pass for CPU-less. */
+		int err = aml_sysfs_node_cpus((int)node->os_index, out);
+		if (err == AML_ENOMEM)
+			return err;
+		if (err != 0)
 			aml_bitmap_zero(out);
-		return;
+		return 0;
 	}
 	for (hwloc_obj_t sibling = node->parent->memory_first_child;
 	     sibling != NULL; sibling = sibling->next_sibling) {
 		if (sibling->type == HWLOC_OBJ_NUMANODE &&
 		    sibling->os_index < node->os_index)
-			return;
+			return 0;
 	}
 	hwloc_to_bitmap(node->cpuset, out);
+	return 0;
 }
 
 /* Where each memattr value goes in struct aml_device_perf. */
@@ -181,7 +188,9 @@ hwloc_add_node(hwloc_topology_t topo, hwloc_obj_t node, struct aml_topology *t)
 	        .backend = AML_BACKEND_NUMA,
 	        .capacity = (size_t)node->attr->numanode.local_memory,
 	};
-	hwloc_node_cpus(topo, node, &dev.cpus);
+	int err = hwloc_node_cpus(topo, node, &dev.cpus);
+	if (err != 0)
+		return err;
 	static const hwloc_memattr_id_t attrs[] = {
 	        HWLOC_MEMATTR_ID_BANDWIDTH,
 	        HWLOC_MEMATTR_ID_READ_BANDWIDTH,
@@ -191,11 +200,19 @@ hwloc_add_node(hwloc_topology_t topo, hwloc_obj_t node, struct aml_topology *t)
 	        HWLOC_MEMATTR_ID_WRITE_LATENCY,
 	};
 	for (size_t i = 0; i < sizeof(attrs) / sizeof(*attrs); i++) {
-		int err = hwloc_read_memattr(topo, node, attrs[i], &dev);
+		err = hwloc_read_memattr(topo, node, attrs[i], &dev);
 		if (err != 0)
 			return err;
 	}
 	return aml_topology_add_device(t, &dev, node->subtype);
+}
+
+/* A load that failed for lack of memory must say so: taken for a bad file,
+ * or for a machine hwloc cannot see (which falls back to libnuma, without
+ * HMAT per initiator), a passing shortage would change the answer. */
+static int hwloc_load_error(int err, int otherwise)
+{
+	return err == ENOMEM ? AML_ENOMEM : otherwise;
 }
 
 static int hwloc_load(hwloc_topology_t *topo, const char *xml_path)
@@ -203,12 +220,15 @@ static int hwloc_load(hwloc_topology_t *topo, const char *xml_path)
 	if (hwloc_topology_init(topo) != 0)
 		return AML_ENOMEM;
 	if (xml_path != NULL && hwloc_topology_set_xml(*topo, xml_path) != 0) {
+		int err = hwloc_load_error(errno, AML_EINVAL);
 		hwloc_topology_destroy(*topo);
-		return AML_EINVAL;
+		return err;
 	}
 	if (hwloc_topology_load(*topo) != 0) {
+		int err = hwloc_load_error(
+		        errno, xml_path != NULL ? AML_EINVAL : AML_FAILURE);
 		hwloc_topology_destroy(*topo);
-		return xml_path != NULL ? AML_EINVAL : AML_FAILURE;
+		return err;
 	}
 	return 0;
 }

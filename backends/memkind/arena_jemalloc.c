@@ -328,6 +328,9 @@ void aml_arena_jemalloc_fini(struct aml_arena_jemalloc *arena)
 	free(s->live);
 	free(s);
 	arena->state = NULL;
+	/* Every later call through the handle is AML_EINVAL, where it used
+	 * to reach the freed state (issue #13). */
+	arena->base.ops = NULL;
 }
 
 int aml_arena_jemalloc_create(struct aml_arena **out,

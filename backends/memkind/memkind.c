@@ -15,8 +15,8 @@
  *
  * Thread-safety: pthread_once publishes each device; the rangeset has its own
  * lock, and memkind's allocation calls are thread-safe. Map allocates before
- * it records and unmap forgets before it frees, so no address is ever
- * recorded twice.
+ * it records, and unmap frees and forgets under the rangeset's lock, so no
+ * address is ever recorded twice nor recorded once freed.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -127,17 +127,22 @@ static void *memkind_device_map(const struct aml_device *dev, size_t size)
 	return ptr;
 }
 
+static int memkind_device_free(void *ptr, size_t size, const void *arg)
+{
+	const struct memkind_device *self = arg;
+	(void)size;
+	memkind_free(self->kind, ptr);
+	return 0;
+}
+
 static int
 memkind_device_unmap(const struct aml_device *dev, void *ptr, size_t size)
 {
 	struct memkind_device *self = dev->data;
 	/* Exact: memkind frees whole allocations only, so a part of a map, a
 	 * wrong size or a foreign range must be refused before the free. */
-	int err = aml_rangeset_remove(&self->ranges, ptr, size, true);
-	if (err != 0)
-		return err;
-	memkind_free(self->kind, ptr);
-	return 0;
+	return aml_rangeset_remove(&self->ranges, ptr, size, true,
+	                           memkind_device_free, self);
 }
 
 /* memkind cannot migrate pages, and its free-byte counts are per process, not

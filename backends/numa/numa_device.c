@@ -88,20 +88,21 @@ static void *numa_device_map(const struct aml_device *dev, size_t size)
 	return ptr;
 }
 
+/* Only a VMA split past vm.max_map_count fails: the range is still
+ * mapped then. */
+static int numa_device_munmap(void *ptr, size_t size, const void *arg)
+{
+	(void)arg;
+	return munmap(ptr, size) == 0 ? 0 : AML_ENOMEM;
+}
+
 static int
 numa_device_unmap(const struct aml_device *dev, void *ptr, size_t size)
 {
-	struct numa_device_state *state = numa_state(dev);
-	int err = aml_rangeset_remove(&state->maps, ptr, size, false);
-	if (err != 0)
-		return err;
-	if (munmap(ptr, size) != 0) {
-		/* Only a VMA split past vm.max_map_count fails here: the
-		 * range is still mapped, so keep it recorded. */
-		aml_rangeset_insert(&state->maps, ptr, size);
-		return AML_ENOMEM;
-	}
-	return 0;
+	/* Unmapped and forgotten under the record's lock, so that a map on
+	 * another thread that gets the address back finds it free. */
+	return aml_rangeset_remove(&numa_state(dev)->maps, ptr, size, false,
+	                           numa_device_munmap, NULL);
 }
 
 static int
@@ -137,7 +138,7 @@ static int numa_device_init(struct aml_device *dev)
 		return AML_ENOMEM;
 	if (aml_rangeset_init(&state->maps) != 0) {
 		free(state);
-		return AML_FAILURE;
+		return AML_ENOMEM;
 	}
 	size_t bits = 8 * sizeof(unsigned long);
 	state->nodemask[(size_t)dev->numa_id / bits] =
@@ -187,7 +188,7 @@ static int numa_locate(const struct aml_topology *topology,
 			pages[i] = (void *)((uintptr_t)ptr + (done + i) * page);
 		/* -EFAULT: unmapped, or backed by nothing of its own yet. */
 		if (move_pages(0, n, pages, NULL, status, 0) != 0)
-			return AML_FAILURE;
+			return errno == ENOMEM ? AML_ENOMEM : AML_FAILURE;
 		for (size_t i = 0; i < n; i++) {
 			int s = status[i];
 			numa_ids[done + i] =

@@ -7,6 +7,7 @@
  * only describes the best (local) initiators.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 
 #include <numa.h>
@@ -20,7 +21,8 @@
 #define NODE_SYSFS "/sys/devices/system/node"
 
 /* The CPUs of the initiator nodes HMAT lists for @p node (symlinks nodeM
- * in access0/initiators). */
+ * in access0/initiators). @return 0, or AML_ENOMEM when a file could not be
+ * opened for lack of memory: then the CPUs are unknown, not absent. */
 static int numa_initiator_cpus(int node, struct aml_bitmap *out)
 {
 	aml_bitmap_zero(out);
@@ -29,17 +31,41 @@ static int numa_initiator_cpus(int node, struct aml_bitmap *out)
 	         node);
 	DIR *dir = opendir(path);
 	if (dir == NULL)
-		return 0;
-	for (struct dirent *e; (e = readdir(dir)) != NULL;) {
+		return aml_sysfs_open_error(errno, 0);
+	int err = 0;
+	for (struct dirent *e; err == 0 && (e = readdir(dir)) != NULL;) {
 		int initiator;
 		char extra;
 		if (sscanf(e->d_name, "node%d%c", &initiator, &extra) != 1)
 			continue;
 		struct aml_bitmap cpus;
-		if (aml_sysfs_node_cpus(initiator, &cpus) == 0)
+		err = aml_sysfs_node_cpus(initiator, &cpus);
+		if (err == 0)
 			aml_bitmap_or(out, out, &cpus);
+		else if (err != AML_ENOMEM)
+			err = 0; /* a node that went away: skip it */
 	}
 	closedir(dir);
+	return err;
+}
+
+/* HMAT's figures of @p node for its best initiators: sysfs gives MB/s (2^20
+ * bytes, as HMAT's MiB/s) and ns. */
+static int numa_node_perf(int node, struct aml_device_perf *perf)
+{
+	static const char *const names[4] = {"read_bandwidth",
+	                                     "write_bandwidth", "read_latency",
+	                                     "write_latency"};
+	uint64_t *fields[4] = {&perf->read_bandwidth, &perf->write_bandwidth,
+	                       &perf->read_latency_ns, &perf->write_latency_ns};
+	*perf = (struct aml_device_perf){0};
+	for (size_t i = 0; i < 4; i++) {
+		int err = aml_sysfs_node_access(node, names[i], fields[i]);
+		if (err != 0)
+			return err;
+	}
+	perf->read_bandwidth <<= 20;
+	perf->write_bandwidth <<= 20;
 	return 0;
 }
 
@@ -49,22 +75,17 @@ static int numa_discover_node(struct aml_topology *t, int node)
 	long long size = numa_node_size64(node, NULL);
 	dev.capacity = size > 0 ? (size_t)size : 0;
 	int err = aml_sysfs_node_cpus(node, &dev.cpus);
+	struct aml_device_perf perf;
+	if (err == 0)
+		err = numa_node_perf(node, &perf);
 	if (err != 0)
 		return err;
-	/* sysfs gives MB/s (2^20 bytes, as HMAT's MiB/s) and ns. */
-	struct aml_device_perf perf = {
-	        .read_bandwidth = aml_sysfs_node_access(node, "read_bandwidth")
-	                          << 20,
-	        .write_bandwidth =
-	                aml_sysfs_node_access(node, "write_bandwidth") << 20,
-	        .read_latency_ns = aml_sysfs_node_access(node, "read_latency"),
-	        .write_latency_ns =
-	                aml_sysfs_node_access(node, "write_latency"),
-	};
 	if (perf.read_bandwidth || perf.write_bandwidth ||
 	    perf.read_latency_ns || perf.write_latency_ns) {
 		struct aml_bitmap initiator;
-		numa_initiator_cpus(node, &initiator);
+		err = numa_initiator_cpus(node, &initiator);
+		if (err != 0)
+			return err;
 		if (aml_bitmap_count(&initiator) == 0)
 			initiator = dev.cpus;
 		err = aml_device_add_initiator(&dev, &initiator, &perf);

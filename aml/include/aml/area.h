@@ -64,8 +64,10 @@ struct aml_area_ops {
 	/**
 	 * Release [ptr, ptr + size), all or a page-aligned part of a mapping
 	 * map() returned. Required. Called with ptr page-aligned and size a
-	 * multiple of the page size. @return 0, or AML_EINVAL for a range the
-	 * area did not map (nothing released).
+	 * multiple of the page size. @return 0; AML_EINVAL for a range the
+	 * area did not map; AML_ENOMEM when releasing a part needs memory
+	 * (nothing released on either error). Must be safe against map() on
+	 * other threads, which may get the released addresses at once.
 	 */
 	int (*unmap)(const struct aml_area *area, void *ptr, size_t size);
 	/** Describe the area on @p out. Optional: NULL means AML_ENOTSUP. */
@@ -104,7 +106,10 @@ void *aml_area_mmap(const struct aml_area *area,
  * aml_area_mmap() returned, or a page-aligned part of one.
  * @return 0; AML_EINVAL for a NULL area or pointer, a pointer that is not
  *         page-aligned, a size of 0 or overflowing, or a range the area did
- *         not map (nothing is released).
+ *         not map; AML_ENOMEM when releasing part of a mapping needs memory
+ *         the process lacks (to split the area's record of the mapping, or
+ *         the kernel's, past vm.max_map_count). On error nothing is
+ *         released: the range stays mapped, and can be unmapped later.
  */
 int aml_area_munmap(const struct aml_area *area, void *ptr, size_t size);
 

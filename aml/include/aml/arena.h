@@ -30,6 +30,8 @@
  * - Freeing or reallocating a pointer the arena did not return, an
  *   interior or misaligned pointer, or (where the arena can tell) a block
  *   already freed returns AML_EINVAL and changes nothing.
+ * - After an implementation's fini, every call through the handle is
+ *   AML_EINVAL and maps nothing, until the storage is initialised again.
  *
  * Thread-safety: the jemalloc and locked arenas are thread-safe; bump, pool
  * and buddy are not (wrap them in a locked arena, or use one per thread).

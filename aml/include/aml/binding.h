@@ -111,8 +111,10 @@ int aml_binding_apply(const struct aml_binding *binding,
  *             @p max).
  * @return 0; AML_EINVAL for NULL arguments, an unaligned @p ptr, a device
  *         of the binding that is not in @p topology, or a run_end op that
- *         returns a value out of range; AML_ENOMEM. On an error *count is
- *         left as it was; entries of @p misplaced may have been written.
+ *         returns a value out of range; AML_ENOMEM (here or in
+ *         aml_topology_locate()); the other errors of
+ *         aml_topology_locate(). On an error *count is left as it was;
+ *         entries of @p misplaced may have been written.
  */
 int aml_binding_check(const struct aml_binding *binding,
                       const struct aml_topology *topology,

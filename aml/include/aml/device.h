@@ -94,7 +94,9 @@ struct aml_device_ops {
 	 * Release [ptr, ptr + size), all of which map() returned. Required.
 	 * Called with ptr page-aligned and size > 0, a multiple of the page
 	 * size. Must return AML_EINVAL, and change nothing, for a range the
-	 * device did not map.
+	 * device did not map; AML_ENOMEM, changing nothing, if a part cannot
+	 * be released for lack of memory. Must be safe against map() on
+	 * other threads, which may get the released addresses at once.
 	 */
 	int (*unmap)(const struct aml_device *dev, void *ptr, size_t size);
 	/**
@@ -157,7 +159,9 @@ void *aml_device_map(const struct aml_device *dev, size_t size);
  * released alone where the backend allows (numa does, memkind does not).
  * @return 0; AML_EINVAL for a NULL device or pointer, a pointer not
  *         page-aligned, a size of 0 or overflowing, or a range @p dev did not
- *         map (nothing is released then).
+ *         map; AML_ENOMEM when releasing part of a mapping needs memory the
+ *         process lacks (to split the device's record of it, or the
+ *         kernel's). On error nothing is released.
  * @note Thread-safe.
  */
 int aml_device_unmap(const struct aml_device *dev, void *ptr, size_t size);

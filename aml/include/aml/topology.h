@@ -69,9 +69,13 @@ void aml_topology_destroy(struct aml_topology **topology);
 /**
  * The process's topology: the emulated machine AML_EMULATE names if set
  * (<aml/emulator.h>), else the file named by AML_TOPOLOGY_XML if set, else
- * this machine. Made on first call, thread-safely, and kept until exit.
+ * this machine. Made by the first call that succeeds, thread-safely, and
+ * kept until exit. A failure that may pass (AML_ENOMEM, AML_FAILURE) is
+ * tried again by the next call; one the environment or the machine decides
+ * (AML_EINVAL, AML_ENODEV, AML_ENOTSUP) stays the answer.
  * @return the topology, owned by aml; NULL with aml_errno set as by
- *         aml_topology_discover() or aml_topology_load_xml().
+ *         aml_emu_create(), aml_topology_discover() or
+ *         aml_topology_load_xml().
  */
 const struct aml_topology *aml_topology_default(void);
 
@@ -266,8 +270,12 @@ void *aml_topology_map_populate(const struct aml_topology *topology,
  * Release [ptr, ptr + size) (size rounded up to pages), all or a
  * page-aligned part of what aml_topology_map() returned.
  * @return 0; AML_EINVAL for NULL arguments, an unaligned pointer, a size of 0
- *         or overflowing, or a range the topology did not map (nothing is
- *         released then).
+ *         or overflowing, or a range the topology did not map; AML_ENOMEM
+ *         when releasing part of a mapping needs memory the process lacks
+ *         (to split the topology's record of it, or the kernel's). On error
+ *         nothing is released.
+ * @note Thread-safe: the range is released and forgotten in one step, so a
+ *       map on another thread that gets the same addresses back succeeds.
  */
 int aml_topology_unmap(const struct aml_topology *topology,
                        void *ptr,
@@ -285,7 +293,9 @@ int aml_topology_unmap(const struct aml_topology *topology,
  *             kernel's shared zero page: AML_ENODEV on Linux 6.1, but
  *             recent kernels (6.18) report the zero page's node for it.
  * @return 0; AML_EINVAL for NULL arguments, an unaligned @p ptr or
- *         @p npages 0; AML_ENOTSUP if the topology cannot locate pages.
+ *         @p npages 0; AML_ENOTSUP if the topology cannot locate pages;
+ *         AML_ENOMEM if the kernel lacks the memory to answer
+ *         (move_pages(2)), AML_FAILURE if it refuses otherwise.
  */
 int aml_topology_locate(const struct aml_topology *topology,
                         const void *ptr,

@@ -12,7 +12,13 @@
  *
  * Alignment above the page size over-maps by the alignment and gives the
  * unaligned head and tail back. Each area records its own mappings, so that
- * it refuses to unmap another area's memory even on the same devices.
+ * it refuses to unmap another area's memory even on the same devices. The
+ * record and the pages agree for every thread: a map records its range once
+ * the backend mapped it, and an unmap releases and forgets it as one step
+ * under the record's lock (aml/src/rangeset.h). Releasing first and
+ * forgetting after let a map on another thread, handed the same address by
+ * the kernel meanwhile, fail with a false AML_EINVAL; forgetting first lost
+ * the record whenever the release then failed.
  *
  * Before anything is mapped, a weighted interleave checks each device's
  * share against its capacity (BIND's total is checked by the topology), and
@@ -107,6 +113,40 @@ static void *area_raw_map(const struct aml_area_device *self, size_t size)
 	return ptr;
 }
 
+/* AML_EINVAL from a backend asked to release part of a mapping means it
+ * frees whole maps only (memkind): it cannot trim, so the alignment is not
+ * supported. Anything else (no memory to split a record) is passed on. */
+static int area_trim_error(int err)
+{
+	return err == AML_EINVAL ? AML_ENOTSUP : err;
+}
+
+/*
+ * Give back the @p extra bytes that an alignment over-mapped around
+ * [ptr, ptr + size) in the mapping at @p raw: the head, then the tail. On
+ * error, what is left of the mapping is released whole (which never needs
+ * a split), so nothing stays mapped.
+ */
+static int area_trim(const struct aml_area_device *self,
+                     char *raw,
+                     char *ptr,
+                     size_t size,
+                     size_t extra)
+{
+	size_t head = (size_t)(ptr - raw), tail = extra - head;
+	int err = head != 0 ? area_raw_unmap(self, raw, head) : 0;
+	if (err != 0) {
+		area_raw_unmap(self, raw, size + extra);
+		return area_trim_error(err);
+	}
+	err = tail != 0 ? area_raw_unmap(self, ptr + size, tail) : 0;
+	if (err != 0) {
+		area_raw_unmap(self, ptr, size + tail);
+		return area_trim_error(err);
+	}
+	return 0;
+}
+
 /* Pages of each device in a weighted mapping of @p npages pages: whole
  * cycles of sum(weights) pages, then the rest in device order. */
 static void area_weighted_shares(const struct aml_area_device *self,
@@ -183,17 +223,9 @@ static void *area_device_map(const struct aml_area *area,
 	if (extra != 0) {
 		uintptr_t aligned = ((uintptr_t)raw + alignment - 1) &
 		                    ~(uintptr_t)(alignment - 1);
-		size_t head = aligned - (uintptr_t)raw, tail = extra - head;
-		ptr = raw + head;
-		/* A backend that frees whole maps only (memkind) cannot
-		 * trim: then this alignment is not supported. */
-		if (head != 0 && area_raw_unmap(self, raw, head) != 0)
-			err = AML_ENOTSUP;
-		if (err == 0 && tail != 0 &&
-		    area_raw_unmap(self, ptr + size, tail) != 0)
-			err = AML_ENOTSUP;
+		ptr = (char *)aligned;
+		err = area_trim(self, raw, ptr, size, extra);
 		if (err != 0) {
-			area_raw_unmap(self, raw, size + extra);
 			aml_errno = err;
 			return NULL;
 		}
@@ -210,19 +242,21 @@ static void *area_device_map(const struct aml_area *area,
 	return ptr;
 }
 
+static int area_release(void *ptr, size_t size, const void *arg)
+{
+	return area_raw_unmap(arg, ptr, size);
+}
+
 static int
 area_device_unmap(const struct aml_area *area, void *ptr, size_t size)
 {
-	const struct aml_area_device *self = area_device(area);
-	/* Forget the range only once the backend has released it: a backend
-	 * may refuse a part (memkind frees whole maps only), and the record
-	 * must then stay whole. */
-	if (!aml_rangeset_contains(area_maps(self), ptr, size))
-		return AML_EINVAL;
-	int err = area_raw_unmap(self, ptr, size);
-	if (err == 0)
-		err = aml_rangeset_remove(area_maps(self), ptr, size, false);
-	return err;
+	/* Released and forgotten under the record's lock: the backend may
+	 * hand the address to another thread's map as soon as it is
+	 * released, and that map must not find it still recorded. A backend
+	 * that refuses (memkind frees whole maps only), or a split of the
+	 * record that needs memory, leaves both the pages and the record. */
+	return aml_rangeset_remove(area_maps(area_device(area)), ptr, size,
+	                           false, area_release, area_device(area));
 }
 
 static const char *const area_policy_names[AML_AREA_POLICY_COUNT] = {
@@ -333,6 +367,9 @@ void aml_area_device_fini(struct aml_area_device *area)
 	aml_rangeset_fini(area_maps(area));
 	free(area->maps);
 	area->maps = NULL;
+	/* Every later call through the handle is AML_EINVAL: it used to
+	 * reach the freed record. */
+	area->base.ops = NULL;
 }
 
 int aml_area_device_create(struct aml_area **out,

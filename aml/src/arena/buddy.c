@@ -112,11 +112,10 @@ static int buddy_new_region(struct aml_arena_buddy *self)
 static void *
 buddy_alloc_large(struct aml_arena_buddy *self, size_t size, size_t align)
 {
+	/* size <= PTRDIFF_MAX (the generic functions checked), so rounding
+	 * to pages cannot wrap; whether the area can map that much is the
+	 * area's to say (AML_ENOMEM), as for every other size. */
 	size_t page = aml_page_size();
-	if (size > PTRDIFF_MAX - page) {
-		aml_errno = AML_EINVAL;
-		return NULL;
-	}
 	size_t len = aml_arena_align_up(size, page);
 	void *p = aml_arena_map(self->area, &self->stats, len,
 	                        align > page ? align : 0);
@@ -328,6 +327,8 @@ void aml_arena_buddy_fini(struct aml_arena_buddy *arena)
 	aml_arena_index_fini(&arena->regions);
 	memset(arena->free_lists, 0, sizeof(arena->free_lists));
 	arena->nempty = 0;
+	/* Every later call through the handle is AML_EINVAL. */
+	arena->base.ops = NULL;
 }
 
 int aml_arena_buddy_create(struct aml_arena **out,

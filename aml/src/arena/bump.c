@@ -265,6 +265,8 @@ void aml_arena_bump_fini(struct aml_arena_bump *arena)
 	aml_arena_index_fini(&arena->regions);
 	arena->current = arena->top = arena->end = NULL;
 	arena->last = arena->last_top = NULL;
+	/* Every later call through the handle is AML_EINVAL. */
+	arena->base.ops = NULL;
 }
 
 int aml_arena_bump_create(struct aml_arena **out,

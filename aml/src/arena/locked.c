@@ -101,10 +101,13 @@ int aml_arena_locked_init(struct aml_arena_locked *arena,
 
 void aml_arena_locked_fini(struct aml_arena_locked *arena)
 {
-	if (arena == NULL)
-		return;
+	if (arena == NULL || arena->inner == NULL)
+		return; /* never initialised, or finalised already */
 	pthread_mutex_destroy((pthread_mutex_t *)(void *)arena->mutex.bytes);
 	arena->inner = NULL;
+	/* Every later call through the handle is AML_EINVAL, before any
+	 * touches the destroyed mutex. */
+	arena->base.ops = NULL;
 }
 
 int aml_arena_locked_create(struct aml_arena **out, struct aml_arena *inner)

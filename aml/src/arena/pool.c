@@ -326,6 +326,8 @@ void aml_arena_pool_fini(struct aml_arena_pool *pool)
 	aml_arena_index_fini(&pool->slabs);
 	pool->partial = pool->hint = NULL;
 	pool->nempty = 0;
+	/* Every later call through the handle is AML_EINVAL. */
+	pool->base.ops = NULL;
 }
 
 int aml_arena_pool_create(struct aml_arena **out,

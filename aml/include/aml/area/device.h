@@ -100,7 +100,8 @@ struct aml_area_device {
  *         AML_AREA_DEVICE_MAX), a NULL or repeated device, a device not in
  *         @p topology, a missing topology, an unknown policy, PREFERRED
  *         with more than one device, weights missing, zero or given for
- *         another policy. The storage is untouched on error.
+ *         another policy; AML_ENOMEM for the area's record of its
+ *         mappings. The storage is untouched on error.
  */
 int aml_area_device_init(struct aml_area_device *area,
                          const struct aml_topology *topology,
@@ -111,7 +112,8 @@ int aml_area_device_init(struct aml_area_device *area,
 
 /** Finalise a device area. Mappings it made stay valid (the topology or
  * device still owns them) but can no longer be unmapped through it: unmap
- * them first. NULL is a no-op. */
+ * them first. The handle then answers AML_EINVAL to every call until the
+ * storage is initialised again. NULL and a second fini are no-ops. */
 void aml_area_device_fini(struct aml_area_device *area);
 
 /**

@@ -79,7 +79,8 @@ int aml_arena_buddy_init(struct aml_arena_buddy *arena,
                          size_t region_size);
 
 /** Give every region and large block back to the area. Blocks become
- * invalid. NULL is a no-op. */
+ * invalid. The handle then answers AML_EINVAL to every call until the
+ * storage is initialised again. NULL is a no-op. */
 void aml_arena_buddy_fini(struct aml_arena_buddy *arena);
 
 /**

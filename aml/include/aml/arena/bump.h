@@ -68,7 +68,9 @@ int aml_arena_bump_init(struct aml_arena_bump *arena,
                         const struct aml_area *area,
                         size_t region_size);
 
-/** Give every region back to the area. Blocks become invalid. NULL is a
+/** Give every region back to the area. Blocks become invalid. The handle
+ * then answers AML_EINVAL to every call until the storage is initialised
+ * again. NULL is a
  * no-op. */
 void aml_arena_bump_fini(struct aml_arena_bump *arena);
 

@@ -66,7 +66,8 @@ int aml_arena_jemalloc_init(struct aml_arena_jemalloc *arena,
                             size_t region_size);
 
 /** Destroy the fixed kinds and give every region back to the area. Blocks
- * become invalid. NULL is a no-op. */
+ * become invalid. The handle then answers AML_EINVAL to every call until
+ * the storage is initialised again. NULL and a second fini are no-ops. */
 void aml_arena_jemalloc_fini(struct aml_arena_jemalloc *arena);
 
 /**

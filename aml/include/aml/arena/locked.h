@@ -47,7 +47,9 @@ struct aml_arena_locked {
 int aml_arena_locked_init(struct aml_arena_locked *arena,
                           struct aml_arena *inner);
 
-/** Destroy the mutex; the inner arena is left as it is. NULL is a no-op. */
+/** Destroy the mutex; the inner arena is left as it is. The handle then
+ * answers AML_EINVAL to every call until the storage is initialised again.
+ * NULL and a second fini are no-ops. */
 void aml_arena_locked_fini(struct aml_arena_locked *arena);
 
 /**

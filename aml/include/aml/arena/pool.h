@@ -81,7 +81,9 @@ int aml_arena_pool_init(struct aml_arena_pool *pool,
                         size_t alignment,
                         size_t slab_size);
 
-/** Give every slab back to the area. Objects become invalid. NULL is a
+/** Give every slab back to the area. Objects become invalid. The handle
+ * then answers AML_EINVAL to every call until the storage is initialised
+ * again. NULL is a
  * no-op. */
 void aml_arena_pool_fini(struct aml_arena_pool *pool);
 

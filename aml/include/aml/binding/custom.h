@@ -53,7 +53,8 @@ int aml_binding_custom_init(struct aml_binding_custom *binding,
 /** Finalise (nothing to free; for symmetry). NULL is a no-op. */
 void aml_binding_custom_fini(struct aml_binding_custom *binding);
 
-/** aml_binding_custom_init() into one allocation; *out NULL on error. */
+/** aml_binding_custom_init() into one allocation; *out NULL on error.
+ * @return as init, or AML_ENOMEM. */
 int aml_binding_custom_create(struct aml_binding **out,
                               aml_binding_custom_fn fn,
                               void *arg,

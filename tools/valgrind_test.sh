@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Valgrind's memcheck over the unit tests and the tutorials: an invalid
+# access, a read of uninitialised memory or a definite leak fails the test
+# (--config=valgrind in .bazelrc). ASan misses uninitialised reads; this
+# does not.
+#   tools/valgrind_test.sh [BAZEL TEST ARGUMENTS...]
+# Left out: the VM boot (//tests/vm:vm_test, QEMU under valgrind) and the
+# benchmark smoke tests (timing loops, many times slower under valgrind).
+# dma_test runs every test once per engine kind: the ten-thousand-request and
+# every-size cases repeat what smaller cases cover, at a cost of minutes
+# under valgrind's one-thread-at-a-time scheduler.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+command -v valgrind >/dev/null || {
+	echo "valgrind_test: valgrind not found: apt-get install valgrind" >&2
+	exit 1
+}
+
+mapfile -t targets < <(bazel query --noshow_progress \
+	'kind("cc_test", //tests/... + //docs/...) except //tests:dma_test')
+bazel test --config=valgrind "$@" -- "${targets[@]}"
+bazel test --config=valgrind "$@" \
+	--test_arg=--gtest_filter='-*TenThousand*:*BytesOfEverySize*' \
+	//tests:dma_test

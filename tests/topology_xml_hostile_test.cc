@@ -246,6 +246,30 @@ TEST_F(TopologyXmlHostile, BrokenTreesAreRefused)
 	}
 }
 
+TEST_F(TopologyXmlHostile, TooManySiblingsAreRefused)
+{
+	// hwloc walks the siblings to append each child: 64000 CPU-less
+	// groups under one object took it 10 s. Real objects have at most
+	// 1024 children with CPUs, and a CPU-less one per NUMA node.
+	std::string groups;
+	for (int i = 0; i < 2048; i++) // beside a Package
+		groups += "<object type=\"Group\"" +
+		          aml_testing::Sets({}, {0}) + " gp_index=\"" +
+		          std::to_string(100 + i) + "\"/>\n";
+	std::string text =
+	        Replace(aml_testing::Machine(1, ""), " </object>\n</object>\n",
+	                " </object>\n" + groups + "</object>\n");
+	ExpectRefused(text, "gp_index=\"2147\"",
+	              "more than 2048 normal children of one object");
+	// 2048 children load.
+	text = Replace(text, groups.substr(groups.rfind("<object")), "");
+	struct aml_topology *t = nullptr;
+	EXPECT_EQ(aml_topology_load_xml_buffer(&t, text.data(), text.size(),
+	                                       nullptr),
+	          0);
+	aml_topology_destroy(&t);
+}
+
 TEST_F(TopologyXmlHostile, CommentsAnywhereAreFine)
 {
 	// hwloc's own parser loses NUMA nodes after a comment in <object>.

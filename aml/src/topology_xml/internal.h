@@ -23,6 +23,11 @@
 /** Most objects in one file (a 1024-CPU machine with every cache level
  * has about 12000). Bounds what hwloc allocates and sorts. */
 #define AML_XML_OBJECTS_MAX 65536
+/** Most normal, and most memory, children of one object: hwloc walks its
+ * list of siblings to append each child. 1024 CPUs make at most 1024
+ * children with CPUs; CPU-less ones hold memory, at most a node each. */
+#define AML_XML_CHILDREN_MAX        2048
+#define AML_XML_MEMORY_CHILDREN_MAX 1024
 /** Most values of one memory attribute for one NUMA node: hwloc looks
  * each new one up among the previous ones. */
 #define AML_XML_INITIATORS_MAX 256
@@ -85,6 +90,8 @@ struct xml_frame {
 	int last_first;
 	/** A normal child with an empty complete_cpuset was seen. */
 	bool empty_child;
+	/** Normal and memory children written so far. */
+	size_t nchildren, nmemory;
 	size_t line;
 };
 

@@ -134,6 +134,14 @@ static int check_against_parent(struct xml_check *c,
                                 struct xml_frame *f)
 {
 	const char *type = type_name(f->type);
+	bool memory = aml_xml_class(f->type) == XML_MEMORY;
+	if (memory ? ++parent->nmemory > AML_XML_MEMORY_CHILDREN_MAX
+	           : ++parent->nchildren > AML_XML_CHILDREN_MAX)
+		return aml_xml_fail(&c->scan, f->line,
+		                    "more than %d %s children of one object",
+		                    memory ? AML_XML_MEMORY_CHILDREN_MAX
+		                           : AML_XML_CHILDREN_MAX,
+		                    memory ? "memory" : "normal");
 	for (int i = 0; i < 4; i++) {
 		if (!aml_xml_subset(frame_set(f, i), frame_set(parent, i)))
 			return aml_xml_fail(&c->scan, f->line,
@@ -141,7 +149,7 @@ static int check_against_parent(struct xml_check *c,
 			                    "parent's",
 			                    set_names[i], type);
 	}
-	if (aml_xml_class(f->type) == XML_MEMORY) {
+	if (memory) {
 		if (!aml_bitmap_equal(&f->cpuset, &parent->cpuset) ||
 		    !aml_bitmap_equal(&f->complete_cpuset,
 		                      &parent->complete_cpuset))

@@ -76,6 +76,11 @@ static int check_chars(struct aml_xml_scan *scan)
 	const unsigned char *p = (const unsigned char *)scan->text;
 	size_t line = 1;
 	for (size_t i = 0; i < scan->size;) {
+		/* Printable ASCII, most of any file, needs no decoding. */
+		if (p[i] >= 0x20 && p[i] < 0x80) {
+			i++;
+			continue;
+		}
 		uint32_t c;
 		size_t len = utf8_decode(p + i, scan->size - i, &c);
 		if (len == 0)
@@ -277,10 +282,23 @@ static const char *read_value(struct aml_xml_scan *scan, const char *attr)
 		if (c == '&') {
 			if (read_reference(scan) != 0)
 				return NULL;
-		} else {
+		} else if (c == '\n') {
 			/* XML normalizes literal white space in values. */
-			scan->scratch[scan->used++] = is_space(c) ? ' ' : c;
+			scan->scratch[scan->used++] = ' ';
 			advance(scan, 1);
+		} else {
+			/* A run of plain characters at once. */
+			size_t end = scan->pos + 1;
+			while (end < scan->size && scan->text[end] != quote &&
+			       scan->text[end] != '<' &&
+			       scan->text[end] != '&' &&
+			       scan->text[end] != '\n')
+				end++;
+			for (size_t i = scan->pos; i < end; i++)
+				scan->scratch[scan->used++] =
+				        is_space(scan->text[i]) ? ' '
+				                                : scan->text[i];
+			scan->pos = end;
 		}
 		if ((size_t)(scan->scratch + scan->used - value) >
 		    AML_XML_VALUE_MAX) {

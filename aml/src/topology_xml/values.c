@@ -268,11 +268,24 @@ void aml_xml_put_set(struct xml_check *c,
 		if ((uint32_t)(set->words[w / 2] >> (32 * (w % 2))) != 0)
 			top = w;
 	}
+	/* 11 bytes a word at most, as hwloc writes them ("0x0000ffff,"). */
+	char buf[11 * (AML_BITMAP_MAX / 32) + 8], *p = buf;
+	static const char hex[] = "0123456789abcdef";
+	if (top < 0) {
+		memcpy(p, "0x0", 3);
+		p += 3;
+	}
+	for (int w = top; w >= 0; w--) {
+		uint32_t word = (uint32_t)(set->words[w / 2] >> (32 * (w % 2)));
+		if (w != top)
+			*p++ = ',';
+		*p++ = '0';
+		*p++ = 'x';
+		for (int shift = 28; shift >= 0; shift -= 4)
+			*p++ = hex[(word >> shift) & 0xf];
+	}
+	*p = '\0';
 	aml_xml_putf(c, " %s=\"", name);
-	if (top < 0)
-		aml_xml_put(c, "0x0");
-	for (int w = top; w >= 0; w--)
-		aml_xml_putf(c, "%s0x%08x", w == top ? "" : ",",
-		             (uint32_t)(set->words[w / 2] >> (32 * (w % 2))));
+	aml_xml_put(c, buf);
 	aml_xml_put(c, "\"");
 }

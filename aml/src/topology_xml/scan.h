@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <aml/topology.h>
 
@@ -39,7 +40,8 @@ enum aml_xml_event {
 	AML_XML_START,
 	/** An end tag (also right after the start of an empty element). */
 	AML_XML_END,
-	/** Character data that is not only white space: text is set. */
+	/** Character data that is not only white space: chars and nchars
+	 * are set, and name is the enclosing element's. */
 	AML_XML_TEXT,
 	/** The root element is closed and only comments follow. */
 	AML_XML_DONE,
@@ -111,6 +113,15 @@ const struct aml_xml_attr *aml_xml_attr(const struct aml_xml_scan *scan,
  */
 int aml_xml_fail(struct aml_xml_scan *scan, size_t line, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
+
+/* chars.c, for scan.c. */
+
+/** May an XML document hold code point @p c? */
+bool aml_xml_char_ok(uint32_t c);
+/** Refuse the text unless it is UTF-8 of allowed code points. */
+int aml_xml_check_chars(struct aml_xml_scan *scan);
+/** Write @p c in UTF-8 at @p out (4 bytes at most). @return the length. */
+size_t aml_xml_utf8_encode(uint32_t c, char *out);
 
 #ifdef __cplusplus
 }

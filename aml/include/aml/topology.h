@@ -63,6 +63,10 @@ struct aml_topology_xml_error {
 /**
  * Read a topology from an hwloc XML file: aml_topology_load_xml_file()
  * without the reason for a refusal.
+ * @param[out] out receives the topology, owned by the caller; NULL on error.
+ * @param path the file.
+ * @return as aml_topology_load_xml_file().
+ * @note Thread-safe.
  */
 int aml_topology_load_xml(struct aml_topology **out, const char *path);
 
@@ -84,7 +88,8 @@ int aml_topology_load_xml(struct aml_topology **out, const char *path);
  * the others share the last entry with the worst of their figures.
  * @param[out] out receives the topology, owned by the caller; NULL on error.
  * @param path the file: regular, a pipe or a device; read once.
- * @param[out] error where and why the file was refused; may be NULL.
+ * @param[out] error where and why the file was refused (cleared first);
+ *             may be NULL.
  * @return 0; AML_EINVAL if an argument is NULL or the file cannot be read,
  *         is empty or larger than AML_TOPOLOGY_XML_MAX, or is refused
  *         (@p error says where and why); AML_ENOMEM; AML_ENOTSUP if the

@@ -4,6 +4,8 @@
 // undocumented AML_EDOM; a valid file with more initiators than a device
 // holds loads; a bandwidth whose bytes per second do not fit in 64 bits is
 // refused rather than wrapped to 0 ("unknown").
+#include <dirent.h>
+
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -200,6 +202,31 @@ TEST_F(TopologyXmlEdge, BandwidthPastAmlsRangeIsRefused)
 	        << error.reason;
 	EXPECT_EQ(From(0, 0)->bandwidth, top << 20);
 	EXPECT_EQ(From(0, 0)->latency_ns, ~0ull);
+}
+
+TEST_F(TopologyXmlEdge, OddButValidTreesLoad)
+{
+	// tools/fuzz_xml.sh's own seeds: types nested upside down, groups
+	// hwloc merges away, CPU-less groups, restricted allowed sets, nodes
+	// under PUs or memory-side caches, node and PU 1023.
+	const char *dir = "tests/fuzz/topology_xml_seeds";
+	DIR *d = opendir(dir);
+	ASSERT_NE(d, nullptr);
+	int n = 0;
+	for (struct dirent *e; (e = readdir(d)) != nullptr;) {
+		std::string name = e->d_name;
+		if (name.size() < 4 || name.substr(name.size() - 4) != ".xml")
+			continue;
+		std::string path = std::string(dir) + "/" + name;
+		aml_topology_destroy(&topo);
+		EXPECT_EQ(
+		        aml_topology_load_xml_file(&topo, path.c_str(), &error),
+		        0)
+		        << path << ":" << error.line << ": " << error.reason;
+		n++;
+	}
+	closedir(d);
+	EXPECT_GE(n, 10);
 }
 
 } // namespace

@@ -64,70 +64,12 @@ printf '%s\n' "${sources[@]}" | xargs -P "$(nproc)" -I{} sh -c \
 	"$work"/obj/*.o -lhwloc -lnuma -lpthread -lm -o "$work/fuzzer"
 
 # Seeds: the fixtures (cut at -max_len: small inputs run 100 times faster),
-# and small machines that reach memory attributes, distances and the
-# elements hwloc drops.
-mkdir -p "$work/seeds" "$work/corpus"
-cp tests/fixtures/topology/*.xml "$work/seeds/"
-cat >"$work/seeds/small.xml" <<'XML'
-<?xml version="1.0" encoding="UTF-8"?>
-<!DOCTYPE topology SYSTEM "hwloc2.dtd">
-<topology version="2.0">
- <object type="Machine" os_index="0" cpuset="0x00000003" complete_cpuset="0x00000003" allowed_cpuset="0x00000003" nodeset="0x00000003" complete_nodeset="0x00000003" allowed_nodeset="0x00000003" gp_index="1">
-  <info name="Backend" value="Linux"/>
-  <page_type size="4096" count="0"/>
-  <object type="Package" os_index="0" cpuset="0x00000003" complete_cpuset="0x00000003" nodeset="0x00000003" complete_nodeset="0x00000003" gp_index="2">
-   <object type="NUMANode" os_index="0" cpuset="0x00000003" complete_cpuset="0x00000003" nodeset="0x00000001" complete_nodeset="0x00000001" gp_index="3" local_memory="1073741824"><page_type size="4096" count="262144"/></object>
-   <object type="NUMANode" os_index="1" cpuset="0x00000003" complete_cpuset="0x00000003" nodeset="0x00000002" complete_nodeset="0x00000002" gp_index="4" subtype="HBM" local_memory="536870912"/>
-   <object type="L2Cache" cpuset="0x00000003" complete_cpuset="0x00000003" nodeset="0x00000003" complete_nodeset="0x00000003" gp_index="5" cache_size="1048576" depth="2" cache_linesize="64" cache_associativity="16" cache_type="0">
-    <object type="Group" cpuset="0x00000003" complete_cpuset="0x00000003" nodeset="0x00000003" complete_nodeset="0x00000003" gp_index="6" kind="1001" subkind="0" dont_merge="1">
-     <object type="Core" os_index="0" cpuset="0x00000003" complete_cpuset="0x00000003" nodeset="0x00000003" complete_nodeset="0x00000003" gp_index="7">
-      <object type="PU" os_index="0" cpuset="0x00000001" complete_cpuset="0x00000001" nodeset="0x00000003" complete_nodeset="0x00000003" gp_index="8"/>
-      <object type="PU" os_index="1" cpuset="0x00000002" complete_cpuset="0x00000002" nodeset="0x00000003" complete_nodeset="0x00000003" gp_index="9"/>
-     </object>
-    </object>
-   </object>
-  </object>
-  <object type="Bridge" gp_index="10" bridge_type="0-1" depth="0" bridge_pci="0000:[00-01]">
-   <object type="PCIDev" gp_index="11" pci_busid="0000:01:00.0" pci_type="0302 [10de:20b0] [10de:134f] a1" pci_link_speed="0.000000">
-    <object type="OSDev" gp_index="12" name="nvidia0" subtype="GPU" osdev_type="1"/>
-   </object>
-  </object>
-  <object type="Misc" gp_index="13" name="extra"><userdata name="u" length="3">abc</userdata></object>
- </object>
- <distances2 type="NUMANode" nbobjs="2" kind="5" name="NUMALatency" indexing="os">
-  <indexes length="4">0 1 </indexes>
-  <u64values length="12">10 20 20 10 </u64values>
- </distances2>
- <distances2hetero nbobjs="2" kind="5" indexing="gp">
-  <indexes length="21">Package:2 NUMANode:3 </indexes>
-  <u64values length="12">10 20 20 10 </u64values>
- </distances2hetero>
- <memattr name="Bandwidth" flags="5">
-  <memattr_value target_obj_type="NUMANode" target_obj_gp_index="3" value="10000" initiator_cpuset="0x00000001"/>
-  <memattr_value target_obj_type="NUMANode" target_obj_gp_index="4" value="40000" initiator_cpuset="0x00000003"/>
- </memattr>
- <memattr name="ReadLatency" flags="6">
-  <memattr_value target_obj_type="NUMANode" target_obj_gp_index="4" value="150" initiator_obj_type="Package" initiator_obj_gp_index="2"/>
-  <memattr_value target_obj_type="NUMANode" target_obj_gp_index="3" value="90" initiator_cpuset="0x00000002"/>
- </memattr>
- <memattr name="Custom" flags="9">
-  <memattr_value target_obj_type="NUMANode" target_obj_gp_index="3" value="1"/>
- </memattr>
- <cpukind cpuset="0x00000003" forced_efficiency="0"><info name="CoreType" value="P"/></cpukind>
- <support name="discovery.pu" value="1"/>
-</topology>
-XML
-cat >"$work/seeds/memcache.xml" <<'XML'
-<topology version="2.1"><!-- a memory-side cache, and entities: &amp; &#x41; -->
-<object type="Machine" cpuset="0x1" complete_cpuset="0x1" nodeset="0x1" complete_nodeset="0x1" gp_index="1" name="a&lt;b&quot;c&#10;">
-<object type="MemCache" cpuset="0x1" complete_cpuset="0x1" nodeset="0x1" complete_nodeset="0x1" gp_index="2" cache_size="1024" depth="1" cache_type="0">
-<object type="NUMANode" os_index="0" cpuset="0x1" complete_cpuset="0x1" nodeset="0x1" complete_nodeset="0x1" gp_index="3"/>
-</object>
-<object type="PU" os_index="0" cpuset="0x1" complete_cpuset="0x1" nodeset="0x1" complete_nodeset="0x1" gp_index="4"/>
-</object>
-<memattr name="Latency" flags="6"><memattr_value target_obj_type="NUMANode" target_obj_gp_index="3" value="100" initiator_cpuset="0x1"/></memattr>
-</topology>
-XML
+# and small machines of tests/fuzz/topology_xml_seeds that reach memory
+# attributes, distances, I/O, Misc and MemCache objects, entities, and the
+# odd trees hwloc still loads (types nested upside down, groups merged away,
+# CPU-less groups, restricted allowed sets).
+mkdir -p "$work/seeds"
+cp tests/fixtures/topology/*.xml tests/fuzz/topology_xml_seeds/*.xml "$work/seeds/"
 
 cat >"$work/xml.dict" <<'DICT'
 "<object "

@@ -57,9 +57,20 @@ flags=(-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer
 mapfile -t sources < <(ls aml/src/*.c aml/src/*/*.c backends/numa/*.c \
 	backends/hwloc/hwloc.c backends/memkind/*_absent.c emulator/*.c)
 echo "fuzz_xml: compiling ${#sources[@]} files"
-printf '%s\n' "${sources[@]}" | xargs -P "$(nproc)" -I{} sh -c \
-	'"$0" "$@" -fsanitize=fuzzer-no-link -c {} -o "'"$work"'/obj/$(echo {} | tr / _).o"' \
-	"$cc" "${flags[@]}"
+compile() {
+	"$cc" "${flags[@]}" -fsanitize=fuzzer-no-link -c "$1" -o "$work/obj/${1//\//_}.o"
+}
+jobs_max=$(nproc)
+pids=()
+for src in "${sources[@]}"; do
+	compile "$src" &
+	pids+=($!)
+	if [ ${#pids[@]} -ge "$jobs_max" ]; then
+		wait "${pids[0]}"
+		pids=("${pids[@]:1}")
+	fi
+done
+for pid in "${pids[@]}"; do wait "$pid"; done
 "$cc" "${flags[@]}" -fsanitize=fuzzer tests/fuzz/topology_xml_fuzzer.c \
 	"$work"/obj/*.o -lhwloc -lnuma -lpthread -lm -o "$work/fuzzer"
 

@@ -35,7 +35,7 @@ TEST(TopologyDiscover, LibnumaAgreesWithHwloc)
 	if (!AML_HAVE_HWLOC)
 		GTEST_SKIP() << "hwloc is not built: nothing to compare with";
 	struct aml_topology *by_hwloc = nullptr, *by_numa = nullptr;
-	ASSERT_EQ(aml_hwloc_discover(&by_hwloc, nullptr), 0);
+	ASSERT_EQ(aml_hwloc_discover(&by_hwloc, nullptr, 0, nullptr), 0);
 	ASSERT_EQ(aml_numa_discover(&by_numa), 0);
 	EXPECT_STREQ(aml_topology_source(by_numa), "libnuma");
 	ASSERT_EQ(aml_topology_ndevices(by_numa),

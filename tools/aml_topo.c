@@ -193,8 +193,9 @@ static const struct aml_topology *open_topology(const struct options *o,
 {
 	int err = 0;
 	struct aml_emu_error error = {0};
+	struct aml_topology_xml_error xml_error = {0};
 	if (o->xml != NULL)
-		err = aml_topology_load_xml(own, o->xml);
+		err = aml_topology_load_xml_file(own, o->xml, &xml_error);
 	else if (o->emulate != NULL)
 		err = aml_emu_create(own, o->emulate, &error);
 	else if (aml_topology_default() == NULL)
@@ -202,6 +203,10 @@ static const struct aml_topology *open_topology(const struct options *o,
 	if (err == AML_EINVAL && o->emulate != NULL)
 		fprintf(stderr, "aml_topo: %s: at %zu: %s\n", o->emulate,
 		        error.offset, error.reason);
+	else if (err == AML_EINVAL && o->xml != NULL)
+		/* file:line: as compilers say it, so editors jump there */
+		fprintf(stderr, "aml_topo: %s:%zu: %s\n", o->xml,
+		        xml_error.line, xml_error.reason);
 	else if (err != 0)
 		fprintf(stderr, "aml_topo: %s\n", aml_strerror(err));
 	if (err != 0)

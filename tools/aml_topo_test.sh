@@ -30,6 +30,11 @@ if ! grep -q '^  hwloc    built' <(tools/aml_info 2>/dev/null || true) &&
 	exit 0
 fi
 
+# A malformed file is refused with its line and why (hwloc never sees it).
+if err=$($topo --xml tools/aml_topo_test.sh 2>&1); then fail "bad XML accepted"; fi
+[ "$err" = "aml_topo: tools/aml_topo_test.sh:1: text outside the root element" ] ||
+	fail "bad XML: $err"
+
 # The JSON on stdin satisfies the Python expression $1.
 check_json='
 import json, sys

@@ -52,10 +52,15 @@ extern const struct aml_topology_ops aml_numa_topology_ops;
 int aml_numa_discover(struct aml_topology **out);
 
 /*
- * backends/hwloc: a finished topology of this machine (xml_path NULL) or of
- * an hwloc XML file. The absent backend returns AML_ENOTSUP.
+ * backends/hwloc: a finished topology of this machine (xml NULL) or of hwloc
+ * XML text (size bytes, NUL-terminated, already checked by
+ * aml_topology_xml_check(): never the user's text), named source. The
+ * absent backend returns AML_ENOTSUP.
  */
-int aml_hwloc_discover(struct aml_topology **out, const char *xml_path);
+int aml_hwloc_discover(struct aml_topology **out,
+                       const char *xml,
+                       size_t size,
+                       const char *source);
 
 #ifdef __cplusplus
 }

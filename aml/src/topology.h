@@ -159,6 +159,20 @@ int aml_device_add_initiator(struct aml_device *dev,
                              const struct aml_device_perf *perf);
 
 /**
+ * Set @p dev's initiators (replacing any) from @p n pairs in @p list, in any
+ * order, a CPU set possibly repeated with other figures (they merge as in
+ * aml_device_add_initiator()). Past AML_DEVICE_INITIATORS_MAX distinct
+ * sets, sets with equal figures share an entry (the union of their CPUs);
+ * past it still, the best AML_DEVICE_INITIATORS_MAX - 1 by aml's initiator
+ * order are kept and the rest share the last entry with the worst of their
+ * figures. Needs dev->cpus set. Reorders @p list. O(n log n).
+ * @return 0; AML_ENOMEM (dev unchanged).
+ */
+int aml_device_set_initiators(struct aml_device *dev,
+                              struct aml_device_initiator *list,
+                              size_t n);
+
+/**
  * @p topology if it has a copy op (an emulated one charges copies to its
  * model), else NULL: what dma engines keep and pass to aml_topology_copy(),
  * so that copies in real memory stay plain memcpy calls.

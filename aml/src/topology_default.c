@@ -7,12 +7,15 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <aml/emulator.h>
 #include <aml/error.h>
 #include <aml/topology.h>
 
 #include "aml/src/backend.h"
+#include "aml/src/topology.h"
+#include "aml/src/topology_xml/topology_xml.h"
 
 int aml_topology_discover(struct aml_topology **out)
 {
@@ -21,20 +24,93 @@ int aml_topology_discover(struct aml_topology **out)
 	*out = NULL;
 	/* hwloc sees HMAT per initiator and node subtypes; libnuma and sysfs
 	 * are the fallback when hwloc is absent or fails. */
-	int err = aml_hwloc_discover(out, NULL);
+	int err = aml_hwloc_discover(out, NULL, 0, NULL);
 	if (err == AML_ENOTSUP || err == AML_FAILURE)
 		err = aml_numa_discover(out);
 	return err;
 }
 
+/* Check the text, then let hwloc load aml's copy of it. */
+static int load_checked(struct aml_topology **out,
+                        const char *text,
+                        size_t size,
+                        const char *source,
+                        struct aml_topology_xml_error *error)
+{
+	if (size > AML_TOPOLOGY_XML_MAX) {
+		snprintf(error->reason, sizeof(error->reason),
+		         "larger than %zu bytes", AML_TOPOLOGY_XML_MAX);
+		return AML_EINVAL;
+	}
+	char *checked;
+	size_t checked_size;
+	int err = aml_topology_xml_check(text, size, &checked, &checked_size,
+	                                 error);
+	if (err != 0)
+		return err;
+	err = aml_hwloc_discover(out, checked, checked_size, source);
+	free(checked);
+	if (err == AML_EINVAL)
+		snprintf(error->reason, sizeof(error->reason),
+		         "hwloc refused the file although aml's checks passed");
+	return err;
+}
+
+static int load_start(struct aml_topology **out,
+                      const void *what,
+                      struct aml_topology_xml_error **error,
+                      struct aml_topology_xml_error *local)
+{
+	if (*error == NULL)
+		*error = local;
+	memset(*error, 0, sizeof(**error));
+	if (out == NULL || what == NULL) {
+		snprintf((*error)->reason, sizeof((*error)->reason),
+		         "NULL argument");
+		if (out != NULL)
+			*out = NULL;
+		return AML_EINVAL;
+	}
+	*out = NULL;
+	/* Without hwloc there is nothing to load into: no reading, no check. */
+	return aml_backend_hwloc_impl.built ? 0 : AML_ENOTSUP;
+}
+
+int aml_topology_load_xml_buffer(struct aml_topology **out,
+                                 const char *xml,
+                                 size_t size,
+                                 struct aml_topology_xml_error *error)
+{
+	struct aml_topology_xml_error local;
+	int err = load_start(out, xml, &error, &local);
+	if (err != 0)
+		return err;
+	return load_checked(out, xml, size, "hwloc XML buffer", error);
+}
+
+int aml_topology_load_xml_file(struct aml_topology **out,
+                               const char *path,
+                               struct aml_topology_xml_error *error)
+{
+	struct aml_topology_xml_error local;
+	int err = load_start(out, path, &error, &local);
+	if (err != 0)
+		return err;
+	char *text;
+	size_t size;
+	err = aml_topology_xml_read(path, &text, &size, error);
+	if (err != 0)
+		return err;
+	char source[AML_TOPOLOGY_SOURCE_MAX];
+	snprintf(source, sizeof(source), "hwloc XML %s", path);
+	err = load_checked(out, text, size, source, error);
+	free(text);
+	return err;
+}
+
 int aml_topology_load_xml(struct aml_topology **out, const char *path)
 {
-	if (out == NULL)
-		return AML_EINVAL;
-	*out = NULL;
-	if (path == NULL)
-		return AML_EINVAL;
-	return aml_hwloc_discover(out, path);
+	return aml_topology_load_xml_file(out, path, NULL);
 }
 
 /*
@@ -65,8 +141,18 @@ static int default_topology_make(struct aml_topology **out)
 			        emulate, error.offset, error.reason);
 		return err;
 	}
-	if (xml != NULL && xml[0] != '\0')
-		return aml_topology_load_xml(out, xml);
+	if (xml != NULL && xml[0] != '\0') {
+		struct aml_topology_xml_error error = {0};
+		int err = aml_topology_load_xml_file(out, xml, &error);
+		if (err == AML_EINVAL && error.line > 0)
+			fprintf(stderr,
+			        "aml: AML_TOPOLOGY_XML=\"%s\": line %zu: %s\n",
+			        xml, error.line, error.reason);
+		else if (err == AML_EINVAL)
+			fprintf(stderr, "aml: AML_TOPOLOGY_XML=\"%s\": %s\n",
+			        xml, error.reason);
+		return err;
+	}
 	return aml_topology_discover(out);
 }
 

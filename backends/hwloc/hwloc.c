@@ -10,10 +10,19 @@
  * wrong node.
  *
  * Bandwidth and latency come from hwloc's memattrs (ACPI HMAT on Linux), one
- * value per initiator CPU set; hwloc gives bandwidth in MiB/s.
+ * value per initiator CPU set; hwloc gives bandwidth in MiB/s. A node may
+ * have any number of initiators; aml_device_set_initiators() fits them in
+ * the device.
+ *
+ * XML reaches this file only as the canonical text aml wrote after checking
+ * the user's (aml/src/topology_xml): hwloc never parses a byte aml did not
+ * check.
  */
 #include <errno.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include <hwloc.h>
 
@@ -148,41 +157,64 @@ static bool hwloc_is_bandwidth(hwloc_memattr_id_t id)
 	       id == HWLOC_MEMATTR_ID_WRITE_BANDWIDTH;
 }
 
-/* Record every initiator's value of one memattr on dev. */
+/* MiB/s to bytes/s. An XML file past 2^44 MiB/s is refused before hwloc
+ * reads it; a machine's own figures saturate rather than wrap to 0. */
+static uint64_t hwloc_bytes_per_second(hwloc_uint64_t mib)
+{
+	return mib > (UINT64_MAX >> 20) ? UINT64_MAX : (uint64_t)mib << 20;
+}
+
+/* Every initiator of a node, as many as hwloc has, before reduction. */
+struct hwloc_initiators {
+	struct aml_device_initiator *items;
+	size_t n;
+};
+
+/* Append every CPU-set initiator's value of one memattr to list. */
 static int hwloc_read_memattr(hwloc_topology_t topo,
                               hwloc_obj_t node,
                               hwloc_memattr_id_t id,
-                              struct aml_device *dev)
+                              struct hwloc_initiators *list)
 {
-	struct hwloc_location where[AML_DEVICE_INITIATORS_MAX];
-	hwloc_uint64_t values[AML_DEVICE_INITIATORS_MAX];
-	unsigned n = AML_DEVICE_INITIATORS_MAX;
-	if (hwloc_memattr_get_initiators(topo, id, node, 0, &n, where,
-	                                 values) != 0)
+	unsigned n = 0;
+	if (hwloc_memattr_get_initiators(topo, id, node, 0, &n, NULL, NULL) !=
+	            0 ||
+	    n == 0)
 		return 0; /* no values for this attribute */
-	/* hwloc reports how many exist; only the first ones were stored. */
-	if (n > AML_DEVICE_INITIATORS_MAX)
-		n = AML_DEVICE_INITIATORS_MAX;
-	for (unsigned i = 0; i < n; i++) {
+	struct hwloc_location *where = malloc(n * sizeof(*where));
+	hwloc_uint64_t *values = malloc(n * sizeof(*values));
+	struct aml_device_initiator *items =
+	        realloc(list->items, (list->n + n) * sizeof(*items));
+	if (items != NULL)
+		list->items = items;
+	int err = where == NULL || values == NULL || items == NULL ? AML_ENOMEM
+	                                                           : 0;
+	unsigned got = n;
+	if (err == 0 && hwloc_memattr_get_initiators(topo, id, node, 0, &got,
+	                                             where, values) != 0)
+		got = 0;
+	for (unsigned i = 0; err == 0 && i < got && i < n; i++) {
 		if (where[i].type != HWLOC_LOCATION_TYPE_CPUSET)
 			continue;
-		struct aml_bitmap cpus;
-		hwloc_to_bitmap(where[i].location.cpuset, &cpus);
-		struct aml_device_perf perf = {0};
-		*hwloc_perf_field(&perf, id) =
-		        hwloc_is_bandwidth(id) ? values[i] << 20 : values[i];
-		int err = aml_device_add_initiator(dev, &cpus, &perf);
-		if (err != 0)
-			return err;
+		struct aml_device_initiator *in = &list->items[list->n++];
+		*in = (struct aml_device_initiator){0};
+		hwloc_to_bitmap(where[i].location.cpuset, &in->cpus);
+		*hwloc_perf_field(&in->perf, id) =
+		        hwloc_is_bandwidth(id)
+		                ? hwloc_bytes_per_second(values[i])
+		                : values[i];
 	}
-	return 0;
+	free(where);
+	free(values);
+	return err;
 }
 
 static int
 hwloc_add_node(hwloc_topology_t topo, hwloc_obj_t node, struct aml_topology *t)
 {
+	/* Linux has no node past 1023, and aml refuses XML that does. */
 	if (node->os_index >= AML_BITMAP_MAX)
-		return AML_EDOM;
+		return AML_FAILURE;
 	struct aml_device dev = {
 	        .numa_id = (int)node->os_index,
 	        .backend = AML_BACKEND_NUMA,
@@ -199,12 +231,15 @@ hwloc_add_node(hwloc_topology_t topo, hwloc_obj_t node, struct aml_topology *t)
 	        HWLOC_MEMATTR_ID_READ_LATENCY,
 	        HWLOC_MEMATTR_ID_WRITE_LATENCY,
 	};
-	for (size_t i = 0; i < sizeof(attrs) / sizeof(*attrs); i++) {
-		err = hwloc_read_memattr(topo, node, attrs[i], &dev);
-		if (err != 0)
-			return err;
-	}
-	return aml_topology_add_device(t, &dev, node->subtype);
+	struct hwloc_initiators list = {0};
+	for (size_t i = 0; err == 0 && i < sizeof(attrs) / sizeof(*attrs); i++)
+		err = hwloc_read_memattr(topo, node, attrs[i], &list);
+	if (err == 0)
+		err = aml_device_set_initiators(&dev, list.items, list.n);
+	if (err == 0)
+		err = aml_topology_add_device(t, &dev, node->subtype);
+	free(list.items);
+	return err;
 }
 
 /* A load that failed for lack of memory must say so: taken for a bad file,
@@ -215,38 +250,40 @@ static int hwloc_load_error(int err, int otherwise)
 	return err == ENOMEM ? AML_ENOMEM : otherwise;
 }
 
-static int hwloc_load(hwloc_topology_t *topo, const char *xml_path)
+static int hwloc_load(hwloc_topology_t *topo, const char *xml, size_t size)
 {
 	if (hwloc_topology_init(topo) != 0)
 		return AML_ENOMEM;
-	if (xml_path != NULL && hwloc_topology_set_xml(*topo, xml_path) != 0) {
+	/* hwloc counts the buffer's NUL in its length. */
+	if (xml != NULL &&
+	    (size >= INT_MAX ||
+	     hwloc_topology_set_xmlbuffer(*topo, xml, (int)size + 1) != 0)) {
 		int err = hwloc_load_error(errno, AML_EINVAL);
 		hwloc_topology_destroy(*topo);
 		return err;
 	}
 	if (hwloc_topology_load(*topo) != 0) {
-		int err = hwloc_load_error(
-		        errno, xml_path != NULL ? AML_EINVAL : AML_FAILURE);
+		int err = hwloc_load_error(errno, xml != NULL ? AML_EINVAL
+		                                              : AML_FAILURE);
 		hwloc_topology_destroy(*topo);
 		return err;
 	}
 	return 0;
 }
 
-int aml_hwloc_discover(struct aml_topology **out, const char *xml_path)
+int aml_hwloc_discover(struct aml_topology **out,
+                       const char *xml,
+                       size_t size,
+                       const char *source)
 {
 	*out = NULL;
 	hwloc_topology_t topo;
-	int err = hwloc_load(&topo, xml_path);
+	int err = hwloc_load(&topo, xml, size);
 	if (err != 0)
 		return err;
-	char source[AML_TOPOLOGY_SOURCE_MAX];
-	if (xml_path != NULL)
-		snprintf(source, sizeof(source), "hwloc XML %s", xml_path);
-	else
-		snprintf(source, sizeof(source), "hwloc");
 	struct aml_topology *t;
-	err = aml_topology_create_empty(&t, source, &aml_numa_topology_ops);
+	err = aml_topology_create_empty(&t, xml != NULL ? source : "hwloc",
+	                                &aml_numa_topology_ops);
 	if (err == 0)
 		t->this_system = hwloc_topology_is_thissystem(topo);
 	for (hwloc_obj_t node = NULL;

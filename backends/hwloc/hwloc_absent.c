@@ -16,9 +16,14 @@ const struct aml_backend_impl aml_backend_hwloc_impl = {
         .describe = NULL,
 };
 
-int aml_hwloc_discover(struct aml_topology **out, const char *xml_path)
+int aml_hwloc_discover(struct aml_topology **out,
+                       const char *xml,
+                       size_t size,
+                       const char *source)
 {
-	(void)xml_path;
+	(void)xml;
+	(void)size;
+	(void)source;
 	*out = NULL;
 	return AML_ENOTSUP;
 }

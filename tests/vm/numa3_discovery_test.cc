@@ -79,7 +79,7 @@ TEST(Numa3Discovery, HwlocFindsThreeDevicesWithTheirHmatFigures)
 	if (!aml_backend_is_built(AML_BACKEND_HWLOC))
 		GTEST_SKIP() << "aml built without hwloc";
 	struct aml_topology *t = nullptr;
-	ASSERT_EQ(aml_hwloc_discover(&t, nullptr), 0);
+	ASSERT_EQ(aml_hwloc_discover(&t, nullptr, 0, nullptr), 0);
 	EXPECT_STREQ(aml_topology_source(t), "hwloc");
 	ExpectTheGuest(t);
 	aml_topology_destroy(&t);

@@ -72,7 +72,10 @@ struct aml_device_initiator {
 	struct aml_device_perf perf;
 };
 
-/** Most initiators a device records: 2 sockets x SNC4 is 8. */
+/** Most initiators a device records (2 sockets x SNC4 is 8). Discovery
+ * fits more into them without overstating a figure (docs/topology-xml.md):
+ * initiators with equal figures share an entry, and past that the slowest
+ * share the last one with their worst figures. */
 #define AML_DEVICE_INITIATORS_MAX 16
 /** Size of struct aml_device's name, NUL included. */
 #define AML_DEVICE_NAME_MAX 32

@@ -47,17 +47,74 @@ enum aml_topology_rank {
  */
 int aml_topology_discover(struct aml_topology **out);
 
+/** Largest hwloc XML text aml reads, in bytes (16 MiB: a 1024-CPU machine
+ * with every cache level and hundreds of PCI devices writes about 3 MiB). */
+#define AML_TOPOLOGY_XML_MAX ((size_t)16 << 20)
+
+/** Where and why an hwloc XML topology was refused. */
+struct aml_topology_xml_error {
+	/** Line of the text, from 1; 0 when the reason is about the whole
+	 * text (unreadable, too large, no NUMA node, ...). */
+	size_t line;
+	/** The reason, in words. */
+	char reason[128];
+};
+
 /**
- * Read a topology from an hwloc XML file (as written by `lstopo --of xml`).
- * Its devices keep the file's NUMA OS indices; mapping memory on them works
- * only where this machine has those nodes (AML_ENODEV otherwise).
+ * Read a topology from an hwloc XML file: aml_topology_load_xml_file()
+ * without the reason for a refusal.
  * @param[out] out receives the topology, owned by the caller; NULL on error.
  * @param path the file.
- * @return 0; AML_EINVAL if an argument is NULL or the file cannot be read or
- *         parsed; AML_ENODEV if it has no NUMA node; AML_ENOMEM;
- *         AML_ENOTSUP if the hwloc backend is not built.
+ * @return as aml_topology_load_xml_file().
+ * @note Thread-safe.
  */
 int aml_topology_load_xml(struct aml_topology **out, const char *path);
+
+/**
+ * Read a topology from an hwloc 2 XML file (as written by `lstopo --of xml`).
+ * Its devices keep the file's NUMA OS indices; mapping memory on them works
+ * only where this machine has those nodes (AML_ENODEV otherwise).
+ *
+ * aml checks the whole text before hwloc sees any of it (docs/topology-xml.md
+ * lists the rules): well-formed XML of the subset hwloc writes, then the
+ * objects, sets and memory attributes hwloc relies on, within aml's limits
+ * (1024 CPUs and NUMA nodes, AML_TOPOLOGY_XML_MAX bytes). hwloc then loads
+ * a canonical copy of what aml checked and needs, so that no file makes it
+ * crash or stall. The work is bounded by the size of the text.
+ *
+ * A node with more initiators than AML_DEVICE_INITIATORS_MAX keeps them
+ * all when they have at most that many distinct figures (initiators with
+ * the same figures share an entry); past that, the best ones are kept and
+ * the others share the last entry with the worst of their figures.
+ * @param[out] out receives the topology, owned by the caller; NULL on error.
+ * @param path the file: regular, a pipe or a device; read once.
+ * @param[out] error where and why the file was refused (cleared first);
+ *             may be NULL.
+ * @return 0; AML_EINVAL if an argument is NULL or the file cannot be read,
+ *         is empty or larger than AML_TOPOLOGY_XML_MAX, or is refused
+ *         (@p error says where and why); AML_ENOMEM; AML_ENOTSUP if the
+ *         hwloc backend is not built.
+ * @note Thread-safe.
+ */
+int aml_topology_load_xml_file(struct aml_topology **out,
+                               const char *path,
+                               struct aml_topology_xml_error *error);
+
+/**
+ * aml_topology_load_xml_file() on text in memory.
+ * @param[out] out receives the topology, owned by the caller; NULL on error.
+ * @param xml the text, not necessarily NUL-terminated; a NUL byte in it is
+ *            refused.
+ * @param size its length in bytes.
+ * @param[out] error where and why the text was refused; may be NULL.
+ * @return as aml_topology_load_xml_file(). The topology's source is
+ *         "hwloc XML buffer".
+ * @note Thread-safe.
+ */
+int aml_topology_load_xml_buffer(struct aml_topology **out,
+                                 const char *xml,
+                                 size_t size,
+                                 struct aml_topology_xml_error *error);
 
 /**
  * Release a topology from aml_topology_discover() or _load_xml(), and every
@@ -72,7 +129,8 @@ void aml_topology_destroy(struct aml_topology **topology);
  * this machine. Made by the first call that succeeds, thread-safely, and
  * kept until exit. A failure that may pass (AML_ENOMEM, AML_FAILURE) is
  * tried again by the next call; one the environment or the machine decides
- * (AML_EINVAL, AML_ENODEV, AML_ENOTSUP) stays the answer.
+ * (AML_EINVAL, AML_ENODEV, AML_ENOTSUP) stays the answer. A refused
+ * AML_EMULATE or AML_TOPOLOGY_XML prints where and why on stderr.
  * @return the topology, owned by aml; NULL with aml_errno set as by
  *         aml_emu_create(), aml_topology_discover() or
  *         aml_topology_load_xml().

@@ -192,9 +192,11 @@ static void *emu_map(struct emu_machine *m,
 		err = emu_place(m, set, policy, npages, labels, &plan);
 		struct emu_mapping map = {(uintptr_t)ptr, npages, owner,
 		                          EMU_MIXED, labels};
-		emu_mapping_update_uniform(&map);
-		if (err == 0)
+		/* Only a complete plan has every label written. */
+		if (err == 0) {
+			emu_mapping_update_uniform(&map);
 			err = emu_pagetable_insert(&m->table, &map);
+		}
 		if (err == 0)
 			emu_commit(m, &plan);
 		pthread_rwlock_unlock(&m->lock);

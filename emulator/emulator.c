@@ -319,9 +319,8 @@ emu_move_pages(struct emu_machine *m, uintptr_t start, size_t npages, size_t to)
 		                                           : dst->write_bw;
 		uint64_t run =
 		        emu_transfer_ns(pages_from[s] * m->page_size, bw);
-		__atomic_fetch_add(&m->devices[s].modelled_ns, run,
-		                   __ATOMIC_RELAXED);
-		ns += run;
+		emu_atomic_sat_add(&m->devices[s].modelled_ns, run);
+		ns = emu_sat_add(ns, run);
 		if (src->read_latency_ns > latency)
 			latency = src->read_latency_ns;
 	}
@@ -329,9 +328,9 @@ emu_move_pages(struct emu_machine *m, uintptr_t start, size_t npages, size_t to)
 		return 0;
 	if (dst->write_latency_ns > latency)
 		latency = dst->write_latency_ns;
-	__atomic_fetch_add(&m->devices[to].modelled_ns, ns + latency,
-	                   __ATOMIC_RELAXED);
-	return ns + latency;
+	ns = emu_sat_add(ns, latency);
+	emu_atomic_sat_add(&m->devices[to].modelled_ns, ns);
+	return ns;
 }
 
 static int emu_device_move(const struct aml_device *dev, void *ptr, size_t size)

@@ -96,6 +96,10 @@ struct emu_machine {
 /* The mapping holding addr, or NULL. O(log n). */
 struct emu_mapping *emu_pagetable_find(const struct emu_pagetable *table,
                                        uintptr_t addr);
+/* The first mapping that ends after addr (holding it, or the next one), or
+ * NULL. O(log n). */
+struct emu_mapping *emu_pagetable_next(const struct emu_pagetable *table,
+                                       uintptr_t addr);
 /* Record a mapping (labels allocated by the caller, owned by the table). */
 int emu_pagetable_insert(struct emu_pagetable *table,
                          const struct emu_mapping *mapping);
@@ -116,9 +120,13 @@ void emu_mapping_update_uniform(struct emu_mapping *m);
 void emu_clock_advance(struct emu_machine *machine,
                        uint64_t ns,
                        uint64_t start_ns);
-/* ceil(bytes * 1e9 / bytes_per_s): a transfer's modelled ns, without
- * overflow for any size. */
+/* ceil(bytes * 1e9 / bytes_per_s): a transfer's modelled ns, saturated at
+ * UINT64_MAX. */
 uint64_t emu_transfer_ns(uint64_t bytes, uint64_t bytes_per_s);
+/* a + b, or UINT64_MAX if it would wrap: modelled time saturates. */
+uint64_t emu_sat_add(uint64_t a, uint64_t b);
+/* *counter += v, saturated, atomically (relaxed). */
+void emu_atomic_sat_add(uint64_t *counter, uint64_t v);
 /* Is the machine in delay mode? */
 bool emu_delaying(const struct emu_machine *machine);
 /* Monotonic wall clock in ns. */

@@ -19,7 +19,10 @@
  * Copies (aml_emu_copy), moves, and accesses a program charges
  * (aml_emu_charge) advance a virtual clock, per thread and in total. In
  * delay mode they also take real time: modelled time times a dilation
- * factor calibrated against this machine's own copy bandwidth.
+ * factor calibrated against this machine's own copy bandwidth. Modelled
+ * times and the statistics saturate at UINT64_MAX (584 years of
+ * nanoseconds) instead of wrapping. Costing a range takes work in
+ * proportion to the emulated pages it meets, not to its size.
  *
  * Made with aml_emu_create(), or by aml_topology_default() when the
  * environment says `AML_EMULATE=<preset or spec>` ("@path" reads a file).
@@ -109,10 +112,12 @@ int aml_emu_dilation(const struct aml_topology *topology, double *out);
  * nanoseconds, without copying or charging: the highest latency among the
  * devices involved, plus, for each run of pages on one (source,
  * destination) pair of devices, its bytes over min(read bandwidth of the
- * source, write bandwidth of the destination). Memory outside emulated
- * mappings counts as device 0.
- * @return 0; AML_EINVAL for NULL arguments, size 0, or a topology that is
- *         not emulated.
+ * source, write bandwidth of the destination), saturated at UINT64_MAX.
+ * Memory outside emulated mappings counts as device 0, one run up to the
+ * next mapping whatever its size.
+ * @return 0; AML_EINVAL for NULL arguments, size 0, a range that runs past
+ *         the end of the address space, or a topology that is not emulated.
+ * @note Thread-safe.
  */
 int aml_emu_copy_cost(const struct aml_topology *topology,
                       const void *dst,
@@ -124,8 +129,9 @@ int aml_emu_copy_cost(const struct aml_topology *topology,
  * memcpy(@p dst, @p src, @p size), charged to the virtual clock and the
  * devices' statistics (and delayed in delay mode). The ranges must not
  * overlap.
- * @return 0; AML_EINVAL for NULL arguments, size 0, overlapping ranges, or a
- *         topology that is not emulated.
+ * @return 0; AML_EINVAL for NULL arguments, size 0, overlapping ranges, a
+ *         range that runs past the end of the address space, or a topology
+ *         that is not emulated.
  * @note Thread-safe.
  */
 int aml_emu_copy(const struct aml_topology *topology,
@@ -141,15 +147,19 @@ int aml_emu_copy(const struct aml_topology *topology,
  * @param ptr the first byte accessed.
  * @param size bytes accessed, at least 1.
  * @param access AML_EMU_READ, AML_EMU_WRITE, or both (charged twice).
- * @return 0; AML_EINVAL for NULL arguments, size 0, a bad @p access, or a
- *         topology that is not emulated.
+ * @return 0; AML_EINVAL for NULL arguments, size 0, a range that runs past
+ *         the end of the address space, a bad @p access, or a topology that
+ *         is not emulated.
+ * @note Thread-safe. The bytes are not touched: @p ptr may be any address,
+ *       emulated memory or not.
  */
 int aml_emu_charge(const struct aml_topology *topology,
                    const void *ptr,
                    size_t size,
                    int access);
 
-/** The virtual clock of an emulated topology. */
+/** The virtual clock of an emulated topology. Both times saturate at
+ * UINT64_MAX. */
 struct aml_emu_clock {
 	/** Modelled nanoseconds charged by every thread. */
 	uint64_t total_ns;
@@ -180,7 +190,8 @@ int aml_emu_clock(const struct aml_topology *topology,
  */
 int aml_emu_clock_advance_to(const struct aml_topology *topology, uint64_t ns);
 
-/** What one emulated device has seen. */
+/** What one emulated device has seen. The counters saturate at
+ * UINT64_MAX. */
 struct aml_emu_stats {
 	/** Bytes now placed on the device. */
 	uint64_t resident_bytes;

@@ -124,9 +124,20 @@ static struct emu_thread_clock *clock_of_thread(struct emu_machine *m)
 	return c;
 }
 
+/* Acquire: a thread that sees delay mode sees the dilation set before it
+ * (aml_emu_set_mode). */
 bool emu_delaying(const struct emu_machine *m)
 {
-	return __atomic_load_n(&m->mode, __ATOMIC_RELAXED) == AML_EMU_DELAY;
+	return __atomic_load_n(&m->mode, __ATOMIC_ACQUIRE) == AML_EMU_DELAY;
+}
+
+/* The machine's dilation, 0 until calibrated. Atomic: aml_emu_set_mode may
+ * calibrate on one thread while others charge and copy. */
+static double cost_dilation(const struct emu_machine *m)
+{
+	double d;
+	__atomic_load(&m->dilation, &d, __ATOMIC_ACQUIRE);
+	return d;
 }
 
 void emu_clock_advance(struct emu_machine *m, uint64_t ns, uint64_t start_ns)
@@ -140,25 +151,38 @@ void emu_clock_advance(struct emu_machine *m, uint64_t ns, uint64_t start_ns)
 		                 __ATOMIC_RELAXED);
 	if (!emu_delaying(m))
 		return;
-	uint64_t until = emu_sat_add(start_ns, cost_dilate(ns, m->dilation));
+	uint64_t until =
+	        emu_sat_add(start_ns, cost_dilate(ns, cost_dilation(m)));
 	while (emu_now_ns() < until)
 		; /* busy-wait: see the top of this file */
 }
 
 /* ---- Calibration ---- */
 
-/* This machine's copy bandwidth, measured once per process: the best of a
- * few 32 MiB copies, past the caches as an emulated tier's traffic is. */
+/* This machine's copy bandwidth in bytes/s: the best of a few 32 MiB
+ * copies, past the caches as an emulated tier's traffic is. Measured once
+ * per process, by the first caller that succeeds: a measurement that could
+ * not get its buffers leaves it 0, and the next caller tries again (a
+ * pthread_once would make delay mode fail for good after one shortage). */
 static double host_copy_bw;
-static pthread_once_t host_copy_bw_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t host_copy_bw_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void cost_measure_host(void)
+static void *cost_map_buffers(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+	               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void *(*emu_calibration_map)(size_t size) = cost_map_buffers;
+
+/* The measurement itself; 0 if it could not be made. */
+static double cost_measure_host(void)
 {
 	size_t size = 32 << 20;
-	char *src = mmap(NULL, 2 * size, PROT_READ | PROT_WRITE,
-	                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (src == MAP_FAILED)
-		return;
+	char *src = emu_calibration_map(2 * size);
+	if (src == NULL)
+		return 0;
 	char *dst = src + size;
 	memset(src, 1, 2 * size); /* fault everything in first */
 	uint64_t best = UINT64_MAX;
@@ -169,18 +193,37 @@ static void cost_measure_host(void)
 		best = t < best ? t : best;
 	}
 	munmap(src, 2 * size);
-	host_copy_bw = (double)size * NS_PER_S / (double)(best ? best : 1);
+	return (double)size * NS_PER_S / (double)(best ? best : 1);
+}
+
+/* host_copy_bw, measured now if it was not yet; 0 if that failed. Callers
+ * wait for a measurement under way rather than make their own. */
+static double cost_host_copy_bw(void)
+{
+	pthread_mutex_lock(&host_copy_bw_lock);
+	if (host_copy_bw == 0)
+		host_copy_bw = cost_measure_host();
+	double bw = host_copy_bw;
+	pthread_mutex_unlock(&host_copy_bw_lock);
+	return bw;
 }
 
 /*
  * Dilation: the fastest emulated tier over the host's copy bandwidth, with a
  * 25 % margin so that a copy on the host never takes longer than its
- * dilated model (else the wait could not hide it), and at least 1.
+ * dilated model (else the wait could not hide it), and at least 1. Threads
+ * that calibrate one machine at once compute the same value: whichever
+ * stores last changes nothing.
  */
-static int cost_calibrate(struct emu_machine *m)
+static int cost_calibrate(struct emu_machine *m, double *out)
 {
-	pthread_once(&host_copy_bw_once, cost_measure_host);
-	if (host_copy_bw <= 0)
+	double d = cost_dilation(m);
+	if (d != 0) {
+		*out = d;
+		return 0;
+	}
+	double host_bw = cost_host_copy_bw();
+	if (host_bw <= 0)
 		return AML_FAILURE;
 	uint64_t fastest = 0;
 	for (size_t i = 0; i < m->ndevices; i++) {
@@ -189,8 +232,10 @@ static int cost_calibrate(struct emu_machine *m)
 		                                             : tier->write_bw;
 		fastest = bw > fastest ? bw : fastest;
 	}
-	double d = 1.25 * (double)fastest / host_copy_bw;
-	m->dilation = d > 1.0 ? d : 1.0;
+	d = 1.25 * (double)fastest / host_bw;
+	d = d > 1.0 ? d : 1.0;
+	__atomic_store(&m->dilation, &d, __ATOMIC_RELEASE);
+	*out = d;
 	return 0;
 }
 
@@ -204,12 +249,14 @@ int aml_emu_set_mode(const struct aml_topology *t, enum aml_emu_mode mode)
 	struct emu_machine *m = cost_machine(t);
 	if (m == NULL || (mode != AML_EMU_ACCOUNT && mode != AML_EMU_DELAY))
 		return AML_EINVAL;
-	if (mode == AML_EMU_DELAY && m->dilation == 0) {
-		int err = cost_calibrate(m);
+	double dilation;
+	if (mode == AML_EMU_DELAY) {
+		int err = cost_calibrate(m, &dilation);
 		if (err != 0)
 			return err;
 	}
-	__atomic_store_n(&m->mode, (int)mode, __ATOMIC_RELAXED);
+	/* Release: publishes the dilation with the mode (emu_delaying). */
+	__atomic_store_n(&m->mode, (int)mode, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -218,13 +265,7 @@ int aml_emu_dilation(const struct aml_topology *t, double *out)
 	struct emu_machine *m = cost_machine(t);
 	if (m == NULL || out == NULL)
 		return AML_EINVAL;
-	if (m->dilation == 0) {
-		int err = cost_calibrate(m);
-		if (err != 0)
-			return err;
-	}
-	*out = m->dilation;
-	return 0;
+	return cost_calibrate(m, out);
 }
 
 /* ---- Costs ---- */
@@ -461,7 +502,7 @@ int aml_emu_charge(const struct aml_topology *t,
 		cost_record(m, &c);
 		uint64_t ns = emu_sat_add(c.latency_ns, c.ns);
 		emu_clock_advance(m, ns, start);
-		start = emu_sat_add(start, cost_dilate(ns, m->dilation));
+		start = emu_sat_add(start, cost_dilate(ns, cost_dilation(m)));
 	}
 	return 0;
 }

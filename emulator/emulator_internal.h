@@ -86,9 +86,8 @@ struct emu_machine {
 	pthread_mutex_t clocks_lock;
 	struct emu_thread_clock *clocks;
 
-	int mode; /* atomic enum aml_emu_mode */
-	double dilation;
-	pthread_once_t calibrated;
+	int mode;        /* atomic enum aml_emu_mode */
+	double dilation; /* atomic; 0 until delay mode is calibrated */
 };
 
 /* ---- pagetable.c ---- */
@@ -142,6 +141,10 @@ int emu_copy(const struct aml_topology *topology,
 uint64_t emu_thread_time(const struct aml_topology *topology);
 void emu_thread_wait_until(const struct aml_topology *topology, uint64_t ns);
 int emu_clock_init(struct emu_machine *machine);
+/* Maps the buffers of delay mode's calibration, or returns NULL: mmap by
+ * default. A seam for tests, which make it fail; set it only while no
+ * thread calibrates. */
+extern void *(*emu_calibration_map)(size_t size);
 /* The ops of emulated topologies (emulator.c), for create.c. */
 extern const struct aml_topology_ops aml_emu_topology_ops;
 void emu_clock_fini(struct emu_machine *machine);

@@ -87,9 +87,14 @@ int aml_emu_create(struct aml_topology **out,
 int aml_topology_is_emulated(const struct aml_topology *topology);
 
 /**
- * Switch between accounting and delay mode.
+ * Switch between accounting and delay mode. The first switch to delay mode
+ * calibrates it (aml_emu_dilation()).
  * @return 0; AML_EINVAL for NULL, an unknown mode or a topology that is not
- *         emulated.
+ *         emulated; AML_FAILURE if this machine's copy bandwidth could not
+ *         be measured (no memory for the measurement's 64 MiB): the mode is
+ *         left as it was, and the next call measures again.
+ * @note Thread-safe: other threads may copy and charge meanwhile, and
+ *       switch to the new mode with their next operation.
  */
 int aml_emu_set_mode(const struct aml_topology *topology,
                      enum aml_emu_mode mode);
@@ -98,12 +103,15 @@ int aml_emu_set_mode(const struct aml_topology *topology,
  * The factor delay mode multiplies modelled time by: 1.25 times the fastest
  * emulated tier's bandwidth over this machine's measured copy bandwidth, at
  * least 1 (the margin keeps a real copy from outlasting its dilated model).
- * Measured once, when delay mode or this function is first used.
+ * The copy bandwidth is measured once per process, by the first call here
+ * or to aml_emu_set_mode(AML_EMU_DELAY) that succeeds; a measurement that
+ * failed is made again by the next call.
  * @param topology an emulated topology.
  * @param[out] out receives the factor.
  * @return 0; AML_EINVAL for NULL arguments or a topology that is not
  *         emulated; AML_FAILURE if this machine's copy bandwidth could not
- *         be measured.
+ *         be measured (@p out is then untouched).
+ * @note Thread-safe.
  */
 int aml_emu_dilation(const struct aml_topology *topology, double *out);
 

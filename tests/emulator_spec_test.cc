@@ -881,7 +881,7 @@ TEST(EmulatorSpecBadInput, SuccessLeavesTheErrorAlone)
 	EXPECT_STREQ(error.reason, "untouched");
 }
 
-// Not a fuzzer (tools/fuzz_spec.sh runs one), but every build checks that
+// Not a fuzzer (tools/fuzz.sh spec runs one), but every build checks that
 // random bytes and mangled presets are refused or accepted cleanly.
 TEST(EmulatorSpecBadInput, RandomBytesAndMangledPresets)
 {

@@ -15,7 +15,7 @@ packages=(
 	libbenchmark-dev # benchmarks
 	clang-format     # style check (tools/check_format.sh)
 	doxygen          # API reference, checked warning-free (tools/doxygen.sh)
-	clang libclang-rt-14-dev # libFuzzer for tools/fuzz_spec.sh
+	clang libclang-rt-14-dev # libFuzzer for tools/fuzz.sh
 	# The 3-node NUMA guest of //tests/vm (../shared/vm-numa.md):
 	qemu-system-x86 qemu-system-data # QEMU, and qboot.rom for a fast boot
 	linux-image-amd64                # the guest's kernel (6.1: NUMA, HMAT)

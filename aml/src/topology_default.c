@@ -12,6 +12,7 @@
 #include <aml/topology.h>
 
 #include "aml/src/backend.h"
+#include "aml/src/topology.h"
 
 int aml_topology_discover(struct aml_topology **out)
 {
@@ -36,28 +37,32 @@ int aml_topology_load_xml(struct aml_topology **out, const char *path)
 	return aml_hwloc_discover(out, path);
 }
 
-static pthread_once_t default_once = PTHREAD_ONCE_INIT;
-static struct aml_topology *default_topology;
-static int default_error;
-
 /* AML_EMULATE first: a test that asks for an emulated machine must never
- * run on the real one by accident. */
-static void default_topology_make(void)
+ * run on the real one by accident. An empty variable counts as unset. */
+int aml_topology_from_env(struct aml_topology **out)
 {
 	const char *emulate = getenv("AML_EMULATE");
 	const char *xml = getenv("AML_TOPOLOGY_XML");
 	if (emulate != NULL && emulate[0] != '\0') {
 		struct aml_emu_error error = {0};
-		default_error =
-		        aml_emu_create(&default_topology, emulate, &error);
-		if (default_error == AML_EINVAL)
+		int err = aml_emu_create(out, emulate, &error);
+		if (err == AML_EINVAL)
 			fprintf(stderr, "aml: AML_EMULATE=\"%s\": at %zu: %s\n",
 			        emulate, error.offset, error.reason);
-	} else if (xml != NULL && xml[0] != '\0') {
-		default_error = aml_topology_load_xml(&default_topology, xml);
-	} else {
-		default_error = aml_topology_discover(&default_topology);
+		return err;
 	}
+	if (xml != NULL && xml[0] != '\0')
+		return aml_topology_load_xml(out, xml);
+	return aml_topology_discover(out);
+}
+
+static pthread_once_t default_once = PTHREAD_ONCE_INIT;
+static struct aml_topology *default_topology;
+static int default_error;
+
+static void default_topology_make(void)
+{
+	default_error = aml_topology_from_env(&default_topology);
 }
 
 const struct aml_topology *aml_topology_default(void)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * libFuzzer target for the spec parser (tools/fuzz_spec.sh builds and runs
+ * libFuzzer target for the spec parser (tools/fuzz.sh spec builds and runs
  * it). Besides surviving any bytes under ASan and UBSan, each input checks
  * what the parser promises: a refused spec is AML_EINVAL with an offset
  * inside the text and a printable, terminated reason, and leaves the output

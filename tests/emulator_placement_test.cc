@@ -474,6 +474,27 @@ TEST(EmulatorBadInput, CreateAndQueries)
 	aml_topology_destroy(&emu);
 }
 
+// The reason names the file, quoted as a spec's tokens are: one printable
+// line whatever bytes the path holds.
+TEST(EmulatorBadInput, AnUnreadableFileIsNamedPrintably)
+{
+	struct aml_topology *t = nullptr;
+	struct aml_emu_error error = {};
+	EXPECT_EQ(aml_emu_create(&t, "@/no/such/\x1b[31mred\n", &error),
+	          AML_EINVAL);
+	EXPECT_EQ(error.offset, 0u);
+	EXPECT_STREQ(error.reason,
+	             "cannot open \"/no/such/\\x1b[31mred\\x0a\"");
+	std::string path = "@/no/such/" + std::string(300, 'x');
+	EXPECT_EQ(aml_emu_create(&t, path.c_str(), &error), AML_EINVAL);
+	std::string reason = error.reason;
+	EXPECT_LT(reason.size(), sizeof(error.reason));
+	EXPECT_EQ(reason.substr(reason.size() - 5), "x...\"") << reason;
+	EXPECT_EQ(aml_emu_create(&t, "@/", &error), AML_EINVAL);
+	EXPECT_STREQ(error.reason,
+	             "cannot read (or over 1 MiB, or binary) \"/\"");
+}
+
 TEST(EmulatorBadInput, SpecFromAFile)
 {
 	char path[] = "/tmp/aml_emulator_spec_XXXXXX";

@@ -12,6 +12,7 @@
 #include <aml/topology.h>
 
 #include "aml/src/backend.h"
+#include "aml/src/classify.h"
 #include "aml/src/topology.h"
 
 int aml_topology_discover(struct aml_topology **out)
@@ -46,9 +47,11 @@ int aml_topology_from_env(struct aml_topology **out)
 	if (emulate != NULL && emulate[0] != '\0') {
 		struct aml_emu_error error = {0};
 		int err = aml_emu_create(out, emulate, &error);
+		char q[AML_ENV_QUOTE_SIZE];
 		if (err == AML_EINVAL)
-			fprintf(stderr, "aml: AML_EMULATE=\"%s\": at %zu: %s\n",
-			        emulate, error.offset, error.reason);
+			fprintf(stderr, "aml: AML_EMULATE=%s: at %zu: %s\n",
+			        aml_env_quote(q, emulate), error.offset,
+			        error.reason);
 		return err;
 	}
 	if (xml != NULL && xml[0] != '\0')

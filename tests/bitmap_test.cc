@@ -153,6 +153,14 @@ struct BadCall {
 	int expected;
 };
 
+// gtest prints a parameter whose type it does not know byte by byte, its
+// padding and std::function internals included, which valgrind reports as
+// reads of uninitialised memory.
+void PrintTo(const BadCall &b, std::ostream *os)
+{
+	*os << b.what;
+}
+
 class BitmapBadInput : public ::testing::TestWithParam<BadCall>
 {
 };

@@ -222,10 +222,11 @@ static void check_machine(const struct aml_topology *t,
 }
 
 /* "@..." names a file: the fuzzer's own, holding the rest of the value,
- * so that no input names a file of this machine (a FIFO would block). */
+ * so that no input names a file of this machine (a FIFO would block). It
+ * is made in the working directory, which tools/fuzz.sh removes. */
 static const char *spec_file(const char *text)
 {
-	static char path[] = "/tmp/aml_fuzz_env_XXXXXX";
+	static char path[] = "spec-XXXXXX";
 	static int fd = -1;
 	if (fd < 0) {
 		fd = mkstemp(path);

@@ -9,6 +9,14 @@
  * pays one latency, the highest of the devices it touches, because a
  * streaming copy overlaps the latencies of its runs. Times are integer
  * nanoseconds, each run rounded up, so the clock is deterministic.
+ * Modelled times and the statistics saturate at UINT64_MAX rather than
+ * wrap: a wrapped clock would run backwards, a saturated one only stops.
+ *
+ * A walk costs a run of pages on one device pair in one step wherever it
+ * can: the rest of a mapping whose pages share a device, and everything up
+ * to the next mapping outside the emulator. Only mixed mappings are walked
+ * page by page, so the work is bounded by the emulated pages a range
+ * meets, never by its size.
  *
  * The clock of a machine is a total (atomic) and one counter per thread,
  * found through a pthread key. In delay mode, each charge also busy-waits
@@ -44,7 +52,32 @@ uint64_t emu_transfer_ns(uint64_t bytes, uint64_t bytes_per_s)
 		return (bytes * NS_PER_S + bytes_per_s - 1) / bytes_per_s;
 	__extension__ unsigned __int128 num =
 	        (unsigned __int128)bytes * NS_PER_S + bytes_per_s - 1;
-	return (uint64_t)(num / bytes_per_s);
+	num /= bytes_per_s;
+	return num > UINT64_MAX ? UINT64_MAX : (uint64_t)num;
+}
+
+uint64_t emu_sat_add(uint64_t a, uint64_t b)
+{
+	uint64_t sum;
+	return __builtin_add_overflow(a, b, &sum) ? UINT64_MAX : sum;
+}
+
+void emu_atomic_sat_add(uint64_t *counter, uint64_t v)
+{
+	uint64_t old = __atomic_load_n(counter, __ATOMIC_RELAXED);
+	while (v != 0 && old != UINT64_MAX &&
+	       !__atomic_compare_exchange_n(counter, &old, emu_sat_add(old, v),
+	                                    true, __ATOMIC_RELAXED,
+	                                    __ATOMIC_RELAXED))
+		; /* old was reloaded: try again */
+}
+
+/* ns x dilation in whole ns, saturated (converting a double past 2^64 to
+ * an integer is undefined). */
+static uint64_t cost_dilate(uint64_t ns, double dilation)
+{
+	double d = (double)ns * dilation;
+	return d >= 18446744073709551616.0 ? UINT64_MAX : (uint64_t)d;
 }
 
 /* ---- Clock ---- */
@@ -91,40 +124,65 @@ static struct emu_thread_clock *clock_of_thread(struct emu_machine *m)
 	return c;
 }
 
+/* Acquire: a thread that sees delay mode sees the dilation set before it
+ * (aml_emu_set_mode). */
 bool emu_delaying(const struct emu_machine *m)
 {
-	return __atomic_load_n(&m->mode, __ATOMIC_RELAXED) == AML_EMU_DELAY;
+	return __atomic_load_n(&m->mode, __ATOMIC_ACQUIRE) == AML_EMU_DELAY;
+}
+
+/* The machine's dilation, 0 until calibrated. Atomic: aml_emu_set_mode may
+ * calibrate on one thread while others charge and copy. */
+static double cost_dilation(const struct emu_machine *m)
+{
+	double d;
+	__atomic_load(&m->dilation, &d, __ATOMIC_ACQUIRE);
+	return d;
 }
 
 void emu_clock_advance(struct emu_machine *m, uint64_t ns, uint64_t start_ns)
 {
-	__atomic_fetch_add(&m->total_ns, ns, __ATOMIC_RELAXED);
+	emu_atomic_sat_add(&m->total_ns, ns);
 	struct emu_thread_clock *c = clock_of_thread(m);
 	/* Only this thread writes its counter: a plain atomic store, no
 	 * locked add. */
 	if (c != NULL)
-		__atomic_store_n(&c->ns, c->ns + ns, __ATOMIC_RELAXED);
+		__atomic_store_n(&c->ns, emu_sat_add(c->ns, ns),
+		                 __ATOMIC_RELAXED);
 	if (!emu_delaying(m))
 		return;
-	uint64_t until = start_ns + (uint64_t)((double)ns * m->dilation);
+	uint64_t until =
+	        emu_sat_add(start_ns, cost_dilate(ns, cost_dilation(m)));
 	while (emu_now_ns() < until)
 		; /* busy-wait: see the top of this file */
 }
 
 /* ---- Calibration ---- */
 
-/* This machine's copy bandwidth, measured once per process: the best of a
- * few 32 MiB copies, past the caches as an emulated tier's traffic is. */
+/* This machine's copy bandwidth in bytes/s: the best of a few 32 MiB
+ * copies, past the caches as an emulated tier's traffic is. Measured once
+ * per process, by the first caller that succeeds: a measurement that could
+ * not get its buffers leaves it 0, and the next caller tries again (a
+ * pthread_once would make delay mode fail for good after one shortage). */
 static double host_copy_bw;
-static pthread_once_t host_copy_bw_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t host_copy_bw_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void cost_measure_host(void)
+static void *cost_map_buffers(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+	               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void *(*emu_calibration_map)(size_t size) = cost_map_buffers;
+
+/* The measurement itself; 0 if it could not be made. */
+static double cost_measure_host(void)
 {
 	size_t size = 32 << 20;
-	char *src = mmap(NULL, 2 * size, PROT_READ | PROT_WRITE,
-	                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (src == MAP_FAILED)
-		return;
+	char *src = emu_calibration_map(2 * size);
+	if (src == NULL)
+		return 0;
 	char *dst = src + size;
 	memset(src, 1, 2 * size); /* fault everything in first */
 	uint64_t best = UINT64_MAX;
@@ -135,18 +193,37 @@ static void cost_measure_host(void)
 		best = t < best ? t : best;
 	}
 	munmap(src, 2 * size);
-	host_copy_bw = (double)size * NS_PER_S / (double)(best ? best : 1);
+	return (double)size * NS_PER_S / (double)(best ? best : 1);
+}
+
+/* host_copy_bw, measured now if it was not yet; 0 if that failed. Callers
+ * wait for a measurement under way rather than make their own. */
+static double cost_host_copy_bw(void)
+{
+	pthread_mutex_lock(&host_copy_bw_lock);
+	if (host_copy_bw == 0)
+		host_copy_bw = cost_measure_host();
+	double bw = host_copy_bw;
+	pthread_mutex_unlock(&host_copy_bw_lock);
+	return bw;
 }
 
 /*
  * Dilation: the fastest emulated tier over the host's copy bandwidth, with a
  * 25 % margin so that a copy on the host never takes longer than its
- * dilated model (else the wait could not hide it), and at least 1.
+ * dilated model (else the wait could not hide it), and at least 1. Threads
+ * that calibrate one machine at once compute the same value: whichever
+ * stores last changes nothing.
  */
-static int cost_calibrate(struct emu_machine *m)
+static int cost_calibrate(struct emu_machine *m, double *out)
 {
-	pthread_once(&host_copy_bw_once, cost_measure_host);
-	if (host_copy_bw <= 0)
+	double d = cost_dilation(m);
+	if (d != 0) {
+		*out = d;
+		return 0;
+	}
+	double host_bw = cost_host_copy_bw();
+	if (host_bw <= 0)
 		return AML_FAILURE;
 	uint64_t fastest = 0;
 	for (size_t i = 0; i < m->ndevices; i++) {
@@ -155,8 +232,10 @@ static int cost_calibrate(struct emu_machine *m)
 		                                             : tier->write_bw;
 		fastest = bw > fastest ? bw : fastest;
 	}
-	double d = 1.25 * (double)fastest / host_copy_bw;
-	m->dilation = d > 1.0 ? d : 1.0;
+	d = 1.25 * (double)fastest / host_bw;
+	d = d > 1.0 ? d : 1.0;
+	__atomic_store(&m->dilation, &d, __ATOMIC_RELEASE);
+	*out = d;
 	return 0;
 }
 
@@ -170,12 +249,14 @@ int aml_emu_set_mode(const struct aml_topology *t, enum aml_emu_mode mode)
 	struct emu_machine *m = cost_machine(t);
 	if (m == NULL || (mode != AML_EMU_ACCOUNT && mode != AML_EMU_DELAY))
 		return AML_EINVAL;
-	if (mode == AML_EMU_DELAY && m->dilation == 0) {
-		int err = cost_calibrate(m);
+	double dilation;
+	if (mode == AML_EMU_DELAY) {
+		int err = cost_calibrate(m, &dilation);
 		if (err != 0)
 			return err;
 	}
-	__atomic_store_n(&m->mode, (int)mode, __ATOMIC_RELAXED);
+	/* Release: publishes the dilation with the mode (emu_delaying). */
+	__atomic_store_n(&m->mode, (int)mode, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -184,13 +265,7 @@ int aml_emu_dilation(const struct aml_topology *t, double *out)
 	struct emu_machine *m = cost_machine(t);
 	if (m == NULL || out == NULL)
 		return AML_EINVAL;
-	if (m->dilation == 0) {
-		int err = cost_calibrate(m);
-		if (err != 0)
-			return err;
-	}
-	*out = m->dilation;
-	return 0;
+	return cost_calibrate(m, out);
 }
 
 /* ---- Costs ---- */
@@ -216,40 +291,50 @@ static void cost_touch(struct cost_tally *c, size_t d)
 }
 
 /* Follows one side of a transfer without searching the page table again
- * while it stays inside one mapping. */
+ * while it stays in [begin, end): the gap before a mapping, then the
+ * mapping itself. */
 struct cost_cursor {
-	const struct emu_mapping *map;
-	uintptr_t end;
+	const struct emu_mapping *map; /* the first mapping ending after
+	                                * begin, or NULL: none */
+	uintptr_t begin;
+	uintptr_t end; /* the end of map */
 };
 
 /*
  * The device holding addr, and in *span how many bytes from addr surely
- * share it: the rest of a uniform mapping in one step (a device's own maps
- * always are), else the rest of the page. Outside emulated mappings the
- * device is 0, page by page.
+ * share it: outside emulated mappings, device 0 up to the next mapping
+ * (SIZE_MAX when there is none: the caller clips it to its range); the
+ * rest of a uniform mapping (a device's own maps always are); else the
+ * rest of the page.
  */
 static size_t cost_label(const struct emu_machine *m,
                          struct cost_cursor *cur,
                          uintptr_t addr,
                          size_t *span)
 {
-	if (cur->map == NULL || addr < cur->map->start || addr >= cur->end) {
-		cur->map = emu_pagetable_find(&m->table, addr);
-		if (cur->map != NULL)
-			cur->end = cur->map->start +
-			           cur->map->npages * m->page_size;
+	if (addr < cur->begin || addr >= cur->end) {
+		cur->map = emu_pagetable_next(&m->table, addr);
+		cur->begin = addr;
+		cur->end = cur->map == NULL
+		                   ? UINTPTR_MAX
+		                   : cur->map->start +
+		                             cur->map->npages * m->page_size;
 	}
-	size_t to_page = m->page_size - (addr & (m->page_size - 1));
-	if (cur->map == NULL) {
-		*span = to_page;
+	const struct emu_mapping *map = cur->map;
+	if (map == NULL) {
+		*span = SIZE_MAX;
 		return 0;
 	}
-	if (cur->map->uniform != EMU_MIXED) {
-		*span = cur->end - addr;
-		return (size_t)cur->map->uniform;
+	if (addr < map->start) {
+		*span = map->start - addr;
+		return 0;
 	}
-	*span = to_page;
-	return cur->map->labels[(addr - cur->map->start) >> m->page_shift];
+	if (map->uniform != EMU_MIXED) {
+		*span = cur->end - addr;
+		return (size_t)map->uniform;
+	}
+	*span = m->page_size - (addr & (m->page_size - 1));
+	return map->labels[(addr - map->start) >> m->page_shift];
 }
 
 /* A run of bytes on one (source, destination) pair is complete: cost it
@@ -272,10 +357,10 @@ static void cost_flush(struct cost_tally *c,
 	uint64_t ns = emu_transfer_ns(bytes, bw);
 	cost_touch(c, s);
 	cost_touch(c, d);
-	c->ns += ns;
-	c->run_ns[s] += ns;
+	c->ns = emu_sat_add(c->ns, ns);
+	c->run_ns[s] = emu_sat_add(c->run_ns[s], ns);
 	if (d != s)
-		c->run_ns[d] += ns;
+		c->run_ns[d] = emu_sat_add(c->run_ns[d], ns);
 	if (copy || !write)
 		c->bytes_out[s] += bytes;
 	if (copy || write)
@@ -299,7 +384,8 @@ static void cost_walk(const struct emu_machine *m,
                       struct cost_tally *c)
 {
 	c->ns = c->latency_ns = c->touched = 0;
-	struct cost_cursor src_cur = {NULL, 0}, dst_cur = {NULL, 0};
+	/* begin > end: empty, so that the first label searches. */
+	struct cost_cursor src_cur = {.begin = 1}, dst_cur = {.begin = 1};
 	size_t run_s = 0, run_d = 0;
 	uint64_t run_bytes = 0;
 	for (size_t done = 0; done < size;) {
@@ -329,16 +415,17 @@ static void cost_record(struct emu_machine *m, const struct cost_tally *c)
 	for (uint64_t left = c->touched; left != 0; left &= left - 1) {
 		size_t i = (size_t)__builtin_ctzll(left);
 		struct emu_device_state *d = &m->devices[i];
-		__atomic_fetch_add(&d->modelled_ns,
-		                   c->run_ns[i] + c->latency_ns,
-		                   __ATOMIC_RELAXED);
-		if (c->bytes_in[i] != 0)
-			__atomic_fetch_add(&d->bytes_copied_in, c->bytes_in[i],
-			                   __ATOMIC_RELAXED);
-		if (c->bytes_out[i] != 0)
-			__atomic_fetch_add(&d->bytes_copied_out,
-			                   c->bytes_out[i], __ATOMIC_RELAXED);
+		emu_atomic_sat_add(&d->modelled_ns,
+		                   emu_sat_add(c->run_ns[i], c->latency_ns));
+		emu_atomic_sat_add(&d->bytes_copied_in, c->bytes_in[i]);
+		emu_atomic_sat_add(&d->bytes_copied_out, c->bytes_out[i]);
 	}
+}
+
+/* Does [p, p + size) run past the end of the address space? */
+static bool cost_wraps(const void *p, size_t size)
+{
+	return size - 1 > UINTPTR_MAX - (uintptr_t)p;
 }
 
 int aml_emu_copy_cost(const struct aml_topology *t,
@@ -348,13 +435,14 @@ int aml_emu_copy_cost(const struct aml_topology *t,
                       uint64_t *ns)
 {
 	struct emu_machine *m = cost_machine(t);
-	if (m == NULL || dst == NULL || src == NULL || size == 0 || ns == NULL)
+	if (m == NULL || dst == NULL || src == NULL || size == 0 ||
+	    ns == NULL || cost_wraps(dst, size) || cost_wraps(src, size))
 		return AML_EINVAL;
 	struct cost_tally c;
 	pthread_rwlock_rdlock(&m->lock);
 	cost_walk(m, (uintptr_t)dst, (uintptr_t)src, size, 0, &c);
 	pthread_rwlock_unlock(&m->lock);
-	*ns = c.latency_ns + c.ns;
+	*ns = emu_sat_add(c.latency_ns, c.ns);
 	return 0;
 }
 
@@ -379,6 +467,7 @@ int emu_copy(const struct aml_topology *t,
 {
 	struct emu_machine *m = cost_machine(t);
 	if (m == NULL || dst == NULL || src == NULL || size == 0 ||
+	    cost_wraps(dst, size) || cost_wraps(src, size) ||
 	    cost_overlap((uintptr_t)dst, (uintptr_t)src, size))
 		return AML_EINVAL;
 	uint64_t start = emu_delaying(m) ? emu_now_ns() : 0;
@@ -388,7 +477,8 @@ int emu_copy(const struct aml_topology *t,
 	pthread_rwlock_unlock(&m->lock);
 	memcpy(dst, src, size);
 	cost_record(m, &c);
-	emu_clock_advance(m, (streamed ? 0 : c.latency_ns) + c.ns, start);
+	emu_clock_advance(m, emu_sat_add(streamed ? 0 : c.latency_ns, c.ns),
+	                  start);
 	return 0;
 }
 
@@ -398,8 +488,8 @@ int aml_emu_charge(const struct aml_topology *t,
                    int access)
 {
 	struct emu_machine *m = cost_machine(t);
-	if (m == NULL || ptr == NULL || size == 0 || access <= 0 ||
-	    (access & ~(AML_EMU_READ | AML_EMU_WRITE)) != 0)
+	if (m == NULL || ptr == NULL || size == 0 || cost_wraps(ptr, size) ||
+	    access <= 0 || (access & ~(AML_EMU_READ | AML_EMU_WRITE)) != 0)
 		return AML_EINVAL;
 	uint64_t start = emu_delaying(m) ? emu_now_ns() : 0;
 	for (int a = AML_EMU_READ; a <= AML_EMU_WRITE; a <<= 1) {
@@ -410,9 +500,9 @@ int aml_emu_charge(const struct aml_topology *t,
 		cost_walk(m, 0, (uintptr_t)ptr, size, a, &c);
 		pthread_rwlock_unlock(&m->lock);
 		cost_record(m, &c);
-		uint64_t ns = c.latency_ns + c.ns;
+		uint64_t ns = emu_sat_add(c.latency_ns, c.ns);
 		emu_clock_advance(m, ns, start);
-		start += (uint64_t)((double)ns * m->dilation);
+		start = emu_sat_add(start, cost_dilate(ns, cost_dilation(m)));
 	}
 	return 0;
 }

@@ -18,15 +18,40 @@
 /* Specs are short: a file over 1 MiB is a mistake, not a machine. */
 #define SPEC_FILE_MAX (1 << 20)
 
-static void create_error(struct aml_emu_error *error,
-                         size_t offset,
-                         const char *reason,
-                         const char *detail)
+/* The reason, then the path if any, quoted as a spec's tokens are (bytes
+ * outside printable ASCII as \xNN) and cut to fit: a reason is one clean
+ * line whatever the path holds. */
+static void
+create_error(struct aml_emu_error *error, const char *reason, const char *path)
 {
+	static const char hex[] = "0123456789abcdef";
 	if (error == NULL)
 		return;
-	error->offset = offset;
-	snprintf(error->reason, sizeof(error->reason), "%s%s", reason, detail);
+	error->offset = 0;
+	char *out = error->reason, *end = out + sizeof(error->reason);
+	int n = snprintf(out, sizeof(error->reason), "%s", reason);
+	if (path == NULL || n < 0 || (size_t)n >= sizeof(error->reason) / 2)
+		return;
+	out += n;
+	*out++ = '"';
+	/* Room is kept for an escape, "...", the closing quote and NUL. */
+	for (; *path != '\0' && end - out > 4 + 3 + 1 + 1; path++) {
+		unsigned char c = (unsigned char)*path;
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+			*out++ = (char)c;
+		} else {
+			*out++ = '\\';
+			*out++ = 'x';
+			*out++ = hex[c >> 4];
+			*out++ = hex[c & 0xf];
+		}
+	}
+	if (*path != '\0') {
+		memcpy(out, "...", 3);
+		out += 3;
+	}
+	*out++ = '"';
+	*out = '\0';
 }
 
 /* The text of "@path", NUL-terminated, or NULL with the reason set. */
@@ -34,7 +59,7 @@ static char *create_read_file(const char *path, struct aml_emu_error *error)
 {
 	FILE *f = fopen(path, "r");
 	if (f == NULL) {
-		create_error(error, 0, "cannot open ", path);
+		create_error(error, "cannot open ", path);
 		return NULL;
 	}
 	char *text = malloc(SPEC_FILE_MAX + 1);
@@ -43,8 +68,8 @@ static char *create_read_file(const char *path, struct aml_emu_error *error)
 	           memchr(text, '\0', n) != NULL;
 	fclose(f);
 	if (bad) {
-		create_error(error, 0,
-		             "cannot read (or over 1 MiB, or binary) ", path);
+		create_error(error, "cannot read (or over 1 MiB, or binary) ",
+		             path);
 		free(text);
 		return NULL;
 	}
@@ -153,7 +178,7 @@ int aml_emu_create(struct aml_topology **out,
 		return AML_EINVAL;
 	*out = NULL;
 	if (spec == NULL) {
-		create_error(error, 0, "no spec", "");
+		create_error(error, "no spec", NULL);
 		return AML_EINVAL;
 	}
 	char *file = NULL;

@@ -192,9 +192,11 @@ static void *emu_map(struct emu_machine *m,
 		err = emu_place(m, set, policy, npages, labels, &plan);
 		struct emu_mapping map = {(uintptr_t)ptr, npages, owner,
 		                          EMU_MIXED, labels};
-		emu_mapping_update_uniform(&map);
-		if (err == 0)
+		/* Only a complete plan has every label written. */
+		if (err == 0) {
+			emu_mapping_update_uniform(&map);
 			err = emu_pagetable_insert(&m->table, &map);
+		}
 		if (err == 0)
 			emu_commit(m, &plan);
 		pthread_rwlock_unlock(&m->lock);
@@ -317,9 +319,8 @@ emu_move_pages(struct emu_machine *m, uintptr_t start, size_t npages, size_t to)
 		                                           : dst->write_bw;
 		uint64_t run =
 		        emu_transfer_ns(pages_from[s] * m->page_size, bw);
-		__atomic_fetch_add(&m->devices[s].modelled_ns, run,
-		                   __ATOMIC_RELAXED);
-		ns += run;
+		emu_atomic_sat_add(&m->devices[s].modelled_ns, run);
+		ns = emu_sat_add(ns, run);
 		if (src->read_latency_ns > latency)
 			latency = src->read_latency_ns;
 	}
@@ -327,9 +328,9 @@ emu_move_pages(struct emu_machine *m, uintptr_t start, size_t npages, size_t to)
 		return 0;
 	if (dst->write_latency_ns > latency)
 		latency = dst->write_latency_ns;
-	__atomic_fetch_add(&m->devices[to].modelled_ns, ns + latency,
-	                   __ATOMIC_RELAXED);
-	return ns + latency;
+	ns = emu_sat_add(ns, latency);
+	emu_atomic_sat_add(&m->devices[to].modelled_ns, ns);
+	return ns;
 }
 
 static int emu_device_move(const struct aml_device *dev, void *ptr, size_t size)

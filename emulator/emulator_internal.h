@@ -86,15 +86,18 @@ struct emu_machine {
 	pthread_mutex_t clocks_lock;
 	struct emu_thread_clock *clocks;
 
-	int mode; /* atomic enum aml_emu_mode */
-	double dilation;
-	pthread_once_t calibrated;
+	int mode;        /* atomic enum aml_emu_mode */
+	double dilation; /* atomic; 0 until delay mode is calibrated */
 };
 
 /* ---- pagetable.c ---- */
 
 /* The mapping holding addr, or NULL. O(log n). */
 struct emu_mapping *emu_pagetable_find(const struct emu_pagetable *table,
+                                       uintptr_t addr);
+/* The first mapping that ends after addr (holding it, or the next one), or
+ * NULL. O(log n). */
+struct emu_mapping *emu_pagetable_next(const struct emu_pagetable *table,
                                        uintptr_t addr);
 /* Record a mapping (labels allocated by the caller, owned by the table). */
 int emu_pagetable_insert(struct emu_pagetable *table,
@@ -116,9 +119,13 @@ void emu_mapping_update_uniform(struct emu_mapping *m);
 void emu_clock_advance(struct emu_machine *machine,
                        uint64_t ns,
                        uint64_t start_ns);
-/* ceil(bytes * 1e9 / bytes_per_s): a transfer's modelled ns, without
- * overflow for any size. */
+/* ceil(bytes * 1e9 / bytes_per_s): a transfer's modelled ns, saturated at
+ * UINT64_MAX. */
 uint64_t emu_transfer_ns(uint64_t bytes, uint64_t bytes_per_s);
+/* a + b, or UINT64_MAX if it would wrap: modelled time saturates. */
+uint64_t emu_sat_add(uint64_t a, uint64_t b);
+/* *counter += v, saturated, atomically (relaxed). */
+void emu_atomic_sat_add(uint64_t *counter, uint64_t v);
 /* Is the machine in delay mode? */
 bool emu_delaying(const struct emu_machine *machine);
 /* Monotonic wall clock in ns. */
@@ -134,6 +141,10 @@ int emu_copy(const struct aml_topology *topology,
 uint64_t emu_thread_time(const struct aml_topology *topology);
 void emu_thread_wait_until(const struct aml_topology *topology, uint64_t ns);
 int emu_clock_init(struct emu_machine *machine);
+/* Maps the buffers of delay mode's calibration, or returns NULL: mmap by
+ * default. A seam for tests, which make it fail; set it only while no
+ * thread calibrates. */
+extern void *(*emu_calibration_map)(size_t size);
 /* The ops of emulated topologies (emulator.c), for create.c. */
 extern const struct aml_topology_ops aml_emu_topology_ops;
 void emu_clock_fini(struct emu_machine *machine);

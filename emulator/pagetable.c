@@ -33,14 +33,18 @@ static size_t pagetable_search(const struct emu_pagetable *table,
 	return low;
 }
 
+struct emu_mapping *emu_pagetable_next(const struct emu_pagetable *table,
+                                       uintptr_t addr)
+{
+	size_t i = pagetable_search(table, addr, aml_page_size());
+	return i == table->count ? NULL : &table->mappings[i];
+}
+
 struct emu_mapping *emu_pagetable_find(const struct emu_pagetable *table,
                                        uintptr_t addr)
 {
-	size_t page = aml_page_size();
-	size_t i = pagetable_search(table, addr, page);
-	if (i == table->count || table->mappings[i].start > addr)
-		return NULL;
-	return &table->mappings[i];
+	struct emu_mapping *m = emu_pagetable_next(table, addr);
+	return m != NULL && m->start <= addr ? m : NULL;
 }
 
 static int pagetable_reserve(struct emu_pagetable *table)

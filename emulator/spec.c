@@ -154,6 +154,8 @@ struct spec_parser {
 	const char *preset;
 	size_t preset_offset;
 	bool scale_seen;
+	/* In the user's text: the scale's numerator. */
+	size_t scale_offset;
 	bool mode_seen;
 	enum spec_origin distances_from;
 	/* In the user's text: the distances item, or the preset's name. */
@@ -749,6 +751,7 @@ spec_scale(struct spec_parser *p, size_t item, size_t pos, size_t *end)
 	p->spec.scale_num = num;
 	p->spec.scale_den = den;
 	p->scale_seen = true;
+	p->scale_offset = num_at;
 	*end = pos;
 	return 0;
 }
@@ -870,6 +873,28 @@ static int spec_items(struct spec_parser *p)
 	}
 }
 
+/*
+ * Every capacity fits 64 bits alone; scaled, it must too, or the machine's
+ * devices would wrap to a capacity of 0, "unknown". Checked once the whole
+ * spec is read, since the scale may come before or after the tiers; the
+ * scale is at fault, as it alone grows a capacity.
+ */
+static int spec_check_scale(struct spec_parser *p)
+{
+	const struct aml_emu_spec *s = &p->spec;
+	for (size_t i = 0; i < s->ntiers; i++) {
+		spec_u128 bytes = (spec_u128)s->tiers[i].capacity *
+		                  s->scale_num / s->scale_den;
+		if (bytes > UINT64_MAX || bytes > SIZE_MAX)
+			return spec_fail(
+			        p, p->scale_offset,
+			        "capacity of tier \"%s\" times scale "
+			        "%" PRIu64 "/%" PRIu64 " overflows 64 bits",
+			        s->tiers[i].name, s->scale_num, s->scale_den);
+	}
+	return 0;
+}
+
 int aml_emu_spec_parse(const char *text,
                        struct aml_emu_spec *out,
                        struct aml_emu_error *error)
@@ -906,6 +931,9 @@ int aml_emu_spec_parse(const char *text,
 		        "distances are %zux%zu but there are %zu tiers",
 		        p.distances_n, p.distances_n, p.spec.ntiers);
 	}
+	err = spec_check_scale(&p);
+	if (err != 0)
+		return err;
 	*out = p.spec;
 	return 0;
 }

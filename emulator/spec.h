@@ -22,7 +22,7 @@
  * read_latency and write_latency (ns, us), cpus (a numactl list of host CPUs,
  * "all" for every CPU the process may use, or "none"; default none).
  * Numbers are decimal, non-negative, may have a fraction ("1.5GiB"), and
- * must not overflow 64 bits once converted.
+ * must not overflow 64 bits once converted; nor may capacities once scaled.
  */
 #ifndef AML_EMULATOR_SPEC_H
 #define AML_EMULATOR_SPEC_H
@@ -83,7 +83,8 @@ struct aml_emu_spec {
  *         numbers, duplicate names or keys, missing required keys, more
  *         than AML_EMU_TIERS_MAX tiers, no tier at all, distances that are
  *         not a ntiers x ntiers matrix of 10..254 with 10 on the diagonal,
- *         a scale of 0 or with a zero denominator.
+ *         a scale of 0 or with a zero denominator, a scale that takes a
+ *         tier's capacity past 64 bits (the offset is the scale's).
  */
 int aml_emu_spec_parse(const char *text,
                        struct aml_emu_spec *out,

@@ -115,6 +115,14 @@ std::string ParamName(const ::testing::TestParamInfo<Param> &info)
 	       (info.param.where == Where::kNode0 ? "_Node0" : "_Mcdram");
 }
 
+// gtest prints a parameter whose type it does not know byte by byte,
+// padding and std::function internals included, which valgrind reports as
+// reads of uninitialised memory.
+void PrintTo(const Param &p, std::ostream *os)
+{
+	*os << ParamName(::testing::TestParamInfo<Param>(p, 0));
+}
+
 std::vector<Param> Params()
 {
 	std::vector<Param> out;

@@ -154,11 +154,12 @@ struct BadCall {
 	int expected;
 };
 
-// googletest names each case by printing its parameter; without this it
-// prints the raw bytes, padding included (valgrind: uninitialised).
-void PrintTo(const BadCall &c, std::ostream *os)
+// gtest prints a parameter whose type it does not know byte by byte, its
+// padding and std::function internals included, which valgrind reports as
+// reads of uninitialised memory.
+void PrintTo(const BadCall &b, std::ostream *os)
 {
-	*os << c.what;
+	*os << b.what;
 }
 
 class BitmapBadInput : public ::testing::TestWithParam<BadCall>

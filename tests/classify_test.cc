@@ -168,4 +168,28 @@ TEST_F(ClassifyEnv, MalformedVariablesAreIgnored)
 	}
 }
 
+// A malformed variable's message is one printable line whatever the value
+// holds: control bytes and escape sequences are shown as \xNN, and a long
+// value is cut.
+TEST_F(ClassifyEnv, MessagesQuoteTheValue)
+{
+	std::string long_list(1000, '7');
+	setenv("AML_HBM_NODES", "1\x1b]0;title\x07\n2", 1);
+	setenv("MEMKIND_HBW_NODES", long_list.c_str(), 1);
+	setenv("AML_HBM_THRESHOLD", "\"\\", 1);
+	testing::internal::CaptureStderr();
+	struct aml_classify_env env;
+	aml_classify_env_read(&env);
+	std::string text = testing::internal::GetCapturedStderr();
+	EXPECT_EQ(
+	        text,
+	        "aml: ignoring AML_HBM_NODES=\"1\\x1b]0;title\\x07\\x0a2\": "
+	        "not a node list\n"
+	        "aml: ignoring MEMKIND_HBW_NODES=\"" +
+	                std::string(AML_ENV_QUOTE_MAX, '7') +
+	                "...\": not a node list\n"
+	                "aml: ignoring AML_HBM_THRESHOLD=\"\\x22\\x5c\": not a "
+	                "bandwidth in MiB/s\n");
+}
+
 } // namespace

@@ -75,4 +75,53 @@ TEST(EmulatorConcurrency, StatsStayConsistent)
 	aml_topology_destroy(&t);
 }
 
+// aml_emu_set_mode calibrates delay mode and publishes its dilation while
+// other threads charge and copy, which read it. ThreadSanitizer
+// (--config=tsan) reported the plain double written by one and read by the
+// others. The threads below agree on phases through relaxed atomics only,
+// which order nothing for TSan, so that any unsynchronised access in the
+// emulator shows.
+TEST(EmulatorConcurrency, SetModeWhileOtherThreadsChargeAndCopy)
+{
+	struct aml_topology *t = nullptr;
+	ASSERT_EQ(aml_emu_create(&t, "qemu-3node", nullptr), 0);
+	size_t page = aml_page_size();
+	const struct aml_device *node1 = aml_topology_device(t, 1);
+	char *p = static_cast<char *>(aml_device_map(node1, 2 * page));
+	ASSERT_NE(p, nullptr);
+	uint64_t charge = 0, copy = 0;
+	ASSERT_EQ(aml_emu_copy_cost(t, p + page, p, 64, &copy), 0);
+	std::atomic<uint64_t> rounds{0};
+	std::atomic<bool> stop{false};
+	std::thread worker([&] {
+		while (!stop.load(std::memory_order_relaxed)) {
+			if (aml_emu_charge(t, p, 64, AML_EMU_READ) != 0 ||
+			    aml_emu_copy(t, p + page, p, 64) != 0)
+				break;
+			rounds.fetch_add(1, std::memory_order_relaxed);
+		}
+	});
+	// Each switch happens while the worker goes on: two more rounds
+	// each time.
+	auto two_more_rounds = [&] {
+		uint64_t from = rounds.load(std::memory_order_relaxed);
+		while (rounds.load(std::memory_order_relaxed) < from + 2)
+			std::this_thread::yield();
+	};
+	two_more_rounds();
+	EXPECT_EQ(aml_emu_set_mode(t, AML_EMU_DELAY), 0);
+	two_more_rounds();
+	EXPECT_EQ(aml_emu_set_mode(t, AML_EMU_ACCOUNT), 0);
+	two_more_rounds();
+	stop.store(true, std::memory_order_relaxed);
+	worker.join();
+	// Every round was charged exactly, in either mode.
+	ASSERT_EQ(aml_emu_copy_cost(t, p, p, 64, &charge), 0); // same device
+	struct aml_emu_clock c;
+	ASSERT_EQ(aml_emu_clock(t, &c), 0);
+	EXPECT_EQ(c.total_ns, rounds.load() * (charge + copy));
+	aml_device_unmap(node1, p, 2 * page);
+	aml_topology_destroy(&t);
+}
+
 } // namespace

@@ -181,6 +181,83 @@ TEST_F(EmulatorCost, MemoryOutsideTheEmulatorCountsAsDeviceZero)
 	aml_device_unmap(node2, dst, Page());
 }
 
+// Memory outside emulated mappings is costed a run at a time, not a page at
+// a time: a range of 2^46 bytes next to one mapping is two steps (it was
+// 2^34 page steps under the machine's lock, hours of work). Wherever mmap
+// puts the mapping: the machine has no other.
+TEST_F(EmulatorCost, HugeRangesOutsideTheEmulatorAreCostedRunByRun)
+{
+	char *p = static_cast<char *>(aml_device_map(node1, 4 * Page()));
+	ASSERT_NE(p, nullptr);
+	const uint64_t huge = 1ULL << 46;
+	// node0 100 GiB/s, 100 ns; node1 400 GiB/s, 120 ns: one latency,
+	// the highest, and each run at its device's bandwidth.
+	uint64_t before = Total();
+	ASSERT_EQ(aml_emu_charge(t, p, 4 * Page() + huge, AML_EMU_READ), 0);
+	EXPECT_EQ(Total() - before,
+	          120 + Ceil(4 * Page(), 400 * kGiB) + Ceil(huge, 100 * kGiB));
+	// From the second page of the address space up to and through p.
+	char *low = reinterpret_cast<char *>(Page());
+	uint64_t gap = (uint64_t)(p - low);
+	before = Total();
+	ASSERT_EQ(aml_emu_charge(t, low, gap + 5 * Page(), AML_EMU_READ), 0);
+	EXPECT_EQ(Total() - before, 120 + Ceil(gap, 100 * kGiB) +
+	                                    Ceil(4 * Page(), 400 * kGiB) +
+	                                    Ceil(Page(), 100 * kGiB));
+	// A copy between two huge ranges above every mapping.
+	char *above = p + 4 * Page();
+	uint64_t cost = 0;
+	ASSERT_EQ(aml_emu_copy_cost(t, above, above + huge, huge, &cost), 0);
+	EXPECT_EQ(cost, 100 + Ceil(huge, 100 * kGiB));
+	// A range past the end of the address space is no range.
+	EXPECT_EQ(aml_emu_charge(t, low, SIZE_MAX, AML_EMU_READ), AML_EINVAL);
+	EXPECT_EQ(aml_emu_copy_cost(t, low, p, SIZE_MAX - 2, &cost),
+	          AML_EINVAL);
+	EXPECT_EQ(aml_emu_copy(t, low, p, SIZE_MAX - 2), AML_EINVAL);
+	aml_device_unmap(node1, p, 4 * Page());
+}
+
+// Modelled time saturates at UINT64_MAX ns (584 years) instead of wrapping
+// modulo 2^64; so do the byte counters.
+TEST(EmulatorClock, ModelledTimeSaturates)
+{
+	struct aml_topology *t = nullptr;
+	struct aml_emu_error error = {};
+	ASSERT_EQ(aml_emu_create(&t,
+	                         "tier: name=slow, kind=DRAM, capacity=1GiB, "
+	                         "bw=1B/s, latency=1ns",
+	                         &error),
+	          0)
+	        << error.reason;
+	char *low = reinterpret_cast<char *>(Page());
+	// 2^40 bytes at 1 B/s: 1.1e21 ns, past 2^64.
+	uint64_t cost = 0;
+	ASSERT_EQ(aml_emu_copy_cost(t, low, low + (1ULL << 40), 1ULL << 40,
+	                            &cost),
+	          0);
+	EXPECT_EQ(cost, UINT64_MAX);
+	ASSERT_EQ(aml_emu_charge(t, low, 1ULL << 40, AML_EMU_READ), 0);
+	ASSERT_EQ(aml_emu_charge(t, low, 1 << 20, AML_EMU_READ), 0);
+	struct aml_emu_clock c;
+	ASSERT_EQ(aml_emu_clock(t, &c), 0);
+	EXPECT_EQ(c.total_ns, UINT64_MAX);
+	EXPECT_EQ(c.thread_ns, UINT64_MAX);
+	// The largest range there is, twice: 2^65 bytes read in all.
+	size_t largest = SIZE_MAX - Page() + 1;
+	for (int i = 0; i < 2; i++)
+		ASSERT_EQ(aml_emu_charge(t, low, largest,
+		                         AML_EMU_READ | AML_EMU_WRITE),
+		          0);
+	struct aml_emu_stats s;
+	ASSERT_EQ(aml_emu_stats(t, 0, &s), 0);
+	EXPECT_EQ(s.modelled_ns, UINT64_MAX);
+	EXPECT_EQ(s.bytes_copied_out, UINT64_MAX);
+	EXPECT_EQ(s.bytes_copied_in, UINT64_MAX);
+	ASSERT_EQ(aml_emu_clock(t, &c), 0);
+	EXPECT_EQ(c.total_ns, UINT64_MAX);
+	aml_topology_destroy(&t);
+}
+
 TEST_F(EmulatorCost, ChargesUseReadOrWriteFigures)
 {
 	char *p = static_cast<char *>(aml_device_map(node1, 4 * Page()));

@@ -323,6 +323,37 @@ TEST(EmulatorPlacement, MoveRelabelsAndCountsAMigration)
 	aml_topology_destroy(&t);
 }
 
+// A map that fails part way through its pages, after the first were placed,
+// changes nothing either. Run under valgrind too: the labels past the
+// failing page were never written, and nothing may read them.
+TEST(EmulatorPlacement, BindFailingHalfWayChangesNothing)
+{
+	struct aml_topology *t = Emulate(kTwoTiers);
+	ASSERT_NE(t, nullptr);
+	const struct aml_device *fast = aml_topology_device(t, 0);
+	// fast holds 16 pages: 12 fit, and 8 more run out after the 4th.
+	char *p = static_cast<char *>(aml_device_map(fast, 12 * Page()));
+	ASSERT_NE(p, nullptr);
+	struct aml_emu_stats before, after;
+	ASSERT_EQ(aml_emu_stats(t, 0, &before), 0);
+	aml_errno = 0;
+	EXPECT_EQ(aml_device_map(fast, 8 * Page()), nullptr);
+	EXPECT_EQ(aml_errno, AML_ENOMEM);
+	struct aml_bitmap set = Set("0");
+	EXPECT_EQ(aml_topology_map(t, &set, AML_POLICY_BIND, 8 * Page()),
+	          nullptr);
+	EXPECT_EQ(aml_errno, AML_ENOMEM);
+	ASSERT_EQ(aml_emu_stats(t, 0, &after), 0);
+	EXPECT_EQ(std::memcmp(&before, &after, sizeof(before)), 0);
+	EXPECT_EQ(ResidentPages(t, 1), 0u);
+	// The 4 pages left are still there to take.
+	void *rest = aml_device_map(fast, 4 * Page());
+	EXPECT_NE(rest, nullptr);
+	EXPECT_EQ(aml_device_unmap(fast, rest, 4 * Page()), 0);
+	EXPECT_EQ(aml_device_unmap(fast, p, 12 * Page()), 0);
+	aml_topology_destroy(&t);
+}
+
 TEST(EmulatorPlacement, MovePastCapacityFailsAndChangesNothing)
 {
 	struct aml_topology *t = Emulate(kTwoTiers);
@@ -441,6 +472,27 @@ TEST(EmulatorBadInput, CreateAndQueries)
 	EXPECT_EQ(aml_emu_clock(emu, nullptr), AML_EINVAL);
 	EXPECT_EQ(aml_emu_stats_print(emu, nullptr), AML_EINVAL);
 	aml_topology_destroy(&emu);
+}
+
+// The reason names the file, quoted as a spec's tokens are: one printable
+// line whatever bytes the path holds.
+TEST(EmulatorBadInput, AnUnreadableFileIsNamedPrintably)
+{
+	struct aml_topology *t = nullptr;
+	struct aml_emu_error error = {};
+	EXPECT_EQ(aml_emu_create(&t, "@/no/such/\x1b[31mred\n", &error),
+	          AML_EINVAL);
+	EXPECT_EQ(error.offset, 0u);
+	EXPECT_STREQ(error.reason,
+	             "cannot open \"/no/such/\\x1b[31mred\\x0a\"");
+	std::string path = "@/no/such/" + std::string(300, 'x');
+	EXPECT_EQ(aml_emu_create(&t, path.c_str(), &error), AML_EINVAL);
+	std::string reason = error.reason;
+	EXPECT_LT(reason.size(), sizeof(error.reason));
+	EXPECT_EQ(reason.substr(reason.size() - 5), "x...\"") << reason;
+	EXPECT_EQ(aml_emu_create(&t, "@/", &error), AML_EINVAL);
+	EXPECT_STREQ(error.reason,
+	             "cannot read (or over 1 MiB, or binary) \"/\"");
 }
 
 TEST(EmulatorBadInput, SpecFromAFile)

@@ -15,7 +15,7 @@ packages=(
 	libbenchmark-dev # benchmarks
 	clang-format     # style check (tools/check_format.sh)
 	doxygen          # API reference, checked warning-free (tools/doxygen.sh)
-	clang libclang-rt-14-dev # libFuzzer for tools/fuzz_spec.sh
+	clang libclang-rt-14-dev # libFuzzer for tools/fuzz.sh
 	valgrind                 # memcheck over the tests (tools/valgrind_test.sh)
 	# The 3-node NUMA guest of //tests/vm (docs/vm.md):
 	qemu-system-x86 qemu-system-data # QEMU, and qboot.rom for a fast boot

@@ -30,6 +30,31 @@
 #include <aml/bitmap.h>
 #include <aml/error.h>
 
+const char *aml_env_quote(char *buf, const char *value)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = 0, i = 0;
+	buf[n++] = '"';
+	for (; value[i] != '\0' && i < AML_ENV_QUOTE_MAX; i++) {
+		unsigned char c = (unsigned char)value[i];
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+			buf[n++] = (char)c;
+		} else {
+			buf[n++] = '\\';
+			buf[n++] = 'x';
+			buf[n++] = hex[c >> 4];
+			buf[n++] = hex[c & 0xf];
+		}
+	}
+	if (value[i] != '\0') {
+		memcpy(buf + n, "...", 3);
+		n += 3;
+	}
+	buf[n++] = '"';
+	buf[n] = '\0';
+	return buf;
+}
+
 /* Read a node-list variable into *out; false if unset or malformed. */
 static bool classify_read_nodes(const char *name, struct aml_bitmap *out)
 {
@@ -37,8 +62,9 @@ static bool classify_read_nodes(const char *name, struct aml_bitmap *out)
 	if (value == NULL)
 		return false;
 	if (aml_bitmap_parse(out, value) != 0) {
-		fprintf(stderr, "aml: ignoring %s=\"%s\": not a node list\n",
-		        name, value);
+		char q[AML_ENV_QUOTE_SIZE];
+		fprintf(stderr, "aml: ignoring %s=%s: not a node list\n", name,
+		        aml_env_quote(q, value));
 		return false;
 	}
 	return true;
@@ -55,6 +81,7 @@ void aml_classify_env_read(struct aml_classify_env *env)
 	        classify_read_nodes("MEMKIND_HBW_NODES", &env->memkind_nodes);
 	const char *threshold = getenv("AML_HBM_THRESHOLD");
 	if (threshold != NULL) {
+		char q[AML_ENV_QUOTE_SIZE];
 		char *end;
 		unsigned long long mib = strtoull(threshold, &end, 10);
 		/* MiB/s, as memkind's MEMKIND_HBW_THRESHOLD; the bound keeps
@@ -64,9 +91,9 @@ void aml_classify_env_read(struct aml_classify_env *env)
 			env->hbm_threshold = (uint64_t)mib << 20;
 		else
 			fprintf(stderr,
-			        "aml: ignoring AML_HBM_THRESHOLD=\"%s\": not a "
+			        "aml: ignoring AML_HBM_THRESHOLD=%s: not a "
 			        "bandwidth in MiB/s\n",
-			        threshold);
+			        aml_env_quote(q, threshold));
 	}
 }
 

@@ -153,6 +153,17 @@ int aml_topology_add_device(struct aml_topology *topology,
  */
 int aml_topology_finish(struct aml_topology *topology, bool classify);
 
+/**
+ * The topology the environment names, made afresh (topology_default.c):
+ * AML_EMULATE's emulated machine if set and not empty, else the file of
+ * AML_TOPOLOGY_XML if set and not empty, else this machine.
+ * aml_topology_default() keeps the first one made. A malformed AML_EMULATE
+ * is reported on stderr.
+ * @return as aml_emu_create(), aml_topology_load_xml() or
+ *         aml_topology_discover().
+ */
+int aml_topology_from_env(struct aml_topology **out);
+
 /** Record @p perf for @p initiator on @p dev, merging an equal CPU set. */
 int aml_device_add_initiator(struct aml_device *dev,
                              const struct aml_bitmap *initiator,

@@ -14,6 +14,7 @@
 #include <aml/topology.h>
 
 #include "aml/src/backend.h"
+#include "aml/src/classify.h"
 #include "aml/src/topology.h"
 #include "aml/src/topology_xml/topology_xml.h"
 
@@ -128,29 +129,33 @@ static struct aml_topology *default_topology;
 static int default_error;
 
 /* AML_EMULATE first: a test that asks for an emulated machine must never
- * run on the real one by accident. */
-static int default_topology_make(struct aml_topology **out)
+ * run on the real one by accident. An empty variable counts as unset. */
+int aml_topology_from_env(struct aml_topology **out)
 {
 	const char *emulate = getenv("AML_EMULATE");
 	const char *xml = getenv("AML_TOPOLOGY_XML");
 	if (emulate != NULL && emulate[0] != '\0') {
 		struct aml_emu_error error = {0};
 		int err = aml_emu_create(out, emulate, &error);
+		char q[AML_ENV_QUOTE_SIZE];
 		if (err == AML_EINVAL)
-			fprintf(stderr, "aml: AML_EMULATE=\"%s\": at %zu: %s\n",
-			        emulate, error.offset, error.reason);
+			fprintf(stderr, "aml: AML_EMULATE=%s: at %zu: %s\n",
+			        aml_env_quote(q, emulate), error.offset,
+			        error.reason);
 		return err;
 	}
 	if (xml != NULL && xml[0] != '\0') {
 		struct aml_topology_xml_error error = {0};
 		int err = aml_topology_load_xml_file(out, xml, &error);
+		char q[AML_ENV_QUOTE_SIZE];
 		if (err == AML_EINVAL && error.line > 0)
 			fprintf(stderr,
-			        "aml: AML_TOPOLOGY_XML=\"%s\": line %zu: %s\n",
-			        xml, error.line, error.reason);
+			        "aml: AML_TOPOLOGY_XML=%s: line %zu: %s\n",
+			        aml_env_quote(q, xml), error.line,
+			        error.reason);
 		else if (err == AML_EINVAL)
-			fprintf(stderr, "aml: AML_TOPOLOGY_XML=\"%s\": %s\n",
-			        xml, error.reason);
+			fprintf(stderr, "aml: AML_TOPOLOGY_XML=%s: %s\n",
+			        aml_env_quote(q, xml), error.reason);
 		return err;
 	}
 	return aml_topology_discover(out);
@@ -171,7 +176,7 @@ const struct aml_topology *aml_topology_default(void)
 	t = default_topology;
 	int err = default_error;
 	if (t == NULL && err == 0) {
-		err = default_topology_make(&t);
+		err = aml_topology_from_env(&t);
 		if (err == 0)
 			__atomic_store_n(&default_topology, t,
 			                 __ATOMIC_RELEASE);

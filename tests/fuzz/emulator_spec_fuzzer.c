@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * libFuzzer target for the spec parser (tools/fuzz_spec.sh builds and runs
+ * libFuzzer target for the spec parser (tools/fuzz.sh spec builds and runs
  * it). Besides surviving any bytes under ASan and UBSan, each input checks
  * what the parser promises: a refused spec is AML_EINVAL with an offset
  * inside the text and a printable, terminated reason, and leaves the output
@@ -74,6 +74,10 @@ static void check_spec(const struct aml_emu_spec *s)
 		}
 	}
 	check(s->scale_num > 0 && s->scale_den > 0);
+	for (size_t i = 0; i < s->ntiers; i++)
+		check((unsigned __int128)s->tiers[i].capacity * s->scale_num /
+		              s->scale_den <=
+		      UINT64_MAX);
 	check(s->mode == AML_EMU_ACCOUNT || s->mode == AML_EMU_DELAY);
 }
 

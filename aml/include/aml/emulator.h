@@ -19,7 +19,10 @@
  * Copies (aml_emu_copy), moves, and accesses a program charges
  * (aml_emu_charge) advance a virtual clock, per thread and in total. In
  * delay mode they also take real time: modelled time times a dilation
- * factor calibrated against this machine's own copy bandwidth.
+ * factor calibrated against this machine's own copy bandwidth. Modelled
+ * times and the statistics saturate at UINT64_MAX (584 years of
+ * nanoseconds) instead of wrapping. Costing a range takes work in
+ * proportion to the emulated pages it meets, not to its size.
  *
  * Made with aml_emu_create(), or by aml_topology_default() when the
  * environment says `AML_EMULATE=<preset or spec>` ("@path" reads a file).
@@ -84,9 +87,14 @@ int aml_emu_create(struct aml_topology **out,
 int aml_topology_is_emulated(const struct aml_topology *topology);
 
 /**
- * Switch between accounting and delay mode.
+ * Switch between accounting and delay mode. The first switch to delay mode
+ * calibrates it (aml_emu_dilation()).
  * @return 0; AML_EINVAL for NULL, an unknown mode or a topology that is not
- *         emulated.
+ *         emulated; AML_FAILURE if this machine's copy bandwidth could not
+ *         be measured (no memory for the measurement's 64 MiB): the mode is
+ *         left as it was, and the next call measures again.
+ * @note Thread-safe: other threads may copy and charge meanwhile, and
+ *       switch to the new mode with their next operation.
  */
 int aml_emu_set_mode(const struct aml_topology *topology,
                      enum aml_emu_mode mode);
@@ -95,12 +103,15 @@ int aml_emu_set_mode(const struct aml_topology *topology,
  * The factor delay mode multiplies modelled time by: 1.25 times the fastest
  * emulated tier's bandwidth over this machine's measured copy bandwidth, at
  * least 1 (the margin keeps a real copy from outlasting its dilated model).
- * Measured once, when delay mode or this function is first used.
+ * The copy bandwidth is measured once per process, by the first call here
+ * or to aml_emu_set_mode(AML_EMU_DELAY) that succeeds; a measurement that
+ * failed is made again by the next call.
  * @param topology an emulated topology.
  * @param[out] out receives the factor.
  * @return 0; AML_EINVAL for NULL arguments or a topology that is not
  *         emulated; AML_FAILURE if this machine's copy bandwidth could not
- *         be measured.
+ *         be measured (@p out is then untouched).
+ * @note Thread-safe.
  */
 int aml_emu_dilation(const struct aml_topology *topology, double *out);
 
@@ -109,10 +120,12 @@ int aml_emu_dilation(const struct aml_topology *topology, double *out);
  * nanoseconds, without copying or charging: the highest latency among the
  * devices involved, plus, for each run of pages on one (source,
  * destination) pair of devices, its bytes over min(read bandwidth of the
- * source, write bandwidth of the destination). Memory outside emulated
- * mappings counts as device 0.
- * @return 0; AML_EINVAL for NULL arguments, size 0, or a topology that is
- *         not emulated.
+ * source, write bandwidth of the destination), saturated at UINT64_MAX.
+ * Memory outside emulated mappings counts as device 0, one run up to the
+ * next mapping whatever its size.
+ * @return 0; AML_EINVAL for NULL arguments, size 0, a range that runs past
+ *         the end of the address space, or a topology that is not emulated.
+ * @note Thread-safe.
  */
 int aml_emu_copy_cost(const struct aml_topology *topology,
                       const void *dst,
@@ -124,8 +137,9 @@ int aml_emu_copy_cost(const struct aml_topology *topology,
  * memcpy(@p dst, @p src, @p size), charged to the virtual clock and the
  * devices' statistics (and delayed in delay mode). The ranges must not
  * overlap.
- * @return 0; AML_EINVAL for NULL arguments, size 0, overlapping ranges, or a
- *         topology that is not emulated.
+ * @return 0; AML_EINVAL for NULL arguments, size 0, overlapping ranges, a
+ *         range that runs past the end of the address space, or a topology
+ *         that is not emulated.
  * @note Thread-safe.
  */
 int aml_emu_copy(const struct aml_topology *topology,
@@ -141,15 +155,19 @@ int aml_emu_copy(const struct aml_topology *topology,
  * @param ptr the first byte accessed.
  * @param size bytes accessed, at least 1.
  * @param access AML_EMU_READ, AML_EMU_WRITE, or both (charged twice).
- * @return 0; AML_EINVAL for NULL arguments, size 0, a bad @p access, or a
- *         topology that is not emulated.
+ * @return 0; AML_EINVAL for NULL arguments, size 0, a range that runs past
+ *         the end of the address space, a bad @p access, or a topology that
+ *         is not emulated.
+ * @note Thread-safe. The bytes are not touched: @p ptr may be any address,
+ *       emulated memory or not.
  */
 int aml_emu_charge(const struct aml_topology *topology,
                    const void *ptr,
                    size_t size,
                    int access);
 
-/** The virtual clock of an emulated topology. */
+/** The virtual clock of an emulated topology. Both times saturate at
+ * UINT64_MAX. */
 struct aml_emu_clock {
 	/** Modelled nanoseconds charged by every thread. */
 	uint64_t total_ns;
@@ -180,7 +198,8 @@ int aml_emu_clock(const struct aml_topology *topology,
  */
 int aml_emu_clock_advance_to(const struct aml_topology *topology, uint64_t ns);
 
-/** What one emulated device has seen. */
+/** What one emulated device has seen. The counters saturate at
+ * UINT64_MAX. */
 struct aml_emu_stats {
 	/** Bytes now placed on the device. */
 	uint64_t resident_bytes;

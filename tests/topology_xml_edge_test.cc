@@ -206,7 +206,7 @@ TEST_F(TopologyXmlEdge, BandwidthPastAmlsRangeIsRefused)
 
 TEST_F(TopologyXmlEdge, OddButValidTreesLoad)
 {
-	// tools/fuzz_xml.sh's own seeds: types nested upside down, groups
+	// tools/fuzz.sh xml's own seeds: types nested upside down, groups
 	// hwloc merges away, CPU-less groups, restricted allowed sets, nodes
 	// under PUs or memory-side caches, node and PU 1023.
 	const char *dir = "tests/fuzz/topology_xml_seeds";

@@ -5,35 +5,45 @@
 #   tools/fuzz.sh spec                  the emulator's spec language, 60 s
 #   tools/fuzz.sh list                  numactl-style lists (bitmaps)
 #   tools/fuzz.sh env                   the environment variables aml reads
+#   tools/fuzz.sh xml                   hwloc XML files (aml's check, then
+#                                       hwloc loading what passed)
 #   tools/fuzz.sh all                   each of them in turn
 #   FUZZ_SECONDS=600 tools/fuzz.sh list
 #   FUZZ_KEEP=1 tools/fuzz.sh env       keep the work directory
-# Each target is tests/fuzz/<source>.c with its dictionary tests/fuzz/NAME.dict
-# and its seeds tests/fuzz/NAME.seeds (one input per line, printf %b escapes;
-# lines starting with '#' and blank lines are skipped).
+#   FUZZ_CORPUS=dir tools/fuzz.sh xml   start from (and add to) a corpus
+# Each target is tests/fuzz/<source>.c with its dictionary
+# tests/fuzz/NAME.dict and its seeds: tests/fuzz/NAME.seeds (one input per
+# line, printf %b escapes; lines starting with '#' and blank lines are
+# skipped) or, for xml, the fixtures and tests/fuzz/topology_xml_seeds.
 # Needs clang and its sanitizer and libFuzzer runtimes: on Debian 12, the
-# packages clang and libclang-rt-14-dev (tools/setup.sh); env also links
-# libnuma.
+# packages clang and libclang-rt-14-dev (tools/setup.sh); env and xml also
+# link libnuma, xml hwloc (the system's library: not instrumented, but its
+# crashes, leaks, stalls and huge allocations show).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
 usage() {
-	echo "usage: tools/fuzz.sh spec|list|env|all" >&2
+	echo "usage: tools/fuzz.sh spec|list|env|xml|all" >&2
 	exit 2
 }
 [ $# -eq 1 ] || usage
 if [ "$1" = all ]; then
-	for name in spec list env; do
+	for name in spec list env xml; do
 		"$0" "$name"
 	done
 	exit 0
 fi
 name=$1
 
-# What each target compiles: its fuzzer, then everything it links. None
-# includes <aml.h>, whose <aml/build_config.h> only Bazel writes.
+# What each target compiles: its fuzzer, then everything it links. spec
+# and list need a few files; env and xml all of aml (library=yes), with
+# hwloc absent for env (AML_TOPOLOGY_XML is followed, its XML not read:
+# xml fuzzes that) and present for xml.
+library=no
+hwloc=0
 libs=()
+fuzzer_flags=()
 case "$name" in
 spec)
 	fuzzer=tests/fuzz/emulator_spec_fuzzer.c
@@ -46,19 +56,21 @@ list)
 	max_len=4096
 	;;
 env)
-	# The emulator and the topology code behind AML_EMULATE, with hwloc
-	# absent: AML_TOPOLOGY_XML is followed, its XML is not read.
 	fuzzer=tests/fuzz/env_fuzzer.c
-	sources=(emulator/spec.c emulator/presets.c emulator/cost.c
-		emulator/create.c emulator/emulator.c emulator/pagetable.c
-		aml/src/bitmap.c aml/src/classify.c aml/src/device.c
-		aml/src/error.c aml/src/rangeset.c aml/src/sysfs.c
-		aml/src/topology.c aml/src/topology_default.c
-		aml/src/topology_map.c
-		backends/hwloc/hwloc_absent.c backends/numa/numa.c
-		backends/numa/numa_device.c backends/numa/numa_discover.c)
-	libs=(-lnuma -lpthread)
+	library=yes
+	libs=(-lnuma -lpthread -lm)
 	max_len=8192
+	;;
+xml)
+	fuzzer=tests/fuzz/topology_xml_fuzzer.c
+	library=yes
+	hwloc=1
+	libs=(-lhwloc -lnuma -lpthread -lm)
+	max_len=65536
+	# aml's own work is linear in the input (under 4 MiB here), so a
+	# large allocation is hwloc sizing something by a number in the
+	# text; a stall is a finding too.
+	fuzzer_flags=(-timeout=10 -malloc_limit_mb=256 -rss_limit_mb=2048)
 	;;
 *) usage ;;
 esac
@@ -90,15 +102,51 @@ if ! "$cc" -fsanitize=fuzzer,address,undefined "$work/probe.c" -o "$work/probe" 
 	exit 1
 fi
 
-"$cc" "${flags[@]}" "$fuzzer" "${sources[@]}" -o "$work/fuzzer" "${libs[@]}"
+if [ "$library" = no ]; then
+	"$cc" "${flags[@]}" "$fuzzer" "${sources[@]}" -o "$work/fuzzer" "${libs[@]}"
+else
+	# The header Bazel generates (third_party/host_libs.bzl), and every
+	# file of aml with the backends this target wants, memkind absent.
+	mkdir -p "$work/include/aml" "$work/obj"
+	printf '%s\n' '#ifndef AML_BUILD_CONFIG_H' '#define AML_BUILD_CONFIG_H' \
+		"#define AML_HAVE_HWLOC $hwloc" '#define AML_HAVE_MEMKIND 0' \
+		'#define AML_HAVE_NUMA 1' '#endif' >"$work/include/aml/build_config.h"
+	hwloc_source=backends/hwloc/hwloc_absent.c
+	[ "$hwloc" = 1 ] && hwloc_source=backends/hwloc/hwloc.c
+	mapfile -t sources < <(ls aml/src/*.c aml/src/*/*.c emulator/*.c \
+		backends/numa/*.c backends/memkind/*_absent.c "$hwloc_source")
+	echo "fuzz $name: compiling ${#sources[@]} files"
+	pids=()
+	for src in "${sources[@]}"; do
+		"$cc" "${flags[@]/-fsanitize=fuzzer,/-fsanitize=fuzzer-no-link,}" \
+			-I "$work/include" -c "$src" -o "$work/obj/${src//\//_}.o" &
+		pids+=($!)
+		if [ ${#pids[@]} -ge "$(nproc)" ]; then
+			wait "${pids[0]}"
+			pids=("${pids[@]:1}")
+		fi
+	done
+	for pid in "${pids[@]}"; do wait "$pid"; done
+	"$cc" "${flags[@]}" -I "$work/include" "$fuzzer" "$work"/obj/*.o \
+		-o "$work/fuzzer" "${libs[@]}"
+fi
 
-mkdir -p "$work/seeds" "$work/corpus"
-n=0
-while IFS= read -r seed; do
-	case "$seed" in '' | '#'*) continue ;; esac
-	n=$((n + 1))
-	printf '%b' "$seed" >"$work/seeds/seed-$n"
-done <"tests/fuzz/$name.seeds"
+corpus=${FUZZ_CORPUS:-$work/corpus}
+mkdir -p "$work/seeds" "$corpus"
+if [ "$name" = xml ]; then
+	# The fixtures, and small machines that reach memory attributes,
+	# distances, I/O, Misc and MemCache objects, entities, and the odd
+	# trees hwloc still loads.
+	cp tests/fixtures/topology/*.xml tests/fuzz/topology_xml_seeds/*.xml \
+		"$work/seeds/"
+else
+	n=0
+	while IFS= read -r seed; do
+		case "$seed" in '' | '#'*) continue ;; esac
+		n=$((n + 1))
+		printf '%b' "$seed" >"$work/seeds/seed-$n"
+	done <"tests/fuzz/$name.seeds"
+fi
 
 # The spec also starts from every preset, by name and by text.
 if [ "$name" = spec ]; then
@@ -138,8 +186,9 @@ echo "fuzz $name: fuzzing for ${seconds}s in $work"
 # No input may read the terminal: stdin is /dev/null.
 set +e
 (cd "$work" && ./fuzzer -max_total_time="$seconds" -max_len="$max_len" \
-	-dict="$root/tests/fuzz/$name.dict" -artifact_prefix="$work/" \
-	-print_final_stats=1 corpus seeds </dev/null) 2>&1 | tee "$work/fuzz.log" |
+	"${fuzzer_flags[@]}" -dict="$root/tests/fuzz/$name.dict" \
+	-artifact_prefix="$work/" -print_final_stats=1 "$corpus" seeds \
+	</dev/null) 2>&1 | tee "$work/fuzz.log" |
 	grep --line-buffered -E '^#[0-9]+[[:space:]]+(INITED|DONE|pulse)|ERROR|SUMMARY|^stat::|Done [0-9]+ runs'
 status=${PIPESTATUS[0]}
 set -e
@@ -152,4 +201,4 @@ if [ "$status" -ne 0 ]; then
 	done
 	exit 1
 fi
-echo "fuzz $name: no finding in ${seconds}s ($(find "$work/corpus" -type f | wc -l) corpus inputs)"
+echo "fuzz $name: no finding in ${seconds}s ($(find "$corpus" -type f | wc -l) corpus inputs)"

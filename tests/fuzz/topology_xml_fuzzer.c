@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * libFuzzer target for aml's hwloc XML path (tools/fuzz_xml.sh builds and
+ * libFuzzer target for aml's hwloc XML path (tools/fuzz.sh xml builds and
  * runs it): aml's check (aml/src/topology_xml), then hwloc loading what
  * passed, then aml's devices from it, all through
  * aml_topology_load_xml_buffer(). Besides surviving any bytes under ASan,

@@ -4,6 +4,7 @@
  * for a file), scale capacities, order fallbacks by distance, and build the
  * topology with one device per tier.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,27 +55,40 @@ create_error(struct aml_emu_error *error, const char *reason, const char *path)
 	*out = '\0';
 }
 
-/* The text of "@path", NUL-terminated, or NULL with the reason set. */
-static char *create_read_file(const char *path, struct aml_emu_error *error)
+/* Read "@path" into *out, NUL-terminated: 0; AML_EINVAL with the reason
+ * set for a file that cannot be opened or read, is over 1 MiB or binary;
+ * AML_ENOMEM. */
+static int
+create_read_file(const char *path, char **out, struct aml_emu_error *error)
 {
+	*out = NULL;
 	FILE *f = fopen(path, "r");
 	if (f == NULL) {
+		/* Short of memory, the file is not at fault: try again later.
+		 */
+		if (errno == ENOMEM)
+			return AML_ENOMEM;
 		create_error(error, "cannot open ", path);
-		return NULL;
+		return AML_EINVAL;
 	}
 	char *text = malloc(SPEC_FILE_MAX + 1);
-	size_t n = text ? fread(text, 1, SPEC_FILE_MAX + 1, f) : 0;
-	bool bad = text == NULL || ferror(f) || n > SPEC_FILE_MAX ||
-	           memchr(text, '\0', n) != NULL;
+	if (text == NULL) {
+		fclose(f);
+		return AML_ENOMEM;
+	}
+	size_t n = fread(text, 1, SPEC_FILE_MAX + 1, f);
+	bool bad =
+	        ferror(f) || n > SPEC_FILE_MAX || memchr(text, '\0', n) != NULL;
 	fclose(f);
 	if (bad) {
 		create_error(error, "cannot read (or over 1 MiB, or binary) ",
 		             path);
 		free(text);
-		return NULL;
+		return AML_EINVAL;
 	}
 	text[n] = '\0';
-	return text;
+	*out = text;
+	return 0;
 }
 
 /* Each device's others, by distance from it, then index. */
@@ -183,9 +197,9 @@ int aml_emu_create(struct aml_topology **out,
 	}
 	char *file = NULL;
 	if (spec[0] == '@') {
-		file = create_read_file(spec + 1, error);
-		if (file == NULL)
-			return AML_EINVAL;
+		int err = create_read_file(spec + 1, &file, error);
+		if (err != 0)
+			return err;
 	}
 	struct emu_machine *m = calloc(1, sizeof(*m));
 	int err = m == NULL ? AML_ENOMEM : 0;

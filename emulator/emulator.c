@@ -211,6 +211,23 @@ static void *emu_map(struct emu_machine *m,
 	return ptr;
 }
 
+struct emu_release {
+	void *ptr;
+	size_t size;
+};
+
+/* The pages go under the write lock, with their record: released first, a
+ * map on another thread could be given the address while the record still
+ * claims it; recorded last, a munmap that fails (ENOMEM: Linux cannot split
+ * the mapping) would leave pages nobody records. */
+static int emu_release_pages(void *arg)
+{
+	const struct emu_release *r = arg;
+	if (munmap(r->ptr, r->size) == 0)
+		return 0;
+	return errno == ENOMEM ? AML_ENOMEM : AML_EINVAL;
+}
+
 static int emu_unmap(struct emu_machine *m, void *ptr, size_t size, int owner)
 {
 	uintptr_t start = (uintptr_t)ptr;
@@ -224,13 +241,13 @@ static int emu_unmap(struct emu_machine *m, void *ptr, size_t size, int owner)
 		uint64_t freed[AML_EMU_TIERS_MAX] = {0};
 		for (size_t i = 0; i < npages; i++)
 			freed[map->labels[first + i]]++;
-		err = emu_pagetable_cut(&m->table, map, first, npages);
+		struct emu_release release = {ptr, size};
+		err = emu_pagetable_cut(&m->table, map, first, npages,
+		                        emu_release_pages, &release);
 		for (size_t d = 0; err == 0 && d < m->ndevices; d++)
 			m->devices[d].used_pages -= freed[d];
 	}
 	pthread_rwlock_unlock(&m->lock);
-	if (err == 0)
-		munmap(ptr, size);
 	return err;
 }
 

@@ -102,12 +102,18 @@ struct emu_mapping *emu_pagetable_next(const struct emu_pagetable *table,
 /* Record a mapping (labels allocated by the caller, owned by the table). */
 int emu_pagetable_insert(struct emu_pagetable *table,
                          const struct emu_mapping *mapping);
-/* Forget pages [first, first + npages) of mapping m (split as needed).
- * Their labels must have been uncounted by the caller. */
+/* Forget pages [first, first + npages) of mapping m (split as needed),
+ * after release(arg) has released them: the record and the pages change
+ * together or not at all. What the split needs is allocated first, so a
+ * release that fails (its AML_E* code is returned) or a split without
+ * memory (AML_ENOMEM) leaves both as they were. Their labels must be
+ * uncounted by the caller once this succeeds. */
 int emu_pagetable_cut(struct emu_pagetable *table,
                       struct emu_mapping *m,
                       size_t first,
-                      size_t npages);
+                      size_t npages,
+                      int (*release)(void *arg),
+                      void *arg);
 void emu_pagetable_fini(struct emu_pagetable *table);
 /* Recompute m->uniform from its labels. */
 void emu_mapping_update_uniform(struct emu_mapping *m);

@@ -87,19 +87,29 @@ int emu_pagetable_insert(struct emu_pagetable *table,
 int emu_pagetable_cut(struct emu_pagetable *table,
                       struct emu_mapping *m,
                       size_t first,
-                      size_t npages)
+                      size_t npages,
+                      int (*release)(void *arg),
+                      void *arg)
 {
 	size_t page = aml_page_size();
 	size_t i = (size_t)(m - table->mappings);
 	size_t right_pages = m->npages - first - npages;
+	uint8_t *labels = NULL;
 	if (first > 0 && right_pages > 0) {
-		/* Both sides stay: the right one becomes a new mapping. */
-		uint8_t *labels = malloc(right_pages);
+		labels = malloc(right_pages);
 		if (labels == NULL || pagetable_reserve(table) != 0) {
 			free(labels);
 			return AML_ENOMEM;
 		}
 		m = &table->mappings[i]; /* reserve may move the array */
+	}
+	int err = release(arg);
+	if (err != 0) {
+		free(labels);
+		return err;
+	}
+	if (first > 0 && right_pages > 0) {
+		/* Both sides stay: the right one becomes a new mapping. */
 		memcpy(labels, m->labels + first + npages, right_pages);
 		struct emu_mapping right = {
 		        .start = m->start + (first + npages) * page,

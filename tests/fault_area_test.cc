@@ -205,37 +205,28 @@ TEST(FaultArea, APartialUnmapThatCannotSplitLeavesThePagesMappedAndRecorded)
 		SCOPED_TRACE(c.name);
 		if (!c.emulated && aml_topology_is_emulated(real) == 1)
 			continue;
-		// munmap spared on the emulator: see
-		// EveryPolicyOnAnEmulatedTopology.
-		std::vector<std::string> spared;
-		if (c.emulated)
-			spared = {"munmap"};
-		unsigned long runs = ForEachFault(
-		        [&](FaultRun &run) {
-			        struct aml_topology *t = nullptr;
-			        ASSERT_EQ(c.emulated
-			                          ? aml_emu_create(&t,
-			                                           "qemu-3node;"
-			                                           "scale=1/16",
-			                                           nullptr)
-			                          : aml_topology_discover(&t),
-			                  0);
-			        const struct aml_device *devs[2] = {
-			                aml_topology_device(t, 0),
-			                aml_topology_device(t, 1)};
-			        if (!c.emulated)
-				        devs[0] = aml_topology_device_of_node(
-				                t, 0);
-			        AML_AREA_DEVICE_DECL(area);
-			        ASSERT_EQ(aml_area_device_init(
-			                          &area, t, devs, c.ndevices,
-			                          c.policy, nullptr),
-			                  0);
-			        SplitScenario(run, &area.base);
-			        aml_area_device_fini(&area);
-			        aml_topology_destroy(&t);
-		        },
-		        spared);
+		unsigned long runs = ForEachFault([&](FaultRun &run) {
+			struct aml_topology *t = nullptr;
+			ASSERT_EQ(c.emulated ? aml_emu_create(&t,
+			                                      "qemu-3node;"
+			                                      "scale=1/16",
+			                                      nullptr)
+			                     : aml_topology_discover(&t),
+			          0);
+			const struct aml_device *devs[2] = {
+			        aml_topology_device(t, 0),
+			        aml_topology_device(t, 1)};
+			if (!c.emulated)
+				devs[0] = aml_topology_device_of_node(t, 0);
+			AML_AREA_DEVICE_DECL(area);
+			ASSERT_EQ(aml_area_device_init(&area, t, devs,
+			                               c.ndevices, c.policy,
+			                               nullptr),
+			          0);
+			SplitScenario(run, &area.base);
+			aml_area_device_fini(&area);
+			aml_topology_destroy(&t);
+		});
 		EXPECT_GT(runs, 0u);
 	}
 }
@@ -261,23 +252,16 @@ TEST(FaultArea, EveryPolicyOnAnEmulatedTopology)
 	ASSERT_EQ(aml_emu_create(&t, "qemu-3node;scale=1/16", nullptr), 0);
 	for (const AreaCase &c : EmulatedCases()) {
 		SCOPED_TRACE(c.name);
-		// munmap is spared: the emulator forgets a range before it
-		// unmaps it and ignores a munmap that fails, so the pages of
-		// a split it could not make stay mapped with no record
-		// (emulator/emulator.c, emu_unmap; reported on issue #13).
-		unsigned long runs = ForEachFault(
-		        [&](FaultRun &run) {
-			        AreaScenario(run, t, c);
-			        // The emulator's page table agrees: nothing
-			        // placed.
-			        for (size_t d = 0; d < 3; d++) {
-				        struct aml_emu_stats s = {};
-				        ASSERT_EQ(aml_emu_stats(t, d, &s), 0);
-				        EXPECT_EQ(s.pages, 0u)
-				                << "device " << d;
-			        }
-		        },
-		        {"munmap"});
+		unsigned long runs = ForEachFault([&](FaultRun &run) {
+			AreaScenario(run, t, c);
+			// The emulator's page table agrees: nothing
+			// placed.
+			for (size_t d = 0; d < 3; d++) {
+				struct aml_emu_stats s = {};
+				ASSERT_EQ(aml_emu_stats(t, d, &s), 0);
+				EXPECT_EQ(s.pages, 0u) << "device " << d;
+			}
+		});
 		EXPECT_GT(runs, 0u) << "no failure was ever injected";
 		if (HasFailure())
 			break;

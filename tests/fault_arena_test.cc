@@ -249,21 +249,17 @@ TEST(FaultArena, EveryArenaOnEmulatedMcdram)
 		if (std::string(k.name).find("jemalloc") == 0 &&
 		    aml_backend_is_built(AML_BACKEND_MEMKIND) != 1)
 			continue; // AML_ENOTSUP without memkind
-		// munmap is spared: see fault_area_test.cc.
-		unsigned long runs = ForEachFault(
-		        [&](FaultRun &run) {
-			        AML_AREA_DEVICE_DECL(area);
-			        ASSERT_EQ(aml_area_device_init(
-			                          &area, t, &mcdram, 1,
-			                          AML_AREA_BIND, nullptr),
-			                  0);
-			        ArenaScenario(run, &area.base, k);
-			        aml_area_device_fini(&area);
-			        struct aml_emu_stats s = {};
-			        ASSERT_EQ(aml_emu_stats(t, 1, &s), 0);
-			        EXPECT_EQ(s.pages, 0u) << "left on MCDRAM";
-		        },
-		        {"munmap"});
+		unsigned long runs = ForEachFault([&](FaultRun &run) {
+			AML_AREA_DEVICE_DECL(area);
+			ASSERT_EQ(aml_area_device_init(&area, t, &mcdram, 1,
+			                               AML_AREA_BIND, nullptr),
+			          0);
+			ArenaScenario(run, &area.base, k);
+			aml_area_device_fini(&area);
+			struct aml_emu_stats s = {};
+			ASSERT_EQ(aml_emu_stats(t, 1, &s), 0);
+			EXPECT_EQ(s.pages, 0u) << "left on MCDRAM";
+		});
 		EXPECT_GT(runs, 0u);
 		if (HasFailure())
 			break;

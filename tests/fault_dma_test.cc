@@ -160,35 +160,32 @@ TEST(FaultDma, EveryEngineBetweenEmulatedTiers)
 {
 	for (const Engine &e : Engines()) {
 		SCOPED_TRACE(e.name);
-		unsigned long runs = ForEachFault(
-		        [&](FaultRun &run) {
-			        struct aml_topology *t = nullptr;
-			        ASSERT_EQ(aml_emu_create(
-			                          &t, "knl-flat;scale=1/1024",
-			                          nullptr),
-			                  0);
-			        const struct aml_device *ddr =
-			                aml_topology_device(t, 0);
-			        const struct aml_device *mcdram =
-			                aml_topology_device(t, 1);
-			        Buffers b;
-			        b.src = static_cast<unsigned char *>(
-			                aml_device_map(ddr, kBytes));
-			        b.dst = static_cast<unsigned char *>(
-			                aml_device_map(mcdram, kBytes));
-			        ASSERT_NE(b.src, nullptr);
-			        ASSERT_NE(b.dst, nullptr);
-			        DmaScenario(
-			                run, b,
-			                [&](struct aml_dma **out) {
-				                return e.make(out, t);
-			                },
-			                e.documented, e.unmake);
-			        aml_device_unmap(ddr, b.src, kBytes);
-			        aml_device_unmap(mcdram, b.dst, kBytes);
-			        aml_topology_destroy(&t);
-		        },
-		        {"munmap"}); // see fault_area_test.cc
+		unsigned long runs = ForEachFault([&](FaultRun &run) {
+			struct aml_topology *t = nullptr;
+			ASSERT_EQ(aml_emu_create(&t, "knl-flat;scale=1/1024",
+			                         nullptr),
+			          0);
+			const struct aml_device *ddr =
+			        aml_topology_device(t, 0);
+			const struct aml_device *mcdram =
+			        aml_topology_device(t, 1);
+			Buffers b;
+			b.src = static_cast<unsigned char *>(
+			        aml_device_map(ddr, kBytes));
+			b.dst = static_cast<unsigned char *>(
+			        aml_device_map(mcdram, kBytes));
+			ASSERT_NE(b.src, nullptr);
+			ASSERT_NE(b.dst, nullptr);
+			DmaScenario(
+			        run, b,
+			        [&](struct aml_dma **out) {
+				        return e.make(out, t);
+			        },
+			        e.documented, e.unmake);
+			aml_device_unmap(ddr, b.src, kBytes);
+			aml_device_unmap(mcdram, b.dst, kBytes);
+			aml_topology_destroy(&t);
+		});
 		EXPECT_GT(runs, 0u);
 		if (::testing::Test::HasFailure())
 			break;
@@ -326,36 +323,32 @@ void ExpectScratchpadUnderFaults(bool retry_push)
 {
 	for (const Engine &e : Engines()) {
 		SCOPED_TRACE(e.name);
-		unsigned long runs = ForEachFault(
-		        [&](FaultRun &run) {
-			        struct aml_topology *t = nullptr;
-			        ASSERT_EQ(aml_emu_create(
-			                          &t, "knl-flat;scale=1/1024",
-			                          nullptr),
-			                  0);
-			        const struct aml_device *ddr =
-			                aml_topology_device(t, 0);
-			        const struct aml_device *mcdram =
-			                aml_topology_device(t, 1);
-			        AML_AREA_DEVICE_DECL(fast);
-			        ASSERT_EQ(aml_area_device_init(
-			                          &fast, t, &mcdram, 1,
-			                          AML_AREA_BIND, nullptr),
-			                  0);
-			        size_t bytes = kTiles * 64 * 64 * 4;
-			        auto *array = static_cast<uint32_t *>(
-			                aml_device_map(ddr, bytes));
-			        ASSERT_NE(array, nullptr);
-			        struct aml_dma *dma = nullptr;
-			        ASSERT_EQ(e.make(&dma, t), 0);
-			        ScratchpadScenario(run, &fast.base, array, dma,
-			                           retry_push);
-			        e.unmake(&dma);
-			        aml_device_unmap(ddr, array, bytes);
-			        aml_area_device_fini(&fast);
-			        aml_topology_destroy(&t);
-		        },
-		        {"munmap"}); // see fault_area_test.cc
+		unsigned long runs = ForEachFault([&](FaultRun &run) {
+			struct aml_topology *t = nullptr;
+			ASSERT_EQ(aml_emu_create(&t, "knl-flat;scale=1/1024",
+			                         nullptr),
+			          0);
+			const struct aml_device *ddr =
+			        aml_topology_device(t, 0);
+			const struct aml_device *mcdram =
+			        aml_topology_device(t, 1);
+			AML_AREA_DEVICE_DECL(fast);
+			ASSERT_EQ(aml_area_device_init(&fast, t, &mcdram, 1,
+			                               AML_AREA_BIND, nullptr),
+			          0);
+			size_t bytes = kTiles * 64 * 64 * 4;
+			auto *array = static_cast<uint32_t *>(
+			        aml_device_map(ddr, bytes));
+			ASSERT_NE(array, nullptr);
+			struct aml_dma *dma = nullptr;
+			ASSERT_EQ(e.make(&dma, t), 0);
+			ScratchpadScenario(run, &fast.base, array, dma,
+			                   retry_push);
+			e.unmake(&dma);
+			aml_device_unmap(ddr, array, bytes);
+			aml_area_device_fini(&fast);
+			aml_topology_destroy(&t);
+		});
 		EXPECT_GT(runs, 0u);
 		if (::testing::Test::HasFailure())
 			break;

@@ -87,6 +87,21 @@ TEST(Classify, CpulessAndSlowIsCxl)
 	EXPECT_EQ(aml_classify(&far, "", &env), AML_DEVICE_DRAM);
 }
 
+// Latencies past 2^63 ns come from files, not machines: the comparison
+// must not wrap them into "near".
+TEST(Classify, HugeLatenciesAreStillFar)
+{
+	struct aml_classify_env env = Env();
+	for (uint64_t ns :
+	     {(uint64_t)1 << 63, ((uint64_t)1 << 63) + 1, UINT64_MAX}) {
+		struct aml_device far = Device(2, "", 30, ns);
+		EXPECT_EQ(aml_classify(&far, "", &env), AML_DEVICE_CXL) << ns;
+	}
+	env.cpu_node_latency_ns = UINT64_MAX; // a reference past any device
+	struct aml_device near = Device(2, "", 30, UINT64_MAX - 1);
+	EXPECT_EQ(aml_classify(&near, "", &env), AML_DEVICE_DRAM);
+}
+
 TEST(Classify, NoPerformanceDataIsDram)
 {
 	struct aml_classify_env env = Env();

@@ -113,6 +113,14 @@ static int classify_subtype(const char *subtype)
 	return -1;
 }
 
+/* latency >= 1.5 x reference, exactly: in 128 bits, as a file may give
+ * latencies past 2^63 ns, which 2 x latency in 64 bits wraps to "near". */
+static bool classify_is_far(uint64_t latency_ns, uint64_t reference_ns)
+{
+	__extension__ typedef unsigned __int128 u128;
+	return (u128)2 * latency_ns >= (u128)3 * reference_ns;
+}
+
 enum aml_device_kind aml_classify(const struct aml_device *dev,
                                   const char *subtype,
                                   const struct aml_classify_env *env)
@@ -141,7 +149,7 @@ enum aml_device_kind aml_classify(const struct aml_device *dev,
 		return AML_DEVICE_HBM;
 	if (cpuless && local->latency_ns != 0 &&
 	    env->cpu_node_latency_ns != 0 &&
-	    2 * local->latency_ns >= 3 * env->cpu_node_latency_ns)
+	    classify_is_far(local->latency_ns, env->cpu_node_latency_ns))
 		return AML_DEVICE_CXL;
 	return AML_DEVICE_DRAM;
 }

@@ -70,6 +70,14 @@
  * slot is in flight. Every such error changes nothing. Functions returning
  * a pointer return NULL and set aml_errno.
  *
+ * A copy that fails never loses what the caller wrote: a failed push (or
+ * an asynchronous one that cannot be submitted) leaves the slot dirty; a
+ * failed write-back of a victim fails the pull and leaves the victim
+ * cached and dirty; a failed flush leaves the slots dirty; a failed load
+ * leaves its slot empty (its previous tile was written back first). Only
+ * fini, which cannot report errors, drops the dirty slots it cannot write
+ * back: call aml_scratchpad_flush() before it to know.
+ *
  * Thread-safety: every function may be called from several threads at once
  * on one scratchpad (one mutex), except init, fini and that one request is
  * waited by one thread. Synchronous copies (pull misses, push, write-backs
@@ -281,7 +289,9 @@ int aml_scratchpad_async_pull(struct aml_scratchpad *sp,
  *         AML_EPERM for a slot with no pin; AML_EINVAL for a slot that
  *         holds no tile (its load failed); AML_EBUSY while a copy to or
  *         from the slot is in flight (wait its request first); the dma's
- *         error (the slot stays dirty).
+ *         error: the slot is then dirty, whether or not it was marked, so
+ *         eviction, flush or fini write it back (a failed copy may have
+ *         written part of the tile, and the slot alone holds the data).
  */
 int aml_scratchpad_push(struct aml_scratchpad *sp, size_t slot);
 
@@ -293,7 +303,8 @@ int aml_scratchpad_push(struct aml_scratchpad *sp, size_t slot);
  * @param slot a slot the caller holds a pin on.
  * @param[out] request receives the request to wait; NULL on error.
  * @return as aml_scratchpad_push(); AML_EINVAL for a NULL @p request;
- *         AML_ENOMEM.
+ *         AML_ENOMEM. After AML_ENOMEM or the dma's error (the copy could
+ *         not be submitted), the slot is dirty, as after a failed push.
  */
 int aml_scratchpad_async_push(struct aml_scratchpad *sp,
                               size_t slot,

@@ -200,17 +200,20 @@ static int scratchpad_async_store(struct aml_scratchpad *sp,
 	struct aml_scratchpad_slot *s = &sp->slots[slot];
 	if (s->xfer != NULL)
 		return AML_EBUSY;
+	/* From here every failure leaves the slot dirty: the caller may have
+	 * written it and counted on this push alone to save the data. */
 	struct aml_layout sl, tl;
 	int err = aml_scratchpad_layouts(sp, slot, s->tile, &sl, &tl);
-	if (err != 0)
-		return err;
-	struct aml_scratchpad_request *x =
-	        scratchpad_request_new(sp, slot, AML_SCRATCHPAD_TO_TILE);
-	if (x == NULL)
-		return AML_ENOMEM;
-	err = aml_dma_async_copy(sp->dma, &x->dma, &tl, &sl);
+	struct aml_scratchpad_request *x = NULL;
+	if (err == 0) {
+		x = scratchpad_request_new(sp, slot, AML_SCRATCHPAD_TO_TILE);
+		err = x == NULL ? AML_ENOMEM : 0;
+	}
+	if (err == 0)
+		err = aml_dma_async_copy(sp->dma, &x->dma, &tl, &sl);
 	if (err != 0) {
 		free(x);
+		s->dirty = true;
 		return err;
 	}
 	scratchpad_request_link(sp, x);

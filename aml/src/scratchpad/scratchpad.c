@@ -265,13 +265,17 @@ int aml_scratchpad_push(struct aml_scratchpad *sp, size_t slot)
 	int err = aml_scratchpad_check_pinned(sp, slot);
 	if (err == 0 && sp->slots[slot].xfer != NULL)
 		err = AML_EBUSY;
-	if (err == 0)
-		err = scratchpad_copy(sp, slot, sp->slots[slot].tile,
-		                      AML_SCRATCHPAD_TO_TILE);
-	if (err == 0) {
-		sp->slots[slot].dirty = false;
-		sp->stats.pushes++;
+	if (err != 0) {
+		pthread_mutex_unlock(&sp->lock);
+		return err;
 	}
+	err = scratchpad_copy(sp, slot, sp->slots[slot].tile,
+	                      AML_SCRATCHPAD_TO_TILE);
+	/* A failed copy may have written part of the tile: only the slot
+	 * holds the data now, and eviction must write it back. */
+	sp->slots[slot].dirty = err != 0;
+	if (err == 0)
+		sp->stats.pushes++;
 	pthread_mutex_unlock(&sp->lock);
 	return err;
 }

@@ -512,6 +512,66 @@ TEST_F(Scratchpad, AsyncPullAndPushOnThePar)
 	aml_scratchpad_fini(&sp);
 }
 
+// A request handle is good for one wait: a copy of it waited again, and a
+// made-up pointer, are AML_EINVAL and change nothing, whether the request
+// was a load, a hit (complete at once), a push, or one of two pulls that
+// share a load.
+TEST_F(Scratchpad, StaleRequestsAreRefused)
+{
+	UseEngine(Engine::kPar);
+	MakeArray({256}, {32});
+	AML_SCRATCHPAD_DECL(sp);
+	ASSERT_EQ(aml_scratchpad_init(&sp, &tiling.base, &fast.base, dma, 2),
+	          0);
+	auto stale = [&](struct aml_scratchpad_request *kept) {
+		struct aml_scratchpad_stats before = Stats(&sp);
+		struct aml_scratchpad_request *copy = kept;
+		EXPECT_EQ(aml_scratchpad_wait(&sp, &copy), AML_EINVAL);
+		struct aml_scratchpad_stats after = Stats(&sp);
+		EXPECT_EQ(0, std::memcmp(&before, &after, sizeof(before)));
+	};
+	size_t s1, s2, s3;
+	struct aml_scratchpad_request *r1 = nullptr, *r2 = nullptr,
+	                              *r3 = nullptr;
+	// Two pulls of one tile share its load, each with its own handle.
+	ASSERT_EQ(aml_scratchpad_async_pull(&sp, 1, 0, &s1, &r1), 0);
+	ASSERT_EQ(aml_scratchpad_async_pull(&sp, 1, 0, &s2, &r2), 0);
+	EXPECT_EQ(s1, s2);
+	EXPECT_NE(r1, r2);
+	struct aml_scratchpad_request *k1 = r1, *k2 = r2;
+	ASSERT_EQ(aml_scratchpad_wait(&sp, &r1), 0);
+	stale(k1);
+	ASSERT_EQ(aml_scratchpad_wait(&sp, &r2), 0);
+	stale(k2);
+	stale(k1);
+	// A hit: complete at once, still one wait.
+	ASSERT_EQ(aml_scratchpad_async_pull(&sp, 1, 0, &s3, &r3), 0);
+	EXPECT_EQ(s3, s1);
+	struct aml_scratchpad_request *k3 = r3;
+	ASSERT_EQ(aml_scratchpad_wait(&sp, &r3), 0);
+	stale(k3);
+	CheckSlot(&sp, s1, 1);
+	// A push.
+	ASSERT_EQ(aml_scratchpad_async_push(&sp, s1, &r1), 0);
+	k1 = r1;
+	ASSERT_EQ(aml_scratchpad_wait(&sp, &r1), 0);
+	stale(k1);
+	int local = 0;
+	stale(reinterpret_cast<struct aml_scratchpad_request *>(&local));
+	stale(reinterpret_cast<struct aml_scratchpad_request *>(uintptr_t(1)));
+	for (size_t s : {s1, s2, s3})
+		ASSERT_EQ(aml_scratchpad_release(&sp, s), 0);
+	// Still works: every slot can be pulled into.
+	size_t a, b;
+	ASSERT_EQ(aml_scratchpad_pull(&sp, 5, 0, &a), 0);
+	ASSERT_EQ(aml_scratchpad_pull(&sp, 6, 0, &b), 0);
+	CheckSlot(&sp, a, 5);
+	CheckSlot(&sp, b, 6);
+	ASSERT_EQ(aml_scratchpad_release(&sp, a), 0);
+	ASSERT_EQ(aml_scratchpad_release(&sp, b), 0);
+	aml_scratchpad_fini(&sp);
+}
+
 TEST_F(Scratchpad, AnInFlightCopyKeepsItsSlotFromEviction)
 {
 	MakeArray({256}, {32});

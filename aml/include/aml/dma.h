@@ -22,7 +22,12 @@
  *
  * Requests. aml_dma_async_copy() returns a request handle that stays valid,
  * whatever else is submitted, until aml_dma_wait() or aml_dma_cancel()
- * takes it back (both set the handle to NULL). Passing a NULL @p out
+ * takes it back (both set the handle to NULL). A handle is good for one
+ * wait or cancel: the engines' handles are not addresses but name a
+ * request and its generation, so a copy of a handle used again, a handle
+ * waited by two threads at once (the second), another engine's handle,
+ * and any pointer the engine did not give out are AML_EINVAL and change
+ * nothing. Passing a NULL @p out
  * submits fire-and-forget: the engine frees the request when the copy ends,
  * and aml_dma_barrier() waits for it. Destroying (or finalising) an engine
  * first completes every copy submitted to it, then frees every request,
@@ -81,14 +86,20 @@ struct aml_dma_ops {
 	                    size_t size);
 	/**
 	 * Wait for the copy of @p request to end, then free the request.
-	 * Required. @return 0, or the AML_E* code the copy ended with.
+	 * Required. A handle is the engine's to define (it need not be an
+	 * address, and is never NULL); the engine must refuse one it did not
+	 * give out or already took back.
+	 * @return 0, or the AML_E* code the copy ended with; AML_EINVAL,
+	 *         changing nothing, for a handle that names no live request
+	 *         of this engine.
 	 */
 	int (*wait)(struct aml_dma *dma, struct aml_dma_request *request);
 	/**
 	 * Stop the copy of @p request (chunks not started are skipped, those
 	 * running finish), then free the request. Required.
 	 * @return 0 if the copy was stopped before it ended (the
-	 *         destination holds part of it), 1 if it had already ended.
+	 *         destination holds part of it), 1 if it had already ended;
+	 *         AML_EINVAL as wait().
 	 */
 	int (*cancel)(struct aml_dma *dma, struct aml_dma_request *request);
 	/**
@@ -152,7 +163,11 @@ int aml_dma_async_copy_bytes(struct aml_dma *dma,
  * Wait for the copy of *@p request to end, free the request and set
  * *@p request to NULL.
  * @return 0; the copy's AML_E* code if it failed; AML_EINVAL for a NULL
- *         engine, a NULL @p request or a NULL *@p request.
+ *         engine, a NULL @p request or a NULL *@p request, and for a
+ *         handle that names no live request of @p dma (already waited or
+ *         cancelled, being waited by another thread, another engine's,
+ *         made up): the engine is left as it was, and *@p request is set
+ *         to NULL all the same.
  */
 int aml_dma_wait(struct aml_dma *dma, struct aml_dma_request **request);
 
@@ -161,7 +176,8 @@ int aml_dma_wait(struct aml_dma *dma, struct aml_dma_request **request);
  * NULL. Cancelling a copy that already ended only frees the request. The
  * destination of a cancelled copy holds an unspecified part of the data.
  * @return 0 if the copy was stopped, 1 if it had already ended;
- *         AML_EINVAL as aml_dma_wait().
+ *         AML_EINVAL as aml_dma_wait(), stale and foreign handles
+ *         included.
  */
 int aml_dma_cancel(struct aml_dma *dma, struct aml_dma_request **request);
 

@@ -33,7 +33,8 @@
  * Asynchronous variants, aml_scratchpad_async_pull() and
  * aml_scratchpad_async_push(), submit the copy to the dma engine and return
  * a request; aml_scratchpad_wait() waits for it. A request handle stays
- * valid, whatever else happens to the scratchpad, until it is waited; every
+ * valid, whatever else happens to the scratchpad, until it is waited, and
+ * is good for one wait (a copy of it waited again is refused); every
  * request must be waited (aml_scratchpad_fini() frees those that were not,
  * which makes their handles invalid). A slot is not evictable while a copy
  * to or from it is in flight, even if no one pins it.
@@ -142,6 +143,9 @@ struct aml_scratchpad_stats {
 /** One slot's bookkeeping (private: struct aml_scratchpad's state). */
 struct aml_scratchpad_slot;
 
+/** Requests and copies in flight (private: struct aml_scratchpad's). */
+struct aml_scratchpad_state;
+
 /** A copy in flight, until aml_scratchpad_wait(); opaque. */
 struct aml_scratchpad_request;
 
@@ -176,8 +180,8 @@ struct aml_scratchpad {
 	 * first; empty slots go to the head, released ones to the tail. */
 	size_t lru_head;
 	size_t lru_tail;
-	/** Requests not yet waited, doubly linked (freed by fini). */
-	struct aml_scratchpad_request *live;
+	/** Copies in flight and request handles (freed by fini). */
+	struct aml_scratchpad_state *state;
 	struct aml_scratchpad_stats stats;
 	/** Guards everything above that changes after init. */
 	pthread_mutex_t lock;
@@ -316,8 +320,10 @@ int aml_scratchpad_async_push(struct aml_scratchpad *sp,
  * flight): each is waited.
  * @return 0; the copy's error (a failed pull leaves its slot empty once its
  *         pins are released; a failed push leaves the slot dirty);
- *         AML_EINVAL for a NULL argument, a NULL *@p request or a request
- *         of another scratchpad.
+ *         AML_EINVAL for a NULL argument or a NULL *@p request, and,
+ *         changing nothing, for a handle that names no request of @p sp
+ *         not yet waited (waited already, another scratchpad's, made
+ *         up).
  */
 int aml_scratchpad_wait(struct aml_scratchpad *sp,
                         struct aml_scratchpad_request **request);

@@ -15,8 +15,13 @@
  * before they wait: a synchronous copy uses the calling thread too, and
  * never waits for a sleeping worker to wake up.
  *
- * Requests are never freed before fini: waited ones go to a free list, so
- * a long run of submissions allocates only up to its peak in flight.
+ * Requests are records of a handle pool (aml/src/handle.h), never freed
+ * before fini: waited ones go back to the pool's free list, so a long run
+ * of submissions allocates only up to its peak in flight. The handle a
+ * caller gets names a record and its generation; wait and cancel find the
+ * record under the lock, and claim it, so a handle waited twice, waited by
+ * two threads at once, or given to another engine is refused and changes
+ * nothing.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -30,6 +35,7 @@
 #include <aml/error.h>
 
 #include "aml/src/dma/plan.h"
+#include "aml/src/handle.h"
 #include "aml/src/topology.h"
 
 #define PAR_CHUNK_SIZE_DEFAULT ((size_t)256 << 10)
@@ -42,7 +48,8 @@
 #define PAR_CHUNK_ALIGN 64
 
 /* A new field must also be reset in par_request_get. */
-struct aml_dma_request {
+struct par_request {
+	struct aml_handle_record head;
 	struct aml_dma_plan plan;
 	/* Bytes per chunk; the last one may be shorter. */
 	size_t chunk_bytes;
@@ -55,6 +62,8 @@ struct aml_dma_request {
 	/* Freed by the engine when it ends (no handle was returned). */
 	bool detached;
 	bool cancelled;
+	/* Taken by a wait or a cancel: its handle is spent. */
+	bool claimed;
 	/* In the queue (chunks left to hand out). */
 	bool queued;
 	/* Set, under the lock, when the copy has ended. */
@@ -63,11 +72,9 @@ struct aml_dma_request {
 	 * and the latest end of a chunk. */
 	uint64_t start_ns;
 	uint64_t end_ns;
-	/* Queue links; next is also the free list's. */
-	struct aml_dma_request *next;
-	struct aml_dma_request *prev;
-	/* Every request ever allocated, for fini. */
-	struct aml_dma_request *all;
+	/* Queue links. */
+	struct par_request *next;
+	struct par_request *prev;
 };
 
 struct aml_dma_par_state {
@@ -77,8 +84,8 @@ struct aml_dma_par_state {
 	/* Idle workers sleep on work; waiters and barriers on ended. */
 	pthread_cond_t work;
 	pthread_cond_t ended;
-	struct aml_dma_request *head;
-	struct aml_dma_request *tail;
+	struct par_request *head;
+	struct par_request *tail;
 	/* Chunks in the queue not handed out; read by spinners unlocked. */
 	atomic_size_t pending;
 	atomic_bool stopping;
@@ -90,8 +97,7 @@ struct aml_dma_par_state {
 	int detached_error;
 	/* Modelled end of the latest request that ended (for barriers). */
 	uint64_t ended_ns;
-	struct aml_dma_request *free_list;
-	struct aml_dma_request *all;
+	struct aml_handle_pool requests;
 	size_t nthreads;
 	pthread_t threads[];
 };
@@ -112,40 +118,49 @@ static inline void par_pause(void)
 
 /* ---- Requests (under the lock) ---- */
 
-static struct aml_dma_request *par_request_get(struct aml_dma_par_state *st)
+static struct par_request *par_request_get(struct aml_dma_par_state *st)
 {
-	struct aml_dma_request *r = st->free_list;
-	if (r != NULL) {
-		st->free_list = r->next;
-	} else {
-		r = malloc(sizeof(*r));
-		if (r == NULL)
-			return NULL;
-		r->all = st->all;
-		st->all = r;
-	}
+	struct par_request *r = aml_handle_get(&st->requests);
+	if (r == NULL)
+		return NULL;
 	/* Field by field: the plan (a few hundred bytes) is written by
 	 * par_enqueue when the request is queued, and never read otherwise,
 	 * so a 4 KiB inline copy does not pay for clearing it. Every other
-	 * field of struct aml_dma_request but `all` is reset here: a field
-	 * added to it must be added below. */
+	 * field of struct par_request but the pool's head is reset here: a
+	 * field added to it must be added below. */
 	r->chunk_bytes = r->nchunks = r->started = r->finished = 0;
 	r->status = 0;
-	r->detached = r->cancelled = r->queued = false;
+	r->detached = r->cancelled = r->claimed = r->queued = false;
 	r->start_ns = r->end_ns = 0;
 	r->next = r->prev = NULL;
 	atomic_init(&r->done, 0);
 	return r;
 }
 
-static void par_request_put(struct aml_dma_par_state *st,
-                            struct aml_dma_request *r)
+static void par_request_put(struct aml_dma_par_state *st, struct par_request *r)
 {
-	r->next = st->free_list;
-	st->free_list = r;
+	aml_handle_put(&st->requests, r);
 }
 
-static void par_dequeue(struct aml_dma_par_state *st, struct aml_dma_request *r)
+/* The request @p handle names, if a wait or cancel may take it: live,
+ * returned to a caller, and not taken already. */
+static struct par_request *par_request_find(struct aml_dma_par_state *st,
+                                            struct aml_dma_request *handle)
+{
+	struct par_request *r =
+	        aml_handle_find(&st->requests, (uintptr_t)handle);
+	if (r == NULL || r->detached || r->claimed)
+		return NULL;
+	return r;
+}
+
+static struct aml_dma_request *par_handle(struct aml_dma_par_state *st,
+                                          const struct par_request *r)
+{
+	return (struct aml_dma_request *)aml_handle_of(&st->requests, r);
+}
+
+static void par_dequeue(struct aml_dma_par_state *st, struct par_request *r)
 {
 	if (r->prev != NULL)
 		r->prev->next = r->next;
@@ -159,7 +174,7 @@ static void par_dequeue(struct aml_dma_par_state *st, struct aml_dma_request *r)
 	r->queued = false;
 }
 
-static void par_end(struct aml_dma_par_state *st, struct aml_dma_request *r)
+static void par_end(struct aml_dma_par_state *st, struct par_request *r)
 {
 	st->inflight--;
 	if (r->end_ns > st->ended_ns)
@@ -180,7 +195,7 @@ static void par_end(struct aml_dma_par_state *st, struct aml_dma_request *r)
  * around the copy.
  */
 static void
-par_run_chunk(struct aml_dma_par_state *st, struct aml_dma_request *r, size_t c)
+par_run_chunk(struct aml_dma_par_state *st, struct par_request *r, size_t c)
 {
 	bool skip = r->cancelled;
 	pthread_mutex_unlock(&st->lock);
@@ -207,7 +222,7 @@ par_run_chunk(struct aml_dma_par_state *st, struct aml_dma_request *r, size_t c)
 }
 
 /* Hand out the next chunk of r (queued); under the lock. */
-static size_t par_take(struct aml_dma_par_state *st, struct aml_dma_request *r)
+static size_t par_take(struct aml_dma_par_state *st, struct par_request *r)
 {
 	size_t c = r->started++;
 	atomic_fetch_sub_explicit(&st->pending, 1, memory_order_relaxed);
@@ -238,7 +253,7 @@ static void *par_worker(void *arg)
 	struct aml_dma_par_state *st = arg;
 	pthread_mutex_lock(&st->lock);
 	for (;;) {
-		struct aml_dma_request *r = st->head;
+		struct par_request *r = st->head;
 		if (r != NULL) {
 			size_t c = par_take(st, r);
 			par_run_chunk(st, r, c);
@@ -267,8 +282,7 @@ static struct aml_dma_par_state *par_state(struct aml_dma *dma)
 }
 
 /* Chunks for a copy of bytes: one, or enough to keep every thread busy. */
-static void par_cut(const struct aml_dma_par_state *st,
-                    struct aml_dma_request *r)
+static void par_cut(const struct aml_dma_par_state *st, struct par_request *r)
 {
 	size_t bytes = r->plan.bytes;
 	size_t chunk = st->options.chunk_size;
@@ -287,20 +301,24 @@ static int par_submit_inline(struct aml_dma_par_state *st,
                              struct aml_dma_request **out,
                              const struct aml_dma_plan *plan)
 {
-	struct aml_dma_request *r = NULL;
+	struct par_request *r = NULL;
+	struct aml_dma_request *handle = NULL;
 	if (out != NULL) {
 		/* Taken first: AML_ENOMEM must mean nothing was copied. */
 		pthread_mutex_lock(&st->lock);
 		r = par_request_get(st);
+		if (r != NULL)
+			handle = par_handle(st, r);
 		pthread_mutex_unlock(&st->lock);
 		if (r == NULL)
 			return AML_ENOMEM;
 	}
 	int err = aml_dma_plan_copy(plan, 0, plan->bytes, st->charged);
 	if (r != NULL) {
+		/* Ours until the handle is out: no lock needed. */
 		r->status = err;
 		atomic_store_explicit(&r->done, 1, memory_order_release);
-		*out = r;
+		*out = handle;
 	} else if (err != 0) {
 		pthread_mutex_lock(&st->lock);
 		if (st->detached_error == 0)
@@ -320,7 +338,7 @@ static int par_enqueue(struct aml_dma_par_state *st,
 		return par_submit_inline(st, out, plan);
 
 	pthread_mutex_lock(&st->lock);
-	struct aml_dma_request *r = par_request_get(st);
+	struct par_request *r = par_request_get(st);
 	if (r == NULL) {
 		pthread_mutex_unlock(&st->lock);
 		return AML_ENOMEM;
@@ -345,9 +363,9 @@ static int par_enqueue(struct aml_dma_par_state *st,
 		else
 			pthread_cond_signal(&st->work);
 	}
-	pthread_mutex_unlock(&st->lock);
 	if (out != NULL)
-		*out = r;
+		*out = par_handle(st, r);
+	pthread_mutex_unlock(&st->lock);
 	return 0;
 }
 
@@ -373,8 +391,7 @@ static int par_submit_bytes(struct aml_dma *dma,
 }
 
 /* Copy r's own chunks, then spin, then sleep until r has ended. */
-static void par_wait_done(struct aml_dma_par_state *st,
-                          struct aml_dma_request *r)
+static void par_wait_done(struct aml_dma_par_state *st, struct par_request *r)
 {
 	if (atomic_load_explicit(&r->done, memory_order_acquire))
 		return;
@@ -406,23 +423,40 @@ static void par_wait_done(struct aml_dma_par_state *st,
 	pthread_mutex_unlock(&st->lock);
 }
 
-static int par_wait(struct aml_dma *dma, struct aml_dma_request *r)
+static int par_wait(struct aml_dma *dma, struct aml_dma_request *handle)
 {
 	struct aml_dma_par_state *st = par_state(dma);
-	par_wait_done(st, r);
-	/* The waiter resumes, in modelled time, when the copy ended. */
-	aml_topology_thread_wait_until(st->charged, r->end_ns);
 	pthread_mutex_lock(&st->lock);
+	struct par_request *r = par_request_find(st, handle);
+	if (r == NULL) {
+		pthread_mutex_unlock(&st->lock);
+		return AML_EINVAL;
+	}
+	if (!atomic_load_explicit(&r->done, memory_order_acquire)) {
+		r->claimed = true;
+		pthread_mutex_unlock(&st->lock);
+		par_wait_done(st, r);
+		pthread_mutex_lock(&st->lock);
+	}
+	uint64_t end_ns = r->end_ns;
 	int status = r->status;
 	par_request_put(st, r);
 	pthread_mutex_unlock(&st->lock);
+	/* The waiter resumes, in modelled time, when the copy ended. */
+	aml_topology_thread_wait_until(st->charged, end_ns);
 	return status;
 }
 
-static int par_cancel(struct aml_dma *dma, struct aml_dma_request *r)
+static int par_cancel(struct aml_dma *dma, struct aml_dma_request *handle)
 {
 	struct aml_dma_par_state *st = par_state(dma);
 	pthread_mutex_lock(&st->lock);
+	struct par_request *r = par_request_find(st, handle);
+	if (r == NULL) {
+		pthread_mutex_unlock(&st->lock);
+		return AML_EINVAL;
+	}
+	r->claimed = true;
 	bool ended = atomic_load_explicit(&r->done, memory_order_acquire);
 	if (!ended) {
 		r->cancelled = true;
@@ -449,7 +483,7 @@ static int par_cancel(struct aml_dma *dma, struct aml_dma_request *r)
 static int par_barrier_locked(struct aml_dma_par_state *st)
 {
 	while (st->head != NULL && st->charged == NULL) {
-		struct aml_dma_request *r = st->head;
+		struct par_request *r = st->head;
 		size_t c = par_take(st, r);
 		par_run_chunk(st, r, c);
 	}
@@ -517,11 +551,7 @@ static int par_resolve(struct aml_dma_par_options *out,
 
 static void par_free_state(struct aml_dma_par_state *st)
 {
-	while (st->all != NULL) {
-		struct aml_dma_request *r = st->all;
-		st->all = r->all;
-		free(r);
-	}
+	aml_handle_pool_fini(&st->requests);
 	pthread_cond_destroy(&st->work);
 	pthread_cond_destroy(&st->ended);
 	pthread_mutex_destroy(&st->lock);
@@ -557,6 +587,7 @@ int aml_dma_par_init(struct aml_dma_par *dma,
 	pthread_mutex_init(&st->lock, NULL);
 	pthread_cond_init(&st->work, NULL);
 	pthread_cond_init(&st->ended, NULL);
+	aml_handle_pool_init(&st->requests, sizeof(struct par_request));
 	for (size_t i = 0; i < o.nworkers; i++) {
 		if (pthread_create(&st->threads[i], NULL, par_worker, st) !=
 		    0) {

@@ -19,6 +19,8 @@
 #include <aml/layout.h>
 #include <aml/scratchpad.h>
 
+#include "aml/src/handle.h"
+
 /* No slot: the end of the LRU list. */
 #define AML_SCRATCHPAD_NONE SIZE_MAX
 
@@ -26,7 +28,7 @@
 enum aml_scratchpad_copy { AML_SCRATCHPAD_TO_SLOT, AML_SCRATCHPAD_TO_TILE };
 
 /* Life of a request. */
-enum aml_scratchpad_state {
+enum aml_scratchpad_xfer_state {
 	/* The dma request is in dma, waiting for a waiter. */
 	AML_SCRATCHPAD_IN_FLIGHT,
 	/* A waiter took dma and waits for it without the lock. */
@@ -46,26 +48,42 @@ struct aml_scratchpad_slot {
 	/* User pins: pulls not yet released. */
 	size_t pins;
 	/* The copy in flight to or from this slot, or NULL. */
-	struct aml_scratchpad_request *xfer;
+	struct aml_scratchpad_xfer *xfer;
 	/* LRU links, AML_SCRATCHPAD_NONE at the ends. */
 	size_t prev;
 	size_t next;
 };
 
-struct aml_scratchpad_request {
-	struct aml_scratchpad *owner;
-	/* Links of owner->live. */
-	struct aml_scratchpad_request *prev;
-	struct aml_scratchpad_request *next;
+/* One copy between a slot and its tile, shared by every handle on it. */
+struct aml_scratchpad_xfer {
+	/* Links of the state's live list. */
+	struct aml_scratchpad_xfer *prev;
+	struct aml_scratchpad_xfer *next;
 	/* The dma's request while AML_SCRATCHPAD_IN_FLIGHT, then NULL. */
 	struct aml_dma_request *dma;
 	size_t slot;
 	enum aml_scratchpad_copy kind;
-	enum aml_scratchpad_state state;
+	enum aml_scratchpad_xfer_state state;
 	/* Result of the copy, once AML_SCRATCHPAD_DONE. */
 	int err;
-	/* Handles on this request not yet waited. */
+	/* Handles on this copy not yet waited, and pulls joined to it. */
 	size_t nrefs;
+};
+
+/* What a request handle names: a copy, or nothing (a pull that needed no
+ * copy, complete at once). Records of the state's ticket pool, so that a
+ * handle waited twice is refused even while its copy lives on. */
+struct aml_scratchpad_ticket {
+	struct aml_handle_record head;
+	struct aml_scratchpad_xfer *xfer;
+};
+
+struct aml_scratchpad_state {
+	/* Every copy in flight, or done and not yet waited by all its
+	 * handles: fini completes and frees them. */
+	struct aml_scratchpad_xfer *live;
+	/* The request handles given out and not yet waited. */
+	struct aml_handle_pool tickets;
 };
 
 /* ---- index.c ---- */
@@ -118,10 +136,10 @@ void aml_scratchpad_count_miss(struct aml_scratchpad *sp,
 
 /* The copy of @p x ended with @p err: update its slot, wake waiters. */
 void aml_scratchpad_complete(struct aml_scratchpad *sp,
-                             struct aml_scratchpad_request *x,
+                             struct aml_scratchpad_xfer *x,
                              int err);
 /* Wait for @p x and drop one handle on it; unlocks while waiting. */
 int aml_scratchpad_request_wait(struct aml_scratchpad *sp,
-                                struct aml_scratchpad_request *x);
+                                struct aml_scratchpad_xfer *x);
 
 #endif /* AML_SRC_SCRATCHPAD_INTERNAL_H */

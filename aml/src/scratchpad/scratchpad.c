@@ -18,17 +18,19 @@
  *   slots with no pin and no copy in flight, i.e. the evictable ones. Empty
  *   slots go to the head, released ones to the tail, and the victim is the
  *   head, so empty slots are used before any tile is evicted.
- * - live: every request (one copy in flight, or done and not yet waited by
+ * - state->live: every copy (one in flight, or done and not yet waited by
  *   all its handles), so that fini can complete and free them.
+ * - state->tickets: the request handles given out (aml/src/handle.h).
  *
- * A request is shared by every handle on one copy: an asynchronous pull
- * that hits a tile whose load is in flight gets the same request (nrefs
- * counts the handles), and a synchronous pull that hits it joins it for the
- * time of its wait. The first waiter takes the dma request and waits
+ * A copy is shared by every handle on it: an asynchronous pull that hits a
+ * tile whose load is in flight gets a ticket on the same copy (nrefs
+ * counts the handles), and a synchronous pull that hits it joins it for
+ * the time of its wait. The first waiter takes the dma request and waits
  * without the lock (state WAITING); the others sleep on sp->done until the
- * first has completed the copy (state DONE). A request outlives its copy
- * until its last handle is waited, so a handle stays valid whatever happens
- * to the slot meanwhile.
+ * first has completed the copy (state DONE). A copy outlives its end until
+ * its last handle is waited, so a handle stays valid whatever happens to
+ * the slot meanwhile; waiting a handle frees its ticket, so the handle is
+ * good for one wait.
  *
  * Synchronous copies (pull misses, pushes, write-backs of victims) run with
  * the lock held: it keeps a victim's write-back ordered before any reload
@@ -225,7 +227,7 @@ int aml_scratchpad_pull(struct aml_scratchpad *sp,
 		struct aml_scratchpad_slot *s = &sp->slots[v];
 		aml_scratchpad_lru_remove(sp, v);
 		s->pins++;
-		struct aml_scratchpad_request *x = s->xfer;
+		struct aml_scratchpad_xfer *x = s->xfer;
 		if (x != NULL && x->kind == AML_SCRATCHPAD_TO_SLOT) {
 			/* Its load is in flight: join it. */
 			x->nrefs++;
@@ -483,10 +485,13 @@ int aml_scratchpad_init(struct aml_scratchpad *sp,
 		return aml_errno != 0 ? aml_errno : AML_ENOMEM;
 	struct aml_scratchpad_slot *slots = calloc(nslots, sizeof(*slots));
 	size_t *hash = calloc(cap, sizeof(*hash));
-	if (slots == NULL || hash == NULL) {
+	struct aml_scratchpad_state *state = calloc(1, sizeof(*state));
+	if (slots == NULL || hash == NULL || state == NULL) {
 		err = AML_ENOMEM;
 		goto err_meta;
 	}
+	aml_handle_pool_init(&state->tickets,
+	                     sizeof(struct aml_scratchpad_ticket));
 	*sp = (struct aml_scratchpad){
 	        .tiling = tiling,
 	        .area = area,
@@ -500,6 +505,7 @@ int aml_scratchpad_init(struct aml_scratchpad *sp,
 	        .slots = slots,
 	        .hash = hash,
 	        .hash_mask = cap - 1,
+	        .state = state,
 	        .lru_head = AML_SCRATCHPAD_NONE,
 	        .lru_tail = AML_SCRATCHPAD_NONE,
 	};
@@ -523,6 +529,7 @@ err_lock:
 err_map:
 	sp->ready = 0;
 err_meta:
+	free(state);
 	free(hash);
 	free(slots);
 	aml_area_munmap(area, scratch, total);
@@ -535,8 +542,8 @@ void aml_scratchpad_fini(struct aml_scratchpad *sp)
 		return;
 	pthread_mutex_lock(&sp->lock);
 	/* Complete every copy, so none writes into unmapped slots. */
-	for (struct aml_scratchpad_request *x = sp->live; x != NULL;
-	     x = x->next) {
+	struct aml_scratchpad_state *st = sp->state;
+	for (struct aml_scratchpad_xfer *x = st->live; x != NULL; x = x->next) {
 		if (x->state != AML_SCRATCHPAD_IN_FLIGHT)
 			continue;
 		struct aml_dma_request *d = x->dma;
@@ -545,18 +552,21 @@ void aml_scratchpad_fini(struct aml_scratchpad *sp)
 		aml_scratchpad_complete(sp, x, aml_dma_wait(sp->dma, &d));
 	}
 	scratchpad_flush_locked(sp);
-	while (sp->live != NULL) {
-		struct aml_scratchpad_request *x = sp->live;
-		sp->live = x->next;
+	while (st->live != NULL) {
+		struct aml_scratchpad_xfer *x = st->live;
+		st->live = x->next;
 		free(x);
 	}
+	aml_handle_pool_fini(&st->tickets);
 	pthread_mutex_unlock(&sp->lock);
 	aml_area_munmap(sp->area, sp->scratch, sp->scratch_bytes);
 	free(sp->hash);
 	free(sp->slots);
+	free(st);
 	pthread_cond_destroy(&sp->done);
 	pthread_mutex_destroy(&sp->lock);
 	sp->scratch = NULL;
+	sp->state = NULL;
 	sp->hash = NULL;
 	sp->slots = NULL;
 	sp->ready = 0;

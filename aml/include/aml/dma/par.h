@@ -16,7 +16,8 @@
  *   pays no wake-up (tens of microseconds where a condition variable sleep
  *   is involved).
  * - Requests are allocated from a free list: handles stay valid until
- *   waited or cancelled, whatever else is submitted.
+ *   waited or cancelled, whatever else is submitted; each carries its
+ *   request's generation, so a spent one is refused (aml/dma.h).
  *
  * Usage:
  * @code

@@ -58,11 +58,14 @@ int emu_clock_init(struct emu_machine *m)
 		return AML_FAILURE;
 	}
 	m->clocks = NULL;
+	/* The machine's lock exists already and goes after this fini. */
+	aml_fork_register(&m->fork, &emu_fork_ops);
 	return 0;
 }
 
 void emu_clock_fini(struct emu_machine *m)
 {
+	aml_fork_unregister(&m->fork);
 	for (struct emu_thread_clock *c = m->clocks, *next; c != NULL;
 	     c = next) {
 		next = c->next;

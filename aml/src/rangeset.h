@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "aml/src/fork.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -30,6 +32,8 @@ struct aml_rangeset {
 	struct aml_range *ranges;
 	size_t count;
 	size_t allocated;
+	/** Registered for fork() while initialised. */
+	struct aml_fork_hook fork;
 };
 
 /** Initialise an empty set. @return 0 or AML_FAILURE (mutex). */

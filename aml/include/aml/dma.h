@@ -42,6 +42,36 @@
  * Thread-safety: every function may be called from several threads at
  * once on the same engine, except that one request must be waited or
  * cancelled by one thread only.
+ *
+ * fork(): in the child of a fork(), whatever the parent's other threads
+ * were doing, every aml object the parent had (dma engines, scratchpads,
+ * areas, arenas, topologies, emulated ones included) can be used and
+ * finalised. aml's pthread_atfork handlers take every object's locks
+ * before the fork, so the child's copy of each object is whole, release
+ * them in the parent and make them new in the child. The fork waits for
+ * the critical sections in flight (short, but a scratchpad's synchronous
+ * copies run inside its lock). In the child:
+ * - Only the forking thread exists. A par engine starts its workers again
+ *   when the child first queues, waits for or barriers a copy; if it
+ *   cannot, the calling thread copies the chunks itself.
+ * - A copy queued to a par engine and in flight at the fork completes in
+ *   the parent as before and in the child too: waiting its request (the
+ *   handle is valid in both), a barrier or fini returns once the child's
+ *   destination holds the whole copy. Chunks a worker was copying at the
+ *   fork are copied again from the child's source, so the source must not
+ *   have changed, as for any copy in flight.
+ * - A copy that another thread ran itself at the fork (every copy of the
+ *   seq engine, par copies up to inline_max) belonged to that thread: in
+ *   the child its destination holds an unspecified part of the data, and
+ *   no handle to it exists. A wait or cancel another thread was in is gone
+ *   with it; the child may wait the request again if it holds the handle.
+ * - Scratchpad copies whose waiter is gone are copied again by the
+ *   child's next waiter; slots pinned by threads that are gone stay
+ *   pinned (never evicted; flush and fini still write them back).
+ * - On an emulated topology, the clocks go on from their values at the
+ *   fork, in each process.
+ * posix_spawn() runs no atfork handler. aml keeps every initialised object
+ * in a list for this: finalise an object before its storage is freed.
  */
 #ifndef AML_DMA_H
 #define AML_DMA_H

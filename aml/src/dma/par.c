@@ -22,6 +22,15 @@
  * record under the lock, and claim it, so a handle waited twice, waited by
  * two threads at once, or given to another engine is refused and changes
  * nothing.
+ *
+ * fork() (aml/src/fork.h): prepare takes the lock, so the child's copy of
+ * the state is consistent. The child has no workers: it makes the lock and
+ * condition variables new, copies again from the start every request with
+ * a chunk handed out and not finished (a thread it does not have was
+ * copying it), ends cancelled ones, and starts workers again when a copy
+ * is queued, waited or barriered. Where workers cannot be started, waiters
+ * and barriers copy the chunks themselves, modelled time or not, so that
+ * nothing waits for a worker that does not exist.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -35,6 +44,7 @@
 #include <aml/error.h>
 
 #include "aml/src/dma/plan.h"
+#include "aml/src/fork.h"
 #include "aml/src/handle.h"
 #include "aml/src/topology.h"
 
@@ -98,6 +108,9 @@ struct aml_dma_par_state {
 	/* Modelled end of the latest request that ended (for barriers). */
 	uint64_t ended_ns;
 	struct aml_handle_pool requests;
+	struct aml_fork_hook fork;
+	/* Workers running: options.nworkers, or fewer in a child of fork()
+	 * until they are started again. */
 	size_t nthreads;
 	pthread_t threads[];
 };
@@ -274,6 +287,27 @@ static void *par_worker(void *arg)
 	return NULL;
 }
 
+/* Start workers up to nworkers: all of them at init, again in a child of
+ * fork(), which has none. Stops at the first that cannot start. Under the
+ * lock (the new workers wait for it). */
+static void par_start_workers(struct aml_dma_par_state *st)
+{
+	while (st->nthreads < st->options.nworkers &&
+	       pthread_create(&st->threads[st->nthreads], NULL, par_worker,
+	                      st) == 0)
+		st->nthreads++;
+}
+
+/* Whether waiters and barriers copy queued chunks themselves: always,
+ * except where time is modelled and workers run. There the copy belongs
+ * to the workers' clocks, or it would never overlap the waiter's work in
+ * the model (whether the waiter arrives before a worker takes the chunks
+ * is a matter of real time, which the model ignores). Under the lock. */
+static bool par_helps(const struct aml_dma_par_state *st)
+{
+	return st->charged == NULL || st->nthreads == 0;
+}
+
 /* ---- Ops ---- */
 
 static struct aml_dma_par_state *par_state(struct aml_dma *dma)
@@ -288,7 +322,8 @@ static void par_cut(const struct aml_dma_par_state *st, struct par_request *r)
 	size_t chunk = st->options.chunk_size;
 	size_t n = 1;
 	if (bytes >= 2 * chunk) {
-		size_t most = PAR_CHUNKS_PER_THREAD * (st->nthreads + 1);
+		size_t most =
+		        PAR_CHUNKS_PER_THREAD * (st->options.nworkers + 1);
 		n = bytes / chunk < most ? bytes / chunk : most;
 	}
 	size_t per = (bytes + n - 1) / n;
@@ -338,6 +373,8 @@ static int par_enqueue(struct aml_dma_par_state *st,
 		return par_submit_inline(st, out, plan);
 
 	pthread_mutex_lock(&st->lock);
+	if (st->nthreads < st->options.nworkers)
+		par_start_workers(st); /* a child of fork() */
 	struct par_request *r = par_request_get(st);
 	if (r == NULL) {
 		pthread_mutex_unlock(&st->lock);
@@ -395,12 +432,10 @@ static void par_wait_done(struct aml_dma_par_state *st, struct par_request *r)
 {
 	if (atomic_load_explicit(&r->done, memory_order_acquire))
 		return;
-	/* Help, except where time is modelled: there the copy belongs to
-	 * the workers' clocks, or it would never overlap the waiter's work
-	 * in the model (whether the waiter arrives before a worker takes
-	 * the chunks is a matter of real time, which the model ignores). */
 	pthread_mutex_lock(&st->lock);
-	while (r->queued && st->charged == NULL) {
+	if (st->nthreads < st->options.nworkers)
+		par_start_workers(st); /* a child of fork() */
+	while (r->queued && par_helps(st)) {
 		size_t c = par_take(st, r);
 		par_run_chunk(st, r, c);
 	}
@@ -482,7 +517,7 @@ static int par_cancel(struct aml_dma *dma, struct aml_dma_request *handle)
 
 static int par_barrier_locked(struct aml_dma_par_state *st)
 {
-	while (st->head != NULL && st->charged == NULL) {
+	while (st->head != NULL && par_helps(st)) {
 		struct par_request *r = st->head;
 		size_t c = par_take(st, r);
 		par_run_chunk(st, r, c);
@@ -501,6 +536,8 @@ static int par_barrier(struct aml_dma *dma)
 {
 	struct aml_dma_par_state *st = par_state(dma);
 	pthread_mutex_lock(&st->lock);
+	if (st->nthreads < st->options.nworkers)
+		par_start_workers(st); /* a child of fork() */
 	int err = par_barrier_locked(st);
 	pthread_mutex_unlock(&st->lock);
 	return err;
@@ -512,6 +549,83 @@ static const struct aml_dma_ops aml_dma_par_ops = {
         .wait = par_wait,
         .cancel = par_cancel,
         .barrier = par_barrier,
+};
+
+/* ---- fork() ---- */
+
+static struct aml_dma_par_state *par_forked(struct aml_fork_hook *hook)
+{
+	return AML_FORK_OBJECT(hook, struct aml_dma_par_state, fork);
+}
+
+static void par_fork_prepare(struct aml_fork_hook *hook)
+{
+	pthread_mutex_lock(&par_forked(hook)->lock);
+}
+
+static void par_fork_parent(struct aml_fork_hook *hook)
+{
+	pthread_mutex_unlock(&par_forked(hook)->lock);
+}
+
+/* Request r in a child of fork(), whose threads but one are gone. */
+static void par_fork_repair(struct aml_dma_par_state *st, struct par_request *r)
+{
+	/* The thread waiting or cancelling it is gone too. */
+	r->claimed = false;
+	/* Ended; or copied inline by a thread gone, which alone had it. */
+	if (atomic_load_explicit(&r->done, memory_order_relaxed) ||
+	    r->nchunks == 0)
+		return;
+	if (r->cancelled) {
+		/* Chunks still running were abandoned: the destination
+		 * holds part of the copy, as a cancel allows. */
+		r->finished = r->nchunks;
+		par_end(st, r);
+		return;
+	}
+	if (r->finished == r->started)
+		return; /* nothing was being copied */
+	/* Which chunks were running is unknown: copy again from the first
+	 * (a copy of the same source, so the chunks done are unchanged). */
+	r->started = r->finished = 0;
+	if (!r->queued) {
+		r->queued = true;
+		r->next = NULL;
+		r->prev = st->tail;
+		if (st->tail != NULL)
+			st->tail->next = r;
+		else
+			st->head = r;
+		st->tail = r;
+	}
+}
+
+static void par_fork_child(struct aml_fork_hook *hook)
+{
+	struct aml_dma_par_state *st = par_forked(hook);
+	pthread_mutex_init(&st->lock, NULL);
+	pthread_cond_init(&st->work, NULL);
+	pthread_cond_init(&st->ended, NULL);
+	st->nthreads = 0;
+	st->sleeping_workers = st->sleeping_waiters = 0;
+	size_t n = aml_handle_count(&st->requests);
+	for (size_t i = 0; i < n; i++) {
+		struct par_request *r = aml_handle_at(&st->requests, i);
+		if (r->head.live)
+			par_fork_repair(st, r);
+	}
+	size_t pending = 0;
+	for (struct par_request *r = st->head; r != NULL; r = r->next)
+		pending += r->nchunks - r->started;
+	atomic_store_explicit(&st->pending, pending, memory_order_relaxed);
+}
+
+static const struct aml_fork_ops par_fork_ops = {
+        .level = AML_FORK_DMA,
+        .prepare = par_fork_prepare,
+        .parent = par_fork_parent,
+        .child = par_fork_child,
 };
 
 /* ---- Construction ---- */
@@ -588,15 +702,17 @@ int aml_dma_par_init(struct aml_dma_par *dma,
 	pthread_cond_init(&st->work, NULL);
 	pthread_cond_init(&st->ended, NULL);
 	aml_handle_pool_init(&st->requests, sizeof(struct par_request));
-	for (size_t i = 0; i < o.nworkers; i++) {
-		if (pthread_create(&st->threads[i], NULL, par_worker, st) !=
-		    0) {
-			par_stop(st, i);
-			par_free_state(st);
-			return AML_FAILURE;
-		}
+	pthread_mutex_lock(&st->lock);
+	par_start_workers(st);
+	bool started = st->nthreads == o.nworkers;
+	pthread_mutex_unlock(&st->lock);
+	if (!started) {
+		par_stop(st, st->nthreads);
+		par_free_state(st);
+		return AML_FAILURE;
 	}
-	st->nthreads = o.nworkers;
+	/* Last: a child forked before this never sees the engine. */
+	aml_fork_register(&st->fork, &par_fork_ops);
 	*dma = (struct aml_dma_par){
 	        .base = {.ops = &aml_dma_par_ops, .data = dma},
 	        .state = st,
@@ -609,6 +725,7 @@ void aml_dma_par_fini(struct aml_dma_par *dma)
 	if (dma == NULL || dma->state == NULL)
 		return;
 	struct aml_dma_par_state *st = dma->state;
+	aml_fork_unregister(&st->fork);
 	pthread_mutex_lock(&st->lock);
 	(void)par_barrier_locked(st);
 	pthread_mutex_unlock(&st->lock);

@@ -4,6 +4,10 @@
  * only carries the result to wait(). Requests are records of a handle pool
  * (aml/src/handle.h), so a handle waited twice, or another engine's, is
  * refused, and fini frees those never waited with the pool.
+ *
+ * fork() (aml/src/fork.h): prepare takes the lock; the child makes it new.
+ * A copy another thread was running at the fork is that thread's, and
+ * its request, never handed out, stays taken until fini.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -12,6 +16,7 @@
 #include <aml/error.h>
 
 #include "aml/src/dma/plan.h"
+#include "aml/src/fork.h"
 #include "aml/src/handle.h"
 #include "aml/src/topology.h"
 
@@ -21,6 +26,7 @@ struct aml_dma_seq_state {
 	/* Guards requests: they come and go from several threads. */
 	pthread_mutex_t lock;
 	struct aml_handle_pool requests;
+	struct aml_fork_hook fork;
 };
 
 struct seq_request {
@@ -126,6 +132,33 @@ static const struct aml_dma_ops aml_dma_seq_ops = {
         .barrier = seq_barrier,
 };
 
+static struct aml_dma_seq_state *seq_forked(struct aml_fork_hook *hook)
+{
+	return AML_FORK_OBJECT(hook, struct aml_dma_seq_state, fork);
+}
+
+static void seq_fork_prepare(struct aml_fork_hook *hook)
+{
+	pthread_mutex_lock(&seq_forked(hook)->lock);
+}
+
+static void seq_fork_parent(struct aml_fork_hook *hook)
+{
+	pthread_mutex_unlock(&seq_forked(hook)->lock);
+}
+
+static void seq_fork_child(struct aml_fork_hook *hook)
+{
+	pthread_mutex_init(&seq_forked(hook)->lock, NULL);
+}
+
+static const struct aml_fork_ops seq_fork_ops = {
+        .level = AML_FORK_DMA,
+        .prepare = seq_fork_prepare,
+        .parent = seq_fork_parent,
+        .child = seq_fork_child,
+};
+
 int aml_dma_seq_init(struct aml_dma_seq *dma,
                      const struct aml_topology *topology)
 {
@@ -137,6 +170,7 @@ int aml_dma_seq_init(struct aml_dma_seq *dma,
 	st->charged = aml_topology_charging(topology);
 	pthread_mutex_init(&st->lock, NULL);
 	aml_handle_pool_init(&st->requests, sizeof(struct seq_request));
+	aml_fork_register(&st->fork, &seq_fork_ops);
 	*dma = (struct aml_dma_seq){
 	        .base = {.ops = &aml_dma_seq_ops, .data = dma},
 	        .state = st,
@@ -149,6 +183,7 @@ void aml_dma_seq_fini(struct aml_dma_seq *dma)
 	if (dma == NULL || dma->state == NULL)
 		return; /* never initialised, or finalised already */
 	struct aml_dma_seq_state *st = dma->state;
+	aml_fork_unregister(&st->fork);
 	aml_handle_pool_fini(&st->requests);
 	pthread_mutex_destroy(&st->lock);
 	free(st);

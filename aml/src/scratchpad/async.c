@@ -108,6 +108,29 @@ void aml_scratchpad_complete(struct aml_scratchpad *sp,
 	pthread_cond_broadcast(&sp->done);
 }
 
+/* A copy whose waiter did not survive a fork(): copy again, now, with the
+ * lock held (the slot is busy, so neither end changed meanwhile). */
+static void scratchpad_redo(struct aml_scratchpad *sp,
+                            struct aml_scratchpad_xfer *x)
+{
+	size_t tile = sp->slots[x->slot].tile;
+	aml_scratchpad_complete(
+	        sp, x, aml_scratchpad_copy(sp, x->slot, tile, x->kind));
+}
+
+void aml_scratchpad_settle(struct aml_scratchpad *sp,
+                           struct aml_scratchpad_xfer *x)
+{
+	if (x->state == AML_SCRATCHPAD_REDO) {
+		scratchpad_redo(sp, x);
+	} else if (x->state == AML_SCRATCHPAD_IN_FLIGHT) {
+		struct aml_dma_request *d = x->dma;
+		x->dma = NULL;
+		x->state = AML_SCRATCHPAD_WAITING;
+		aml_scratchpad_complete(sp, x, aml_dma_wait(sp->dma, &d));
+	}
+}
+
 /* Wait for @x and drop one handle on it. Called and returns with the lock
  * held; releases it while waiting for the dma. */
 int aml_scratchpad_request_wait(struct aml_scratchpad *sp,
@@ -116,6 +139,10 @@ int aml_scratchpad_request_wait(struct aml_scratchpad *sp,
 	while (x->state != AML_SCRATCHPAD_DONE) {
 		if (x->state == AML_SCRATCHPAD_WAITING) {
 			pthread_cond_wait(&sp->done, &sp->lock);
+			continue;
+		}
+		if (x->state == AML_SCRATCHPAD_REDO) {
+			scratchpad_redo(sp, x);
 			continue;
 		}
 		struct aml_dma_request *d = x->dma;

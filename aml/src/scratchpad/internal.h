@@ -19,6 +19,7 @@
 #include <aml/layout.h>
 #include <aml/scratchpad.h>
 
+#include "aml/src/fork.h"
 #include "aml/src/handle.h"
 
 /* No slot: the end of the LRU list. */
@@ -33,6 +34,9 @@ enum aml_scratchpad_xfer_state {
 	AML_SCRATCHPAD_IN_FLIGHT,
 	/* A waiter took dma and waits for it without the lock. */
 	AML_SCRATCHPAD_WAITING,
+	/* The waiter did not survive a fork(): whether the copy ended is
+	 * unknown in the child, whose next waiter copies again. */
+	AML_SCRATCHPAD_REDO,
 	/* The copy is over; err says how it went. */
 	AML_SCRATCHPAD_DONE,
 };
@@ -84,6 +88,9 @@ struct aml_scratchpad_state {
 	struct aml_scratchpad_xfer *live;
 	/* The request handles given out and not yet waited. */
 	struct aml_handle_pool tickets;
+	/* Registered for fork() (scratchpad.c); owner is the scratchpad. */
+	struct aml_fork_hook fork;
+	struct aml_scratchpad *owner;
 };
 
 /* ---- index.c ---- */
@@ -117,6 +124,11 @@ int aml_scratchpad_layouts(const struct aml_scratchpad *sp,
                            size_t tile,
                            struct aml_layout *slot_layout,
                            struct aml_layout *tile_layout);
+/* Synchronous copy between slot @p slot and tile @p tile, counted. */
+int aml_scratchpad_copy(struct aml_scratchpad *sp,
+                        size_t slot,
+                        size_t tile,
+                        enum aml_scratchpad_copy kind);
 /* Evict the LRU slot for @p tile (write-back included); nothing changes on
  * error. */
 int aml_scratchpad_claim(struct aml_scratchpad *sp, size_t tile, size_t *out);
@@ -138,6 +150,9 @@ void aml_scratchpad_count_miss(struct aml_scratchpad *sp,
 void aml_scratchpad_complete(struct aml_scratchpad *sp,
                              struct aml_scratchpad_xfer *x,
                              int err);
+/* Complete @p x if in flight or to copy again, keeping the lock (fini). */
+void aml_scratchpad_settle(struct aml_scratchpad *sp,
+                           struct aml_scratchpad_xfer *x);
 /* Wait for @p x and drop one handle on it; unlocks while waiting. */
 int aml_scratchpad_request_wait(struct aml_scratchpad *sp,
                                 struct aml_scratchpad_xfer *x);

@@ -36,6 +36,13 @@
  * the lock held: it keeps a victim's write-back ordered before any reload
  * of its tile by another thread, at the price of serialising misses across
  * threads (documented in the header).
+ *
+ * fork() (aml/src/fork.h): prepare takes the lock, so the child's copy is
+ * consistent; the child makes the lock and condition variable new. A copy
+ * a thread was waiting for without the lock (WAITING) has lost its waiter,
+ * and the dma request with it: the child's next waiter copies it again
+ * (REDO), which is safe because a slot with a copy in flight is neither
+ * written nor evicted. Pins of threads that are gone stay.
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -83,10 +90,10 @@ int aml_scratchpad_layouts(const struct aml_scratchpad *sp,
 }
 
 /* Synchronous copy between slot and tile, counted. */
-static int scratchpad_copy(struct aml_scratchpad *sp,
-                           size_t slot,
-                           size_t tile,
-                           enum aml_scratchpad_copy kind)
+int aml_scratchpad_copy(struct aml_scratchpad *sp,
+                        size_t slot,
+                        size_t tile,
+                        enum aml_scratchpad_copy kind)
 {
 	struct aml_layout sl, tl;
 	int err = aml_scratchpad_layouts(sp, slot, tile, &sl, &tl);
@@ -128,8 +135,8 @@ int aml_scratchpad_claim(struct aml_scratchpad *sp, size_t tile, size_t *out)
 		return AML_EBUSY;
 	struct aml_scratchpad_slot *s = &sp->slots[v];
 	if (s->has_tile && s->dirty) {
-		int err =
-		        scratchpad_copy(sp, v, s->tile, AML_SCRATCHPAD_TO_TILE);
+		int err = aml_scratchpad_copy(sp, v, s->tile,
+		                              AML_SCRATCHPAD_TO_TILE);
 		if (err != 0)
 			return err;
 		sp->stats.writebacks++;
@@ -245,7 +252,7 @@ int aml_scratchpad_pull(struct aml_scratchpad *sp,
 	size_t v;
 	err = aml_scratchpad_claim(sp, tile, &v);
 	if (err == 0 && !(flags & AML_SCRATCHPAD_OVERWRITE)) {
-		err = scratchpad_copy(sp, v, tile, AML_SCRATCHPAD_TO_SLOT);
+		err = aml_scratchpad_copy(sp, v, tile, AML_SCRATCHPAD_TO_SLOT);
 		if (err != 0)
 			aml_scratchpad_unclaim(sp, v);
 	}
@@ -271,8 +278,8 @@ int aml_scratchpad_push(struct aml_scratchpad *sp, size_t slot)
 		pthread_mutex_unlock(&sp->lock);
 		return err;
 	}
-	err = scratchpad_copy(sp, slot, sp->slots[slot].tile,
-	                      AML_SCRATCHPAD_TO_TILE);
+	err = aml_scratchpad_copy(sp, slot, sp->slots[slot].tile,
+	                          AML_SCRATCHPAD_TO_TILE);
 	/* A failed copy may have written part of the tile: only the slot
 	 * holds the data now, and eviction must write it back. */
 	sp->slots[slot].dirty = err != 0;
@@ -319,8 +326,8 @@ static int scratchpad_flush_locked(struct aml_scratchpad *sp)
 		struct aml_scratchpad_slot *s = &sp->slots[i];
 		if (!s->has_tile || !s->dirty || s->xfer != NULL)
 			continue;
-		int err =
-		        scratchpad_copy(sp, i, s->tile, AML_SCRATCHPAD_TO_TILE);
+		int err = aml_scratchpad_copy(sp, i, s->tile,
+		                              AML_SCRATCHPAD_TO_TILE);
 		if (err != 0) {
 			if (first == 0)
 				first = err;
@@ -419,6 +426,41 @@ size_t aml_scratchpad_nslots(const struct aml_scratchpad *sp)
 	}
 	return sp->nslots;
 }
+
+/* ---- fork() ---- */
+
+static struct aml_scratchpad *scratchpad_forked(struct aml_fork_hook *hook)
+{
+	return AML_FORK_OBJECT(hook, struct aml_scratchpad_state, fork)->owner;
+}
+
+static void scratchpad_fork_prepare(struct aml_fork_hook *hook)
+{
+	pthread_mutex_lock(&scratchpad_forked(hook)->lock);
+}
+
+static void scratchpad_fork_parent(struct aml_fork_hook *hook)
+{
+	pthread_mutex_unlock(&scratchpad_forked(hook)->lock);
+}
+
+static void scratchpad_fork_child(struct aml_fork_hook *hook)
+{
+	struct aml_scratchpad *sp = scratchpad_forked(hook);
+	pthread_mutex_init(&sp->lock, NULL);
+	pthread_cond_init(&sp->done, NULL);
+	for (struct aml_scratchpad_xfer *x = sp->state->live; x != NULL;
+	     x = x->next)
+		if (x->state == AML_SCRATCHPAD_WAITING)
+			x->state = AML_SCRATCHPAD_REDO;
+}
+
+static const struct aml_fork_ops scratchpad_fork_ops = {
+        .level = AML_FORK_SCRATCHPAD,
+        .prepare = scratchpad_fork_prepare,
+        .parent = scratchpad_fork_parent,
+        .child = scratchpad_fork_child,
+};
 
 /* ---- Lifecycle ---- */
 
@@ -521,6 +563,8 @@ int aml_scratchpad_init(struct aml_scratchpad *sp,
 		slots[i].prev = slots[i].next = AML_SCRATCHPAD_NONE;
 		aml_scratchpad_lru_add(sp, i);
 	}
+	state->owner = sp;
+	aml_fork_register(&state->fork, &scratchpad_fork_ops);
 	sp->ready = 1;
 	return 0;
 
@@ -540,17 +584,12 @@ void aml_scratchpad_fini(struct aml_scratchpad *sp)
 {
 	if (!aml_scratchpad_is_ready(sp))
 		return;
+	struct aml_scratchpad_state *st = sp->state;
+	aml_fork_unregister(&st->fork);
 	pthread_mutex_lock(&sp->lock);
 	/* Complete every copy, so none writes into unmapped slots. */
-	struct aml_scratchpad_state *st = sp->state;
-	for (struct aml_scratchpad_xfer *x = st->live; x != NULL; x = x->next) {
-		if (x->state != AML_SCRATCHPAD_IN_FLIGHT)
-			continue;
-		struct aml_dma_request *d = x->dma;
-		x->dma = NULL;
-		x->state = AML_SCRATCHPAD_WAITING;
-		aml_scratchpad_complete(sp, x, aml_dma_wait(sp->dma, &d));
-	}
+	for (struct aml_scratchpad_xfer *x = st->live; x != NULL; x = x->next)
+		aml_scratchpad_settle(sp, x);
 	scratchpad_flush_locked(sp);
 	while (st->live != NULL) {
 		struct aml_scratchpad_xfer *x = st->live;

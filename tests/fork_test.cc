@@ -44,15 +44,19 @@ extern "C" const char *__tsan_default_options(void)
 namespace
 {
 
-// ThreadSanitizer cannot follow a thread that a child of a multithreaded
-// fork starts ("dup thread with used id": the child reuses a dead thread's
-// id), and the contract has the child start workers. Under it, children
-// exit at once: what it checks is the parent's side, the atfork handlers
-// racing with threads that use aml.
-#if defined(__SANITIZE_THREAD__)
+// Under ThreadSanitizer and AddressSanitizer children exit at once, and
+// what the sanitizer checks is the parent's side: the atfork handlers
+// racing with threads that use aml. ThreadSanitizer cannot follow a thread
+// that a child of a multithreaded fork starts ("dup thread with used id":
+// the child reuses a dead thread's id), and the contract has the child
+// start workers. The AddressSanitizer of GCC 12 does not lock its
+// allocator across fork(): a child deadlocks in malloc when another thread
+// was inside it at the fork (seen: workers of the child stuck in calloc on
+// a size class a parent worker was starting with).
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
 constexpr bool kChildrenRun = false;
 #elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
+#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
 constexpr bool kChildrenRun = false;
 #else
 constexpr bool kChildrenRun = true;

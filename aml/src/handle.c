@@ -13,13 +13,8 @@
 
 _Static_assert(sizeof(uintptr_t) >= 8, "handles need 64-bit pointers");
 
-#define HANDLE_INDEX_BITS 24
-#define HANDLE_GEN_BITS   24
-#define HANDLE_GEN_SHIFT  HANDLE_INDEX_BITS
-#define HANDLE_TAG_SHIFT  (HANDLE_INDEX_BITS + HANDLE_GEN_BITS)
-#define HANDLE_INDEX_MASK ((UINT64_C(1) << HANDLE_INDEX_BITS) - 1)
-#define HANDLE_GEN_MASK   ((UINT64_C(1) << HANDLE_GEN_BITS) - 1)
-#define HANDLE_MAX_BLOCKS ((size_t)(HANDLE_INDEX_MASK + 1) / AML_HANDLE_BLOCK)
+#define HANDLE_MAX_BLOCKS                                                      \
+	((size_t)(AML_HANDLE_INDEX_MASK + 1) / AML_HANDLE_BLOCK)
 
 /* Tags of the pools created so far, in the process. */
 static atomic_uint handle_tags;
@@ -45,19 +40,8 @@ void aml_handle_pool_fini(struct aml_handle_pool *pool)
 	pool->free_list = NULL;
 }
 
-size_t aml_handle_count(const struct aml_handle_pool *pool)
-{
-	return pool->nblocks * AML_HANDLE_BLOCK;
-}
-
-void *aml_handle_at(const struct aml_handle_pool *pool, size_t index)
-{
-	return pool->blocks[index / AML_HANDLE_BLOCK] +
-	       index % AML_HANDLE_BLOCK * pool->record_size;
-}
-
-/* One more block, its records on the free list, lowest index first. */
-static int handle_grow(struct aml_handle_pool *pool)
+/* Records go on the free list lowest index first. */
+int aml_handle_grow(struct aml_handle_pool *pool)
 {
 	if (pool->nblocks == HANDLE_MAX_BLOCKS)
 		return -1;
@@ -82,47 +66,4 @@ static int handle_grow(struct aml_handle_pool *pool)
 		pool->free_list = r;
 	}
 	return 0;
-}
-
-void *aml_handle_get(struct aml_handle_pool *pool)
-{
-	if (pool->free_list == NULL && handle_grow(pool) != 0)
-		return NULL;
-	struct aml_handle_record *r = pool->free_list;
-	pool->free_list = r->next_free;
-	r->next_free = NULL;
-	r->live = true;
-	return r;
-}
-
-void aml_handle_put(struct aml_handle_pool *pool, void *record)
-{
-	struct aml_handle_record *r = record;
-	r->live = false;
-	r->gen++;
-	r->next_free = pool->free_list;
-	pool->free_list = r;
-}
-
-uintptr_t aml_handle_of(const struct aml_handle_pool *pool, const void *record)
-{
-	const struct aml_handle_record *r = record;
-	return (uintptr_t)((uint64_t)pool->tag << HANDLE_TAG_SHIFT |
-	                   ((uint64_t)r->gen & HANDLE_GEN_MASK)
-	                           << HANDLE_GEN_SHIFT |
-	                   r->index);
-}
-
-void *aml_handle_find(const struct aml_handle_pool *pool, uintptr_t handle)
-{
-	uint64_t h = handle;
-	size_t index = (size_t)(h & HANDLE_INDEX_MASK);
-	if (h >> HANDLE_TAG_SHIFT != pool->tag ||
-	    index >= aml_handle_count(pool))
-		return NULL;
-	struct aml_handle_record *r = aml_handle_at(pool, index);
-	if (!r->live || (r->gen & HANDLE_GEN_MASK) !=
-	                        ((h >> HANDLE_GEN_SHIFT) & HANDLE_GEN_MASK))
-		return NULL;
-	return r;
 }

@@ -157,8 +157,8 @@ static void par_request_put(struct aml_dma_par_state *st, struct par_request *r)
 
 /* The request @p handle names, if a wait or cancel may take it: live,
  * returned to a caller, and not taken already. */
-static struct par_request *par_request_find(struct aml_dma_par_state *st,
-                                            struct aml_dma_request *handle)
+static inline struct par_request *
+par_request_find(struct aml_dma_par_state *st, struct aml_dma_request *handle)
 {
 	struct par_request *r =
 	        aml_handle_find(&st->requests, (uintptr_t)handle);

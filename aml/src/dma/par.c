@@ -427,20 +427,21 @@ static int par_submit_bytes(struct aml_dma *dma,
 	return err != 0 ? err : par_enqueue(par_state(dma), out, &plan);
 }
 
-/* Copy r's own chunks, then spin, then sleep until r has ended. */
-static void par_wait_done(struct aml_dma_par_state *st, struct par_request *r)
+/* Copy r's chunks still queued, where waiters help; lock held. */
+static void par_help(struct aml_dma_par_state *st, struct par_request *r)
 {
-	if (atomic_load_explicit(&r->done, memory_order_acquire))
-		return;
-	pthread_mutex_lock(&st->lock);
 	if (st->nthreads < st->options.nworkers)
 		par_start_workers(st); /* a child of fork() */
 	while (r->queued && par_helps(st)) {
 		size_t c = par_take(st, r);
 		par_run_chunk(st, r, c);
 	}
-	pthread_mutex_unlock(&st->lock);
+}
 
+/* Spin, then sleep, until r has ended. Called without the lock, returns
+ * with it: the caller frees the request next. */
+static void par_wait_ended(struct aml_dma_par_state *st, struct par_request *r)
+{
 	uint64_t deadline = par_now_ns() + st->options.spin_ns;
 	for (unsigned i = 1;
 	     !atomic_load_explicit(&r->done, memory_order_acquire); i++) {
@@ -448,14 +449,13 @@ static void par_wait_done(struct aml_dma_par_state *st, struct par_request *r)
 		if (i % 64 == 0 && par_now_ns() >= deadline)
 			break;
 	}
+	pthread_mutex_lock(&st->lock);
 	if (atomic_load_explicit(&r->done, memory_order_acquire))
 		return;
-	pthread_mutex_lock(&st->lock);
 	st->sleeping_waiters++;
 	while (!atomic_load_explicit(&r->done, memory_order_acquire))
 		pthread_cond_wait(&st->ended, &st->lock);
 	st->sleeping_waiters--;
-	pthread_mutex_unlock(&st->lock);
 }
 
 static int par_wait(struct aml_dma *dma, struct aml_dma_request *handle)
@@ -468,10 +468,11 @@ static int par_wait(struct aml_dma *dma, struct aml_dma_request *handle)
 		return AML_EINVAL;
 	}
 	if (!atomic_load_explicit(&r->done, memory_order_acquire)) {
+		/* Taken: the lock may drop from here. */
 		r->claimed = true;
+		par_help(st, r);
 		pthread_mutex_unlock(&st->lock);
-		par_wait_done(st, r);
-		pthread_mutex_lock(&st->lock);
+		par_wait_ended(st, r);
 	}
 	uint64_t end_ns = r->end_ns;
 	int status = r->status;
@@ -508,8 +509,7 @@ static int par_cancel(struct aml_dma *dma, struct aml_dma_request *handle)
 		}
 	}
 	pthread_mutex_unlock(&st->lock);
-	par_wait_done(st, r);
-	pthread_mutex_lock(&st->lock);
+	par_wait_ended(st, r);
 	par_request_put(st, r);
 	pthread_mutex_unlock(&st->lock);
 	return ended ? 1 : 0;

@@ -91,11 +91,14 @@ int emu_clock_init(struct emu_machine *m)
 		return AML_FAILURE;
 	}
 	m->clocks = NULL;
+	/* The machine's lock exists already and goes after this fini. */
+	aml_fork_register(&m->fork, &emu_fork_ops);
 	return 0;
 }
 
 void emu_clock_fini(struct emu_machine *m)
 {
+	aml_fork_unregister(&m->fork);
 	for (struct emu_thread_clock *c = m->clocks, *next; c != NULL;
 	     c = next) {
 		next = c->next;
@@ -196,10 +199,46 @@ static double cost_measure_host(void)
 	return (double)size * NS_PER_S / (double)(best ? best : 1);
 }
 
+/* The lock across fork() (aml/src/fork.h): a child forked while another
+ * thread measured would otherwise find it held for good. Nothing else is
+ * locked under it. */
+static void cost_host_copy_bw_prepare(struct aml_fork_hook *hook)
+{
+	(void)hook;
+	pthread_mutex_lock(&host_copy_bw_lock);
+}
+
+static void cost_host_copy_bw_parent(struct aml_fork_hook *hook)
+{
+	(void)hook;
+	pthread_mutex_unlock(&host_copy_bw_lock);
+}
+
+static void cost_host_copy_bw_child(struct aml_fork_hook *hook)
+{
+	(void)hook;
+	pthread_mutex_init(&host_copy_bw_lock, NULL);
+}
+
+static const struct aml_fork_ops cost_host_copy_bw_fork_ops = {
+        .level = AML_FORK_LEAF,
+        .prepare = cost_host_copy_bw_prepare,
+        .parent = cost_host_copy_bw_parent,
+        .child = cost_host_copy_bw_child,
+};
+static struct aml_fork_hook cost_host_copy_bw_hook;
+static pthread_once_t cost_host_copy_bw_registered = PTHREAD_ONCE_INIT;
+
+static void cost_host_copy_bw_register(void)
+{
+	aml_fork_register(&cost_host_copy_bw_hook, &cost_host_copy_bw_fork_ops);
+}
+
 /* host_copy_bw, measured now if it was not yet; 0 if that failed. Callers
  * wait for a measurement under way rather than make their own. */
 static double cost_host_copy_bw(void)
 {
+	pthread_once(&cost_host_copy_bw_registered, cost_host_copy_bw_register);
 	pthread_mutex_lock(&host_copy_bw_lock);
 	if (host_copy_bw == 0)
 		host_copy_bw = cost_measure_host();

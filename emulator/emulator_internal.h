@@ -8,6 +8,10 @@
  * the page table and the capacity counters under the write lock; locate,
  * copies and charges read the table under the read lock. Counters that
  * readers update (copies, modelled time, the clock) are atomics.
+ *
+ * fork() (fork.c): prepare takes the read lock (so no map, unmap or move
+ * is half done) and the clocks' mutex; the child makes both new, since
+ * copies of threads that are gone may have held the read lock.
  */
 #ifndef AML_EMULATOR_EMULATOR_INTERNAL_H
 #define AML_EMULATOR_EMULATOR_INTERNAL_H
@@ -19,6 +23,7 @@
 
 #include <aml/emulator.h>
 
+#include "aml/src/fork.h"
 #include "emulator/spec.h"
 
 /* Who mapped a range: a device (its index), or the topology itself. */
@@ -88,6 +93,9 @@ struct emu_machine {
 
 	int mode;        /* atomic enum aml_emu_mode */
 	double dilation; /* atomic; 0 until delay mode is calibrated */
+
+	/* Registered for fork() from emu_clock_init to emu_clock_fini. */
+	struct aml_fork_hook fork;
 };
 
 /* ---- pagetable.c ---- */
@@ -154,5 +162,10 @@ extern void *(*emu_calibration_map)(size_t size);
 /* The ops of emulated topologies (emulator.c), for create.c. */
 extern const struct aml_topology_ops aml_emu_topology_ops;
 void emu_clock_fini(struct emu_machine *machine);
+
+/* ---- fork.c ---- */
+
+/* The machine's handlers for fork() (aml/src/fork.h). */
+extern const struct aml_fork_ops emu_fork_ops;
 
 #endif /* AML_EMULATOR_EMULATOR_INTERNAL_H */

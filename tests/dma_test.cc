@@ -363,6 +363,103 @@ TEST_P(DmaCopy, ManyThreadsSubmitAndWaitAtOnce)
 		th.join();
 }
 
+// A handle is good for one wait or cancel. A copy of it used again, a
+// handle of another engine and a made-up pointer are AML_EINVAL and change
+// nothing: the engine goes on giving each copy a request of its own.
+TEST_P(DmaCopy, StaleAndForeignHandlesAreRefused)
+{
+	Dma d(GetParam());
+	Dma other(GetParam());
+	// Inline on the default par engine, and handed to the workers.
+	for (size_t size : {size_t(4096), size_t(1) << 20}) {
+		auto src = Pattern(size, (unsigned)size);
+		std::vector<unsigned char> dst(size, 0), a(size, 0), b(size, 0);
+		struct aml_dma_request *r = nullptr;
+		ASSERT_EQ(aml_dma_async_copy_bytes(d.dma, &r, dst.data(),
+		                                   src.data(), size),
+		          0);
+		struct aml_dma_request *const kept = r;
+		struct aml_dma_request *copy = kept;
+		EXPECT_EQ(aml_dma_wait(other.dma, &copy), AML_EINVAL);
+		copy = kept;
+		EXPECT_EQ(aml_dma_cancel(other.dma, &copy), AML_EINVAL);
+		ASSERT_EQ(aml_dma_wait(d.dma, &r), 0); // still valid here
+		EXPECT_EQ(dst, src);
+		copy = kept;
+		EXPECT_EQ(aml_dma_wait(d.dma, &copy), AML_EINVAL) << size;
+		copy = kept;
+		EXPECT_EQ(aml_dma_cancel(d.dma, &copy), AML_EINVAL) << size;
+		// Two copies at once still get two requests, both done.
+		struct aml_dma_request *ra = nullptr, *rb = nullptr;
+		ASSERT_EQ(aml_dma_async_copy_bytes(d.dma, &ra, a.data(),
+		                                   src.data(), size),
+		          0);
+		ASSERT_EQ(aml_dma_async_copy_bytes(d.dma, &rb, b.data(),
+		                                   src.data(), size),
+		          0);
+		EXPECT_NE(ra, rb);
+		copy = kept;
+		EXPECT_EQ(aml_dma_wait(d.dma, &copy), AML_EINVAL) << size;
+		ASSERT_EQ(aml_dma_wait(d.dma, &rb), 0);
+		ASSERT_EQ(aml_dma_wait(d.dma, &ra), 0);
+		EXPECT_EQ(a, src);
+		EXPECT_EQ(b, src);
+		// A cancelled request is gone too.
+		ASSERT_EQ(aml_dma_async_copy_bytes(d.dma, &r, dst.data(),
+		                                   src.data(), size),
+		          0);
+		copy = r;
+		int c = aml_dma_cancel(d.dma, &r);
+		EXPECT_TRUE(c == 0 || c == 1) << c;
+		EXPECT_EQ(aml_dma_wait(d.dma, &copy), AML_EINVAL);
+	}
+	// Pointers no engine gave out.
+	int local = 0;
+	struct aml_dma_request *made_up[] = {
+	        reinterpret_cast<struct aml_dma_request *>(&local),
+	        reinterpret_cast<struct aml_dma_request *>(uintptr_t(1)),
+	        reinterpret_cast<struct aml_dma_request *>(UINTPTR_MAX),
+	};
+	for (struct aml_dma_request *m : made_up) {
+		struct aml_dma_request *copy = m;
+		EXPECT_EQ(aml_dma_wait(d.dma, &copy), AML_EINVAL);
+		copy = m;
+		EXPECT_EQ(aml_dma_cancel(d.dma, &copy), AML_EINVAL);
+	}
+	EXPECT_EQ(aml_dma_barrier(d.dma), 0);
+}
+
+// Two threads wait copies of one handle at once: one waits the copy, the
+// other is refused, whichever comes first.
+TEST_P(DmaCopy, AHandleWaitedByTwoThreadsAtOnceIsWaitedOnce)
+{
+	Dma d(GetParam());
+	const size_t size = 1 << 20; // above inline_max: on par, to workers
+	auto src = Pattern(size, 31);
+	std::vector<unsigned char> dst(size, 0);
+	for (int round = 0; round < 20; round++) {
+		struct aml_dma_request *r = nullptr;
+		ASSERT_EQ(aml_dma_async_copy_bytes(d.dma, &r, dst.data(),
+		                                   src.data(), size),
+		          0);
+		int got[2] = {1, 1};
+		std::thread a([&] {
+			struct aml_dma_request *mine = r;
+			got[0] = aml_dma_wait(d.dma, &mine);
+		});
+		std::thread b([&] {
+			struct aml_dma_request *mine = r;
+			got[1] = aml_dma_wait(d.dma, &mine);
+		});
+		a.join();
+		b.join();
+		EXPECT_EQ(std::min(got[0], got[1]), AML_EINVAL);
+		EXPECT_EQ(std::max(got[0], got[1]), 0);
+		EXPECT_EQ(dst, src);
+	}
+	EXPECT_EQ(aml_dma_barrier(d.dma), 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines,
                          DmaCopy,
                          ::testing::Values(Engine::kSeq,

@@ -3,6 +3,11 @@
  * Mapped-range registry (see rangeset.h). A sorted array beats a tree here:
  * devices hold few live mappings, and a map+unmap pair must stay within a
  * few percent of the raw mmap+mbind+munmap it wraps.
+ *
+ * fork() (aml/src/fork.h): prepare takes the lock, so the child gets the
+ * array whole; the child makes the lock new. A release callback runs under
+ * the lock and takes the locks of the layers below: an area's record comes
+ * before a topology's or device's, which comes before the emulator's.
  */
 #include "aml/src/rangeset.h"
 
@@ -11,15 +16,50 @@
 
 #include <aml/error.h>
 
-int aml_rangeset_init(struct aml_rangeset *set)
+static struct aml_rangeset *rangeset_forked(struct aml_fork_hook *hook)
+{
+	return AML_FORK_OBJECT(hook, struct aml_rangeset, fork);
+}
+
+static void rangeset_fork_prepare(struct aml_fork_hook *hook)
+{
+	pthread_mutex_lock(&rangeset_forked(hook)->lock);
+}
+
+static void rangeset_fork_parent(struct aml_fork_hook *hook)
+{
+	pthread_mutex_unlock(&rangeset_forked(hook)->lock);
+}
+
+static void rangeset_fork_child(struct aml_fork_hook *hook)
+{
+	pthread_mutex_init(&rangeset_forked(hook)->lock, NULL);
+}
+
+static const struct aml_fork_ops rangeset_fork_ops[] = {
+        [AML_FORK_AREA] = {.level = AML_FORK_AREA,
+                           .prepare = rangeset_fork_prepare,
+                           .parent = rangeset_fork_parent,
+                           .child = rangeset_fork_child},
+        [AML_FORK_RECORDS] = {.level = AML_FORK_RECORDS,
+                              .prepare = rangeset_fork_prepare,
+                              .parent = rangeset_fork_parent,
+                              .child = rangeset_fork_child},
+};
+
+int aml_rangeset_init(struct aml_rangeset *set, enum aml_fork_level level)
 {
 	*set = (struct aml_rangeset){.ranges = NULL};
 	/* Only a lack of resources can fail a default mutex. */
-	return pthread_mutex_init(&set->lock, NULL) == 0 ? 0 : AML_ENOMEM;
+	if (pthread_mutex_init(&set->lock, NULL) != 0)
+		return AML_ENOMEM;
+	aml_fork_register(&set->fork, &rangeset_fork_ops[level]);
+	return 0;
 }
 
 void aml_rangeset_fini(struct aml_rangeset *set)
 {
+	aml_fork_unregister(&set->fork);
 	free(set->ranges);
 	set->ranges = NULL;
 	set->count = set->allocated = 0;

@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "aml/src/fork.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -34,10 +36,18 @@ struct aml_rangeset {
 	struct aml_range *ranges;
 	size_t count;
 	size_t allocated;
+	/** Registered for fork() while initialised. */
+	struct aml_fork_hook fork;
 };
 
-/** Initialise an empty set. @return 0 or AML_ENOMEM (for its mutex). */
-int aml_rangeset_init(struct aml_rangeset *set);
+/**
+ * Initialise an empty set, registered for fork() at @p level: the level of
+ * what its release callbacks lock, AML_FORK_AREA for an area's record (it
+ * releases through devices and topologies), AML_FORK_RECORDS for a
+ * topology's or a device's (it releases through the emulator or the
+ * kernel). @return 0 or AML_ENOMEM (for its mutex).
+ */
+int aml_rangeset_init(struct aml_rangeset *set, enum aml_fork_level level);
 
 /** Free the set's memory; the ranges themselves are the caller's. */
 void aml_rangeset_fini(struct aml_rangeset *set);

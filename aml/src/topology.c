@@ -36,7 +36,9 @@ int aml_topology_create_empty(struct aml_topology **out,
 	if (t == NULL)
 		return AML_ENOMEM;
 	t->maps = malloc(sizeof(*t->maps));
-	int err = t->maps == NULL ? AML_ENOMEM : aml_rangeset_init(t->maps);
+	int err = t->maps == NULL
+	                  ? AML_ENOMEM
+	                  : aml_rangeset_init(t->maps, AML_FORK_RECORDS);
 	if (err != 0) {
 		free(t->maps);
 		free(t);

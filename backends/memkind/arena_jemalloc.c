@@ -18,6 +18,11 @@
  * and memkind_destroy_kind() for growth and fini. A block is inserted in
  * live after memkind returned it, and removed before memkind_free(), so a
  * racing double free finds it at most once.
+ *
+ * fork() (aml/src/fork.h): prepare takes the mutex, so regions and live
+ * are whole in the child; the child makes it new. memkind's jemalloc takes
+ * its own locks under ours (growth) and has its own fork handlers, which
+ * it registers when it loads, so they run after ours in prepare.
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -29,6 +34,8 @@
 #include <aml/arena/jemalloc.h>
 #include <aml/device.h>
 #include <aml/error.h>
+
+#include "aml/src/fork.h"
 
 /* memkind's fixed kinds need room for jemalloc's first extents. */
 #define JEMALLOC_REGION_MIN ((size_t)4 << 20)
@@ -57,6 +64,7 @@ struct jemalloc_state {
 	size_t live_mask;
 	size_t nlive;
 	struct aml_arena_stats stats;
+	struct aml_fork_hook fork;
 };
 
 static size_t jemalloc_hash(uintptr_t p, size_t mask)
@@ -275,6 +283,33 @@ static int jemalloc_stats(const struct aml_arena *arena,
 	return 0;
 }
 
+static struct jemalloc_state *jemalloc_forked(struct aml_fork_hook *hook)
+{
+	return AML_FORK_OBJECT(hook, struct jemalloc_state, fork);
+}
+
+static void jemalloc_fork_prepare(struct aml_fork_hook *hook)
+{
+	pthread_mutex_lock(&jemalloc_forked(hook)->lock);
+}
+
+static void jemalloc_fork_parent(struct aml_fork_hook *hook)
+{
+	pthread_mutex_unlock(&jemalloc_forked(hook)->lock);
+}
+
+static void jemalloc_fork_child(struct aml_fork_hook *hook)
+{
+	pthread_mutex_init(&jemalloc_forked(hook)->lock, NULL);
+}
+
+static const struct aml_fork_ops jemalloc_fork_ops = {
+        .level = AML_FORK_ARENA,
+        .prepare = jemalloc_fork_prepare,
+        .parent = jemalloc_fork_parent,
+        .child = jemalloc_fork_child,
+};
+
 static const struct aml_arena_ops aml_arena_jemalloc_ops = {
         .alloc = jemalloc_alloc,
         .release = jemalloc_release,
@@ -306,6 +341,7 @@ int aml_arena_jemalloc_init(struct aml_arena_jemalloc *arena,
 	s->live_mask = 63;
 	s->area = area;
 	s->region_size = region_size;
+	aml_fork_register(&s->fork, &jemalloc_fork_ops);
 	*arena = (struct aml_arena_jemalloc){
 	        .base = {.ops = &aml_arena_jemalloc_ops, .data = arena},
 	        .state = s,
@@ -318,6 +354,7 @@ void aml_arena_jemalloc_fini(struct aml_arena_jemalloc *arena)
 	if (arena == NULL || arena->state == NULL)
 		return;
 	struct jemalloc_state *s = arena->state;
+	aml_fork_unregister(&s->fork);
 	for (size_t i = 0; i < s->nregions; i++) {
 		memkind_destroy_kind(s->regions[i].kind);
 		aml_area_munmap(s->area, s->regions[i].base,

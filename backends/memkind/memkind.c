@@ -164,7 +164,7 @@ static void memkind_device_init(enum aml_memkind_kind which)
 		self->status = AML_ENODEV;
 		return;
 	}
-	if (aml_rangeset_init(&self->ranges) != 0) {
+	if (aml_rangeset_init(&self->ranges, AML_FORK_RECORDS) != 0) {
 		self->status = AML_FAILURE;
 		return;
 	}

@@ -136,7 +136,7 @@ static int numa_device_init(struct aml_device *dev)
 	struct numa_device_state *state = calloc(1, sizeof(*state));
 	if (state == NULL)
 		return AML_ENOMEM;
-	if (aml_rangeset_init(&state->maps) != 0) {
+	if (aml_rangeset_init(&state->maps, AML_FORK_RECORDS) != 0) {
 		free(state);
 		return AML_ENOMEM;
 	}

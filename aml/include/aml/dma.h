@@ -22,7 +22,12 @@
  *
  * Requests. aml_dma_async_copy() returns a request handle that stays valid,
  * whatever else is submitted, until aml_dma_wait() or aml_dma_cancel()
- * takes it back (both set the handle to NULL). Passing a NULL @p out
+ * takes it back (both set the handle to NULL). A handle is good for one
+ * wait or cancel: the engines' handles are not addresses but name a
+ * request and its generation, so a copy of a handle used again, a handle
+ * waited by two threads at once (the second), another engine's handle,
+ * and any pointer the engine did not give out are AML_EINVAL and change
+ * nothing. Passing a NULL @p out
  * submits fire-and-forget: the engine frees the request when the copy ends,
  * and aml_dma_barrier() waits for it. Destroying (or finalising) an engine
  * first completes every copy submitted to it, then frees every request,
@@ -37,6 +42,36 @@
  * Thread-safety: every function may be called from several threads at
  * once on the same engine, except that one request must be waited or
  * cancelled by one thread only.
+ *
+ * fork(): in the child of a fork(), whatever the parent's other threads
+ * were doing, every aml object the parent had (dma engines, scratchpads,
+ * areas, arenas, topologies, emulated ones included) can be used and
+ * finalised. aml's pthread_atfork handlers take every object's locks
+ * before the fork, so the child's copy of each object is whole, release
+ * them in the parent and make them new in the child. The fork waits for
+ * the critical sections in flight (short, but a scratchpad's synchronous
+ * copies run inside its lock). In the child:
+ * - Only the forking thread exists. A par engine starts its workers again
+ *   when the child first queues, waits for or barriers a copy; if it
+ *   cannot, the calling thread copies the chunks itself.
+ * - A copy queued to a par engine and in flight at the fork completes in
+ *   the parent as before and in the child too: waiting its request (the
+ *   handle is valid in both), a barrier or fini returns once the child's
+ *   destination holds the whole copy. Chunks a worker was copying at the
+ *   fork are copied again from the child's source, so the source must not
+ *   have changed, as for any copy in flight.
+ * - A copy that another thread ran itself at the fork (every copy of the
+ *   seq engine, par copies up to inline_max) belonged to that thread: in
+ *   the child its destination holds an unspecified part of the data, and
+ *   no handle to it exists. A wait or cancel another thread was in is gone
+ *   with it; the child may wait the request again if it holds the handle.
+ * - Scratchpad copies whose waiter is gone are copied again by the
+ *   child's next waiter; slots pinned by threads that are gone stay
+ *   pinned (never evicted; flush and fini still write them back).
+ * - On an emulated topology, the clocks go on from their values at the
+ *   fork, in each process.
+ * posix_spawn() runs no atfork handler. aml keeps every initialised object
+ * in a list for this: finalise an object before its storage is freed.
  */
 #ifndef AML_DMA_H
 #define AML_DMA_H
@@ -81,14 +116,20 @@ struct aml_dma_ops {
 	                    size_t size);
 	/**
 	 * Wait for the copy of @p request to end, then free the request.
-	 * Required. @return 0, or the AML_E* code the copy ended with.
+	 * Required. A handle is the engine's to define (it need not be an
+	 * address, and is never NULL); the engine must refuse one it did not
+	 * give out or already took back.
+	 * @return 0, or the AML_E* code the copy ended with; AML_EINVAL,
+	 *         changing nothing, for a handle that names no live request
+	 *         of this engine.
 	 */
 	int (*wait)(struct aml_dma *dma, struct aml_dma_request *request);
 	/**
 	 * Stop the copy of @p request (chunks not started are skipped, those
 	 * running finish), then free the request. Required.
 	 * @return 0 if the copy was stopped before it ended (the
-	 *         destination holds part of it), 1 if it had already ended.
+	 *         destination holds part of it), 1 if it had already ended;
+	 *         AML_EINVAL as wait().
 	 */
 	int (*cancel)(struct aml_dma *dma, struct aml_dma_request *request);
 	/**
@@ -152,7 +193,11 @@ int aml_dma_async_copy_bytes(struct aml_dma *dma,
  * Wait for the copy of *@p request to end, free the request and set
  * *@p request to NULL.
  * @return 0; the copy's AML_E* code if it failed; AML_EINVAL for a NULL
- *         engine, a NULL @p request or a NULL *@p request.
+ *         engine, a NULL @p request or a NULL *@p request, and for a
+ *         handle that names no live request of @p dma (already waited or
+ *         cancelled, being waited by another thread, another engine's,
+ *         made up): the engine is left as it was, and *@p request is set
+ *         to NULL all the same.
  */
 int aml_dma_wait(struct aml_dma *dma, struct aml_dma_request **request);
 
@@ -161,7 +206,8 @@ int aml_dma_wait(struct aml_dma *dma, struct aml_dma_request **request);
  * NULL. Cancelling a copy that already ended only frees the request. The
  * destination of a cancelled copy holds an unspecified part of the data.
  * @return 0 if the copy was stopped, 1 if it had already ended;
- *         AML_EINVAL as aml_dma_wait().
+ *         AML_EINVAL as aml_dma_wait(), stale and foreign handles
+ *         included.
  */
 int aml_dma_cancel(struct aml_dma *dma, struct aml_dma_request **request);
 

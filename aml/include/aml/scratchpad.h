@@ -33,7 +33,8 @@
  * Asynchronous variants, aml_scratchpad_async_pull() and
  * aml_scratchpad_async_push(), submit the copy to the dma engine and return
  * a request; aml_scratchpad_wait() waits for it. A request handle stays
- * valid, whatever else happens to the scratchpad, until it is waited; every
+ * valid, whatever else happens to the scratchpad, until it is waited, and
+ * is good for one wait (a copy of it waited again is refused); every
  * request must be waited (aml_scratchpad_fini() frees those that were not,
  * which makes their handles invalid). A slot is not evictable while a copy
  * to or from it is in flight, even if no one pins it.
@@ -70,12 +71,27 @@
  * slot is in flight. Every such error changes nothing. Functions returning
  * a pointer return NULL and set aml_errno.
  *
+ * A copy that fails never loses what the caller wrote: a failed push (or
+ * an asynchronous one that cannot be submitted) leaves the slot dirty; a
+ * failed write-back of a victim fails the pull and leaves the victim
+ * cached and dirty; a failed flush leaves the slots dirty; a failed load
+ * leaves its slot empty (its previous tile was written back first). Only
+ * fini, which cannot report errors, drops the dirty slots it cannot write
+ * back: call aml_scratchpad_flush() before it to know.
+ *
  * Thread-safety: every function may be called from several threads at once
  * on one scratchpad (one mutex), except init, fini and that one request is
  * waited by one thread. Synchronous copies (pull misses, push, write-backs
  * on eviction) run while the scratchpad is locked, so threads sharing a
  * scratchpad serialise their misses; waits for asynchronous copies do not
  * hold the lock.
+ *
+ * fork(): the child of a fork() may use and finalise the scratchpad,
+ * whatever other threads were doing with it (aml/dma.h, "fork()"): a copy
+ * in flight completes when the child waits for it (copied again if the
+ * thread that was waiting for it is gone), and slots pinned by threads
+ * that are gone stay pinned. For that, aml keeps initialised scratchpads
+ * in a list: finalise the storage before it is freed or goes out of scope.
  */
 #ifndef AML_SCRATCHPAD_H
 #define AML_SCRATCHPAD_H
@@ -134,6 +150,9 @@ struct aml_scratchpad_stats {
 /** One slot's bookkeeping (private: struct aml_scratchpad's state). */
 struct aml_scratchpad_slot;
 
+/** Requests and copies in flight (private: struct aml_scratchpad's). */
+struct aml_scratchpad_state;
+
 /** A copy in flight, until aml_scratchpad_wait(); opaque. */
 struct aml_scratchpad_request;
 
@@ -168,8 +187,8 @@ struct aml_scratchpad {
 	 * first; empty slots go to the head, released ones to the tail. */
 	size_t lru_head;
 	size_t lru_tail;
-	/** Requests not yet waited, doubly linked (freed by fini). */
-	struct aml_scratchpad_request *live;
+	/** Copies in flight and request handles (freed by fini). */
+	struct aml_scratchpad_state *state;
 	struct aml_scratchpad_stats stats;
 	/** Guards everything above that changes after init. */
 	pthread_mutex_t lock;
@@ -281,7 +300,9 @@ int aml_scratchpad_async_pull(struct aml_scratchpad *sp,
  *         AML_EPERM for a slot with no pin; AML_EINVAL for a slot that
  *         holds no tile (its load failed); AML_EBUSY while a copy to or
  *         from the slot is in flight (wait its request first); the dma's
- *         error (the slot stays dirty).
+ *         error: the slot is then dirty, whether or not it was marked, so
+ *         eviction, flush or fini write it back (a failed copy may have
+ *         written part of the tile, and the slot alone holds the data).
  */
 int aml_scratchpad_push(struct aml_scratchpad *sp, size_t slot);
 
@@ -293,7 +314,8 @@ int aml_scratchpad_push(struct aml_scratchpad *sp, size_t slot);
  * @param slot a slot the caller holds a pin on.
  * @param[out] request receives the request to wait; NULL on error.
  * @return as aml_scratchpad_push(); AML_EINVAL for a NULL @p request;
- *         AML_ENOMEM.
+ *         AML_ENOMEM. After AML_ENOMEM or the dma's error (the copy could
+ *         not be submitted), the slot is dirty, as after a failed push.
  */
 int aml_scratchpad_async_push(struct aml_scratchpad *sp,
                               size_t slot,
@@ -305,8 +327,10 @@ int aml_scratchpad_async_push(struct aml_scratchpad *sp,
  * flight): each is waited.
  * @return 0; the copy's error (a failed pull leaves its slot empty once its
  *         pins are released; a failed push leaves the slot dirty);
- *         AML_EINVAL for a NULL argument, a NULL *@p request or a request
- *         of another scratchpad.
+ *         AML_EINVAL for a NULL argument or a NULL *@p request, and,
+ *         changing nothing, for a handle that names no request of @p sp
+ *         not yet waited (waited already, another scratchpad's, made
+ *         up).
  */
 int aml_scratchpad_wait(struct aml_scratchpad *sp,
                         struct aml_scratchpad_request **request);

@@ -340,7 +340,7 @@ int aml_area_device_init(struct aml_area_device *area,
 	struct aml_rangeset *maps = malloc(sizeof(*maps));
 	if (maps == NULL)
 		return AML_ENOMEM;
-	err = aml_rangeset_init(maps);
+	err = aml_rangeset_init(maps, AML_FORK_AREA);
 	if (err != 0) {
 		free(maps);
 		return err;

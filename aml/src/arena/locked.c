@@ -4,6 +4,10 @@
  * call to the inner arena. The mutex lives in the storage struct (a byte
  * array there, so the public header needs no <pthread.h>), hence init
  * allocates nothing.
+ *
+ * fork() (aml/src/fork.h): prepare takes the mutex, so the inner arena is
+ * whole in the child; the child makes the mutex new. The hook lives in the
+ * storage struct too, as opaque room.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -11,9 +15,14 @@
 #include <aml/arena/locked.h>
 #include <aml/error.h>
 
+#include "aml/src/fork.h"
+
 _Static_assert(sizeof(pthread_mutex_t) <=
                        sizeof(((struct aml_arena_locked *)0)->mutex),
                "room for the mutex");
+_Static_assert(sizeof(struct aml_fork_hook) <=
+                       sizeof(((struct aml_arena_locked *)0)->fork),
+               "room for the fork hook");
 
 static pthread_mutex_t *locked_mutex(const struct aml_arena *arena)
 {
@@ -85,6 +94,40 @@ static const struct aml_arena_ops aml_arena_locked_ops = {
         .stats = locked_stats,
 };
 
+static struct aml_fork_hook *locked_hook(struct aml_arena_locked *arena)
+{
+	return (struct aml_fork_hook *)(void *)arena->fork;
+}
+
+static pthread_mutex_t *locked_forked(struct aml_fork_hook *hook)
+{
+	struct aml_arena_locked *self =
+	        AML_FORK_OBJECT(hook, struct aml_arena_locked, fork);
+	return locked_mutex(&self->base);
+}
+
+static void locked_fork_prepare(struct aml_fork_hook *hook)
+{
+	pthread_mutex_lock(locked_forked(hook));
+}
+
+static void locked_fork_parent(struct aml_fork_hook *hook)
+{
+	pthread_mutex_unlock(locked_forked(hook));
+}
+
+static void locked_fork_child(struct aml_fork_hook *hook)
+{
+	pthread_mutex_init(locked_forked(hook), NULL);
+}
+
+static const struct aml_fork_ops locked_fork_ops = {
+        .level = AML_FORK_ARENA,
+        .prepare = locked_fork_prepare,
+        .parent = locked_fork_parent,
+        .child = locked_fork_child,
+};
+
 int aml_arena_locked_init(struct aml_arena_locked *arena,
                           struct aml_arena *inner)
 {
@@ -94,8 +137,13 @@ int aml_arena_locked_init(struct aml_arena_locked *arena,
 	        .base = {.ops = &aml_arena_locked_ops, .data = arena},
 	        .inner = inner,
 	};
-	if (pthread_mutex_init(locked_mutex(&arena->base), NULL) != 0)
-		return AML_FAILURE;
+	/* Only a lack of resources can fail a default mutex. */
+	if (pthread_mutex_init(locked_mutex(&arena->base), NULL) != 0) {
+		arena->inner = NULL;
+		arena->base.ops = NULL;
+		return AML_ENOMEM;
+	}
+	aml_fork_register(locked_hook(arena), &locked_fork_ops);
 	return 0;
 }
 
@@ -103,7 +151,8 @@ void aml_arena_locked_fini(struct aml_arena_locked *arena)
 {
 	if (arena == NULL || arena->inner == NULL)
 		return; /* never initialised, or finalised already */
-	pthread_mutex_destroy((pthread_mutex_t *)(void *)arena->mutex.bytes);
+	aml_fork_unregister(locked_hook(arena));
+	pthread_mutex_destroy(locked_mutex(&arena->base));
 	arena->inner = NULL;
 	/* Every later call through the handle is AML_EINVAL, before any
 	 * touches the destroyed mutex. */

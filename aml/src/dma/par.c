@@ -15,8 +15,22 @@
  * before they wait: a synchronous copy uses the calling thread too, and
  * never waits for a sleeping worker to wake up.
  *
- * Requests are never freed before fini: waited ones go to a free list, so
- * a long run of submissions allocates only up to its peak in flight.
+ * Requests are records of a handle pool (aml/src/handle.h), never freed
+ * before fini: waited ones go back to the pool's free list, so a long run
+ * of submissions allocates only up to its peak in flight. The handle a
+ * caller gets names a record and its generation; wait and cancel find the
+ * record under the lock, and claim it, so a handle waited twice, waited by
+ * two threads at once, or given to another engine is refused and changes
+ * nothing.
+ *
+ * fork() (aml/src/fork.h): prepare takes the lock, so the child's copy of
+ * the state is consistent. The child has no workers: it makes the lock and
+ * condition variables new, copies again from the start every request with
+ * a chunk handed out and not finished (a thread it does not have was
+ * copying it), ends cancelled ones, and starts workers again when a copy
+ * is queued, waited or barriered. Where workers cannot be started, waiters
+ * and barriers copy the chunks themselves, modelled time or not, so that
+ * nothing waits for a worker that does not exist.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -30,6 +44,8 @@
 #include <aml/error.h>
 
 #include "aml/src/dma/plan.h"
+#include "aml/src/fork.h"
+#include "aml/src/handle.h"
 #include "aml/src/topology.h"
 
 #define PAR_CHUNK_SIZE_DEFAULT ((size_t)256 << 10)
@@ -42,7 +58,8 @@
 #define PAR_CHUNK_ALIGN 64
 
 /* A new field must also be reset in par_request_get. */
-struct aml_dma_request {
+struct par_request {
+	struct aml_handle_record head;
 	struct aml_dma_plan plan;
 	/* Bytes per chunk; the last one may be shorter. */
 	size_t chunk_bytes;
@@ -55,6 +72,8 @@ struct aml_dma_request {
 	/* Freed by the engine when it ends (no handle was returned). */
 	bool detached;
 	bool cancelled;
+	/* Taken by a wait or a cancel: its handle is spent. */
+	bool claimed;
 	/* In the queue (chunks left to hand out). */
 	bool queued;
 	/* Set, under the lock, when the copy has ended. */
@@ -63,11 +82,9 @@ struct aml_dma_request {
 	 * and the latest end of a chunk. */
 	uint64_t start_ns;
 	uint64_t end_ns;
-	/* Queue links; next is also the free list's. */
-	struct aml_dma_request *next;
-	struct aml_dma_request *prev;
-	/* Every request ever allocated, for fini. */
-	struct aml_dma_request *all;
+	/* Queue links. */
+	struct par_request *next;
+	struct par_request *prev;
 };
 
 struct aml_dma_par_state {
@@ -77,8 +94,8 @@ struct aml_dma_par_state {
 	/* Idle workers sleep on work; waiters and barriers on ended. */
 	pthread_cond_t work;
 	pthread_cond_t ended;
-	struct aml_dma_request *head;
-	struct aml_dma_request *tail;
+	struct par_request *head;
+	struct par_request *tail;
 	/* Chunks in the queue not handed out; read by spinners unlocked. */
 	atomic_size_t pending;
 	atomic_bool stopping;
@@ -90,8 +107,10 @@ struct aml_dma_par_state {
 	int detached_error;
 	/* Modelled end of the latest request that ended (for barriers). */
 	uint64_t ended_ns;
-	struct aml_dma_request *free_list;
-	struct aml_dma_request *all;
+	struct aml_handle_pool requests;
+	struct aml_fork_hook fork;
+	/* Workers running: options.nworkers, or fewer in a child of fork()
+	 * until they are started again. */
 	size_t nthreads;
 	pthread_t threads[];
 };
@@ -112,40 +131,49 @@ static inline void par_pause(void)
 
 /* ---- Requests (under the lock) ---- */
 
-static struct aml_dma_request *par_request_get(struct aml_dma_par_state *st)
+static struct par_request *par_request_get(struct aml_dma_par_state *st)
 {
-	struct aml_dma_request *r = st->free_list;
-	if (r != NULL) {
-		st->free_list = r->next;
-	} else {
-		r = malloc(sizeof(*r));
-		if (r == NULL)
-			return NULL;
-		r->all = st->all;
-		st->all = r;
-	}
+	struct par_request *r = aml_handle_get(&st->requests);
+	if (r == NULL)
+		return NULL;
 	/* Field by field: the plan (a few hundred bytes) is written by
 	 * par_enqueue when the request is queued, and never read otherwise,
 	 * so a 4 KiB inline copy does not pay for clearing it. Every other
-	 * field of struct aml_dma_request but `all` is reset here: a field
-	 * added to it must be added below. */
+	 * field of struct par_request but the pool's head is reset here: a
+	 * field added to it must be added below. */
 	r->chunk_bytes = r->nchunks = r->started = r->finished = 0;
 	r->status = 0;
-	r->detached = r->cancelled = r->queued = false;
+	r->detached = r->cancelled = r->claimed = r->queued = false;
 	r->start_ns = r->end_ns = 0;
 	r->next = r->prev = NULL;
 	atomic_init(&r->done, 0);
 	return r;
 }
 
-static void par_request_put(struct aml_dma_par_state *st,
-                            struct aml_dma_request *r)
+static void par_request_put(struct aml_dma_par_state *st, struct par_request *r)
 {
-	r->next = st->free_list;
-	st->free_list = r;
+	aml_handle_put(&st->requests, r);
 }
 
-static void par_dequeue(struct aml_dma_par_state *st, struct aml_dma_request *r)
+/* The request @p handle names, if a wait or cancel may take it: live,
+ * returned to a caller, and not taken already. */
+static inline struct par_request *
+par_request_find(struct aml_dma_par_state *st, struct aml_dma_request *handle)
+{
+	struct par_request *r =
+	        aml_handle_find(&st->requests, (uintptr_t)handle);
+	if (r == NULL || r->detached || r->claimed)
+		return NULL;
+	return r;
+}
+
+static struct aml_dma_request *par_handle(struct aml_dma_par_state *st,
+                                          const struct par_request *r)
+{
+	return (struct aml_dma_request *)aml_handle_of(&st->requests, r);
+}
+
+static void par_dequeue(struct aml_dma_par_state *st, struct par_request *r)
 {
 	if (r->prev != NULL)
 		r->prev->next = r->next;
@@ -159,7 +187,7 @@ static void par_dequeue(struct aml_dma_par_state *st, struct aml_dma_request *r)
 	r->queued = false;
 }
 
-static void par_end(struct aml_dma_par_state *st, struct aml_dma_request *r)
+static void par_end(struct aml_dma_par_state *st, struct par_request *r)
 {
 	st->inflight--;
 	if (r->end_ns > st->ended_ns)
@@ -180,7 +208,7 @@ static void par_end(struct aml_dma_par_state *st, struct aml_dma_request *r)
  * around the copy.
  */
 static void
-par_run_chunk(struct aml_dma_par_state *st, struct aml_dma_request *r, size_t c)
+par_run_chunk(struct aml_dma_par_state *st, struct par_request *r, size_t c)
 {
 	bool skip = r->cancelled;
 	pthread_mutex_unlock(&st->lock);
@@ -207,7 +235,7 @@ par_run_chunk(struct aml_dma_par_state *st, struct aml_dma_request *r, size_t c)
 }
 
 /* Hand out the next chunk of r (queued); under the lock. */
-static size_t par_take(struct aml_dma_par_state *st, struct aml_dma_request *r)
+static size_t par_take(struct aml_dma_par_state *st, struct par_request *r)
 {
 	size_t c = r->started++;
 	atomic_fetch_sub_explicit(&st->pending, 1, memory_order_relaxed);
@@ -238,7 +266,7 @@ static void *par_worker(void *arg)
 	struct aml_dma_par_state *st = arg;
 	pthread_mutex_lock(&st->lock);
 	for (;;) {
-		struct aml_dma_request *r = st->head;
+		struct par_request *r = st->head;
 		if (r != NULL) {
 			size_t c = par_take(st, r);
 			par_run_chunk(st, r, c);
@@ -259,6 +287,27 @@ static void *par_worker(void *arg)
 	return NULL;
 }
 
+/* Start workers up to nworkers: all of them at init, again in a child of
+ * fork(), which has none. Stops at the first that cannot start. Under the
+ * lock (the new workers wait for it). */
+static void par_start_workers(struct aml_dma_par_state *st)
+{
+	while (st->nthreads < st->options.nworkers &&
+	       pthread_create(&st->threads[st->nthreads], NULL, par_worker,
+	                      st) == 0)
+		st->nthreads++;
+}
+
+/* Whether waiters and barriers copy queued chunks themselves: always,
+ * except where time is modelled and workers run. There the copy belongs
+ * to the workers' clocks, or it would never overlap the waiter's work in
+ * the model (whether the waiter arrives before a worker takes the chunks
+ * is a matter of real time, which the model ignores). Under the lock. */
+static bool par_helps(const struct aml_dma_par_state *st)
+{
+	return st->charged == NULL || st->nthreads == 0;
+}
+
 /* ---- Ops ---- */
 
 static struct aml_dma_par_state *par_state(struct aml_dma *dma)
@@ -267,14 +316,14 @@ static struct aml_dma_par_state *par_state(struct aml_dma *dma)
 }
 
 /* Chunks for a copy of bytes: one, or enough to keep every thread busy. */
-static void par_cut(const struct aml_dma_par_state *st,
-                    struct aml_dma_request *r)
+static void par_cut(const struct aml_dma_par_state *st, struct par_request *r)
 {
 	size_t bytes = r->plan.bytes;
 	size_t chunk = st->options.chunk_size;
 	size_t n = 1;
 	if (bytes >= 2 * chunk) {
-		size_t most = PAR_CHUNKS_PER_THREAD * (st->nthreads + 1);
+		size_t most =
+		        PAR_CHUNKS_PER_THREAD * (st->options.nworkers + 1);
 		n = bytes / chunk < most ? bytes / chunk : most;
 	}
 	size_t per = (bytes + n - 1) / n;
@@ -287,20 +336,24 @@ static int par_submit_inline(struct aml_dma_par_state *st,
                              struct aml_dma_request **out,
                              const struct aml_dma_plan *plan)
 {
-	struct aml_dma_request *r = NULL;
+	struct par_request *r = NULL;
+	struct aml_dma_request *handle = NULL;
 	if (out != NULL) {
 		/* Taken first: AML_ENOMEM must mean nothing was copied. */
 		pthread_mutex_lock(&st->lock);
 		r = par_request_get(st);
+		if (r != NULL)
+			handle = par_handle(st, r);
 		pthread_mutex_unlock(&st->lock);
 		if (r == NULL)
 			return AML_ENOMEM;
 	}
 	int err = aml_dma_plan_copy(plan, 0, plan->bytes, st->charged);
 	if (r != NULL) {
+		/* Ours until the handle is out: no lock needed. */
 		r->status = err;
 		atomic_store_explicit(&r->done, 1, memory_order_release);
-		*out = r;
+		*out = handle;
 	} else if (err != 0) {
 		pthread_mutex_lock(&st->lock);
 		if (st->detached_error == 0)
@@ -320,7 +373,9 @@ static int par_enqueue(struct aml_dma_par_state *st,
 		return par_submit_inline(st, out, plan);
 
 	pthread_mutex_lock(&st->lock);
-	struct aml_dma_request *r = par_request_get(st);
+	if (st->nthreads < st->options.nworkers)
+		par_start_workers(st); /* a child of fork() */
+	struct par_request *r = par_request_get(st);
 	if (r == NULL) {
 		pthread_mutex_unlock(&st->lock);
 		return AML_ENOMEM;
@@ -345,9 +400,9 @@ static int par_enqueue(struct aml_dma_par_state *st,
 		else
 			pthread_cond_signal(&st->work);
 	}
-	pthread_mutex_unlock(&st->lock);
 	if (out != NULL)
-		*out = r;
+		*out = par_handle(st, r);
+	pthread_mutex_unlock(&st->lock);
 	return 0;
 }
 
@@ -372,23 +427,21 @@ static int par_submit_bytes(struct aml_dma *dma,
 	return err != 0 ? err : par_enqueue(par_state(dma), out, &plan);
 }
 
-/* Copy r's own chunks, then spin, then sleep until r has ended. */
-static void par_wait_done(struct aml_dma_par_state *st,
-                          struct aml_dma_request *r)
+/* Copy r's chunks still queued, where waiters help; lock held. */
+static void par_help(struct aml_dma_par_state *st, struct par_request *r)
 {
-	if (atomic_load_explicit(&r->done, memory_order_acquire))
-		return;
-	/* Help, except where time is modelled: there the copy belongs to
-	 * the workers' clocks, or it would never overlap the waiter's work
-	 * in the model (whether the waiter arrives before a worker takes
-	 * the chunks is a matter of real time, which the model ignores). */
-	pthread_mutex_lock(&st->lock);
-	while (r->queued && st->charged == NULL) {
+	if (st->nthreads < st->options.nworkers)
+		par_start_workers(st); /* a child of fork() */
+	while (r->queued && par_helps(st)) {
 		size_t c = par_take(st, r);
 		par_run_chunk(st, r, c);
 	}
-	pthread_mutex_unlock(&st->lock);
+}
 
+/* Spin, then sleep, until r has ended. Called without the lock, returns
+ * with it: the caller frees the request next. */
+static void par_wait_ended(struct aml_dma_par_state *st, struct par_request *r)
+{
 	uint64_t deadline = par_now_ns() + st->options.spin_ns;
 	for (unsigned i = 1;
 	     !atomic_load_explicit(&r->done, memory_order_acquire); i++) {
@@ -396,33 +449,50 @@ static void par_wait_done(struct aml_dma_par_state *st,
 		if (i % 64 == 0 && par_now_ns() >= deadline)
 			break;
 	}
+	pthread_mutex_lock(&st->lock);
 	if (atomic_load_explicit(&r->done, memory_order_acquire))
 		return;
-	pthread_mutex_lock(&st->lock);
 	st->sleeping_waiters++;
 	while (!atomic_load_explicit(&r->done, memory_order_acquire))
 		pthread_cond_wait(&st->ended, &st->lock);
 	st->sleeping_waiters--;
-	pthread_mutex_unlock(&st->lock);
 }
 
-static int par_wait(struct aml_dma *dma, struct aml_dma_request *r)
+static int par_wait(struct aml_dma *dma, struct aml_dma_request *handle)
 {
 	struct aml_dma_par_state *st = par_state(dma);
-	par_wait_done(st, r);
-	/* The waiter resumes, in modelled time, when the copy ended. */
-	aml_topology_thread_wait_until(st->charged, r->end_ns);
 	pthread_mutex_lock(&st->lock);
+	struct par_request *r = par_request_find(st, handle);
+	if (r == NULL) {
+		pthread_mutex_unlock(&st->lock);
+		return AML_EINVAL;
+	}
+	if (!atomic_load_explicit(&r->done, memory_order_acquire)) {
+		/* Taken: the lock may drop from here. */
+		r->claimed = true;
+		par_help(st, r);
+		pthread_mutex_unlock(&st->lock);
+		par_wait_ended(st, r);
+	}
+	uint64_t end_ns = r->end_ns;
 	int status = r->status;
 	par_request_put(st, r);
 	pthread_mutex_unlock(&st->lock);
+	/* The waiter resumes, in modelled time, when the copy ended. */
+	aml_topology_thread_wait_until(st->charged, end_ns);
 	return status;
 }
 
-static int par_cancel(struct aml_dma *dma, struct aml_dma_request *r)
+static int par_cancel(struct aml_dma *dma, struct aml_dma_request *handle)
 {
 	struct aml_dma_par_state *st = par_state(dma);
 	pthread_mutex_lock(&st->lock);
+	struct par_request *r = par_request_find(st, handle);
+	if (r == NULL) {
+		pthread_mutex_unlock(&st->lock);
+		return AML_EINVAL;
+	}
+	r->claimed = true;
 	bool ended = atomic_load_explicit(&r->done, memory_order_acquire);
 	if (!ended) {
 		r->cancelled = true;
@@ -439,8 +509,7 @@ static int par_cancel(struct aml_dma *dma, struct aml_dma_request *r)
 		}
 	}
 	pthread_mutex_unlock(&st->lock);
-	par_wait_done(st, r);
-	pthread_mutex_lock(&st->lock);
+	par_wait_ended(st, r);
 	par_request_put(st, r);
 	pthread_mutex_unlock(&st->lock);
 	return ended ? 1 : 0;
@@ -448,8 +517,8 @@ static int par_cancel(struct aml_dma *dma, struct aml_dma_request *r)
 
 static int par_barrier_locked(struct aml_dma_par_state *st)
 {
-	while (st->head != NULL && st->charged == NULL) {
-		struct aml_dma_request *r = st->head;
+	while (st->head != NULL && par_helps(st)) {
+		struct par_request *r = st->head;
 		size_t c = par_take(st, r);
 		par_run_chunk(st, r, c);
 	}
@@ -467,6 +536,8 @@ static int par_barrier(struct aml_dma *dma)
 {
 	struct aml_dma_par_state *st = par_state(dma);
 	pthread_mutex_lock(&st->lock);
+	if (st->nthreads < st->options.nworkers)
+		par_start_workers(st); /* a child of fork() */
 	int err = par_barrier_locked(st);
 	pthread_mutex_unlock(&st->lock);
 	return err;
@@ -478,6 +549,83 @@ static const struct aml_dma_ops aml_dma_par_ops = {
         .wait = par_wait,
         .cancel = par_cancel,
         .barrier = par_barrier,
+};
+
+/* ---- fork() ---- */
+
+static struct aml_dma_par_state *par_forked(struct aml_fork_hook *hook)
+{
+	return AML_FORK_OBJECT(hook, struct aml_dma_par_state, fork);
+}
+
+static void par_fork_prepare(struct aml_fork_hook *hook)
+{
+	pthread_mutex_lock(&par_forked(hook)->lock);
+}
+
+static void par_fork_parent(struct aml_fork_hook *hook)
+{
+	pthread_mutex_unlock(&par_forked(hook)->lock);
+}
+
+/* Request r in a child of fork(), whose threads but one are gone. */
+static void par_fork_repair(struct aml_dma_par_state *st, struct par_request *r)
+{
+	/* The thread waiting or cancelling it is gone too. */
+	r->claimed = false;
+	/* Ended; or copied inline by a thread gone, which alone had it. */
+	if (atomic_load_explicit(&r->done, memory_order_relaxed) ||
+	    r->nchunks == 0)
+		return;
+	if (r->cancelled) {
+		/* Chunks still running were abandoned: the destination
+		 * holds part of the copy, as a cancel allows. */
+		r->finished = r->nchunks;
+		par_end(st, r);
+		return;
+	}
+	if (r->finished == r->started)
+		return; /* nothing was being copied */
+	/* Which chunks were running is unknown: copy again from the first
+	 * (a copy of the same source, so the chunks done are unchanged). */
+	r->started = r->finished = 0;
+	if (!r->queued) {
+		r->queued = true;
+		r->next = NULL;
+		r->prev = st->tail;
+		if (st->tail != NULL)
+			st->tail->next = r;
+		else
+			st->head = r;
+		st->tail = r;
+	}
+}
+
+static void par_fork_child(struct aml_fork_hook *hook)
+{
+	struct aml_dma_par_state *st = par_forked(hook);
+	pthread_mutex_init(&st->lock, NULL);
+	pthread_cond_init(&st->work, NULL);
+	pthread_cond_init(&st->ended, NULL);
+	st->nthreads = 0;
+	st->sleeping_workers = st->sleeping_waiters = 0;
+	size_t n = aml_handle_count(&st->requests);
+	for (size_t i = 0; i < n; i++) {
+		struct par_request *r = aml_handle_at(&st->requests, i);
+		if (r->head.live)
+			par_fork_repair(st, r);
+	}
+	size_t pending = 0;
+	for (struct par_request *r = st->head; r != NULL; r = r->next)
+		pending += r->nchunks - r->started;
+	atomic_store_explicit(&st->pending, pending, memory_order_relaxed);
+}
+
+static const struct aml_fork_ops par_fork_ops = {
+        .level = AML_FORK_DMA,
+        .prepare = par_fork_prepare,
+        .parent = par_fork_parent,
+        .child = par_fork_child,
 };
 
 /* ---- Construction ---- */
@@ -517,11 +665,7 @@ static int par_resolve(struct aml_dma_par_options *out,
 
 static void par_free_state(struct aml_dma_par_state *st)
 {
-	while (st->all != NULL) {
-		struct aml_dma_request *r = st->all;
-		st->all = r->all;
-		free(r);
-	}
+	aml_handle_pool_fini(&st->requests);
 	pthread_cond_destroy(&st->work);
 	pthread_cond_destroy(&st->ended);
 	pthread_mutex_destroy(&st->lock);
@@ -557,15 +701,18 @@ int aml_dma_par_init(struct aml_dma_par *dma,
 	pthread_mutex_init(&st->lock, NULL);
 	pthread_cond_init(&st->work, NULL);
 	pthread_cond_init(&st->ended, NULL);
-	for (size_t i = 0; i < o.nworkers; i++) {
-		if (pthread_create(&st->threads[i], NULL, par_worker, st) !=
-		    0) {
-			par_stop(st, i);
-			par_free_state(st);
-			return AML_FAILURE;
-		}
+	aml_handle_pool_init(&st->requests, sizeof(struct par_request));
+	pthread_mutex_lock(&st->lock);
+	par_start_workers(st);
+	bool started = st->nthreads == o.nworkers;
+	pthread_mutex_unlock(&st->lock);
+	if (!started) {
+		par_stop(st, st->nthreads);
+		par_free_state(st);
+		return AML_FAILURE;
 	}
-	st->nthreads = o.nworkers;
+	/* Last: a child forked before this never sees the engine. */
+	aml_fork_register(&st->fork, &par_fork_ops);
 	*dma = (struct aml_dma_par){
 	        .base = {.ops = &aml_dma_par_ops, .data = dma},
 	        .state = st,
@@ -578,6 +725,7 @@ void aml_dma_par_fini(struct aml_dma_par *dma)
 	if (dma == NULL || dma->state == NULL)
 		return;
 	struct aml_dma_par_state *st = dma->state;
+	aml_fork_unregister(&st->fork);
 	pthread_mutex_lock(&st->lock);
 	(void)par_barrier_locked(st);
 	pthread_mutex_unlock(&st->lock);

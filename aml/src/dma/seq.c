@@ -1,50 +1,67 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The sequential engine (aml/dma/seq.h): submit copies at once; a request
- * only carries the result to wait(). Live requests form a doubly linked
- * list so that fini can free those never waited.
+ * only carries the result to wait(). Requests are records of a handle pool
+ * (aml/src/handle.h), so a handle waited twice, or another engine's, is
+ * refused, and fini frees those never waited with the pool.
+ *
+ * fork() (aml/src/fork.h): prepare takes the lock; the child makes it new.
+ * A copy another thread was running at the fork is that thread's, and
+ * its request, never handed out, stays taken until fini.
  */
+#include <pthread.h>
 #include <stdlib.h>
 
 #include <aml/dma/seq.h>
 #include <aml/error.h>
 
 #include "aml/src/dma/plan.h"
+#include "aml/src/fork.h"
+#include "aml/src/handle.h"
 #include "aml/src/topology.h"
 
-struct aml_dma_request {
-	struct aml_dma_request *next;
-	struct aml_dma_request *prev;
+struct aml_dma_seq_state {
+	/* The topology copies go through (an emulated one), or NULL. */
+	const struct aml_topology *charged;
+	/* Guards requests: they come and go from several threads. */
+	pthread_mutex_t lock;
+	struct aml_handle_pool requests;
+	struct aml_fork_hook fork;
+};
+
+struct seq_request {
+	struct aml_handle_record head;
+	/* What the copy returned. Written by the submitter before it gives
+	 * the handle out, so a waiter reads it without a race. */
 	int status;
 };
 
-static struct aml_dma_seq *seq_of(struct aml_dma *dma)
+static struct aml_dma_seq_state *seq_of(struct aml_dma *dma)
 {
-	return dma->data;
+	return ((struct aml_dma_seq *)dma->data)->state;
 }
 
-static int seq_run(struct aml_dma_seq *self,
+static int seq_run(struct aml_dma_seq_state *st,
                    struct aml_dma_request **out,
                    const struct aml_dma_plan *plan)
 {
-	struct aml_dma_request *r = NULL;
+	struct seq_request *r = NULL;
+	uintptr_t handle = 0;
 	if (out != NULL) {
-		/* Allocated first: AML_ENOMEM must mean nothing was copied. */
-		r = malloc(sizeof(*r));
+		/* Taken first: AML_ENOMEM must mean nothing was copied. */
+		pthread_mutex_lock(&st->lock);
+		r = aml_handle_get(&st->requests);
+		if (r != NULL)
+			handle = aml_handle_of(&st->requests, r);
+		pthread_mutex_unlock(&st->lock);
 		if (r == NULL)
 			return AML_ENOMEM;
 	}
-	int status = aml_dma_plan_copy(plan, 0, plan->bytes, self->charged);
+	int status = aml_dma_plan_copy(plan, 0, plan->bytes, st->charged);
 	if (r == NULL)
 		return 0;
-	*r = (struct aml_dma_request){.status = status};
-	pthread_mutex_lock(&self->lock);
-	r->next = self->live;
-	if (self->live != NULL)
-		self->live->prev = r;
-	self->live = r;
-	pthread_mutex_unlock(&self->lock);
-	*out = r;
+	r->status = status;
+	*out = (struct aml_dma_request *)handle;
 	return 0;
 }
 
@@ -69,30 +86,36 @@ static int seq_submit_bytes(struct aml_dma *dma,
 	return err != 0 ? err : seq_run(seq_of(dma), out, &plan);
 }
 
-static void seq_forget(struct aml_dma_seq *self, struct aml_dma_request *r)
+/* Free the request @p handle names and return its status through
+ * @p status; AML_EINVAL if it names none. */
+static int seq_take(struct aml_dma_seq_state *st,
+                    struct aml_dma_request *handle,
+                    int *status)
 {
-	pthread_mutex_lock(&self->lock);
-	if (r->prev != NULL)
-		r->prev->next = r->next;
-	else
-		self->live = r->next;
-	if (r->next != NULL)
-		r->next->prev = r->prev;
-	pthread_mutex_unlock(&self->lock);
-	free(r);
+	pthread_mutex_lock(&st->lock);
+	struct seq_request *r =
+	        aml_handle_find(&st->requests, (uintptr_t)handle);
+	if (r != NULL) {
+		*status = r->status;
+		aml_handle_put(&st->requests, r);
+	}
+	pthread_mutex_unlock(&st->lock);
+	return r != NULL ? 0 : AML_EINVAL;
 }
 
-static int seq_wait(struct aml_dma *dma, struct aml_dma_request *r)
+static int seq_wait(struct aml_dma *dma, struct aml_dma_request *handle)
 {
-	int status = r->status;
-	seq_forget(seq_of(dma), r);
-	return status;
+	int status = 0;
+	int err = seq_take(seq_of(dma), handle, &status);
+	return err != 0 ? err : status;
 }
 
-static int seq_cancel(struct aml_dma *dma, struct aml_dma_request *r)
+static int seq_cancel(struct aml_dma *dma, struct aml_dma_request *handle)
 {
-	seq_forget(seq_of(dma), r);
-	return 1; /* every copy has ended by the time submit returns */
+	int status;
+	int err = seq_take(seq_of(dma), handle, &status);
+	/* Every copy has ended by the time submit returns. */
+	return err != 0 ? err : 1;
 }
 
 static int seq_barrier(struct aml_dma *dma)
@@ -109,28 +132,62 @@ static const struct aml_dma_ops aml_dma_seq_ops = {
         .barrier = seq_barrier,
 };
 
+static struct aml_dma_seq_state *seq_forked(struct aml_fork_hook *hook)
+{
+	return AML_FORK_OBJECT(hook, struct aml_dma_seq_state, fork);
+}
+
+static void seq_fork_prepare(struct aml_fork_hook *hook)
+{
+	pthread_mutex_lock(&seq_forked(hook)->lock);
+}
+
+static void seq_fork_parent(struct aml_fork_hook *hook)
+{
+	pthread_mutex_unlock(&seq_forked(hook)->lock);
+}
+
+static void seq_fork_child(struct aml_fork_hook *hook)
+{
+	pthread_mutex_init(&seq_forked(hook)->lock, NULL);
+}
+
+static const struct aml_fork_ops seq_fork_ops = {
+        .level = AML_FORK_DMA,
+        .prepare = seq_fork_prepare,
+        .parent = seq_fork_parent,
+        .child = seq_fork_child,
+};
+
 int aml_dma_seq_init(struct aml_dma_seq *dma,
                      const struct aml_topology *topology)
 {
 	if (dma == NULL)
 		return AML_EINVAL;
+	struct aml_dma_seq_state *st = calloc(1, sizeof(*st));
+	if (st == NULL)
+		return AML_ENOMEM;
+	st->charged = aml_topology_charging(topology);
+	pthread_mutex_init(&st->lock, NULL);
+	aml_handle_pool_init(&st->requests, sizeof(struct seq_request));
+	aml_fork_register(&st->fork, &seq_fork_ops);
 	*dma = (struct aml_dma_seq){
 	        .base = {.ops = &aml_dma_seq_ops, .data = dma},
-	        .charged = aml_topology_charging(topology),
+	        .state = st,
 	};
-	pthread_mutex_init(&dma->lock, NULL);
 	return 0;
 }
 
 void aml_dma_seq_fini(struct aml_dma_seq *dma)
 {
-	if (dma == NULL)
-		return;
-	if (dma->base.ops == NULL)
+	if (dma == NULL || dma->state == NULL)
 		return; /* never initialised, or finalised already */
-	while (dma->live != NULL)
-		seq_forget(dma, dma->live);
-	pthread_mutex_destroy(&dma->lock);
+	struct aml_dma_seq_state *st = dma->state;
+	aml_fork_unregister(&st->fork);
+	aml_handle_pool_fini(&st->requests);
+	pthread_mutex_destroy(&st->lock);
+	free(st);
+	dma->state = NULL;
 	dma->base.ops = NULL;
 	dma->base.data = NULL;
 }
@@ -144,7 +201,11 @@ int aml_dma_seq_create(struct aml_dma **out,
 	struct aml_dma_seq *dma = malloc(sizeof(*dma));
 	if (dma == NULL)
 		return AML_ENOMEM;
-	aml_dma_seq_init(dma, topology);
+	int err = aml_dma_seq_init(dma, topology);
+	if (err != 0) {
+		free(dma);
+		return err;
+	}
 	*out = &dma->base;
 	return 0;
 }

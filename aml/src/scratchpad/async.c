@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The scratchpad's requests and asynchronous variants (see scratchpad.c
- * for the design): a request is one copy in flight, shared by every handle
- * on it, freed when its last handle is waited.
+ * for the design). A copy (struct aml_scratchpad_xfer) is shared by every
+ * handle on it and freed when its last handle is waited. A handle names a
+ * ticket of the state's pool (aml/src/handle.h), on a copy or on nothing
+ * for a pull complete at once: waiting it frees the ticket, so a handle
+ * waited twice, another scratchpad's, or a made-up one is refused.
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -14,55 +17,78 @@
 #include <aml/layout.h>
 #include <aml/scratchpad.h>
 
+#include "aml/src/handle.h"
 #include "aml/src/scratchpad/internal.h"
 
-/* The request of a pull that hit a loaded tile: already complete, never
- * written, shared by every scratchpad. */
-static struct aml_scratchpad_request scratchpad_done;
+/* ---- Copies and tickets ---- */
 
-/* ---- Requests ---- */
-
-static struct aml_scratchpad_request *scratchpad_request_new(
-        struct aml_scratchpad *sp, size_t slot, enum aml_scratchpad_copy k)
+static struct aml_scratchpad_xfer *
+scratchpad_xfer_new(size_t slot, enum aml_scratchpad_copy kind)
 {
-	struct aml_scratchpad_request *x = calloc(1, sizeof(*x));
+	struct aml_scratchpad_xfer *x = calloc(1, sizeof(*x));
 	if (x == NULL)
 		return NULL;
-	x->owner = sp;
 	x->slot = slot;
-	x->kind = k;
+	x->kind = kind;
 	x->state = AML_SCRATCHPAD_IN_FLIGHT;
 	x->nrefs = 1;
 	return x;
 }
 
-static void scratchpad_request_link(struct aml_scratchpad *sp,
-                                    struct aml_scratchpad_request *x)
+static void scratchpad_xfer_link(struct aml_scratchpad *sp,
+                                 struct aml_scratchpad_xfer *x)
 {
+	struct aml_scratchpad_state *st = sp->state;
 	x->prev = NULL;
-	x->next = sp->live;
-	if (sp->live != NULL)
-		sp->live->prev = x;
-	sp->live = x;
+	x->next = st->live;
+	if (st->live != NULL)
+		st->live->prev = x;
+	st->live = x;
 }
 
-static void scratchpad_request_put(struct aml_scratchpad *sp,
-                                   struct aml_scratchpad_request *x)
+static void scratchpad_xfer_put(struct aml_scratchpad *sp,
+                                struct aml_scratchpad_xfer *x)
 {
 	if (--x->nrefs != 0)
 		return;
 	if (x->prev != NULL)
 		x->prev->next = x->next;
 	else
-		sp->live = x->next;
+		sp->state->live = x->next;
 	if (x->next != NULL)
 		x->next->prev = x->prev;
 	free(x);
 }
 
+/* A ticket on @p x (NULL: complete at once), to give out as a handle; NULL
+ * when out of memory. Taken before anything changes, so that AML_ENOMEM
+ * changes nothing. */
+static struct aml_scratchpad_ticket *
+scratchpad_ticket_new(struct aml_scratchpad *sp)
+{
+	struct aml_scratchpad_ticket *t = aml_handle_get(&sp->state->tickets);
+	if (t != NULL)
+		t->xfer = NULL;
+	return t;
+}
+
+static struct aml_scratchpad_request *
+scratchpad_ticket_handle(struct aml_scratchpad *sp,
+                         const struct aml_scratchpad_ticket *t)
+{
+	return (struct aml_scratchpad_request *)aml_handle_of(
+	        &sp->state->tickets, t);
+}
+
+static void scratchpad_ticket_put(struct aml_scratchpad *sp,
+                                  struct aml_scratchpad_ticket *t)
+{
+	aml_handle_put(&sp->state->tickets, t);
+}
+
 /* The copy of @x ended with @err: update its slot and wake the waiters. */
 void aml_scratchpad_complete(struct aml_scratchpad *sp,
-                             struct aml_scratchpad_request *x,
+                             struct aml_scratchpad_xfer *x,
                              int err)
 {
 	struct aml_scratchpad_slot *s = &sp->slots[x->slot];
@@ -82,14 +108,41 @@ void aml_scratchpad_complete(struct aml_scratchpad *sp,
 	pthread_cond_broadcast(&sp->done);
 }
 
+/* A copy whose waiter did not survive a fork(): copy again, now, with the
+ * lock held (the slot is busy, so neither end changed meanwhile). */
+static void scratchpad_redo(struct aml_scratchpad *sp,
+                            struct aml_scratchpad_xfer *x)
+{
+	size_t tile = sp->slots[x->slot].tile;
+	aml_scratchpad_complete(
+	        sp, x, aml_scratchpad_copy(sp, x->slot, tile, x->kind));
+}
+
+void aml_scratchpad_settle(struct aml_scratchpad *sp,
+                           struct aml_scratchpad_xfer *x)
+{
+	if (x->state == AML_SCRATCHPAD_REDO) {
+		scratchpad_redo(sp, x);
+	} else if (x->state == AML_SCRATCHPAD_IN_FLIGHT) {
+		struct aml_dma_request *d = x->dma;
+		x->dma = NULL;
+		x->state = AML_SCRATCHPAD_WAITING;
+		aml_scratchpad_complete(sp, x, aml_dma_wait(sp->dma, &d));
+	}
+}
+
 /* Wait for @x and drop one handle on it. Called and returns with the lock
  * held; releases it while waiting for the dma. */
 int aml_scratchpad_request_wait(struct aml_scratchpad *sp,
-                                struct aml_scratchpad_request *x)
+                                struct aml_scratchpad_xfer *x)
 {
 	while (x->state != AML_SCRATCHPAD_DONE) {
 		if (x->state == AML_SCRATCHPAD_WAITING) {
 			pthread_cond_wait(&sp->done, &sp->lock);
+			continue;
+		}
+		if (x->state == AML_SCRATCHPAD_REDO) {
+			scratchpad_redo(sp, x);
 			continue;
 		}
 		struct aml_dma_request *d = x->dma;
@@ -101,7 +154,7 @@ int aml_scratchpad_request_wait(struct aml_scratchpad *sp,
 		aml_scratchpad_complete(sp, x, err);
 	}
 	int err = x->err;
-	scratchpad_request_put(sp, x);
+	scratchpad_xfer_put(sp, x);
 	return err;
 }
 
@@ -113,34 +166,78 @@ static int scratchpad_async_load(struct aml_scratchpad *sp,
                                  struct aml_scratchpad_request **request)
 {
 	/* Allocate first: running out of memory then changes nothing. */
-	struct aml_scratchpad_request *x =
-	        scratchpad_request_new(sp, 0, AML_SCRATCHPAD_TO_SLOT);
-	if (x == NULL)
+	struct aml_scratchpad_xfer *x =
+	        scratchpad_xfer_new(0, AML_SCRATCHPAD_TO_SLOT);
+	struct aml_scratchpad_ticket *t =
+	        x != NULL ? scratchpad_ticket_new(sp) : NULL;
+	if (t == NULL) {
+		free(x);
 		return AML_ENOMEM;
+	}
 	size_t v;
 	int err = aml_scratchpad_claim(sp, tile, &v);
-	if (err != 0) {
-		free(x);
-		return err;
-	}
 	struct aml_layout sl, tl;
-	err = aml_scratchpad_layouts(sp, v, tile, &sl, &tl);
-	if (err == 0)
-		err = aml_dma_async_copy(sp->dma, &x->dma, &sl, &tl);
+	if (err == 0) {
+		err = aml_scratchpad_layouts(sp, v, tile, &sl, &tl);
+		if (err == 0)
+			err = aml_dma_async_copy(sp->dma, &x->dma, &sl, &tl);
+		if (err != 0)
+			aml_scratchpad_unclaim(sp, v);
+	}
 	if (err != 0) {
-		aml_scratchpad_unclaim(sp, v);
+		scratchpad_ticket_put(sp, t);
 		free(x);
 		return err;
 	}
 	x->slot = v;
-	scratchpad_request_link(sp, x);
+	scratchpad_xfer_link(sp, x);
+	t->xfer = x;
 	struct aml_scratchpad_slot *s = &sp->slots[v];
 	s->xfer = x;
 	aml_scratchpad_count_miss(sp, v, flags);
 	sp->stats.copies++;
 	sp->stats.bytes_pulled += aml_layout_bytes(&sl);
 	*slot = v;
-	*request = x;
+	*request = scratchpad_ticket_handle(sp, t);
+	return 0;
+}
+
+/* An asynchronous pull with nothing to load: a hit, or an OVERWRITE miss.
+ * @p pos is the tile's position in the table, or AML_SCRATCHPAD_NONE.
+ * Lock held. */
+static int scratchpad_async_ready(struct aml_scratchpad *sp,
+                                  size_t tile,
+                                  unsigned flags,
+                                  size_t pos,
+                                  size_t *slot,
+                                  struct aml_scratchpad_request **request)
+{
+	struct aml_scratchpad_ticket *t = scratchpad_ticket_new(sp);
+	if (t == NULL)
+		return AML_ENOMEM;
+	size_t v;
+	if (pos == AML_SCRATCHPAD_NONE) {
+		int err = aml_scratchpad_claim(sp, tile, &v);
+		if (err != 0) {
+			scratchpad_ticket_put(sp, t);
+			return err;
+		}
+		aml_scratchpad_count_miss(sp, v, flags);
+	} else {
+		v = sp->hash[pos] - 1;
+		struct aml_scratchpad_slot *s = &sp->slots[v];
+		aml_scratchpad_lru_remove(sp, v);
+		s->pins++;
+		aml_scratchpad_count_hit(sp, v, flags);
+		struct aml_scratchpad_xfer *x = s->xfer;
+		if (x != NULL && x->kind == AML_SCRATCHPAD_TO_SLOT) {
+			/* Load in flight: this pull completes with it. */
+			x->nrefs++;
+			t->xfer = x;
+		}
+	}
+	*slot = v;
+	*request = scratchpad_ticket_handle(sp, t);
 	return 0;
 }
 
@@ -158,39 +255,13 @@ int aml_scratchpad_async_pull(struct aml_scratchpad *sp,
 		return err;
 	pthread_mutex_lock(&sp->lock);
 	size_t pos = aml_scratchpad_hash_find(sp, tile);
-	if (pos == AML_SCRATCHPAD_NONE && (flags & AML_SCRATCHPAD_OVERWRITE)) {
-		/* Nothing to load: the slot is ready at once. */
-		size_t v;
-		err = aml_scratchpad_claim(sp, tile, &v);
-		if (err == 0) {
-			aml_scratchpad_count_miss(sp, v, flags);
-			*slot = v;
-			*request = &scratchpad_done;
-		}
-		pthread_mutex_unlock(&sp->lock);
-		return err;
-	}
-	if (pos == AML_SCRATCHPAD_NONE) {
+	if (pos == AML_SCRATCHPAD_NONE && !(flags & AML_SCRATCHPAD_OVERWRITE))
 		err = scratchpad_async_load(sp, tile, flags, slot, request);
-		pthread_mutex_unlock(&sp->lock);
-		return err;
-	}
-	size_t v = sp->hash[pos] - 1;
-	struct aml_scratchpad_slot *s = &sp->slots[v];
-	aml_scratchpad_lru_remove(sp, v);
-	s->pins++;
-	aml_scratchpad_count_hit(sp, v, flags);
-	struct aml_scratchpad_request *x = s->xfer;
-	if (x != NULL && x->kind == AML_SCRATCHPAD_TO_SLOT) {
-		/* Load in flight: this pull completes with it. */
-		x->nrefs++;
-		*request = x;
-	} else {
-		*request = &scratchpad_done;
-	}
+	else
+		err = scratchpad_async_ready(sp, tile, flags, pos, slot,
+		                             request);
 	pthread_mutex_unlock(&sp->lock);
-	*slot = v;
-	return 0;
+	return err;
 }
 
 static int scratchpad_async_store(struct aml_scratchpad *sp,
@@ -200,27 +271,35 @@ static int scratchpad_async_store(struct aml_scratchpad *sp,
 	struct aml_scratchpad_slot *s = &sp->slots[slot];
 	if (s->xfer != NULL)
 		return AML_EBUSY;
+	/* From here every failure leaves the slot dirty: the caller may have
+	 * written it and counted on this push alone to save the data. */
 	struct aml_layout sl, tl;
 	int err = aml_scratchpad_layouts(sp, slot, s->tile, &sl, &tl);
-	if (err != 0)
-		return err;
-	struct aml_scratchpad_request *x =
-	        scratchpad_request_new(sp, slot, AML_SCRATCHPAD_TO_TILE);
-	if (x == NULL)
-		return AML_ENOMEM;
-	err = aml_dma_async_copy(sp->dma, &x->dma, &tl, &sl);
+	struct aml_scratchpad_xfer *x = NULL;
+	struct aml_scratchpad_ticket *t = NULL;
+	if (err == 0) {
+		x = scratchpad_xfer_new(slot, AML_SCRATCHPAD_TO_TILE);
+		t = x != NULL ? scratchpad_ticket_new(sp) : NULL;
+		err = t == NULL ? AML_ENOMEM : 0;
+	}
+	if (err == 0)
+		err = aml_dma_async_copy(sp->dma, &x->dma, &tl, &sl);
 	if (err != 0) {
+		if (t != NULL)
+			scratchpad_ticket_put(sp, t);
 		free(x);
+		s->dirty = true;
 		return err;
 	}
-	scratchpad_request_link(sp, x);
+	scratchpad_xfer_link(sp, x);
+	t->xfer = x;
 	/* Clean from now: a write after this call must mark it again. */
 	s->dirty = false;
 	s->xfer = x;
 	sp->stats.pushes++;
 	sp->stats.copies++;
 	sp->stats.bytes_pushed += aml_layout_bytes(&sl);
-	*request = x;
+	*request = scratchpad_ticket_handle(sp, t);
 	return 0;
 }
 
@@ -246,17 +325,17 @@ int aml_scratchpad_wait(struct aml_scratchpad *sp,
 {
 	if (!aml_scratchpad_is_ready(sp) || request == NULL || *request == NULL)
 		return AML_EINVAL;
-	struct aml_scratchpad_request *x = *request;
-	if (x == &scratchpad_done) {
-		*request = NULL;
-		return 0;
-	}
 	pthread_mutex_lock(&sp->lock);
-	if (x->owner != sp) {
+	struct aml_scratchpad_ticket *t =
+	        aml_handle_find(&sp->state->tickets, (uintptr_t)*request);
+	if (t == NULL) {
 		pthread_mutex_unlock(&sp->lock);
 		return AML_EINVAL;
 	}
-	int err = aml_scratchpad_request_wait(sp, x);
+	/* The handle is spent from here, even while its copy runs. */
+	struct aml_scratchpad_xfer *x = t->xfer;
+	scratchpad_ticket_put(sp, t);
+	int err = x != NULL ? aml_scratchpad_request_wait(sp, x) : 0;
 	pthread_mutex_unlock(&sp->lock);
 	*request = NULL;
 	return err;

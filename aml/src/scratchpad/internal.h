@@ -19,6 +19,9 @@
 #include <aml/layout.h>
 #include <aml/scratchpad.h>
 
+#include "aml/src/fork.h"
+#include "aml/src/handle.h"
+
 /* No slot: the end of the LRU list. */
 #define AML_SCRATCHPAD_NONE SIZE_MAX
 
@@ -26,11 +29,14 @@
 enum aml_scratchpad_copy { AML_SCRATCHPAD_TO_SLOT, AML_SCRATCHPAD_TO_TILE };
 
 /* Life of a request. */
-enum aml_scratchpad_state {
+enum aml_scratchpad_xfer_state {
 	/* The dma request is in dma, waiting for a waiter. */
 	AML_SCRATCHPAD_IN_FLIGHT,
 	/* A waiter took dma and waits for it without the lock. */
 	AML_SCRATCHPAD_WAITING,
+	/* The waiter did not survive a fork(): whether the copy ended is
+	 * unknown in the child, whose next waiter copies again. */
+	AML_SCRATCHPAD_REDO,
 	/* The copy is over; err says how it went. */
 	AML_SCRATCHPAD_DONE,
 };
@@ -46,26 +52,45 @@ struct aml_scratchpad_slot {
 	/* User pins: pulls not yet released. */
 	size_t pins;
 	/* The copy in flight to or from this slot, or NULL. */
-	struct aml_scratchpad_request *xfer;
+	struct aml_scratchpad_xfer *xfer;
 	/* LRU links, AML_SCRATCHPAD_NONE at the ends. */
 	size_t prev;
 	size_t next;
 };
 
-struct aml_scratchpad_request {
-	struct aml_scratchpad *owner;
-	/* Links of owner->live. */
-	struct aml_scratchpad_request *prev;
-	struct aml_scratchpad_request *next;
+/* One copy between a slot and its tile, shared by every handle on it. */
+struct aml_scratchpad_xfer {
+	/* Links of the state's live list. */
+	struct aml_scratchpad_xfer *prev;
+	struct aml_scratchpad_xfer *next;
 	/* The dma's request while AML_SCRATCHPAD_IN_FLIGHT, then NULL. */
 	struct aml_dma_request *dma;
 	size_t slot;
 	enum aml_scratchpad_copy kind;
-	enum aml_scratchpad_state state;
+	enum aml_scratchpad_xfer_state state;
 	/* Result of the copy, once AML_SCRATCHPAD_DONE. */
 	int err;
-	/* Handles on this request not yet waited. */
+	/* Handles on this copy not yet waited, and pulls joined to it. */
 	size_t nrefs;
+};
+
+/* What a request handle names: a copy, or nothing (a pull that needed no
+ * copy, complete at once). Records of the state's ticket pool, so that a
+ * handle waited twice is refused even while its copy lives on. */
+struct aml_scratchpad_ticket {
+	struct aml_handle_record head;
+	struct aml_scratchpad_xfer *xfer;
+};
+
+struct aml_scratchpad_state {
+	/* Every copy in flight, or done and not yet waited by all its
+	 * handles: fini completes and frees them. */
+	struct aml_scratchpad_xfer *live;
+	/* The request handles given out and not yet waited. */
+	struct aml_handle_pool tickets;
+	/* Registered for fork() (scratchpad.c); owner is the scratchpad. */
+	struct aml_fork_hook fork;
+	struct aml_scratchpad *owner;
 };
 
 /* ---- index.c ---- */
@@ -99,6 +124,11 @@ int aml_scratchpad_layouts(const struct aml_scratchpad *sp,
                            size_t tile,
                            struct aml_layout *slot_layout,
                            struct aml_layout *tile_layout);
+/* Synchronous copy between slot @p slot and tile @p tile, counted. */
+int aml_scratchpad_copy(struct aml_scratchpad *sp,
+                        size_t slot,
+                        size_t tile,
+                        enum aml_scratchpad_copy kind);
 /* Evict the LRU slot for @p tile (write-back included); nothing changes on
  * error. */
 int aml_scratchpad_claim(struct aml_scratchpad *sp, size_t tile, size_t *out);
@@ -118,10 +148,13 @@ void aml_scratchpad_count_miss(struct aml_scratchpad *sp,
 
 /* The copy of @p x ended with @p err: update its slot, wake waiters. */
 void aml_scratchpad_complete(struct aml_scratchpad *sp,
-                             struct aml_scratchpad_request *x,
+                             struct aml_scratchpad_xfer *x,
                              int err);
+/* Complete @p x if in flight or to copy again, keeping the lock (fini). */
+void aml_scratchpad_settle(struct aml_scratchpad *sp,
+                           struct aml_scratchpad_xfer *x);
 /* Wait for @p x and drop one handle on it; unlocks while waiting. */
 int aml_scratchpad_request_wait(struct aml_scratchpad *sp,
-                                struct aml_scratchpad_request *x);
+                                struct aml_scratchpad_xfer *x);
 
 #endif /* AML_SRC_SCRATCHPAD_INTERNAL_H */

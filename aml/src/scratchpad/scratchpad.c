@@ -18,22 +18,31 @@
  *   slots with no pin and no copy in flight, i.e. the evictable ones. Empty
  *   slots go to the head, released ones to the tail, and the victim is the
  *   head, so empty slots are used before any tile is evicted.
- * - live: every request (one copy in flight, or done and not yet waited by
+ * - state->live: every copy (one in flight, or done and not yet waited by
  *   all its handles), so that fini can complete and free them.
+ * - state->tickets: the request handles given out (aml/src/handle.h).
  *
- * A request is shared by every handle on one copy: an asynchronous pull
- * that hits a tile whose load is in flight gets the same request (nrefs
- * counts the handles), and a synchronous pull that hits it joins it for the
- * time of its wait. The first waiter takes the dma request and waits
+ * A copy is shared by every handle on it: an asynchronous pull that hits a
+ * tile whose load is in flight gets a ticket on the same copy (nrefs
+ * counts the handles), and a synchronous pull that hits it joins it for
+ * the time of its wait. The first waiter takes the dma request and waits
  * without the lock (state WAITING); the others sleep on sp->done until the
- * first has completed the copy (state DONE). A request outlives its copy
- * until its last handle is waited, so a handle stays valid whatever happens
- * to the slot meanwhile.
+ * first has completed the copy (state DONE). A copy outlives its end until
+ * its last handle is waited, so a handle stays valid whatever happens to
+ * the slot meanwhile; waiting a handle frees its ticket, so the handle is
+ * good for one wait.
  *
  * Synchronous copies (pull misses, pushes, write-backs of victims) run with
  * the lock held: it keeps a victim's write-back ordered before any reload
  * of its tile by another thread, at the price of serialising misses across
  * threads (documented in the header).
+ *
+ * fork() (aml/src/fork.h): prepare takes the lock, so the child's copy is
+ * consistent; the child makes the lock and condition variable new. A copy
+ * a thread was waiting for without the lock (WAITING) has lost its waiter,
+ * and the dma request with it: the child's next waiter copies it again
+ * (REDO), which is safe because a slot with a copy in flight is neither
+ * written nor evicted. Pins of threads that are gone stay.
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -81,10 +90,10 @@ int aml_scratchpad_layouts(const struct aml_scratchpad *sp,
 }
 
 /* Synchronous copy between slot and tile, counted. */
-static int scratchpad_copy(struct aml_scratchpad *sp,
-                           size_t slot,
-                           size_t tile,
-                           enum aml_scratchpad_copy kind)
+int aml_scratchpad_copy(struct aml_scratchpad *sp,
+                        size_t slot,
+                        size_t tile,
+                        enum aml_scratchpad_copy kind)
 {
 	struct aml_layout sl, tl;
 	int err = aml_scratchpad_layouts(sp, slot, tile, &sl, &tl);
@@ -126,8 +135,8 @@ int aml_scratchpad_claim(struct aml_scratchpad *sp, size_t tile, size_t *out)
 		return AML_EBUSY;
 	struct aml_scratchpad_slot *s = &sp->slots[v];
 	if (s->has_tile && s->dirty) {
-		int err =
-		        scratchpad_copy(sp, v, s->tile, AML_SCRATCHPAD_TO_TILE);
+		int err = aml_scratchpad_copy(sp, v, s->tile,
+		                              AML_SCRATCHPAD_TO_TILE);
 		if (err != 0)
 			return err;
 		sp->stats.writebacks++;
@@ -225,7 +234,7 @@ int aml_scratchpad_pull(struct aml_scratchpad *sp,
 		struct aml_scratchpad_slot *s = &sp->slots[v];
 		aml_scratchpad_lru_remove(sp, v);
 		s->pins++;
-		struct aml_scratchpad_request *x = s->xfer;
+		struct aml_scratchpad_xfer *x = s->xfer;
 		if (x != NULL && x->kind == AML_SCRATCHPAD_TO_SLOT) {
 			/* Its load is in flight: join it. */
 			x->nrefs++;
@@ -243,7 +252,7 @@ int aml_scratchpad_pull(struct aml_scratchpad *sp,
 	size_t v;
 	err = aml_scratchpad_claim(sp, tile, &v);
 	if (err == 0 && !(flags & AML_SCRATCHPAD_OVERWRITE)) {
-		err = scratchpad_copy(sp, v, tile, AML_SCRATCHPAD_TO_SLOT);
+		err = aml_scratchpad_copy(sp, v, tile, AML_SCRATCHPAD_TO_SLOT);
 		if (err != 0)
 			aml_scratchpad_unclaim(sp, v);
 	}
@@ -265,13 +274,17 @@ int aml_scratchpad_push(struct aml_scratchpad *sp, size_t slot)
 	int err = aml_scratchpad_check_pinned(sp, slot);
 	if (err == 0 && sp->slots[slot].xfer != NULL)
 		err = AML_EBUSY;
-	if (err == 0)
-		err = scratchpad_copy(sp, slot, sp->slots[slot].tile,
-		                      AML_SCRATCHPAD_TO_TILE);
-	if (err == 0) {
-		sp->slots[slot].dirty = false;
-		sp->stats.pushes++;
+	if (err != 0) {
+		pthread_mutex_unlock(&sp->lock);
+		return err;
 	}
+	err = aml_scratchpad_copy(sp, slot, sp->slots[slot].tile,
+	                          AML_SCRATCHPAD_TO_TILE);
+	/* A failed copy may have written part of the tile: only the slot
+	 * holds the data now, and eviction must write it back. */
+	sp->slots[slot].dirty = err != 0;
+	if (err == 0)
+		sp->stats.pushes++;
 	pthread_mutex_unlock(&sp->lock);
 	return err;
 }
@@ -313,8 +326,8 @@ static int scratchpad_flush_locked(struct aml_scratchpad *sp)
 		struct aml_scratchpad_slot *s = &sp->slots[i];
 		if (!s->has_tile || !s->dirty || s->xfer != NULL)
 			continue;
-		int err =
-		        scratchpad_copy(sp, i, s->tile, AML_SCRATCHPAD_TO_TILE);
+		int err = aml_scratchpad_copy(sp, i, s->tile,
+		                              AML_SCRATCHPAD_TO_TILE);
 		if (err != 0) {
 			if (first == 0)
 				first = err;
@@ -414,6 +427,41 @@ size_t aml_scratchpad_nslots(const struct aml_scratchpad *sp)
 	return sp->nslots;
 }
 
+/* ---- fork() ---- */
+
+static struct aml_scratchpad *scratchpad_forked(struct aml_fork_hook *hook)
+{
+	return AML_FORK_OBJECT(hook, struct aml_scratchpad_state, fork)->owner;
+}
+
+static void scratchpad_fork_prepare(struct aml_fork_hook *hook)
+{
+	pthread_mutex_lock(&scratchpad_forked(hook)->lock);
+}
+
+static void scratchpad_fork_parent(struct aml_fork_hook *hook)
+{
+	pthread_mutex_unlock(&scratchpad_forked(hook)->lock);
+}
+
+static void scratchpad_fork_child(struct aml_fork_hook *hook)
+{
+	struct aml_scratchpad *sp = scratchpad_forked(hook);
+	pthread_mutex_init(&sp->lock, NULL);
+	pthread_cond_init(&sp->done, NULL);
+	for (struct aml_scratchpad_xfer *x = sp->state->live; x != NULL;
+	     x = x->next)
+		if (x->state == AML_SCRATCHPAD_WAITING)
+			x->state = AML_SCRATCHPAD_REDO;
+}
+
+static const struct aml_fork_ops scratchpad_fork_ops = {
+        .level = AML_FORK_SCRATCHPAD,
+        .prepare = scratchpad_fork_prepare,
+        .parent = scratchpad_fork_parent,
+        .child = scratchpad_fork_child,
+};
+
 /* ---- Lifecycle ---- */
 
 /* Slot geometry from the tiling: dense bytes of tile 0 (the largest),
@@ -479,10 +527,13 @@ int aml_scratchpad_init(struct aml_scratchpad *sp,
 		return aml_errno != 0 ? aml_errno : AML_ENOMEM;
 	struct aml_scratchpad_slot *slots = calloc(nslots, sizeof(*slots));
 	size_t *hash = calloc(cap, sizeof(*hash));
-	if (slots == NULL || hash == NULL) {
+	struct aml_scratchpad_state *state = calloc(1, sizeof(*state));
+	if (slots == NULL || hash == NULL || state == NULL) {
 		err = AML_ENOMEM;
 		goto err_meta;
 	}
+	aml_handle_pool_init(&state->tickets,
+	                     sizeof(struct aml_scratchpad_ticket));
 	*sp = (struct aml_scratchpad){
 	        .tiling = tiling,
 	        .area = area,
@@ -496,6 +547,7 @@ int aml_scratchpad_init(struct aml_scratchpad *sp,
 	        .slots = slots,
 	        .hash = hash,
 	        .hash_mask = cap - 1,
+	        .state = state,
 	        .lru_head = AML_SCRATCHPAD_NONE,
 	        .lru_tail = AML_SCRATCHPAD_NONE,
 	};
@@ -511,6 +563,8 @@ int aml_scratchpad_init(struct aml_scratchpad *sp,
 		slots[i].prev = slots[i].next = AML_SCRATCHPAD_NONE;
 		aml_scratchpad_lru_add(sp, i);
 	}
+	state->owner = sp;
+	aml_fork_register(&state->fork, &scratchpad_fork_ops);
 	sp->ready = 1;
 	return 0;
 
@@ -519,6 +573,7 @@ err_lock:
 err_map:
 	sp->ready = 0;
 err_meta:
+	free(state);
 	free(hash);
 	free(slots);
 	aml_area_munmap(area, scratch, total);
@@ -529,30 +584,28 @@ void aml_scratchpad_fini(struct aml_scratchpad *sp)
 {
 	if (!aml_scratchpad_is_ready(sp))
 		return;
+	struct aml_scratchpad_state *st = sp->state;
+	aml_fork_unregister(&st->fork);
 	pthread_mutex_lock(&sp->lock);
 	/* Complete every copy, so none writes into unmapped slots. */
-	for (struct aml_scratchpad_request *x = sp->live; x != NULL;
-	     x = x->next) {
-		if (x->state != AML_SCRATCHPAD_IN_FLIGHT)
-			continue;
-		struct aml_dma_request *d = x->dma;
-		x->dma = NULL;
-		x->state = AML_SCRATCHPAD_WAITING;
-		aml_scratchpad_complete(sp, x, aml_dma_wait(sp->dma, &d));
-	}
+	for (struct aml_scratchpad_xfer *x = st->live; x != NULL; x = x->next)
+		aml_scratchpad_settle(sp, x);
 	scratchpad_flush_locked(sp);
-	while (sp->live != NULL) {
-		struct aml_scratchpad_request *x = sp->live;
-		sp->live = x->next;
+	while (st->live != NULL) {
+		struct aml_scratchpad_xfer *x = st->live;
+		st->live = x->next;
 		free(x);
 	}
+	aml_handle_pool_fini(&st->tickets);
 	pthread_mutex_unlock(&sp->lock);
 	aml_area_munmap(sp->area, sp->scratch, sp->scratch_bytes);
 	free(sp->hash);
 	free(sp->slots);
+	free(st);
 	pthread_cond_destroy(&sp->done);
 	pthread_mutex_destroy(&sp->lock);
 	sp->scratch = NULL;
+	sp->state = NULL;
 	sp->hash = NULL;
 	sp->slots = NULL;
 	sp->ready = 0;

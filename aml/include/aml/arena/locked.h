@@ -7,6 +7,11 @@
  * generic API, and releases the mutex. The inner arena stays owned by the
  * caller: it must outlive the locked one and must not be used directly
  * while wrapped.
+ *
+ * fork(): the child of a fork may use and finalise the arena, whatever
+ * other threads were doing with it (aml/dma.h, "fork()"). For that, aml
+ * keeps initialised arenas in a list: finalise the storage before it is
+ * freed or goes out of scope.
  */
 #ifndef AML_ARENA_LOCKED_H
 #define AML_ARENA_LOCKED_H
@@ -34,6 +39,9 @@ struct aml_arena_locked {
 		/** Aligns the room for it. */
 		long long align;
 	} mutex;
+	/** aml's fork() registration (the size is checked where it is
+	 * used). */
+	void *fork[4];
 };
 
 /** Declare storage for a locked arena (see aml_arena_locked_init()). */
@@ -41,8 +49,9 @@ struct aml_arena_locked {
 
 /**
  * Wrap @p inner.
- * @return 0; AML_EINVAL for NULL arguments or an inner arena without ops;
- *         AML_FAILURE if the mutex cannot be made. Untouched on error.
+ * @return 0; AML_EINVAL for NULL arguments or an inner arena without ops
+ *         (@p arena untouched); AML_ENOMEM if the mutex cannot be made
+ *         (@p arena then answers AML_EINVAL, as after fini).
  */
 int aml_arena_locked_init(struct aml_arena_locked *arena,
                           struct aml_arena *inner);

@@ -16,7 +16,11 @@
  *   pays no wake-up (tens of microseconds where a condition variable sleep
  *   is involved).
  * - Requests are allocated from a free list: handles stay valid until
- *   waited or cancelled, whatever else is submitted.
+ *   waited or cancelled, whatever else is submitted; each carries its
+ *   request's generation, so a spent one is refused (aml/dma.h).
+ * - In the child of a fork(), the engine has no workers until a copy is
+ *   queued, waited for or barriered, which starts them again; copies in
+ *   flight at the fork complete in the child too (aml/dma.h, "fork()").
  *
  * Usage:
  * @code
@@ -95,6 +99,8 @@ int aml_dma_par_init(struct aml_dma_par *dma,
 /**
  * Finalise: complete every copy submitted, stop and join the workers, free
  * every request (handles not yet waited become invalid). NULL is a no-op.
+ * In the child of a fork(), completes the copies without starting workers
+ * and joins only those the child started.
  */
 void aml_dma_par_fini(struct aml_dma_par *dma);
 

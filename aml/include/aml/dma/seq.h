@@ -17,8 +17,6 @@
 #ifndef AML_DMA_SEQ_H
 #define AML_DMA_SEQ_H
 
-#include <pthread.h>
-
 #include <aml/dma.h>
 #include <aml/topology.h>
 
@@ -32,12 +30,8 @@ struct aml_dma_seq {
 	struct aml_dma base;
 	/** @privatesection */
 	/* Private: use the aml_dma_seq_*() functions. */
-	/** The topology copies go through (an emulated one), or NULL. */
-	const struct aml_topology *charged;
-	/** Requests handed out and not yet waited or cancelled (a list). */
-	struct aml_dma_request *live;
-	/** Guards live: requests come and go from several threads. */
-	pthread_mutex_t lock;
+	/** The engine's state, allocated by init. */
+	struct aml_dma_seq_state *state;
 };
 
 /** Declare storage for a sequential engine (see aml_dma_seq_init()). */
@@ -49,7 +43,7 @@ struct aml_dma_seq {
  * @param topology the topology the copied memory lives in: when it is
  *        emulated, copies are charged to its cost model. NULL, or a real
  *        topology, copies with memcpy only. Must outlive the engine.
- * @return 0; AML_EINVAL for a NULL @p dma.
+ * @return 0; AML_EINVAL for a NULL @p dma; AML_ENOMEM.
  */
 int aml_dma_seq_init(struct aml_dma_seq *dma,
                      const struct aml_topology *topology);
@@ -64,7 +58,7 @@ void aml_dma_seq_fini(struct aml_dma_seq *dma);
  * aml_dma_seq_init() into one allocation.
  * @param[out] out receives the engine; NULL on error.
  * @param topology as for aml_dma_seq_init().
- * @return as aml_dma_seq_init(), or AML_ENOMEM.
+ * @return as aml_dma_seq_init().
  */
 int aml_dma_seq_create(struct aml_dma **out,
                        const struct aml_topology *topology);

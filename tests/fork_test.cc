@@ -1,0 +1,512 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// The fork contract (aml/dma.h, docs/dma.md): in the child of a fork(),
+// whatever the parent's threads were doing, every aml object can be used
+// (copies complete, waits and barriers return) and destroyed; a copy in
+// flight at the fork completes in the parent and in the child. Engines are
+// plain and on an emulated machine (aml_emu_create, and AML_EMULATE for
+// the default topology, set by the target). A child that hangs is killed
+// after a bounded wait and fails the test instead of hanging it.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include <aml.h>
+#include <aml/area/device.h>
+#include <aml/arena/locked.h>
+#include <aml/arena/pool.h>
+#include <aml/dma/par.h>
+#include <aml/dma/seq.h>
+#include <aml/scratchpad.h>
+#include <aml/tiling/nd.h>
+
+#include "tests/testing/knl_areas.h"
+
+// ThreadSanitizer's deadlock detector follows at most 64 locks held by one
+// thread; prepare holds every aml object's lock, and memkind's jemalloc
+// takes its many arenas' after them.
+extern "C" const char *__tsan_default_options(void);
+extern "C" const char *__tsan_default_options(void)
+{
+	return "detect_deadlocks=0";
+}
+
+namespace
+{
+
+// Under ThreadSanitizer and AddressSanitizer children exit at once, and
+// what the sanitizer checks is the parent's side: the atfork handlers
+// racing with threads that use aml. ThreadSanitizer cannot follow a thread
+// that a child of a multithreaded fork starts ("dup thread with used id":
+// the child reuses a dead thread's id), and the contract has the child
+// start workers. The AddressSanitizer of GCC 12 does not lock its
+// allocator across fork(): a child deadlocks in malloc when another thread
+// was inside it at the fork (seen: workers of the child stuck in calloc on
+// a size class a parent worker was starting with).
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+constexpr bool kChildrenRun = false;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
+constexpr bool kChildrenRun = false;
+#else
+constexpr bool kChildrenRun = true;
+#endif
+#else
+constexpr bool kChildrenRun = true;
+#endif
+
+// Generous: a loaded machine must never fail a healthy child.
+constexpr auto kChildTimeout = std::chrono::seconds(60);
+
+// In the child: report what failed on stderr, and exit 1.
+#define CHILD_EXPECT(cond)                                                     \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			std::fprintf(stderr, "child %d: %s:%d: %s\n",          \
+			             (int)getpid(), __FILE__, __LINE__,        \
+			             #cond);                                   \
+			return 1;                                              \
+		}                                                              \
+	} while (0)
+
+// Fork, run @p body in the child, which exits with what it returns; wait
+// at most kChildTimeout for it, and kill it if it is not done by then.
+::testing::AssertionResult InChild(const std::function<int()> &body)
+{
+	std::fflush(nullptr); // nothing buffered is written twice
+	pid_t pid = fork();
+	if (pid < 0)
+		return ::testing::AssertionFailure()
+		       << "fork: " << std::strerror(errno);
+	if (pid == 0)
+		_exit(kChildrenRun ? body() : 0);
+	auto deadline = std::chrono::steady_clock::now() + kChildTimeout;
+	int status = 0;
+	for (;;) {
+		pid_t w = waitpid(pid, &status, WNOHANG);
+		if (w == pid)
+			break;
+		if (w < 0 && errno != EINTR)
+			return ::testing::AssertionFailure()
+			       << "waitpid: " << std::strerror(errno);
+		if (std::chrono::steady_clock::now() >= deadline) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			return ::testing::AssertionFailure()
+			       << "child " << pid << " hung: killed after "
+			       << kChildTimeout.count() << " s";
+		}
+		// Polling, not synchronisation: the child ends when it ends.
+		usleep(1000);
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return ::testing::AssertionSuccess();
+	if (WIFSIGNALED(status))
+		return ::testing::AssertionFailure()
+		       << "child " << pid << " killed by signal "
+		       << WTERMSIG(status);
+	return ::testing::AssertionFailure()
+	       << "child " << pid << " exited " << WEXITSTATUS(status);
+}
+
+std::vector<unsigned char> Pattern(size_t n, unsigned seed)
+{
+	std::vector<unsigned char> v(n);
+	std::mt19937 rng(seed);
+	for (auto &b : v)
+		b = (unsigned char)rng();
+	return v;
+}
+
+// A par engine that sends every copy to its workers, in chunks.
+struct aml_dma *NewPar(const struct aml_topology *t)
+{
+	struct aml_dma_par_options o = {};
+	o.nworkers = 2;
+	o.chunk_size = 64 << 10;
+	o.inline_max = AML_DMA_PAR_NO_INLINE;
+	o.spin_ns = 1000;
+	struct aml_dma *dma = nullptr;
+	EXPECT_EQ(aml_dma_par_create(&dma, t, &o), 0);
+	return dma;
+}
+
+// What a child does with an engine: a synchronous copy, an asynchronous one
+// waited, fire-and-forget ones and a barrier, each checked; 0 if all went
+// well. dst and src are @p size bytes each.
+int UseEngine(struct aml_dma *dma, char *dst, const char *src, size_t size)
+{
+	std::memset(dst, 0, size);
+	CHILD_EXPECT(aml_dma_copy_bytes(dma, dst, src, size) == 0);
+	CHILD_EXPECT(std::memcmp(dst, src, size) == 0);
+	std::memset(dst, 0, size);
+	struct aml_dma_request *r = nullptr;
+	CHILD_EXPECT(aml_dma_async_copy_bytes(dma, &r, dst, src, size) == 0);
+	CHILD_EXPECT(aml_dma_wait(dma, &r) == 0);
+	CHILD_EXPECT(std::memcmp(dst, src, size) == 0);
+	std::memset(dst, 0, size);
+	size_t half = size / 2;
+	CHILD_EXPECT(aml_dma_async_copy_bytes(dma, nullptr, dst, src, half) ==
+	             0);
+	CHILD_EXPECT(aml_dma_async_copy_bytes(dma, nullptr, dst + half,
+	                                      src + half, size - half) == 0);
+	CHILD_EXPECT(aml_dma_barrier(dma) == 0);
+	CHILD_EXPECT(std::memcmp(dst, src, size) == 0);
+	return 0;
+}
+
+// ---- Engines created before the fork, idle at the fork ----
+
+TEST(Fork, AParEngineWorksAndFinalisesInTheChild)
+{
+	const size_t size = 1 << 20;
+	auto src = Pattern(size, 1);
+	std::vector<char> dst(size);
+	struct aml_dma *dma = NewPar(nullptr);
+	ASSERT_NE(dma, nullptr);
+	ASSERT_EQ(aml_dma_copy_bytes(dma, dst.data(), src.data(), size), 0);
+	ASSERT_TRUE(InChild([&] {
+		int err = UseEngine(dma, dst.data(),
+		                    reinterpret_cast<char *>(src.data()), size);
+		aml_dma_par_destroy(&dma);
+		return err;
+	}));
+	// The child's fini did not hang; a child that only finalises does
+	// not either.
+	ASSERT_TRUE(InChild([&] {
+		aml_dma_par_destroy(&dma);
+		return 0;
+	}));
+	// The parent's engine is untouched.
+	EXPECT_EQ(UseEngine(dma, dst.data(),
+	                    reinterpret_cast<char *>(src.data()), size),
+	          0);
+	aml_dma_par_destroy(&dma);
+}
+
+class ForkEmulated : public ::testing::Test, public aml_testing::KnlAreas
+{
+      protected:
+	void SetUp() override
+	{
+		ASSERT_TRUE(SetUpKnlAreas());
+		src = static_cast<char *>(
+		        aml_area_mmap(&slow.base, kSize, nullptr));
+		dst = static_cast<char *>(
+		        aml_area_mmap(&fast.base, kSize, nullptr));
+		ASSERT_NE(src, nullptr);
+		ASSERT_NE(dst, nullptr);
+		auto p = Pattern(kSize, 2);
+		std::memcpy(src, p.data(), kSize);
+	}
+	void TearDown() override
+	{
+		if (src != nullptr) {
+			EXPECT_EQ(aml_area_munmap(&slow.base, src, kSize), 0);
+		}
+		if (dst != nullptr) {
+			EXPECT_EQ(aml_area_munmap(&fast.base, dst, kSize), 0);
+		}
+		TearDownKnlAreas();
+	}
+	static constexpr size_t kSize = 1 << 20;
+	char *src = nullptr;
+	char *dst = nullptr;
+};
+
+// On an emulated machine, waiters leave the chunks to the workers (modelled
+// time): a child without workers would wait for ever.
+TEST_F(ForkEmulated, AParEngineWorksAndFinalisesInTheChild)
+{
+	struct aml_dma *dma = NewPar(t);
+	ASSERT_NE(dma, nullptr);
+	ASSERT_EQ(UseEngine(dma, dst, src, kSize), 0);
+	ASSERT_TRUE(InChild([&] {
+		int err = UseEngine(dma, dst, src, kSize);
+		aml_dma_par_destroy(&dma);
+		return err;
+	}));
+	ASSERT_TRUE(InChild([&] {
+		aml_dma_par_destroy(&dma);
+		return 0;
+	}));
+	EXPECT_EQ(UseEngine(dma, dst, src, kSize), 0);
+	aml_dma_par_destroy(&dma);
+}
+
+// The default topology is the machine AML_EMULATE names (the target sets
+// it), and engines made before the fork keep charging it in the child.
+TEST(Fork, EnginesOnTheDefaultTopologyWorkInTheChild)
+{
+	const struct aml_topology *t = aml_topology_default();
+	ASSERT_NE(t, nullptr);
+	const size_t size = 1 << 20;
+	auto src = Pattern(size, 3);
+	std::vector<char> dst(size);
+	struct aml_dma *par = NewPar(t);
+	struct aml_dma *seq = nullptr;
+	ASSERT_EQ(aml_dma_seq_create(&seq, t), 0);
+	ASSERT_TRUE(InChild([&] {
+		char *s = reinterpret_cast<char *>(src.data());
+		int err = UseEngine(par, dst.data(), s, size);
+		if (err == 0)
+			err = UseEngine(seq, dst.data(), s, size);
+		aml_dma_par_destroy(&par);
+		aml_dma_seq_destroy(&seq);
+		return err;
+	}));
+	aml_dma_par_destroy(&par);
+	aml_dma_seq_destroy(&seq);
+}
+
+// ---- Copies in flight at the fork ----
+
+// A large copy submitted just before the fork is in any state at the fork
+// (queued, half copied, done): the child's wait returns once the child's
+// destination holds all of it, as the parent's does.
+TEST(Fork, ACopyInFlightAtTheForkCompletesInBothProcesses)
+{
+	const size_t size = 32 << 20;
+	auto src = Pattern(size, 4);
+	std::vector<unsigned char> dst(size);
+	std::vector<unsigned char> lost(size);
+	struct aml_dma *dma = NewPar(nullptr);
+	ASSERT_NE(dma, nullptr);
+	for (int round = 0; round < 5; round++) {
+		std::fill(dst.begin(), dst.end(), 0);
+		std::fill(lost.begin(), lost.end(), 0);
+		struct aml_dma_request *r = nullptr;
+		ASSERT_EQ(aml_dma_async_copy_bytes(dma, &r, dst.data(),
+		                                   src.data(), size),
+		          0);
+		// Fire-and-forget too: done by the child's barrier.
+		ASSERT_EQ(aml_dma_async_copy_bytes(dma, nullptr, lost.data(),
+		                                   src.data(), size),
+		          0);
+		// EXPECT: whatever the child did, the parent waits below.
+		EXPECT_TRUE(InChild([&] {
+			CHILD_EXPECT(aml_dma_wait(dma, &r) == 0);
+			CHILD_EXPECT(dst == src);
+			CHILD_EXPECT(aml_dma_barrier(dma) == 0);
+			CHILD_EXPECT(lost == src);
+			aml_dma_par_destroy(&dma);
+			return 0;
+		}));
+		ASSERT_EQ(aml_dma_wait(dma, &r), 0);
+		ASSERT_EQ(aml_dma_barrier(dma), 0);
+		EXPECT_EQ(dst, src);
+		EXPECT_EQ(lost, src);
+	}
+	aml_dma_par_destroy(&dma);
+}
+
+TEST_F(ForkEmulated, AScratchpadLoadInFlightAtTheForkCompletesInTheChild)
+{
+	struct aml_dma *dma = NewPar(t);
+	ASSERT_NE(dma, nullptr);
+	struct aml_layout array;
+	size_t dims = kSize;
+	ASSERT_EQ(aml_layout_init(&array, src, AML_LAYOUT_ORDER_C, 1, 1, &dims,
+	                          nullptr),
+	          0);
+	size_t tile = kSize / 8;
+	AML_TILING_ND_DECL(tiles);
+	ASSERT_EQ(aml_tiling_nd_init(&tiles, &array, &tile,
+	                             AML_TILING_ORDER_ROW_MAJOR,
+	                             AML_TILING_RESIZE, AML_TILING_IN_PLACE),
+	          0);
+	struct aml_scratchpad *sp = nullptr;
+	ASSERT_EQ(aml_scratchpad_create(&sp, &tiles.base, &fast.base, dma, 3),
+	          0);
+	size_t slot = 0, dirty = 0;
+	ASSERT_EQ(aml_scratchpad_pull(sp, 1, AML_SCRATCHPAD_DIRTY, &dirty), 0);
+	static_cast<char *>(aml_scratchpad_slot_ptr(sp, dirty))[0] ^= 1;
+	struct aml_scratchpad_request *r = nullptr;
+	ASSERT_EQ(aml_scratchpad_async_pull(sp, 5, 0, &slot, &r), 0);
+	EXPECT_TRUE(InChild([&] {
+		CHILD_EXPECT(aml_scratchpad_wait(sp, &r) == 0);
+		CHILD_EXPECT(std::memcmp(aml_scratchpad_slot_ptr(sp, slot),
+		                         src + 5 * tile, tile) == 0);
+		CHILD_EXPECT(aml_scratchpad_release(sp, slot) == 0);
+		CHILD_EXPECT(aml_scratchpad_release(sp, dirty) == 0);
+		char before = src[tile];
+		CHILD_EXPECT(aml_scratchpad_flush(sp) == 0);
+		CHILD_EXPECT(src[tile] == (char)(before ^ 1));
+		aml_scratchpad_destroy(&sp);
+		aml_dma_par_destroy(&dma);
+		return 0;
+	}));
+	ASSERT_EQ(aml_scratchpad_wait(sp, &r), 0);
+	ASSERT_EQ(aml_scratchpad_release(sp, slot), 0);
+	ASSERT_EQ(aml_scratchpad_release(sp, dirty), 0);
+	aml_scratchpad_destroy(&sp);
+	aml_dma_par_destroy(&dma);
+	aml_tiling_nd_fini(&tiles);
+}
+
+// ---- Forks while other threads use aml ----
+
+// Every kind of object that holds a lock, used in a loop by two threads
+// while the main thread forks 50 times. Each child uses and destroys every
+// object: a lock held at the fork, a worker gone, a waiter gone, must not
+// stop it.
+class ForkWhileBusy : public ForkEmulated
+{
+      protected:
+	void Run(const struct aml_topology *charged)
+	{
+		par = NewPar(charged);
+		ASSERT_NE(par, nullptr);
+		ASSERT_EQ(aml_dma_seq_create(&seq, charged), 0);
+		size_t dims = kSize;
+		ASSERT_EQ(aml_layout_init(&array, src, AML_LAYOUT_ORDER_C, 1, 1,
+		                          &dims, nullptr),
+		          0);
+		size_t tile = kTile;
+		ASSERT_EQ(aml_tiling_nd_init(&tiles, &array, &tile,
+		                             AML_TILING_ORDER_ROW_MAJOR,
+		                             AML_TILING_RESIZE,
+		                             AML_TILING_IN_PLACE),
+		          0);
+		ASSERT_EQ(aml_scratchpad_create(&sp, &tiles.base, &fast.base,
+		                                par, 6),
+		          0);
+		ASSERT_EQ(aml_arena_pool_init(&pool, &slow.base, 64, 0, 0), 0);
+		ASSERT_EQ(aml_arena_locked_init(&locked, &pool.base), 0);
+		// Keeps the pool's slab: the mapper's allocations never map
+		// or unmap one.
+		void *kept = aml_arena_malloc(&locked.base, 64);
+		ASSERT_NE(kept, nullptr);
+		std::atomic<bool> stop{false};
+		std::atomic<int> bad{0};
+		std::thread copier([&] { Copier(stop, bad); });
+		std::thread mapper([&] { Mapper(stop, bad); });
+		for (int i = 0; i < 50 && !HasFailure(); i++)
+			EXPECT_TRUE(InChild([&] { return Child(i); }))
+			        << "fork " << i;
+		stop = true;
+		copier.join();
+		mapper.join();
+		EXPECT_EQ(bad.load(), 0);
+		EXPECT_EQ(aml_arena_free(&locked.base, kept), 0);
+		aml_arena_locked_fini(&locked);
+		aml_arena_pool_fini(&pool);
+		aml_scratchpad_destroy(&sp);
+		aml_tiling_nd_fini(&tiles);
+		aml_dma_seq_destroy(&seq);
+		aml_dma_par_destroy(&par);
+	}
+
+	// Copies of every kind on both engines, and the scratchpad.
+	void Copier(std::atomic<bool> &stop, std::atomic<int> &bad)
+	{
+		std::vector<char> mine(kSize);
+		for (unsigned k = 0; !stop; k++) {
+			struct aml_dma_request *r = nullptr;
+			size_t n = k % 2 ? kSize : 4096;
+			if (aml_dma_async_copy_bytes(par, &r, mine.data(), src,
+			                             n) != 0 ||
+			    aml_dma_wait(par, &r) != 0)
+				bad++;
+			if (aml_dma_async_copy_bytes(par, nullptr, mine.data(),
+			                             src, kSize / 2) != 0 ||
+			    aml_dma_barrier(par) != 0)
+				bad++;
+			if (aml_dma_copy_bytes(seq, mine.data(), src, 8192) !=
+			    0)
+				bad++;
+			size_t slot;
+			struct aml_scratchpad_request *sr = nullptr;
+			size_t tile = k % (kSize / kTile);
+			if (aml_scratchpad_async_pull(sp, tile, 0, &slot,
+			                              &sr) != 0 ||
+			    aml_scratchpad_wait(sp, &sr) != 0) {
+				bad++;
+				continue;
+			}
+			if (k % 3 == 0 && aml_scratchpad_push(sp, slot) != 0)
+				bad++;
+			if (aml_scratchpad_release(sp, slot) != 0)
+				bad++;
+		}
+	}
+
+	// Maps and unmaps (the emulator's write lock, the area's records),
+	// and allocations from the locked arena.
+	void Mapper(std::atomic<bool> &stop, std::atomic<int> &bad)
+	{
+		while (!stop) {
+			void *p = aml_area_mmap(&fast.base, 1 << 16, nullptr);
+			if (p == nullptr ||
+			    aml_area_munmap(&fast.base, p, 1 << 16) != 0)
+				bad++;
+			void *o = aml_arena_malloc(&locked.base, 64);
+			if (o == nullptr ||
+			    aml_arena_free(&locked.base, o) != 0)
+				bad++;
+		}
+	}
+
+	// Use every object, then destroy it.
+	int Child(int i)
+	{
+		std::vector<char> buf(kSize);
+		CHILD_EXPECT(UseEngine(par, buf.data(), src, kSize) == 0);
+		CHILD_EXPECT(UseEngine(seq, buf.data(), src, kSize) == 0);
+		size_t slot;
+		size_t tile = (size_t)i % (kSize / kTile);
+		CHILD_EXPECT(aml_scratchpad_pull(sp, tile, 0, &slot) == 0);
+		CHILD_EXPECT(std::memcmp(aml_scratchpad_slot_ptr(sp, slot),
+		                         src + tile * kTile, kTile) == 0);
+		CHILD_EXPECT(aml_scratchpad_push(sp, slot) == 0);
+		CHILD_EXPECT(aml_scratchpad_release(sp, slot) == 0);
+		CHILD_EXPECT(aml_scratchpad_flush(sp) == 0);
+		// The area the parent's mapper thread was using at the fork:
+		// its record and its pages agree in the child too.
+		void *p = aml_area_mmap(&fast.base, 1 << 16, nullptr);
+		CHILD_EXPECT(p != nullptr);
+		CHILD_EXPECT(aml_area_munmap(&fast.base, p, 1 << 16) == 0);
+		void *o = aml_arena_malloc(&locked.base, 64);
+		CHILD_EXPECT(o != nullptr);
+		CHILD_EXPECT(aml_arena_free(&locked.base, o) == 0);
+		struct aml_emu_stats stats;
+		CHILD_EXPECT(aml_emu_stats(t, 0, &stats) == 0);
+		aml_scratchpad_destroy(&sp);
+		aml_dma_par_destroy(&par);
+		aml_dma_seq_destroy(&seq);
+		aml_arena_locked_fini(&locked);
+		aml_arena_pool_fini(&pool);
+		return 0;
+	}
+
+	static constexpr size_t kTile = 64 << 10;
+	struct aml_dma *par = nullptr;
+	struct aml_dma *seq = nullptr;
+	struct aml_layout array;
+	AML_TILING_ND_DECL(tiles);
+	struct aml_scratchpad *sp = nullptr;
+	AML_ARENA_POOL_DECL(pool);
+	AML_ARENA_LOCKED_DECL(locked);
+};
+
+TEST_F(ForkWhileBusy, FiftyForksOfAPlainEngine)
+{
+	Run(nullptr);
+}
+
+TEST_F(ForkWhileBusy, FiftyForksOfAnEmulatedEngine)
+{
+	Run(t);
+}
+
+} // namespace

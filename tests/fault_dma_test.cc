@@ -361,12 +361,10 @@ TEST(FaultScratchpad, McdramSlotsOverADdrArray)
 	ExpectScratchpadUnderFaults(true);
 }
 
-// TODO(#13): enable once a failed synchronous push leaves its slot dirty,
-// as scratchpad.h says (issue #13, item 2): when the dma engine cannot
-// allocate the copy's request, aml_scratchpad_push says AML_ENOMEM and
-// leaves the dirty flag as it was, so a slot pulled clean and written is
-// later evicted without write-back, and the write is lost.
-TEST(FaultScratchpad, DISABLED_AFailedPushIsWrittenBackLater)
+// A failed push that is not retried leaves its slot dirty, as scratchpad.h
+// says (issue #13, item 2), so eviction writes it back: the write is not
+// lost.
+TEST(FaultScratchpad, AFailedPushIsWrittenBackLater)
 {
 	ExpectScratchpadUnderFaults(false);
 }

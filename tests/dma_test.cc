@@ -25,6 +25,7 @@
 #include <aml/tiling/nd.h>
 
 #include "tests/testing/knl_areas.h"
+#include "tests/testing/pattern.h"
 
 namespace
 {
@@ -83,14 +84,7 @@ struct Dma {
 	bool par = false;
 };
 
-std::vector<unsigned char> Pattern(size_t n, unsigned seed)
-{
-	std::vector<unsigned char> v(n);
-	std::mt19937 rng(seed);
-	for (auto &b : v)
-		b = (unsigned char)rng();
-	return v;
-}
+using aml_testing::Pattern;
 
 struct aml_layout Layout(void *base,
                          enum aml_layout_order order,

@@ -31,6 +31,7 @@
 #include <aml/tiling/nd.h>
 
 #include "tests/testing/knl_areas.h"
+#include "tests/testing/pattern.h"
 
 // ThreadSanitizer's deadlock detector follows at most 64 locks held by one
 // thread; prepare holds every aml object's lock, and memkind's jemalloc
@@ -119,14 +120,7 @@ constexpr auto kChildTimeout = std::chrono::seconds(60);
 	       << "child " << pid << " exited " << WEXITSTATUS(status);
 }
 
-std::vector<unsigned char> Pattern(size_t n, unsigned seed)
-{
-	std::vector<unsigned char> v(n);
-	std::mt19937 rng(seed);
-	for (auto &b : v)
-		b = (unsigned char)rng();
-	return v;
-}
+using aml_testing::Pattern;
 
 // A par engine that sends every copy to its workers, in chunks.
 struct aml_dma *NewPar(const struct aml_topology *t)

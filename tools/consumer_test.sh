@@ -11,7 +11,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/aml_consumer.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+server=no
+cleanup() {
+	rm -rf "$work"
+	# The consumer workspace's own Bazel server, pass or fail.
+	if [ "$server" = yes ]; then
+		(cd "$root/tests/consumer" && bazel shutdown) || true
+	fi
+}
+root=$(pwd)
+trap cleanup EXIT
 
 # The README section's code blocks, each into the file its first line
 # names, without that line.
@@ -47,6 +56,7 @@ done
 echo "consumer_test: ok: README.md's workspace is tests/consumer"
 
 cd tests/consumer
+server=yes
 bazel build //:app
 app=bazel-bin/app
 
@@ -74,5 +84,3 @@ if [ "$status" -ne 1 ] || ! grep -q '^aml: invalid argument$' <<<"$err"; then
 	exit 1
 fi
 echo "consumer_test: ok: a bad AML_EMULATE is an error, not a crash"
-
-bazel shutdown

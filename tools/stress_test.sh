@@ -14,10 +14,13 @@ cd "$(dirname "$0")/.."
 
 rounds=${STRESS_ROUNDS:-3}
 runs=${STRESS_RUNS:-3}
-# Tests that take seconds run once per round: the VM boot, the dma engines'
-# big suite, the scenario runners and the benchmark smoke tests. Every
-# other test takes well under a second, and runs $runs times.
-cheap="//tests:.*,//docs:.*,//tools:.*,-//tests:dma_test"
+# Small tests (under a second or two) run $runs times a round; the others
+# (size medium or more: the VM boot, the dma, fork and fault-injection
+# suites, the main benchmark's smoke test) once.
+mapfile -t slow < <(bazel query --noshow_progress \
+	'tests(//...) except attr(size, small, tests(//...))')
+cheap=".*"
+for t in "${slow[@]}"; do cheap+=",-$t\$"; done
 
 hogs=()
 stop_hogs() {

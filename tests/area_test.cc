@@ -17,6 +17,8 @@
 #include <aml/area/device.h>
 #include <aml/device/memkind.h>
 
+#include "tests/testing/node0.h"
+
 namespace
 {
 
@@ -303,15 +305,12 @@ TEST_F(AreaEmulated, TwoThreadsMapAndUnmapOneAreaWithoutFalseErrors)
 
 // ---- On this machine's numa backend.
 
-TEST(AreaNuma, EveryPolicyOverNode0PlacesOnNode0)
+class AreaNuma : public aml_testing::Node0
 {
-	const struct aml_topology *t = aml_topology_default();
-	ASSERT_NE(t, nullptr);
-	if (aml_topology_is_emulated(t) == 1)
-		GTEST_SKIP() << "AML_EMULATE is set";
-	const struct aml_device *node0 = aml_topology_device_of_node(t, 0);
-	ASSERT_NE(node0, nullptr);
-	int index = aml_topology_index_of(t, node0);
+};
+
+TEST_F(AreaNuma, EveryPolicyOverNode0PlacesOnNode0)
+{
 	const unsigned weight = 3;
 	struct {
 		enum aml_area_policy policy;
@@ -337,20 +336,14 @@ TEST(AreaNuma, EveryPolicyOverNode0PlacesOnNode0)
 		int ids[16];
 		ASSERT_EQ(aml_topology_locate(t, p, 16, ids), 0);
 		for (int id : ids)
-			EXPECT_EQ(id, index) << c.policy;
+			EXPECT_EQ(id, (int)index) << c.policy;
 		EXPECT_EQ(aml_area_munmap(&area.base, p, size), 0);
 		aml_area_device_fini(&area);
 	}
 }
 
-TEST(AreaNuma, TwoThreadsMapAndUnmapOneAreaWithoutFalseErrors)
+TEST_F(AreaNuma, TwoThreadsMapAndUnmapOneAreaWithoutFalseErrors)
 {
-	const struct aml_topology *t = aml_topology_default();
-	ASSERT_NE(t, nullptr);
-	if (aml_topology_is_emulated(t) == 1)
-		GTEST_SKIP() << "AML_EMULATE is set";
-	const struct aml_device *node0 = aml_topology_device_of_node(t, 0);
-	ASSERT_NE(node0, nullptr);
 	// One device under BIND maps through the device, PREFERRED through
 	// the topology: both records.
 	for (enum aml_area_policy policy :

@@ -19,6 +19,7 @@
 #include <aml/device/memkind.h>
 
 #include "tests/testing/fault.h"
+#include "tests/testing/node0.h"
 
 namespace
 {
@@ -269,15 +270,13 @@ TEST(FaultArea, EveryPolicyOnAnEmulatedTopology)
 	aml_topology_destroy(&t);
 }
 
-TEST(FaultArea, EveryPolicyOverNode0)
+class FaultAreaNode0 : public aml_testing::Node0
 {
-	const struct aml_topology *t = aml_topology_default();
-	ASSERT_NE(t, nullptr);
-	if (aml_topology_is_emulated(t) == 1)
-		GTEST_SKIP() << "AML_EMULATE is set";
-	const struct aml_device *node0 = aml_topology_device_of_node(t, 0);
-	ASSERT_NE(node0, nullptr);
-	size_t i = (size_t)aml_topology_index_of(t, node0);
+};
+
+TEST_F(FaultAreaNode0, EveryPolicy)
+{
+	size_t i = index;
 	std::vector<AreaCase> cases = {
 	        {"bind", AML_AREA_BIND, {i}, {}, true},
 	        {"preferred", AML_AREA_PREFERRED, {i}, {}},

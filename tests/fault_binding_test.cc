@@ -21,6 +21,7 @@
 #include <aml/tiling/nd.h>
 
 #include "tests/testing/fault.h"
+#include "tests/testing/node0.h"
 
 namespace
 {
@@ -159,14 +160,12 @@ TEST(FaultBinding, ByTileAndByPageOnAnEmulatedKnl)
 	aml_topology_destroy(&t);
 }
 
-TEST(FaultBinding, ByTileAndByPageOnNode0)
+class FaultBindingNode0 : public aml_testing::Node0
 {
-	const struct aml_topology *t = aml_topology_default();
-	ASSERT_NE(t, nullptr);
-	if (aml_topology_is_emulated(t) == 1)
-		GTEST_SKIP() << "AML_EMULATE is set";
-	const struct aml_device *node0 = aml_topology_device_of_node(t, 0);
-	ASSERT_NE(node0, nullptr);
+};
+
+TEST_F(FaultBindingNode0, ByTileAndByPage)
+{
 	unsigned long runs = ForEachFault(
 	        [&](FaultRun &run) { BindingScenario(run, t, node0, node0); });
 	EXPECT_GT(runs, 0u);

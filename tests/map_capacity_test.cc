@@ -14,6 +14,7 @@
 #include <aml/area/device.h>
 #include <aml/device/memkind.h>
 
+#include "tests/testing/node0.h"
 #include "tests/testing/process.h"
 
 namespace
@@ -38,19 +39,15 @@ struct aml_bitmap Set(std::initializer_list<size_t> indices)
 
 // ---- The numa backend on this machine's node 0.
 
-class MapCapacityNuma : public ::testing::Test
+class MapCapacityNuma : public aml_testing::Node0
 {
       protected:
 	void SetUp() override
 	{
-		t = aml_topology_default();
-		ASSERT_NE(t, nullptr) << aml_errname(aml_errno);
-		if (aml_topology_is_emulated(t) == 1)
-			GTEST_SKIP() << "AML_EMULATE is set";
-		node0 = aml_topology_device_of_node(t, 0);
-		ASSERT_NE(node0, nullptr);
+		Node0::SetUp();
+		if (IsSkipped() || HasFatalFailure())
+			return;
 		ASSERT_GT(node0->capacity, 0u);
-		index = (size_t)aml_topology_index_of(t, node0);
 	}
 	// Past capacity by one page, rounded to pages.
 	size_t PastCapacity() const
@@ -83,9 +80,6 @@ class MapCapacityNuma : public ::testing::Test
 		EXPECT_FALSE(kernel_took)
 		        << "aml refused " << size << " bytes the kernel takes";
 	}
-	const struct aml_topology *t = nullptr;
-	const struct aml_device *node0 = nullptr;
-	size_t index = 0;
 };
 
 TEST_F(MapCapacityNuma, DeviceMapPastCapacityIsEnomemAndMapsNothing)

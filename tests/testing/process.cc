@@ -2,6 +2,7 @@
 #include "tests/testing/process.h"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <cstdio>
 
@@ -18,6 +19,15 @@ long VirtualPages()
 		pages = -1;
 	std::fclose(f);
 	return pages;
+}
+
+bool LeftNothingMapped(long before_pages, size_t size)
+{
+	long now = VirtualPages();
+	long page = sysconf(_SC_PAGESIZE);
+	if (before_pages < 0 || now < 0 || page <= 0)
+		return false;
+	return now - before_pages < (long)(size / (size_t)page / 8);
 }
 
 bool KernelAcceptsMap(size_t size)

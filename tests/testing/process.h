@@ -15,6 +15,14 @@ namespace aml_testing
 // cannot be read. A refused map that left its mapping behind grows it.
 long VirtualPages();
 
+// Whether a map of @p size bytes refused since @p before_pages (read with
+// VirtualPages()) left nothing mapped: the process grew by less than an
+// eighth of the request. What a refusal could leave behind is the whole
+// reservation or one node's share of it, far more. Exact equality would
+// fail for reasons outside aml: valgrind maps its own shadow memory into
+// the process as the test runs, ASan's allocator its chunks.
+bool LeftNothingMapped(long before_pages, size_t size);
+
 // Whether the kernel accepts a private anonymous mapping of @p size bytes
 // right now (mapped, then unmapped at once; nothing is touched). Whether a
 // mapping larger than a node is accepted depends on RAM, swap and

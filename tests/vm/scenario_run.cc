@@ -26,6 +26,7 @@
 namespace aml_scenario
 {
 
+using aml_testing::LeftNothingMapped;
 using aml_testing::VirtualPages;
 namespace
 {
@@ -307,12 +308,11 @@ void Runner::Map(const Statement &st)
 	        aml_area_mmap(m.area, st.npages * page_, &opts));
 	if (m.ptr == nullptr) {
 		m.error = aml_errno;
-		long vm_after = VirtualPages();
+		bool nothing_left =
+		        LeftNothingMapped(vm_before, st.npages * page_);
 		m.claimed = false; // an 'expect fails' line must say so
 		items_.push_back(st.map + "=" + aml_errname(m.error));
-		// A mapping left behind is the whole request; the C library
-		// (ASan's allocator more so) may map a little of its own.
-		if (vm_after - vm_before >= (long)st.npages)
+		if (!nothing_left)
 			Problem(st, "failed, but left a mapping behind");
 		std::vector<size_t> free_after = FreeBytes();
 		for (size_t i = 0; i < free_after.size(); i++) {

@@ -65,8 +65,10 @@
  *   the child its destination holds an unspecified part of the data, and
  *   no handle to it exists. A wait or cancel another thread was in is gone
  *   with it; the child may wait the request again if it holds the handle.
- * - Scratchpad copies whose waiter is gone are copied again by the
- *   child's next waiter; slots pinned by threads that are gone stay
+ * - A scratchpad copy whose waiter is gone is completed by the child's
+ *   next waiter, which waits for the dma request the gone thread was
+ *   waiting for (copying again only if that request had ended), so no
+ *   copy of it lands later; slots pinned by threads that are gone stay
  *   pinned (never evicted; flush and fini still write them back).
  * - On an emulated topology, the clocks go on from their values at the
  *   fork, in each process.

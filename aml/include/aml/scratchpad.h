@@ -88,10 +88,12 @@
  *
  * fork(): the child of a fork() may use and finalise the scratchpad,
  * whatever other threads were doing with it (aml/dma.h, "fork()"): a copy
- * in flight completes when the child waits for it (copied again if the
- * thread that was waiting for it is gone), and slots pinned by threads
- * that are gone stay pinned. For that, aml keeps initialised scratchpads
- * in a list: finalise the storage before it is freed or goes out of scope.
+ * in flight completes when the child waits for it (through its dma
+ * request, also when the thread that was waiting for it is gone, so that
+ * no copy of it lands later in a reused slot or tile), and slots pinned
+ * by threads that are gone stay pinned. For that, aml keeps initialised
+ * scratchpads in a list: finalise the storage before it is freed or goes out of
+ * scope.
  */
 #ifndef AML_SCRATCHPAD_H
 #define AML_SCRATCHPAD_H

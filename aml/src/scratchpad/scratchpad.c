@@ -39,10 +39,12 @@
  *
  * fork() (aml/src/fork.h): prepare takes the lock, so the child's copy is
  * consistent; the child makes the lock and condition variable new. A copy
- * a thread was waiting for without the lock (WAITING) has lost its waiter,
- * and the dma request with it: the child's next waiter copies it again
- * (REDO), which is safe because a slot with a copy in flight is neither
- * written nor evicted. Pins of threads that are gone stay.
+ * a thread was waiting for without the lock (WAITING) has lost its waiter
+ * (REDO). Its dma request stays in the copy's record, and is valid in the
+ * child (aml/dma.h): the child's next waiter waits for it, so that no copy
+ * is left in the engine to land later in a slot or tile reused by then,
+ * and copies again only if that request had ended already (async.c). Pins
+ * of threads that are gone stay.
  */
 #include <pthread.h>
 #include <stdbool.h>

@@ -6,12 +6,9 @@
 // plain and on an emulated machine (aml_emu_create, and AML_EMULATE for
 // the default topology, set by the target). A child that hangs is killed
 // after a bounded wait and fails the test instead of hanging it.
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <cerrno>
-#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <functional>
@@ -34,6 +31,7 @@
 #include <aml/scratchpad.h>
 #include <aml/tiling/nd.h>
 
+#include "tests/testing/in_child.h"
 #include "tests/testing/knl_areas.h"
 #include "tests/testing/pattern.h"
 
@@ -49,81 +47,7 @@ extern "C" const char *__tsan_default_options(void)
 namespace
 {
 
-// Under ThreadSanitizer and AddressSanitizer children exit at once, and
-// what the sanitizer checks is the parent's side: the atfork handlers
-// racing with threads that use aml. ThreadSanitizer cannot follow a thread
-// that a child of a multithreaded fork starts ("dup thread with used id":
-// the child reuses a dead thread's id), and the contract has the child
-// start workers. The AddressSanitizer of GCC 12 does not lock its
-// allocator across fork(): a child deadlocks in malloc when another thread
-// was inside it at the fork (seen: workers of the child stuck in calloc on
-// a size class a parent worker was starting with).
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-constexpr bool kChildrenRun = false;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
-constexpr bool kChildrenRun = false;
-#else
-constexpr bool kChildrenRun = true;
-#endif
-#else
-constexpr bool kChildrenRun = true;
-#endif
-
-// Generous: a loaded machine must never fail a healthy child.
-constexpr auto kChildTimeout = std::chrono::seconds(60);
-
-// In the child: report what failed on stderr, and exit 1.
-#define CHILD_EXPECT(cond)                                                     \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			std::fprintf(stderr, "child %d: %s:%d: %s\n",          \
-			             (int)getpid(), __FILE__, __LINE__,        \
-			             #cond);                                   \
-			return 1;                                              \
-		}                                                              \
-	} while (0)
-
-// Fork, run @p body in the child, which exits with what it returns; wait
-// at most kChildTimeout for it, and kill it if it is not done by then.
-::testing::AssertionResult InChild(const std::function<int()> &body)
-{
-	std::fflush(nullptr); // nothing buffered is written twice
-	pid_t pid = fork();
-	if (pid < 0)
-		return ::testing::AssertionFailure()
-		       << "fork: " << std::strerror(errno);
-	if (pid == 0)
-		_exit(kChildrenRun ? body() : 0);
-	auto deadline = std::chrono::steady_clock::now() + kChildTimeout;
-	int status = 0;
-	for (;;) {
-		pid_t w = waitpid(pid, &status, WNOHANG);
-		if (w == pid)
-			break;
-		if (w < 0 && errno != EINTR)
-			return ::testing::AssertionFailure()
-			       << "waitpid: " << std::strerror(errno);
-		if (std::chrono::steady_clock::now() >= deadline) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			return ::testing::AssertionFailure()
-			       << "child " << pid << " hung: killed after "
-			       << kChildTimeout.count() << " s";
-		}
-		// Polling, not synchronisation: the child ends when it ends.
-		usleep(1000);
-	}
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		return ::testing::AssertionSuccess();
-	if (WIFSIGNALED(status))
-		return ::testing::AssertionFailure()
-		       << "child " << pid << " killed by signal "
-		       << WTERMSIG(status);
-	return ::testing::AssertionFailure()
-	       << "child " << pid << " exited " << WEXITSTATUS(status);
-}
-
+using aml_testing::InChild;
 using aml_testing::Pattern;
 
 // A par engine that sends every copy to its workers, in chunks.

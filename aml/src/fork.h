@@ -4,8 +4,8 @@
  * docs/dma.md).
  *
  * Every object that holds a lock registers a hook, embedded in the object,
- * with three handlers. pthread_atfork handlers, installed with the first
- * registration, run them for every registered object:
+ * with three handlers, which aml's pthread_atfork handlers run for every
+ * registered object:
  * - prepare, before the fork: take the object's locks, so that no thread
  *   is inside one of its critical sections when the process is copied and
  *   the child gets consistent state;
@@ -14,6 +14,11 @@
  *   locks (and condition variables) new, and repair what the threads that
  *   do not exist there left half done: chunks a worker was copying, a copy
  *   a waiter had taken, workers to start again.
+ *
+ * Registrations install aml's pthread_atfork handlers, each trying until
+ * one succeeds (pthread_atfork fails only without memory; a fork before
+ * then gets no help from aml); two that race may both install them, which
+ * is harmless (fork.c).
  *
  * Prepare takes the locks level by level, in the order aml's code nests
  * them, so that it never waits for a thread that waits for a lock prepare

@@ -207,8 +207,9 @@ struct aml_scratchpad {
  * Initialise a scratchpad: map @p nslots slots from @p area, each large
  * enough for the densest copy of the largest tile of @p tiling.
  *
- * @param[out] sp the storage; unusable on error (but fini is a no-op on
- *             it).
+ * @param[out] sp the storage. On error it is left finalised, whatever it
+ *             held: aml_scratchpad_fini() is a no-op on it and every
+ *             other call AML_EINVAL.
  * @param tiling the source: tiles of an array with a base (not shape-only).
  *        Not owned; must outlive the scratchpad, and so must its array.
  * @param area where the slots live (the fast memory). Not owned; must
@@ -219,7 +220,9 @@ struct aml_scratchpad {
  * @return 0; AML_EINVAL for a NULL argument, nslots 0, a shape-only tiling,
  *         or slots whose total size overflows a size_t; AML_ENOMEM (or what
  *         aml_area_mmap() fails with) when the slots or the bookkeeping
- *         cannot be allocated. Nothing is left allocated on error.
+ *         cannot be allocated; AML_ENOMEM when its mutex or condition
+ *         variable cannot be made (only a lack of resources fails them).
+ *         Nothing is left allocated on error.
  */
 int aml_scratchpad_init(struct aml_scratchpad *sp,
                         const struct aml_tiling *tiling,

@@ -131,18 +131,19 @@ static const struct aml_fork_ops locked_fork_ops = {
 int aml_arena_locked_init(struct aml_arena_locked *arena,
                           struct aml_arena *inner)
 {
-	if (arena == NULL || inner == NULL || inner->ops == NULL)
+	if (arena == NULL)
 		return AML_EINVAL;
-	*arena = (struct aml_arena_locked){
-	        .base = {.ops = &aml_arena_locked_ops, .data = arena},
-	        .inner = inner,
-	};
+	/* Finalised until the end: on error, fini skips the storage and
+	 * every call refuses it, whatever it held. */
+	*arena = (struct aml_arena_locked){.inner = NULL};
+	if (inner == NULL || inner->ops == NULL)
+		return AML_EINVAL;
+	arena->base.data = arena; /* where locked_mutex() looks */
 	/* Only a lack of resources can fail a default mutex. */
-	if (pthread_mutex_init(locked_mutex(&arena->base), NULL) != 0) {
-		arena->inner = NULL;
-		arena->base.ops = NULL;
+	if (pthread_mutex_init(locked_mutex(&arena->base), NULL) != 0)
 		return AML_ENOMEM;
-	}
+	arena->base.ops = &aml_arena_locked_ops;
+	arena->inner = inner;
 	aml_fork_register(locked_hook(arena), &locked_fork_ops);
 	return 0;
 }

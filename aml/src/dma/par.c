@@ -663,6 +663,25 @@ static int par_resolve(struct aml_dma_par_options *out,
 	return 0;
 }
 
+/* The lock and condition variables; AML_ENOMEM, with none left, when one
+ * cannot be made (only a lack of resources fails default ones). */
+static int par_sync_init(struct aml_dma_par_state *st)
+{
+	if (pthread_mutex_init(&st->lock, NULL) != 0)
+		return AML_ENOMEM;
+	if (pthread_cond_init(&st->work, NULL) != 0)
+		goto err_lock;
+	if (pthread_cond_init(&st->ended, NULL) != 0)
+		goto err_work;
+	return 0;
+
+err_work:
+	pthread_cond_destroy(&st->work);
+err_lock:
+	pthread_mutex_destroy(&st->lock);
+	return AML_ENOMEM;
+}
+
 static void par_free_state(struct aml_dma_par_state *st)
 {
 	aml_handle_pool_fini(&st->requests);
@@ -687,20 +706,26 @@ int aml_dma_par_init(struct aml_dma_par *dma,
                      const struct aml_topology *topology,
                      const struct aml_dma_par_options *options)
 {
+	if (dma == NULL)
+		return AML_EINVAL;
+	/* Finalised until the end: on error, fini skips the storage and
+	 * every call refuses it, whatever it held. */
+	*dma = (struct aml_dma_par){.state = NULL};
 	struct aml_dma_par_options o;
-	if (dma == NULL || par_resolve(&o, options) != 0)
+	if (par_resolve(&o, options) != 0)
 		return AML_EINVAL;
 	struct aml_dma_par_state *st =
 	        calloc(1, sizeof(*st) + o.nworkers * sizeof(pthread_t));
 	if (st == NULL)
 		return AML_ENOMEM;
+	if (par_sync_init(st) != 0) {
+		free(st);
+		return AML_ENOMEM;
+	}
 	st->options = o;
 	st->charged = aml_topology_charging(topology);
 	atomic_init(&st->pending, 0);
 	atomic_init(&st->stopping, false);
-	pthread_mutex_init(&st->lock, NULL);
-	pthread_cond_init(&st->work, NULL);
-	pthread_cond_init(&st->ended, NULL);
 	aml_handle_pool_init(&st->requests, sizeof(struct par_request));
 	pthread_mutex_lock(&st->lock);
 	par_start_workers(st);

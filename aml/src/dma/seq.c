@@ -164,11 +164,18 @@ int aml_dma_seq_init(struct aml_dma_seq *dma,
 {
 	if (dma == NULL)
 		return AML_EINVAL;
+	/* Finalised until the end: on error, fini skips the storage and
+	 * every call refuses it, whatever it held. */
+	*dma = (struct aml_dma_seq){.state = NULL};
 	struct aml_dma_seq_state *st = calloc(1, sizeof(*st));
 	if (st == NULL)
 		return AML_ENOMEM;
+	/* Only a lack of resources can fail a default mutex. */
+	if (pthread_mutex_init(&st->lock, NULL) != 0) {
+		free(st);
+		return AML_ENOMEM;
+	}
 	st->charged = aml_topology_charging(topology);
-	pthread_mutex_init(&st->lock, NULL);
 	aml_handle_pool_init(&st->requests, sizeof(struct seq_request));
 	aml_fork_register(&st->fork, &seq_fork_ops);
 	*dma = (struct aml_dma_seq){

@@ -553,12 +553,13 @@ int aml_scratchpad_init(struct aml_scratchpad *sp,
 	        .lru_head = AML_SCRATCHPAD_NONE,
 	        .lru_tail = AML_SCRATCHPAD_NONE,
 	};
+	/* Only a lack of resources can fail default ones. */
 	if (pthread_mutex_init(&sp->lock, NULL) != 0) {
-		err = AML_FAILURE;
+		err = AML_ENOMEM;
 		goto err_map;
 	}
 	if (pthread_cond_init(&sp->done, NULL) != 0) {
-		err = AML_FAILURE;
+		err = AML_ENOMEM;
 		goto err_lock;
 	}
 	for (size_t i = 0; i < nslots; i++) {

@@ -49,9 +49,10 @@ struct aml_arena_locked {
 
 /**
  * Wrap @p inner.
- * @return 0; AML_EINVAL for NULL arguments or an inner arena without ops
- *         (@p arena untouched); AML_ENOMEM if the mutex cannot be made
- *         (@p arena then answers AML_EINVAL, as after fini).
+ * @return 0; AML_EINVAL for NULL arguments or an inner arena without ops;
+ *         AML_ENOMEM if the mutex cannot be made. On error a non-NULL
+ *         @p arena is left finalised, whatever it held: fini is a no-op
+ *         on it and every call through it AML_EINVAL.
  */
 int aml_arena_locked_init(struct aml_arena_locked *arena,
                           struct aml_arena *inner);

@@ -83,14 +83,17 @@ struct aml_dma_par {
 
 /**
  * Initialise a parallel engine and start its workers.
- * @param[out] dma the storage to initialise.
+ * @param[out] dma the storage to initialise. On error it is left
+ *             finalised, whatever it held: aml_dma_par_fini() is a no-op
+ *             on it and every other call through it AML_EINVAL.
  * @param topology the topology the copied memory lives in: when it is
  *        emulated, copies are charged to its cost model. NULL, or a real
  *        topology, copies with memcpy only. Must outlive the engine.
  * @param options NULL for the defaults.
  * @return 0; AML_EINVAL for a NULL @p dma or an option out of range;
- *         AML_ENOMEM, or AML_FAILURE when a thread cannot be started
- *         (nothing is left running).
+ *         AML_ENOMEM when its state, its mutex or a condition variable
+ *         cannot be made; AML_FAILURE when a thread cannot be started.
+ *         Nothing is left allocated or running on error.
  */
 int aml_dma_par_init(struct aml_dma_par *dma,
                      const struct aml_topology *topology,

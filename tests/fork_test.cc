@@ -554,6 +554,89 @@ INSTANTIATE_TEST_SUITE_P(
 	                            : "HeldAfterItsCopy");
         });
 
+// ---- Storage initialised twice ----
+
+// Initialising storage that holds a live object again, without fini, is
+// AML_EINVAL and leaves the object as it was. Each of these objects is in
+// aml's fork() registry: a locked arena's hook is in its storage, so a
+// second init linked it twice and made the registry a cycle (the next
+// fork looped for ever); a scratchpad's second registration owned the same
+// lock as the first (the next fork took it twice and deadlocked); an
+// engine's first state stayed registered, leaked.
+TEST_F(ForkEmulated, InitialisingALiveObjectAgainIsRefused)
+{
+	AML_ARENA_POOL_DECL(pool);
+	ASSERT_EQ(aml_arena_pool_init(&pool, &slow.base, 64, 0, 0), 0);
+	AML_ARENA_LOCKED_DECL(locked);
+	ASSERT_EQ(aml_arena_locked_init(&locked, &pool.base), 0);
+	EXPECT_EQ(aml_arena_locked_init(&locked, &pool.base), AML_EINVAL);
+	AML_DMA_SEQ_DECL(seq);
+	ASSERT_EQ(aml_dma_seq_init(&seq, t), 0);
+	EXPECT_EQ(aml_dma_seq_init(&seq, t), AML_EINVAL);
+	AML_DMA_PAR_DECL(par);
+	ASSERT_EQ(aml_dma_par_init(&par, t, nullptr), 0);
+	EXPECT_EQ(aml_dma_par_init(&par, t, nullptr), AML_EINVAL);
+	struct aml_layout array;
+	size_t dims = kSize, tile = kSize / 8;
+	ASSERT_EQ(aml_layout_init(&array, src, AML_LAYOUT_ORDER_C, 1, 1, &dims,
+	                          nullptr),
+	          0);
+	AML_TILING_ND_DECL(tiles);
+	ASSERT_EQ(aml_tiling_nd_init(&tiles, &array, &tile,
+	                             AML_TILING_ORDER_ROW_MAJOR,
+	                             AML_TILING_RESIZE, AML_TILING_IN_PLACE),
+	          0);
+	AML_SCRATCHPAD_DECL(sp);
+	ASSERT_EQ(
+	        aml_scratchpad_init(&sp, &tiles.base, &fast.base, &seq.base, 2),
+	        0);
+	EXPECT_EQ(
+	        aml_scratchpad_init(&sp, &tiles.base, &fast.base, &par.base, 2),
+	        AML_EINVAL);
+	// A fork with a registry made a cycle, or a lock taken twice, would
+	// not return.
+	if (HasFailure())
+		return;
+	auto use = [&]() -> int {
+		void *o = aml_arena_malloc(&locked.base, 64);
+		CHILD_EXPECT(o != nullptr);
+		CHILD_EXPECT(aml_arena_free(&locked.base, o) == 0);
+		CHILD_EXPECT(UseEngine(&seq.base, dst, src, kSize) == 0);
+		CHILD_EXPECT(UseEngine(&par.base, dst, src, kSize) == 0);
+		size_t slot;
+		CHILD_EXPECT(aml_scratchpad_pull(&sp, 3, 0, &slot) == 0);
+		CHILD_EXPECT(std::memcmp(aml_scratchpad_slot_ptr(&sp, slot),
+		                         src + 3 * tile, tile) == 0);
+		CHILD_EXPECT(aml_scratchpad_release(&sp, slot) == 0);
+		return 0;
+	};
+	EXPECT_TRUE(InChild([&] {
+		int err = use();
+		aml_scratchpad_fini(&sp);
+		aml_dma_par_fini(&par);
+		aml_dma_seq_fini(&seq);
+		aml_arena_locked_fini(&locked);
+		aml_arena_pool_fini(&pool);
+		return err;
+	}));
+	EXPECT_EQ(use(), 0);
+	aml_scratchpad_fini(&sp);
+	aml_dma_par_fini(&par);
+	aml_dma_seq_fini(&seq);
+	aml_arena_locked_fini(&locked);
+	// Finalised storage takes an init again.
+	ASSERT_EQ(aml_arena_locked_init(&locked, &pool.base), 0);
+	ASSERT_EQ(aml_dma_seq_init(&seq, t), 0);
+	ASSERT_EQ(
+	        aml_scratchpad_init(&sp, &tiles.base, &fast.base, &seq.base, 2),
+	        0);
+	aml_scratchpad_fini(&sp);
+	aml_dma_seq_fini(&seq);
+	aml_arena_locked_fini(&locked);
+	aml_arena_pool_fini(&pool);
+	aml_tiling_nd_fini(&tiles);
+}
+
 // ---- Forks while other threads use aml ----
 
 // Every kind of object that holds a lock, used in a loop by two threads

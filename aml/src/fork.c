@@ -86,18 +86,78 @@ static void fork_install(void)
 		                      memory_order_relaxed);
 }
 
-void aml_fork_register(struct aml_fork_hook *hook,
-                       const struct aml_fork_ops *ops)
+void aml_fork_register_object(struct aml_fork_hook *hook,
+                              const struct aml_fork_ops *ops,
+                              const void *key,
+                              pthread_mutex_t *mutex)
 {
 	fork_install();
 	hook->ops = ops;
+	hook->key = key;
+	hook->mutex = mutex;
 	hook->prev = NULL;
 	pthread_mutex_lock(&fork_lock);
+	/* At the head: see "newest first" in fork.h. */
 	hook->next = fork_hooks[ops->level];
 	if (hook->next != NULL)
 		hook->next->prev = hook;
 	fork_hooks[ops->level] = hook;
 	pthread_mutex_unlock(&fork_lock);
+}
+
+void aml_fork_register(struct aml_fork_hook *hook,
+                       const struct aml_fork_ops *ops)
+{
+	aml_fork_register_object(hook, ops, NULL, NULL);
+}
+
+void aml_fork_mutex_prepare(struct aml_fork_hook *hook)
+{
+	pthread_mutex_lock(hook->mutex);
+}
+
+void aml_fork_mutex_parent(struct aml_fork_hook *hook)
+{
+	pthread_mutex_unlock(hook->mutex);
+}
+
+void aml_fork_mutex_child(struct aml_fork_hook *hook)
+{
+	pthread_mutex_init(hook->mutex, NULL);
+}
+
+#define FORK_MUTEX_OPS(lvl)                                                    \
+	[lvl] = {.level = lvl,                                                 \
+	         .prepare = aml_fork_mutex_prepare,                            \
+	         .parent = aml_fork_mutex_parent,                              \
+	         .child = aml_fork_mutex_child}
+
+static const struct aml_fork_ops fork_mutex_ops[AML_FORK_LEVELS] = {
+        FORK_MUTEX_OPS(AML_FORK_SCRATCHPAD), FORK_MUTEX_OPS(AML_FORK_ARENA),
+        FORK_MUTEX_OPS(AML_FORK_AREA),       FORK_MUTEX_OPS(AML_FORK_DMA),
+        FORK_MUTEX_OPS(AML_FORK_RECORDS),    FORK_MUTEX_OPS(AML_FORK_EMULATOR),
+        FORK_MUTEX_OPS(AML_FORK_LEAF),
+};
+
+void aml_fork_register_mutex(struct aml_fork_hook *hook,
+                             enum aml_fork_level level,
+                             pthread_mutex_t *mutex,
+                             const void *key)
+{
+	aml_fork_register_object(hook, &fork_mutex_ops[level], key, mutex);
+}
+
+bool aml_fork_registered(enum aml_fork_level level, const void *key)
+{
+	bool found = false;
+	if (key == NULL)
+		return false; /* rangesets have none */
+	pthread_mutex_lock(&fork_lock);
+	for (const struct aml_fork_hook *h = fork_hooks[level];
+	     h != NULL && !found; h = h->next)
+		found = h->key == key;
+	pthread_mutex_unlock(&fork_lock);
+	return found;
 }
 
 void aml_fork_unregister(struct aml_fork_hook *hook)

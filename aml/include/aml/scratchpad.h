@@ -218,11 +218,13 @@ struct aml_scratchpad {
  *        outlive the scratchpad.
  * @param nslots number of slots, >= 1.
  * @return 0; AML_EINVAL for a NULL argument, nslots 0, a shape-only tiling,
- *         or slots whose total size overflows a size_t; AML_ENOMEM (or what
- *         aml_area_mmap() fails with) when the slots or the bookkeeping
- *         cannot be allocated; AML_ENOMEM when its mutex or condition
- *         variable cannot be made (only a lack of resources fails them).
- *         Nothing is left allocated on error.
+ *         or slots whose total size overflows a size_t, and for storage
+ *         that holds a live scratchpad (initialised, not finalised), which
+ *         is left as it is; AML_ENOMEM (or what aml_area_mmap() fails
+ *         with) when the slots or the bookkeeping cannot be allocated;
+ *         AML_ENOMEM when its mutex or condition variable cannot be made
+ *         (only a lack of resources fails them). Nothing is left allocated
+ *         on error.
  */
 int aml_scratchpad_init(struct aml_scratchpad *sp,
                         const struct aml_tiling *tiling,

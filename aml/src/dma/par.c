@@ -558,16 +558,6 @@ static struct aml_dma_par_state *par_forked(struct aml_fork_hook *hook)
 	return AML_FORK_OBJECT(hook, struct aml_dma_par_state, fork);
 }
 
-static void par_fork_prepare(struct aml_fork_hook *hook)
-{
-	pthread_mutex_lock(&par_forked(hook)->lock);
-}
-
-static void par_fork_parent(struct aml_fork_hook *hook)
-{
-	pthread_mutex_unlock(&par_forked(hook)->lock);
-}
-
 /* Request r in a child of fork(), whose threads but one are gone. */
 static void par_fork_repair(struct aml_dma_par_state *st, struct par_request *r)
 {
@@ -604,7 +594,7 @@ static void par_fork_repair(struct aml_dma_par_state *st, struct par_request *r)
 static void par_fork_child(struct aml_fork_hook *hook)
 {
 	struct aml_dma_par_state *st = par_forked(hook);
-	pthread_mutex_init(&st->lock, NULL);
+	aml_fork_mutex_child(hook);
 	pthread_cond_init(&st->work, NULL);
 	pthread_cond_init(&st->ended, NULL);
 	st->nthreads = 0;
@@ -623,8 +613,8 @@ static void par_fork_child(struct aml_fork_hook *hook)
 
 static const struct aml_fork_ops par_fork_ops = {
         .level = AML_FORK_DMA,
-        .prepare = par_fork_prepare,
-        .parent = par_fork_parent,
+        .prepare = aml_fork_mutex_prepare,
+        .parent = aml_fork_mutex_parent,
         .child = par_fork_child,
 };
 
@@ -706,7 +696,8 @@ int aml_dma_par_init(struct aml_dma_par *dma,
                      const struct aml_topology *topology,
                      const struct aml_dma_par_options *options)
 {
-	if (dma == NULL)
+	/* Storage that holds a live engine is left to it (aml/src/fork.h). */
+	if (dma == NULL || aml_fork_registered(AML_FORK_DMA, dma))
 		return AML_EINVAL;
 	/* Finalised until the end: on error, fini skips the storage and
 	 * every call refuses it, whatever it held. */
@@ -737,7 +728,7 @@ int aml_dma_par_init(struct aml_dma_par *dma,
 		return AML_FAILURE;
 	}
 	/* Last: a child forked before this never sees the engine. */
-	aml_fork_register(&st->fork, &par_fork_ops);
+	aml_fork_register_object(&st->fork, &par_fork_ops, dma, &st->lock);
 	*dma = (struct aml_dma_par){
 	        .base = {.ops = &aml_dma_par_ops, .data = dma},
 	        .state = st,

@@ -436,20 +436,10 @@ static struct aml_scratchpad *scratchpad_forked(struct aml_fork_hook *hook)
 	return AML_FORK_OBJECT(hook, struct aml_scratchpad_state, fork)->owner;
 }
 
-static void scratchpad_fork_prepare(struct aml_fork_hook *hook)
-{
-	pthread_mutex_lock(&scratchpad_forked(hook)->lock);
-}
-
-static void scratchpad_fork_parent(struct aml_fork_hook *hook)
-{
-	pthread_mutex_unlock(&scratchpad_forked(hook)->lock);
-}
-
 static void scratchpad_fork_child(struct aml_fork_hook *hook)
 {
 	struct aml_scratchpad *sp = scratchpad_forked(hook);
-	pthread_mutex_init(&sp->lock, NULL);
+	aml_fork_mutex_child(hook);
 	pthread_cond_init(&sp->done, NULL);
 	for (struct aml_scratchpad_xfer *x = sp->state->live; x != NULL;
 	     x = x->next)
@@ -459,8 +449,8 @@ static void scratchpad_fork_child(struct aml_fork_hook *hook)
 
 static const struct aml_fork_ops scratchpad_fork_ops = {
         .level = AML_FORK_SCRATCHPAD,
-        .prepare = scratchpad_fork_prepare,
-        .parent = scratchpad_fork_parent,
+        .prepare = aml_fork_mutex_prepare,
+        .parent = aml_fork_mutex_parent,
         .child = scratchpad_fork_child,
 };
 
@@ -504,7 +494,9 @@ int aml_scratchpad_init(struct aml_scratchpad *sp,
                         struct aml_dma *dma,
                         size_t nslots)
 {
-	if (sp == NULL)
+	/* Storage that holds a live scratchpad is left to it
+	 * (aml/src/fork.h). */
+	if (sp == NULL || aml_fork_registered(AML_FORK_SCRATCHPAD, sp))
 		return AML_EINVAL;
 	sp->ready = 0;
 	if (tiling == NULL || area == NULL || dma == NULL || nslots == 0)
@@ -567,7 +559,8 @@ int aml_scratchpad_init(struct aml_scratchpad *sp,
 		aml_scratchpad_lru_add(sp, i);
 	}
 	state->owner = sp;
-	aml_fork_register(&state->fork, &scratchpad_fork_ops);
+	aml_fork_register_object(&state->fork, &scratchpad_fork_ops, sp,
+	                         &sp->lock);
 	sp->ready = 1;
 	return 0;
 

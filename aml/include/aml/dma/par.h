@@ -90,7 +90,9 @@ struct aml_dma_par {
  *        emulated, copies are charged to its cost model. NULL, or a real
  *        topology, copies with memcpy only. Must outlive the engine.
  * @param options NULL for the defaults.
- * @return 0; AML_EINVAL for a NULL @p dma or an option out of range;
+ * @return 0; AML_EINVAL for a NULL @p dma or an option out of range, and
+ *         for storage that holds a live engine (initialised, not
+ *         finalised), which is left as it is;
  *         AML_ENOMEM when its state, its mutex or a condition variable
  *         cannot be made; AML_FAILURE when a thread cannot be started.
  *         Nothing is left allocated or running on error.

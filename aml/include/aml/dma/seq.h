@@ -45,8 +45,10 @@ struct aml_dma_seq {
  * @param topology the topology the copied memory lives in: when it is
  *        emulated, copies are charged to its cost model. NULL, or a real
  *        topology, copies with memcpy only. Must outlive the engine.
- * @return 0; AML_EINVAL for a NULL @p dma; AML_ENOMEM when its state or
- *         its mutex cannot be made. Nothing is left allocated on error.
+ * @return 0; AML_EINVAL for a NULL @p dma, and for storage that holds a
+ *         live engine (initialised, not finalised), which is left as it
+ *         is; AML_ENOMEM when its state or its mutex cannot be made.
+ *         Nothing is left allocated on error.
  */
 int aml_dma_seq_init(struct aml_dma_seq *dma,
                      const struct aml_topology *topology);

@@ -39,9 +39,10 @@
  * nothing is copied. A NULL engine or layout, a shape-only layout (NULL
  * base), and a size of 0 are AML_EINVAL too.
  *
- * Thread-safety: every function may be called from several threads at
- * once on the same engine, except that one request must be waited or
- * cancelled by one thread only.
+ * Thread-safety: every function but init and fini may be called from
+ * several threads at once on the same engine. Two threads may even wait
+ * for (or cancel) one request at once: one of them takes it, the other
+ * gets AML_EINVAL and changes nothing.
  *
  * fork(): in the child of a fork(), whatever the parent's other threads
  * were doing, every aml object the parent had (dma engines, scratchpads,

@@ -79,12 +79,13 @@
  * fini, which cannot report errors, drops the dirty slots it cannot write
  * back: call aml_scratchpad_flush() before it to know.
  *
- * Thread-safety: every function may be called from several threads at once
- * on one scratchpad (one mutex), except init, fini and that one request is
- * waited by one thread. Synchronous copies (pull misses, push, write-backs
- * on eviction) run while the scratchpad is locked, so threads sharing a
- * scratchpad serialise their misses; waits for asynchronous copies do not
- * hold the lock.
+ * Thread-safety: every function but init and fini may be called from
+ * several threads at once on one scratchpad (one mutex). Two threads may
+ * even wait for one request at once: one of them waits for it, the other
+ * gets AML_EINVAL and changes nothing. Synchronous copies (pull misses,
+ * push, write-backs on eviction) run while the scratchpad is locked, so
+ * threads sharing a scratchpad serialise their misses; waits for
+ * asynchronous copies do not hold the lock.
  *
  * fork(): the child of a fork() may use and finalise the scratchpad,
  * whatever other threads were doing with it (aml/dma.h, "fork()"): a copy

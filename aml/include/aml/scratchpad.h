@@ -58,7 +58,7 @@
  * }
  * aml_scratchpad_flush(&sp);   // write back the dirty tiles still cached
  * @endcode
- * (Error checks left out.) tests/scratchpad_test.cc runs this loop.
+ * (Error checks left out.) tests/scratchpad_async_test.cc runs this loop.
  *
  * Why no ops table: there is one implementation, and the eviction policy
  * is internal to it. The storage struct is the handle; an ops table can be

@@ -16,11 +16,14 @@
 #include <aml.h>
 #include <aml/scratchpad.h>
 
+#include "tests/testing/fault.h"
 #include "tests/testing/scratchpad_fixture.h"
 
 namespace
 {
 
+using aml_test::FaultRun;
+using aml_test::ForEachFault;
 using aml_testing::Engine;
 using aml_testing::ForEachCoord;
 using aml_testing::Mark;
@@ -608,6 +611,82 @@ TEST_F(Scratchpad, FailuresNeverLoseWhatTheCallerWrote)
 		ForEachCoord(dims, [&](const size_t *c) {
 			*At(c) = Mark(c, dims.size());
 		});
+	}
+}
+
+// An asynchronous pull needs memory for its request handle, a hit's too
+// (its handle is checked when waited): AML_ENOMEM then changes nothing. No
+// pin is taken, no counter moves, the slots hold the tiles they held, and
+// the pull succeeds once retried. Each run makes a new scratchpad, whose
+// first request grows its pool of handles.
+TEST_F(Scratchpad, AnAsyncPullWithoutMemoryChangesNothing)
+{
+	MakeArray({256}, {32}); // 8 tiles
+	struct Case {
+		const char *what;
+		size_t tile;
+		unsigned flags;
+	} cases[] = {
+	        {"hit", 1, 0},
+	        {"hit, dirty", 1, AML_SCRATCHPAD_DIRTY},
+	        {"miss", 4, 0},
+	        {"miss, overwrite", 4, AML_SCRATCHPAD_OVERWRITE},
+	};
+	for (const Case &c : cases) {
+		SCOPED_TRACE(c.what);
+		unsigned long runs = ForEachFault([&](FaultRun &run) {
+			AML_SCRATCHPAD_DECL(sp);
+			ASSERT_EQ(aml_scratchpad_init(&sp, &tiling.base,
+			                              &fast.base, dma, 2),
+			          0);
+			size_t cached;
+			ASSERT_EQ(aml_scratchpad_pull(&sp, 1, 0, &cached), 0);
+			ASSERT_EQ(aml_scratchpad_release(&sp, cached), 0);
+			struct aml_scratchpad_stats before = Stats(&sp);
+			size_t slot = 99;
+			struct aml_scratchpad_request *r = nullptr;
+			bool injected = false;
+			int err = run.Raw(
+			        [&] {
+				        return aml_scratchpad_async_pull(
+				                &sp, c.tile, c.flags, &slot,
+				                &r);
+			        },
+			        &injected);
+			if (err != 0) {
+				EXPECT_TRUE(injected);
+				EXPECT_EQ(err, AML_ENOMEM) << aml_errname(err);
+				EXPECT_EQ(slot, 99u);
+				EXPECT_EQ(r, nullptr);
+				struct aml_scratchpad_stats after = Stats(&sp);
+				EXPECT_EQ(0, std::memcmp(&before, &after,
+				                         sizeof(before)));
+				// No pin on the cached tile's slot, which
+				// keeps its tile; the other slot is still
+				// empty.
+				EXPECT_EQ(aml_scratchpad_release(&sp, cached),
+				          AML_EPERM);
+				size_t held = 99;
+				EXPECT_EQ(aml_scratchpad_slot_tile(&sp, cached,
+				                                   &held),
+				          0);
+				EXPECT_EQ(held, 1u);
+				EXPECT_EQ(aml_scratchpad_slot_tile(
+				                  &sp, 1 - cached, &held),
+				          AML_EINVAL);
+				ASSERT_EQ(aml_scratchpad_async_pull(&sp, c.tile,
+				                                    c.flags,
+				                                    &slot, &r),
+				          0);
+			}
+			EXPECT_EQ(aml_scratchpad_wait(&sp, &r), 0);
+			if (!(c.flags & AML_SCRATCHPAD_OVERWRITE))
+				CheckSlot(&sp, slot, c.tile);
+			EXPECT_EQ(aml_scratchpad_release(&sp, slot), 0);
+			EXPECT_EQ(aml_scratchpad_release(&sp, slot), AML_EPERM);
+			aml_scratchpad_fini(&sp);
+		});
+		EXPECT_GT(runs, 0u);
 	}
 }
 

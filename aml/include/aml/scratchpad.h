@@ -293,7 +293,10 @@ int aml_scratchpad_pull(struct aml_scratchpad *sp,
  * @param sp,tile,flags as for aml_scratchpad_pull().
  * @param[out] slot receives the slot index; untouched on error.
  * @param[out] request receives the request to wait; NULL on error.
- * @return as aml_scratchpad_pull(), or AML_ENOMEM.
+ * @return as aml_scratchpad_pull(); AML_ENOMEM when the request cannot be
+ *         allocated, a hit's included (every request gets a handle that a
+ *         wait checks): then nothing changed, no pin was taken and nothing
+ *         was evicted or loaded, and the pull may be retried.
  */
 int aml_scratchpad_async_pull(struct aml_scratchpad *sp,
                               size_t tile,

@@ -6,17 +6,18 @@
 // plain and on an emulated machine (aml_emu_create, and AML_EMULATE for
 // the default topology, set by the target). A child that hangs is killed
 // after a bounded wait and fails the test instead of hanging it.
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <cerrno>
-#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <map>
+#include <mutex>
 #include <random>
+#include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -30,6 +31,7 @@
 #include <aml/scratchpad.h>
 #include <aml/tiling/nd.h>
 
+#include "tests/testing/in_child.h"
 #include "tests/testing/knl_areas.h"
 #include "tests/testing/pattern.h"
 
@@ -45,81 +47,7 @@ extern "C" const char *__tsan_default_options(void)
 namespace
 {
 
-// Under ThreadSanitizer and AddressSanitizer children exit at once, and
-// what the sanitizer checks is the parent's side: the atfork handlers
-// racing with threads that use aml. ThreadSanitizer cannot follow a thread
-// that a child of a multithreaded fork starts ("dup thread with used id":
-// the child reuses a dead thread's id), and the contract has the child
-// start workers. The AddressSanitizer of GCC 12 does not lock its
-// allocator across fork(): a child deadlocks in malloc when another thread
-// was inside it at the fork (seen: workers of the child stuck in calloc on
-// a size class a parent worker was starting with).
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-constexpr bool kChildrenRun = false;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
-constexpr bool kChildrenRun = false;
-#else
-constexpr bool kChildrenRun = true;
-#endif
-#else
-constexpr bool kChildrenRun = true;
-#endif
-
-// Generous: a loaded machine must never fail a healthy child.
-constexpr auto kChildTimeout = std::chrono::seconds(60);
-
-// In the child: report what failed on stderr, and exit 1.
-#define CHILD_EXPECT(cond)                                                     \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			std::fprintf(stderr, "child %d: %s:%d: %s\n",          \
-			             (int)getpid(), __FILE__, __LINE__,        \
-			             #cond);                                   \
-			return 1;                                              \
-		}                                                              \
-	} while (0)
-
-// Fork, run @p body in the child, which exits with what it returns; wait
-// at most kChildTimeout for it, and kill it if it is not done by then.
-::testing::AssertionResult InChild(const std::function<int()> &body)
-{
-	std::fflush(nullptr); // nothing buffered is written twice
-	pid_t pid = fork();
-	if (pid < 0)
-		return ::testing::AssertionFailure()
-		       << "fork: " << std::strerror(errno);
-	if (pid == 0)
-		_exit(kChildrenRun ? body() : 0);
-	auto deadline = std::chrono::steady_clock::now() + kChildTimeout;
-	int status = 0;
-	for (;;) {
-		pid_t w = waitpid(pid, &status, WNOHANG);
-		if (w == pid)
-			break;
-		if (w < 0 && errno != EINTR)
-			return ::testing::AssertionFailure()
-			       << "waitpid: " << std::strerror(errno);
-		if (std::chrono::steady_clock::now() >= deadline) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			return ::testing::AssertionFailure()
-			       << "child " << pid << " hung: killed after "
-			       << kChildTimeout.count() << " s";
-		}
-		// Polling, not synchronisation: the child ends when it ends.
-		usleep(1000);
-	}
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		return ::testing::AssertionSuccess();
-	if (WIFSIGNALED(status))
-		return ::testing::AssertionFailure()
-		       << "child " << pid << " killed by signal "
-		       << WTERMSIG(status);
-	return ::testing::AssertionFailure()
-	       << "child " << pid << " exited " << WEXITSTATUS(status);
-}
-
+using aml_testing::InChild;
 using aml_testing::Pattern;
 
 // A par engine that sends every copy to its workers, in chunks.
@@ -345,6 +273,367 @@ TEST_F(ForkEmulated, AScratchpadLoadInFlightAtTheForkCompletesInTheChild)
 	ASSERT_EQ(aml_scratchpad_release(sp, dirty), 0);
 	aml_scratchpad_destroy(&sp);
 	aml_dma_par_destroy(&dma);
+	aml_tiling_nd_fini(&tiles);
+}
+
+// A dma engine, through the public ops table, whose copies happen when
+// they are waited or barriered: a copy in flight has not happened yet, as
+// on a par engine whose workers have not reached it. Its next wait can be
+// held at a gate, before the copy or after it (the request freed), so
+// that a thread is inside the engine's wait at a fork, deterministically.
+class DeferredDma
+{
+      public:
+	enum class Gate { kNone, kBeforeCopy, kAfterCopy };
+
+	explicit DeferredDma(struct aml_dma *inner) : inner_(inner)
+	{
+		base.ops = &kOps;
+		base.data = this;
+	}
+	// The next wait stops at @p gate until Open().
+	void HoldNextWait(Gate gate)
+	{
+		arrived_ = false;
+		open_ = false;
+		gate_ = gate;
+	}
+	// Return once a wait stopped at the gate.
+	void WaitArrived()
+	{
+		while (!arrived_)
+			std::this_thread::yield();
+	}
+	void Open()
+	{
+		open_ = true;
+	}
+	size_t Pending()
+	{
+		std::lock_guard<std::mutex> hold(lock_);
+		return copies_.size();
+	}
+
+	struct aml_dma base;
+
+      private:
+	struct Copy {
+		struct aml_layout dst, src;
+	};
+	static DeferredDma *Of(struct aml_dma *dma)
+	{
+		return static_cast<DeferredDma *>(dma->data);
+	}
+	void Hold()
+	{
+		arrived_ = true;
+		while (!open_)
+			std::this_thread::yield();
+	}
+	static int Submit(struct aml_dma *dma,
+	                  struct aml_dma_request **out,
+	                  const struct aml_layout *dst,
+	                  const struct aml_layout *src)
+	{
+		DeferredDma *self = Of(dma);
+		std::lock_guard<std::mutex> hold(self->lock_);
+		uintptr_t id = self->next_++;
+		self->copies_[id] = Copy{*dst, *src};
+		if (out != nullptr)
+			*out = reinterpret_cast<struct aml_dma_request *>(id);
+		return 0;
+	}
+	static int Wait(struct aml_dma *dma, struct aml_dma_request *r)
+	{
+		DeferredDma *self = Of(dma);
+		Gate gate = self->gate_.exchange(Gate::kNone);
+		if (gate == Gate::kBeforeCopy)
+			self->Hold();
+		Copy c;
+		{
+			std::lock_guard<std::mutex> hold(self->lock_);
+			auto it = self->copies_.find(
+			        reinterpret_cast<uintptr_t>(r));
+			if (it == self->copies_.end())
+				return AML_EINVAL;
+			c = it->second;
+			self->copies_.erase(it);
+		}
+		int err = aml_dma_copy(self->inner_, &c.dst, &c.src);
+		if (gate == Gate::kAfterCopy)
+			self->Hold();
+		return err;
+	}
+	static int Cancel(struct aml_dma *dma, struct aml_dma_request *r)
+	{
+		DeferredDma *self = Of(dma);
+		std::lock_guard<std::mutex> hold(self->lock_);
+		return self->copies_.erase(reinterpret_cast<uintptr_t>(r)) == 1
+		               ? 0
+		               : AML_EINVAL;
+	}
+	// Every copy still queued, in the order submitted.
+	static int Barrier(struct aml_dma *dma)
+	{
+		DeferredDma *self = Of(dma);
+		std::map<uintptr_t, Copy> copies;
+		{
+			std::lock_guard<std::mutex> hold(self->lock_);
+			copies.swap(self->copies_);
+		}
+		int first = 0;
+		for (auto &kv : copies) {
+			int err = aml_dma_copy(self->inner_, &kv.second.dst,
+			                       &kv.second.src);
+			if (err != 0 && first == 0)
+				first = err;
+		}
+		return first;
+	}
+
+	static const struct aml_dma_ops kOps;
+	struct aml_dma *inner_;
+	std::atomic<Gate> gate_{Gate::kNone};
+	std::atomic<bool> arrived_{false};
+	std::atomic<bool> open_{false};
+	std::mutex lock_;
+	uintptr_t next_ = 1;
+	std::map<uintptr_t, Copy> copies_;
+};
+
+const struct aml_dma_ops DeferredDma::kOps = {Submit, nullptr, Wait, Cancel,
+                                              Barrier};
+
+void PrintTo(DeferredDma::Gate gate, std::ostream *os)
+{
+	*os << (gate == DeferredDma::Gate::kBeforeCopy  ? "held before its copy"
+	        : gate == DeferredDma::Gate::kAfterCopy ? "held after its copy"
+	                                                : "not held");
+}
+
+// A scratchpad copy whose waiter was inside the dma's wait at the fork.
+// The child completes it and then uses its slot, or its tile, for
+// something else; a barrier then runs whatever copy the engine still
+// holds, as a par engine's workers would. No copy of the repaired one may
+// be left to land late: the child's waiter takes over the dma request the
+// gone thread was waiting for (copying again only when that request had
+// already ended), rather than copying through a new request and leaving
+// the old one queued. Before, a pull's orphan wrote the old tile over the
+// slot's new one, and a push's orphan read a slot fini had unmapped.
+class ForkScratchpadWaiter
+    : public ForkEmulated,
+      public ::testing::WithParamInterface<std::tuple<bool, DeferredDma::Gate>>
+{
+      protected:
+	void SetUp() override
+	{
+		ForkEmulated::SetUp();
+		if (HasFatalFailure())
+			return;
+		ASSERT_EQ(aml_dma_seq_create(&seq, t), 0);
+		ddma = new DeferredDma(seq);
+		size_t dims = kSize;
+		ASSERT_EQ(aml_layout_init(&array, src, AML_LAYOUT_ORDER_C, 1, 1,
+		                          &dims, nullptr),
+		          0);
+		size_t tile = kTile;
+		ASSERT_EQ(aml_tiling_nd_init(&tiles, &array, &tile,
+		                             AML_TILING_ORDER_ROW_MAJOR,
+		                             AML_TILING_RESIZE,
+		                             AML_TILING_IN_PLACE),
+		          0);
+		tiled = true;
+		// One slot: the next tile pulled takes the repaired one's.
+		ASSERT_EQ(aml_scratchpad_create(&sp, &tiles.base, &fast.base,
+		                                &ddma->base, 1),
+		          0);
+	}
+	void TearDown() override
+	{
+		aml_scratchpad_destroy(&sp);
+		if (tiled)
+			aml_tiling_nd_fini(&tiles);
+		delete ddma;
+		aml_dma_seq_destroy(&seq);
+		ForkEmulated::TearDown();
+	}
+	// Another thread waits @p r, and is held inside the dma's wait while
+	// the main thread forks and runs @p child in the child.
+	void ForkWhileWaiting(struct aml_scratchpad_request *r,
+	                      const std::function<int()> &child)
+	{
+		ddma->HoldNextWait(std::get<1>(GetParam()));
+		int waited = -100;
+		std::thread waiter(
+		        [&] { waited = aml_scratchpad_wait(sp, &r); });
+		ddma->WaitArrived();
+		EXPECT_TRUE(InChild(child));
+		ddma->Open();
+		waiter.join();
+		EXPECT_EQ(waited, 0);
+		EXPECT_EQ(ddma->Pending(), 0u);
+	}
+	const char *Tile(size_t i)
+	{
+		return src + i * kTile;
+	}
+	static constexpr size_t kTile = kSize / 8;
+	struct aml_dma *seq = nullptr;
+	DeferredDma *ddma = nullptr;
+	struct aml_layout array;
+	AML_TILING_ND_DECL(tiles);
+	bool tiled = false;
+	struct aml_scratchpad *sp = nullptr;
+};
+
+TEST_P(ForkScratchpadWaiter, LeavesNoCopyBehindToLandLater)
+{
+	bool push = std::get<0>(GetParam());
+	size_t slot = 0;
+	struct aml_scratchpad_request *r = nullptr;
+	auto want2 = std::vector<char>(Tile(2), Tile(2) + kTile);
+	if (!push) {
+		ASSERT_EQ(aml_scratchpad_async_pull(sp, 2, 0, &slot, &r), 0);
+	} else {
+		ASSERT_EQ(aml_scratchpad_pull(sp, 2, 0, &slot), 0);
+		char *s =
+		        static_cast<char *>(aml_scratchpad_slot_ptr(sp, slot));
+		for (size_t i = 0; i < kTile; i++)
+			want2[i] = s[i] = (char)(s[i] ^ 0x5a);
+		ASSERT_EQ(aml_scratchpad_async_push(sp, slot, &r), 0);
+	}
+	ForkWhileWaiting(r, [&] {
+		char *s =
+		        static_cast<char *>(aml_scratchpad_slot_ptr(sp, slot));
+		if (!push) {
+			// A pull of the tile joins the copy that lost its
+			// waiter.
+			size_t again;
+			CHILD_EXPECT(aml_scratchpad_pull(sp, 2, 0, &again) ==
+			             0);
+			CHILD_EXPECT(again == slot);
+			CHILD_EXPECT(std::memcmp(s, want2.data(), kTile) == 0);
+			CHILD_EXPECT(aml_scratchpad_release(sp, slot) == 0);
+			CHILD_EXPECT(aml_scratchpad_release(sp, slot) == 0);
+			// The only slot takes tile 5.
+			CHILD_EXPECT(aml_scratchpad_pull(sp, 5, 0, &again) ==
+			             0);
+			CHILD_EXPECT(aml_dma_barrier(&ddma->base) == 0);
+			CHILD_EXPECT(std::memcmp(s, Tile(5), kTile) == 0);
+			CHILD_EXPECT(aml_scratchpad_release(sp, again) == 0);
+			aml_scratchpad_destroy(&sp);
+			return 0;
+		}
+		// fini completes the push; the tile is the caller's again.
+		CHILD_EXPECT(aml_scratchpad_release(sp, slot) == 0);
+		aml_scratchpad_destroy(&sp);
+		CHILD_EXPECT(std::memcmp(Tile(2), want2.data(), kTile) == 0);
+		std::memset(src + 2 * kTile, 7, kTile);
+		CHILD_EXPECT(aml_dma_barrier(&ddma->base) == 0);
+		for (size_t i = 0; i < kTile; i++)
+			CHILD_EXPECT(Tile(2)[i] == 7);
+		return 0;
+	});
+	char *s = static_cast<char *>(aml_scratchpad_slot_ptr(sp, slot));
+	EXPECT_EQ(std::memcmp(s, want2.data(), kTile), 0);
+	EXPECT_EQ(std::memcmp(Tile(2), want2.data(), kTile), 0);
+	ASSERT_EQ(aml_scratchpad_release(sp, slot), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+        PullOrPush,
+        ForkScratchpadWaiter,
+        ::testing::Combine(::testing::Bool(),
+                           ::testing::Values(DeferredDma::Gate::kBeforeCopy,
+                                             DeferredDma::Gate::kAfterCopy)),
+        [](const auto &info) {
+	        std::string s = std::get<0>(info.param) ? "Push" : "Pull";
+	        return s + (std::get<1>(info.param) ==
+	                                    DeferredDma::Gate::kBeforeCopy
+	                            ? "HeldBeforeItsCopy"
+	                            : "HeldAfterItsCopy");
+        });
+
+// ---- Storage initialised twice ----
+
+// Initialising storage that holds a live object again, without fini, is
+// AML_EINVAL and leaves the object as it was. Each of these objects is in
+// aml's fork() registry: a locked arena's hook is in its storage, so a
+// second init linked it twice and made the registry a cycle (the next
+// fork looped for ever); a scratchpad's second registration owned the same
+// lock as the first (the next fork took it twice and deadlocked); an
+// engine's first state stayed registered, leaked.
+TEST_F(ForkEmulated, InitialisingALiveObjectAgainIsRefused)
+{
+	AML_ARENA_POOL_DECL(pool);
+	ASSERT_EQ(aml_arena_pool_init(&pool, &slow.base, 64, 0, 0), 0);
+	AML_ARENA_LOCKED_DECL(locked);
+	ASSERT_EQ(aml_arena_locked_init(&locked, &pool.base), 0);
+	EXPECT_EQ(aml_arena_locked_init(&locked, &pool.base), AML_EINVAL);
+	AML_DMA_SEQ_DECL(seq);
+	ASSERT_EQ(aml_dma_seq_init(&seq, t), 0);
+	EXPECT_EQ(aml_dma_seq_init(&seq, t), AML_EINVAL);
+	AML_DMA_PAR_DECL(par);
+	ASSERT_EQ(aml_dma_par_init(&par, t, nullptr), 0);
+	EXPECT_EQ(aml_dma_par_init(&par, t, nullptr), AML_EINVAL);
+	struct aml_layout array;
+	size_t dims = kSize, tile = kSize / 8;
+	ASSERT_EQ(aml_layout_init(&array, src, AML_LAYOUT_ORDER_C, 1, 1, &dims,
+	                          nullptr),
+	          0);
+	AML_TILING_ND_DECL(tiles);
+	ASSERT_EQ(aml_tiling_nd_init(&tiles, &array, &tile,
+	                             AML_TILING_ORDER_ROW_MAJOR,
+	                             AML_TILING_RESIZE, AML_TILING_IN_PLACE),
+	          0);
+	AML_SCRATCHPAD_DECL(sp);
+	ASSERT_EQ(
+	        aml_scratchpad_init(&sp, &tiles.base, &fast.base, &seq.base, 2),
+	        0);
+	EXPECT_EQ(
+	        aml_scratchpad_init(&sp, &tiles.base, &fast.base, &par.base, 2),
+	        AML_EINVAL);
+	// A fork with a registry made a cycle, or a lock taken twice, would
+	// not return.
+	if (HasFailure())
+		return;
+	auto use = [&]() -> int {
+		void *o = aml_arena_malloc(&locked.base, 64);
+		CHILD_EXPECT(o != nullptr);
+		CHILD_EXPECT(aml_arena_free(&locked.base, o) == 0);
+		CHILD_EXPECT(UseEngine(&seq.base, dst, src, kSize) == 0);
+		CHILD_EXPECT(UseEngine(&par.base, dst, src, kSize) == 0);
+		size_t slot;
+		CHILD_EXPECT(aml_scratchpad_pull(&sp, 3, 0, &slot) == 0);
+		CHILD_EXPECT(std::memcmp(aml_scratchpad_slot_ptr(&sp, slot),
+		                         src + 3 * tile, tile) == 0);
+		CHILD_EXPECT(aml_scratchpad_release(&sp, slot) == 0);
+		return 0;
+	};
+	EXPECT_TRUE(InChild([&] {
+		int err = use();
+		aml_scratchpad_fini(&sp);
+		aml_dma_par_fini(&par);
+		aml_dma_seq_fini(&seq);
+		aml_arena_locked_fini(&locked);
+		aml_arena_pool_fini(&pool);
+		return err;
+	}));
+	EXPECT_EQ(use(), 0);
+	aml_scratchpad_fini(&sp);
+	aml_dma_par_fini(&par);
+	aml_dma_seq_fini(&seq);
+	aml_arena_locked_fini(&locked);
+	// Finalised storage takes an init again.
+	ASSERT_EQ(aml_arena_locked_init(&locked, &pool.base), 0);
+	ASSERT_EQ(aml_dma_seq_init(&seq, t), 0);
+	ASSERT_EQ(
+	        aml_scratchpad_init(&sp, &tiles.base, &fast.base, &seq.base, 2),
+	        0);
+	aml_scratchpad_fini(&sp);
+	aml_dma_seq_fini(&seq);
+	aml_arena_locked_fini(&locked);
+	aml_arena_pool_fini(&pool);
 	aml_tiling_nd_fini(&tiles);
 }
 

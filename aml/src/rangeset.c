@@ -16,44 +16,13 @@
 
 #include <aml/error.h>
 
-static struct aml_rangeset *rangeset_forked(struct aml_fork_hook *hook)
-{
-	return AML_FORK_OBJECT(hook, struct aml_rangeset, fork);
-}
-
-static void rangeset_fork_prepare(struct aml_fork_hook *hook)
-{
-	pthread_mutex_lock(&rangeset_forked(hook)->lock);
-}
-
-static void rangeset_fork_parent(struct aml_fork_hook *hook)
-{
-	pthread_mutex_unlock(&rangeset_forked(hook)->lock);
-}
-
-static void rangeset_fork_child(struct aml_fork_hook *hook)
-{
-	pthread_mutex_init(&rangeset_forked(hook)->lock, NULL);
-}
-
-static const struct aml_fork_ops rangeset_fork_ops[] = {
-        [AML_FORK_AREA] = {.level = AML_FORK_AREA,
-                           .prepare = rangeset_fork_prepare,
-                           .parent = rangeset_fork_parent,
-                           .child = rangeset_fork_child},
-        [AML_FORK_RECORDS] = {.level = AML_FORK_RECORDS,
-                              .prepare = rangeset_fork_prepare,
-                              .parent = rangeset_fork_parent,
-                              .child = rangeset_fork_child},
-};
-
 int aml_rangeset_init(struct aml_rangeset *set, enum aml_fork_level level)
 {
 	*set = (struct aml_rangeset){.ranges = NULL};
 	/* Only a lack of resources can fail a default mutex. */
 	if (pthread_mutex_init(&set->lock, NULL) != 0)
 		return AML_ENOMEM;
-	aml_fork_register(&set->fork, &rangeset_fork_ops[level]);
+	aml_fork_register_mutex(&set->fork, level, &set->lock, NULL);
 	return 0;
 }
 

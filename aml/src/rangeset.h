@@ -46,6 +46,9 @@ struct aml_rangeset {
  * releases through devices and topologies), AML_FORK_RECORDS for a
  * topology's or a device's (it releases through the emulator or the
  * kernel). @return 0 or AML_ENOMEM (for its mutex).
+ * Registered without a key (aml/src/fork.h): nothing detects a set
+ * initialised twice, so only memory that holds no live set may be passed
+ * (its owners pass memory they just allocated).
  */
 int aml_rangeset_init(struct aml_rangeset *set, enum aml_fork_level level);
 

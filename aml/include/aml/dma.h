@@ -39,9 +39,10 @@
  * nothing is copied. A NULL engine or layout, a shape-only layout (NULL
  * base), and a size of 0 are AML_EINVAL too.
  *
- * Thread-safety: every function may be called from several threads at
- * once on the same engine, except that one request must be waited or
- * cancelled by one thread only.
+ * Thread-safety: every function but init and fini may be called from
+ * several threads at once on the same engine. Two threads may even wait
+ * for (or cancel) one request at once: one of them takes it, the other
+ * gets AML_EINVAL and changes nothing.
  *
  * fork(): in the child of a fork(), whatever the parent's other threads
  * were doing, every aml object the parent had (dma engines, scratchpads,
@@ -65,8 +66,10 @@
  *   the child its destination holds an unspecified part of the data, and
  *   no handle to it exists. A wait or cancel another thread was in is gone
  *   with it; the child may wait the request again if it holds the handle.
- * - Scratchpad copies whose waiter is gone are copied again by the
- *   child's next waiter; slots pinned by threads that are gone stay
+ * - A scratchpad copy whose waiter is gone is completed by the child's
+ *   next waiter, which waits for the dma request the gone thread was
+ *   waiting for (copying again only if that request had ended), so no
+ *   copy of it lands later; slots pinned by threads that are gone stay
  *   pinned (never evicted; flush and fini still write them back).
  * - On an emulated topology, the clocks go on from their values at the
  *   fork, in each process.

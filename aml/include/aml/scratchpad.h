@@ -58,7 +58,7 @@
  * }
  * aml_scratchpad_flush(&sp);   // write back the dirty tiles still cached
  * @endcode
- * (Error checks left out.) tests/scratchpad_test.cc runs this loop.
+ * (Error checks left out.) tests/scratchpad_async_test.cc runs this loop.
  *
  * Why no ops table: there is one implementation, and the eviction policy
  * is internal to it. The storage struct is the handle; an ops table can be
@@ -79,19 +79,22 @@
  * fini, which cannot report errors, drops the dirty slots it cannot write
  * back: call aml_scratchpad_flush() before it to know.
  *
- * Thread-safety: every function may be called from several threads at once
- * on one scratchpad (one mutex), except init, fini and that one request is
- * waited by one thread. Synchronous copies (pull misses, push, write-backs
- * on eviction) run while the scratchpad is locked, so threads sharing a
- * scratchpad serialise their misses; waits for asynchronous copies do not
- * hold the lock.
+ * Thread-safety: every function but init and fini may be called from
+ * several threads at once on one scratchpad (one mutex). Two threads may
+ * even wait for one request at once: one of them waits for it, the other
+ * gets AML_EINVAL and changes nothing. Synchronous copies (pull misses,
+ * push, write-backs on eviction) run while the scratchpad is locked, so
+ * threads sharing a scratchpad serialise their misses; waits for
+ * asynchronous copies do not hold the lock.
  *
  * fork(): the child of a fork() may use and finalise the scratchpad,
  * whatever other threads were doing with it (aml/dma.h, "fork()"): a copy
- * in flight completes when the child waits for it (copied again if the
- * thread that was waiting for it is gone), and slots pinned by threads
- * that are gone stay pinned. For that, aml keeps initialised scratchpads
- * in a list: finalise the storage before it is freed or goes out of scope.
+ * in flight completes when the child waits for it (through its dma
+ * request, also when the thread that was waiting for it is gone, so that
+ * no copy of it lands later in a reused slot or tile), and slots pinned
+ * by threads that are gone stay pinned. For that, aml keeps initialised
+ * scratchpads in a list: finalise the storage before it is freed or goes out of
+ * scope.
  */
 #ifndef AML_SCRATCHPAD_H
 #define AML_SCRATCHPAD_H
@@ -205,8 +208,9 @@ struct aml_scratchpad {
  * Initialise a scratchpad: map @p nslots slots from @p area, each large
  * enough for the densest copy of the largest tile of @p tiling.
  *
- * @param[out] sp the storage; unusable on error (but fini is a no-op on
- *             it).
+ * @param[out] sp the storage. On error it is left finalised, whatever it
+ *             held: aml_scratchpad_fini() is a no-op on it and every
+ *             other call AML_EINVAL.
  * @param tiling the source: tiles of an array with a base (not shape-only).
  *        Not owned; must outlive the scratchpad, and so must its array.
  * @param area where the slots live (the fast memory). Not owned; must
@@ -215,9 +219,13 @@ struct aml_scratchpad {
  *        outlive the scratchpad.
  * @param nslots number of slots, >= 1.
  * @return 0; AML_EINVAL for a NULL argument, nslots 0, a shape-only tiling,
- *         or slots whose total size overflows a size_t; AML_ENOMEM (or what
- *         aml_area_mmap() fails with) when the slots or the bookkeeping
- *         cannot be allocated. Nothing is left allocated on error.
+ *         or slots whose total size overflows a size_t, and for storage
+ *         that holds a live scratchpad (initialised, not finalised), which
+ *         is left as it is; AML_ENOMEM (or what aml_area_mmap() fails
+ *         with) when the slots or the bookkeeping cannot be allocated;
+ *         AML_ENOMEM when its mutex or condition variable cannot be made
+ *         (only a lack of resources fails them). Nothing is left allocated
+ *         on error.
  */
 int aml_scratchpad_init(struct aml_scratchpad *sp,
                         const struct aml_tiling *tiling,
@@ -285,7 +293,10 @@ int aml_scratchpad_pull(struct aml_scratchpad *sp,
  * @param sp,tile,flags as for aml_scratchpad_pull().
  * @param[out] slot receives the slot index; untouched on error.
  * @param[out] request receives the request to wait; NULL on error.
- * @return as aml_scratchpad_pull(), or AML_ENOMEM.
+ * @return as aml_scratchpad_pull(); AML_ENOMEM when the request cannot be
+ *         allocated, a hit's included (every request gets a handle that a
+ *         wait checks): then nothing changed, no pin was taken and nothing
+ *         was evicted or loaded, and the pull may be retried.
  */
 int aml_scratchpad_async_pull(struct aml_scratchpad *sp,
                               size_t tile,

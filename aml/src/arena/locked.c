@@ -99,51 +99,25 @@ static struct aml_fork_hook *locked_hook(struct aml_arena_locked *arena)
 	return (struct aml_fork_hook *)(void *)arena->fork;
 }
 
-static pthread_mutex_t *locked_forked(struct aml_fork_hook *hook)
-{
-	struct aml_arena_locked *self =
-	        AML_FORK_OBJECT(hook, struct aml_arena_locked, fork);
-	return locked_mutex(&self->base);
-}
-
-static void locked_fork_prepare(struct aml_fork_hook *hook)
-{
-	pthread_mutex_lock(locked_forked(hook));
-}
-
-static void locked_fork_parent(struct aml_fork_hook *hook)
-{
-	pthread_mutex_unlock(locked_forked(hook));
-}
-
-static void locked_fork_child(struct aml_fork_hook *hook)
-{
-	pthread_mutex_init(locked_forked(hook), NULL);
-}
-
-static const struct aml_fork_ops locked_fork_ops = {
-        .level = AML_FORK_ARENA,
-        .prepare = locked_fork_prepare,
-        .parent = locked_fork_parent,
-        .child = locked_fork_child,
-};
-
 int aml_arena_locked_init(struct aml_arena_locked *arena,
                           struct aml_arena *inner)
 {
-	if (arena == NULL || inner == NULL || inner->ops == NULL)
+	/* Storage that holds a live arena is left to it (aml/src/fork.h). */
+	if (arena == NULL || aml_fork_registered(AML_FORK_ARENA, arena))
 		return AML_EINVAL;
-	*arena = (struct aml_arena_locked){
-	        .base = {.ops = &aml_arena_locked_ops, .data = arena},
-	        .inner = inner,
-	};
+	/* Finalised until the end: on error, fini skips the storage and
+	 * every call refuses it, whatever it held. */
+	*arena = (struct aml_arena_locked){.inner = NULL};
+	if (inner == NULL || inner->ops == NULL)
+		return AML_EINVAL;
+	arena->base.data = arena; /* where locked_mutex() looks */
 	/* Only a lack of resources can fail a default mutex. */
-	if (pthread_mutex_init(locked_mutex(&arena->base), NULL) != 0) {
-		arena->inner = NULL;
-		arena->base.ops = NULL;
+	if (pthread_mutex_init(locked_mutex(&arena->base), NULL) != 0)
 		return AML_ENOMEM;
-	}
-	aml_fork_register(locked_hook(arena), &locked_fork_ops);
+	arena->base.ops = &aml_arena_locked_ops;
+	arena->inner = inner;
+	aml_fork_register_mutex(locked_hook(arena), AML_FORK_ARENA,
+	                        locked_mutex(&arena->base), arena);
 	return 0;
 }
 

@@ -23,97 +23,33 @@
  * two threads at once, or given to another engine is refused and changes
  * nothing.
  *
- * fork() (aml/src/fork.h): prepare takes the lock, so the child's copy of
- * the state is consistent. The child has no workers: it makes the lock and
- * condition variables new, copies again from the start every request with
- * a chunk handed out and not finished (a thread it does not have was
- * copying it), ends cancelled ones, and starts workers again when a copy
- * is queued, waited or barriered. Where workers cannot be started, waiters
- * and barriers copy the chunks themselves, modelled time or not, so that
- * nothing waits for a worker that does not exist.
+ * This file is the engine at work. The state and requests are in
+ * par_internal.h, shared with par_init.c (construction) and par_fork.c
+ * (repair in a child of fork()). In such a child, workers start again when
+ * a copy is queued, waited or barriered; where they cannot be started,
+ * waiters and barriers copy the chunks themselves, modelled time or not,
+ * so that nothing waits for a worker that does not exist.
  */
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <time.h>
 
 #include <aml/dma/par.h>
 #include <aml/error.h>
 
+#include "aml/src/dma/par_internal.h"
 #include "aml/src/dma/plan.h"
 #include "aml/src/fork.h"
 #include "aml/src/handle.h"
 #include "aml/src/topology.h"
 
-#define PAR_CHUNK_SIZE_DEFAULT ((size_t)256 << 10)
-#define PAR_INLINE_MAX_DEFAULT ((size_t)16 << 10)
-#define PAR_SPIN_NS_DEFAULT    50000
 /* Chunks per thread for a large copy: a thread that the OS preempts
  * leaves its share to the others. */
 #define PAR_CHUNKS_PER_THREAD 4
 /* Chunks start on cache-line boundaries of the stream. */
 #define PAR_CHUNK_ALIGN 64
-
-/* A new field must also be reset in par_request_get. */
-struct par_request {
-	struct aml_handle_record head;
-	struct aml_dma_plan plan;
-	/* Bytes per chunk; the last one may be shorter. */
-	size_t chunk_bytes;
-	/* Chunks to copy (cancel lowers it to started), handed out, done. */
-	size_t nchunks;
-	size_t started;
-	size_t finished;
-	/* The first error a chunk returned. */
-	int status;
-	/* Freed by the engine when it ends (no handle was returned). */
-	bool detached;
-	bool cancelled;
-	/* Taken by a wait or a cancel: its handle is spent. */
-	bool claimed;
-	/* In the queue (chunks left to hand out). */
-	bool queued;
-	/* Set, under the lock, when the copy has ended. */
-	atomic_int done;
-	/* Modelled time (charged topologies): the submitter's at submission,
-	 * and the latest end of a chunk. */
-	uint64_t start_ns;
-	uint64_t end_ns;
-	/* Queue links. */
-	struct par_request *next;
-	struct par_request *prev;
-};
-
-struct aml_dma_par_state {
-	struct aml_dma_par_options options;
-	const struct aml_topology *charged;
-	pthread_mutex_t lock;
-	/* Idle workers sleep on work; waiters and barriers on ended. */
-	pthread_cond_t work;
-	pthread_cond_t ended;
-	struct par_request *head;
-	struct par_request *tail;
-	/* Chunks in the queue not handed out; read by spinners unlocked. */
-	atomic_size_t pending;
-	atomic_bool stopping;
-	size_t sleeping_workers;
-	size_t sleeping_waiters;
-	/* Requests submitted to the workers and not ended. */
-	size_t inflight;
-	/* First error of a fire-and-forget copy since the last barrier. */
-	int detached_error;
-	/* Modelled end of the latest request that ended (for barriers). */
-	uint64_t ended_ns;
-	struct aml_handle_pool requests;
-	struct aml_fork_hook fork;
-	/* Workers running: options.nworkers, or fewer in a child of fork()
-	 * until they are started again. */
-	size_t nthreads;
-	pthread_t threads[];
-};
 
 static uint64_t par_now_ns(void)
 {
@@ -187,7 +123,7 @@ static void par_dequeue(struct aml_dma_par_state *st, struct par_request *r)
 	r->queued = false;
 }
 
-static void par_end(struct aml_dma_par_state *st, struct par_request *r)
+void aml_dma_par_end(struct aml_dma_par_state *st, struct par_request *r)
 {
 	st->inflight--;
 	if (r->end_ns > st->ended_ns)
@@ -231,7 +167,7 @@ par_run_chunk(struct aml_dma_par_state *st, struct par_request *r, size_t c)
 	if (err != 0 && r->status == 0)
 		r->status = err;
 	if (++r->finished == r->nchunks && !r->queued)
-		par_end(st, r);
+		aml_dma_par_end(st, r);
 }
 
 /* Hand out the next chunk of r (queued); under the lock. */
@@ -287,10 +223,8 @@ static void *par_worker(void *arg)
 	return NULL;
 }
 
-/* Start workers up to nworkers: all of them at init, again in a child of
- * fork(), which has none. Stops at the first that cannot start. Under the
- * lock (the new workers wait for it). */
-static void par_start_workers(struct aml_dma_par_state *st)
+/* Under the lock, which the new workers wait for (par_internal.h). */
+void aml_dma_par_start_workers(struct aml_dma_par_state *st)
 {
 	while (st->nthreads < st->options.nworkers &&
 	       pthread_create(&st->threads[st->nthreads], NULL, par_worker,
@@ -374,7 +308,7 @@ static int par_enqueue(struct aml_dma_par_state *st,
 
 	pthread_mutex_lock(&st->lock);
 	if (st->nthreads < st->options.nworkers)
-		par_start_workers(st); /* a child of fork() */
+		aml_dma_par_start_workers(st); /* a child of fork() */
 	struct par_request *r = par_request_get(st);
 	if (r == NULL) {
 		pthread_mutex_unlock(&st->lock);
@@ -384,13 +318,7 @@ static int par_enqueue(struct aml_dma_par_state *st,
 	r->detached = out == NULL;
 	r->start_ns = aml_topology_thread_time(st->charged);
 	par_cut(st, r);
-	r->queued = true;
-	r->prev = st->tail;
-	if (st->tail != NULL)
-		st->tail->next = r;
-	else
-		st->head = r;
-	st->tail = r;
+	aml_dma_par_queue_append(st, r);
 	atomic_fetch_add_explicit(&st->pending, r->nchunks,
 	                          memory_order_relaxed);
 	st->inflight++;
@@ -431,7 +359,7 @@ static int par_submit_bytes(struct aml_dma *dma,
 static void par_help(struct aml_dma_par_state *st, struct par_request *r)
 {
 	if (st->nthreads < st->options.nworkers)
-		par_start_workers(st); /* a child of fork() */
+		aml_dma_par_start_workers(st); /* a child of fork() */
 	while (r->queued && par_helps(st)) {
 		size_t c = par_take(st, r);
 		par_run_chunk(st, r, c);
@@ -505,7 +433,7 @@ static int par_cancel(struct aml_dma *dma, struct aml_dma_request *handle)
 			r->nchunks = r->started;
 			par_dequeue(st, r);
 			if (r->finished == r->nchunks)
-				par_end(st, r);
+				aml_dma_par_end(st, r);
 		}
 	}
 	pthread_mutex_unlock(&st->lock);
@@ -515,7 +443,7 @@ static int par_cancel(struct aml_dma *dma, struct aml_dma_request *handle)
 	return ended ? 1 : 0;
 }
 
-static int par_barrier_locked(struct aml_dma_par_state *st)
+int aml_dma_par_barrier_locked(struct aml_dma_par_state *st)
 {
 	while (st->head != NULL && par_helps(st)) {
 		struct par_request *r = st->head;
@@ -537,241 +465,16 @@ static int par_barrier(struct aml_dma *dma)
 	struct aml_dma_par_state *st = par_state(dma);
 	pthread_mutex_lock(&st->lock);
 	if (st->nthreads < st->options.nworkers)
-		par_start_workers(st); /* a child of fork() */
-	int err = par_barrier_locked(st);
+		aml_dma_par_start_workers(st); /* a child of fork() */
+	int err = aml_dma_par_barrier_locked(st);
 	pthread_mutex_unlock(&st->lock);
 	return err;
 }
 
-static const struct aml_dma_ops aml_dma_par_ops = {
+const struct aml_dma_ops aml_dma_par_ops = {
         .submit = par_submit,
         .submit_bytes = par_submit_bytes,
         .wait = par_wait,
         .cancel = par_cancel,
         .barrier = par_barrier,
 };
-
-/* ---- fork() ---- */
-
-static struct aml_dma_par_state *par_forked(struct aml_fork_hook *hook)
-{
-	return AML_FORK_OBJECT(hook, struct aml_dma_par_state, fork);
-}
-
-static void par_fork_prepare(struct aml_fork_hook *hook)
-{
-	pthread_mutex_lock(&par_forked(hook)->lock);
-}
-
-static void par_fork_parent(struct aml_fork_hook *hook)
-{
-	pthread_mutex_unlock(&par_forked(hook)->lock);
-}
-
-/* Request r in a child of fork(), whose threads but one are gone. */
-static void par_fork_repair(struct aml_dma_par_state *st, struct par_request *r)
-{
-	/* The thread waiting or cancelling it is gone too. */
-	r->claimed = false;
-	/* Ended; or copied inline by a thread gone, which alone had it. */
-	if (atomic_load_explicit(&r->done, memory_order_relaxed) ||
-	    r->nchunks == 0)
-		return;
-	if (r->cancelled) {
-		/* Chunks still running were abandoned: the destination
-		 * holds part of the copy, as a cancel allows. */
-		r->finished = r->nchunks;
-		par_end(st, r);
-		return;
-	}
-	if (r->finished == r->started)
-		return; /* nothing was being copied */
-	/* Which chunks were running is unknown: copy again from the first
-	 * (a copy of the same source, so the chunks done are unchanged). */
-	r->started = r->finished = 0;
-	if (!r->queued) {
-		r->queued = true;
-		r->next = NULL;
-		r->prev = st->tail;
-		if (st->tail != NULL)
-			st->tail->next = r;
-		else
-			st->head = r;
-		st->tail = r;
-	}
-}
-
-static void par_fork_child(struct aml_fork_hook *hook)
-{
-	struct aml_dma_par_state *st = par_forked(hook);
-	pthread_mutex_init(&st->lock, NULL);
-	pthread_cond_init(&st->work, NULL);
-	pthread_cond_init(&st->ended, NULL);
-	st->nthreads = 0;
-	st->sleeping_workers = st->sleeping_waiters = 0;
-	size_t n = aml_handle_count(&st->requests);
-	for (size_t i = 0; i < n; i++) {
-		struct par_request *r = aml_handle_at(&st->requests, i);
-		if (r->head.live)
-			par_fork_repair(st, r);
-	}
-	size_t pending = 0;
-	for (struct par_request *r = st->head; r != NULL; r = r->next)
-		pending += r->nchunks - r->started;
-	atomic_store_explicit(&st->pending, pending, memory_order_relaxed);
-}
-
-static const struct aml_fork_ops par_fork_ops = {
-        .level = AML_FORK_DMA,
-        .prepare = par_fork_prepare,
-        .parent = par_fork_parent,
-        .child = par_fork_child,
-};
-
-/* ---- Construction ---- */
-
-static size_t par_default_workers(void)
-{
-	cpu_set_t set;
-	size_t cpus = 1;
-	if (sched_getaffinity(0, sizeof(set), &set) == 0)
-		cpus = (size_t)CPU_COUNT(&set);
-	return cpus > 1 ? cpus - 1 : 1;
-}
-
-static int par_resolve(struct aml_dma_par_options *out,
-                       const struct aml_dma_par_options *in)
-{
-	struct aml_dma_par_options o = {0};
-	if (in != NULL)
-		o = *in;
-	if (o.nworkers == 0)
-		o.nworkers = par_default_workers();
-	if (o.nworkers > AML_DMA_PAR_WORKERS_MAX)
-		return AML_EINVAL;
-	if (o.chunk_size == 0)
-		o.chunk_size = PAR_CHUNK_SIZE_DEFAULT;
-	if (o.chunk_size > PTRDIFF_MAX / 2)
-		return AML_EINVAL;
-	if (o.inline_max == 0)
-		o.inline_max = PAR_INLINE_MAX_DEFAULT;
-	else if (o.inline_max == AML_DMA_PAR_NO_INLINE)
-		o.inline_max = 0;
-	if (o.spin_ns == 0)
-		o.spin_ns = PAR_SPIN_NS_DEFAULT;
-	*out = o;
-	return 0;
-}
-
-static void par_free_state(struct aml_dma_par_state *st)
-{
-	aml_handle_pool_fini(&st->requests);
-	pthread_cond_destroy(&st->work);
-	pthread_cond_destroy(&st->ended);
-	pthread_mutex_destroy(&st->lock);
-	free(st);
-}
-
-/* Stop and join the first n workers. */
-static void par_stop(struct aml_dma_par_state *st, size_t n)
-{
-	pthread_mutex_lock(&st->lock);
-	atomic_store(&st->stopping, true);
-	pthread_cond_broadcast(&st->work);
-	pthread_mutex_unlock(&st->lock);
-	for (size_t i = 0; i < n; i++)
-		pthread_join(st->threads[i], NULL);
-}
-
-int aml_dma_par_init(struct aml_dma_par *dma,
-                     const struct aml_topology *topology,
-                     const struct aml_dma_par_options *options)
-{
-	struct aml_dma_par_options o;
-	if (dma == NULL || par_resolve(&o, options) != 0)
-		return AML_EINVAL;
-	struct aml_dma_par_state *st =
-	        calloc(1, sizeof(*st) + o.nworkers * sizeof(pthread_t));
-	if (st == NULL)
-		return AML_ENOMEM;
-	st->options = o;
-	st->charged = aml_topology_charging(topology);
-	atomic_init(&st->pending, 0);
-	atomic_init(&st->stopping, false);
-	pthread_mutex_init(&st->lock, NULL);
-	pthread_cond_init(&st->work, NULL);
-	pthread_cond_init(&st->ended, NULL);
-	aml_handle_pool_init(&st->requests, sizeof(struct par_request));
-	pthread_mutex_lock(&st->lock);
-	par_start_workers(st);
-	bool started = st->nthreads == o.nworkers;
-	pthread_mutex_unlock(&st->lock);
-	if (!started) {
-		par_stop(st, st->nthreads);
-		par_free_state(st);
-		return AML_FAILURE;
-	}
-	/* Last: a child forked before this never sees the engine. */
-	aml_fork_register(&st->fork, &par_fork_ops);
-	*dma = (struct aml_dma_par){
-	        .base = {.ops = &aml_dma_par_ops, .data = dma},
-	        .state = st,
-	};
-	return 0;
-}
-
-void aml_dma_par_fini(struct aml_dma_par *dma)
-{
-	if (dma == NULL || dma->state == NULL)
-		return;
-	struct aml_dma_par_state *st = dma->state;
-	aml_fork_unregister(&st->fork);
-	pthread_mutex_lock(&st->lock);
-	(void)par_barrier_locked(st);
-	pthread_mutex_unlock(&st->lock);
-	par_stop(st, st->nthreads);
-	par_free_state(st);
-	dma->state = NULL;
-	dma->base.ops = NULL;
-	dma->base.data = NULL;
-}
-
-int aml_dma_par_options(const struct aml_dma_par *dma,
-                        struct aml_dma_par_options *out)
-{
-	if (dma == NULL || dma->state == NULL || out == NULL)
-		return AML_EINVAL;
-	*out = dma->state->options;
-	if (out->inline_max == 0)
-		out->inline_max = AML_DMA_PAR_NO_INLINE;
-	return 0;
-}
-
-int aml_dma_par_create(struct aml_dma **out,
-                       const struct aml_topology *topology,
-                       const struct aml_dma_par_options *options)
-{
-	if (out == NULL)
-		return AML_EINVAL;
-	*out = NULL;
-	struct aml_dma_par *dma = malloc(sizeof(*dma));
-	if (dma == NULL)
-		return AML_ENOMEM;
-	int err = aml_dma_par_init(dma, topology, options);
-	if (err != 0) {
-		free(dma);
-		return err;
-	}
-	*out = &dma->base;
-	return 0;
-}
-
-void aml_dma_par_destroy(struct aml_dma **dma)
-{
-	if (dma == NULL || *dma == NULL || (*dma)->ops != &aml_dma_par_ops)
-		return;
-	struct aml_dma_par *self = (*dma)->data;
-	aml_dma_par_fini(self);
-	free(self);
-	*dma = NULL;
-}

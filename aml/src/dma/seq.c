@@ -132,45 +132,26 @@ static const struct aml_dma_ops aml_dma_seq_ops = {
         .barrier = seq_barrier,
 };
 
-static struct aml_dma_seq_state *seq_forked(struct aml_fork_hook *hook)
-{
-	return AML_FORK_OBJECT(hook, struct aml_dma_seq_state, fork);
-}
-
-static void seq_fork_prepare(struct aml_fork_hook *hook)
-{
-	pthread_mutex_lock(&seq_forked(hook)->lock);
-}
-
-static void seq_fork_parent(struct aml_fork_hook *hook)
-{
-	pthread_mutex_unlock(&seq_forked(hook)->lock);
-}
-
-static void seq_fork_child(struct aml_fork_hook *hook)
-{
-	pthread_mutex_init(&seq_forked(hook)->lock, NULL);
-}
-
-static const struct aml_fork_ops seq_fork_ops = {
-        .level = AML_FORK_DMA,
-        .prepare = seq_fork_prepare,
-        .parent = seq_fork_parent,
-        .child = seq_fork_child,
-};
-
 int aml_dma_seq_init(struct aml_dma_seq *dma,
                      const struct aml_topology *topology)
 {
-	if (dma == NULL)
+	/* Storage that holds a live engine is left to it (aml/src/fork.h). */
+	if (dma == NULL || aml_fork_registered(AML_FORK_DMA, dma))
 		return AML_EINVAL;
+	/* Finalised until the end: on error, fini skips the storage and
+	 * every call refuses it, whatever it held. */
+	*dma = (struct aml_dma_seq){.state = NULL};
 	struct aml_dma_seq_state *st = calloc(1, sizeof(*st));
 	if (st == NULL)
 		return AML_ENOMEM;
+	/* Only a lack of resources can fail a default mutex. */
+	if (pthread_mutex_init(&st->lock, NULL) != 0) {
+		free(st);
+		return AML_ENOMEM;
+	}
 	st->charged = aml_topology_charging(topology);
-	pthread_mutex_init(&st->lock, NULL);
 	aml_handle_pool_init(&st->requests, sizeof(struct seq_request));
-	aml_fork_register(&st->fork, &seq_fork_ops);
+	aml_fork_register_mutex(&st->fork, AML_FORK_DMA, &st->lock, dma);
 	*dma = (struct aml_dma_seq){
 	        .base = {.ops = &aml_dma_seq_ops, .data = dma},
 	        .state = st,

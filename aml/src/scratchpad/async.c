@@ -93,6 +93,7 @@ void aml_scratchpad_complete(struct aml_scratchpad *sp,
 {
 	struct aml_scratchpad_slot *s = &sp->slots[x->slot];
 	s->xfer = NULL;
+	x->dma = NULL;
 	x->state = AML_SCRATCHPAD_DONE;
 	x->err = err;
 	if (err != 0 && x->kind == AML_SCRATCHPAD_TO_SLOT) {
@@ -108,27 +109,43 @@ void aml_scratchpad_complete(struct aml_scratchpad *sp,
 	pthread_cond_broadcast(&sp->done);
 }
 
-/* A copy whose waiter did not survive a fork(): copy again, now, with the
- * lock held (the slot is busy, so neither end changed meanwhile). */
-static void scratchpad_redo(struct aml_scratchpad *sp,
-                            struct aml_scratchpad_xfer *x)
+/*
+ * Wait for the dma request of @x, IN_FLIGHT or REDO, and complete it.
+ * Called and returns with the lock held; drops it around the wait if
+ * @p unlock (not in fini, where no other thread may run).
+ *
+ * After a fork(), REDO: the request the gone waiter was waiting for is
+ * valid again in the child (aml/dma.h), queued, half copied or ended, so
+ * waiting for it is what completes it; a second copy through a new request
+ * would leave it to land later. Its wait fails when the gone thread's wait
+ * had already ended and freed it (the handle is stale): the copy is over,
+ * but its result went with the thread, so the copy is made again, with the
+ * lock held (the slot is busy: neither end changed meanwhile).
+ */
+static void scratchpad_wait_dma(struct aml_scratchpad *sp,
+                                struct aml_scratchpad_xfer *x,
+                                bool unlock)
 {
-	size_t tile = sp->slots[x->slot].tile;
-	aml_scratchpad_complete(
-	        sp, x, aml_scratchpad_copy(sp, x->slot, tile, x->kind));
+	bool redo = x->state == AML_SCRATCHPAD_REDO;
+	struct aml_dma_request *d = x->dma;
+	x->state = AML_SCRATCHPAD_WAITING;
+	if (unlock)
+		pthread_mutex_unlock(&sp->lock);
+	int err = aml_dma_wait(sp->dma, &d);
+	if (unlock)
+		pthread_mutex_lock(&sp->lock);
+	if (redo && err != 0)
+		err = aml_scratchpad_copy(sp, x->slot, sp->slots[x->slot].tile,
+		                          x->kind);
+	aml_scratchpad_complete(sp, x, err);
 }
 
 void aml_scratchpad_settle(struct aml_scratchpad *sp,
                            struct aml_scratchpad_xfer *x)
 {
-	if (x->state == AML_SCRATCHPAD_REDO) {
-		scratchpad_redo(sp, x);
-	} else if (x->state == AML_SCRATCHPAD_IN_FLIGHT) {
-		struct aml_dma_request *d = x->dma;
-		x->dma = NULL;
-		x->state = AML_SCRATCHPAD_WAITING;
-		aml_scratchpad_complete(sp, x, aml_dma_wait(sp->dma, &d));
-	}
+	if (x->state == AML_SCRATCHPAD_IN_FLIGHT ||
+	    x->state == AML_SCRATCHPAD_REDO)
+		scratchpad_wait_dma(sp, x, false);
 }
 
 /* Wait for @x and drop one handle on it. Called and returns with the lock
@@ -137,21 +154,10 @@ int aml_scratchpad_request_wait(struct aml_scratchpad *sp,
                                 struct aml_scratchpad_xfer *x)
 {
 	while (x->state != AML_SCRATCHPAD_DONE) {
-		if (x->state == AML_SCRATCHPAD_WAITING) {
+		if (x->state == AML_SCRATCHPAD_WAITING)
 			pthread_cond_wait(&sp->done, &sp->lock);
-			continue;
-		}
-		if (x->state == AML_SCRATCHPAD_REDO) {
-			scratchpad_redo(sp, x);
-			continue;
-		}
-		struct aml_dma_request *d = x->dma;
-		x->dma = NULL;
-		x->state = AML_SCRATCHPAD_WAITING;
-		pthread_mutex_unlock(&sp->lock);
-		int err = aml_dma_wait(sp->dma, &d);
-		pthread_mutex_lock(&sp->lock);
-		aml_scratchpad_complete(sp, x, err);
+		else
+			scratchpad_wait_dma(sp, x, true);
 	}
 	int err = x->err;
 	scratchpad_xfer_put(sp, x);

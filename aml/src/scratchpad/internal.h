@@ -32,10 +32,12 @@ enum aml_scratchpad_copy { AML_SCRATCHPAD_TO_SLOT, AML_SCRATCHPAD_TO_TILE };
 enum aml_scratchpad_xfer_state {
 	/* The dma request is in dma, waiting for a waiter. */
 	AML_SCRATCHPAD_IN_FLIGHT,
-	/* A waiter took dma and waits for it without the lock. */
+	/* A waiter waits for dma without the lock. */
 	AML_SCRATCHPAD_WAITING,
-	/* The waiter did not survive a fork(): whether the copy ended is
-	 * unknown in the child, whose next waiter copies again. */
+	/* The waiter did not survive a fork(). In the child, dma may still
+	 * be queued or half copied: the next waiter waits for it again, and
+	 * copies again only if that wait fails (a request the gone thread's
+	 * wait had already ended and freed, its result lost). */
 	AML_SCRATCHPAD_REDO,
 	/* The copy is over; err says how it went. */
 	AML_SCRATCHPAD_DONE,
@@ -63,7 +65,11 @@ struct aml_scratchpad_xfer {
 	/* Links of the state's live list. */
 	struct aml_scratchpad_xfer *prev;
 	struct aml_scratchpad_xfer *next;
-	/* The dma's request while AML_SCRATCHPAD_IN_FLIGHT, then NULL. */
+	/* The dma's request until the copy is DONE, then NULL. Kept while a
+	 * waiter waits for it (on a copy of the handle), so that a child of
+	 * fork() can take it over: a second copy through a new request would
+	 * leave this one to land later in a slot or tile that serves
+	 * another tile by then. */
 	struct aml_dma_request *dma;
 	size_t slot;
 	enum aml_scratchpad_copy kind;
@@ -150,7 +156,7 @@ void aml_scratchpad_count_miss(struct aml_scratchpad *sp,
 void aml_scratchpad_complete(struct aml_scratchpad *sp,
                              struct aml_scratchpad_xfer *x,
                              int err);
-/* Complete @p x if in flight or to copy again, keeping the lock (fini). */
+/* Complete @p x if IN_FLIGHT or REDO, keeping the lock (fini). */
 void aml_scratchpad_settle(struct aml_scratchpad *sp,
                            struct aml_scratchpad_xfer *x);
 /* Wait for @p x and drop one handle on it; unlocks while waiting. */

@@ -39,10 +39,12 @@
  *
  * fork() (aml/src/fork.h): prepare takes the lock, so the child's copy is
  * consistent; the child makes the lock and condition variable new. A copy
- * a thread was waiting for without the lock (WAITING) has lost its waiter,
- * and the dma request with it: the child's next waiter copies it again
- * (REDO), which is safe because a slot with a copy in flight is neither
- * written nor evicted. Pins of threads that are gone stay.
+ * a thread was waiting for without the lock (WAITING) has lost its waiter
+ * (REDO). Its dma request stays in the copy's record, and is valid in the
+ * child (aml/dma.h): the child's next waiter waits for it, so that no copy
+ * is left in the engine to land later in a slot or tile reused by then,
+ * and copies again only if that request had ended already (async.c). Pins
+ * of threads that are gone stay.
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -434,20 +436,10 @@ static struct aml_scratchpad *scratchpad_forked(struct aml_fork_hook *hook)
 	return AML_FORK_OBJECT(hook, struct aml_scratchpad_state, fork)->owner;
 }
 
-static void scratchpad_fork_prepare(struct aml_fork_hook *hook)
-{
-	pthread_mutex_lock(&scratchpad_forked(hook)->lock);
-}
-
-static void scratchpad_fork_parent(struct aml_fork_hook *hook)
-{
-	pthread_mutex_unlock(&scratchpad_forked(hook)->lock);
-}
-
 static void scratchpad_fork_child(struct aml_fork_hook *hook)
 {
 	struct aml_scratchpad *sp = scratchpad_forked(hook);
-	pthread_mutex_init(&sp->lock, NULL);
+	aml_fork_mutex_child(hook);
 	pthread_cond_init(&sp->done, NULL);
 	for (struct aml_scratchpad_xfer *x = sp->state->live; x != NULL;
 	     x = x->next)
@@ -457,8 +449,8 @@ static void scratchpad_fork_child(struct aml_fork_hook *hook)
 
 static const struct aml_fork_ops scratchpad_fork_ops = {
         .level = AML_FORK_SCRATCHPAD,
-        .prepare = scratchpad_fork_prepare,
-        .parent = scratchpad_fork_parent,
+        .prepare = aml_fork_mutex_prepare,
+        .parent = aml_fork_mutex_parent,
         .child = scratchpad_fork_child,
 };
 
@@ -502,7 +494,9 @@ int aml_scratchpad_init(struct aml_scratchpad *sp,
                         struct aml_dma *dma,
                         size_t nslots)
 {
-	if (sp == NULL)
+	/* Storage that holds a live scratchpad is left to it
+	 * (aml/src/fork.h). */
+	if (sp == NULL || aml_fork_registered(AML_FORK_SCRATCHPAD, sp))
 		return AML_EINVAL;
 	sp->ready = 0;
 	if (tiling == NULL || area == NULL || dma == NULL || nslots == 0)
@@ -551,12 +545,13 @@ int aml_scratchpad_init(struct aml_scratchpad *sp,
 	        .lru_head = AML_SCRATCHPAD_NONE,
 	        .lru_tail = AML_SCRATCHPAD_NONE,
 	};
+	/* Only a lack of resources can fail default ones. */
 	if (pthread_mutex_init(&sp->lock, NULL) != 0) {
-		err = AML_FAILURE;
+		err = AML_ENOMEM;
 		goto err_map;
 	}
 	if (pthread_cond_init(&sp->done, NULL) != 0) {
-		err = AML_FAILURE;
+		err = AML_ENOMEM;
 		goto err_lock;
 	}
 	for (size_t i = 0; i < nslots; i++) {
@@ -564,7 +559,8 @@ int aml_scratchpad_init(struct aml_scratchpad *sp,
 		aml_scratchpad_lru_add(sp, i);
 	}
 	state->owner = sp;
-	aml_fork_register(&state->fork, &scratchpad_fork_ops);
+	aml_fork_register_object(&state->fork, &scratchpad_fork_ops, sp,
+	                         &sp->lock);
 	sp->ready = 1;
 	return 0;
 

@@ -41,7 +41,7 @@ struct aml_arena_locked {
 	} mutex;
 	/** aml's fork() registration (the size is checked where it is
 	 * used). */
-	void *fork[4];
+	void *fork[5];
 };
 
 /** Declare storage for a locked arena (see aml_arena_locked_init()). */
@@ -49,9 +49,12 @@ struct aml_arena_locked {
 
 /**
  * Wrap @p inner.
- * @return 0; AML_EINVAL for NULL arguments or an inner arena without ops
- *         (@p arena untouched); AML_ENOMEM if the mutex cannot be made
- *         (@p arena then answers AML_EINVAL, as after fini).
+ * @return 0; AML_EINVAL for NULL arguments or an inner arena without ops;
+ *         AML_EINVAL for storage that holds a live arena (initialised, not
+ *         finalised), which is left as it is; AML_ENOMEM if the mutex
+ *         cannot be made. On any other error a non-NULL @p arena is left
+ *         finalised, whatever it held: fini is a no-op on it and every
+ *         call through it AML_EINVAL.
  */
 int aml_arena_locked_init(struct aml_arena_locked *arena,
                           struct aml_arena *inner);

@@ -4,13 +4,17 @@
  * The parallel dma engine: a pool of worker threads, created once by init,
  * that copies requests in chunks.
  *
- * - A copy of at least 2 * chunk_size bytes is split into up to nworkers
- *   chunks (whole runs of a strided layout, at least chunk_size bytes each)
- *   that the workers copy at once. aml_dma_copy() also copies chunks in the
+ * - A copy of at least 2 * chunk_size bytes is cut into up to
+ *   4 x (nworkers + 1) chunks, so that a thread the OS preempts leaves its
+ *   share to the others: equal byte ranges of the copy's stream, on 64-byte
+ *   boundaries (a chunk may start inside a row of a strided layout), of at
+ *   least chunk_size bytes but the last. The workers copy them at once;
+ *   aml_dma_copy() and aml_dma_wait() also copy queued chunks in the
  *   calling thread rather than sleeping.
  * - A copy of at most inline_max bytes runs in the submitting thread, as
  *   with the sequential engine: a hand-off to a worker costs more than
- *   the copy itself. Set inline_max to 0 to send every copy to the workers.
+ *   the copy itself. inline_max 0 takes the default, 16 KiB;
+ *   AML_DMA_PAR_NO_INLINE sends every copy to the workers.
  * - Idle workers, and threads in aml_dma_wait(), spin for spin_ns before
  *   they sleep, so that a request submitted or completed within that time
  *   pays no wake-up (tens of microseconds where a condition variable sleep
@@ -83,14 +87,19 @@ struct aml_dma_par {
 
 /**
  * Initialise a parallel engine and start its workers.
- * @param[out] dma the storage to initialise.
+ * @param[out] dma the storage to initialise. On error it is left
+ *             finalised, whatever it held: aml_dma_par_fini() is a no-op
+ *             on it and every other call through it AML_EINVAL.
  * @param topology the topology the copied memory lives in: when it is
  *        emulated, copies are charged to its cost model. NULL, or a real
  *        topology, copies with memcpy only. Must outlive the engine.
  * @param options NULL for the defaults.
- * @return 0; AML_EINVAL for a NULL @p dma or an option out of range;
- *         AML_ENOMEM, or AML_FAILURE when a thread cannot be started
- *         (nothing is left running).
+ * @return 0; AML_EINVAL for a NULL @p dma or an option out of range, and
+ *         for storage that holds a live engine (initialised, not
+ *         finalised), which is left as it is;
+ *         AML_ENOMEM when its state, its mutex or a condition variable
+ *         cannot be made; AML_FAILURE when a thread cannot be started.
+ *         Nothing is left allocated or running on error.
  */
 int aml_dma_par_init(struct aml_dma_par *dma,
                      const struct aml_topology *topology,

@@ -39,11 +39,16 @@ struct aml_dma_seq {
 
 /**
  * Initialise a sequential engine.
- * @param[out] dma the storage to initialise.
+ * @param[out] dma the storage to initialise. On error it is left
+ *             finalised, whatever it held: aml_dma_seq_fini() is a no-op
+ *             on it and every aml_dma_*() call through it AML_EINVAL.
  * @param topology the topology the copied memory lives in: when it is
  *        emulated, copies are charged to its cost model. NULL, or a real
  *        topology, copies with memcpy only. Must outlive the engine.
- * @return 0; AML_EINVAL for a NULL @p dma; AML_ENOMEM.
+ * @return 0; AML_EINVAL for a NULL @p dma, and for storage that holds a
+ *         live engine (initialised, not finalised), which is left as it
+ *         is; AML_ENOMEM when its state or its mutex cannot be made.
+ *         Nothing is left allocated on error.
  */
 int aml_dma_seq_init(struct aml_dma_seq *dma,
                      const struct aml_topology *topology);

@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The parallel engine's construction (aml/dma/par.h): options, init, fini,
+ * create, destroy. The engine at work is par.c; its repair in a child of
+ * fork(), par_fork.c.
+ */
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <aml/dma/par.h>
+#include <aml/error.h>
+
+#include "aml/src/dma/par_internal.h"
+#include "aml/src/fork.h"
+#include "aml/src/handle.h"
+#include "aml/src/topology.h"
+
+#define PAR_CHUNK_SIZE_DEFAULT ((size_t)256 << 10)
+#define PAR_INLINE_MAX_DEFAULT ((size_t)16 << 10)
+#define PAR_SPIN_NS_DEFAULT    50000
+
+static size_t par_default_workers(void)
+{
+	cpu_set_t set;
+	size_t cpus = 1;
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		cpus = (size_t)CPU_COUNT(&set);
+	return cpus > 1 ? cpus - 1 : 1;
+}
+
+static int par_resolve(struct aml_dma_par_options *out,
+                       const struct aml_dma_par_options *in)
+{
+	struct aml_dma_par_options o = {0};
+	if (in != NULL)
+		o = *in;
+	if (o.nworkers == 0)
+		o.nworkers = par_default_workers();
+	if (o.nworkers > AML_DMA_PAR_WORKERS_MAX)
+		return AML_EINVAL;
+	if (o.chunk_size == 0)
+		o.chunk_size = PAR_CHUNK_SIZE_DEFAULT;
+	if (o.chunk_size > PTRDIFF_MAX / 2)
+		return AML_EINVAL;
+	if (o.inline_max == 0)
+		o.inline_max = PAR_INLINE_MAX_DEFAULT;
+	else if (o.inline_max == AML_DMA_PAR_NO_INLINE)
+		o.inline_max = 0;
+	if (o.spin_ns == 0)
+		o.spin_ns = PAR_SPIN_NS_DEFAULT;
+	*out = o;
+	return 0;
+}
+
+/* The lock and condition variables; AML_ENOMEM, with none left, when one
+ * cannot be made (only a lack of resources fails default ones). */
+static int par_sync_init(struct aml_dma_par_state *st)
+{
+	if (pthread_mutex_init(&st->lock, NULL) != 0)
+		return AML_ENOMEM;
+	if (pthread_cond_init(&st->work, NULL) != 0)
+		goto err_lock;
+	if (pthread_cond_init(&st->ended, NULL) != 0)
+		goto err_work;
+	return 0;
+
+err_work:
+	pthread_cond_destroy(&st->work);
+err_lock:
+	pthread_mutex_destroy(&st->lock);
+	return AML_ENOMEM;
+}
+
+static void par_free_state(struct aml_dma_par_state *st)
+{
+	aml_handle_pool_fini(&st->requests);
+	pthread_cond_destroy(&st->work);
+	pthread_cond_destroy(&st->ended);
+	pthread_mutex_destroy(&st->lock);
+	free(st);
+}
+
+/* Stop and join the first n workers. */
+static void par_stop(struct aml_dma_par_state *st, size_t n)
+{
+	pthread_mutex_lock(&st->lock);
+	atomic_store(&st->stopping, true);
+	pthread_cond_broadcast(&st->work);
+	pthread_mutex_unlock(&st->lock);
+	for (size_t i = 0; i < n; i++)
+		pthread_join(st->threads[i], NULL);
+}
+
+int aml_dma_par_init(struct aml_dma_par *dma,
+                     const struct aml_topology *topology,
+                     const struct aml_dma_par_options *options)
+{
+	/* Storage that holds a live engine is left to it (aml/src/fork.h). */
+	if (dma == NULL || aml_fork_registered(AML_FORK_DMA, dma))
+		return AML_EINVAL;
+	/* Finalised until the end: on error, fini skips the storage and
+	 * every call refuses it, whatever it held. */
+	*dma = (struct aml_dma_par){.state = NULL};
+	struct aml_dma_par_options o;
+	if (par_resolve(&o, options) != 0)
+		return AML_EINVAL;
+	struct aml_dma_par_state *st =
+	        calloc(1, sizeof(*st) + o.nworkers * sizeof(pthread_t));
+	if (st == NULL)
+		return AML_ENOMEM;
+	if (par_sync_init(st) != 0) {
+		free(st);
+		return AML_ENOMEM;
+	}
+	st->options = o;
+	st->charged = aml_topology_charging(topology);
+	atomic_init(&st->pending, 0);
+	atomic_init(&st->stopping, false);
+	aml_handle_pool_init(&st->requests, sizeof(struct par_request));
+	pthread_mutex_lock(&st->lock);
+	aml_dma_par_start_workers(st);
+	bool started = st->nthreads == o.nworkers;
+	pthread_mutex_unlock(&st->lock);
+	if (!started) {
+		par_stop(st, st->nthreads);
+		par_free_state(st);
+		return AML_FAILURE;
+	}
+	/* Last: a child forked before this never sees the engine. */
+	aml_fork_register_object(&st->fork, &aml_dma_par_fork_ops, dma,
+	                         &st->lock);
+	*dma = (struct aml_dma_par){
+	        .base = {.ops = &aml_dma_par_ops, .data = dma},
+	        .state = st,
+	};
+	return 0;
+}
+
+void aml_dma_par_fini(struct aml_dma_par *dma)
+{
+	if (dma == NULL || dma->state == NULL)
+		return;
+	struct aml_dma_par_state *st = dma->state;
+	aml_fork_unregister(&st->fork);
+	pthread_mutex_lock(&st->lock);
+	(void)aml_dma_par_barrier_locked(st);
+	pthread_mutex_unlock(&st->lock);
+	par_stop(st, st->nthreads);
+	par_free_state(st);
+	dma->state = NULL;
+	dma->base.ops = NULL;
+	dma->base.data = NULL;
+}
+
+int aml_dma_par_options(const struct aml_dma_par *dma,
+                        struct aml_dma_par_options *out)
+{
+	if (dma == NULL || dma->state == NULL || out == NULL)
+		return AML_EINVAL;
+	*out = dma->state->options;
+	if (out->inline_max == 0)
+		out->inline_max = AML_DMA_PAR_NO_INLINE;
+	return 0;
+}
+
+int aml_dma_par_create(struct aml_dma **out,
+                       const struct aml_topology *topology,
+                       const struct aml_dma_par_options *options)
+{
+	if (out == NULL)
+		return AML_EINVAL;
+	*out = NULL;
+	struct aml_dma_par *dma = malloc(sizeof(*dma));
+	if (dma == NULL)
+		return AML_ENOMEM;
+	int err = aml_dma_par_init(dma, topology, options);
+	if (err != 0) {
+		free(dma);
+		return err;
+	}
+	*out = &dma->base;
+	return 0;
+}
+
+void aml_dma_par_destroy(struct aml_dma **dma)
+{
+	if (dma == NULL || *dma == NULL || (*dma)->ops != &aml_dma_par_ops)
+		return;
+	struct aml_dma_par *self = (*dma)->data;
+	aml_dma_par_fini(self);
+	free(self);
+	*dma = NULL;
+}

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Private state of the parallel engine (aml/dma/par.h), shared by par.c
+ * (the engine at work), par_init.c (construction) and par_fork.c (repair
+ * in a child of fork()). Every function here is called with the engine's
+ * lock held.
+ */
+#ifndef AML_SRC_DMA_PAR_INTERNAL_H
+#define AML_SRC_DMA_PAR_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <aml/dma/par.h>
+
+#include "aml/src/dma/plan.h"
+#include "aml/src/fork.h"
+#include "aml/src/handle.h"
+
+/* A new field must also be reset in par_request_get. */
+struct par_request {
+	struct aml_handle_record head;
+	struct aml_dma_plan plan;
+	/* Bytes per chunk; the last one may be shorter. */
+	size_t chunk_bytes;
+	/* Chunks to copy (cancel lowers it to started), handed out, done. */
+	size_t nchunks;
+	size_t started;
+	size_t finished;
+	/* The first error a chunk returned. */
+	int status;
+	/* Freed by the engine when it ends (no handle was returned). */
+	bool detached;
+	bool cancelled;
+	/* Taken by a wait or a cancel: its handle is spent. */
+	bool claimed;
+	/* In the queue (chunks left to hand out). */
+	bool queued;
+	/* Set, under the lock, when the copy has ended. */
+	atomic_int done;
+	/* Modelled time (charged topologies): the submitter's at submission,
+	 * and the latest end of a chunk. */
+	uint64_t start_ns;
+	uint64_t end_ns;
+	/* Queue links. */
+	struct par_request *next;
+	struct par_request *prev;
+};
+
+struct aml_dma_par_state {
+	struct aml_dma_par_options options;
+	const struct aml_topology *charged;
+	pthread_mutex_t lock;
+	/* Idle workers sleep on work; waiters and barriers on ended. */
+	pthread_cond_t work;
+	pthread_cond_t ended;
+	struct par_request *head;
+	struct par_request *tail;
+	/* Chunks in the queue not handed out; read by spinners unlocked. */
+	atomic_size_t pending;
+	atomic_bool stopping;
+	size_t sleeping_workers;
+	size_t sleeping_waiters;
+	/* Requests submitted to the workers and not ended. */
+	size_t inflight;
+	/* First error of a fire-and-forget copy since the last barrier. */
+	int detached_error;
+	/* Modelled end of the latest request that ended (for barriers). */
+	uint64_t ended_ns;
+	struct aml_handle_pool requests;
+	struct aml_fork_hook fork;
+	/* Workers running: options.nworkers, or fewer in a child of fork()
+	 * until they are started again. */
+	size_t nthreads;
+	pthread_t threads[];
+};
+
+/* Queue r, not queued, after every request queued before. */
+static inline void aml_dma_par_queue_append(struct aml_dma_par_state *st,
+                                            struct par_request *r)
+{
+	r->queued = true;
+	r->next = NULL;
+	r->prev = st->tail;
+	if (st->tail != NULL)
+		st->tail->next = r;
+	else
+		st->head = r;
+	st->tail = r;
+}
+
+/* Request r has ended: free it if detached, else mark it done; wake the
+ * waiters. */
+void aml_dma_par_end(struct aml_dma_par_state *st, struct par_request *r);
+
+/* Start workers up to nworkers: all of them at init, again in a child of
+ * fork(), which has none. Stops at the first that cannot start. */
+void aml_dma_par_start_workers(struct aml_dma_par_state *st);
+
+/* Copy queued chunks where waiters help, wait for every request to end,
+ * and return (and clear) the first error of a fire-and-forget copy. */
+int aml_dma_par_barrier_locked(struct aml_dma_par_state *st);
+
+/* The engine's ops (par.c). */
+extern const struct aml_dma_ops aml_dma_par_ops;
+
+/* The engine's fork() handlers (par_fork.c). */
+extern const struct aml_fork_ops aml_dma_par_fork_ops;
+
+#endif /* AML_SRC_DMA_PAR_INTERNAL_H */

@@ -169,6 +169,30 @@ TEST_F(TopologyXmlHostile, NotWellFormedIsRefusedWithItsLine)
 	EXPECT_EQ(v.reason, "no root element");
 }
 
+// What a reason quotes from the text is one printable line, as every aml
+// message about a user's text: other bytes, and the backslash that starts
+// an escape, appear as \xNN (docs/errors.md).
+TEST_F(TopologyXmlHostile, ReasonsShowOtherBytesAsEscapes)
+{
+	struct Case {
+		std::string type, reason;
+	} cases[] = {
+	        {"Caf\xc3\xa9", "unknown object type \"Caf\\xc3\\xa9\""},
+	        {"a&#9;b&#10;c", "unknown object type \"a\\x09b\\x0ac\""},
+	        {"a\\b", "unknown object type \"a\\x5cb\""},
+	        {"&#x7f;", "unknown object type \"\\x7f\""},
+	};
+	for (const Case &c : cases) {
+		SCOPED_TRACE(c.type);
+		std::string text = Replace(knl, "type=\"Package\"",
+		                           "type=\"" + c.type + "\"");
+		Verdict v = Load(text);
+		EXPECT_EQ(v.err, AML_EINVAL);
+		EXPECT_EQ(v.line, LineOf(text, "type=\"" + c.type));
+		EXPECT_EQ(v.reason, c.reason);
+	}
+}
+
 TEST_F(TopologyXmlHostile, DeepNestingIsRefused)
 {
 	// 100000 Groups one in another, each valid: refused at 64 deep,

@@ -14,7 +14,7 @@
 #include <aml/topology.h>
 
 #include "aml/src/backend.h"
-#include "aml/src/classify.h"
+#include "aml/src/quote.h"
 #include "aml/src/topology.h"
 #include "aml/src/topology_xml/topology_xml.h"
 

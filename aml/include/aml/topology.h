@@ -56,7 +56,9 @@ struct aml_topology_xml_error {
 	/** Line of the text, from 1; 0 when the reason is about the whole
 	 * text (unreadable, too large, no NUMA node, ...). */
 	size_t line;
-	/** The reason, in words. */
+	/** The reason, in words: one printable line, where any byte of the
+	 * text other than printable ASCII (and the backslash) shows as
+	 * `\\xNN`. */
 	char reason[128];
 };
 

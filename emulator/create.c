@@ -14,6 +14,7 @@
 #include <aml/topology.h>
 
 #include "aml/src/quote.h"
+#include "aml/src/sysfs.h"
 #include "aml/src/topology.h"
 #include "emulator/emulator_internal.h"
 
@@ -46,9 +47,9 @@ create_read_file(const char *path, char **out, struct aml_emu_error *error)
 	*out = NULL;
 	FILE *f = fopen(path, "r");
 	if (f == NULL) {
-		/* Short of memory, the file is not at fault: try again later.
-		 */
-		if (errno == ENOMEM)
+		/* Short of memory or descriptors, the file is not at fault:
+		 * try again later. */
+		if (aml_sysfs_open_error(errno, 0) == AML_ENOMEM)
 			return AML_ENOMEM;
 		create_error(error, "cannot open ", path);
 		return AML_EINVAL;
@@ -124,8 +125,9 @@ static int create_machine(struct emu_machine *m)
 		};
 	}
 	create_fallbacks(m);
+	/* Only a lack of resources can fail a default lock. */
 	if (pthread_rwlock_init(&m->lock, NULL) != 0)
-		return AML_FAILURE;
+		return AML_ENOMEM;
 	err = emu_clock_init(m);
 	if (err != 0)
 		pthread_rwlock_destroy(&m->lock);

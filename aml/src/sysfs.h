@@ -36,6 +36,15 @@ int aml_sysfs_node_access(int node, const char *name, uint64_t *out);
  * @p absent (the file is not there, as on kernels without HMAT). */
 int aml_sysfs_open_error(int err, int absent);
 
+/**
+ * HMAT's bandwidth unit, MiB/s (2^20 bytes: sysfs's access0 files and
+ * hwloc's memory attributes give it), in bytes per second, saturated at
+ * UINT64_MAX: 2^44 MiB/s and more would wrap in 64 bits, to 0 at 2^44,
+ * the slowest figure instead of the fastest. Both discovery backends use
+ * it.
+ */
+uint64_t aml_hmat_bytes_per_second(uint64_t mib);
+
 #ifdef __cplusplus
 }
 #endif

@@ -132,10 +132,14 @@ void aml_topology_destroy(struct aml_topology **topology);
  * kept until exit. A failure that may pass (AML_ENOMEM, AML_FAILURE) is
  * tried again by the next call; one the environment or the machine decides
  * (AML_EINVAL, AML_ENODEV, AML_ENOTSUP) stays the answer. A refused
- * AML_EMULATE or AML_TOPOLOGY_XML prints where and why on stderr.
+ * AML_EMULATE or AML_TOPOLOGY_XML prints where and why on stderr, once.
  * @return the topology, owned by aml; NULL with aml_errno set as by
  *         aml_emu_create(), aml_topology_discover() or
  *         aml_topology_load_xml().
+ * @note Thread-safe, and safe across fork(): no lock is held while the
+ *       topology is made, so the child of a fork() made meanwhile by
+ *       another thread makes its own on its first call (threads that ask
+ *       at once may each make one; all get the first one made).
  */
 const struct aml_topology *aml_topology_default(void);
 

@@ -113,7 +113,7 @@ TEST_F(TopologyXmlHostile, MissingQuoteIsRefused)
 
 TEST_F(TopologyXmlHostile, HugeNumaOsIndexIsRefusedAtOnce)
 {
-	// hwloc sized a node set by it: 512 MiB and seconds before loading.
+	// hwloc sized a node set by it: 515 MiB and seconds before loading.
 	std::string text = Replace(knl, "type=\"NUMANode\" os_index=\"1\"",
 	                           "type=\"NUMANode\" os_index=\"4294967295\"");
 	EXPECT_REFUSED_IN_CHILD(text);

@@ -94,8 +94,9 @@ int aml_topology_load_xml(struct aml_topology **out, const char *path);
  *             may be NULL.
  * @return 0; AML_EINVAL if an argument is NULL or the file cannot be read,
  *         is empty or larger than AML_TOPOLOGY_XML_MAX, or is refused
- *         (@p error says where and why); AML_ENOMEM; AML_ENOTSUP if the
- *         hwloc backend is not built.
+ *         (@p error says where and why); AML_ENOMEM when memory, or a file
+ *         descriptor to open the file, runs out (a later call may
+ *         succeed); AML_ENOTSUP if the hwloc backend is not built.
  * @note Thread-safe.
  */
 int aml_topology_load_xml_file(struct aml_topology **out,

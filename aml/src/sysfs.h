@@ -31,9 +31,11 @@ int aml_sysfs_node_cpus(int node, struct aml_bitmap *out);
  */
 int aml_sysfs_node_access(int node, const char *name, uint64_t *out);
 
-/** The AML_E* code of an fopen() or opendir() of sysfs that failed with
+/** The AML_E* code of an open(), fopen() or opendir() that failed with
  * @p err (errno): AML_ENOMEM when memory or descriptors ran out, else
- * @p absent (the file is not there, as on kernels without HMAT). */
+ * @p absent (for sysfs: the file is not there, as on kernels without HMAT).
+ * Also for the files users name (hwloc XML, emulator specs): running out
+ * is never the file's fault. */
 int aml_sysfs_open_error(int err, int absent);
 
 /**

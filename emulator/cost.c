@@ -84,11 +84,13 @@ static uint64_t cost_dilate(uint64_t ns, double dilation)
 
 int emu_clock_init(struct emu_machine *m)
 {
+	/* Out of keys (EAGAIN) or memory: resources, which may come back,
+	 * as do the lock's. */
 	if (pthread_key_create(&m->thread_key, NULL) != 0)
-		return AML_FAILURE;
+		return AML_ENOMEM;
 	if (pthread_mutex_init(&m->clocks_lock, NULL) != 0) {
 		pthread_key_delete(m->thread_key);
-		return AML_FAILURE;
+		return AML_ENOMEM;
 	}
 	m->clocks = NULL;
 	/* The machine's lock exists already and goes after this fini. */
@@ -170,21 +172,13 @@ void emu_clock_advance(struct emu_machine *m, uint64_t ns, uint64_t start_ns)
 static double host_copy_bw;
 static pthread_mutex_t host_copy_bw_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void *cost_map_buffers(size_t size)
-{
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-	               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	return p == MAP_FAILED ? NULL : p;
-}
-
-void *(*emu_calibration_map)(size_t size) = cost_map_buffers;
-
-/* The measurement itself; 0 if it could not be made. */
+/* The measurement itself; 0 if it could not get its buffers. */
 static double cost_measure_host(void)
 {
 	size_t size = 32 << 20;
-	char *src = emu_calibration_map(2 * size);
-	if (src == NULL)
+	char *src = mmap(NULL, 2 * size, PROT_READ | PROT_WRITE,
+	                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (src == MAP_FAILED)
 		return 0;
 	char *dst = src + size;
 	memset(src, 1, 2 * size); /* fault everything in first */
@@ -262,8 +256,9 @@ static int cost_calibrate(struct emu_machine *m, double *out)
 		return 0;
 	}
 	double host_bw = cost_host_copy_bw();
+	/* Its only cause: no memory for the buffers. */
 	if (host_bw <= 0)
-		return AML_FAILURE;
+		return AML_ENOMEM;
 	uint64_t fastest = 0;
 	for (size_t i = 0; i < m->ndevices; i++) {
 		const struct aml_emu_tier *tier = &m->spec.tiers[i];

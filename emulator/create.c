@@ -13,46 +13,29 @@
 #include <aml/error.h>
 #include <aml/topology.h>
 
+#include "aml/src/quote.h"
+#include "aml/src/sysfs.h"
 #include "aml/src/topology.h"
 #include "emulator/emulator_internal.h"
 
 /* Specs are short: a file over 1 MiB is a mistake, not a machine. */
 #define SPEC_FILE_MAX (1 << 20)
 
-/* The reason, then the path if any, quoted as a spec's tokens are (bytes
- * outside printable ASCII as \xNN) and cut to fit: a reason is one clean
- * line whatever the path holds. */
+/* The reason, then the path if any, quoted as a spec's tokens are
+ * (aml/src/quote.h) and cut to fit: a reason is one clean line whatever the
+ * path holds. */
 static void
 create_error(struct aml_emu_error *error, const char *reason, const char *path)
 {
-	static const char hex[] = "0123456789abcdef";
 	if (error == NULL)
 		return;
 	error->offset = 0;
-	char *out = error->reason, *end = out + sizeof(error->reason);
-	int n = snprintf(out, sizeof(error->reason), "%s", reason);
-	if (path == NULL || n < 0 || (size_t)n >= sizeof(error->reason) / 2)
+	size_t size = sizeof(error->reason);
+	int n = snprintf(error->reason, size, "%s", reason);
+	if (path == NULL || n < 0 || (size_t)n >= size / 2)
 		return;
-	out += n;
-	*out++ = '"';
-	/* Room is kept for an escape, "...", the closing quote and NUL. */
-	for (; *path != '\0' && end - out > 4 + 3 + 1 + 1; path++) {
-		unsigned char c = (unsigned char)*path;
-		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
-			*out++ = (char)c;
-		} else {
-			*out++ = '\\';
-			*out++ = 'x';
-			*out++ = hex[c >> 4];
-			*out++ = hex[c & 0xf];
-		}
-	}
-	if (*path != '\0') {
-		memcpy(out, "...", 3);
-		out += 3;
-	}
-	*out++ = '"';
-	*out = '\0';
+	aml_quote(error->reason + n, size - (size_t)n, path, strlen(path),
+	          SIZE_MAX);
 }
 
 /* Read "@path" into *out, NUL-terminated: 0; AML_EINVAL with the reason
@@ -64,9 +47,9 @@ create_read_file(const char *path, char **out, struct aml_emu_error *error)
 	*out = NULL;
 	FILE *f = fopen(path, "r");
 	if (f == NULL) {
-		/* Short of memory, the file is not at fault: try again later.
-		 */
-		if (errno == ENOMEM)
+		/* Short of memory or descriptors, the file is not at fault:
+		 * try again later. */
+		if (aml_sysfs_open_error(errno, 0) == AML_ENOMEM)
 			return AML_ENOMEM;
 		create_error(error, "cannot open ", path);
 		return AML_EINVAL;
@@ -142,8 +125,9 @@ static int create_machine(struct emu_machine *m)
 		};
 	}
 	create_fallbacks(m);
+	/* Only a lack of resources can fail a default lock. */
 	if (pthread_rwlock_init(&m->lock, NULL) != 0)
-		return AML_FAILURE;
+		return AML_ENOMEM;
 	err = emu_clock_init(m);
 	if (err != 0)
 		pthread_rwlock_destroy(&m->lock);

@@ -154,11 +154,9 @@ int emu_copy(const struct aml_topology *topology,
 /* The topology ops thread_time and thread_wait_until (aml/src/topology.h). */
 uint64_t emu_thread_time(const struct aml_topology *topology);
 void emu_thread_wait_until(const struct aml_topology *topology, uint64_t ns);
+/* Make the clock's key and lock, and register the machine for fork():
+ * 0, or AML_ENOMEM when the system lacks either. */
 int emu_clock_init(struct emu_machine *machine);
-/* Maps the buffers of delay mode's calibration, or returns NULL: mmap by
- * default. A seam for tests, which make it fail; set it only while no
- * thread calibrates. */
-extern void *(*emu_calibration_map)(size_t size);
 /* The ops of emulated topologies (emulator.c), for create.c. */
 extern const struct aml_topology_ops aml_emu_topology_ops;
 void emu_clock_fini(struct emu_machine *machine);

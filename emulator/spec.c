@@ -33,13 +33,14 @@
 #include <aml/bitmap.h>
 #include <aml/error.h>
 
+#include "aml/src/quote.h"
+
 __extension__ typedef unsigned __int128 spec_u128;
 
 /* Tokens quoted in an error reason are cut to this many bytes, so that the
  * reason keeps its end (often the list of what is allowed). */
-#define QUOTE_MAX 24
-/* Each byte may become \xNN; plus quotes, "..." and the NUL. */
-#define QUOTE_SIZE (4 * QUOTE_MAX + 8)
+#define QUOTE_MAX  24
+#define QUOTE_SIZE AML_QUOTE_SIZE(QUOTE_MAX)
 
 /* More fraction digits than this could not be kept exact in 128 bits once
  * multiplied by a unit (10^18 x 2^40 x 2 < 2^128); nobody needs them. */
@@ -213,31 +214,11 @@ static bool spec_is(const char *s, size_t len, const char *word)
 	return strlen(word) == len && memcmp(s, word, len) == 0;
 }
 
-/* "token" for an error reason: cut, and with bytes outside printable ASCII
- * escaped, so that a reason is always a clean line whatever the input. */
+/* "token" for an error reason: cut, and escaped as aml's messages show a
+ * user's text (aml/src/quote.h). */
 static const char *spec_quote(char *buf, const char *s, size_t len)
 {
-	static const char hex[] = "0123456789abcdef";
-	size_t n = 0;
-	buf[n++] = '"';
-	for (size_t i = 0; i < len && i < QUOTE_MAX; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
-			buf[n++] = (char)c;
-		} else {
-			buf[n++] = '\\';
-			buf[n++] = 'x';
-			buf[n++] = hex[c >> 4];
-			buf[n++] = hex[c & 0xf];
-		}
-	}
-	if (len > QUOTE_MAX) {
-		memcpy(buf + n, "...", 3);
-		n += 3;
-	}
-	buf[n++] = '"';
-	buf[n] = '\0';
-	return buf;
+	return aml_quote(buf, QUOTE_SIZE, s, len, QUOTE_MAX);
 }
 
 __attribute__((format(printf, 3, 4))) static int

@@ -2,6 +2,8 @@
 // AML_EMULATE (set in this test's BUILD target) makes the default topology
 // the emulated machine.
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -9,6 +11,24 @@
 
 namespace
 {
+
+// First: threads that ask at once may each make a machine, and all get
+// the one published first (the others are destroyed: the leak checkers
+// see it).
+TEST(EmulatorEnv, ThreadsThatAskAtOnceGetOneTopology)
+{
+	std::vector<const struct aml_topology *> got(8);
+	std::vector<std::thread> threads;
+	for (size_t i = 0; i < got.size(); i++)
+		threads.emplace_back(
+		        [&got, i] { got[i] = aml_topology_default(); });
+	for (std::thread &th : threads)
+		th.join();
+	ASSERT_NE(got[0], nullptr);
+	for (const struct aml_topology *t : got)
+		EXPECT_EQ(t, got[0]);
+	EXPECT_EQ(aml_topology_default(), got[0]);
+}
 
 TEST(EmulatorEnv, DefaultTopologyIsTheEmulatedMachine)
 {

@@ -9,6 +9,7 @@
 #include <aml.h>
 
 #include "aml/src/backend.h"
+#include "aml/src/sysfs.h"
 
 namespace
 {
@@ -72,6 +73,21 @@ TEST(TopologyDiscover, LibnumaDevicesMapLikeHwlocOnes)
 		EXPECT_EQ(id, 0);
 	EXPECT_EQ(aml_device_unmap(dev, p, 8 * page), 0);
 	aml_topology_destroy(&t);
+}
+
+// HMAT's MiB/s, as sysfs and hwloc give them, in bytes per second: both
+// backends convert with this, which saturates where a shift by 20 wrapped
+// (2^44 MiB/s became 0, the slowest figure).
+TEST(TopologyDiscover, HmatBandwidthSaturates)
+{
+	const uint64_t edge = UINT64_C(1) << 44;
+	EXPECT_EQ(aml_hmat_bytes_per_second(0), 0u);
+	EXPECT_EQ(aml_hmat_bytes_per_second(1), UINT64_C(1) << 20);
+	EXPECT_EQ(aml_hmat_bytes_per_second(204800), UINT64_C(204800) << 20);
+	EXPECT_EQ(aml_hmat_bytes_per_second(edge - 1), (edge - 1) << 20);
+	EXPECT_EQ(aml_hmat_bytes_per_second(edge), UINT64_MAX);
+	EXPECT_EQ(aml_hmat_bytes_per_second(edge + 1), UINT64_MAX);
+	EXPECT_EQ(aml_hmat_bytes_per_second(UINT64_MAX), UINT64_MAX);
 }
 
 } // namespace

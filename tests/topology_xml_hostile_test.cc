@@ -113,7 +113,7 @@ TEST_F(TopologyXmlHostile, MissingQuoteIsRefused)
 
 TEST_F(TopologyXmlHostile, HugeNumaOsIndexIsRefusedAtOnce)
 {
-	// hwloc sized a node set by it: 512 MiB and seconds before loading.
+	// hwloc sized a node set by it: 515 MiB and seconds before loading.
 	std::string text = Replace(knl, "type=\"NUMANode\" os_index=\"1\"",
 	                           "type=\"NUMANode\" os_index=\"4294967295\"");
 	EXPECT_REFUSED_IN_CHILD(text);
@@ -167,6 +167,30 @@ TEST_F(TopologyXmlHostile, NotWellFormedIsRefusedWithItsLine)
 	Verdict v = Load("");
 	EXPECT_EQ(v.err, AML_EINVAL);
 	EXPECT_EQ(v.reason, "no root element");
+}
+
+// What a reason quotes from the text is one printable line, as every aml
+// message about a user's text: other bytes, and the backslash that starts
+// an escape, appear as \xNN (docs/errors.md).
+TEST_F(TopologyXmlHostile, ReasonsShowOtherBytesAsEscapes)
+{
+	struct Case {
+		std::string type, reason;
+	} cases[] = {
+	        {"Caf\xc3\xa9", "unknown object type \"Caf\\xc3\\xa9\""},
+	        {"a&#9;b&#10;c", "unknown object type \"a\\x09b\\x0ac\""},
+	        {"a\\b", "unknown object type \"a\\x5cb\""},
+	        {"&#x7f;", "unknown object type \"\\x7f\""},
+	};
+	for (const Case &c : cases) {
+		SCOPED_TRACE(c.type);
+		std::string text = Replace(knl, "type=\"Package\"",
+		                           "type=\"" + c.type + "\"");
+		Verdict v = Load(text);
+		EXPECT_EQ(v.err, AML_EINVAL);
+		EXPECT_EQ(v.line, LineOf(text, "type=\"" + c.type));
+		EXPECT_EQ(v.reason, c.reason);
+	}
 }
 
 TEST_F(TopologyXmlHostile, DeepNestingIsRefused)

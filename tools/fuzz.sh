@@ -47,7 +47,8 @@ fuzzer_flags=()
 case "$name" in
 spec)
 	fuzzer=tests/fuzz/emulator_spec_fuzzer.c
-	sources=(emulator/spec.c emulator/presets.c aml/src/bitmap.c aml/src/error.c)
+	sources=(emulator/spec.c emulator/presets.c aml/src/bitmap.c aml/src/error.c
+		aml/src/quote.c)
 	max_len=8192
 	;;
 list)

@@ -30,30 +30,7 @@
 #include <aml/bitmap.h>
 #include <aml/error.h>
 
-const char *aml_env_quote(char *buf, const char *value)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t n = 0, i = 0;
-	buf[n++] = '"';
-	for (; value[i] != '\0' && i < AML_ENV_QUOTE_MAX; i++) {
-		unsigned char c = (unsigned char)value[i];
-		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
-			buf[n++] = (char)c;
-		} else {
-			buf[n++] = '\\';
-			buf[n++] = 'x';
-			buf[n++] = hex[c >> 4];
-			buf[n++] = hex[c & 0xf];
-		}
-	}
-	if (value[i] != '\0') {
-		memcpy(buf + n, "...", 3);
-		n += 3;
-	}
-	buf[n++] = '"';
-	buf[n] = '\0';
-	return buf;
-}
+#include "aml/src/quote.h"
 
 /* Read a node-list variable into *out; false if unset or malformed. */
 static bool classify_read_nodes(const char *name, struct aml_bitmap *out)

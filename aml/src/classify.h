@@ -39,21 +39,6 @@ struct aml_classify_env {
  */
 void aml_classify_env_read(struct aml_classify_env *env);
 
-/** Bytes of a variable's value that a message shows. */
-#define AML_ENV_QUOTE_MAX 64
-/** Room for a quoted value: each byte may become \xNN; quotes, "...", NUL. */
-#define AML_ENV_QUOTE_SIZE (4 * AML_ENV_QUOTE_MAX + 8)
-
-/**
- * @p value as aml's messages about environment variables show it: in double
- * quotes, cut to AML_ENV_QUOTE_MAX bytes with "...", and any byte outside
- * printable ASCII (and '"' and '\\') as \xNN, so that a message is one
- * clean line whatever the variable holds.
- * @param[out] buf AML_ENV_QUOTE_SIZE bytes.
- * @return @p buf.
- */
-const char *aml_env_quote(char *buf, const char *value);
-
 /** Kind of the node @p dev, whose hwloc subtype is @p subtype ("" if none). */
 enum aml_device_kind aml_classify(const struct aml_device *dev,
                                   const char *subtype,

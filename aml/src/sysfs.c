@@ -39,6 +39,11 @@ int aml_sysfs_open_error(int err, int absent)
 	                                                       : absent;
 }
 
+uint64_t aml_hmat_bytes_per_second(uint64_t mib)
+{
+	return mib > UINT64_MAX >> 20 ? UINT64_MAX : mib << 20;
+}
+
 int aml_sysfs_node_access(int node, const char *name, uint64_t *out)
 {
 	char path[256];

@@ -31,10 +31,21 @@ int aml_sysfs_node_cpus(int node, struct aml_bitmap *out);
  */
 int aml_sysfs_node_access(int node, const char *name, uint64_t *out);
 
-/** The AML_E* code of an fopen() or opendir() of sysfs that failed with
+/** The AML_E* code of an open(), fopen() or opendir() that failed with
  * @p err (errno): AML_ENOMEM when memory or descriptors ran out, else
- * @p absent (the file is not there, as on kernels without HMAT). */
+ * @p absent (for sysfs: the file is not there, as on kernels without HMAT).
+ * Also for the files users name (hwloc XML, emulator specs): running out
+ * is never the file's fault. */
 int aml_sysfs_open_error(int err, int absent);
+
+/**
+ * HMAT's bandwidth unit, MiB/s (2^20 bytes: sysfs's access0 files and
+ * hwloc's memory attributes give it), in bytes per second, saturated at
+ * UINT64_MAX: 2^44 MiB/s and more would wrap in 64 bits, to 0 at 2^44,
+ * the slowest figure instead of the fastest. Both discovery backends use
+ * it.
+ */
+uint64_t aml_hmat_bytes_per_second(uint64_t mib);
 
 #ifdef __cplusplus
 }

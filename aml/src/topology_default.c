@@ -3,7 +3,6 @@
  * Which backend discovers the machine, and the process's default topology.
  * Linked with the backends (//aml:aml), unlike the rest of the topology code.
  */
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +13,7 @@
 #include <aml/topology.h>
 
 #include "aml/src/backend.h"
-#include "aml/src/classify.h"
+#include "aml/src/quote.h"
 #include "aml/src/topology.h"
 #include "aml/src/topology_xml/topology_xml.h"
 
@@ -121,44 +120,65 @@ int aml_topology_load_xml(struct aml_topology **out, const char *path)
  * process, and is printed once; any other (AML_ENOMEM, AML_FAILURE) may
  * pass, so the next call tries again: under pthread_once, one allocation
  * failing at the first call left the process without a topology for good.
- * Once made, the topology is read without the lock (acquire/release).
+ *
+ * No lock is held while the topology is made: discovery, reading a file or
+ * calibrating an emulated machine take long, and a child forked meanwhile
+ * would inherit the lock taken, by a thread it does not have, and wait for
+ * ever in its own first call (and aml/src/fork.h forbids registering an
+ * emulated machine for fork() under an aml lock). Threads that ask at once
+ * may each make one: the first published (compare-and-swap) is everyone's,
+ * the others are destroyed before anyone saw them. Once published, the
+ * topology is read without a lock (acquire/release).
  */
-static pthread_mutex_t default_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct aml_topology *default_topology;
-/* Under default_lock: a failure that another try would repeat. */
+static struct aml_topology *default_topology; /* atomic */
+/* A failure that another try would repeat (atomic); 0 while none. */
 static int default_error;
 
-/* AML_EMULATE first: a test that asks for an emulated machine must never
- * run on the real one by accident. An empty variable counts as unset. */
-int aml_topology_from_env(struct aml_topology **out)
+/* Longest message about a variable: its quoted value and the reason. */
+#define DEFAULT_MESSAGE_MAX (AML_ENV_QUOTE_SIZE + 256)
+
+/* What aml_topology_from_env() makes, with the message about a refused
+ * variable in msg ("" if none), for the caller to print. */
+static int default_make(struct aml_topology **out, char *msg, size_t size)
 {
 	const char *emulate = getenv("AML_EMULATE");
 	const char *xml = getenv("AML_TOPOLOGY_XML");
+	char q[AML_ENV_QUOTE_SIZE];
+	msg[0] = '\0';
+	/* AML_EMULATE first: a test that asks for an emulated machine must
+	 * never run on the real one by accident. An empty variable counts
+	 * as unset. */
 	if (emulate != NULL && emulate[0] != '\0') {
 		struct aml_emu_error error = {0};
 		int err = aml_emu_create(out, emulate, &error);
-		char q[AML_ENV_QUOTE_SIZE];
 		if (err == AML_EINVAL)
-			fprintf(stderr, "aml: AML_EMULATE=%s: at %zu: %s\n",
-			        aml_env_quote(q, emulate), error.offset,
-			        error.reason);
+			snprintf(msg, size, "aml: AML_EMULATE=%s: at %zu: %s\n",
+			         aml_env_quote(q, emulate), error.offset,
+			         error.reason);
 		return err;
 	}
 	if (xml != NULL && xml[0] != '\0') {
 		struct aml_topology_xml_error error = {0};
 		int err = aml_topology_load_xml_file(out, xml, &error);
-		char q[AML_ENV_QUOTE_SIZE];
 		if (err == AML_EINVAL && error.line > 0)
-			fprintf(stderr,
-			        "aml: AML_TOPOLOGY_XML=%s: line %zu: %s\n",
-			        aml_env_quote(q, xml), error.line,
-			        error.reason);
+			snprintf(msg, size,
+			         "aml: AML_TOPOLOGY_XML=%s: line %zu: %s\n",
+			         aml_env_quote(q, xml), error.line,
+			         error.reason);
 		else if (err == AML_EINVAL)
-			fprintf(stderr, "aml: AML_TOPOLOGY_XML=%s: %s\n",
-			        aml_env_quote(q, xml), error.reason);
+			snprintf(msg, size, "aml: AML_TOPOLOGY_XML=%s: %s\n",
+			         aml_env_quote(q, xml), error.reason);
 		return err;
 	}
 	return aml_topology_discover(out);
+}
+
+int aml_topology_from_env(struct aml_topology **out)
+{
+	char msg[DEFAULT_MESSAGE_MAX];
+	int err = default_make(out, msg, sizeof(msg));
+	fputs(msg, stderr);
+	return err;
 }
 
 static bool default_error_is_final(int err)
@@ -172,19 +192,29 @@ const struct aml_topology *aml_topology_default(void)
 	        __atomic_load_n(&default_topology, __ATOMIC_ACQUIRE);
 	if (t != NULL)
 		return t;
-	pthread_mutex_lock(&default_lock);
-	t = default_topology;
-	int err = default_error;
-	if (t == NULL && err == 0) {
-		err = aml_topology_from_env(&t);
-		if (err == 0)
-			__atomic_store_n(&default_topology, t,
-			                 __ATOMIC_RELEASE);
-		else if (default_error_is_final(err))
-			default_error = err;
-	}
-	pthread_mutex_unlock(&default_lock);
-	if (t == NULL)
+	int err = __atomic_load_n(&default_error, __ATOMIC_ACQUIRE);
+	if (err != 0) {
 		aml_errno = err;
+		return NULL;
+	}
+	char msg[DEFAULT_MESSAGE_MAX];
+	err = default_make(&t, msg, sizeof(msg));
+	if (err != 0) {
+		/* Printed by the thread that records the failure, once. */
+		int none = 0;
+		if (default_error_is_final(err) &&
+		    __atomic_compare_exchange_n(&default_error, &none, err,
+		                                false, __ATOMIC_ACQ_REL,
+		                                __ATOMIC_ACQUIRE))
+			fputs(msg, stderr);
+		aml_errno = err;
+		return NULL;
+	}
+	struct aml_topology *first = NULL;
+	if (!__atomic_compare_exchange_n(&default_topology, &first, t, false,
+	                                 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		aml_topology_destroy(&t);
+		t = first;
+	}
 	return t;
 }

@@ -157,13 +157,6 @@ static bool hwloc_is_bandwidth(hwloc_memattr_id_t id)
 	       id == HWLOC_MEMATTR_ID_WRITE_BANDWIDTH;
 }
 
-/* MiB/s to bytes/s. An XML file past 2^44 MiB/s is refused before hwloc
- * reads it; a machine's own figures saturate rather than wrap to 0. */
-static uint64_t hwloc_bytes_per_second(hwloc_uint64_t mib)
-{
-	return mib > (UINT64_MAX >> 20) ? UINT64_MAX : (uint64_t)mib << 20;
-}
-
 /* Every initiator of a node, as many as hwloc has, before reduction. */
 struct hwloc_initiators {
 	struct aml_device_initiator *items;
@@ -199,9 +192,11 @@ static int hwloc_read_memattr(hwloc_topology_t topo,
 		struct aml_device_initiator *in = &list->items[list->n++];
 		*in = (struct aml_device_initiator){0};
 		hwloc_to_bitmap(where[i].location.cpuset, &in->cpus);
+		/* An XML file past 2^44 MiB/s is refused before hwloc reads
+		 * it; this machine's own figures saturate. */
 		*hwloc_perf_field(&in->perf, id) =
 		        hwloc_is_bandwidth(id)
-		                ? hwloc_bytes_per_second(values[i])
+		                ? aml_hmat_bytes_per_second(values[i])
 		                : values[i];
 	}
 	free(where);

@@ -3,24 +3,28 @@
  * The memkind backend: it reports the memkind library in use, and offers one
  * device per memkind kind aml knows (<aml/device/memkind.h>).
  *
- * Design. Each kind has one static device, made on its first request under
- * pthread_once and kept until exit, so the pointer users get is stable and
- * the availability answer never changes while the process runs (memkind reads
- * MEMKIND_HBW_NODES and HMAT once, too). A map is one
- * memkind_posix_memalign() of whole, page-aligned pages, which it covers
- * entirely, so no two maps (nor any other memkind object) share a page.
- * Every live map is recorded in the device's rangeset, and unmap frees
- * only a range recorded exactly as mapped: memkind_free() on anything else
- * would corrupt the heap, and memkind cannot free part of an allocation.
+ * Design. Each kind has one device, made by the first request that succeeds
+ * and kept until exit, so the pointer users get is stable. That a kind is
+ * unavailable never changes while the process runs (memkind reads
+ * MEMKIND_HBW_NODES and HMAT once, too); a lack of memory is not kept: the
+ * next request tries again. A map is one memkind_posix_memalign() of whole,
+ * page-aligned pages, which it covers entirely, so no two maps (nor any
+ * other memkind object) share a page. Every live map is recorded in the
+ * device's rangeset, and unmap frees only a range recorded exactly as
+ * mapped: memkind_free() on anything else would corrupt the heap, and
+ * memkind cannot free part of an allocation.
  *
- * Thread-safety: pthread_once publishes each device; the rangeset has its own
- * lock, and memkind's allocation calls are thread-safe. Map allocates before
- * it records, and unmap frees and forgets under the rangeset's lock, so no
- * address is ever recorded twice nor recorded once freed.
+ * Thread-safety: a device is made without a lock and published by a
+ * compare-and-swap (a thread that loses drops its own), so no lock is held
+ * across memkind's calls that a child of fork() could inherit taken. The
+ * rangeset has its own lock, and memkind's allocation calls are
+ * thread-safe. Map allocates before it records, and unmap frees and
+ * forgets under the rangeset's lock, so no address is ever recorded twice
+ * nor recorded once freed.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include <memkind.h>
 
@@ -78,16 +82,18 @@ static const struct memkind_kind_info memkind_kinds[AML_MEMKIND_KIND_COUNT] = {
 struct memkind_device {
 	/* The handle users get; base.data points back here. */
 	struct aml_device base;
-	/* memkind's kind; valid when status is 0. */
+	/* memkind's kind. */
 	memkind_t kind;
-	/* 0 when the device is usable, else what aml_memkind_device() says:
-	 * AML_ENODEV, or AML_FAILURE if the rangeset could not be made. */
-	int status;
 	/* Every live map, as [ptr, ptr + size). */
 	struct aml_rangeset ranges;
 };
 
-static struct memkind_device memkind_devices[AML_MEMKIND_KIND_COUNT];
+/* Each kind's device once made (atomic), kept until exit: users keep the
+ * pointer. */
+static struct memkind_device *memkind_devices[AML_MEMKIND_KIND_COUNT];
+/* AML_ENODEV once memkind said it has no such memory (atomic): that
+ * answer is final, as memkind's own is. */
+static int memkind_unavailable[AML_MEMKIND_KIND_COUNT];
 
 static int memkind_device_to_aml_error(int err)
 {
@@ -154,25 +160,27 @@ static const struct aml_device_ops memkind_device_ops = {
         .free_bytes = NULL,
 };
 
-static void memkind_device_init(enum aml_memkind_kind which)
+/* Make the device of @p which: 0 and *out; AML_ENODEV; AML_ENOMEM. */
+static int memkind_device_make(enum aml_memkind_kind which,
+                               struct memkind_device **out)
 {
 	const struct memkind_kind_info *info = &memkind_kinds[which];
-	struct memkind_device *self = &memkind_devices[which];
 	memkind_t kind = *info->kind;
 
-	if (memkind_check_available(kind) != MEMKIND_SUCCESS) {
-		self->status = AML_ENODEV;
-		return;
-	}
-	if (aml_rangeset_init(&self->ranges, AML_FORK_RECORDS) != 0) {
-		self->status = AML_FAILURE;
-		return;
+	if (memkind_check_available(kind) != MEMKIND_SUCCESS)
+		return AML_ENODEV;
+	struct memkind_device *self = calloc(1, sizeof(*self));
+	if (self == NULL)
+		return AML_ENOMEM;
+	int err = aml_rangeset_init(&self->ranges, AML_FORK_RECORDS);
+	if (err != 0) {
+		free(self);
+		return err;
 	}
 	/* Not every kind reports a capacity (HBW_PREFERRED answers -1). */
 	ssize_t capacity = memkind_get_capacity(kind);
 
 	self->kind = kind;
-	self->status = 0;
 	self->base = (struct aml_device){
 	        .ops = &memkind_device_ops,
 	        .data = self,
@@ -185,43 +193,9 @@ static void memkind_device_init(enum aml_memkind_kind which)
 	};
 	snprintf(self->base.name, sizeof(self->base.name), "%s", info->name);
 	aml_bitmap_zero(&self->base.cpus);
+	*out = self;
+	return 0;
 }
-
-/* pthread_once() takes no argument: one trampoline per kind. */
-static void memkind_device_init_hbw(void)
-{
-	memkind_device_init(AML_MEMKIND_HBW);
-}
-
-static void memkind_device_init_hbw_preferred(void)
-{
-	memkind_device_init(AML_MEMKIND_HBW_PREFERRED);
-}
-
-static void memkind_device_init_highest_capacity(void)
-{
-	memkind_device_init(AML_MEMKIND_HIGHEST_CAPACITY);
-}
-
-static void memkind_device_init_dax_kmem(void)
-{
-	memkind_device_init(AML_MEMKIND_DAX_KMEM);
-}
-
-static void (*const memkind_device_inits[AML_MEMKIND_KIND_COUNT])(void) = {
-        [AML_MEMKIND_HBW] = memkind_device_init_hbw,
-        [AML_MEMKIND_HBW_PREFERRED] = memkind_device_init_hbw_preferred,
-        [AML_MEMKIND_HIGHEST_CAPACITY] = memkind_device_init_highest_capacity,
-        [AML_MEMKIND_DAX_KMEM] = memkind_device_init_dax_kmem,
-};
-
-_Static_assert(AML_MEMKIND_KIND_COUNT == 4, "one PTHREAD_ONCE_INIT per kind");
-static pthread_once_t memkind_device_once[AML_MEMKIND_KIND_COUNT] = {
-        PTHREAD_ONCE_INIT,
-        PTHREAD_ONCE_INIT,
-        PTHREAD_ONCE_INIT,
-        PTHREAD_ONCE_INIT,
-};
 
 const struct aml_device *aml_memkind_device(enum aml_memkind_kind kind)
 {
@@ -230,12 +204,31 @@ const struct aml_device *aml_memkind_device(enum aml_memkind_kind kind)
 		aml_errno = AML_EINVAL;
 		return NULL;
 	}
-	/* pthread_once() also orders the device's fields before this read. */
-	pthread_once(&memkind_device_once[kind], memkind_device_inits[kind]);
-	const struct memkind_device *self = &memkind_devices[kind];
-	if (self->status != 0) {
-		aml_errno = self->status;
+	/* Acquire: the device's fields were written before it was
+	 * published. */
+	struct memkind_device *self =
+	        __atomic_load_n(&memkind_devices[kind], __ATOMIC_ACQUIRE);
+	if (self != NULL)
+		return &self->base;
+	int err = __atomic_load_n(&memkind_unavailable[kind], __ATOMIC_RELAXED);
+	if (err == 0)
+		err = memkind_device_make(kind, &self);
+	if (err == AML_ENODEV)
+		__atomic_store_n(&memkind_unavailable[kind], err,
+		                 __ATOMIC_RELAXED);
+	if (err != 0) {
+		aml_errno = err;
 		return NULL;
+	}
+	/* Threads that made one at once: the first published is everyone's,
+	 * the others' are dropped before anyone saw them. */
+	struct memkind_device *first = NULL;
+	if (!__atomic_compare_exchange_n(&memkind_devices[kind], &first, self,
+	                                 false, __ATOMIC_ACQ_REL,
+	                                 __ATOMIC_ACQUIRE)) {
+		aml_rangeset_fini(&self->ranges);
+		free(self);
+		self = first;
 	}
 	return &self->base;
 }

@@ -50,7 +50,7 @@ static int numa_initiator_cpus(int node, struct aml_bitmap *out)
 }
 
 /* HMAT's figures of @p node for its best initiators: sysfs gives MB/s (2^20
- * bytes, as HMAT's MiB/s) and ns. */
+ * bytes, as HMAT's MiB/s: saturated past 64 bits, as hwloc's) and ns. */
 static int numa_node_perf(int node, struct aml_device_perf *perf)
 {
 	static const char *const names[4] = {"read_bandwidth",
@@ -64,8 +64,9 @@ static int numa_node_perf(int node, struct aml_device_perf *perf)
 		if (err != 0)
 			return err;
 	}
-	perf->read_bandwidth <<= 20;
-	perf->write_bandwidth <<= 20;
+	perf->read_bandwidth = aml_hmat_bytes_per_second(perf->read_bandwidth);
+	perf->write_bandwidth =
+	        aml_hmat_bytes_per_second(perf->write_bandwidth);
 	return 0;
 }
 

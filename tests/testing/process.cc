@@ -2,6 +2,7 @@
 #include "tests/testing/process.h"
 
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -38,6 +39,30 @@ bool KernelAcceptsMap(size_t size)
 		return false;
 	munmap(p, size);
 	return true;
+}
+
+NoFreeDescriptors::NoFreeDescriptors() : saved_(0), active_(false)
+{
+	struct rlimit limit;
+	int lowest = dup(0);
+	if (lowest < 0 || getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+		if (lowest >= 0)
+			close(lowest);
+		return;
+	}
+	close(lowest);
+	saved_ = limit.rlim_cur;
+	limit.rlim_cur = (rlim_t)lowest;
+	active_ = setrlimit(RLIMIT_NOFILE, &limit) == 0;
+}
+
+NoFreeDescriptors::~NoFreeDescriptors()
+{
+	struct rlimit limit;
+	if (!active_ || getrlimit(RLIMIT_NOFILE, &limit) != 0)
+		return;
+	limit.rlim_cur = (rlim_t)saved_;
+	setrlimit(RLIMIT_NOFILE, &limit);
 }
 
 } // namespace aml_testing

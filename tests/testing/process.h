@@ -29,6 +29,28 @@ bool LeftNothingMapped(long before_pages, size_t size);
 // vm.overcommit_memory, so a test that maps that much asks first.
 bool KernelAcceptsMap(size_t size);
 
+// While one lives, the process may open no more file descriptors: open()
+// fails with EMFILE, as when a program runs out of them. Its soft
+// RLIMIT_NOFILE is lowered to the lowest free descriptor (every one below
+// is open), and restored when it goes.
+class NoFreeDescriptors
+{
+      public:
+	NoFreeDescriptors();
+	~NoFreeDescriptors();
+	NoFreeDescriptors(const NoFreeDescriptors &) = delete;
+	NoFreeDescriptors &operator=(const NoFreeDescriptors &) = delete;
+	// Whether the limit could be lowered (else the test cannot run).
+	bool Active() const
+	{
+		return active_;
+	}
+
+      private:
+	unsigned long long saved_;
+	bool active_;
+};
+
 } // namespace aml_testing
 
 #endif // AML_TESTS_TESTING_PROCESS_H

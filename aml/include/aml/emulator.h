@@ -73,8 +73,11 @@ struct aml_emu_error {
  *             to read the spec from a file.
  * @param[out] error where and why a spec was refused; may be NULL.
  * @return 0; AML_EINVAL for NULL arguments, an unreadable file or a
- *         malformed spec; AML_ENOMEM; AML_FAILURE if calibration of delay
- *         mode failed.
+ *         malformed spec; AML_ENOMEM when memory or another resource the
+ *         machine needs runs out: memory, file descriptors to read
+ *         "@path", a thread-specific key or a lock, or the 64 MiB that
+ *         calibrating delay mode measures with (aml_emu_set_mode()). A
+ *         later call may succeed.
  */
 int aml_emu_create(struct aml_topology **out,
                    const char *spec,
@@ -90,7 +93,7 @@ int aml_topology_is_emulated(const struct aml_topology *topology);
  * Switch between accounting and delay mode. The first switch to delay mode
  * calibrates it (aml_emu_dilation()).
  * @return 0; AML_EINVAL for NULL, an unknown mode or a topology that is not
- *         emulated; AML_FAILURE if this machine's copy bandwidth could not
+ *         emulated; AML_ENOMEM if this machine's copy bandwidth could not
  *         be measured (no memory for the measurement's 64 MiB): the mode is
  *         left as it was, and the next call measures again.
  * @note Thread-safe: other threads may copy and charge meanwhile, and
@@ -109,8 +112,9 @@ int aml_emu_set_mode(const struct aml_topology *topology,
  * @param topology an emulated topology.
  * @param[out] out receives the factor.
  * @return 0; AML_EINVAL for NULL arguments or a topology that is not
- *         emulated; AML_FAILURE if this machine's copy bandwidth could not
- *         be measured (@p out is then untouched).
+ *         emulated; AML_ENOMEM if this machine's copy bandwidth could not
+ *         be measured, for lack of memory (@p out is then untouched; the
+ *         next call measures again).
  * @note Thread-safe.
  */
 int aml_emu_dilation(const struct aml_topology *topology, double *out);

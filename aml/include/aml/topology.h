@@ -56,7 +56,9 @@ struct aml_topology_xml_error {
 	/** Line of the text, from 1; 0 when the reason is about the whole
 	 * text (unreadable, too large, no NUMA node, ...). */
 	size_t line;
-	/** The reason, in words. */
+	/** The reason, in words: one printable line, where any byte of the
+	 * text other than printable ASCII (and the backslash) shows as
+	 * `\\xNN`. */
 	char reason[128];
 };
 
@@ -92,8 +94,9 @@ int aml_topology_load_xml(struct aml_topology **out, const char *path);
  *             may be NULL.
  * @return 0; AML_EINVAL if an argument is NULL or the file cannot be read,
  *         is empty or larger than AML_TOPOLOGY_XML_MAX, or is refused
- *         (@p error says where and why); AML_ENOMEM; AML_ENOTSUP if the
- *         hwloc backend is not built.
+ *         (@p error says where and why); AML_ENOMEM when memory, or a file
+ *         descriptor to open the file, runs out (a later call may
+ *         succeed); AML_ENOTSUP if the hwloc backend is not built.
  * @note Thread-safe.
  */
 int aml_topology_load_xml_file(struct aml_topology **out,
@@ -130,10 +133,14 @@ void aml_topology_destroy(struct aml_topology **topology);
  * kept until exit. A failure that may pass (AML_ENOMEM, AML_FAILURE) is
  * tried again by the next call; one the environment or the machine decides
  * (AML_EINVAL, AML_ENODEV, AML_ENOTSUP) stays the answer. A refused
- * AML_EMULATE or AML_TOPOLOGY_XML prints where and why on stderr.
+ * AML_EMULATE or AML_TOPOLOGY_XML prints where and why on stderr, once.
  * @return the topology, owned by aml; NULL with aml_errno set as by
  *         aml_emu_create(), aml_topology_discover() or
  *         aml_topology_load_xml().
+ * @note Thread-safe, and safe across fork(): no lock is held while the
+ *       topology is made, so the child of a fork() made meanwhile by
+ *       another thread makes its own on its first call (threads that ask
+ *       at once may each make one; all get the first one made).
  */
 const struct aml_topology *aml_topology_default(void);
 

@@ -6,9 +6,11 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <aml/error.h>
 
+#include "aml/src/quote.h"
 #include "aml/src/topology_xml/scan.h"
 
 int aml_xml_fail(struct aml_xml_scan *scan, size_t line, const char *fmt, ...)
@@ -16,15 +18,18 @@ int aml_xml_fail(struct aml_xml_scan *scan, size_t line, const char *fmt, ...)
 	struct aml_topology_xml_error *error = scan->error;
 	if (error->reason[0] != '\0')
 		return AML_EINVAL;
+	char raw[sizeof(error->reason)];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(error->reason, sizeof(error->reason), fmt, ap);
+	int n = vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
-	/* Reasons may quote the text: keep them printable ASCII. */
-	for (char *c = error->reason; *c != '\0'; c++) {
-		if (*c < 0x20 || *c > 0x7e)
-			*c = '?';
-	}
+	/* Reasons may quote the text: escaped as every message about a
+	 * user's text, with room kept to mark a cut. */
+	size_t len = n > 0 ? strlen(raw) : 0;
+	size_t size = sizeof(error->reason) - 3;
+	size_t done = aml_escape(error->reason, size, raw, len);
+	if (done < len || (n > 0 && (size_t)n > len))
+		strcat(error->reason, "...");
 	if (error->reason[0] == '\0')
 		snprintf(error->reason, sizeof(error->reason), "refused");
 	error->line = line;

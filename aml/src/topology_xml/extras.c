@@ -73,6 +73,44 @@ static const struct {
 /* HWLOC_MEMATTR_FLAG_NEED_INITIATOR */
 #define NEED_INITIATOR 4
 
+/* The initiator of the current <memattr_value>: *has_cpus says whether it
+ * is a CPU set, then in *initiator (aml keeps those only: hwloc's Linux
+ * backend writes no other kind); an initiator object is checked, then
+ * dropped. */
+static int memattr_initiator(struct xml_check *c,
+                             uint64_t flags,
+                             struct aml_bitmap *initiator,
+                             bool *has_cpus)
+{
+	const struct aml_xml_attr *cpus =
+	        aml_xml_attr(&c->scan, "initiator_cpuset");
+	const struct aml_xml_attr *obj_gp =
+	        aml_xml_attr(&c->scan, "initiator_obj_gp_index");
+	const struct aml_xml_attr *obj_type =
+	        aml_xml_attr(&c->scan, "initiator_obj_type");
+	*has_cpus = cpus != NULL;
+	if ((flags & NEED_INITIATOR) && cpus == NULL &&
+	    (obj_gp == NULL || obj_type == NULL))
+		return aml_xml_fail(&c->scan, c->scan.name_line,
+		                    "<memattr_value> has no initiator");
+	if (cpus != NULL) {
+		int err = aml_xml_set(c, cpus, initiator);
+		if (err == 0 && aml_xml_first(initiator) < 0)
+			err = aml_xml_fail(&c->scan, cpus->line,
+			                   "empty initiator_cpuset");
+		return err;
+	}
+	if (obj_gp == NULL || obj_type == NULL)
+		return 0;
+	uint64_t initiator_gp;
+	int err = aml_xml_u64(c, obj_gp, UINT64_MAX, &initiator_gp);
+	if (err == 0 && aml_xml_type(obj_type->value) < 0)
+		err = aml_xml_fail(&c->scan, obj_type->line,
+		                   "unknown initiator_obj_type \"%.32s\"",
+		                   obj_type->value);
+	return err;
+}
+
 static int memattr_value(struct xml_check *c, int which, uint64_t flags)
 {
 	static const char *const names[] = {"target_obj_gp_index",
@@ -83,7 +121,7 @@ static int memattr_value(struct xml_check *c, int which, uint64_t flags)
 	                                    "initiator_obj_type",
 	                                    NULL};
 	const struct aml_xml_attr *type, *gp, *value;
-	uint64_t target, v, initiator_gp;
+	uint64_t target, v;
 	int err = only_attrs(c, names);
 	if (err == 0)
 		err = need_attr(c, "target_obj_type", &type);
@@ -101,30 +139,9 @@ static int memattr_value(struct xml_check *c, int which, uint64_t flags)
 		return aml_xml_fail(&c->scan, type->line,
 		                    "unknown target_obj_type \"%.32s\"",
 		                    type->value);
-	const struct aml_xml_attr *cpus =
-	        aml_xml_attr(&c->scan, "initiator_cpuset");
-	const struct aml_xml_attr *obj_gp =
-	        aml_xml_attr(&c->scan, "initiator_obj_gp_index");
-	const struct aml_xml_attr *obj_type =
-	        aml_xml_attr(&c->scan, "initiator_obj_type");
 	struct aml_bitmap initiator;
-	if ((flags & NEED_INITIATOR) && cpus == NULL &&
-	    (obj_gp == NULL || obj_type == NULL))
-		return aml_xml_fail(&c->scan, c->scan.name_line,
-		                    "<memattr_value> has no initiator");
-	if (cpus != NULL) {
-		err = aml_xml_set(c, cpus, &initiator);
-		if (err == 0 && aml_xml_first(&initiator) < 0)
-			err = aml_xml_fail(&c->scan, cpus->line,
-			                   "empty initiator_cpuset");
-	} else if (obj_gp != NULL && obj_type != NULL) {
-		err = aml_xml_u64(c, obj_gp, UINT64_MAX, &initiator_gp);
-		if (err == 0 && aml_xml_type(obj_type->value) < 0)
-			err = aml_xml_fail(&c->scan, obj_type->line,
-			                   "unknown initiator_obj_type "
-			                   "\"%.32s\"",
-			                   obj_type->value);
-	}
+	bool has_cpus;
+	err = memattr_initiator(c, flags, &initiator, &has_cpus);
 	if (err != 0 || which < 0)
 		return err;
 
@@ -141,9 +158,7 @@ static int memattr_value(struct xml_check *c, int which, uint64_t flags)
 		                    "stop at 2^44 MiB/s",
 		                    perf_attrs[which].name,
 		                    (unsigned long long)v);
-	/* aml reads CPU-set initiators only (hwloc's Linux backend writes
-	 * no other kind). */
-	if (cpus == NULL)
+	if (!has_cpus)
 		return 0;
 	if (++c->nvalues[which][ref->numa] > AML_XML_INITIATORS_MAX)
 		return aml_xml_fail(&c->scan, c->scan.name_line,
@@ -249,6 +264,48 @@ malformed:
 	                    "malformed number list in a distances matrix");
 }
 
+/* The <indexes> or <u64values> whose start tag is current, to its end: its
+ * numbers counted into *nindexes or *nvalues. */
+static int distances_child(struct xml_check *c,
+                           bool hetero,
+                           uint64_t *nindexes,
+                           uint64_t *nvalues)
+{
+	static const char *const names[] = {"length", NULL};
+	bool is_index = strcmp(c->scan.name, "indexes") == 0;
+	const struct aml_xml_attr *length;
+	uint64_t len, count = 0;
+	int err = only_attrs(c, names);
+	if (err == 0)
+		err = need_attr(c, "length", &length);
+	if (err == 0)
+		err = aml_xml_u64(c, length, UINT64_MAX, &len);
+	if (err != 0)
+		return err;
+	int ev = aml_xml_next(&c->scan);
+	if (ev == AML_XML_TEXT) {
+		err = count_numbers(c, hetero && is_index, &count);
+		if (err == 0 && c->scan.nchars != len)
+			err = aml_xml_fail(&c->scan, c->scan.name_line,
+			                   "content of %llu bytes, but "
+			                   "length=\"%llu\"",
+			                   (unsigned long long)c->scan.nchars,
+			                   (unsigned long long)len);
+		if (err == 0)
+			err = aml_xml_expect_end(c);
+	} else if (ev == AML_XML_START) {
+		err = aml_xml_fail(&c->scan, c->scan.name_line,
+		                   "<%s> in a distances matrix", c->scan.name);
+	}
+	if (err != 0 || ev < 0)
+		return err != 0 ? err : ev;
+	if (is_index)
+		*nindexes += count;
+	else
+		*nvalues += count;
+	return 0;
+}
+
 int aml_xml_distances(struct xml_check *c, bool hetero)
 {
 	const struct aml_xml_attr *nbobjs, *indexing, *kind, *type = NULL;
@@ -281,46 +338,15 @@ int aml_xml_distances(struct xml_check *c, bool hetero)
 			return ev;
 		if (ev == AML_XML_END)
 			break;
-		bool is_index = ev == AML_XML_START &&
-		                strcmp(c->scan.name, "indexes") == 0;
 		if (ev != AML_XML_START ||
-		    (!is_index && strcmp(c->scan.name, "u64values") != 0))
+		    (strcmp(c->scan.name, "indexes") != 0 &&
+		     strcmp(c->scan.name, "u64values") != 0))
 			return aml_xml_fail(&c->scan, c->scan.name_line,
 			                    "only <indexes> and <u64values> go "
 			                    "in a distances matrix");
-		static const char *const names[] = {"length", NULL};
-		const struct aml_xml_attr *length;
-		uint64_t len, count = 0;
-		err = only_attrs(c, names);
-		if (err == 0)
-			err = need_attr(c, "length", &length);
-		if (err == 0)
-			err = aml_xml_u64(c, length, UINT64_MAX, &len);
+		err = distances_child(c, hetero, &nindexes, &nvalues);
 		if (err != 0)
 			return err;
-		ev = aml_xml_next(&c->scan);
-		if (ev == AML_XML_TEXT) {
-			err = count_numbers(c, hetero && is_index, &count);
-			if (err == 0 && c->scan.nchars != len)
-				err = aml_xml_fail(
-				        &c->scan, c->scan.name_line,
-				        "content of %llu bytes, but "
-				        "length=\"%llu\"",
-				        (unsigned long long)c->scan.nchars,
-				        (unsigned long long)len);
-			if (err == 0)
-				err = aml_xml_expect_end(c);
-		} else if (ev == AML_XML_START) {
-			err = aml_xml_fail(&c->scan, c->scan.name_line,
-			                   "<%s> in a distances matrix",
-			                   c->scan.name);
-		}
-		if (err != 0 || ev < 0)
-			return err != 0 ? err : ev;
-		if (is_index)
-			nindexes += count;
-		else
-			nvalues += count;
 	}
 	if (nindexes != n || nvalues != n * n)
 		return aml_xml_fail(&c->scan, line,

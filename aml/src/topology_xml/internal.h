@@ -20,6 +20,10 @@
 
 #include "aml/src/topology_xml/scan.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /** Most objects in one file (a 1024-CPU machine with every cache level
  * has about 12000). Bounds what hwloc allocates and sorts. */
 #define AML_XML_OBJECTS_MAX 65536
@@ -209,5 +213,9 @@ int aml_xml_expect_end(struct xml_check *c);
 
 /** The written object whose gp_index is @p gp_index, or NULL. */
 const struct xml_ref *aml_xml_ref(const struct xml_check *c, uint64_t gp_index);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* AML_SRC_TOPOLOGY_XML_INTERNAL_H */

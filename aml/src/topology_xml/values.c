@@ -11,6 +11,7 @@
  * sets of indices below AML_BITMAP_MAX. It then writes every value in one
  * form, so that what hwloc parses is what aml checked.
  */
+#include <assert.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -211,16 +212,22 @@ void aml_xml_put(struct xml_check *c, const char *text)
 
 void aml_xml_putf(struct xml_check *c, const char *fmt, ...)
 {
-	char buf[128];
+	/* Measured first, then formatted in place: never cut. */
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	int n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	/* Only short, fixed formats are written this way. */
-	if (n >= 0 && (size_t)n < sizeof(buf))
-		aml_xml_put(c, buf);
-	else
-		c->out.nomem = true;
+	/* Only past INT_MAX bytes, or for a wide character, which aml's
+	 * formats never have (their strings are bounded by the scanner's
+	 * limits). */
+	assert(n >= 0);
+	char *at = n >= 0 ? out_reserve(c, (size_t)n) : NULL;
+	if (at == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(at, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	c->out.len += (size_t)n;
 }
 
 /* Both of hwloc's parsers decode these; its own one knows no &apos;. */

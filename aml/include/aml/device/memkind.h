@@ -36,8 +36,9 @@ enum aml_memkind_kind {
  * bandwidth, or MEMKIND_HBW_NODES).
  * @return the device, owned by aml for the life of the process; NULL with
  *         aml_errno = AML_EINVAL (unknown kind), AML_ENODEV (memkind has no
- *         memory of that kind on this machine) or AML_ENOTSUP (aml built
- *         without memkind).
+ *         memory of that kind on this machine, for the life of the
+ *         process), AML_ENOMEM (no memory to make the device: a later
+ *         call tries again) or AML_ENOTSUP (aml built without memkind).
  * @note Thread-safe.
  */
 const struct aml_device *aml_memkind_device(enum aml_memkind_kind kind);

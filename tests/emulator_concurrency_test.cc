@@ -93,19 +93,24 @@ TEST(EmulatorConcurrency, SetModeWhileOtherThreadsChargeAndCopy)
 	ASSERT_EQ(aml_emu_copy_cost(t, p + page, p, 64, &copy), 0);
 	std::atomic<uint64_t> rounds{0};
 	std::atomic<bool> stop{false};
+	std::atomic<bool> worker_failed{false};
 	std::thread worker([&] {
 		while (!stop.load(std::memory_order_relaxed)) {
 			if (aml_emu_charge(t, p, 64, AML_EMU_READ) != 0 ||
-			    aml_emu_copy(t, p + page, p, 64) != 0)
+			    aml_emu_copy(t, p + page, p, 64) != 0) {
+				worker_failed.store(true,
+				                    std::memory_order_relaxed);
 				break;
+			}
 			rounds.fetch_add(1, std::memory_order_relaxed);
 		}
 	});
 	// Each switch happens while the worker goes on: two more rounds
-	// each time.
+	// each time, unless the worker failed and stopped.
 	auto two_more_rounds = [&] {
 		uint64_t from = rounds.load(std::memory_order_relaxed);
-		while (rounds.load(std::memory_order_relaxed) < from + 2)
+		while (rounds.load(std::memory_order_relaxed) < from + 2 &&
+		       !worker_failed.load(std::memory_order_relaxed))
 			std::this_thread::yield();
 	};
 	two_more_rounds();
@@ -115,6 +120,7 @@ TEST(EmulatorConcurrency, SetModeWhileOtherThreadsChargeAndCopy)
 	two_more_rounds();
 	stop.store(true, std::memory_order_relaxed);
 	worker.join();
+	EXPECT_FALSE(worker_failed.load()) << "a charge or copy failed";
 	// Every round was charged exactly, in either mode.
 	ASSERT_EQ(aml_emu_copy_cost(t, p, p, 64, &charge), 0); // same device
 	struct aml_emu_clock c;

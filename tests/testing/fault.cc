@@ -45,22 +45,10 @@ constexpr int kFrames = 12;
 void *injected_frames[kFrames];
 int injected_nframes;
 
-// Functions never failed nor counted (ForEachFault's `spared`); set while
-// no run is armed.
-std::vector<std::string> spared_sites;
-
-bool Spared(const char *site)
-{
-	for (const std::string &s : spared_sites)
-		if (s == site)
-			return true;
-	return false;
-}
-
 // Should this call, counted if armed, fail?
 bool Fail(const char *site)
 {
-	if (!armed.load(std::memory_order_acquire) || Spared(site))
+	if (!armed.load(std::memory_order_acquire))
 		return false;
 	unsigned long n = counted.fetch_add(1) + 1;
 	if (n != fail_at.load())
@@ -631,29 +619,8 @@ int FaultRun::Raw(const std::function<int()> &op, bool *injected)
 	return err;
 }
 
-namespace
+unsigned long ForEachFault(const std::function<void(FaultRun &)> &scenario)
 {
-
-// Sets spared_sites for the life of one ForEachFault().
-class SparedSites
-{
-      public:
-	explicit SparedSites(const std::vector<std::string> &sites)
-	{
-		spared_sites = sites;
-	}
-	~SparedSites()
-	{
-		spared_sites.clear();
-	}
-};
-
-} // namespace
-
-unsigned long ForEachFault(const std::function<void(FaultRun &)> &scenario,
-                           const std::vector<std::string> &spared)
-{
-	SparedSites sparing(spared);
 	// AML_FAULT_VERBOSE=1 lists the function failed in each run.
 	const char *env = getenv("AML_FAULT_VERBOSE");
 	bool verbose = env != nullptr && env[0] == '1';

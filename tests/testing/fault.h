@@ -120,11 +120,8 @@ class FaultRun
 // through the wrappers that was not before. A scenario must destroy
 // everything it made. Stops at the first run that fails a check. Returns
 // the runs with a failure injected, so that a test can check the scenario
-// reached any. Calls to the functions named in @p spared ("munmap"...) are
-// neither failed nor counted: for a defect known and reported elsewhere,
-// so that the rest of the scenario still runs.
-unsigned long ForEachFault(const std::function<void(FaultRun &)> &scenario,
-                           const std::vector<std::string> &spared = {});
+// reached any.
+unsigned long ForEachFault(const std::function<void(FaultRun &)> &scenario);
 
 } // namespace aml_test
 

@@ -74,6 +74,7 @@ static int finish_objects(struct xml_check *c)
 static int read_version(struct xml_check *c, unsigned *minor)
 {
 	const struct aml_xml_attr *version = aml_xml_attr(&c->scan, "version");
+	*minor = 0;
 	if (version == NULL || strncmp(version->value, "1.", 2) == 0)
 		return aml_xml_fail(&c->scan, c->scan.name_line,
 		                    "hwloc 1.x XML: aml reads hwloc 2 XML "

@@ -419,6 +419,7 @@ static int read_text(struct aml_xml_scan *scan, bool *event)
 	scan->used = 0;
 	char *chars = scan->scratch;
 	bool blank = true;
+	*event = false;
 	while (!at_end(scan) && peek(scan) != '<') {
 		char c = peek(scan);
 		if (c == '&') {

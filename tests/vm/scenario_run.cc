@@ -14,9 +14,11 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <map>
 #include <set>
+#include <thread>
 
 #include <aml/area/device.h>
 
@@ -177,8 +179,18 @@ Runner::Where(const LiveMap &m, size_t first, size_t last)
 	size_t n = last - first + 1;
 	std::vector<int> ids(n, AML_FAILURE);
 	std::vector<std::string> where(n, "unlocated");
-	if (aml_topology_locate(t_, m.ptr + first * page_, n, ids.data()) != 0)
-		return where;
+	// A touched page reads as having no memory (AML_ENODEV) for a moment
+	// while khugepaged collapses its range into a huge page: the kernel
+	// clears the range's page table entry meanwhile. Seen once in a busy
+	// guest (node1,none,node2); asked again, such a page has its node.
+	for (int attempt = 0; attempt < 5; attempt++) {
+		if (aml_topology_locate(t_, m.ptr + first * page_, n,
+		                        ids.data()) != 0)
+			return where;
+		if (std::find(ids.begin(), ids.end(), AML_ENODEV) == ids.end())
+			break;
+		std::this_thread::sleep_for(std::chrono::milliseconds(20));
+	}
 	for (size_t i = 0; i < n; i++) {
 		const struct aml_device *dev =
 		        ids[i] >= 0 ? aml_topology_device(t_, (size_t)ids[i])

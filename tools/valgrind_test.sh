@@ -10,10 +10,9 @@
 # minutes under valgrind's one-thread-at-a-time scheduler (ten thousand
 # requests, every size up to 64 MiB). The children of fork_test's forks
 # while busy or while a scratchpad waiter is held (ForkWhileBusy,
-# ForkScratchpadWaiter), and topology_default_fork_test's only child,
-# lose by design
-# the parent's threads and their state: memcheck counts those as definite
-# leaks in the child (exit 99); the last test is left out whole.
+# ForkScratchpadWaiter), and topology_default_fork_test's only child, lose
+# by design the parent's threads and their state: memcheck counts those as
+# definite leaks in the child (exit 99); the last test is left out whole.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -32,7 +32,7 @@
 #include <aml/error.h>
 #include <aml/topology.h>
 
-#include "aml/src/topology.h"
+#include "aml/src/device/spi.h"
 #include "emulator/emulator_internal.h"
 
 #define NS_PER_S 1000000000ULL
@@ -275,7 +275,7 @@ static int cost_calibrate(struct emu_machine *m, double *out)
 
 static struct emu_machine *cost_machine(const struct aml_topology *t)
 {
-	return aml_topology_is_emulated(t) == 1 ? t->data : NULL;
+	return aml_topology_impl_data(t, &aml_emu_topology_ops);
 }
 
 int aml_emu_set_mode(const struct aml_topology *t, enum aml_emu_mode mode)

@@ -13,9 +13,9 @@
 #include <aml/error.h>
 #include <aml/topology.h>
 
+#include "aml/src/device/spi.h"
+#include "aml/src/os.h"
 #include "aml/src/quote.h"
-#include "aml/src/sysfs.h"
-#include "aml/src/topology.h"
 #include "emulator/emulator_internal.h"
 
 /* Specs are short: a file over 1 MiB is a mistake, not a machine. */
@@ -49,7 +49,7 @@ create_read_file(const char *path, char **out, struct aml_emu_error *error)
 	if (f == NULL) {
 		/* Short of memory or descriptors, the file is not at fault:
 		 * try again later. */
-		if (aml_sysfs_open_error(errno, 0) == AML_ENOMEM)
+		if (aml_os_open_error(errno, 0) == AML_ENOMEM)
 			return AML_ENOMEM;
 		create_error(error, "cannot open ", path);
 		return AML_EINVAL;
@@ -200,14 +200,18 @@ int aml_emu_create(struct aml_topology **out,
 	char source[AML_TOPOLOGY_SOURCE_MAX];
 	snprintf(source, sizeof(source), "emulated %s", spec);
 	struct aml_topology *t;
-	err = aml_topology_create_empty(&t, source, &aml_emu_topology_ops);
+	struct aml_topology_desc desc = {
+	        .source = source,
+	        .ops = &aml_emu_topology_ops,
+	        .data = m, /* from here, destroying t releases m */
+	};
+	err = aml_topology_create(&t, &desc);
 	if (err != 0) {
 		emu_clock_fini(m);
 		pthread_rwlock_destroy(&m->lock);
 		free(m);
 		return err;
 	}
-	t->data = m; /* from here, destroying t releases m */
 	err = create_devices(t, m);
 	/* Kinds come from the spec: no classification. */
 	if (err == 0)

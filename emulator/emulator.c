@@ -25,19 +25,20 @@
 #include <aml/error.h>
 #include <aml/topology.h>
 
-#include "aml/src/topology.h"
+#include "aml/src/device/spi.h"
+#include "aml/src/os.h"
 #include "emulator/emulator_internal.h"
 
 int aml_topology_is_emulated(const struct aml_topology *t)
 {
 	if (t == NULL)
 		return AML_EINVAL;
-	return t->ops == &aml_emu_topology_ops;
+	return aml_topology_impl_data(t, &aml_emu_topology_ops) != NULL;
 }
 
 static struct emu_machine *emu_of(const struct aml_topology *t)
 {
-	return t->data;
+	return aml_topology_impl_data(t, &aml_emu_topology_ops);
 }
 
 /* ---- Placement ---- */
@@ -488,11 +489,10 @@ static void emu_machine_free(struct emu_machine *m)
 	free(m);
 }
 
-static void emu_fini(struct aml_topology *t)
+static void emu_fini(void *data)
 {
-	if (t->data != NULL)
-		emu_machine_free(t->data);
-	t->data = NULL;
+	if (data != NULL)
+		emu_machine_free(data);
 }
 
 const struct aml_topology_ops aml_emu_topology_ops = {

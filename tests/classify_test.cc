@@ -8,7 +8,7 @@
 
 #include <aml.h>
 
-#include "aml/src/classify.h"
+#include "aml/src/device/classify.h"
 #include "aml/src/quote.h"
 #include "tests/testing/topology_builder.h"
 

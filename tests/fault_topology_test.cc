@@ -17,6 +17,7 @@
 #include <aml.h>
 
 #include "aml/src/backend.h"
+#include "backends/numa/numa_backend.h"
 #include "tests/testing/fault.h"
 
 namespace

@@ -9,7 +9,9 @@
 #include <aml.h>
 
 #include "aml/src/backend.h"
-#include "aml/src/sysfs.h"
+#include "backends/hwloc/hwloc_backend.h"
+#include "backends/numa/numa_backend.h"
+#include "backends/sysfs/sysfs.h"
 
 namespace
 {

@@ -2,14 +2,21 @@
 /*
  * The backend registry: the only place that names every backend. An explicit
  * table (rather than constructors that register themselves) keeps the linker
- * from dropping a backend and needs no alwayslink.
+ * from dropping a backend and needs no alwayslink. Adding a backend adds a
+ * row here and a value to enum aml_backend.
  */
+#include <limits.h>
 #include <string.h>
 
 #include <aml/backend.h>
 #include <aml/error.h>
 
 #include "aml/src/backend.h"
+
+extern const struct aml_backend_impl aml_backend_numa_impl;
+extern const struct aml_backend_impl aml_backend_hwloc_impl;
+extern const struct aml_backend_impl aml_backend_memkind_impl;
+extern const struct aml_backend_impl aml_backend_emulator_impl;
 
 static const struct aml_backend_impl *const backend_table[AML_BACKEND_COUNT] = {
         [AML_BACKEND_NUMA] = &aml_backend_numa_impl,
@@ -64,4 +71,36 @@ int aml_backend_describe(enum aml_backend backend, char *buf, size_t size)
 		return AML_EDOM;
 	memcpy(buf, line, (size_t)length + 1);
 	return length;
+}
+
+int aml_backends_discover(struct aml_topology **out)
+{
+	/* Tried from the highest priority down (priorities are distinct).
+	 * The table is a handful of rows: no sort needed. */
+	int err = AML_ENOTSUP, tried = INT_MAX;
+	for (;;) {
+		const struct aml_backend_impl *next = NULL;
+		for (int b = 0; b < AML_BACKEND_COUNT; b++) {
+			const struct aml_backend_impl *impl = backend_table[b];
+			if (impl->built && impl->discover != NULL &&
+			    impl->priority < tried &&
+			    (next == NULL || impl->priority > next->priority))
+				next = impl;
+		}
+		if (next == NULL)
+			return err;
+		err = next->discover(out);
+		if (err != AML_ENOTSUP && err != AML_FAILURE)
+			return err;
+		tried = next->priority;
+	}
+}
+
+const struct aml_backend_impl *aml_backends_xml_loader(void)
+{
+	for (int b = 0; b < AML_BACKEND_COUNT; b++) {
+		if (backend_table[b]->built && backend_table[b]->load_xml)
+			return backend_table[b];
+	}
+	return NULL;
 }

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Which backend discovers the machine, and the process's default topology.
- * Linked with the backends (//aml:aml), unlike the rest of the topology code.
+ * The composition root: linked with the backends (//aml:aml), unlike the
+ * device layer, it walks the backend registry (backends.c).
  */
+#include "aml/src/topology_default.h"
+
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,8 +16,8 @@
 #include <aml/topology.h>
 
 #include "aml/src/backend.h"
+#include "aml/src/device/spi.h"
 #include "aml/src/quote.h"
-#include "aml/src/topology.h"
 #include "aml/src/topology_xml/topology_xml.h"
 
 int aml_topology_discover(struct aml_topology **out)
@@ -22,12 +25,10 @@ int aml_topology_discover(struct aml_topology **out)
 	if (out == NULL)
 		return AML_EINVAL;
 	*out = NULL;
-	/* hwloc sees HMAT per initiator and node subtypes; libnuma and sysfs
-	 * are the fallback when hwloc is absent or fails. */
-	int err = aml_hwloc_discover(out, NULL, 0, NULL);
-	if (err == AML_ENOTSUP || err == AML_FAILURE)
-		err = aml_numa_discover(out);
-	return err;
+	/* hwloc ranks above libnuma: it sees HMAT per initiator and node
+	 * subtypes; libnuma and sysfs are the fallback when hwloc is absent
+	 * or fails. */
+	return aml_backends_discover(out);
 }
 
 /* Check the text, then let hwloc load aml's copy of it. */
@@ -48,7 +49,8 @@ static int load_checked(struct aml_topology **out,
 	                                 error);
 	if (err != 0)
 		return err;
-	err = aml_hwloc_discover(out, checked, checked_size, source);
+	err = aml_backends_xml_loader()->load_xml(out, checked, checked_size,
+	                                          source);
 	free(checked);
 	if (err == AML_EINVAL)
 		snprintf(error->reason, sizeof(error->reason),
@@ -73,7 +75,7 @@ static int load_start(struct aml_topology **out,
 	}
 	*out = NULL;
 	/* Without hwloc there is nothing to load into: no reading, no check. */
-	return aml_backend_hwloc_impl.built ? 0 : AML_ENOTSUP;
+	return aml_backends_xml_loader() != NULL ? 0 : AML_ENOTSUP;
 }
 
 int aml_topology_load_xml_buffer(struct aml_topology **out,

@@ -29,8 +29,9 @@
 #include <aml/error.h>
 
 #include "aml/src/backend.h"
-#include "aml/src/sysfs.h"
-#include "aml/src/topology.h"
+#include "backends/hwloc/hwloc_backend.h"
+#include "backends/numa/numa_backend.h"
+#include "backends/sysfs/sysfs.h"
 
 /* HWLOC_API_VERSION is 0xMMmmpp00-style: major in bits 16-23, minor 8-15. */
 static unsigned hwloc_backend_major(unsigned api)
@@ -80,12 +81,6 @@ static int hwloc_backend_describe(char *buf, size_t size)
 	                (HWLOC_API_VERSION >> 8) & 0xff,
 	                HWLOC_API_VERSION & 0xff, abi);
 }
-
-const struct aml_backend_impl aml_backend_hwloc_impl = {
-        .name = "hwloc",
-        .built = true,
-        .describe = hwloc_backend_describe,
-};
 
 /* ---- Discovery ---- */
 
@@ -277,10 +272,12 @@ int aml_hwloc_discover(struct aml_topology **out,
 	if (err != 0)
 		return err;
 	struct aml_topology *t;
-	err = aml_topology_create_empty(&t, xml != NULL ? source : "hwloc",
-	                                &aml_numa_topology_ops);
-	if (err == 0)
-		t->this_system = hwloc_topology_is_thissystem(topo);
+	struct aml_topology_desc desc = {
+	        .source = xml != NULL ? source : "hwloc",
+	        .ops = &aml_numa_topology_ops,
+	        .other_system = !hwloc_topology_is_thissystem(topo),
+	};
+	err = aml_topology_create(&t, &desc);
 	for (hwloc_obj_t node = NULL;
 	     err == 0 && (node = hwloc_get_next_obj_by_type(
 	                          topo, HWLOC_OBJ_NUMANODE, node)) != NULL;)
@@ -295,3 +292,18 @@ int aml_hwloc_discover(struct aml_topology **out,
 	*out = t;
 	return 0;
 }
+
+static int hwloc_discover_this_machine(struct aml_topology **out)
+{
+	return aml_hwloc_discover(out, NULL, 0, NULL);
+}
+
+const struct aml_backend_impl aml_backend_hwloc_impl = {
+        .name = "hwloc",
+        .built = true,
+        .describe = hwloc_backend_describe,
+        /* Above libnuma: hwloc sees HMAT per initiator and subtypes. */
+        .discover = hwloc_discover_this_machine,
+        .priority = 20,
+        .load_xml = aml_hwloc_discover,
+};

@@ -9,6 +9,7 @@
 #include <aml/error.h>
 
 #include "aml/src/backend.h"
+#include "backends/hwloc/hwloc_backend.h"
 
 const struct aml_backend_impl aml_backend_hwloc_impl = {
         .name = "hwloc",

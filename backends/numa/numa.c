@@ -8,6 +8,7 @@
 #include <numa.h>
 
 #include "aml/src/backend.h"
+#include "backends/numa/numa_backend.h"
 
 static int numa_backend_describe(char *buf, size_t size)
 {
@@ -30,4 +31,6 @@ const struct aml_backend_impl aml_backend_numa_impl = {
         .name = "numa",
         .built = true,
         .describe = numa_backend_describe,
+        .discover = aml_numa_discover,
+        .priority = 10,
 };

@@ -24,8 +24,9 @@
 
 #include <aml/error.h>
 
+#include "aml/src/os.h"
 #include "aml/src/rangeset.h"
-#include "aml/src/topology.h"
+#include "backends/numa/numa_backend.h"
 
 /* mbind reads maxnode - 1 bits (a long-standing kernel off-by-one that
  * libnuma also works around), so pass one more than the mask holds. */

@@ -14,9 +14,9 @@
 
 #include <aml/error.h>
 
-#include "aml/src/backend.h"
-#include "aml/src/sysfs.h"
-#include "aml/src/topology.h"
+#include "aml/src/os.h"
+#include "backends/numa/numa_backend.h"
+#include "backends/sysfs/sysfs.h"
 
 #define NODE_SYSFS "/sys/devices/system/node"
 
@@ -31,7 +31,7 @@ static int numa_initiator_cpus(int node, struct aml_bitmap *out)
 	         node);
 	DIR *dir = opendir(path);
 	if (dir == NULL)
-		return aml_sysfs_open_error(errno, 0);
+		return aml_os_open_error(errno, 0);
 	int err = 0;
 	for (struct dirent *e; err == 0 && (e = readdir(dir)) != NULL;) {
 		int initiator;
@@ -102,8 +102,9 @@ int aml_numa_discover(struct aml_topology **out)
 	if (numa_available() < 0)
 		return AML_ENODEV;
 	struct aml_topology *t;
-	int err = aml_topology_create_empty(&t, "libnuma",
-	                                    &aml_numa_topology_ops);
+	int err = aml_topology_create(
+	        &t, &(struct aml_topology_desc){.source = "libnuma",
+	                                        .ops = &aml_numa_topology_ops});
 	if (err != 0)
 		return err;
 	/* Nodes this process may allocate on (its cpuset's mems). */

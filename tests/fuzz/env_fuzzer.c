@@ -36,8 +36,8 @@
 #include <aml/error.h>
 #include <aml/topology.h>
 
-#include "aml/src/classify.h"
-#include "aml/src/topology.h"
+#include "aml/src/device/classify.h"
+#include "aml/src/topology_default.h"
 #include "emulator/spec.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

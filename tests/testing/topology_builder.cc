@@ -68,7 +68,10 @@ static void AddInitiator(struct aml_device *dev,
 struct aml_topology *BuildTopology(const std::vector<Node> &nodes)
 {
 	struct aml_topology *t = nullptr;
-	EXPECT_EQ(aml_topology_create_empty(&t, "test", &kBuilderOps), 0);
+	struct aml_topology_desc desc = {};
+	desc.source = "test";
+	desc.ops = &kBuilderOps;
+	EXPECT_EQ(aml_topology_create(&t, &desc), 0);
 	for (const Node &n : nodes) {
 		struct aml_device dev = {};
 		dev.numa_id = n.numa_id;

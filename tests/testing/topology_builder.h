@@ -11,7 +11,7 @@
 
 #include <aml.h>
 
-#include "aml/src/topology.h"
+#include "aml/src/device/spi.h"
 
 namespace aml_testing
 {

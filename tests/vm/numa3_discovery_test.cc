@@ -14,6 +14,8 @@
 #include <aml/device/memkind.h>
 
 #include "aml/src/backend.h"
+#include "backends/hwloc/hwloc_backend.h"
+#include "backends/numa/numa_backend.h"
 #include "tests/vm/guest.h"
 
 namespace

@@ -8,7 +8,7 @@
 #include <aml/device.h>
 #include <aml/error.h>
 
-#include "aml/src/topology.h"
+#include "aml/src/os.h"
 
 static bool area_alignment_ok(size_t alignment)
 {

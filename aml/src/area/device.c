@@ -34,8 +34,8 @@
 #include <aml/area/device.h>
 #include <aml/error.h>
 
+#include "aml/src/device/blocks.h"
 #include "aml/src/rangeset.h"
-#include "aml/src/topology.h"
 
 static const struct aml_area_ops area_device_ops;
 

@@ -20,8 +20,6 @@
 #include <aml/error.h>
 #include <aml/layout.h>
 
-#include "aml/src/topology.h"
-
 static int binding_check_args(const struct aml_binding *b,
                               const struct aml_tiling *tiling,
                               const void *ptr)

@@ -39,11 +39,11 @@
 #include <aml/dma/par.h>
 #include <aml/error.h>
 
+#include "aml/src/device/blocks.h"
 #include "aml/src/dma/par_internal.h"
 #include "aml/src/dma/plan.h"
 #include "aml/src/fork.h"
 #include "aml/src/handle.h"
-#include "aml/src/topology.h"
 
 /* Chunks per thread for a large copy: a thread that the OS preempts
  * leaves its share to the others. */

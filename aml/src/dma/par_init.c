@@ -15,10 +15,10 @@
 #include <aml/dma/par.h>
 #include <aml/error.h>
 
+#include "aml/src/device/blocks.h"
 #include "aml/src/dma/par_internal.h"
 #include "aml/src/fork.h"
 #include "aml/src/handle.h"
-#include "aml/src/topology.h"
 
 #define PAR_CHUNK_SIZE_DEFAULT ((size_t)256 << 10)
 #define PAR_INLINE_MAX_DEFAULT ((size_t)16 << 10)

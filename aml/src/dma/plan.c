@@ -16,7 +16,7 @@
 
 #include <aml/error.h>
 
-#include "aml/src/topology.h"
+#include "aml/src/device/blocks.h"
 
 static bool
 spans_overlap(const char *a, size_t alen, const char *b, size_t blen)

@@ -15,10 +15,10 @@
 #include <aml/dma/seq.h>
 #include <aml/error.h>
 
+#include "aml/src/device/blocks.h"
 #include "aml/src/dma/plan.h"
 #include "aml/src/fork.h"
 #include "aml/src/handle.h"
-#include "aml/src/topology.h"
 
 struct aml_dma_seq_state {
 	/* The topology copies go through (an emulated one), or NULL. */

@@ -27,7 +27,7 @@
 #include <aml/error.h>
 #include <aml/replicaset.h>
 
-#include "aml/src/topology.h"
+#include "aml/src/os.h"
 
 /* How many asynchronous copies refresh keeps in flight: enough to feed
  * every worker of a parallel engine, small enough for the stack. */

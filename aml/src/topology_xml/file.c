@@ -20,7 +20,7 @@
 
 #include <aml/error.h>
 
-#include "aml/src/sysfs.h"
+#include "aml/src/os.h"
 #include "aml/src/topology_xml/topology_xml.h"
 
 static int refuse(struct aml_topology_xml_error *error, const char *fmt, ...)
@@ -99,7 +99,7 @@ int aml_topology_xml_read(const char *path,
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	/* Out of memory or descriptors, the file is not at fault: the
 	 * caller may try again (aml_topology_default() does). */
-	if (fd < 0 && aml_sysfs_open_error(errno, 0) == AML_ENOMEM)
+	if (fd < 0 && aml_os_open_error(errno, 0) == AML_ENOMEM)
 		return AML_ENOMEM;
 	if (fd < 0)
 		return refuse(error, "cannot open the file: %s",

@@ -24,7 +24,7 @@
 #include <aml/device.h>
 #include <aml/error.h>
 
-#include "aml/src/topology.h"
+#include "aml/src/device/spi.h"
 
 static int cpus_cmp(const void *a, const void *b)
 {

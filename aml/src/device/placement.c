@@ -21,7 +21,9 @@
 #include <aml/error.h>
 #include <aml/topology.h>
 
-#include "aml/src/topology.h"
+#include "aml/src/device/blocks.h"
+#include "aml/src/device/topology_struct.h"
+#include "aml/src/os.h"
 
 /* The NUMA nodes of the devices with indices in @p devices. */
 static int topology_nodes_of(const struct aml_topology *t,

@@ -2,13 +2,15 @@
 /*
  * Reading /sys/devices/system/node (see sysfs.h).
  */
-#include "aml/src/sysfs.h"
+#include "backends/sysfs/sysfs.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <aml/error.h>
+
+#include "aml/src/os.h"
 
 #define NODE_SYSFS "/sys/devices/system/node"
 
@@ -20,7 +22,7 @@ int aml_sysfs_node_cpus(int node, struct aml_bitmap *out)
 	snprintf(path, sizeof(path), NODE_SYSFS "/node%d/cpulist", node);
 	FILE *f = fopen(path, "r");
 	if (f == NULL)
-		return aml_sysfs_open_error(errno, AML_ENODEV);
+		return aml_os_open_error(errno, AML_ENODEV);
 	int err = 0;
 	if (fgets(list, sizeof(list), f) == NULL)
 		list[0] = '\0'; /* an empty file: no CPUs */
@@ -31,12 +33,6 @@ int aml_sysfs_node_cpus(int node, struct aml_bitmap *out)
 	if (err == 0)
 		*out = cpus;
 	return err;
-}
-
-int aml_sysfs_open_error(int err, int absent)
-{
-	return err == ENOMEM || err == EMFILE || err == ENFILE ? AML_ENOMEM
-	                                                       : absent;
 }
 
 uint64_t aml_hmat_bytes_per_second(uint64_t mib)
@@ -52,7 +48,7 @@ int aml_sysfs_node_access(int node, const char *name, uint64_t *out)
 	*out = 0;
 	FILE *f = fopen(path, "r");
 	if (f == NULL)
-		return aml_sysfs_open_error(errno, 0);
+		return aml_os_open_error(errno, 0);
 	unsigned long long value = 0;
 	if (fscanf(f, "%llu", &value) != 1)
 		value = 0;

@@ -2,8 +2,8 @@
 /*
  * Private: the rule that decides a NUMA node's kind (docs/classification.md).
  */
-#ifndef AML_SRC_CLASSIFY_H
-#define AML_SRC_CLASSIFY_H
+#ifndef AML_SRC_DEVICE_CLASSIFY_H
+#define AML_SRC_DEVICE_CLASSIFY_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -48,4 +48,4 @@ enum aml_device_kind aml_classify(const struct aml_device *dev,
 }
 #endif
 
-#endif /* AML_SRC_CLASSIFY_H */
+#endif /* AML_SRC_DEVICE_CLASSIFY_H */

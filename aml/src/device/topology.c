@@ -8,8 +8,6 @@
  * given initiator; topologies are small (tens of nodes), so an insertion sort
  * with no allocation beats anything cleverer.
  */
-#include "aml/src/topology.h"
-
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,19 +16,21 @@
 #include <aml/error.h>
 #include <aml/topology.h>
 
-#include "aml/src/classify.h"
+#include "aml/src/device/blocks.h"
+#include "aml/src/device/classify.h"
+#include "aml/src/device/topology_struct.h"
+#include "aml/src/os.h"
 
 /* ---- Building ---- */
 
-int aml_topology_create_empty(struct aml_topology **out,
-                              const char *source,
-                              const struct aml_topology_ops *ops)
+int aml_topology_create(struct aml_topology **out,
+                        const struct aml_topology_desc *desc)
 {
 	if (out == NULL)
 		return AML_EINVAL;
 	*out = NULL;
-	if (source == NULL || ops == NULL || ops->locate == NULL ||
-	    ops->device_init == NULL)
+	if (desc == NULL || desc->source == NULL || desc->ops == NULL ||
+	    desc->ops->locate == NULL || desc->ops->device_init == NULL)
 		return AML_EINVAL;
 	struct aml_topology *t = calloc(1, sizeof(*t));
 	if (t == NULL)
@@ -44,10 +44,11 @@ int aml_topology_create_empty(struct aml_topology **out,
 		free(t);
 		return err;
 	}
-	t->ops = ops;
-	t->this_system = true;
+	t->ops = desc->ops;
+	t->data = desc->data;
+	t->this_system = !desc->other_system;
 	/* snprintf truncates an over-long source (a deep XML path) safely. */
-	snprintf(t->source, sizeof(t->source), "%s", source);
+	snprintf(t->source, sizeof(t->source), "%s", desc->source);
 	for (size_t i = 0; i < AML_BITMAP_MAX; i++)
 		t->device_of_node[i] = -1;
 	*out = t;
@@ -224,7 +225,7 @@ void aml_topology_destroy(struct aml_topology **topology)
 	aml_rangeset_fini(t->maps);
 	free(t->maps);
 	if (t->ops->fini != NULL)
-		t->ops->fini(t);
+		t->ops->fini(t->data);
 	free(t->devices);
 	free(t->subtypes);
 	free(t);
@@ -245,6 +246,12 @@ const char *aml_topology_source(const struct aml_topology *t)
 int aml_topology_is_this_system(const struct aml_topology *t)
 {
 	return t == NULL ? AML_EINVAL : t->this_system;
+}
+
+void *aml_topology_impl_data(const struct aml_topology *t,
+                             const struct aml_topology_ops *ops)
+{
+	return t != NULL && t->ops == ops ? t->data : NULL;
 }
 
 int aml_topology_ndevices(const struct aml_topology *t)

@@ -4,8 +4,8 @@
  * read without libnuma (whose numa_node_to_cpus has two symbol versions and
  * binds to the wrong one from a shared object linked without -lnuma).
  */
-#ifndef AML_SRC_SYSFS_H
-#define AML_SRC_SYSFS_H
+#ifndef AML_BACKENDS_SYSFS_SYSFS_H
+#define AML_BACKENDS_SYSFS_SYSFS_H
 
 #include <stdint.h>
 
@@ -31,13 +31,6 @@ int aml_sysfs_node_cpus(int node, struct aml_bitmap *out);
  */
 int aml_sysfs_node_access(int node, const char *name, uint64_t *out);
 
-/** The AML_E* code of an open(), fopen() or opendir() that failed with
- * @p err (errno): AML_ENOMEM when memory or descriptors ran out, else
- * @p absent (for sysfs: the file is not there, as on kernels without HMAT).
- * Also for the files users name (hwloc XML, emulator specs): running out
- * is never the file's fault. */
-int aml_sysfs_open_error(int err, int absent);
-
 /**
  * HMAT's bandwidth unit, MiB/s (2^20 bytes: sysfs's access0 files and
  * hwloc's memory attributes give it), in bytes per second, saturated at
@@ -51,4 +44,4 @@ uint64_t aml_hmat_bytes_per_second(uint64_t mib);
 }
 #endif
 
-#endif /* AML_SRC_SYSFS_H */
+#endif /* AML_BACKENDS_SYSFS_SYSFS_H */

@@ -20,7 +20,7 @@
  *      ~110 ns DDR, while a CPU-less HBM node is within ~20 %);
  *   6. otherwise DRAM.
  */
-#include "aml/src/classify.h"
+#include "aml/src/device/classify.h"
 
 #include <inttypes.h>
 #include <stdio.h>

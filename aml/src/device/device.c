@@ -4,16 +4,13 @@
  * to the implementation's ops. Also the per-initiator performance lookup that
  * ranking uses.
  */
-#include <errno.h>
-#include <sched.h>
 #include <stdint.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include <aml/device.h>
 #include <aml/error.h>
 
-#include "aml/src/topology.h"
+#include "aml/src/device/spi.h"
+#include "aml/src/os.h"
 
 static const char *const device_kind_names[AML_DEVICE_KIND_COUNT] = {
         [AML_DEVICE_DRAM] = "DRAM",
@@ -29,27 +26,6 @@ const char *aml_device_kind_name(enum aml_device_kind kind)
 		return NULL;
 	}
 	return device_kind_names[kind];
-}
-
-size_t aml_page_size(void)
-{
-	/* sysconf is cheap, but this sits on every map and unmap. */
-	static size_t page_size;
-	size_t size = __atomic_load_n(&page_size, __ATOMIC_RELAXED);
-	if (size == 0) {
-		size = (size_t)sysconf(_SC_PAGESIZE);
-		__atomic_store_n(&page_size, size, __ATOMIC_RELAXED);
-	}
-	return size;
-}
-
-int aml_round_to_pages(size_t size, size_t *out)
-{
-	size_t page = aml_page_size();
-	if (size == 0 || size > SIZE_MAX - (page - 1))
-		return AML_EINVAL;
-	*out = (size + page - 1) & ~(page - 1);
-	return 0;
 }
 
 static int device_check_range(const struct aml_device *dev,
@@ -110,28 +86,6 @@ int aml_device_free_bytes(const struct aml_device *dev, size_t *out)
 	if (dev->ops->free_bytes == NULL)
 		return AML_ENOTSUP;
 	return dev->ops->free_bytes(dev, out);
-}
-
-int aml_page_without_device(const void *page)
-{
-	unsigned char resident;
-	if (mincore((void *)(uintptr_t)page, aml_page_size(), &resident) != 0 &&
-	    errno == ENOMEM)
-		return AML_EINVAL;
-	return AML_ENODEV;
-}
-
-int aml_thread_cpus(struct aml_bitmap *out)
-{
-	cpu_set_t set;
-	if (sched_getaffinity(0, sizeof(set), &set) != 0)
-		return AML_FAILURE;
-	aml_bitmap_zero(out);
-	for (size_t cpu = 0; cpu < AML_BITMAP_MAX && cpu < CPU_SETSIZE; cpu++) {
-		if (CPU_ISSET(cpu, &set))
-			aml_bitmap_set(out, cpu);
-	}
-	return 0;
 }
 
 const struct aml_device_perf *

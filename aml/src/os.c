@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The operating system, in one unit (see os.h).
+ */
+#include "aml/src/os.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <aml/device.h>
+#include <aml/error.h>
+
+size_t aml_page_size(void)
+{
+	/* sysconf is cheap, but this sits on every map and unmap. */
+	static size_t page_size;
+	size_t size = __atomic_load_n(&page_size, __ATOMIC_RELAXED);
+	if (size == 0) {
+		size = (size_t)sysconf(_SC_PAGESIZE);
+		__atomic_store_n(&page_size, size, __ATOMIC_RELAXED);
+	}
+	return size;
+}
+
+int aml_round_to_pages(size_t size, size_t *out)
+{
+	size_t page = aml_page_size();
+	if (size == 0 || size > SIZE_MAX - (page - 1))
+		return AML_EINVAL;
+	*out = (size + page - 1) & ~(page - 1);
+	return 0;
+}
+
+int aml_page_without_device(const void *page)
+{
+	unsigned char resident;
+	if (mincore((void *)(uintptr_t)page, aml_page_size(), &resident) != 0 &&
+	    errno == ENOMEM)
+		return AML_EINVAL;
+	return AML_ENODEV;
+}
+
+int aml_thread_cpus(struct aml_bitmap *out)
+{
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof(set), &set) != 0)
+		return AML_FAILURE;
+	aml_bitmap_zero(out);
+	for (size_t cpu = 0; cpu < AML_BITMAP_MAX && cpu < CPU_SETSIZE; cpu++) {
+		if (CPU_ISSET(cpu, &set))
+			aml_bitmap_set(out, cpu);
+	}
+	return 0;
+}
+
+int aml_os_open_error(int err, int absent)
+{
+	return err == ENOMEM || err == EMFILE || err == ENFILE ? AML_ENOMEM
+	                                                       : absent;
+}

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Private: the operating system, in one unit. Everything aml asks Linux
+ * about pages, CPUs and files that is not a backend's business (mbind,
+ * move_pages and discovery are) goes through here, so that blocks and the
+ * device layer never scatter sysconf, mincore or sched_getaffinity calls.
+ *
+ * Every function is thread-safe and never allocates. aml_page_size(), whose
+ * prototype is public (<aml/device.h>), is implemented here too.
+ */
+#ifndef AML_SRC_OS_H
+#define AML_SRC_OS_H
+
+#include <stddef.h>
+
+#include <aml/bitmap.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Round @p size up to whole pages into *out; 0 and overflow are
+ * AML_EINVAL (*out untouched). */
+int aml_round_to_pages(size_t size, size_t *out);
+
+/**
+ * What locate reports for a page no device holds: AML_EINVAL when the
+ * address is not mapped at all, AML_ENODEV when it is mapped but has no
+ * memory of its own yet (never touched, or only read: the shared zero
+ * page). mincore(2) tells the two apart. @p page is page-aligned.
+ */
+int aml_page_without_device(const void *page);
+
+/** The calling thread's CPU affinity into @p out. @return 0, or
+ * AML_FAILURE if the kernel refused (*out untouched). */
+int aml_thread_cpus(struct aml_bitmap *out);
+
+/**
+ * The AML_E* code of an open(), fopen() or opendir() that failed with
+ * @p err (errno): AML_ENOMEM when memory or descriptors ran out, else
+ * @p absent (for sysfs: the file is not there, as on kernels without
+ * HMAT). Also for the files users name (hwloc XML, emulator specs):
+ * running out is never the file's fault.
+ */
+int aml_os_open_error(int err, int absent);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AML_SRC_OS_H */

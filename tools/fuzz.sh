@@ -115,7 +115,8 @@ else
 	hwloc_source=backends/hwloc/hwloc_absent.c
 	[ "$hwloc" = 1 ] && hwloc_source=backends/hwloc/hwloc.c
 	mapfile -t sources < <(ls aml/src/*.c aml/src/*/*.c emulator/*.c \
-		backends/numa/*.c backends/memkind/*_absent.c "$hwloc_source")
+		backends/numa/*.c backends/sysfs/*.c backends/memkind/*_absent.c \
+		"$hwloc_source")
 	echo "fuzz $name: compiling ${#sources[@]} files"
 	pids=()
 	for src in "${sources[@]}"; do

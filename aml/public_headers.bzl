@@ -1,0 +1,37 @@
+"""The public headers of aml, listed once: a diff here is an API change.
+
+Paths as a consumer includes them (<aml/area.h>), under aml/include/.
+//aml:api exports them; //tests:header_self_contained_test compiles each
+alone.
+"""
+
+AML_PUBLIC_HEADERS = [
+    "aml.h",
+    "aml/area.h",
+    "aml/area/device.h",
+    "aml/arena.h",
+    "aml/arena/buddy.h",
+    "aml/arena/bump.h",
+    "aml/arena/jemalloc.h",
+    "aml/arena/locked.h",
+    "aml/arena/pool.h",
+    "aml/backend.h",
+    "aml/binding.h",
+    "aml/binding/custom.h",
+    "aml/binding/devices.h",
+    "aml/bitmap.h",
+    "aml/device.h",
+    "aml/device/memkind.h",
+    "aml/dma.h",
+    "aml/dma/par.h",
+    "aml/dma/seq.h",
+    "aml/emulator.h",
+    "aml/error.h",
+    "aml/layout.h",
+    "aml/replicaset.h",
+    "aml/scratchpad.h",
+    "aml/tiling.h",
+    "aml/tiling/nd.h",
+    "aml/topology.h",
+    "aml/version.h",
+]

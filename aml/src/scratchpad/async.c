@@ -6,7 +6,12 @@
  * ticket of the state's pool (aml/src/handle.h), on a copy or on nothing
  * for a pull complete at once: waiting it frees the ticket, so a handle
  * waited twice, another scratchpad's, or a made-up one is refused.
+ *
+ * Layers (internal.h): scratchpad.c calls this file (async.h); it calls
+ * slots.c and index.c, never scratchpad.c.
  */
+#include "aml/src/scratchpad/async.h"
+
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -18,7 +23,9 @@
 #include <aml/scratchpad.h>
 
 #include "aml/src/handle.h"
+#include "aml/src/scratchpad/index.h"
 #include "aml/src/scratchpad/internal.h"
+#include "aml/src/scratchpad/slots.h"
 
 /* ---- Copies and tickets ---- */
 
@@ -87,9 +94,9 @@ static void scratchpad_ticket_put(struct aml_scratchpad *sp,
 }
 
 /* The copy of @x ended with @err: update its slot and wake the waiters. */
-void aml_scratchpad_complete(struct aml_scratchpad *sp,
-                             struct aml_scratchpad_xfer *x,
-                             int err)
+static void scratchpad_complete(struct aml_scratchpad *sp,
+                                struct aml_scratchpad_xfer *x,
+                                int err)
 {
 	struct aml_scratchpad_slot *s = &sp->slots[x->slot];
 	s->xfer = NULL;
@@ -137,7 +144,7 @@ static void scratchpad_wait_dma(struct aml_scratchpad *sp,
 	if (redo && err != 0)
 		err = aml_scratchpad_copy(sp, x->slot, sp->slots[x->slot].tile,
 		                          x->kind);
-	aml_scratchpad_complete(sp, x, err);
+	scratchpad_complete(sp, x, err);
 }
 
 void aml_scratchpad_settle(struct aml_scratchpad *sp,
@@ -231,11 +238,9 @@ static int scratchpad_async_ready(struct aml_scratchpad *sp,
 		aml_scratchpad_count_miss(sp, v, flags);
 	} else {
 		v = sp->hash[pos] - 1;
-		struct aml_scratchpad_slot *s = &sp->slots[v];
-		aml_scratchpad_lru_remove(sp, v);
-		s->pins++;
+		aml_scratchpad_pin(sp, v);
 		aml_scratchpad_count_hit(sp, v, flags);
-		struct aml_scratchpad_xfer *x = s->xfer;
+		struct aml_scratchpad_xfer *x = sp->slots[v].xfer;
 		if (x != NULL && x->kind == AML_SCRATCHPAD_TO_SLOT) {
 			/* Load in flight: this pull completes with it. */
 			x->nrefs++;

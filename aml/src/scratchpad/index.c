@@ -6,7 +6,12 @@
  * by the tile a slot holds and storing slot + 1 (0 is an empty entry), so
  * a hit is O(1) whatever the number of tiles. The LRU list is doubly linked
  * through the slots by index.
+ *
+ * The bottom layer of the scratchpad (internal.h): slots.c, async.c and
+ * scratchpad.c call it; it calls none of them.
  */
+#include "aml/src/scratchpad/index.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -1,12 +1,21 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Private state of the scratchpad (aml/scratchpad.h), shared by its three
- * files: scratchpad.c (lifecycle, synchronous pull and push, queries),
- * index.c (tile -> slot table and LRU list) and async.c (requests and the
- * asynchronous variants). See scratchpad.c for the design.
+ * Private types of the scratchpad (aml/scratchpad.h): the slots, the copies
+ * between slots and tiles, the request tickets and the state behind
+ * sp->state. Types only: each file's functions are declared in its own
+ * header. See scratchpad.c for the design.
  *
- * Every function here is called with sp->lock held, unless it says
- * otherwise, and trusts its arguments (the public functions checked them).
+ * The files form layers, and calls go down only:
+ *
+ *   scratchpad.c  lifecycle, synchronous pull and push, queries, fork()
+ *        |
+ *   async.c       copies in flight, requests, asynchronous pull and push
+ *        |        (async.h)
+ *   slots.c       argument checks, slot layouts and synchronous copies,
+ *        |        slot transitions: claim, pin, unpin, hit, miss (slots.h)
+ *   index.c       tile -> slot table and LRU list (index.h)
+ *
+ * A file calls functions of the files below it, never of one above.
  */
 #ifndef AML_SRC_SCRATCHPAD_INTERNAL_H
 #define AML_SRC_SCRATCHPAD_INTERNAL_H
@@ -16,7 +25,6 @@
 #include <stdint.h>
 
 #include <aml/dma.h>
-#include <aml/layout.h>
 #include <aml/scratchpad.h>
 
 #include "aml/src/fork.h"
@@ -98,69 +106,5 @@ struct aml_scratchpad_state {
 	struct aml_fork_hook fork;
 	struct aml_scratchpad *owner;
 };
-
-/* ---- index.c ---- */
-
-/* Position of @p tile in sp->hash, or AML_SCRATCHPAD_NONE. */
-size_t aml_scratchpad_hash_find(const struct aml_scratchpad *sp, size_t tile);
-/* Index slot @p slot under its tile (not indexed yet). */
-void aml_scratchpad_hash_insert(struct aml_scratchpad *sp, size_t slot);
-/* Unindex slot @p slot's tile, if indexed. */
-void aml_scratchpad_hash_remove(struct aml_scratchpad *sp, size_t slot);
-/* Take slot @p slot off the LRU list, if on it. */
-void aml_scratchpad_lru_remove(struct aml_scratchpad *sp, size_t slot);
-/* Put slot @p slot on the LRU list if it has no pin and no copy in flight:
- * at the head if empty, else at the tail. */
-void aml_scratchpad_lru_add(struct aml_scratchpad *sp, size_t slot);
-
-/* ---- scratchpad.c ---- */
-
-/* Whether @p sp is initialised (no lock needed). */
-bool aml_scratchpad_is_ready(const struct aml_scratchpad *sp);
-/* Checks of a pull's arguments (no lock needed). */
-int aml_scratchpad_check_pull(const struct aml_scratchpad *sp,
-                              size_t tile,
-                              unsigned flags,
-                              const size_t *slot);
-/* Checks of a slot the caller must hold a pin on. */
-int aml_scratchpad_check_pinned(const struct aml_scratchpad *sp, size_t slot);
-/* The two layouts of a copy between slot @p slot and tile @p tile. */
-int aml_scratchpad_layouts(const struct aml_scratchpad *sp,
-                           size_t slot,
-                           size_t tile,
-                           struct aml_layout *slot_layout,
-                           struct aml_layout *tile_layout);
-/* Synchronous copy between slot @p slot and tile @p tile, counted. */
-int aml_scratchpad_copy(struct aml_scratchpad *sp,
-                        size_t slot,
-                        size_t tile,
-                        enum aml_scratchpad_copy kind);
-/* Evict the LRU slot for @p tile (write-back included); nothing changes on
- * error. */
-int aml_scratchpad_claim(struct aml_scratchpad *sp, size_t tile, size_t *out);
-/* Undo a claim whose load failed to start. */
-void aml_scratchpad_unclaim(struct aml_scratchpad *sp, size_t slot);
-/* Count a pull that hit, and apply its flags. */
-void aml_scratchpad_count_hit(struct aml_scratchpad *sp,
-                              size_t slot,
-                              unsigned flags);
-/* Count a pull that missed, pin its freshly claimed slot and apply its
- * flags. */
-void aml_scratchpad_count_miss(struct aml_scratchpad *sp,
-                               size_t slot,
-                               unsigned flags);
-
-/* ---- async.c ---- */
-
-/* The copy of @p x ended with @p err: update its slot, wake waiters. */
-void aml_scratchpad_complete(struct aml_scratchpad *sp,
-                             struct aml_scratchpad_xfer *x,
-                             int err);
-/* Complete @p x if IN_FLIGHT or REDO, keeping the lock (fini). */
-void aml_scratchpad_settle(struct aml_scratchpad *sp,
-                           struct aml_scratchpad_xfer *x);
-/* Wait for @p x and drop one handle on it; unlocks while waiting. */
-int aml_scratchpad_request_wait(struct aml_scratchpad *sp,
-                                struct aml_scratchpad_xfer *x);
 
 #endif /* AML_SRC_SCRATCHPAD_INTERNAL_H */

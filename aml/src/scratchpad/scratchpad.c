@@ -3,9 +3,12 @@
  * The scratchpad (aml/scratchpad.h): tiles of a slow array cached in slots
  * of a fast area, copied by a dma engine, evicted in LRU order.
  *
- * Three files share the state of internal.h: this one (lifecycle,
- * synchronous pull and push, queries), index.c (the table and the LRU
- * list) and async.c (requests and the asynchronous variants).
+ * Four files share the state of internal.h, in layers whose calls go down
+ * only: this one (lifecycle, synchronous pull and push, queries, fork()) on
+ * top calls async.c (copies in flight, requests, the asynchronous
+ * variants), which calls slots.c (checks, layouts and synchronous copies,
+ * slot transitions), which calls index.c (the table and the LRU list). No
+ * file below calls this one.
  *
  * State, all guarded by sp->lock:
  * - slots[i]: the tile it holds (has_tile), its user pins, its dirty bit, and
@@ -59,167 +62,12 @@
 #include <aml/scratchpad.h>
 #include <aml/tiling.h>
 
+#include "aml/src/scratchpad/async.h"
+#include "aml/src/scratchpad/index.h"
 #include "aml/src/scratchpad/internal.h"
-
-/* ---- Layouts and copies ---- */
-
-static void *scratchpad_slot_addr(const struct aml_scratchpad *sp, size_t slot)
-{
-	return sp->scratch + slot * sp->slot_stride;
-}
-
-/* The tile as a strided view of the source, and the same shape dense over
- * the slot: the two ends of every copy. */
-int aml_scratchpad_layouts(const struct aml_scratchpad *sp,
-                           size_t slot,
-                           size_t tile,
-                           struct aml_layout *slot_layout,
-                           struct aml_layout *tile_layout)
-{
-	int err = aml_tiling_tile_layout(sp->tiling, tile, tile_layout);
-	if (err != 0)
-		return err;
-	err = aml_layout_init(slot_layout, scratchpad_slot_addr(sp, slot),
-	                      tile_layout->order, tile_layout->element_size,
-	                      tile_layout->ndims, tile_layout->dims, NULL);
-	if (err != 0)
-		return err;
-	/* Tile 0 is the largest tile of a tiling; a tiling breaking that
-	 * would overrun the slot. */
-	if (aml_layout_bytes(slot_layout) > sp->slot_bytes)
-		return AML_FAILURE;
-	return 0;
-}
-
-/* Synchronous copy between slot and tile, counted. */
-int aml_scratchpad_copy(struct aml_scratchpad *sp,
-                        size_t slot,
-                        size_t tile,
-                        enum aml_scratchpad_copy kind)
-{
-	struct aml_layout sl, tl;
-	int err = aml_scratchpad_layouts(sp, slot, tile, &sl, &tl);
-	if (err != 0)
-		return err;
-	if (kind == AML_SCRATCHPAD_TO_SLOT)
-		err = aml_dma_copy(sp->dma, &sl, &tl);
-	else
-		err = aml_dma_copy(sp->dma, &tl, &sl);
-	if (err != 0)
-		return err;
-	sp->stats.copies++;
-	if (kind == AML_SCRATCHPAD_TO_SLOT)
-		sp->stats.bytes_pulled += aml_layout_bytes(&sl);
-	else
-		sp->stats.bytes_pushed += aml_layout_bytes(&sl);
-	return 0;
-}
-
-/* ---- Slots ---- */
-
-/* Drop a pin (after checks). */
-static void scratchpad_unpin(struct aml_scratchpad *sp, size_t slot)
-{
-	sp->slots[slot].pins--;
-	aml_scratchpad_lru_add(sp, slot);
-}
-
-/*
- * Take the least recently used evictable slot for @tile: write back its
- * tile if dirty, forget it, and index the slot under @tile. The slot leaves
- * the LRU list; the caller pins it or puts it back. On error nothing
- * changed.
- */
-int aml_scratchpad_claim(struct aml_scratchpad *sp, size_t tile, size_t *out)
-{
-	size_t v = sp->lru_head;
-	if (v == AML_SCRATCHPAD_NONE)
-		return AML_EBUSY;
-	struct aml_scratchpad_slot *s = &sp->slots[v];
-	if (s->has_tile && s->dirty) {
-		int err = aml_scratchpad_copy(sp, v, s->tile,
-		                              AML_SCRATCHPAD_TO_TILE);
-		if (err != 0)
-			return err;
-		sp->stats.writebacks++;
-		s->dirty = false;
-	}
-	if (s->has_tile) {
-		aml_scratchpad_hash_remove(sp, v);
-		sp->stats.evictions++;
-	}
-	aml_scratchpad_lru_remove(sp, v);
-	s->tile = tile;
-	s->has_tile = true;
-	s->dirty = false;
-	aml_scratchpad_hash_insert(sp, v);
-	*out = v;
-	return 0;
-}
-
-/* Undo a claim whose load could not start: the slot is empty and first in
- * line again. */
-void aml_scratchpad_unclaim(struct aml_scratchpad *sp, size_t slot)
-{
-	aml_scratchpad_hash_remove(sp, slot);
-	sp->slots[slot].has_tile = false;
-	aml_scratchpad_lru_add(sp, slot);
-}
-
-void aml_scratchpad_count_hit(struct aml_scratchpad *sp,
-                              size_t slot,
-                              unsigned flags)
-{
-	if (flags & (AML_SCRATCHPAD_DIRTY | AML_SCRATCHPAD_OVERWRITE))
-		sp->slots[slot].dirty = true;
-	sp->stats.pulls++;
-	sp->stats.hits++;
-}
-
-void aml_scratchpad_count_miss(struct aml_scratchpad *sp,
-                               size_t slot,
-                               unsigned flags)
-{
-	sp->slots[slot].pins = 1;
-	sp->slots[slot].dirty =
-	        (flags & (AML_SCRATCHPAD_DIRTY | AML_SCRATCHPAD_OVERWRITE)) !=
-	        0;
-	sp->stats.pulls++;
-	sp->stats.misses++;
-}
-
-bool aml_scratchpad_is_ready(const struct aml_scratchpad *sp)
-{
-	return sp != NULL && sp->ready;
-}
-
-/* Common checks of the functions that take a pinned slot; lock held. */
-int aml_scratchpad_check_pinned(const struct aml_scratchpad *sp, size_t slot)
-{
-	if (slot >= sp->nslots)
-		return AML_EDOM;
-	const struct aml_scratchpad_slot *s = &sp->slots[slot];
-	if (s->pins == 0)
-		return AML_EPERM;
-	if (!s->has_tile)
-		return AML_EINVAL;
-	return 0;
-}
+#include "aml/src/scratchpad/slots.h"
 
 /* ---- Pull ---- */
-
-int aml_scratchpad_check_pull(const struct aml_scratchpad *sp,
-                              size_t tile,
-                              unsigned flags,
-                              const size_t *slot)
-{
-	if (!aml_scratchpad_is_ready(sp) || slot == NULL ||
-	    (flags & ~(AML_SCRATCHPAD_DIRTY | AML_SCRATCHPAD_OVERWRITE)) != 0)
-		return AML_EINVAL;
-	if (tile >= sp->ntiles)
-		return AML_EDOM;
-	return 0;
-}
 
 int aml_scratchpad_pull(struct aml_scratchpad *sp,
                         size_t tile,
@@ -233,17 +81,15 @@ int aml_scratchpad_pull(struct aml_scratchpad *sp,
 	size_t pos = aml_scratchpad_hash_find(sp, tile);
 	if (pos != AML_SCRATCHPAD_NONE) {
 		size_t v = sp->hash[pos] - 1;
-		struct aml_scratchpad_slot *s = &sp->slots[v];
-		aml_scratchpad_lru_remove(sp, v);
-		s->pins++;
-		struct aml_scratchpad_xfer *x = s->xfer;
+		aml_scratchpad_pin(sp, v);
+		struct aml_scratchpad_xfer *x = sp->slots[v].xfer;
 		if (x != NULL && x->kind == AML_SCRATCHPAD_TO_SLOT) {
 			/* Its load is in flight: join it. */
 			x->nrefs++;
 			err = aml_scratchpad_request_wait(sp, x);
 		}
 		if (err != 0)
-			scratchpad_unpin(sp, v);
+			aml_scratchpad_unpin(sp, v);
 		else
 			aml_scratchpad_count_hit(sp, v, flags);
 		pthread_mutex_unlock(&sp->lock);
@@ -300,7 +146,7 @@ int aml_scratchpad_release(struct aml_scratchpad *sp, size_t slot)
 	pthread_mutex_lock(&sp->lock);
 	int err = AML_EPERM;
 	if (sp->slots[slot].pins != 0) {
-		scratchpad_unpin(sp, slot);
+		aml_scratchpad_unpin(sp, slot);
 		err = 0;
 	}
 	pthread_mutex_unlock(&sp->lock);
@@ -363,7 +209,7 @@ void *aml_scratchpad_slot_ptr(const struct aml_scratchpad *sp, size_t slot)
 		aml_errno = AML_EDOM;
 		return NULL;
 	}
-	return scratchpad_slot_addr(sp, slot);
+	return aml_scratchpad_slot_addr(sp, slot);
 }
 
 /* The tile of an occupied slot, or an error; lock held. */

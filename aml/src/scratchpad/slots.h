@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The scratchpad's slots (slots.c): argument checks, the layouts and
+ * synchronous copies between a slot and its tile, and the transitions of a
+ * slot (claim, pin, unpin, hit, miss). The layer below async.c and
+ * scratchpad.c, above index.c (internal.h): it calls index.c only.
+ *
+ * Every function here is called with sp->lock held, unless it says
+ * otherwise, and trusts its arguments (the public functions checked them).
+ */
+#ifndef AML_SRC_SCRATCHPAD_SLOTS_H
+#define AML_SRC_SCRATCHPAD_SLOTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <aml/layout.h>
+#include <aml/scratchpad.h>
+
+#include "aml/src/scratchpad/internal.h"
+
+/* ---- Checks ---- */
+
+/* Whether @p sp is initialised (no lock needed). */
+bool aml_scratchpad_is_ready(const struct aml_scratchpad *sp);
+/* Checks of a pull's arguments (no lock needed). */
+int aml_scratchpad_check_pull(const struct aml_scratchpad *sp,
+                              size_t tile,
+                              unsigned flags,
+                              const size_t *slot);
+/* Checks of a slot the caller must hold a pin on. */
+int aml_scratchpad_check_pinned(const struct aml_scratchpad *sp, size_t slot);
+
+/* ---- Layouts and copies ---- */
+
+/* Address of slot @p slot (no lock needed: fixed from init to fini). */
+void *aml_scratchpad_slot_addr(const struct aml_scratchpad *sp, size_t slot);
+/* The two layouts of a copy between slot @p slot and tile @p tile (no lock
+ * needed). */
+int aml_scratchpad_layouts(const struct aml_scratchpad *sp,
+                           size_t slot,
+                           size_t tile,
+                           struct aml_layout *slot_layout,
+                           struct aml_layout *tile_layout);
+/* Synchronous copy between slot @p slot and tile @p tile, counted. */
+int aml_scratchpad_copy(struct aml_scratchpad *sp,
+                        size_t slot,
+                        size_t tile,
+                        enum aml_scratchpad_copy kind);
+
+/* ---- Transitions ---- */
+
+/* Evict the LRU slot for @p tile (write-back included); nothing changes on
+ * error. */
+int aml_scratchpad_claim(struct aml_scratchpad *sp, size_t tile, size_t *out);
+/* Undo a claim whose load failed to start. */
+void aml_scratchpad_unclaim(struct aml_scratchpad *sp, size_t slot);
+/* Add a pin on slot @p slot, which holds a tile: it leaves the LRU list. */
+void aml_scratchpad_pin(struct aml_scratchpad *sp, size_t slot);
+/* Drop a pin on slot @p slot, which has one. */
+void aml_scratchpad_unpin(struct aml_scratchpad *sp, size_t slot);
+/* Count a pull that hit, and apply its flags. */
+void aml_scratchpad_count_hit(struct aml_scratchpad *sp,
+                              size_t slot,
+                              unsigned flags);
+/* Count a pull that missed, pin its freshly claimed slot and apply its
+ * flags. */
+void aml_scratchpad_count_miss(struct aml_scratchpad *sp,
+                               size_t slot,
+                               unsigned flags);
+
+#endif /* AML_SRC_SCRATCHPAD_SLOTS_H */

@@ -5,7 +5,10 @@
 #  - the device layer depends on a block, a backend or the emulator;
 #  - the blocks depend on a backend or the emulator;
 #  - a file outside aml/src/device/ includes topology_struct.h, or a block
-#    includes the backends' interface, spi.h.
+#    includes the backends' interface, spi.h;
+#  - a file includes a header of a layer above its own (util < device <
+#    blocks, backends and emulator < root), or a block's header from a
+#    backend or the other way round, or the includes form a circle.
 # Usage: layering_test.sh BACKENDS_DEPS DEVICE_DEPS BLOCKS_DEPS [SOURCES...]
 # where each *_DEPS file is a `bazel query deps(...)` listing (genquery).
 set -eu
@@ -52,6 +55,54 @@ for f in "$@"; do
 		;;
 	esac
 done
+
+# The layer of a source or header by its path: util 0, device 1 (with
+# backend.h, the registry row's contract), blocks 2, backends 2 (a peer of
+# the blocks that must not see them, hence its own name), root 3.
+layer_of() {
+	case "$1" in
+	*aml/src/device/* | *aml/src/backend.h) echo 1 ;;
+	*aml/src/backends.c | *aml/src/topology_default.*) echo 3 ;;
+	*aml/src/*/*)
+		case "$1" in
+		*aml/src/topology_xml/*) echo 0 ;;
+		*) echo 2 ;;
+		esac
+		;;
+	*aml/src/*) echo 0 ;;
+	*backends/* | *emulator/*) echo 2b ;;
+	*) echo 9 ;;
+	esac
+}
+
+rank() { echo "${1%b}"; }
+
+edges=$(mktemp)
+trap 'rm -f "$edges"' EXIT
+for f in "$@"; do
+	from=$(layer_of "$f")
+	path=${f#*aml/src/}
+	[ "$path" = "$f" ] || path=aml/src/$path
+	for tree in backends emulator; do
+		case "$f" in */$tree/* | $tree/*) path=$tree/${f#*$tree/} ;; esac
+	done
+	for header in $(sed -n 's/^#include "\(.*\)"$/\1/p' "$f"); do
+		echo "$path $header" >>"$edges"
+		to=$(layer_of "$header")
+		if [ "$(rank "$to")" -gt "$(rank "$from")" ] ||
+			{ [ "$from" = 2 ] && [ "$to" = 2b ]; } ||
+			{ [ "$from" = 2b ] && [ "$to" = 2 ]; }; then
+			echo "FAIL: $path (layer $from) includes $header" \
+				"(layer $to)" >&2
+			failed=1
+		fi
+	done
+done
+if ! tsort "$edges" >/dev/null 2>&1; then
+	echo "FAIL: the includes form a circle:" >&2
+	tsort "$edges" 2>&1 >/dev/null | sed 's/^/  /' >&2
+	failed=1
+fi
 
 if [ "$failed" -ne 0 ]; then
 	exit 1

@@ -186,7 +186,9 @@ static void *emu_map(struct emu_machine *m,
 	 * the pages a test touches. */
 	void *ptr = mmap(NULL, size, PROT_READ | PROT_WRITE,
 	                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	int err = labels == NULL || ptr == MAP_FAILED ? AML_ENOMEM : 0;
+	int err = labels == NULL ? AML_ENOMEM : 0;
+	if (ptr == MAP_FAILED)
+		err = aml_os_error(errno, AML_ENOMEM);
 	if (err == 0) {
 		struct emu_plan plan;
 		pthread_rwlock_wrlock(&m->lock);
@@ -226,7 +228,7 @@ static int emu_release_pages(void *arg)
 	const struct emu_release *r = arg;
 	if (munmap(r->ptr, r->size) == 0)
 		return 0;
-	return errno == ENOMEM ? AML_ENOMEM : AML_EINVAL;
+	return aml_os_error(errno, errno == ENOMEM ? AML_ENOMEM : AML_EINVAL);
 }
 
 static int emu_unmap(struct emu_machine *m, void *ptr, size_t size, int owner)

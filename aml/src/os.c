@@ -56,8 +56,23 @@ int aml_thread_cpus(struct aml_bitmap *out)
 	return 0;
 }
 
+/* The calling thread's last translated errno (aml_os_errno()). */
+static _Thread_local int os_errno;
+
+int aml_os_errno(void)
+{
+	return os_errno;
+}
+
+int aml_os_error(int err, int code)
+{
+	os_errno = err;
+	return code;
+}
+
 int aml_os_open_error(int err, int absent)
 {
-	return err == ENOMEM || err == EMFILE || err == ENFILE ? AML_ENOMEM
-	                                                       : absent;
+	return aml_os_error(err, err == ENOMEM || err == EMFILE || err == ENFILE
+	                                 ? AML_ENOMEM
+	                                 : absent);
 }

@@ -40,9 +40,18 @@ int aml_thread_cpus(struct aml_bitmap *out);
  * @p err (errno): AML_ENOMEM when memory or descriptors ran out, else
  * @p absent (for sysfs: the file is not there, as on kernels without
  * HMAT). Also for the files users name (hwloc XML, emulator specs):
- * running out is never the file's fault.
+ * running out is never the file's fault. Records @p err as
+ * aml_os_errno().
  */
 int aml_os_open_error(int err, int absent);
+
+/**
+ * Record @p os_errno (errno of a failed system call) as the calling
+ * thread's aml_os_errno(), and return @p code: how a backend translates a
+ * failure without dropping the kernel's reason,
+ * `return aml_os_error(errno, AML_ENOMEM);`.
+ */
+int aml_os_error(int os_errno, int code);
 
 #ifdef __cplusplus
 }

@@ -33,6 +33,7 @@
 #include <aml/error.h>
 
 #include "aml/src/backend.h"
+#include "aml/src/os.h"
 #include "aml/src/rangeset.h"
 
 static int memkind_backend_describe(char *buf, size_t size)
@@ -119,6 +120,9 @@ static void *memkind_device_map(const struct aml_device *dev, size_t size)
 	int err =
 	        memkind_posix_memalign(self->kind, &ptr, aml_page_size(), size);
 	if (err != MEMKIND_SUCCESS || ptr == NULL) {
+		/* Positive: an errno value; MEMKIND_ERROR_* are negative. */
+		if (err > 0)
+			aml_os_error(err, 0);
 		aml_errno = memkind_device_to_aml_error(err);
 		return NULL;
 	}

@@ -46,7 +46,7 @@ static struct numa_device_state *numa_state(const struct aml_device *dev)
 }
 
 /* mbind failures, our arguments being valid: the node is the problem. */
-static int numa_mbind_error(int err)
+static int numa_mbind_code(int err)
 {
 	switch (err) {
 	case ENOMEM:
@@ -62,6 +62,11 @@ static int numa_mbind_error(int err)
 	}
 }
 
+static int numa_mbind_error(int err)
+{
+	return aml_os_error(err, numa_mbind_code(err));
+}
+
 static void *numa_device_map(const struct aml_device *dev, size_t size)
 {
 	struct numa_device_state *state = numa_state(dev);
@@ -72,7 +77,7 @@ static void *numa_device_map(const struct aml_device *dev, size_t size)
 	void *ptr = mmap(NULL, size, PROT_READ | PROT_WRITE,
 	                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (ptr == MAP_FAILED) {
-		aml_errno = AML_ENOMEM;
+		aml_errno = aml_os_error(errno, AML_ENOMEM);
 		return NULL;
 	}
 	int err = 0;
@@ -94,7 +99,7 @@ static void *numa_device_map(const struct aml_device *dev, size_t size)
 static int numa_device_munmap(void *ptr, size_t size, const void *arg)
 {
 	(void)arg;
-	return munmap(ptr, size) == 0 ? 0 : AML_ENOMEM;
+	return munmap(ptr, size) == 0 ? 0 : aml_os_error(errno, AML_ENOMEM);
 }
 
 static int
@@ -189,7 +194,9 @@ static int numa_locate(const struct aml_topology *topology,
 			pages[i] = (void *)((uintptr_t)ptr + (done + i) * page);
 		/* -EFAULT: unmapped, or backed by nothing of its own yet. */
 		if (move_pages(0, n, pages, NULL, status, 0) != 0)
-			return errno == ENOMEM ? AML_ENOMEM : AML_FAILURE;
+			return aml_os_error(errno, errno == ENOMEM
+			                                   ? AML_ENOMEM
+			                                   : AML_FAILURE);
 		for (size_t i = 0; i < n; i++) {
 			int s = status[i];
 			numa_ids[done + i] =
@@ -234,7 +241,7 @@ static int numa_policy_error(
 {
 	if (err == EINVAL && mode != MPOL_BIND &&
 	    mbind(ptr, size, MPOL_BIND, mask, NODEMASK_MAXNODE, 0) == 0)
-		return AML_ENOTSUP;
+		return aml_os_error(err, AML_ENOTSUP);
 	return numa_mbind_error(err);
 }
 
@@ -250,7 +257,7 @@ static void *numa_map_nodes(const struct aml_topology *topology,
 	void *ptr = mmap(NULL, size, PROT_READ | PROT_WRITE,
 	                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (ptr == MAP_FAILED) {
-		aml_errno = AML_ENOMEM;
+		aml_errno = aml_os_error(errno, AML_ENOMEM);
 		return NULL;
 	}
 	if (mbind(ptr, size, mode, mask, NODEMASK_MAXNODE, 0) != 0) {
@@ -299,7 +306,7 @@ numa_populate(const struct aml_topology *topology, void *ptr, size_t size)
 	if (madvise(ptr, size, MADV_POPULATE_WRITE) == 0)
 		return 0;
 	if (errno != EINVAL)
-		return AML_ENOMEM;
+		return aml_os_error(errno, AML_ENOMEM);
 	size_t page = aml_page_size();
 	for (size_t offset = 0; offset < size; offset += page) {
 		volatile char *byte = (volatile char *)ptr + offset;

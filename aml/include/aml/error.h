@@ -76,6 +76,23 @@ int *aml_errno_location(void);
  */
 #define aml_errno (*aml_errno_location())
 
+/**
+ * The kernel's errno behind the calling thread's last AML_E* code that came
+ * from a failed system call: an mmap, mbind, move_pages, munmap or madvise
+ * of a backend, or an open of a file aml reads (sysfs, hwloc XML, emulator
+ * specs). Several errno values map to one AML_E* code (AML_ENODEV is EINVAL
+ * from mbind for a node that is offline or not allowed); this tells them
+ * apart when a report needs it.
+ *
+ * Like aml_errno, thread-local and never reset: it changes only when aml
+ * translates a failed system call, so read it right after a call that
+ * returned an error, and only as a detail of that error (an error aml
+ * decided by itself, as a map past a device's capacity, leaves it as it
+ * was).
+ * @return the errno value, or 0 if no system call failed in this thread.
+ */
+int aml_os_errno(void);
+
 #ifdef __cplusplus
 }
 #endif

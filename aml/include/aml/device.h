@@ -169,7 +169,8 @@ void *aml_device_map(const struct aml_device *dev, size_t size);
 /**
  * Release [ptr, ptr + size) (size rounded up to pages), which
  * aml_device_map() on @p dev returned; a page-aligned part of a mapping may be
- * released alone where the backend allows (numa does, memkind does not).
+ * released alone where the backend allows (numa does, memkind does not:
+ * see unmaps_whole_only in struct aml_device_ops).
  * @return 0; AML_EINVAL for a NULL device or pointer, a pointer not
  *         page-aligned, a size of 0 or overflowing, or a range @p dev did not
  *         map; AML_ENOMEM when releasing part of a mapping needs memory the

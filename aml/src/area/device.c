@@ -16,9 +16,7 @@
  * an unmap releases and forgets it as one step under the registry's lock
  * (aml/src/rangeset.h), so the record and the pages agree for every thread.
  */
-#include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include <aml/area/device.h>
 #include <aml/error.h>

@@ -426,7 +426,9 @@ class TailRefusingDevice
 	static constexpr struct aml_device_ops ops_ = {.map = Map,
 	                                               .unmap = Unmap,
 	                                               .move = nullptr,
-	                                               .free_bytes = nullptr};
+	                                               .free_bytes = nullptr,
+	                                               .unmaps_whole_only =
+	                                                       false};
 	struct aml_device dev_ = {};
 	char *reserve_;
 	std::map<uintptr_t, uintptr_t> live_;

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The umbrella header as strict C11 (-pedantic-errors), used from C the way a
- * C program would: errors, aml_errno, the version check and a bitmap.
+ * C program would: errors, aml_errno, the version check and a bitmap; and
+ * the device area's former policy names, which must keep compiling.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include <aml.h>
+#include <aml/area/device.h>
 
 int main(void)
 {
@@ -26,6 +28,11 @@ int main(void)
 		return 4;
 	if (aml_backend_is_built(AML_BACKEND_NUMA) != AML_HAVE_NUMA)
 		return 5;
+	enum aml_area_policy old = AML_AREA_FIRST_TOUCH;
+	enum aml_policy policy = old;
+	if (policy != AML_POLICY_LOCAL || AML_AREA_BIND != AML_POLICY_BIND ||
+	    AML_AREA_POLICY_COUNT != AML_POLICY_COUNT)
+		return 6;
 	puts("c_header_test: ok");
 	return 0;
 }

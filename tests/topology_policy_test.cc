@@ -151,6 +151,15 @@ TEST_F(TopologyPolicy, PreferredTakesOneDeviceAndAbsentNodesCannotMap)
 			EXPECT_EQ(aml_errno, AML_EINVAL);
 			continue;
 		}
+		if (policy == AML_POLICY_WEIGHTED_INTERLEAVE) {
+			// Weights are given through an area only.
+			EXPECT_EQ(aml_topology_map(
+			                  xml, &far,
+			                  AML_POLICY_WEIGHTED_INTERLEAVE, page),
+			          nullptr);
+			EXPECT_EQ(aml_errno, AML_EINVAL);
+			continue;
+		}
 		aml_errno = 0;
 		EXPECT_EQ(aml_topology_map(xml, &far, (enum aml_policy)policy,
 		                           page),

@@ -75,7 +75,16 @@ rangeset_insert_at(struct aml_rangeset *set, size_t i, struct aml_range range)
 
 int aml_rangeset_insert(struct aml_rangeset *set, void *start, size_t size)
 {
-	struct aml_range range = {(uintptr_t)start, (uintptr_t)start + size};
+	return aml_rangeset_insert_owned(set, start, size, NULL);
+}
+
+int aml_rangeset_insert_owned(struct aml_rangeset *set,
+                              void *start,
+                              size_t size,
+                              const void *owner)
+{
+	struct aml_range range = {(uintptr_t)start, (uintptr_t)start + size,
+	                          owner};
 	pthread_mutex_lock(&set->lock);
 	size_t i = rangeset_search(set, range.start);
 	int err = 0;
@@ -97,7 +106,7 @@ rangeset_cut(struct aml_rangeset *set, size_t i, uintptr_t start, uintptr_t end)
 	struct aml_range *r = &set->ranges[i];
 	bool keep_left = r->start < start, keep_right = end < r->end;
 	if (keep_left && keep_right) {
-		struct aml_range right = {end, r->end};
+		struct aml_range right = {end, r->end, r->owner};
 		r->end = start;
 		rangeset_insert_at(set, i + 1, right);
 	} else if (keep_left) {
@@ -117,11 +126,23 @@ int aml_rangeset_remove(struct aml_rangeset *set,
                         aml_rangeset_release_fn release,
                         const void *arg)
 {
+	return aml_rangeset_remove_owned(set, start, size, exact, NULL, release,
+	                                 arg);
+}
+
+int aml_rangeset_remove_owned(struct aml_rangeset *set,
+                              void *start,
+                              size_t size,
+                              bool exact,
+                              const void *owner,
+                              aml_rangeset_release_fn release,
+                              const void *arg)
+{
 	uintptr_t s = (uintptr_t)start, e = s + size;
 	pthread_mutex_lock(&set->lock);
 	size_t i = rangeset_search(set, s);
 	int err = AML_EINVAL;
-	if (i < set->count) {
+	if (i < set->count && set->ranges[i].owner == owner) {
 		const struct aml_range r = set->ranges[i];
 		bool inside = r.start <= s && e <= r.end;
 		bool matches = r.start == s && r.end == e;
@@ -135,6 +156,18 @@ int aml_rangeset_remove(struct aml_rangeset *set,
 	}
 	pthread_mutex_unlock(&set->lock);
 	return err;
+}
+
+void aml_rangeset_reown(struct aml_rangeset *set,
+                        const void *from,
+                        const void *to)
+{
+	pthread_mutex_lock(&set->lock);
+	for (size_t i = 0; i < set->count; i++) {
+		if (set->ranges[i].owner == from)
+			set->ranges[i].owner = to;
+	}
+	pthread_mutex_unlock(&set->lock);
 }
 
 void aml_rangeset_drain(struct aml_rangeset *set,

@@ -8,6 +8,11 @@
  * The record and the memory must agree for every thread at every moment:
  * insert a range only once it is mapped, and give it back only through
  * aml_rangeset_remove(), which releases and forgets it under the lock.
+ *
+ * Each range carries an owner, so that one set can serve several holders
+ * (a topology's own maps and those of the areas over it) and each holder
+ * releases only its own ranges: aml_rangeset_insert() and
+ * aml_rangeset_remove() are the owner-less (NULL) forms.
  */
 #ifndef AML_SRC_RANGESET_H
 #define AML_SRC_RANGESET_H
@@ -23,10 +28,12 @@
 extern "C" {
 #endif
 
-/** One mapped range, [start, end). */
+/** One mapped range, [start, end), and who may release it. */
 struct aml_range {
 	uintptr_t start;
 	uintptr_t end;
+	/** The owner it was recorded for (an area, a topology), or NULL. */
+	const void *owner;
 };
 
 /** A set of disjoint ranges. */
@@ -62,6 +69,15 @@ void aml_rangeset_fini(struct aml_rangeset *set);
 int aml_rangeset_insert(struct aml_rangeset *set, void *start, size_t size);
 
 /**
+ * Record [start, start + size) for @p owner (any pointer, or NULL).
+ * @return 0; AML_EINVAL if it overlaps a recorded range; AML_ENOMEM.
+ */
+int aml_rangeset_insert_owned(struct aml_rangeset *set,
+                              void *start,
+                              size_t size,
+                              const void *owner);
+
+/**
  * How the owner of a set gives a range back (munmap, memkind_free...), called
  * by aml_rangeset_remove() with the set's lock held. @p arg is the one given
  * to aml_rangeset_remove(). @return 0, or an AML_E* code when the range is
@@ -90,6 +106,26 @@ int aml_rangeset_remove(struct aml_rangeset *set,
                         bool exact,
                         aml_rangeset_release_fn release,
                         const void *arg);
+
+/**
+ * aml_rangeset_remove() of a range recorded for @p owner only: a range
+ * recorded for another owner is AML_EINVAL, as one not recorded at all.
+ */
+int aml_rangeset_remove_owned(struct aml_rangeset *set,
+                              void *start,
+                              size_t size,
+                              bool exact,
+                              const void *owner,
+                              aml_rangeset_release_fn release,
+                              const void *arg);
+
+/**
+ * Give every range recorded for @p from to @p to instead, under the lock.
+ * O(number of ranges).
+ */
+void aml_rangeset_reown(struct aml_rangeset *set,
+                        const void *from,
+                        const void *to);
 
 /**
  * Remove every range, calling @p release on each (outside no lock: the set

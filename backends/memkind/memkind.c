@@ -162,6 +162,8 @@ static const struct aml_device_ops memkind_device_ops = {
         .unmap = memkind_device_unmap,
         .move = NULL,
         .free_bytes = NULL,
+        /* memkind_free() takes whole allocations only. */
+        .unmaps_whole_only = true,
 };
 
 /* Make the device of @p which: 0 and *out; AML_ENODEV; AML_ENOMEM. */

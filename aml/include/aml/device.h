@@ -16,6 +16,7 @@
 #ifndef AML_DEVICE_H
 #define AML_DEVICE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -113,6 +114,15 @@ struct aml_device_ops {
 	 * AML_ENOTSUP. Called with out != NULL.
 	 */
 	int (*free_bytes)(const struct aml_device *dev, size_t *out);
+	/**
+	 * What unmap can release. False (what a table that leaves the field
+	 * out says): any page-aligned part of a mapping. True: only whole
+	 * mappings, exactly as map() returned them (memkind frees whole
+	 * allocations); then an aligned map of an area over the device,
+	 * which over-maps and gives back the unaligned ends, is AML_ENOTSUP
+	 * before anything is mapped.
+	 */
+	bool unmaps_whole_only;
 };
 
 /**
@@ -159,7 +169,8 @@ void *aml_device_map(const struct aml_device *dev, size_t size);
 /**
  * Release [ptr, ptr + size) (size rounded up to pages), which
  * aml_device_map() on @p dev returned; a page-aligned part of a mapping may be
- * released alone where the backend allows (numa does, memkind does not).
+ * released alone where the backend allows (numa does, memkind does not:
+ * see unmaps_whole_only in struct aml_device_ops).
  * @return 0; AML_EINVAL for a NULL device or pointer, a pointer not
  *         page-aligned, a size of 0 or overflowing, or a range @p dev did not
  *         map; AML_ENOMEM when releasing part of a mapping needs memory the

@@ -270,6 +270,12 @@ enum aml_policy {
 	/** On the device of the CPU that first touches each page (Linux's
 	 * default, MPOL_LOCAL); takes no devices (NULL or an empty set). */
 	AML_POLICY_LOCAL,
+	/** Runs of weights[i] pages on the i-th device, in an order given
+	 * with the weights: each run bound to its device (BIND), so a share
+	 * past a device's capacity is AML_ENOMEM at once. Needs weights, so
+	 * only an area takes it (aml/area/device.h); aml_topology_map()
+	 * says AML_EINVAL. */
+	AML_POLICY_WEIGHTED_INTERLEAVE,
 	/** Number of policies; not a policy. */
 	AML_POLICY_COUNT
 };
@@ -292,7 +298,8 @@ enum aml_policy {
  *         aml_topology_unmap(); NULL with aml_errno = AML_EINVAL (NULL
  *         argument, empty set but for AML_POLICY_LOCAL, a set given to
  *         AML_POLICY_LOCAL, size 0 or overflowing, unknown policy,
- *         PREFERRED with more than one device), AML_EDOM (an index past the
+ *         PREFERRED with more than one device, WEIGHTED_INTERLEAVE, which
+ *         needs weights: use an area), AML_EDOM (an index past the
  *         last device), AML_ENODEV (a device that is not a NUMA node of
  *         this machine), AML_ENOTSUP (the kernel lacks the policy) or
  *         AML_ENOMEM (BIND past capacity; no memory for the mapping).
@@ -335,7 +342,8 @@ void *aml_topology_map_populate(const struct aml_topology *topology,
  * Release [ptr, ptr + size) (size rounded up to pages), all or a
  * page-aligned part of what aml_topology_map() returned.
  * @return 0; AML_EINVAL for NULL arguments, an unaligned pointer, a size of 0
- *         or overflowing, or a range the topology did not map; AML_ENOMEM
+ *         or overflowing, or a range aml_topology_map() did not map (an
+ *         area's mapping is unmapped through its area); AML_ENOMEM
  *         when releasing part of a mapping needs memory the process lacks
  *         (to split the topology's record of it, or the kernel's). On error
  *         nothing is released.

@@ -14,7 +14,10 @@
  *   numa_node_size64() per device (13 us here, against 3-6 us for a whole
  *   map and unmap), which is why it is opt-in rather than on every map.
  * The rules live here, above the backends, so that the emulator, which
- * places pages at map time, answers the same requests the same way.
+ * places pages at map time, answers the same requests the same way. They
+ * are applied by the one placement path (placement.c), which every map
+ * of a topology or an area takes: the public functions here fill its
+ * request, with the topology itself as the owner of the mapping.
  */
 #include <stdint.h>
 
@@ -22,13 +25,13 @@
 #include <aml/topology.h>
 
 #include "aml/src/device/blocks.h"
+#include "aml/src/device/placement.h"
 #include "aml/src/device/topology_struct.h"
 #include "aml/src/os.h"
 
-/* The NUMA nodes of the devices with indices in @p devices. */
-static int topology_nodes_of(const struct aml_topology *t,
-                             const struct aml_bitmap *devices,
-                             struct aml_bitmap *nodes)
+int aml_topology_nodes_of(const struct aml_topology *t,
+                          const struct aml_bitmap *devices,
+                          struct aml_bitmap *nodes)
 {
 	aml_bitmap_zero(nodes);
 	AML_BITMAP_FOREACH (i, devices) {
@@ -39,11 +42,9 @@ static int topology_nodes_of(const struct aml_topology *t,
 	return 0;
 }
 
-/* Could @p size bytes ever fit on the devices? False only when every one of
- * them knows its capacity and together they hold less. */
-static bool topology_capacity_allows(const struct aml_topology *t,
-                                     const struct aml_bitmap *devices,
-                                     size_t size)
+bool aml_topology_capacity_allows(const struct aml_topology *t,
+                                  const struct aml_bitmap *devices,
+                                  size_t size)
 {
 	size_t total = 0;
 	AML_BITMAP_FOREACH (i, devices) {
@@ -92,52 +93,24 @@ int aml_topology_populate(const struct aml_topology *t, void *ptr, size_t size)
 	return t->ops->populate(t, ptr, size);
 }
 
-/* Everything aml_topology_map() checks before it maps: its arguments, and
- * BIND within capacity. Fills the nodes to map on and the rounded size. */
-static int topology_map_check(const struct aml_topology *t,
-                              const struct aml_bitmap *devices,
-                              enum aml_policy policy,
-                              size_t size,
-                              struct aml_bitmap *nodes,
-                              size_t *rounded)
+/* The request of the public maps: owned by the topology itself. */
+static void *topology_map_request(const struct aml_topology *t,
+                                  const struct aml_bitmap *devices,
+                                  enum aml_policy policy,
+                                  size_t size,
+                                  bool populate)
 {
-	int count = devices != NULL ? aml_bitmap_count(devices) : 0;
-	/* LOCAL takes no devices; every other policy needs some. */
-	bool local = policy == AML_POLICY_LOCAL;
-	if (t == NULL || (count == 0) != local || (int)policy < 0 ||
-	    (int)policy >= AML_POLICY_COUNT ||
-	    (policy == AML_POLICY_PREFERRED && count != 1) ||
-	    aml_round_to_pages(size, rounded) != 0)
-		return AML_EINVAL;
-	aml_bitmap_zero(nodes);
-	if (!local) {
-		int err = topology_nodes_of(t, devices, nodes);
-		if (err != 0)
-			return err;
-	}
-	if (t->ops->map_nodes == NULL || t->ops->unmap_nodes == NULL)
-		return AML_ENOTSUP;
-	if (policy == AML_POLICY_BIND &&
-	    !topology_capacity_allows(t, devices, *rounded))
-		return AML_ENOMEM;
-	return 0;
-}
-
-static void *topology_map_nodes(const struct aml_topology *t,
-                                const struct aml_bitmap *nodes,
-                                enum aml_policy policy,
-                                size_t rounded)
-{
-	void *ptr = t->ops->map_nodes(t, nodes, policy, rounded);
-	if (ptr == NULL)
-		return NULL;
-	int err = aml_rangeset_insert(t->maps, ptr, rounded);
-	if (err != 0) {
-		t->ops->unmap_nodes(t, ptr, rounded);
-		aml_errno = err;
-		return NULL;
-	}
-	return ptr;
+	/* Without weights a weighted interleave is a bad request: the path
+	 * says AML_EINVAL. */
+	struct aml_placement_request request = {
+	        .topology = t,
+	        .set = devices,
+	        .policy = policy,
+	        .size = size,
+	        .populate = populate,
+	        .owner = t,
+	};
+	return aml_placement_map(&request);
 }
 
 void *aml_topology_map(const struct aml_topology *t,
@@ -145,15 +118,7 @@ void *aml_topology_map(const struct aml_topology *t,
                        enum aml_policy policy,
                        size_t size)
 {
-	struct aml_bitmap nodes;
-	size_t rounded;
-	int err =
-	        topology_map_check(t, devices, policy, size, &nodes, &rounded);
-	if (err != 0) {
-		aml_errno = err;
-		return NULL;
-	}
-	return topology_map_nodes(t, &nodes, policy, rounded);
+	return topology_map_request(t, devices, policy, size, false);
 }
 
 void *aml_topology_map_populate(const struct aml_topology *t,
@@ -161,39 +126,7 @@ void *aml_topology_map_populate(const struct aml_topology *t,
                                 enum aml_policy policy,
                                 size_t size)
 {
-	struct aml_bitmap nodes, targets;
-	size_t rounded;
-	int err =
-	        topology_map_check(t, devices, policy, size, &nodes, &rounded);
-	if (err == 0) {
-		/* Only BIND keeps the pages on its set; every other policy
-		 * may spill to any device. */
-		if (policy == AML_POLICY_BIND)
-			targets = *devices;
-		else
-			aml_topology_all_devices(t, &targets);
-		err = aml_topology_populate_check(t, &targets, rounded);
-	}
-	if (err != 0) {
-		aml_errno = err;
-		return NULL;
-	}
-	void *ptr = topology_map_nodes(t, &nodes, policy, rounded);
-	if (ptr == NULL)
-		return NULL;
-	err = aml_topology_populate(t, ptr, rounded);
-	if (err != 0) {
-		aml_topology_unmap(t, ptr, rounded);
-		aml_errno = err;
-		return NULL;
-	}
-	return ptr;
-}
-
-static int topology_release(void *ptr, size_t size, const void *arg)
-{
-	const struct aml_topology *t = arg;
-	return t->ops->unmap_nodes(t, ptr, size);
+	return topology_map_request(t, devices, policy, size, true);
 }
 
 int aml_topology_unmap(const struct aml_topology *t, void *ptr, size_t size)
@@ -203,10 +136,7 @@ int aml_topology_unmap(const struct aml_topology *t, void *ptr, size_t size)
 	    aml_round_to_pages(size, &rounded) != 0 ||
 	    (uintptr_t)ptr > UINTPTR_MAX - rounded)
 		return AML_EINVAL;
-	/* Released and forgotten as one step (aml/src/rangeset.h): a map on
-	 * another thread may get the address back at once. */
-	return aml_rangeset_remove(t->maps, ptr, rounded, false,
-	                           topology_release, t);
+	return aml_placement_unmap(t, NULL, NULL, t, ptr, rounded);
 }
 
 int aml_topology_rebind(const struct aml_topology *t,

@@ -1,34 +1,42 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /**
  * @file device.h
- * An area over devices: BIND, PREFERRED, INTERLEAVE, WEIGHTED_INTERLEAVE or
- * FIRST_TOUCH placement over a set of devices of one topology, or BIND to
- * one device of any backend (a memkind kind, for instance).
+ * An area over devices: placement under one policy (enum aml_policy, of
+ * aml/topology.h) over a set of devices of one topology, or BIND to one
+ * device of any backend (a memkind kind, for instance).
+ *
+ * The area holds the request (policy, devices, weights); every map is
+ * validated, placed and recorded by the topology, the same way as
+ * aml_topology_map() (a map of the area is recorded with the area as its
+ * owner, so the area unmaps its own mappings only).
  *
  * Policies, for mappings of this area:
- * - AML_AREA_BIND: only on the devices; AML_ENOMEM at map time for a map
+ * - AML_POLICY_BIND: only on the devices; AML_ENOMEM at map time for a map
  *   larger than their total capacity, and, with the populate option, for
  *   one larger than their free memory less a margin (see
  *   aml_topology_map_populate()). Otherwise Linux places pages at first
  *   touch, and a touch past the devices' free memory calls the OOM killer;
  *   the emulator places them at map time and says AML_ENOMEM when full;
- * - AML_AREA_PREFERRED: on the one device while it has room, then on the
+ * - AML_POLICY_PREFERRED: on the one device while it has room, then on the
  *   others in the kernel's (or emulator's) fallback order;
- * - AML_AREA_INTERLEAVE: page by page round-robin over the devices in
+ * - AML_POLICY_PREFERRED_MANY: on the devices while they have room, then
+ *   on the others (Linux 5.15+; AML_ENOTSUP at map time on older kernels);
+ * - AML_POLICY_INTERLEAVE: page by page round-robin over the devices in
  *   topology index order, whatever order they are given in: the devices
  *   are a set (Linux's nodemask has no order). On Linux the first page's
  *   device depends on its address (see AML_POLICY_INTERLEAVE). For pages
- *   in an order of your choosing, use AML_AREA_WEIGHTED_INTERLEAVE with
+ *   in an order of your choosing, use AML_POLICY_WEIGHTED_INTERLEAVE with
  *   equal weights;
- * - AML_AREA_WEIGHTED_INTERLEAVE: runs of pages in proportion to weights
+ * - AML_POLICY_WEIGHTED_INTERLEAVE: runs of pages in proportion to weights
  *   (3:1 puts pages 0-2 on the first device, page 3 on the second, and so
  *   on). Done by binding each run, so it needs no kernel support (Linux
  *   6.9's MPOL_WEIGHTED_INTERLEAVE) and works on the emulator. Each run
  *   is BIND: a map whose share on one device exceeds that device's
  *   capacity is AML_ENOMEM at map time;
- * - AML_AREA_FIRST_TOUCH: on the device of the CPU that first touches
- *   each page (Linux's default; the emulator places at map time, so there
- *   it is the device nearest the mapping thread). Takes no devices.
+ * - AML_POLICY_LOCAL (formerly AML_AREA_FIRST_TOUCH): on the device of the
+ *   CPU that first touches each page (Linux's default; the emulator places
+ *   at map time, so there it is the device nearest the mapping thread).
+ *   Takes no devices.
  */
 #ifndef AML_AREA_DEVICE_H
 #define AML_AREA_DEVICE_H
@@ -44,21 +52,27 @@
 extern "C" {
 #endif
 
-/** Placement policies of a device area. */
-enum aml_area_policy {
-	/** Only on the devices; AML_ENOMEM when they are full. */
-	AML_AREA_BIND,
-	/** On the one device while it has room, then on the others. */
-	AML_AREA_PREFERRED,
-	/** Page by page round-robin over the devices, in topology order. */
-	AML_AREA_INTERLEAVE,
-	/** Runs of weights[i] pages on device i, in the order given. */
-	AML_AREA_WEIGHTED_INTERLEAVE,
-	/** On the device of the CPU that first touches each page. */
-	AML_AREA_FIRST_TOUCH,
-	/** Number of policies; not a policy. */
-	AML_AREA_POLICY_COUNT
-};
+/*
+ * The policies of a device area are those of the topology (enum aml_policy
+ * in aml/topology.h). The names below are the area's former ones, kept so
+ * that code written against them compiles unchanged.
+ */
+
+/** @deprecated Use enum aml_policy. */
+#define aml_area_policy aml_policy
+/** @deprecated Use AML_POLICY_BIND. */
+#define AML_AREA_BIND AML_POLICY_BIND
+/** @deprecated Use AML_POLICY_PREFERRED. */
+#define AML_AREA_PREFERRED AML_POLICY_PREFERRED
+/** @deprecated Use AML_POLICY_INTERLEAVE. */
+#define AML_AREA_INTERLEAVE AML_POLICY_INTERLEAVE
+/** @deprecated Use AML_POLICY_WEIGHTED_INTERLEAVE. */
+#define AML_AREA_WEIGHTED_INTERLEAVE AML_POLICY_WEIGHTED_INTERLEAVE
+/** @deprecated Use AML_POLICY_LOCAL (the device of the CPU that first
+ * touches each page). */
+#define AML_AREA_FIRST_TOUCH AML_POLICY_LOCAL
+/** @deprecated Use AML_POLICY_COUNT. */
+#define AML_AREA_POLICY_COUNT AML_POLICY_COUNT
 
 /** Most devices one area spans. */
 #define AML_AREA_DEVICE_MAX 16
@@ -73,10 +87,12 @@ struct aml_area_device {
 	const struct aml_device *devices[AML_AREA_DEVICE_MAX];
 	unsigned weights[AML_AREA_DEVICE_MAX];
 	size_t ndevices;
-	enum aml_area_policy policy;
+	enum aml_policy policy;
 	/** Indices of the devices in the topology. */
 	struct aml_bitmap set;
-	/** The area's own mappings (a private registry). */
+	/** Without a topology only: the area's record of its mappings (a
+	 * private registry). With one, the topology records them, each
+	 * with this area as its owner. */
 	void *maps;
 };
 
@@ -89,25 +105,26 @@ struct aml_area_device {
  * @param topology the topology the devices belong to; may be NULL only for
  *        BIND to one device (then any device works, memkind's included).
  * @param devices @p ndevices distinct devices of @p topology; ignored (and
- *        @p ndevices must be 0) for AML_AREA_FIRST_TOUCH. The array is
+ *        @p ndevices must be 0) for AML_POLICY_LOCAL. The array is
  *        copied; the devices must outlive the area.
  * @param ndevices number of entries in @p devices, at most
  *        AML_AREA_DEVICE_MAX.
  * @param policy how pages are placed over the devices.
- * @param weights for AML_AREA_WEIGHTED_INTERLEAVE, one weight (>= 1, pages
+ * @param weights for AML_POLICY_WEIGHTED_INTERLEAVE, one weight (>= 1, pages
  *        per run) per device; NULL otherwise.
  * @return 0; AML_EINVAL for a NULL area, no or too many devices (more than
  *         AML_AREA_DEVICE_MAX), a NULL or repeated device, a device not in
  *         @p topology, a missing topology, an unknown policy, PREFERRED
  *         with more than one device, weights missing, zero or given for
  *         another policy; AML_ENOMEM for the area's record of its
- *         mappings. The storage is untouched on error.
+ *         mappings (without a topology only). The storage is untouched on
+ * error.
  */
 int aml_area_device_init(struct aml_area_device *area,
                          const struct aml_topology *topology,
                          const struct aml_device *const *devices,
                          size_t ndevices,
-                         enum aml_area_policy policy,
+                         enum aml_policy policy,
                          const unsigned *weights);
 
 /** Finalise a device area. Mappings it made stay valid (the topology or
@@ -127,7 +144,7 @@ int aml_area_device_create(struct aml_area **out,
                            const struct aml_topology *topology,
                            const struct aml_device *const *devices,
                            size_t ndevices,
-                           enum aml_area_policy policy,
+                           enum aml_policy policy,
                            const unsigned *weights);
 
 /** Free an area from aml_area_device_create() and set *area to NULL. NULL,

@@ -1,0 +1,327 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The one placement path (placement.h): every map of a topology or of a
+ * device area goes through aml_placement_map(), every unmap through
+ * aml_placement_unmap().
+ *
+ * A map runs these steps, each once:
+ * 1. validate the request and round its size to pages;
+ * 2. check the rules that keep BIND out of the OOM killer (topology_map.c):
+ *    capacity (BIND's total; each device's share of a weighted interleave)
+ *    and, for a populating map, free memory over the devices its pages may
+ *    reach. Both count the over-mapping of an alignment, which is placed
+ *    too before it is trimmed;
+ * 3. map through the backend: the topology's map_nodes (a weighted
+ *    interleave maps BIND over its set), or a lone device's map;
+ * 4. bind a weighted interleave's runs, each to its device, before any
+ *    page is touched (aml_topology_rebind()). Each run is a VMA on Linux,
+ *    so weights count pages per run: 96:32 is 3:1 with 32 times fewer
+ *    VMAs than 3:1;
+ * 5. align: over-map by the alignment, give the unaligned head and tail
+ *    back. A device that releases whole maps only says so in its ops
+ *    (unmaps_whole_only), and an aligned map on it is AML_ENOTSUP at step
+ *    1, with nothing mapped;
+ * 6. populate, then record the range once, in the topology's registry
+ *    (t->maps) with its owner: the topology itself for aml_topology_map(),
+ *    the area for an area's map. A lone device's maps are recorded in the
+ *    registry its caller passes (the area's own).
+ * Until step 6 the range is in no registry: a failure releases it through
+ * the backend directly, and no other thread can unmap it meanwhile.
+ *
+ * An unmap releases and forgets a range recorded for its owner as one step
+ * under the registry's lock (aml/src/rangeset.h): releasing first and
+ * forgetting after would let a map on another thread, handed the same
+ * address by the kernel meanwhile, fail with a false AML_EINVAL; forgetting
+ * first would lose the record whenever the release then failed.
+ */
+#include "aml/src/device/placement.h"
+
+#include <stdint.h>
+
+#include <aml/error.h>
+
+#include "aml/src/device/blocks.h"
+#include "aml/src/device/topology_struct.h"
+#include "aml/src/os.h"
+
+/* Pages of run device @p d in a weighted mapping of @p npages pages: whole
+ * cycles of sum(weights) pages, then the rest in run order. */
+static size_t
+placement_share(const struct aml_placement_request *r, size_t npages, size_t d)
+{
+	size_t cycle = 0;
+	for (size_t i = 0; i < r->nruns; i++)
+		cycle += r->weights[i];
+	size_t rest = npages % cycle;
+	for (size_t i = 0; i < d; i++)
+		rest -= rest < r->weights[i] ? rest : r->weights[i];
+	size_t tail = rest < r->weights[d] ? rest : r->weights[d];
+	return npages / cycle * r->weights[d] + tail;
+}
+
+/* Each device's share within its capacity, and, populating, its free
+ * memory. */
+static int placement_check_weighted(const struct aml_placement_request *r,
+                                    size_t size)
+{
+	const struct aml_topology *t = r->topology;
+	size_t page = aml_page_size();
+	for (size_t d = 0; d < r->nruns; d++) {
+		const struct aml_device *dev = r->run_devices[d];
+		if (dev->capacity != 0 &&
+		    placement_share(r, size / page, d) > dev->capacity / page)
+			return AML_ENOMEM;
+	}
+	for (size_t d = 0; r->populate && d < r->nruns; d++) {
+		struct aml_bitmap one;
+		aml_bitmap_zero(&one);
+		aml_bitmap_set(&one, (size_t)aml_topology_index_of(
+		                             t, r->run_devices[d]));
+		int err = aml_topology_populate_check(
+		        t, &one, placement_share(r, size / page, d) * page);
+		if (err != 0)
+			return err;
+	}
+	return 0;
+}
+
+/* The arguments of a request over a topology. */
+static int placement_check_args(const struct aml_placement_request *r)
+{
+	const struct aml_topology *t = r->topology;
+	int count = r->set != NULL ? aml_bitmap_count(r->set) : 0;
+	bool local = r->policy == AML_POLICY_LOCAL;
+	bool weighted = r->policy == AML_POLICY_WEIGHTED_INTERLEAVE;
+	/* LOCAL takes no devices; every other policy needs some. */
+	if ((count == 0) != local || (int)r->policy < 0 ||
+	    (int)r->policy >= AML_POLICY_COUNT ||
+	    (r->policy == AML_POLICY_PREFERRED && count != 1) ||
+	    (r->weights != NULL) != weighted ||
+	    (weighted && r->nruns != (size_t)count))
+		return AML_EINVAL;
+	for (size_t d = 0; weighted && d < r->nruns; d++) {
+		int index = aml_topology_index_of(t, r->run_devices[d]);
+		if (r->weights[d] == 0 || index < 0 ||
+		    aml_bitmap_is_set(r->set, (size_t)index) != 1)
+			return AML_EINVAL;
+	}
+	return 0;
+}
+
+/* Steps 1 and 2 over a topology, for @p size bytes (the over-mapping
+ * included). Fills the NUMA nodes to map on. */
+static int placement_check_topology(const struct aml_placement_request *r,
+                                    size_t size,
+                                    struct aml_bitmap *nodes)
+{
+	const struct aml_topology *t = r->topology;
+	int err = placement_check_args(r);
+	if (err != 0)
+		return err;
+	aml_bitmap_zero(nodes);
+	if (r->policy != AML_POLICY_LOCAL) {
+		err = aml_topology_nodes_of(t, r->set, nodes);
+		if (err != 0)
+			return err;
+	}
+	if (t->ops->map_nodes == NULL || t->ops->unmap_nodes == NULL ||
+	    (r->policy == AML_POLICY_WEIGHTED_INTERLEAVE &&
+	     t->ops->rebind == NULL))
+		return AML_ENOTSUP;
+	if (r->policy == AML_POLICY_WEIGHTED_INTERLEAVE)
+		return placement_check_weighted(r, size);
+	if (r->policy == AML_POLICY_BIND &&
+	    !aml_topology_capacity_allows(t, r->set, size))
+		return AML_ENOMEM;
+	if (!r->populate)
+		return 0;
+	/* Only BIND keeps the pages on its set; every other policy may
+	 * spill to any device. */
+	struct aml_bitmap targets;
+	if (r->policy == AML_POLICY_BIND)
+		targets = *r->set;
+	else
+		aml_topology_all_devices(t, &targets);
+	return aml_topology_populate_check(t, &targets, size);
+}
+
+/* Steps 1 and 2 for a lone device. */
+static int placement_check_device(const struct aml_placement_request *r,
+                                  size_t alignment)
+{
+	const struct aml_device *dev = r->device;
+	if (dev == NULL || r->registry == NULL || r->policy != AML_POLICY_BIND)
+		return AML_EINVAL;
+	if (r->populate)
+		return AML_ENOTSUP; /* no way to populate a lone device */
+	if (alignment > aml_page_size() && dev->ops != NULL &&
+	    dev->ops->unmaps_whole_only)
+		return AML_ENOTSUP; /* it cannot give back the ends */
+	return 0;
+}
+
+/* Release [ptr, ptr + size) of a fresh, unrecorded mapping. */
+static int
+placement_release(const struct aml_placement_request *r, void *ptr, size_t size)
+{
+	const struct aml_topology *t = r->topology;
+	if (t == NULL)
+		return aml_device_unmap(r->device, ptr, size);
+	return t->ops->unmap_nodes(t, ptr, size);
+}
+
+/* Step 4: point each run of a fresh weighted mapping at its device. */
+static int placement_place_runs(const struct aml_placement_request *r,
+                                char *ptr,
+                                size_t size)
+{
+	size_t page = aml_page_size();
+	for (size_t done = 0, d = 0; done < size; d = (d + 1) % r->nruns) {
+		size_t run = r->weights[d] * page;
+		run = run < size - done ? run : size - done;
+		int index =
+		        aml_topology_index_of(r->topology, r->run_devices[d]);
+		int err = aml_topology_rebind(r->topology, ptr + done, run,
+		                              (size_t)index);
+		if (err != 0)
+			return err;
+		done += run;
+	}
+	return 0;
+}
+
+/* Step 3 and 4: the raw mapping of @p size bytes, placed. */
+static void *placement_raw_map(const struct aml_placement_request *r,
+                               const struct aml_bitmap *nodes,
+                               size_t size)
+{
+	const struct aml_topology *t = r->topology;
+	if (t == NULL)
+		return aml_device_map(r->device, size);
+	bool weighted = r->policy == AML_POLICY_WEIGHTED_INTERLEAVE;
+	char *ptr = t->ops->map_nodes(
+	        t, nodes, weighted ? AML_POLICY_BIND : r->policy, size);
+	if (ptr == NULL || !weighted)
+		return ptr;
+	int err = placement_place_runs(r, ptr, size);
+	if (err != 0) {
+		t->ops->unmap_nodes(t, ptr, size);
+		aml_errno = err;
+		return NULL;
+	}
+	return ptr;
+}
+
+/*
+ * Step 5: give back the @p extra bytes that an alignment over-mapped around
+ * [ptr, ptr + size) in the mapping at @p raw: the head, then the tail. On
+ * error, what is left of the mapping is released whole (which never needs
+ * a split), so nothing stays mapped.
+ */
+static int placement_trim(const struct aml_placement_request *r,
+                          char *raw,
+                          char *ptr,
+                          size_t size,
+                          size_t extra)
+{
+	size_t head = (size_t)(ptr - raw), tail = extra - head;
+	int err = head != 0 ? placement_release(r, raw, head) : 0;
+	if (err != 0) {
+		placement_release(r, raw, size + extra);
+		return err;
+	}
+	err = tail != 0 ? placement_release(r, ptr + size, tail) : 0;
+	if (err != 0) {
+		placement_release(r, ptr, size + tail);
+		return err;
+	}
+	return 0;
+}
+
+static struct aml_rangeset *placement_registry(const struct aml_topology *t,
+                                               struct aml_rangeset *registry)
+{
+	return t != NULL ? t->maps : registry;
+}
+
+void *aml_placement_map(const struct aml_placement_request *r)
+{
+	size_t size, page = aml_page_size();
+	size_t alignment = r->alignment > page ? r->alignment : page;
+	struct aml_bitmap nodes;
+	int err = aml_round_to_pages(r->size, &size);
+	if (err == 0 && size > SIZE_MAX - alignment)
+		err = AML_EINVAL;
+	size_t extra = alignment - page;
+	if (err == 0)
+		err = r->topology != NULL
+		              ? placement_check_topology(r, size + extra,
+		                                         &nodes)
+		              : placement_check_device(r, alignment);
+	char *raw =
+	        err == 0 ? placement_raw_map(r, &nodes, size + extra) : NULL;
+	if (raw == NULL) {
+		if (err != 0)
+			aml_errno = err;
+		return NULL;
+	}
+	uintptr_t aligned =
+	        ((uintptr_t)raw + alignment - 1) & ~(uintptr_t)(alignment - 1);
+	char *ptr = (char *)aligned;
+	err = extra != 0 ? placement_trim(r, raw, ptr, size, extra) : 0;
+	if (err != 0) {
+		aml_errno = err;
+		return NULL;
+	}
+	if (r->populate)
+		err = aml_topology_populate(r->topology, ptr, size);
+	if (err == 0)
+		err = aml_rangeset_insert_owned(
+		        placement_registry(r->topology, r->registry), ptr, size,
+		        r->owner);
+	if (err != 0) {
+		placement_release(r, ptr, size);
+		aml_errno = err;
+		return NULL;
+	}
+	return ptr;
+}
+
+/* What a release under the registry's lock needs. */
+struct placement_target {
+	const struct aml_topology *topology;
+	const struct aml_device *device;
+};
+
+static int placement_release_recorded(void *ptr, size_t size, const void *arg)
+{
+	const struct placement_target *target = arg;
+	const struct aml_topology *t = target->topology;
+	if (t == NULL)
+		return aml_device_unmap(target->device, ptr, size);
+	return t->ops->unmap_nodes(t, ptr, size);
+}
+
+int aml_placement_unmap(const struct aml_topology *topology,
+                        const struct aml_device *device,
+                        struct aml_rangeset *registry,
+                        const void *owner,
+                        void *ptr,
+                        size_t size)
+{
+	struct placement_target target = {topology, device};
+	/* Released and forgotten under the registry's lock: the backend may
+	 * hand the address to another thread's map as soon as it is
+	 * released, and that map must not find it still recorded. A backend
+	 * that refuses (memkind frees whole maps only), or a split of the
+	 * record that needs memory, leaves both the pages and the record. */
+	return aml_rangeset_remove_owned(placement_registry(topology, registry),
+	                                 ptr, size, false, owner,
+	                                 placement_release_recorded, &target);
+}
+
+void aml_placement_disown(const struct aml_topology *topology,
+                          const void *owner)
+{
+	aml_rangeset_reown(topology->maps, owner, topology);
+}

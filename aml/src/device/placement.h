@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Private: one placement request, and the one path that executes it
+ * (placement.c). aml_topology_map(), aml_topology_map_populate() and every
+ * map of a device area fill a request and call aml_placement_map(); their
+ * unmaps call aml_placement_unmap(). The request is validated, its size
+ * rounded, its capacity and populate rules checked once, here, and each
+ * mapping is recorded once, in the topology's registry, with its owner.
+ */
+#ifndef AML_SRC_DEVICE_PLACEMENT_H
+#define AML_SRC_DEVICE_PLACEMENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <aml/bitmap.h>
+#include <aml/device.h>
+#include <aml/topology.h>
+
+#include "aml/src/rangeset.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** What to map, where, and for whom. */
+struct aml_placement_request {
+	/**
+	 * The topology that places and records the mapping, or NULL for a
+	 * lone device of any backend (then @p device, BIND only, recorded
+	 * in @p registry).
+	 */
+	const struct aml_topology *topology;
+	/** Without a topology: the device that maps. Else unused. */
+	const struct aml_device *device;
+	/** Without a topology: where the mapping is recorded. */
+	struct aml_rangeset *registry;
+	/** Device indices in the topology; NULL or empty for LOCAL. */
+	const struct aml_bitmap *set;
+	enum aml_policy policy;
+	/**
+	 * WEIGHTED_INTERLEAVE only: @p nruns devices of the set in run order
+	 * and their weights (pages per run, >= 1); NULL otherwise.
+	 */
+	const struct aml_device *const *run_devices;
+	const unsigned *weights;
+	size_t nruns;
+	/** Bytes, rounded up to pages here. */
+	size_t size;
+	/** 0 or the page size for none, else a power of two above it. */
+	size_t alignment;
+	/** Fault every page in, under the free-memory rule. */
+	bool populate;
+	/** Recorded with the range; only this owner unmaps it. */
+	const void *owner;
+};
+
+/**
+ * Map what @p request asks: validate it, round the size, check capacity
+ * (and the free-memory rule if it populates), map through the topology's
+ * backend (or the lone device), align by over-mapping and trimming, bind
+ * a weighted interleave's runs, populate, and record the range for the
+ * owner. On error nothing is mapped nor recorded.
+ * @return the mapping, or NULL with aml_errno: AML_EINVAL (bad request),
+ *         AML_EDOM, AML_ENODEV, AML_ENOMEM, AML_ENOTSUP (a backend that
+ *         cannot map, rebind, or release part of a map for an alignment).
+ */
+void *aml_placement_map(const struct aml_placement_request *request);
+
+/**
+ * Release [ptr, ptr + size) (page-aligned, size a multiple of the page
+ * size), recorded for @p owner in @p topology's registry (or, for a lone
+ * @p device, in @p registry), and forget it, as one step under the
+ * registry's lock.
+ * @return 0; AML_EINVAL for a range not recorded for @p owner; AML_ENOMEM
+ *         (a split); what the backend said. Nothing released on error.
+ */
+int aml_placement_unmap(const struct aml_topology *topology,
+                        const struct aml_device *device,
+                        struct aml_rangeset *registry,
+                        const void *owner,
+                        void *ptr,
+                        size_t size);
+
+/**
+ * Give the ranges recorded for @p owner in @p topology's registry to the
+ * topology itself: they stay mapped, aml_topology_unmap() and
+ * aml_topology_destroy() release them. What a finalised area leaves.
+ */
+void aml_placement_disown(const struct aml_topology *topology,
+                          const void *owner);
+
+/** Could @p size bytes ever fit on the devices with indices in @p devices?
+ * False only when each knows its capacity and together they hold less
+ * (topology_map.c). */
+bool aml_topology_capacity_allows(const struct aml_topology *topology,
+                                  const struct aml_bitmap *devices,
+                                  size_t size);
+
+/** The NUMA nodes of the devices with indices in @p devices (AML_EDOM for
+ * an index past the last device). */
+int aml_topology_nodes_of(const struct aml_topology *topology,
+                          const struct aml_bitmap *devices,
+                          struct aml_bitmap *nodes);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AML_SRC_DEVICE_PLACEMENT_H */

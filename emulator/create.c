@@ -208,6 +208,8 @@ int aml_emu_create(struct aml_topology **out,
 		return err;
 	}
 	t->data = m; /* from here, destroying t releases m */
+	m->copier = (struct aml_copier){.ops = &emu_copier_ops, .data = m};
+	t->copier = &m->copier;
 	err = create_devices(t, m);
 	/* Kinds come from the spec: no classification. */
 	if (err == 0)

@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include <aml/bitmap.h>
+#include <aml/copier.h>
 #include <aml/device.h>
 #include <aml/topology.h>
 
@@ -81,29 +82,6 @@ struct aml_topology_ops {
 	 * and unmap_nodes. Optional.
 	 */
 	void (*fini)(struct aml_topology *topology);
-	/**
-	 * Copy @p size bytes between ranges that do not overlap, charged to
-	 * the implementation's cost model. With @p streamed, the bytes are a
-	 * later run of a strided copy whose first run paid the access
-	 * latency: hardware streams the runs of one copy with one latency,
-	 * so only bandwidth is charged. Optional: NULL means memcpy.
-	 * @return 0 or AML_E*.
-	 */
-	int (*copy)(const struct aml_topology *topology,
-	            void *dst,
-	            const void *src,
-	            size_t size,
-	            bool streamed);
-	/**
-	 * The calling thread's time in the implementation's model, in ns.
-	 * Optional, with thread_wait_until: a topology whose copies cost
-	 * modelled time (copy) also models waits, so that dma engines can
-	 * overlap a worker's copy with the waiter's work.
-	 */
-	uint64_t (*thread_time)(const struct aml_topology *topology);
-	/** Move the calling thread's time forward to @p ns if behind. */
-	void (*thread_wait_until)(const struct aml_topology *topology,
-	                          uint64_t ns);
 };
 
 #define AML_TOPOLOGY_SOURCE_MAX 256
@@ -129,6 +107,10 @@ struct aml_topology {
 	/** Live aml_topology_map() ranges, so unmap refuses foreign ones.
 	 * Held by pointer: it changes while the topology itself does not. */
 	struct aml_rangeset *maps;
+	/** What copies between its memory go through (aml/copier.h), set
+	 * by its maker (the emulator's charges its cost model); NULL for
+	 * aml_copier_memcpy. See aml_topology_copier(). */
+	const struct aml_copier *copier;
 };
 
 /** An empty topology of this machine to fill (set this_system to false for
@@ -182,38 +164,6 @@ int aml_device_add_initiator(struct aml_device *dev,
 int aml_device_set_initiators(struct aml_device *dev,
                               struct aml_device_initiator *list,
                               size_t n);
-
-/**
- * @p topology if it has a copy op (an emulated one charges copies to its
- * model), else NULL: what dma engines keep and pass to aml_topology_copy(),
- * so that copies in real memory stay plain memcpy calls.
- */
-const struct aml_topology *
-aml_topology_charging(const struct aml_topology *topology);
-
-/**
- * Copy through @p topology's copy op, or memcpy when @p topology is NULL
- * (see aml_topology_charging()). @p streamed as for the op.
- * @return 0, or the op's AML_E* code.
- */
-int aml_topology_copy(const struct aml_topology *topology,
-                      void *dst,
-                      const void *src,
-                      size_t size,
-                      bool streamed);
-
-/**
- * The calling thread's modelled time, for a topology from
- * aml_topology_charging() that models time; 0 otherwise.
- */
-uint64_t aml_topology_thread_time(const struct aml_topology *topology);
-
-/**
- * Move the calling thread's modelled time forward to @p ns (it waited for
- * work that ended then); a no-op for topologies that do not model time.
- */
-void aml_topology_thread_wait_until(const struct aml_topology *topology,
-                                    uint64_t ns);
 
 /**
  * Point the pages of [ptr, ptr + size) (page-aligned, inside one

@@ -5,9 +5,10 @@
  * each page; clock.c: virtual clock and delay; cost.c: cost model and
  * statistics; copier.c: the copier its topology hands out).
  *
- * Calls go one way: clock.c and pagetable.c at the bottom; emulator.c on
- * them; cost.c on emulator.c (is a topology emulated?) and clock.c;
- * copier.c on cost.c and clock.c; create.c and fork.c at the top.
+ * Calls go one way: fork.c (its handlers call nothing) and pagetable.c at
+ * the bottom; clock.c on fork.c (it registers the machine); emulator.c on
+ * clock.c and pagetable.c; cost.c on those and emulator.c (is a topology
+ * emulated?); copier.c on cost.c and clock.c; create.c at the top.
  *
  * Locking: one read-write lock per machine. Maps, unmaps and moves change
  * the page table and the capacity counters under the write lock; locate,

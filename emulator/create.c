@@ -200,10 +200,12 @@ int aml_emu_create(struct aml_topology **out,
 	char source[AML_TOPOLOGY_SOURCE_MAX];
 	snprintf(source, sizeof(source), "emulated %s", spec);
 	struct aml_topology *t;
+	m->copier = (struct aml_copier){.ops = &emu_copier_ops, .data = m};
 	struct aml_topology_desc desc = {
 	        .source = source,
 	        .ops = &aml_emu_topology_ops,
 	        .data = m, /* from here, destroying t releases m */
+	        .copier = &m->copier,
 	};
 	err = aml_topology_create(&t, &desc);
 	if (err != 0) {

@@ -505,7 +505,4 @@ const struct aml_topology_ops aml_emu_topology_ops = {
         .unmap_nodes = emu_unmap_nodes,
         .rebind = emu_rebind,
         .fini = emu_fini,
-        .copy = emu_copy,
-        .thread_time = emu_thread_time,
-        .thread_wait_until = emu_thread_wait_until,
 };

@@ -2,7 +2,13 @@
 /*
  * Private to the emulator: the state of one emulated machine, shared by its
  * files (emulator.c: topology and placement; pagetable.c: which device holds
- * each page; cost.c: cost model, clock, delay and statistics).
+ * each page; clock.c: virtual clock and delay; cost.c: cost model and
+ * statistics; copier.c: the copier its topology hands out).
+ *
+ * Calls go one way: fork.c (its handlers call nothing) and pagetable.c at
+ * the bottom; clock.c on fork.c (it registers the machine); emulator.c on
+ * clock.c and pagetable.c; cost.c on those and emulator.c (is a topology
+ * emulated?); copier.c on cost.c and clock.c; create.c at the top.
  *
  * Locking: one read-write lock per machine. Maps, unmaps and moves change
  * the page table and the capacity counters under the write lock; locate,
@@ -21,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <aml/copier.h>
 #include <aml/emulator.h>
 
 #include "aml/src/fork.h"
@@ -96,6 +103,9 @@ struct emu_machine {
 
 	/* Registered for fork() from emu_clock_init to emu_clock_fini. */
 	struct aml_fork_hook fork;
+
+	/* What the machine's topology hands out for copies (copier.c). */
+	struct aml_copier copier;
 };
 
 /* ---- pagetable.c ---- */
@@ -126,13 +136,27 @@ void emu_pagetable_fini(struct emu_pagetable *table);
 /* Recompute m->uniform from its labels. */
 void emu_mapping_update_uniform(struct emu_mapping *m);
 
-/* ---- cost.c ---- */
+/* ---- clock.c: beneath every other file ---- */
 
+/* Make the clock's key and lock, and register the machine for fork():
+ * 0, or AML_ENOMEM when the system lacks either. */
+int emu_clock_init(struct emu_machine *machine);
+void emu_clock_fini(struct emu_machine *machine);
 /* Account ns of modelled time to the clock (total and this thread); in
  * delay mode, busy-wait until start_ns + ns x dilation (monotonic). */
 void emu_clock_advance(struct emu_machine *machine,
                        uint64_t ns,
                        uint64_t start_ns);
+/* The calling thread's modelled time: 0 if it has no counter yet. */
+uint64_t emu_clock_thread_ns(const struct emu_machine *machine);
+/* Move the calling thread's modelled time forward to ns if behind: 0, or
+ * AML_ENOMEM if it has no counter and none can be made. */
+int emu_clock_advance_to(struct emu_machine *machine, uint64_t ns);
+/* The dilation of delay mode, measured once per machine: 0, or AML_ENOMEM
+ * if the host's bandwidth could not be measured. */
+int emu_clock_calibrate(struct emu_machine *machine, double *out);
+/* ns x the machine's dilation, saturated. */
+uint64_t emu_clock_dilated(const struct emu_machine *machine, uint64_t ns);
 /* ceil(bytes * 1e9 / bytes_per_s): a transfer's modelled ns, saturated at
  * UINT64_MAX. */
 uint64_t emu_transfer_ns(uint64_t bytes, uint64_t bytes_per_s);
@@ -144,22 +168,27 @@ void emu_atomic_sat_add(uint64_t *counter, uint64_t v);
 bool emu_delaying(const struct emu_machine *machine);
 /* Monotonic wall clock in ns. */
 uint64_t emu_now_ns(void);
-/* The topology op copy (aml/src/topology.h): aml_emu_copy(), charging no
- * latency for a streamed run of a strided copy. */
-int emu_copy(const struct aml_topology *topology,
-             void *dst,
-             const void *src,
-             size_t size,
-             bool streamed);
-/* The topology ops thread_time and thread_wait_until (aml/src/topology.h). */
-uint64_t emu_thread_time(const struct aml_topology *topology);
-void emu_thread_wait_until(const struct aml_topology *topology, uint64_t ns);
-/* Make the clock's key and lock, and register the machine for fork():
- * 0, or AML_ENOMEM when the system lacks either. */
-int emu_clock_init(struct emu_machine *machine);
-/* The ops of emulated topologies (emulator.c), for create.c. */
+
+/* ---- cost.c: above clock.c and emulator.c ---- */
+
+/* aml_emu_copy() on a machine (AML_EINVAL for NULL), charging no latency
+ * for a streamed run of a strided copy (aml/copier.h). */
+int emu_cost_copy(struct emu_machine *machine,
+                  void *dst,
+                  const void *src,
+                  size_t size,
+                  bool streamed);
+
+/* ---- emulator.c ---- */
+
+/* The ops of emulated topologies, for create.c. */
 extern const struct aml_topology_ops aml_emu_topology_ops;
-void emu_clock_fini(struct emu_machine *machine);
+
+/* ---- copier.c: above cost.c ---- */
+
+/* The ops of the copier each machine hands out (aml/copier.h); its data
+ * is the machine. */
+extern const struct aml_copier_ops emu_copier_ops;
 
 /* ---- fork.c ---- */
 

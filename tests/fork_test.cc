@@ -318,8 +318,15 @@ class DeferredDma
 
       private:
 	struct Copy {
-		struct aml_layout dst, src;
+		struct aml_dma_plan plan;
 	};
+	// The copy, synchronously, through the inner engine's submit op.
+	int Run(const Copy &c)
+	{
+		struct aml_dma_request *r = nullptr;
+		int err = inner_->ops->submit(inner_, &r, &c.plan);
+		return err != 0 ? err : aml_dma_wait(inner_, &r);
+	}
 	static DeferredDma *Of(struct aml_dma *dma)
 	{
 		return static_cast<DeferredDma *>(dma->data);
@@ -332,13 +339,12 @@ class DeferredDma
 	}
 	static int Submit(struct aml_dma *dma,
 	                  struct aml_dma_request **out,
-	                  const struct aml_layout *dst,
-	                  const struct aml_layout *src)
+	                  const struct aml_dma_plan *plan)
 	{
 		DeferredDma *self = Of(dma);
 		std::lock_guard<std::mutex> hold(self->lock_);
 		uintptr_t id = self->next_++;
-		self->copies_[id] = Copy{*dst, *src};
+		self->copies_[id] = Copy{*plan};
 		if (out != nullptr)
 			*out = reinterpret_cast<struct aml_dma_request *>(id);
 		return 0;
@@ -359,7 +365,7 @@ class DeferredDma
 			c = it->second;
 			self->copies_.erase(it);
 		}
-		int err = aml_dma_copy(self->inner_, &c.dst, &c.src);
+		int err = self->Run(c);
 		if (gate == Gate::kAfterCopy)
 			self->Hold();
 		return err;
@@ -383,8 +389,7 @@ class DeferredDma
 		}
 		int first = 0;
 		for (auto &kv : copies) {
-			int err = aml_dma_copy(self->inner_, &kv.second.dst,
-			                       &kv.second.src);
+			int err = self->Run(kv.second);
 			if (err != 0 && first == 0)
 				first = err;
 		}
@@ -401,8 +406,7 @@ class DeferredDma
 	std::map<uintptr_t, Copy> copies_;
 };
 
-const struct aml_dma_ops DeferredDma::kOps = {Submit, nullptr, Wait, Cancel,
-                                              Barrier};
+const struct aml_dma_ops DeferredDma::kOps = {Submit, Wait, Cancel, Barrier};
 
 void PrintTo(DeferredDma::Gate gate, std::ostream *os)
 {

@@ -252,8 +252,21 @@ class FailingDma
 
       private:
 	struct Copy {
-		struct aml_layout dst, src;
+		struct aml_dma_plan plan;
 	};
+	// A copier that writes 0xee over the destination: a failed copy.
+	static int Spoil(const struct aml_copier *copier,
+	                 void *dst,
+	                 const void *src,
+	                 size_t size,
+	                 bool streamed)
+	{
+		(void)copier;
+		(void)src;
+		(void)streamed;
+		std::memset(dst, 0xee, size);
+		return 0;
+	}
 	static FailingDma *Of(struct aml_dma *dma)
 	{
 		return static_cast<FailingDma *>(dma->data);
@@ -264,8 +277,7 @@ class FailingDma
 	}
 	static int Submit(struct aml_dma *dma,
 	                  struct aml_dma_request **out,
-	                  const struct aml_layout *dst,
-	                  const struct aml_layout *src)
+	                  const struct aml_dma_plan *plan)
 	{
 		FailingDma *self = Of(dma);
 		std::unique_lock<std::mutex> hold(self->lock_);
@@ -273,7 +285,7 @@ class FailingDma
 			self->refused_++;
 			return AML_ENOMEM;
 		}
-		Copy c = {*dst, *src};
+		Copy c = {*plan};
 		if (out == nullptr) {
 			(void)self->Run(c);
 			return 0;
@@ -309,13 +321,17 @@ class FailingDma
 	}
 	int Run(const Copy &c)
 	{
-		if (!Roll(copy_pct_))
-			return aml_dma_copy(inner_, &c.dst, &c.src);
-		std::vector<size_t> dims(c.dst.dims, c.dst.dims + c.dst.ndims);
-		ForEachCoord(dims, [&](const size_t *at) {
-			std::memset(aml_layout_address(&c.dst, at), 0xee,
-			            c.dst.element_size);
-		});
+		if (!Roll(copy_pct_)) {
+			// Synchronously, through the inner engine's submit op.
+			struct aml_dma_request *r = nullptr;
+			int err = inner_->ops->submit(inner_, &r, &c.plan);
+			return err != 0 ? err : aml_dma_wait(inner_, &r);
+		}
+		static const struct aml_copier_ops spoil_ops = {Spoil, nullptr,
+		                                                nullptr};
+		const struct aml_copier spoil = {&spoil_ops, nullptr};
+		EXPECT_EQ(aml_dma_plan_copy(&c.plan, 0, c.plan.bytes, &spoil),
+		          0);
 		failed_++;
 		return AML_FAILURE;
 	}
@@ -330,8 +346,7 @@ class FailingDma
 	std::map<uintptr_t, Copy> copies_;
 };
 
-const struct aml_dma_ops FailingDma::kOps = {Submit, nullptr, Wait, Cancel,
-                                             Barrier};
+const struct aml_dma_ops FailingDma::kOps = {Submit, Wait, Cancel, Barrier};
 
 // The caller of the model test: what it pinned, what it wrote, what is in
 // flight, and the array it expects once everything is written back.

@@ -18,6 +18,7 @@
 #include <aml/binding.h>
 #include <aml/bitmap.h>
 #include <aml/build_config.h>
+#include <aml/copier.h>
 #include <aml/device.h>
 #include <aml/dma.h>
 #include <aml/emulator.h>

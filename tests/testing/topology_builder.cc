@@ -37,9 +37,6 @@ const struct aml_topology_ops kBuilderOps = {
         .rebind = nullptr,
         .populate = nullptr,
         .fini = nullptr,
-        .copy = nullptr,
-        .thread_time = nullptr,
-        .thread_wait_until = nullptr,
 };
 
 } // namespace

@@ -16,9 +16,12 @@
  * - aml/dma/seq.h: copies in the calling thread, at submission.
  * - aml/dma/par.h: a pool of worker threads created once; large copies are
  *   split into chunks across the workers; hand-offs spin briefly before
- *   they sleep. On an emulated topology (aml/emulator.h) both engines
- *   charge every copy to the emulator's cost model (and delay it in delay
- *   mode).
+ *   they sleep.
+ * Both copy through the copier of the topology they are made with
+ * (aml_topology_copier()): on an emulated topology (aml/emulator.h), the
+ * emulator's, which charges every copy to its cost model (and delays it in
+ * delay mode). Writing an engine: see struct aml_dma_ops and
+ * aml/dma/plan.h.
  *
  * Requests. aml_dma_async_copy() returns a request handle that stays valid,
  * whatever else is submitted, until aml_dma_wait() or aml_dma_cancel()
@@ -81,6 +84,7 @@
 
 #include <stddef.h>
 
+#include <aml/dma/plan.h>
 #include <aml/layout.h>
 
 #ifdef __cplusplus
@@ -94,29 +98,29 @@ struct aml_dma_request;
 
 /**
  * Operations of a dma engine. The generic functions check the handle and
- * the pointers before they call an op; the ops check the layouts (same
- * shape, no overlap, not shape-only) as they plan the copy.
+ * plan the copy (aml/dma/plan.h: same shape, no overlap, not shape-only)
+ * before they call submit, so an engine only schedules: it cuts the plan's
+ * byte stream as it likes and copies each piece with aml_dma_plan_copy()
+ * through its copier (aml/copier.h, usually aml_topology_copier() of the
+ * topology it was made with). An engine whose copier models time
+ * (aml_copier_models_time()) keeps the model true: a piece copied by
+ * another thread starts, in modelled time, no earlier than the submitter's
+ * time at submission (aml_copier_thread_wait_until() before the copy), and
+ * a waiter resumes at the latest end of the pieces it waited for.
  */
 struct aml_dma_ops {
 	/**
-	 * Start copying @p src to @p dst. Required. With @p out NULL, the
-	 * engine frees the request itself when the copy ends.
-	 * @return 0; AML_ENOMEM; AML_EINVAL for an engine being finalised.
+	 * Start copying @p plan. Required. The plan is the caller's, valid
+	 * only during the call: an engine that copies later keeps a copy of
+	 * the struct (the memory it names must stay valid until the copy
+	 * ends, which is the user's promise). With @p out NULL, the engine
+	 * frees the request itself when the copy ends.
+	 * @return 0; AML_ENOMEM, with nothing copied; AML_EINVAL for an
+	 *         engine being finalised.
 	 */
 	int (*submit)(struct aml_dma *dma,
 	              struct aml_dma_request **out,
-	              const struct aml_layout *dst,
-	              const struct aml_layout *src);
-	/**
-	 * submit() of @p size contiguous bytes, without building layouts.
-	 * Optional: NULL means submit() of two 1-d byte layouts. Called with
-	 * non-NULL pointers and size >= 1; overlap is the op's to check.
-	 */
-	int (*submit_bytes)(struct aml_dma *dma,
-	                    struct aml_dma_request **out,
-	                    void *dst,
-	                    const void *src,
-	                    size_t size);
+	              const struct aml_dma_plan *plan);
 	/**
 	 * Wait for the copy of @p request to end, then free the request.
 	 * Required. A handle is the engine's to define (it need not be an

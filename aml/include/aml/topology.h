@@ -20,6 +20,7 @@
 #include <stddef.h>
 
 #include <aml/bitmap.h>
+#include <aml/copier.h>
 #include <aml/device.h>
 
 #ifdef __cplusplus
@@ -374,6 +375,19 @@ int aml_topology_locate(const struct aml_topology *topology,
                         const void *ptr,
                         size_t npages,
                         int *ids);
+
+/**
+ * What copies between the memory of @p topology go through: the copier a
+ * dma engine made with this topology uses (aml/copier.h). An emulated
+ * topology's charges each copy to the emulator's cost model and models
+ * time; every other topology's is aml_copier_memcpy.
+ * @param topology the topology, or NULL for this machine.
+ * @return the copier, owned by the topology (valid until it is destroyed;
+ *         aml_copier_memcpy lives forever); never NULL.
+ * @note Thread-safe: a topology's copier never changes.
+ */
+const struct aml_copier *
+aml_topology_copier(const struct aml_topology *topology);
 
 #ifdef __cplusplus
 }

@@ -20,38 +20,6 @@ extern "C" {
 #endif
 
 /**
- * @p topology if it has a copy op (an emulated one charges copies to its
- * model), else NULL: what dma engines keep and pass to aml_topology_copy(),
- * so that copies in real memory stay plain memcpy calls.
- */
-const struct aml_topology *
-aml_topology_charging(const struct aml_topology *topology);
-
-/**
- * Copy through @p topology's copy op, or memcpy when @p topology is NULL
- * (see aml_topology_charging()). @p streamed as for the op.
- * @return 0, or the op's AML_E* code.
- */
-int aml_topology_copy(const struct aml_topology *topology,
-                      void *dst,
-                      const void *src,
-                      size_t size,
-                      bool streamed);
-
-/**
- * The calling thread's modelled time, for a topology from
- * aml_topology_charging() that models time; 0 otherwise.
- */
-uint64_t aml_topology_thread_time(const struct aml_topology *topology);
-
-/**
- * Move the calling thread's modelled time forward to @p ns (it waited for
- * work that ended then); a no-op for topologies that do not model time.
- */
-void aml_topology_thread_wait_until(const struct aml_topology *topology,
-                                    uint64_t ns);
-
-/**
  * Point the pages of [ptr, ptr + size) (page-aligned, inside one
  * aml_topology_map() mapping not yet touched) at device index @p device:
  * how a weighted interleave binds its runs.

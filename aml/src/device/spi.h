@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include <aml/bitmap.h>
+#include <aml/copier.h>
 #include <aml/device.h>
 #include <aml/topology.h>
 
@@ -93,29 +94,6 @@ struct aml_topology_ops {
 	 * Optional.
 	 */
 	void (*fini)(void *data);
-	/**
-	 * Copy @p size bytes between ranges that do not overlap, charged to
-	 * the implementation's cost model. With @p streamed, the bytes are a
-	 * later run of a strided copy whose first run paid the access
-	 * latency: hardware streams the runs of one copy with one latency,
-	 * so only bandwidth is charged. Optional: NULL means memcpy.
-	 * @return 0 or AML_E*.
-	 */
-	int (*copy)(const struct aml_topology *topology,
-	            void *dst,
-	            const void *src,
-	            size_t size,
-	            bool streamed);
-	/**
-	 * The calling thread's time in the implementation's model, in ns.
-	 * Optional, with thread_wait_until: a topology whose copies cost
-	 * modelled time (copy) also models waits, so that dma engines can
-	 * overlap a worker's copy with the waiter's work.
-	 */
-	uint64_t (*thread_time)(const struct aml_topology *topology);
-	/** Move the calling thread's time forward to @p ns if behind. */
-	void (*thread_wait_until)(const struct aml_topology *topology,
-	                          uint64_t ns);
 };
 
 /** Longest source string of a topology, NUL included. */
@@ -131,6 +109,10 @@ struct aml_topology_desc {
 	/** The backend's state, or NULL; the topology owns it once made,
 	 * and gives it to ops->fini when destroyed. */
 	void *data;
+	/** What copies between its memory go through (the emulator's
+	 * charges its cost model), kept by pointer: it must outlive the
+	 * topology (in @p data, say). NULL for aml_copier_memcpy. */
+	const struct aml_copier *copier;
 	/** False for a description of another machine (an XML file that
 	 * hwloc says is not this system): see aml_topology_is_this_system().
 	 */

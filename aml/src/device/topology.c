@@ -46,6 +46,7 @@ int aml_topology_create(struct aml_topology **out,
 	}
 	t->ops = desc->ops;
 	t->data = desc->data;
+	t->copier = desc->copier;
 	t->this_system = !desc->other_system;
 	/* snprintf truncates an over-long source (a deep XML path) safely. */
 	snprintf(t->source, sizeof(t->source), "%s", desc->source);
@@ -463,37 +464,10 @@ int aml_topology_locate(const struct aml_topology *t,
 	return 0;
 }
 
-const struct aml_topology *
-aml_topology_charging(const struct aml_topology *topology)
+const struct aml_copier *
+aml_topology_copier(const struct aml_topology *topology)
 {
-	return topology != NULL && topology->ops != NULL &&
-	                       topology->ops->copy != NULL
-	               ? topology
-	               : NULL;
-}
-
-int aml_topology_copy(const struct aml_topology *topology,
-                      void *dst,
-                      const void *src,
-                      size_t size,
-                      bool streamed)
-{
-	if (topology != NULL)
-		return topology->ops->copy(topology, dst, src, size, streamed);
-	memcpy(dst, src, size);
-	return 0;
-}
-
-uint64_t aml_topology_thread_time(const struct aml_topology *topology)
-{
-	if (topology == NULL || topology->ops->thread_time == NULL)
-		return 0;
-	return topology->ops->thread_time(topology);
-}
-
-void aml_topology_thread_wait_until(const struct aml_topology *topology,
-                                    uint64_t ns)
-{
-	if (topology != NULL && topology->ops->thread_wait_until != NULL)
-		topology->ops->thread_wait_until(topology, ns);
+	if (topology != NULL && topology->copier != NULL)
+		return topology->copier;
+	return &aml_copier_memcpy;
 }

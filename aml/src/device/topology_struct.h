@@ -33,6 +33,10 @@ struct aml_topology {
 	/** Live aml_topology_map() ranges, so unmap refuses foreign ones.
 	 * Held by pointer: it changes while the topology itself does not. */
 	struct aml_rangeset *maps;
+	/** What copies between its memory go through (aml/copier.h), set
+	 * by its maker (the emulator's charges its cost model); NULL for
+	 * aml_copier_memcpy. See aml_topology_copier(). */
+	const struct aml_copier *copier;
 };
 
 #endif /* AML_SRC_DEVICE_TOPOLOGY_STRUCT_H */

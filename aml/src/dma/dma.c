@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Generic dma functions: check the handle and the pointers, then call the
- * engine's op. Layouts are checked by the engines, which plan the copy
- * (aml/src/dma/plan.h) and would otherwise plan it twice.
+ * Generic dma functions: check the handle and the pointers, plan the copy
+ * (aml/dma/plan.h), then call the engine's op with the plan. Planning
+ * happens here, once, so every engine gets the same checks and none plans
+ * twice.
  */
 #include <stddef.h>
-#include <stdint.h>
 
 #include <aml/dma.h>
+#include <aml/dma/plan.h>
 #include <aml/error.h>
 
 static int dma_is_usable(const struct aml_dma *dma)
@@ -24,15 +25,9 @@ int aml_dma_async_copy(struct aml_dma *dma,
 		*out = NULL;
 	if (!dma_is_usable(dma) || dst == NULL || src == NULL)
 		return AML_EINVAL;
-	return dma->ops->submit(dma, out, dst, src);
-}
-
-/* A 1-d layout of bytes, for the _bytes variants. */
-static int dma_bytes_layout(struct aml_layout *out, void *ptr, size_t size)
-{
-	if (ptr == NULL || size == 0)
-		return AML_EINVAL;
-	return aml_layout_init(out, ptr, AML_LAYOUT_ORDER_C, 1, 1, &size, NULL);
+	struct aml_dma_plan plan;
+	int err = aml_dma_plan_layouts(&plan, dst, src);
+	return err != 0 ? err : dma->ops->submit(dma, out, &plan);
 }
 
 int aml_dma_async_copy_bytes(struct aml_dma *dma,
@@ -43,16 +38,11 @@ int aml_dma_async_copy_bytes(struct aml_dma *dma,
 {
 	if (out != NULL)
 		*out = NULL;
-	if (!dma_is_usable(dma) || dst == NULL || src == NULL || size == 0)
+	if (!dma_is_usable(dma))
 		return AML_EINVAL;
-	if (dma->ops->submit_bytes != NULL)
-		return dma->ops->submit_bytes(dma, out, dst, src, size);
-	struct aml_layout d, s;
-	/* The source layout is only read: its base is never written. */
-	if (dma_bytes_layout(&d, dst, size) != 0 ||
-	    dma_bytes_layout(&s, (void *)(uintptr_t)src, size) != 0)
-		return AML_EINVAL;
-	return aml_dma_async_copy(dma, out, &d, &s);
+	struct aml_dma_plan plan;
+	int err = aml_dma_plan_bytes(&plan, dst, src, size);
+	return err != 0 ? err : dma->ops->submit(dma, out, &plan);
 }
 
 int aml_dma_wait(struct aml_dma *dma, struct aml_dma_request **request)

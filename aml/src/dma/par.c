@@ -4,7 +4,7 @@
  *
  * One mutex guards the queue, the counters and the request lists; copying
  * happens outside it. A request is cut into chunks of the copy's byte
- * stream (aml/src/dma/plan.h); it stays in the queue until every chunk has
+ * stream (aml/dma/plan.h); it stays in the queue until every chunk has
  * been handed out, and ends when every chunk handed out has finished.
  *
  * Hand-offs: a worker with nothing to do spins on the atomic count of
@@ -29,6 +29,13 @@
  * a copy is queued, waited or barriered; where they cannot be started,
  * waiters and barriers copy the chunks themselves, modelled time or not,
  * so that nothing waits for a worker that does not exist.
+ *
+ * Modelled time: chunks are copied through the engine's copier
+ * (aml/copier.h). When it models time, the engine keeps its clocks true:
+ * a chunk starts no earlier than its request's submission, a waiter
+ * resumes at its request's end, and waiters leave chunks to the workers
+ * (par_helps). A copier that does not model time makes every clock call a
+ * no-op, and par_helps always true.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -36,12 +43,13 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <aml/copier.h>
 #include <aml/dma/par.h>
+#include <aml/dma/plan.h>
 #include <aml/error.h>
 
 #include "aml/src/device/blocks.h"
 #include "aml/src/dma/par_internal.h"
-#include "aml/src/dma/plan.h"
 #include "aml/src/fork.h"
 #include "aml/src/handle.h"
 
@@ -63,6 +71,20 @@ static inline void par_pause(void)
 #if defined(__x86_64__) || defined(__i386__)
 	__builtin_ia32_pause();
 #endif
+}
+
+/* The calling thread's modelled time; 0 where the copier models none. */
+static inline uint64_t par_clock(const struct aml_dma_par_state *st)
+{
+	return st->models_time ? st->copier->ops->thread_time(st->copier) : 0;
+}
+
+/* Move the calling thread's modelled time forward to ns, if modelled. */
+static inline void par_clock_wait_until(const struct aml_dma_par_state *st,
+                                        uint64_t ns)
+{
+	if (st->models_time)
+		st->copier->ops->thread_wait_until(st->copier, ns);
 }
 
 /* ---- Requests (under the lock) ---- */
@@ -157,9 +179,9 @@ par_run_chunk(struct aml_dma_par_state *st, struct par_request *r, size_t c)
 			end = r->plan.bytes;
 		/* In modelled time, a chunk starts once both the request was
 		 * submitted and this thread is free. */
-		aml_topology_thread_wait_until(st->charged, r->start_ns);
-		err = aml_dma_plan_copy(&r->plan, begin, end, st->charged);
-		end_ns = aml_topology_thread_time(st->charged);
+		par_clock_wait_until(st, r->start_ns);
+		err = aml_dma_plan_copy(&r->plan, begin, end, st->copier);
+		end_ns = par_clock(st);
 	}
 	pthread_mutex_lock(&st->lock);
 	if (end_ns > r->end_ns)
@@ -233,13 +255,13 @@ void aml_dma_par_start_workers(struct aml_dma_par_state *st)
 }
 
 /* Whether waiters and barriers copy queued chunks themselves: always,
- * except where time is modelled and workers run. There the copy belongs
+ * except where the copier models time and workers run. There the copy belongs
  * to the workers' clocks, or it would never overlap the waiter's work in
  * the model (whether the waiter arrives before a worker takes the chunks
  * is a matter of real time, which the model ignores). Under the lock. */
 static bool par_helps(const struct aml_dma_par_state *st)
 {
-	return st->charged == NULL || st->nthreads == 0;
+	return !st->models_time || st->nthreads == 0;
 }
 
 /* ---- Ops ---- */
@@ -282,7 +304,7 @@ static int par_submit_inline(struct aml_dma_par_state *st,
 		if (r == NULL)
 			return AML_ENOMEM;
 	}
-	int err = aml_dma_plan_copy(plan, 0, plan->bytes, st->charged);
+	int err = aml_dma_plan_copy(plan, 0, plan->bytes, st->copier);
 	if (r != NULL) {
 		/* Ours until the handle is out: no lock needed. */
 		r->status = err;
@@ -297,10 +319,11 @@ static int par_submit_inline(struct aml_dma_par_state *st,
 	return 0;
 }
 
-static int par_enqueue(struct aml_dma_par_state *st,
-                       struct aml_dma_request **out,
-                       const struct aml_dma_plan *plan)
+static int par_submit(struct aml_dma *dma,
+                      struct aml_dma_request **out,
+                      const struct aml_dma_plan *plan)
 {
+	struct aml_dma_par_state *st = par_state(dma);
 	if (atomic_load(&st->stopping))
 		return AML_EINVAL;
 	if (plan->bytes <= st->options.inline_max)
@@ -316,7 +339,7 @@ static int par_enqueue(struct aml_dma_par_state *st,
 	}
 	r->plan = *plan;
 	r->detached = out == NULL;
-	r->start_ns = aml_topology_thread_time(st->charged);
+	r->start_ns = par_clock(st);
 	par_cut(st, r);
 	aml_dma_par_queue_append(st, r);
 	atomic_fetch_add_explicit(&st->pending, r->nchunks,
@@ -332,27 +355,6 @@ static int par_enqueue(struct aml_dma_par_state *st,
 		*out = par_handle(st, r);
 	pthread_mutex_unlock(&st->lock);
 	return 0;
-}
-
-static int par_submit(struct aml_dma *dma,
-                      struct aml_dma_request **out,
-                      const struct aml_layout *dst,
-                      const struct aml_layout *src)
-{
-	struct aml_dma_plan plan;
-	int err = aml_dma_plan_layouts(&plan, dst, src);
-	return err != 0 ? err : par_enqueue(par_state(dma), out, &plan);
-}
-
-static int par_submit_bytes(struct aml_dma *dma,
-                            struct aml_dma_request **out,
-                            void *dst,
-                            const void *src,
-                            size_t size)
-{
-	struct aml_dma_plan plan;
-	int err = aml_dma_plan_bytes(&plan, dst, src, size);
-	return err != 0 ? err : par_enqueue(par_state(dma), out, &plan);
 }
 
 /* Copy r's chunks still queued, where waiters help; lock held. */
@@ -407,7 +409,7 @@ static int par_wait(struct aml_dma *dma, struct aml_dma_request *handle)
 	par_request_put(st, r);
 	pthread_mutex_unlock(&st->lock);
 	/* The waiter resumes, in modelled time, when the copy ended. */
-	aml_topology_thread_wait_until(st->charged, end_ns);
+	par_clock_wait_until(st, end_ns);
 	return status;
 }
 
@@ -456,7 +458,7 @@ int aml_dma_par_barrier_locked(struct aml_dma_par_state *st)
 	st->sleeping_waiters--;
 	int err = st->detached_error;
 	st->detached_error = 0;
-	aml_topology_thread_wait_until(st->charged, st->ended_ns);
+	par_clock_wait_until(st, st->ended_ns);
 	return err;
 }
 
@@ -473,7 +475,6 @@ static int par_barrier(struct aml_dma *dma)
 
 const struct aml_dma_ops aml_dma_par_ops = {
         .submit = par_submit,
-        .submit_bytes = par_submit_bytes,
         .wait = par_wait,
         .cancel = par_cancel,
         .barrier = par_barrier,

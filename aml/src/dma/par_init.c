@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include <aml/copier.h>
 #include <aml/dma/par.h>
 #include <aml/error.h>
 
@@ -100,6 +101,14 @@ int aml_dma_par_init(struct aml_dma_par *dma,
                      const struct aml_topology *topology,
                      const struct aml_dma_par_options *options)
 {
+	return aml_dma_par_init_copier(dma, aml_topology_copier(topology),
+	                               options);
+}
+
+int aml_dma_par_init_copier(struct aml_dma_par *dma,
+                            const struct aml_copier *copier,
+                            const struct aml_dma_par_options *options)
+{
 	/* Storage that holds a live engine is left to it (aml/src/fork.h). */
 	if (dma == NULL || aml_fork_registered(AML_FORK_DMA, dma))
 		return AML_EINVAL;
@@ -107,7 +116,8 @@ int aml_dma_par_init(struct aml_dma_par *dma,
 	 * every call refuses it, whatever it held. */
 	*dma = (struct aml_dma_par){.state = NULL};
 	struct aml_dma_par_options o;
-	if (par_resolve(&o, options) != 0)
+	if (copier == NULL || copier->ops == NULL ||
+	    copier->ops->copy == NULL || par_resolve(&o, options) != 0)
 		return AML_EINVAL;
 	struct aml_dma_par_state *st =
 	        calloc(1, sizeof(*st) + o.nworkers * sizeof(pthread_t));
@@ -118,7 +128,8 @@ int aml_dma_par_init(struct aml_dma_par *dma,
 		return AML_ENOMEM;
 	}
 	st->options = o;
-	st->charged = aml_topology_charging(topology);
+	st->copier = copier;
+	st->models_time = aml_copier_models_time(copier);
 	atomic_init(&st->pending, 0);
 	atomic_init(&st->stopping, false);
 	aml_handle_pool_init(&st->requests, sizeof(struct par_request));

@@ -14,9 +14,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <aml/copier.h>
 #include <aml/dma/par.h>
+#include <aml/dma/plan.h>
 
-#include "aml/src/dma/plan.h"
 #include "aml/src/fork.h"
 #include "aml/src/handle.h"
 
@@ -41,8 +42,8 @@ struct par_request {
 	bool queued;
 	/* Set, under the lock, when the copy has ended. */
 	atomic_int done;
-	/* Modelled time (charged topologies): the submitter's at submission,
-	 * and the latest end of a chunk. */
+	/* Modelled time (when the copier models it, else 0): the
+	 * submitter's at submission, and the latest end of a chunk. */
 	uint64_t start_ns;
 	uint64_t end_ns;
 	/* Queue links. */
@@ -52,7 +53,10 @@ struct par_request {
 
 struct aml_dma_par_state {
 	struct aml_dma_par_options options;
-	const struct aml_topology *charged;
+	/* What copies go through (aml/copier.h); never NULL. */
+	const struct aml_copier *copier;
+	/* Whether the copier models time: read on every wait, so kept. */
+	bool models_time;
 	pthread_mutex_t lock;
 	/* Idle workers sleep on work; waiters and barriers on ended. */
 	pthread_cond_t work;

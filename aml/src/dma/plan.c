@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Copy plans (aml/src/dma/plan.h).
+ * Copy plans (aml/dma/plan.h).
  *
  * Planning sorts the dimensions by the destination's strides, so the
  * stream writes the destination in address order (the side where a
@@ -8,15 +8,12 @@
  * what is contiguous on both sides. A transpose merges nothing and copies
  * element by element: correct, and no slower than the loop a user writes.
  */
-#include "aml/src/dma/plan.h"
-
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
+#include <aml/dma/plan.h>
 #include <aml/error.h>
-
-#include "aml/src/device/blocks.h"
 
 static bool
 spans_overlap(const char *a, size_t alen, const char *b, size_t blen)
@@ -110,20 +107,35 @@ int aml_dma_plan_bytes(struct aml_dma_plan *out,
 	return 0;
 }
 
+/* A copier whose copies are plain memcpy calls, made here: a copy of a
+ * few KiB must not pay an indirect call per run. */
+static bool plan_is_memcpy(const struct aml_copier *copier)
+{
+	return copier == NULL || copier->ops == aml_copier_memcpy.ops;
+}
+
 int aml_dma_plan_copy(const struct aml_dma_plan *plan,
                       size_t begin,
                       size_t end,
-                      const struct aml_topology *charged)
+                      const struct aml_copier *copier)
 {
-	if (plan->nouter == 0)
-		return begin < end
-		               ? aml_topology_copy(charged, plan->dst + begin,
-		                                   plan->src + begin,
-		                                   end - begin, false)
-		               : 0;
+	if (plan == NULL || begin > end || end > plan->bytes)
+		return AML_EINVAL;
+	if (begin == end)
+		return 0;
+	bool direct = plan_is_memcpy(copier);
+	if (plan->nouter == 0) {
+		if (direct) {
+			memcpy(plan->dst + begin, plan->src + begin,
+			       end - begin);
+			return 0;
+		}
+		return copier->ops->copy(copier, plan->dst + begin,
+		                         plan->src + begin, end - begin, false);
+	}
 	/* Whole rows of a 2-d copy in real memory (a tile): the common case,
 	 * as a plain loop of memcpy calls. */
-	if (charged == NULL && plan->nouter == 1 && begin % plan->run == 0 &&
+	if (direct && plan->nouter == 1 && begin % plan->run == 0 &&
 	    end % plan->run == 0) {
 		size_t run = plan->run, ds = plan->dst_strides[0],
 		       ss = plan->src_strides[0];
@@ -147,11 +159,16 @@ int aml_dma_plan_copy(const struct aml_dma_plan *plan,
 		size_t n = plan->run - offset;
 		if (n > end - pos)
 			n = end - pos;
-		int err = aml_topology_copy(charged, plan->dst + doff + offset,
-		                            plan->src + soff + offset, n,
-		                            pos != begin);
-		if (err != 0)
-			return err;
+		char *d = plan->dst + doff + offset;
+		const char *s = plan->src + soff + offset;
+		if (direct) {
+			memcpy(d, s, n);
+		} else {
+			int err = copier->ops->copy(copier, d, s, n,
+			                            pos != begin);
+			if (err != 0)
+				return err;
+		}
 		pos += n;
 		offset = 0;
 		for (size_t j = 0; j < plan->nouter; j++) {

@@ -12,17 +12,17 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#include <aml/copier.h>
+#include <aml/dma/plan.h>
 #include <aml/dma/seq.h>
 #include <aml/error.h>
 
-#include "aml/src/device/blocks.h"
-#include "aml/src/dma/plan.h"
 #include "aml/src/fork.h"
 #include "aml/src/handle.h"
 
 struct aml_dma_seq_state {
-	/* The topology copies go through (an emulated one), or NULL. */
-	const struct aml_topology *charged;
+	/* What copies go through (aml/copier.h); never NULL. */
+	const struct aml_copier *copier;
 	/* Guards requests: they come and go from several threads. */
 	pthread_mutex_t lock;
 	struct aml_handle_pool requests;
@@ -41,10 +41,11 @@ static struct aml_dma_seq_state *seq_of(struct aml_dma *dma)
 	return ((struct aml_dma_seq *)dma->data)->state;
 }
 
-static int seq_run(struct aml_dma_seq_state *st,
-                   struct aml_dma_request **out,
-                   const struct aml_dma_plan *plan)
+static int seq_submit(struct aml_dma *dma,
+                      struct aml_dma_request **out,
+                      const struct aml_dma_plan *plan)
 {
+	struct aml_dma_seq_state *st = seq_of(dma);
 	struct seq_request *r = NULL;
 	uintptr_t handle = 0;
 	if (out != NULL) {
@@ -57,33 +58,12 @@ static int seq_run(struct aml_dma_seq_state *st,
 		if (r == NULL)
 			return AML_ENOMEM;
 	}
-	int status = aml_dma_plan_copy(plan, 0, plan->bytes, st->charged);
+	int status = aml_dma_plan_copy(plan, 0, plan->bytes, st->copier);
 	if (r == NULL)
 		return 0;
 	r->status = status;
 	*out = (struct aml_dma_request *)handle;
 	return 0;
-}
-
-static int seq_submit(struct aml_dma *dma,
-                      struct aml_dma_request **out,
-                      const struct aml_layout *dst,
-                      const struct aml_layout *src)
-{
-	struct aml_dma_plan plan;
-	int err = aml_dma_plan_layouts(&plan, dst, src);
-	return err != 0 ? err : seq_run(seq_of(dma), out, &plan);
-}
-
-static int seq_submit_bytes(struct aml_dma *dma,
-                            struct aml_dma_request **out,
-                            void *dst,
-                            const void *src,
-                            size_t size)
-{
-	struct aml_dma_plan plan;
-	int err = aml_dma_plan_bytes(&plan, dst, src, size);
-	return err != 0 ? err : seq_run(seq_of(dma), out, &plan);
 }
 
 /* Free the request @p handle names and return its status through
@@ -126,7 +106,6 @@ static int seq_barrier(struct aml_dma *dma)
 
 static const struct aml_dma_ops aml_dma_seq_ops = {
         .submit = seq_submit,
-        .submit_bytes = seq_submit_bytes,
         .wait = seq_wait,
         .cancel = seq_cancel,
         .barrier = seq_barrier,
@@ -135,12 +114,20 @@ static const struct aml_dma_ops aml_dma_seq_ops = {
 int aml_dma_seq_init(struct aml_dma_seq *dma,
                      const struct aml_topology *topology)
 {
+	return aml_dma_seq_init_copier(dma, aml_topology_copier(topology));
+}
+
+int aml_dma_seq_init_copier(struct aml_dma_seq *dma,
+                            const struct aml_copier *copier)
+{
 	/* Storage that holds a live engine is left to it (aml/src/fork.h). */
 	if (dma == NULL || aml_fork_registered(AML_FORK_DMA, dma))
 		return AML_EINVAL;
 	/* Finalised until the end: on error, fini skips the storage and
 	 * every call refuses it, whatever it held. */
 	*dma = (struct aml_dma_seq){.state = NULL};
+	if (copier == NULL || copier->ops == NULL || copier->ops->copy == NULL)
+		return AML_EINVAL;
 	struct aml_dma_seq_state *st = calloc(1, sizeof(*st));
 	if (st == NULL)
 		return AML_ENOMEM;
@@ -149,7 +136,7 @@ int aml_dma_seq_init(struct aml_dma_seq *dma,
 		free(st);
 		return AML_ENOMEM;
 	}
-	st->charged = aml_topology_charging(topology);
+	st->copier = copier;
 	aml_handle_pool_init(&st->requests, sizeof(struct seq_request));
 	aml_fork_register_mutex(&st->fork, AML_FORK_DMA, &st->lock, dma);
 	*dma = (struct aml_dma_seq){

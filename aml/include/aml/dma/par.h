@@ -25,6 +25,13 @@
  * - In the child of a fork(), the engine has no workers until a copy is
  *   queued, waited for or barriered, which starts them again; copies in
  *   flight at the fork complete in the child too (aml/dma.h, "fork()").
+ * - Modelled time: when the copier models time (an emulated topology's,
+ *   aml_copier_models_time()), a chunk a worker copies starts, on the
+ *   worker's modelled clock, no earlier than the submitter's time at
+ *   submission; a waiter or barrier resumes at the latest end of the
+ *   chunks it waited for; and waiters and barriers do not copy chunks
+ *   themselves while workers run (the copy belongs to the workers' clocks,
+ *   so that it overlaps the waiter's work in the model).
  *
  * Usage:
  * @code
@@ -44,6 +51,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <aml/copier.h>
 #include <aml/dma.h>
 #include <aml/topology.h>
 
@@ -90,8 +98,9 @@ struct aml_dma_par {
  * @param[out] dma the storage to initialise. On error it is left
  *             finalised, whatever it held: aml_dma_par_fini() is a no-op
  *             on it and every other call through it AML_EINVAL.
- * @param topology the topology the copied memory lives in: when it is
- *        emulated, copies are charged to its cost model. NULL, or a real
+ * @param topology the topology the copied memory lives in: copies go
+ *        through its copier (aml_topology_copier()), so that on an
+ *        emulated one they are charged to its cost model. NULL, or a real
  *        topology, copies with memcpy only. Must outlive the engine.
  * @param options NULL for the defaults.
  * @return 0; AML_EINVAL for a NULL @p dma or an option out of range, and
@@ -104,6 +113,21 @@ struct aml_dma_par {
 int aml_dma_par_init(struct aml_dma_par *dma,
                      const struct aml_topology *topology,
                      const struct aml_dma_par_options *options);
+
+/**
+ * aml_dma_par_init() with the copier copies go through given directly,
+ * rather than the topology's (aml/copier.h): a copy engine of the
+ * caller's, or a test's fake. A copier that models time gets the
+ * emulator's treatment (see "Modelled time" above).
+ * @param[out] dma as for aml_dma_par_init().
+ * @param copier the copier; not owned, must outlive the engine.
+ * @param options as for aml_dma_par_init().
+ * @return as aml_dma_par_init(); AML_EINVAL too for a NULL @p copier or
+ *         one without a copy op (the storage is left finalised).
+ */
+int aml_dma_par_init_copier(struct aml_dma_par *dma,
+                            const struct aml_copier *copier,
+                            const struct aml_dma_par_options *options);
 
 /**
  * Finalise: complete every copy submitted, stop and join the workers, free

@@ -17,6 +17,7 @@
 #ifndef AML_DMA_SEQ_H
 #define AML_DMA_SEQ_H
 
+#include <aml/copier.h>
 #include <aml/dma.h>
 #include <aml/topology.h>
 
@@ -42,8 +43,9 @@ struct aml_dma_seq {
  * @param[out] dma the storage to initialise. On error it is left
  *             finalised, whatever it held: aml_dma_seq_fini() is a no-op
  *             on it and every aml_dma_*() call through it AML_EINVAL.
- * @param topology the topology the copied memory lives in: when it is
- *        emulated, copies are charged to its cost model. NULL, or a real
+ * @param topology the topology the copied memory lives in: copies go
+ *        through its copier (aml_topology_copier()), so that on an
+ *        emulated one they are charged to its cost model. NULL, or a real
  *        topology, copies with memcpy only. Must outlive the engine.
  * @return 0; AML_EINVAL for a NULL @p dma, and for storage that holds a
  *         live engine (initialised, not finalised), which is left as it
@@ -52,6 +54,18 @@ struct aml_dma_seq {
  */
 int aml_dma_seq_init(struct aml_dma_seq *dma,
                      const struct aml_topology *topology);
+
+/**
+ * aml_dma_seq_init() with the copier copies go through given directly,
+ * rather than the topology's (aml/copier.h): a copy engine of the
+ * caller's, or a test's fake.
+ * @param[out] dma as for aml_dma_seq_init().
+ * @param copier the copier; not owned, must outlive the engine.
+ * @return as aml_dma_seq_init(); AML_EINVAL too for a NULL @p copier or
+ *         one without a copy op (the storage is left finalised).
+ */
+int aml_dma_seq_init_copier(struct aml_dma_seq *dma,
+                            const struct aml_copier *copier);
 
 /**
  * Finalise. Requests not yet waited are freed (their handles become

@@ -4,7 +4,7 @@
 #  - a backend or the emulator depends on a block (//aml:blocks);
 #  - the device layer depends on a block, a backend or the emulator;
 #  - the blocks depend on a backend or the emulator;
-#  - a file outside aml/src/device/ includes topology_struct.h, or a block
+#  - a file outside aml/src/device/ includes internal.h, or a block
 #    includes the backends' interface, spi.h;
 #  - a file includes a header of a layer above its own (util < device <
 #    blocks, backends and emulator < root), or a block's header from a
@@ -38,7 +38,7 @@ for f in "$@"; do
 	case "$f" in
 	*aml/src/device/*) ;;
 	*)
-		if grep -n '"aml/src/device/topology_struct.h"' "$f" >/dev/null; then
+		if grep -n '"aml/src/device/internal.h"' "$f" >/dev/null; then
 			echo "FAIL: $f sees the topology struct" >&2
 			failed=1
 		fi

@@ -21,7 +21,7 @@
 #include <aml/area/device.h>
 #include <aml/error.h>
 
-#include "aml/src/device/placement.h"
+#include "aml/src/device/blocks.h"
 #include "aml/src/rangeset.h"
 
 static const struct aml_area_ops area_device_ops;

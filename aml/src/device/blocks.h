@@ -1,59 +1,99 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Private: what the device layer offers the blocks (aml/src/<block>/) beyond
- * the public <aml/topology.h> and <aml/device.h>. Blocks include this and
- * aml/src/os.h, never spi.h: they do not see how a topology is made.
+ * the public <aml/device.h>, <aml/topology.h> and <aml/copier.h>: one
+ * placement request, and the one path that executes it (placement.c).
+ * Blocks include this and aml/src/os.h, never spi.h: they do not see how a
+ * topology is made.
+ *
+ * aml_topology_map(), aml_topology_map_populate() and every map of a device
+ * area fill a request and call aml_placement_map(); their unmaps call
+ * aml_placement_unmap(). The request is validated, its size
+ * rounded, its capacity and populate rules checked once, here, and each
+ * mapping is recorded once, in the topology's registry, with its owner.
  */
 #ifndef AML_SRC_DEVICE_BLOCKS_H
 #define AML_SRC_DEVICE_BLOCKS_H
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdint.h>
 
 #include <aml/bitmap.h>
 #include <aml/device.h>
 #include <aml/topology.h>
 
+#include "aml/src/rangeset.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
+/** What to map, where, and for whom. */
+struct aml_placement_request {
+	/**
+	 * The topology that places and records the mapping, or NULL for a
+	 * lone device of any backend (then @p device, BIND only, recorded
+	 * in @p registry).
+	 */
+	const struct aml_topology *topology;
+	/** Without a topology: the device that maps. Else unused. */
+	const struct aml_device *device;
+	/** Without a topology: where the mapping is recorded. */
+	struct aml_rangeset *registry;
+	/** Device indices in the topology; NULL or empty for LOCAL. */
+	const struct aml_bitmap *set;
+	enum aml_policy policy;
+	/**
+	 * WEIGHTED_INTERLEAVE only: @p nruns devices of the set in run order
+	 * and their weights (pages per run, >= 1); NULL otherwise.
+	 */
+	const struct aml_device *const *run_devices;
+	const unsigned *weights;
+	size_t nruns;
+	/** Bytes, rounded up to pages here. */
+	size_t size;
+	/** 0 or the page size for none, else a power of two above it. */
+	size_t alignment;
+	/** Fault every page in, under the free-memory rule. */
+	bool populate;
+	/** Recorded with the range; only this owner unmaps it. */
+	const void *owner;
+};
+
 /**
- * Point the pages of [ptr, ptr + size) (page-aligned, inside one
- * aml_topology_map() mapping not yet touched) at device index @p device:
- * how a weighted interleave binds its runs.
- * @return 0; AML_EINVAL; AML_ENOMEM if the device is full (emulator);
- *         AML_ENOTSUP if the topology cannot.
+ * Map what @p request asks: validate it, round the size, check capacity
+ * (and the free-memory rule if it populates), map through the topology's
+ * backend (or the lone device), align by over-mapping and trimming, bind
+ * a weighted interleave's runs, populate, and record the range for the
+ * owner. On error nothing is mapped nor recorded.
+ * @return the mapping, or NULL with aml_errno: AML_EINVAL (bad request),
+ *         AML_EDOM, AML_ENODEV, AML_ENOMEM, AML_ENOTSUP (a backend that
+ *         cannot map, rebind, or release part of a map for an alignment).
  */
-int aml_topology_rebind(const struct aml_topology *topology,
+void *aml_placement_map(const struct aml_placement_request *request);
+
+/**
+ * Release [ptr, ptr + size) (page-aligned, size a multiple of the page
+ * size), recorded for @p owner in @p topology's registry (or, for a lone
+ * @p device, in @p registry), and forget it, as one step under the
+ * registry's lock.
+ * @return 0; AML_EINVAL for a range not recorded for @p owner; AML_ENOMEM
+ *         (a split); what the backend said. Nothing released on error.
+ */
+int aml_placement_unmap(const struct aml_topology *topology,
+                        const struct aml_device *device,
+                        struct aml_rangeset *registry,
+                        const void *owner,
                         void *ptr,
-                        size_t size,
-                        size_t device);
+                        size_t size);
 
 /**
- * The rule of a populating map (aml_topology_map_populate()): the devices
- * of @p topology with indices in @p devices must have @p size bytes free
- * beyond their margins together.
- * @return 0; AML_ENOMEM if they have not; AML_ENOTSUP if a device cannot
- *         tell its free bytes; AML_EDOM for an index past the last device.
+ * Give the ranges recorded for @p owner in @p topology's registry to the
+ * topology itself: they stay mapped, aml_topology_unmap() and
+ * aml_topology_destroy() release them. What a finalised area leaves.
  */
-int aml_topology_populate_check(const struct aml_topology *topology,
-                                const struct aml_bitmap *devices,
-                                size_t size);
-
-/**
- * Fault in [ptr, ptr + size), a mapping of @p topology or of one of its
- * devices, through the populate op (nothing where there is none).
- * @return 0, or AML_ENOMEM.
- */
-int aml_topology_populate(const struct aml_topology *topology,
-                          void *ptr,
-                          size_t size);
-
-/** Every device index of @p topology, as a set. */
-void aml_topology_all_devices(const struct aml_topology *topology,
-                              struct aml_bitmap *out);
+void aml_placement_disown(const struct aml_topology *topology,
+                          const void *owner);
 
 #ifdef __cplusplus
 }

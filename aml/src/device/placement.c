@@ -34,14 +34,13 @@
  * address by the kernel meanwhile, fail with a false AML_EINVAL; forgetting
  * first would lose the record whenever the release then failed.
  */
-#include "aml/src/device/placement.h"
 
 #include <stdint.h>
 
 #include <aml/error.h>
 
 #include "aml/src/device/blocks.h"
-#include "aml/src/device/topology_struct.h"
+#include "aml/src/device/internal.h"
 #include "aml/src/os.h"
 
 /* Pages of run device @p d in a weighted mapping of @p npages pages: whole

@@ -16,9 +16,8 @@
 #include <aml/error.h>
 #include <aml/topology.h>
 
-#include "aml/src/device/blocks.h"
 #include "aml/src/device/classify.h"
-#include "aml/src/device/topology_struct.h"
+#include "aml/src/device/internal.h"
 #include "aml/src/os.h"
 
 /* ---- Building ---- */

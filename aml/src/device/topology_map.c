@@ -25,8 +25,7 @@
 #include <aml/topology.h>
 
 #include "aml/src/device/blocks.h"
-#include "aml/src/device/placement.h"
-#include "aml/src/device/topology_struct.h"
+#include "aml/src/device/internal.h"
 #include "aml/src/os.h"
 
 int aml_topology_nodes_of(const struct aml_topology *t,

@@ -16,7 +16,6 @@
 #include <aml/dma/par.h>
 #include <aml/error.h>
 
-#include "aml/src/device/blocks.h"
 #include "aml/src/dma/par_internal.h"
 #include "aml/src/fork.h"
 #include "aml/src/handle.h"

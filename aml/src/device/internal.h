@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Private to aml/src/device/: what a topology is inside, and the helpers
+ * its files share. Backends build a topology through spi.h and never see
+ * these fields; blocks ask <aml/topology.h> and blocks.h.
+ */
+#ifndef AML_SRC_DEVICE_INTERNAL_H
+#define AML_SRC_DEVICE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "aml/src/device/spi.h"
+#include "aml/src/rangeset.h"
+
+struct aml_topology {
+	const struct aml_topology_ops *ops;
+	/** The implementation's state (the emulator's), or NULL. */
+	void *data;
+	/** "hwloc", "libnuma", "hwloc XML <path>". */
+	char source[AML_TOPOLOGY_SOURCE_MAX];
+	/** Sorted by numa_id once finished. */
+	struct aml_device *devices;
+	size_t ndevices;
+	size_t allocated;
+	/** Device index of each NUMA OS index, -1 for none. */
+	int device_of_node[AML_BITMAP_MAX];
+	/** Node subtypes from discovery ("MCDRAM", ...), parallel to devices.
+	 */
+	char (*subtypes)[AML_DEVICE_NAME_MAX];
+	bool finished;
+	/** Describes the machine this process runs on (see topology.h). */
+	bool this_system;
+	/** Live aml_topology_map() ranges, so unmap refuses foreign ones.
+	 * Held by pointer: it changes while the topology itself does not. */
+	struct aml_rangeset *maps;
+	/** What copies between its memory go through (aml/copier.h), set
+	 * by its maker (the emulator's charges its cost model); NULL for
+	 * aml_copier_memcpy. See aml_topology_copier(). */
+	const struct aml_copier *copier;
+};
+
+/**
+ * Point the pages of [ptr, ptr + size) (page-aligned, inside one
+ * aml_topology_map() mapping not yet touched) at device index @p device:
+ * how a weighted interleave binds its runs.
+ * @return 0; AML_EINVAL; AML_ENOMEM if the device is full (emulator);
+ *         AML_ENOTSUP if the topology cannot.
+ */
+int aml_topology_rebind(const struct aml_topology *topology,
+                        void *ptr,
+                        size_t size,
+                        size_t device);
+
+/**
+ * The rule of a populating map (aml_topology_map_populate()): the devices
+ * of @p topology with indices in @p devices must have @p size bytes free
+ * beyond their margins together.
+ * @return 0; AML_ENOMEM if they have not; AML_ENOTSUP if a device cannot
+ *         tell its free bytes; AML_EDOM for an index past the last device.
+ */
+int aml_topology_populate_check(const struct aml_topology *topology,
+                                const struct aml_bitmap *devices,
+                                size_t size);
+
+/**
+ * Fault in [ptr, ptr + size), a mapping of @p topology or of one of its
+ * devices, through the populate op (nothing where there is none).
+ * @return 0, or AML_ENOMEM.
+ */
+int aml_topology_populate(const struct aml_topology *topology,
+                          void *ptr,
+                          size_t size);
+
+/** Every device index of @p topology, as a set. */
+void aml_topology_all_devices(const struct aml_topology *topology,
+                              struct aml_bitmap *out);
+
+/** Could @p size bytes ever fit on the devices with indices in @p devices?
+ * False only when each knows its capacity and together they hold less
+ * (topology_map.c). */
+bool aml_topology_capacity_allows(const struct aml_topology *topology,
+                                  const struct aml_bitmap *devices,
+                                  size_t size);
+
+/** The NUMA nodes of the devices with indices in @p devices (AML_EDOM for
+ * an index past the last device). */
+int aml_topology_nodes_of(const struct aml_topology *topology,
+                          const struct aml_bitmap *devices,
+                          struct aml_bitmap *nodes);
+
+#endif /* AML_SRC_DEVICE_INTERNAL_H */

@@ -17,6 +17,7 @@
 #include <aml/area/device.h>
 #include <aml/device/memkind.h>
 
+#include "tests/testing/emulated.h"
 #include "tests/testing/node0.h"
 
 namespace
@@ -27,30 +28,7 @@ size_t Page()
 	return aml_page_size();
 }
 
-class AreaEmulated : public ::testing::Test
-{
-      protected:
-	void Make(const char *spec)
-	{
-		struct aml_emu_error error = {};
-		ASSERT_EQ(aml_emu_create(&t, spec, &error), 0) << error.reason;
-	}
-	void TearDown() override
-	{
-		aml_topology_destroy(&t);
-	}
-	const struct aml_device *Dev(size_t i)
-	{
-		return aml_topology_device(t, i);
-	}
-	std::vector<int> Locate(void *p, size_t npages)
-	{
-		std::vector<int> ids(npages, -100);
-		EXPECT_EQ(aml_topology_locate(t, p, npages, ids.data()), 0);
-		return ids;
-	}
-	struct aml_topology *t = nullptr;
-};
+using AreaEmulated = aml_testing::Emulated;
 
 TEST_F(AreaEmulated, BindPlacesOnTheDevicesAndFailsCleanlyWhenFull)
 {

@@ -13,6 +13,8 @@
 #include <aml.h>
 #include <aml/area/device.h>
 
+#include "tests/testing/emulated.h"
+
 namespace
 {
 
@@ -30,35 +32,15 @@ static_assert(AML_AREA_WEIGHTED_INTERLEAVE == AML_POLICY_WEIGHTED_INTERLEAVE,
 static_assert(AML_AREA_FIRST_TOUCH == AML_POLICY_LOCAL, "");
 static_assert(AML_AREA_POLICY_COUNT == AML_POLICY_COUNT, "");
 
-class Placement : public ::testing::Test
+class Placement : public aml_testing::Emulated
 {
       protected:
-	void Make(const char *spec)
-	{
-		struct aml_emu_error error = {};
-		ASSERT_EQ(aml_emu_create(&t, spec, &error), 0) << error.reason;
-	}
-	void TearDown() override
-	{
-		aml_topology_destroy(&t);
-	}
-	const struct aml_device *Dev(size_t i)
-	{
-		return aml_topology_device(t, i);
-	}
-	std::vector<int> Locate(void *p, size_t npages)
-	{
-		std::vector<int> ids(npages, -100);
-		EXPECT_EQ(aml_topology_locate(t, p, npages, ids.data()), 0);
-		return ids;
-	}
 	size_t Resident(size_t device)
 	{
 		struct aml_emu_stats s = {};
 		EXPECT_EQ(aml_emu_stats(t, device, &s), 0);
 		return s.pages;
 	}
-	struct aml_topology *t = nullptr;
 };
 
 TEST_F(Placement, OldAreaPolicyTypeNameStillCompiles)

@@ -19,6 +19,8 @@
 #include <aml/dma/seq.h>
 #include <aml/replicaset.h>
 
+#include "tests/testing/emulated.h"
+
 namespace
 {
 
@@ -47,26 +49,9 @@ std::vector<unsigned char> Pattern(size_t size, unsigned seed)
 	return v;
 }
 
-class ReplicasetEmulated : public ::testing::Test
+class ReplicasetEmulated : public aml_testing::Emulated
 {
       protected:
-	void Make(const char *spec)
-	{
-		struct aml_emu_error error = {};
-		ASSERT_EQ(aml_emu_create(&t, spec, &error), 0) << error.reason;
-	}
-	void TearDown() override
-	{
-		aml_topology_destroy(&t);
-	}
-	const struct aml_device *Dev(size_t i)
-	{
-		return aml_topology_device(t, i);
-	}
-	size_t NDevices()
-	{
-		return static_cast<size_t>(aml_topology_ndevices(t));
-	}
 	uint64_t Resident()
 	{
 		uint64_t sum = 0;
@@ -103,7 +88,6 @@ class ReplicasetEmulated : public ::testing::Test
 			        << "replica " << i;
 		}
 	}
-	struct aml_topology *t = nullptr;
 };
 
 // ---- Placement and content.

@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// A fixture's base for tests on an emulated machine: Make(spec) creates it,
+// TearDown destroys it, and the queries every such test asks.
+#ifndef AML_TESTS_TESTING_EMULATED_H
+#define AML_TESTS_TESTING_EMULATED_H
+
+#include <cstddef>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include <aml.h>
+
+namespace aml_testing
+{
+
+class Emulated : public ::testing::Test
+{
+      protected:
+	void Make(const char *spec)
+	{
+		struct aml_emu_error error = {};
+		ASSERT_EQ(aml_emu_create(&t, spec, &error), 0) << error.reason;
+	}
+	void TearDown() override
+	{
+		aml_topology_destroy(&t);
+	}
+	const struct aml_device *Dev(size_t i)
+	{
+		return aml_topology_device(t, i);
+	}
+	size_t NDevices()
+	{
+		return static_cast<size_t>(aml_topology_ndevices(t));
+	}
+	// The device index of each page of [p, p + npages pages).
+	std::vector<int> Locate(void *p, size_t npages)
+	{
+		std::vector<int> ids(npages, -100);
+		EXPECT_EQ(aml_topology_locate(t, p, npages, ids.data()), 0);
+		return ids;
+	}
+	struct aml_topology *t = nullptr;
+};
+
+} // namespace aml_testing
+
+#endif // AML_TESTS_TESTING_EMULATED_H

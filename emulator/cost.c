@@ -347,7 +347,7 @@ int aml_emu_stats_print(const struct aml_topology *t, FILE *out)
 	if (m == NULL || out == NULL)
 		return AML_EINVAL;
 	for (size_t i = 0; i < m->ndevices; i++) {
-		struct aml_emu_stats s;
+		struct aml_emu_stats s = {0};
 		aml_emu_stats(t, i, &s);
 		fprintf(out,
 		        "%-12s resident %llu B (peak %llu), %llu maps, moved "
@@ -363,7 +363,7 @@ int aml_emu_stats_print(const struct aml_topology *t, FILE *out)
 		        (unsigned long long)s.bytes_copied_out,
 		        (unsigned long long)s.modelled_ns);
 	}
-	struct aml_emu_clock clock;
+	struct aml_emu_clock clock = {0};
 	aml_emu_clock(t, &clock);
 	fprintf(out, "clock        %llu ns in total, %llu ns this thread\n",
 	        (unsigned long long)clock.total_ns,

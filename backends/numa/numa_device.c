@@ -9,7 +9,7 @@
  * A map larger than the node is refused before any system call: touching it
  * would end in the OOM killer. populate faults a range in at once
  * (aml_topology_map_populate(), after the free-memory rule of
- * aml/src/topology_map.c has passed).
+ * aml/src/device/topology_map.c has passed).
  * Each device records its live mappings (aml/src/rangeset.h) so that unmap
  * refuses memory the device did not map.
  */

@@ -2,9 +2,9 @@
 /*
  * libFuzzer target for the environment variables aml reads (tools/fuzz.sh
  * env builds and runs it): AML_HBM_NODES, MEMKIND_HBW_NODES and
- * AML_HBM_THRESHOLD (aml/src/classify.c), AML_EMULATE and AML_TOPOLOGY_XML
- * (aml/src/topology_default.c). Each input sets or unsets each variable,
- * then reads them the way aml does, through getenv:
+ * AML_HBM_THRESHOLD (aml/src/device/classify.c), AML_EMULATE and
+ * AML_TOPOLOGY_XML (aml/src/topology_default.c). Each input sets or unsets each
+ * variable, then reads them the way aml does, through getenv:
  *
  *   - aml_classify_env_read() takes a list only if aml_bitmap_parse()
  *     does, and a threshold only if it is a decimal MiB/s whose bytes fit;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Areas over devices (aml/area/device.h): a thin holder of a placement
- * request (aml/src/device/placement.h). The area keeps the policy, the devices
+ * request (aml/src/device/blocks.h). The area keeps the policy, the devices
  * and their weights; each map fills a request from them, with the size,
  * the options and the area as owner, and the one placement path validates,
  * places, aligns, populates and records it in the topology's registry.

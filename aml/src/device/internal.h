@@ -29,7 +29,7 @@ struct aml_topology {
 	 */
 	char (*subtypes)[AML_DEVICE_NAME_MAX];
 	bool finished;
-	/** Describes the machine this process runs on (see topology.h). */
+	/** Describes the machine this process runs on (see aml/topology.h). */
 	bool this_system;
 	/** Live aml_topology_map() ranges, so unmap refuses foreign ones.
 	 * Held by pointer: it changes while the topology itself does not. */

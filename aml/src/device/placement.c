@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The one placement path (placement.h): every map of a topology or of a
+ * The one placement path (blocks.h): every map of a topology or of a
  * device area goes through aml_placement_map(), every unmap through
  * aml_placement_unmap().
  *

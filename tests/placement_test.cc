@@ -199,6 +199,32 @@ TEST_F(Placement, AnAlignedWeightedMapIsRecordedAlignedAndPlacedByWeight)
 	aml_area_device_fini(&area);
 }
 
+// The runs of an aligned weighted map start at the aligned address, as the
+// policy promises (pages 0..w0-1 on the first device): they used to start
+// at the over-mapped head, so the first page's device depended on where
+// the kernel put the mapping. With weights 1:1000 and a 2 MiB alignment,
+// runs counted from the head put page 0 on the second device unless the
+// head happened to be empty (one chance in 512).
+TEST_F(Placement, AnAlignedWeightedMapStartsItsRunsAtTheAlignedAddress)
+{
+	Make("knl-flat;scale=1/64");
+	const struct aml_device *two[2] = {Dev(0), Dev(1)};
+	const unsigned weights[2] = {1, 1000};
+	AML_AREA_DEVICE_DECL(area);
+	ASSERT_EQ(aml_area_device_init(&area, t, two, 2,
+	                               AML_POLICY_WEIGHTED_INTERLEAVE, weights),
+	          0);
+	struct aml_area_mmap_options opts = {2 << 20, false};
+	for (int attempt = 0; attempt < 4; attempt++) {
+		char *p = static_cast<char *>(
+		        aml_area_mmap(&area.base, 4 * Page(), &opts));
+		ASSERT_NE(p, nullptr) << aml_errname(aml_errno);
+		EXPECT_EQ(Locate(p, 4), (std::vector<int>{0, 1, 1, 1}));
+		EXPECT_EQ(aml_area_munmap(&area.base, p, 4 * Page()), 0);
+	}
+	aml_area_device_fini(&area);
+}
+
 // A device written here that frees whole maps only, and says so: an aligned
 // map, which would have to give back its ends, never reaches map().
 class WholeOnlyDevice

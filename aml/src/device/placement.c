@@ -13,14 +13,14 @@
  *    too before it is trimmed;
  * 3. map through the backend: the topology's map_nodes (a weighted
  *    interleave maps BIND over its set), or a lone device's map;
- * 4. bind a weighted interleave's runs, each to its device, before any
- *    page is touched (aml_topology_rebind()). Each run is a VMA on Linux,
- *    so weights count pages per run: 96:32 is 3:1 with 32 times fewer
- *    VMAs than 3:1;
- * 5. align: over-map by the alignment, give the unaligned head and tail
+ * 4. align: over-map by the alignment, give the unaligned head and tail
  *    back. A device that releases whole maps only says so in its ops
  *    (unmaps_whole_only), and an aligned map on it is AML_ENOTSUP at step
  *    1, with nothing mapped;
+ * 5. bind a weighted interleave's runs, each to its device, from the
+ *    aligned first page, before any page is touched
+ *    (aml_topology_rebind()). Each run is a VMA on Linux, so weights count
+ *    pages per run: 96:32 is 3:1 with 32 times fewer VMAs than 3:1;
  * 6. populate, then record the range once, in the topology's registry
  *    (t->maps) with its owner: the topology itself for aml_topology_map(),
  *    the area for an area's map. A lone device's maps are recorded in the
@@ -169,7 +169,8 @@ placement_release(const struct aml_placement_request *r, void *ptr, size_t size)
 	return t->ops->unmap_nodes(t, ptr, size);
 }
 
-/* Step 4: point each run of a fresh weighted mapping at its device. */
+/* Step 5: point each run of a fresh weighted mapping at its device, from
+ * its first (aligned) page. */
 static int placement_place_runs(const struct aml_placement_request *r,
                                 char *ptr,
                                 size_t size)
@@ -189,7 +190,8 @@ static int placement_place_runs(const struct aml_placement_request *r,
 	return 0;
 }
 
-/* Step 3 and 4: the raw mapping of @p size bytes, placed. */
+/* Step 3: the raw mapping of @p size bytes (a weighted one BIND over its
+ * set, until step 5 places its runs). */
 static void *placement_raw_map(const struct aml_placement_request *r,
                                const struct aml_bitmap *nodes,
                                size_t size)
@@ -198,21 +200,12 @@ static void *placement_raw_map(const struct aml_placement_request *r,
 	if (t == NULL)
 		return aml_device_map(r->device, size);
 	bool weighted = r->policy == AML_POLICY_WEIGHTED_INTERLEAVE;
-	char *ptr = t->ops->map_nodes(
-	        t, nodes, weighted ? AML_POLICY_BIND : r->policy, size);
-	if (ptr == NULL || !weighted)
-		return ptr;
-	int err = placement_place_runs(r, ptr, size);
-	if (err != 0) {
-		t->ops->unmap_nodes(t, ptr, size);
-		aml_errno = err;
-		return NULL;
-	}
-	return ptr;
+	return t->ops->map_nodes(t, nodes,
+	                         weighted ? AML_POLICY_BIND : r->policy, size);
 }
 
 /*
- * Step 5: give back the @p extra bytes that an alignment over-mapped around
+ * Step 4: give back the @p extra bytes that an alignment over-mapped around
  * [ptr, ptr + size) in the mapping at @p raw: the head, then the tail. On
  * error, what is left of the mapping is released whole (which never needs
  * a split), so nothing stays mapped.
@@ -272,7 +265,9 @@ void *aml_placement_map(const struct aml_placement_request *r)
 		aml_errno = err;
 		return NULL;
 	}
-	if (r->populate)
+	if (r->policy == AML_POLICY_WEIGHTED_INTERLEAVE)
+		err = placement_place_runs(r, ptr, size);
+	if (err == 0 && r->populate)
 		err = aml_topology_populate(r->topology, ptr, size);
 	if (err == 0)
 		err = aml_rangeset_insert_owned(

@@ -41,6 +41,20 @@ class Placement : public aml_testing::Emulated
 		EXPECT_EQ(aml_emu_stats(t, device, &s), 0);
 		return s.pages;
 	}
+	// An emulated knl-flat, and @p area a weighted interleave over its
+	// DDR (weight w0) and MCDRAM (w1).
+	void MakeWeightedOverTwo(struct aml_area_device *area,
+	                         unsigned w0,
+	                         unsigned w1)
+	{
+		Make("knl-flat;scale=1/64");
+		const struct aml_device *two[2] = {Dev(0), Dev(1)};
+		const unsigned weights[2] = {w0, w1};
+		ASSERT_EQ(aml_area_device_init(area, t, two, 2,
+		                               AML_POLICY_WEIGHTED_INTERLEAVE,
+		                               weights),
+		          0);
+	}
 };
 
 TEST_F(Placement, OldAreaPolicyTypeNameStillCompiles)
@@ -176,21 +190,15 @@ TEST_F(Placement, AFinalisedAreasMappingsPassToTheTopology)
 // registry records the aligned range only, which unmaps in parts.
 TEST_F(Placement, AnAlignedWeightedMapIsRecordedAlignedAndPlacedByWeight)
 {
-	Make("knl-flat;scale=1/64");
-	const struct aml_device *two[2] = {Dev(0), Dev(1)};
-	const unsigned weights[2] = {1, 1};
 	AML_AREA_DEVICE_DECL(area);
-	ASSERT_EQ(aml_area_device_init(&area, t, two, 2,
-	                               AML_POLICY_WEIGHTED_INTERLEAVE, weights),
-	          0);
+	ASSERT_NO_FATAL_FAILURE(MakeWeightedOverTwo(&area, 1, 1));
 	struct aml_area_mmap_options opts = {1 << 20, false};
 	char *p = static_cast<char *>(
 	        aml_area_mmap(&area.base, 4 * Page(), &opts));
 	ASSERT_NE(p, nullptr) << aml_errname(aml_errno);
 	EXPECT_EQ((uintptr_t)p % (1 << 20), 0u);
 	EXPECT_EQ(Resident(0) + Resident(1), 4u); // head and tail went back
-	for (int id : Locate(p, 4))
-		EXPECT_TRUE(id == 0 || id == 1) << id;
+	EXPECT_EQ(Locate(p, 4), (std::vector<int>{0, 1, 0, 1}));
 	EXPECT_EQ(aml_area_munmap(&area.base, p - Page(), Page()), AML_EINVAL);
 	EXPECT_EQ(aml_area_munmap(&area.base, p + Page(), 2 * Page()), 0);
 	EXPECT_EQ(aml_area_munmap(&area.base, p, Page()), 0);
@@ -207,13 +215,8 @@ TEST_F(Placement, AnAlignedWeightedMapIsRecordedAlignedAndPlacedByWeight)
 // head happened to be empty (one chance in 512).
 TEST_F(Placement, AnAlignedWeightedMapStartsItsRunsAtTheAlignedAddress)
 {
-	Make("knl-flat;scale=1/64");
-	const struct aml_device *two[2] = {Dev(0), Dev(1)};
-	const unsigned weights[2] = {1, 1000};
 	AML_AREA_DEVICE_DECL(area);
-	ASSERT_EQ(aml_area_device_init(&area, t, two, 2,
-	                               AML_POLICY_WEIGHTED_INTERLEAVE, weights),
-	          0);
+	ASSERT_NO_FATAL_FAILURE(MakeWeightedOverTwo(&area, 1, 1000));
 	struct aml_area_mmap_options opts = {2 << 20, false};
 	for (int attempt = 0; attempt < 4; attempt++) {
 		char *p = static_cast<char *>(

@@ -34,13 +34,18 @@ int aml_round_to_pages(size_t size, size_t *out)
 	return 0;
 }
 
-int aml_page_without_device(const void *page)
+int aml_page_state(const void *page)
 {
 	unsigned char resident;
-	if (mincore((void *)(uintptr_t)page, aml_page_size(), &resident) != 0 &&
-	    errno == ENOMEM)
-		return AML_EINVAL;
-	return AML_ENODEV;
+	if (mincore((void *)(uintptr_t)page, aml_page_size(), &resident) != 0)
+		return errno == ENOMEM ? AML_EINVAL : AML_ENODEV;
+	return (resident & 1) != 0 ? 0 : AML_ENODEV;
+}
+
+int aml_page_without_device(const void *page)
+{
+	int state = aml_page_state(page);
+	return state == 0 ? AML_ENODEV : state;
 }
 
 int aml_thread_cpus(struct aml_bitmap *out)

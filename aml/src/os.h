@@ -31,6 +31,13 @@ int aml_round_to_pages(size_t size, size_t *out);
  */
 int aml_page_without_device(const void *page);
 
+/**
+ * Whether the page at @p page (page-aligned) has memory: 0 when it is
+ * resident, AML_ENODEV when it is mapped without memory yet (never
+ * touched), AML_EINVAL when the address is not mapped (mincore(2)).
+ */
+int aml_page_state(const void *page);
+
 /** The calling thread's CPU affinity into @p out. @return 0, or
  * AML_FAILURE if the kernel refused (*out untouched). */
 int aml_thread_cpus(struct aml_bitmap *out);

@@ -49,6 +49,16 @@ static size_t rangeset_search(const struct aml_rangeset *set, uintptr_t addr)
 	return low;
 }
 
+bool aml_rangeset_contains(struct aml_rangeset *set, const void *addr)
+{
+	uintptr_t a = (uintptr_t)addr;
+	pthread_mutex_lock(&set->lock);
+	size_t i = rangeset_search(set, a);
+	bool found = i < set->count && set->ranges[i].start <= a;
+	pthread_mutex_unlock(&set->lock);
+	return found;
+}
+
 /* Make room for one more range; the caller holds the lock. */
 static int rangeset_reserve(struct aml_rangeset *set)
 {

@@ -62,6 +62,9 @@ int aml_rangeset_init(struct aml_rangeset *set, enum aml_fork_level level);
 /** Free the set's memory; the ranges themselves are the caller's. */
 void aml_rangeset_fini(struct aml_rangeset *set);
 
+/** Whether a recorded range holds @p addr. O(log n), under the lock. */
+bool aml_rangeset_contains(struct aml_rangeset *set, const void *addr);
+
 /**
  * Record [start, start + size). @return 0; AML_EINVAL if it overlaps a
  * recorded range; AML_ENOMEM.

@@ -95,7 +95,7 @@ struct aml_area {
  *         AML_ENOMEM (under BIND: more than the devices' capacity, or, with
  *         populate, more than their free memory beyond the margin; the
  *         devices are full), AML_ENODEV or AML_ENOTSUP (from the devices;
- *         populate on an area without a topology).
+ *         populate on a device that cannot tell its free memory).
  */
 void *aml_area_mmap(const struct aml_area *area,
                     size_t size,

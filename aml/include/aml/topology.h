@@ -128,6 +128,35 @@ int aml_topology_load_xml_buffer(struct aml_topology **out,
 void aml_topology_destroy(struct aml_topology **topology);
 
 /**
+ * A topology of one device that no discovery makes: a memkind kind
+ * (<aml/device/memkind.h>), or a device you wrote. With it, such a device
+ * is placed like a NUMA node: aml_topology_map() and the device areas of
+ * <aml/area/device.h> work on it (an area given no topology makes one).
+ *
+ * Its device, aml_topology_device(t, 0), is a copy of @p device (the same
+ * ops, data and name), and every map goes through @p device's ops:
+ * - aml_topology_map() takes AML_POLICY_BIND only (AML_ENOTSUP for every
+ *   other: there is one device), under the capacity rule; a populating map
+ *   needs the device's free_bytes op (AML_ENOTSUP without);
+ * - where the device releases whole maps only (unmaps_whole_only, as
+ *   memkind), an aligned map is AML_ENOTSUP and an unmap must give a whole
+ *   map (AML_EINVAL otherwise), with nothing mapped or released;
+ * - aml_topology_locate() reports 0 for a touched page this topology
+ *   mapped, AML_ENODEV for a page not touched or not mapped by it, and
+ *   AML_EINVAL for an address not mapped at all.
+ * aml_topology_destroy() forgets the maps still live and leaves them
+ * mapped: they are @p device's, released by aml_device_unmap() on
+ * @p device.
+ * @param[out] out receives the topology; NULL on error.
+ * @param device the device; it must outlive the topology and its maps.
+ * @return 0; AML_EINVAL for a NULL argument or a device without map and
+ *         unmap ops; AML_ENOMEM.
+ * @note Thread-safe, as every topology.
+ */
+int aml_topology_of_device(struct aml_topology **out,
+                           const struct aml_device *device);
+
+/**
  * The process's topology: the emulated machine AML_EMULATE names if set
  * (<aml/emulator.h>), else the file named by AML_TOPOLOGY_XML if set, else
  * this machine. Made by the first call that succeeds, thread-safely, and

@@ -8,9 +8,10 @@
  * Unmap releases only ranges recorded for this area, so an area refuses
  * another area's memory, and the topology's own, even on the same devices.
  *
- * An area without a topology (BIND to one device of any backend: a
- * memkind kind, a device written by the user) maps through the device, and
- * the area records its mappings itself, since no topology does.
+ * An area given no topology (BIND to one device of any backend: a memkind
+ * kind, a device written by the user) makes the device's own topology
+ * (aml_topology_of_device()) and is then like any other; it destroys that
+ * topology at fini, which leaves the maps to the device.
  *
  * Thread-safety: a map records its range once the backend mapped it, and
  * an unmap releases and forgets it as one step under the registry's lock
@@ -22,20 +23,12 @@
 #include <aml/error.h>
 
 #include "aml/src/device/blocks.h"
-#include "aml/src/rangeset.h"
 
 static const struct aml_area_ops area_device_ops;
 
 static struct aml_area_device *area_device(const struct aml_area *area)
 {
 	return area->data;
-}
-
-/* Without a topology, the area's own registry: allocated by init, so the
- * public storage needs no private type. NULL with a topology. */
-static struct aml_rangeset *area_maps(const struct aml_area_device *self)
-{
-	return (struct aml_rangeset *)self->maps;
 }
 
 static void *area_device_map(const struct aml_area *area,
@@ -45,8 +38,6 @@ static void *area_device_map(const struct aml_area *area,
 	const struct aml_area_device *self = area_device(area);
 	struct aml_placement_request request = {
 	        .topology = self->topology,
-	        .device = self->devices[0],
-	        .registry = area_maps(self),
 	        .set = &self->set,
 	        .policy = self->policy,
 	        .size = size,
@@ -66,8 +57,7 @@ static int
 area_device_unmap(const struct aml_area *area, void *ptr, size_t size)
 {
 	const struct aml_area_device *self = area_device(area);
-	return aml_placement_unmap(self->topology, self->devices[0],
-	                           area_maps(self), self, ptr, size);
+	return aml_placement_unmap(self->topology, self, ptr, size);
 }
 
 /* Printed names, by policy; LOCAL keeps the area's name for it. */
@@ -126,8 +116,10 @@ static int area_device_check(const struct aml_topology *topology,
 	for (size_t i = 0; i < ndevices; i++) {
 		if (devices[i] == NULL || (weighted && weights[i] == 0))
 			return AML_EINVAL;
-		if (topology == NULL)
+		if (topology == NULL) {
+			aml_bitmap_set(set, 0); /* its own topology's device */
 			continue;
+		}
 		int index = aml_topology_index_of(topology, devices[i]);
 		if (index < 0 || aml_bitmap_is_set(set, (size_t)index) == 1)
 			return AML_EINVAL; /* not in the topology, or twice */
@@ -150,17 +142,12 @@ int aml_area_device_init(struct aml_area_device *area,
 	                            weights, &set);
 	if (err != 0)
 		return err;
-	/* With a topology, the topology records the area's maps. */
-	struct aml_rangeset *maps = NULL;
+	struct aml_topology *own = NULL;
 	if (topology == NULL) {
-		maps = malloc(sizeof(*maps));
-		if (maps == NULL)
-			return AML_ENOMEM;
-		err = aml_rangeset_init(maps, AML_FORK_AREA);
-		if (err != 0) {
-			free(maps);
+		err = aml_topology_of_device(&own, devices[0]);
+		if (err != 0)
 			return err;
-		}
+		topology = own;
 	}
 	*area = (struct aml_area_device){
 	        .base = {.ops = &area_device_ops, .data = area},
@@ -168,7 +155,7 @@ int aml_area_device_init(struct aml_area_device *area,
 	        .ndevices = ndevices,
 	        .policy = policy,
 	        .set = set,
-	        .maps = maps,
+	        .own_topology = own,
 	};
 	for (size_t i = 0; i < ndevices; i++) {
 		area->devices[i] = devices[i];
@@ -181,14 +168,13 @@ void aml_area_device_fini(struct aml_area_device *area)
 {
 	if (area == NULL || area->base.ops != &area_device_ops)
 		return;
-	if (area->topology != NULL) {
+	if (area->own_topology != NULL) {
+		/* Its mappings stay, the device's: aml_device_unmap(). */
+		aml_topology_destroy(&area->own_topology);
+	} else {
 		/* Its mappings stay, the topology's now: unmapped by
 		 * aml_topology_unmap() or at aml_topology_destroy(). */
 		aml_placement_disown(area->topology, area);
-	} else {
-		aml_rangeset_fini(area_maps(area));
-		free(area->maps);
-		area->maps = NULL;
 	}
 	/* Every later call through the handle is AML_EINVAL: it used to
 	 * reach the freed record. */

@@ -22,8 +22,6 @@
 #include <aml/device.h>
 #include <aml/topology.h>
 
-#include "aml/src/rangeset.h"
-
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -31,15 +29,10 @@ extern "C" {
 /** What to map, where, and for whom. */
 struct aml_placement_request {
 	/**
-	 * The topology that places and records the mapping, or NULL for a
-	 * lone device of any backend (then @p device, BIND only, recorded
-	 * in @p registry).
+	 * The topology that places and records the mapping. A device no
+	 * discovery makes is the one device of aml_topology_of_device().
 	 */
 	const struct aml_topology *topology;
-	/** Without a topology: the device that maps. Else unused. */
-	const struct aml_device *device;
-	/** Without a topology: where the mapping is recorded. */
-	struct aml_rangeset *registry;
 	/** Device indices in the topology; NULL or empty for LOCAL. */
 	const struct aml_bitmap *set;
 	enum aml_policy policy;
@@ -63,7 +56,7 @@ struct aml_placement_request {
 /**
  * Map what @p request asks: validate it, round the size, check capacity
  * (and the free-memory rule if it populates), map through the topology's
- * backend (or the lone device), align by over-mapping and trimming, bind
+ * backend, align by over-mapping and trimming, bind
  * a weighted interleave's runs, populate, and record the range for the
  * owner. On error nothing is mapped nor recorded.
  * @return the mapping, or NULL with aml_errno: AML_EINVAL (bad request),
@@ -74,15 +67,14 @@ void *aml_placement_map(const struct aml_placement_request *request);
 
 /**
  * Release [ptr, ptr + size) (page-aligned, size a multiple of the page
- * size), recorded for @p owner in @p topology's registry (or, for a lone
- * @p device, in @p registry), and forget it, as one step under the
- * registry's lock.
- * @return 0; AML_EINVAL for a range not recorded for @p owner; AML_ENOMEM
- *         (a split); what the backend said. Nothing released on error.
+ * size), recorded for @p owner in @p topology's registry, and forget it,
+ * as one step under the registry's lock.
+ * @return 0; AML_EINVAL for a range not recorded for @p owner (or not
+ *         a whole map, where the topology unmaps whole maps only);
+ *         AML_ENOMEM (a split); what the backend said. Nothing released
+ *         on error.
  */
 int aml_placement_unmap(const struct aml_topology *topology,
-                        const struct aml_device *device,
-                        struct aml_rangeset *registry,
                         const void *owner,
                         void *ptr,
                         size_t size);

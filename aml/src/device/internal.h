@@ -29,6 +29,10 @@ struct aml_topology {
 	 */
 	char (*subtypes)[AML_DEVICE_NAME_MAX];
 	bool finished;
+	/** Made by aml_topology_of_device() (topology_of_device.c): locate
+	 * reports device indices, and destroy leaves the maps to the
+	 * device. */
+	bool of_device;
 	/** Describes the machine this process runs on (see aml/topology.h). */
 	bool this_system;
 	/** Live aml_topology_map() ranges, so unmap refuses foreign ones.
@@ -71,6 +75,11 @@ int aml_topology_populate_check(const struct aml_topology *topology,
 int aml_topology_populate(const struct aml_topology *topology,
                           void *ptr,
                           size_t size);
+
+/** Whether a device of @p topology releases whole maps only
+ * (unmaps_whole_only in its ops): then the topology's maps are neither
+ * aligned by trimming nor unmapped in part. */
+bool aml_topology_unmaps_whole_only(const struct aml_topology *topology);
 
 /** Every device index of @p topology, as a set. */
 void aml_topology_all_devices(const struct aml_topology *topology,

@@ -12,24 +12,26 @@
  *    reach. Both count the over-mapping of an alignment, which is placed
  *    too before it is trimmed;
  * 3. map through the backend: the topology's map_nodes (a weighted
- *    interleave maps BIND over its set), or a lone device's map;
+ *    interleave maps BIND over its set). A device no discovery makes (a
+ *    memkind kind, a device a user wrote) is the one device of its own
+ *    topology (topology_of_device.c), so it takes this path too;
  * 4. align: over-map by the alignment, give the unaligned head and tail
  *    back. A device that releases whole maps only says so in its ops
- *    (unmaps_whole_only), and an aligned map on it is AML_ENOTSUP at step
- *    1, with nothing mapped;
+ *    (unmaps_whole_only), and an aligned map on its topology is
+ *    AML_ENOTSUP at step 1, with nothing mapped;
  * 5. bind a weighted interleave's runs, each to its device, from the
  *    aligned first page, before any page is touched
  *    (aml_topology_rebind()). Each run is a VMA on Linux, so weights count
  *    pages per run: 96:32 is 3:1 with 32 times fewer VMAs than 3:1;
  * 6. populate, then record the range once, in the topology's registry
  *    (t->maps) with its owner: the topology itself for aml_topology_map(),
- *    the area for an area's map. A lone device's maps are recorded in the
- *    registry its caller passes (the area's own).
+ *    the area for an area's map.
  * Until step 6 the range is in no registry: a failure releases it through
  * the backend directly, and no other thread can unmap it meanwhile.
  *
- * An unmap releases and forgets a range recorded for its owner as one step
- * under the registry's lock (aml/src/rangeset.h): releasing first and
+ * An unmap releases and forgets a range recorded for its owner (the whole
+ * range where the topology unmaps whole maps only) as one step under the
+ * registry's lock (aml/src/rangeset.h): releasing first and
  * forgetting after would let a map on another thread, handed the same
  * address by the kernel meanwhile, fail with a false AML_EINVAL; forgetting
  * first would lose the record whenever the release then failed.
@@ -123,6 +125,8 @@ static int placement_check_topology(const struct aml_placement_request *r,
 		if (err != 0)
 			return err;
 	}
+	if (r->alignment > aml_page_size() && aml_topology_unmaps_whole_only(t))
+		return AML_ENOTSUP; /* it cannot give back the ends */
 	if (t->ops->map_nodes == NULL || t->ops->unmap_nodes == NULL ||
 	    (r->policy == AML_POLICY_WEIGHTED_INTERLEAVE &&
 	     t->ops->rebind == NULL))
@@ -144,28 +148,11 @@ static int placement_check_topology(const struct aml_placement_request *r,
 	return aml_topology_populate_check(t, &targets, size);
 }
 
-/* Steps 1 and 2 for a lone device. */
-static int placement_check_device(const struct aml_placement_request *r,
-                                  size_t alignment)
-{
-	const struct aml_device *dev = r->device;
-	if (dev == NULL || r->registry == NULL || r->policy != AML_POLICY_BIND)
-		return AML_EINVAL;
-	if (r->populate)
-		return AML_ENOTSUP; /* no way to populate a lone device */
-	if (alignment > aml_page_size() && dev->ops != NULL &&
-	    dev->ops->unmaps_whole_only)
-		return AML_ENOTSUP; /* it cannot give back the ends */
-	return 0;
-}
-
 /* Release [ptr, ptr + size) of a fresh, unrecorded mapping. */
 static int
 placement_release(const struct aml_placement_request *r, void *ptr, size_t size)
 {
 	const struct aml_topology *t = r->topology;
-	if (t == NULL)
-		return aml_device_unmap(r->device, ptr, size);
 	return t->ops->unmap_nodes(t, ptr, size);
 }
 
@@ -197,8 +184,6 @@ static void *placement_raw_map(const struct aml_placement_request *r,
                                size_t size)
 {
 	const struct aml_topology *t = r->topology;
-	if (t == NULL)
-		return aml_device_map(r->device, size);
 	bool weighted = r->policy == AML_POLICY_WEIGHTED_INTERLEAVE;
 	return t->ops->map_nodes(t, nodes,
 	                         weighted ? AML_POLICY_BIND : r->policy, size);
@@ -230,12 +215,6 @@ static int placement_trim(const struct aml_placement_request *r,
 	return 0;
 }
 
-static struct aml_rangeset *placement_registry(const struct aml_topology *t,
-                                               struct aml_rangeset *registry)
-{
-	return t != NULL ? t->maps : registry;
-}
-
 void *aml_placement_map(const struct aml_placement_request *r)
 {
 	size_t size, page = aml_page_size();
@@ -245,11 +224,10 @@ void *aml_placement_map(const struct aml_placement_request *r)
 	if (err == 0 && size > SIZE_MAX - alignment)
 		err = AML_EINVAL;
 	size_t extra = alignment - page;
+	if (err == 0 && r->topology == NULL)
+		err = AML_EINVAL;
 	if (err == 0)
-		err = r->topology != NULL
-		              ? placement_check_topology(r, size + extra,
-		                                         &nodes)
-		              : placement_check_device(r, alignment);
+		err = placement_check_topology(r, size + extra, &nodes);
 	char *raw =
 	        err == 0 ? placement_raw_map(r, &nodes, size + extra) : NULL;
 	if (raw == NULL) {
@@ -270,9 +248,8 @@ void *aml_placement_map(const struct aml_placement_request *r)
 	if (err == 0 && r->populate)
 		err = aml_topology_populate(r->topology, ptr, size);
 	if (err == 0)
-		err = aml_rangeset_insert_owned(
-		        placement_registry(r->topology, r->registry), ptr, size,
-		        r->owner);
+		err = aml_rangeset_insert_owned(r->topology->maps, ptr, size,
+		                                r->owner);
 	if (err != 0) {
 		placement_release(r, ptr, size);
 		aml_errno = err;
@@ -281,37 +258,27 @@ void *aml_placement_map(const struct aml_placement_request *r)
 	return ptr;
 }
 
-/* What a release under the registry's lock needs. */
-struct placement_target {
-	const struct aml_topology *topology;
-	const struct aml_device *device;
-};
-
 static int placement_release_recorded(void *ptr, size_t size, const void *arg)
 {
-	const struct placement_target *target = arg;
-	const struct aml_topology *t = target->topology;
-	if (t == NULL)
-		return aml_device_unmap(target->device, ptr, size);
+	const struct aml_topology *t = arg;
 	return t->ops->unmap_nodes(t, ptr, size);
 }
 
 int aml_placement_unmap(const struct aml_topology *topology,
-                        const struct aml_device *device,
-                        struct aml_rangeset *registry,
                         const void *owner,
                         void *ptr,
                         size_t size)
 {
-	struct placement_target target = {topology, device};
 	/* Released and forgotten under the registry's lock: the backend may
 	 * hand the address to another thread's map as soon as it is
-	 * released, and that map must not find it still recorded. A backend
-	 * that refuses (memkind frees whole maps only), or a split of the
-	 * record that needs memory, leaves both the pages and the record. */
-	return aml_rangeset_remove_owned(placement_registry(topology, registry),
-	                                 ptr, size, false, owner,
-	                                 placement_release_recorded, &target);
+	 * released, and that map must not find it still recorded. A part of
+	 * a map where the topology unmaps whole maps only, a backend that
+	 * refuses, or a split of the record that needs memory, leaves both
+	 * the pages and the record. */
+	return aml_rangeset_remove_owned(
+	        topology->maps, ptr, size,
+	        aml_topology_unmaps_whole_only(topology), owner,
+	        placement_release_recorded, topology);
 }
 
 void aml_placement_disown(const struct aml_topology *topology,

@@ -209,7 +209,9 @@ int aml_topology_finish(struct aml_topology *t, bool classify)
 static void topology_release_map(void *start, size_t size, void *arg)
 {
 	const struct aml_topology *t = arg;
-	t->ops->unmap_nodes(t, start, size);
+	/* A topology of one device leaves its maps to the device. */
+	if (!t->of_device)
+		t->ops->unmap_nodes(t, start, size);
 }
 
 void aml_topology_destroy(struct aml_topology **topology)
@@ -452,7 +454,7 @@ int aml_topology_locate(const struct aml_topology *t,
 	int err = t->ops->locate(t, ptr, npages, ids);
 	if (err != 0)
 		return err;
-	for (size_t i = 0; i < npages; i++) {
+	for (size_t i = 0; i < npages && !t->of_device; i++) {
 		if (ids[i] < 0)
 			continue;
 		ids[i] = ids[i] < AML_BITMAP_MAX ? t->device_of_node[ids[i]]

@@ -55,6 +55,16 @@ bool aml_topology_capacity_allows(const struct aml_topology *t,
 	return size <= total;
 }
 
+bool aml_topology_unmaps_whole_only(const struct aml_topology *t)
+{
+	for (size_t i = 0; i < t->ndevices; i++) {
+		const struct aml_device_ops *ops = t->devices[i].ops;
+		if (ops != NULL && ops->unmaps_whole_only)
+			return true;
+	}
+	return false;
+}
+
 void aml_topology_all_devices(const struct aml_topology *t,
                               struct aml_bitmap *out)
 {
@@ -135,7 +145,7 @@ int aml_topology_unmap(const struct aml_topology *t, void *ptr, size_t size)
 	    aml_round_to_pages(size, &rounded) != 0 ||
 	    (uintptr_t)ptr > UINTPTR_MAX - rounded)
 		return AML_EINVAL;
-	return aml_placement_unmap(t, NULL, NULL, t, ptr, rounded);
+	return aml_placement_unmap(t, t, ptr, rounded);
 }
 
 int aml_topology_rebind(const struct aml_topology *t,

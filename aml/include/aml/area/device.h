@@ -90,10 +90,10 @@ struct aml_area_device {
 	enum aml_policy policy;
 	/** Indices of the devices in the topology. */
 	struct aml_bitmap set;
-	/** Without a topology only: the area's record of its mappings (a
-	 * private registry). With one, the topology records them, each
-	 * with this area as its owner. */
-	void *maps;
+	/** Given no topology: the device's own one-device topology
+	 * (aml_topology_of_device()), made by init and destroyed by fini;
+	 * NULL otherwise. */
+	struct aml_topology *own_topology;
 };
 
 /** Declare storage for a device area (see aml_area_device_init()). */
@@ -103,7 +103,9 @@ struct aml_area_device {
  * Initialise a device area.
  * @param[out] area the storage to initialise.
  * @param topology the topology the devices belong to; may be NULL only for
- *        BIND to one device (then any device works, memkind's included).
+ *        BIND to one device (then any device works, memkind's included:
+ *        the area makes the device's own topology, as
+ *        aml_topology_of_device() does, and destroys it at fini).
  * @param devices @p ndevices distinct devices of @p topology; ignored (and
  *        @p ndevices must be 0) for AML_POLICY_LOCAL. The array is
  *        copied; the devices must outlive the area.
@@ -116,8 +118,8 @@ struct aml_area_device {
  *         AML_AREA_DEVICE_MAX), a NULL or repeated device, a device not in
  *         @p topology, a missing topology, an unknown policy, PREFERRED
  *         with more than one device, weights missing, zero or given for
- *         another policy; AML_ENOMEM for the area's record of its
- *         mappings (without a topology only). The storage is untouched on
+ *         another policy; AML_ENOMEM for the device's own topology
+ *         (without a topology only). The storage is untouched on
  * error.
  */
 int aml_area_device_init(struct aml_area_device *area,

@@ -34,8 +34,9 @@ enum aml_memkind_kind {
  * memkind (memkind_posix_memalign), released whole by aml_device_unmap();
  * move is not supported. To place on a kind as on a NUMA node (map under
  * the placement rules, locate), make its one-device topology with
- * aml_topology_of_device(); a device area given no topology does. memkind decides which nodes are high-bandwidth (HMAT
- * bandwidth, or MEMKIND_HBW_NODES).
+ * aml_topology_of_device(); a device area given no topology does. memkind
+ * decides which nodes are high-bandwidth (HMAT bandwidth, or
+ * MEMKIND_HBW_NODES).
  * @return the device, owned by aml for the life of the process; NULL with
  *         aml_errno = AML_EINVAL (unknown kind), AML_ENODEV (memkind has no
  *         memory of that kind on this machine, for the life of the

@@ -134,7 +134,7 @@ std::vector<Kind> Kinds()
 			         return aml_arena_pool_init(&storage.pool, a,
 			                                    200, 64, 16 * kKiB);
 		         });
-		         run.Call("aml_arena_locked_init", {AML_FAILURE}, [&] {
+		         run.Call("aml_arena_locked_init", {AML_ENOMEM}, [&] {
 			         return aml_arena_locked_init(
 			                 &storage.locked, &storage.pool.base);
 		         });

@@ -52,7 +52,7 @@ struct jemalloc_slot {
 	memkind_t kind;
 };
 
-struct jemalloc_state {
+struct aml_arena_jemalloc_state {
 	pthread_mutex_t lock;
 	const struct aml_area *area;
 	size_t region_size;
@@ -73,8 +73,8 @@ static size_t jemalloc_hash(uintptr_t p, size_t mask)
 	return (size_t)(((uint64_t)p * 0x9e3779b97f4a7c15ULL) >> 17) & mask;
 }
 
-static struct jemalloc_slot *jemalloc_lookup(const struct jemalloc_state *s,
-                                             uintptr_t p)
+static struct jemalloc_slot *
+jemalloc_lookup(const struct aml_arena_jemalloc_state *s, uintptr_t p)
 {
 	for (size_t i = jemalloc_hash(p, s->live_mask);;
 	     i = (i + 1) & s->live_mask) {
@@ -97,7 +97,8 @@ static void jemalloc_put(struct jemalloc_slot *table,
 }
 
 /* Record a live block; AML_ENOMEM if the table cannot grow. */
-static int jemalloc_insert(struct jemalloc_state *s, void *p, memkind_t kind)
+static int
+jemalloc_insert(struct aml_arena_jemalloc_state *s, void *p, memkind_t kind)
 {
 	if (2 * (s->nlive + 1) > s->live_mask + 1) {
 		size_t n = 2 * (s->live_mask + 1);
@@ -118,7 +119,8 @@ static int jemalloc_insert(struct jemalloc_state *s, void *p, memkind_t kind)
 }
 
 /* Remove a slot, shifting back the entries of its probe run. */
-static void jemalloc_erase(struct jemalloc_state *s, struct jemalloc_slot *x)
+static void jemalloc_erase(struct aml_arena_jemalloc_state *s,
+                           struct jemalloc_slot *x)
 {
 	size_t i = (size_t)(x - s->live), mask = s->live_mask;
 	for (size_t j = (i + 1) & mask; s->live[j].ptr != 0;
@@ -134,7 +136,8 @@ static void jemalloc_erase(struct jemalloc_state *s, struct jemalloc_slot *x)
 	s->nlive--;
 }
 
-static struct jemalloc_state *jemalloc_state_of(const struct aml_arena *a)
+static struct aml_arena_jemalloc_state *
+jemalloc_state_of(const struct aml_arena *a)
 {
 	return ((struct aml_arena_jemalloc *)a->data)->state;
 }
@@ -145,7 +148,7 @@ static struct jemalloc_state *jemalloc_state_of(const struct aml_arena *a)
  * Called with the lock held.
  */
 static memkind_t
-jemalloc_grow(struct jemalloc_state *s, size_t need, unsigned attempt)
+jemalloc_grow(struct aml_arena_jemalloc_state *s, size_t need, unsigned attempt)
 {
 	size_t page = aml_page_size();
 	size_t size = s->region_size;
@@ -199,7 +202,7 @@ static void *jemalloc_try(memkind_t kind, size_t size, size_t align)
 
 static void *jemalloc_alloc(struct aml_arena *arena, size_t size, size_t align)
 {
-	struct jemalloc_state *s = jemalloc_state_of(arena);
+	struct aml_arena_jemalloc_state *s = jemalloc_state_of(arena);
 	if (size > PTRDIFF_MAX - align) {
 		aml_errno = AML_ENOMEM;
 		return NULL;
@@ -244,7 +247,7 @@ static void *jemalloc_alloc(struct aml_arena *arena, size_t size, size_t align)
 
 static int jemalloc_release(struct aml_arena *arena, void *ptr)
 {
-	struct jemalloc_state *s = jemalloc_state_of(arena);
+	struct aml_arena_jemalloc_state *s = jemalloc_state_of(arena);
 	pthread_mutex_lock(&s->lock);
 	struct jemalloc_slot *x = jemalloc_lookup(s, (uintptr_t)ptr);
 	memkind_t kind = x != NULL ? x->kind : NULL;
@@ -261,7 +264,7 @@ static int jemalloc_usable_size(const struct aml_arena *arena,
                                 const void *ptr,
                                 size_t *out)
 {
-	struct jemalloc_state *s = jemalloc_state_of(arena);
+	struct aml_arena_jemalloc_state *s = jemalloc_state_of(arena);
 	pthread_mutex_lock(&s->lock);
 	struct jemalloc_slot *x = jemalloc_lookup(s, (uintptr_t)ptr);
 	memkind_t kind = x != NULL ? x->kind : NULL;
@@ -276,16 +279,17 @@ static int jemalloc_usable_size(const struct aml_arena *arena,
 static int jemalloc_stats(const struct aml_arena *arena,
                           struct aml_arena_stats *out)
 {
-	struct jemalloc_state *s = jemalloc_state_of(arena);
+	struct aml_arena_jemalloc_state *s = jemalloc_state_of(arena);
 	pthread_mutex_lock(&s->lock);
 	*out = s->stats;
 	pthread_mutex_unlock(&s->lock);
 	return 0;
 }
 
-static struct jemalloc_state *jemalloc_forked(struct aml_fork_hook *hook)
+static struct aml_arena_jemalloc_state *
+jemalloc_forked(struct aml_fork_hook *hook)
 {
-	return AML_FORK_OBJECT(hook, struct jemalloc_state, fork);
+	return AML_FORK_OBJECT(hook, struct aml_arena_jemalloc_state, fork);
 }
 
 static void jemalloc_fork_prepare(struct aml_fork_hook *hook)
@@ -329,7 +333,7 @@ int aml_arena_jemalloc_init(struct aml_arena_jemalloc *arena,
 	    region_size % aml_page_size() != 0 ||
 	    region_size < JEMALLOC_REGION_MIN || region_size > PTRDIFF_MAX)
 		return AML_EINVAL;
-	struct jemalloc_state *s = calloc(1, sizeof(*s));
+	struct aml_arena_jemalloc_state *s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return AML_ENOMEM;
 	s->live = calloc(64, sizeof(*s->live));
@@ -353,7 +357,7 @@ void aml_arena_jemalloc_fini(struct aml_arena_jemalloc *arena)
 {
 	if (arena == NULL || arena->state == NULL)
 		return;
-	struct jemalloc_state *s = arena->state;
+	struct aml_arena_jemalloc_state *s = arena->state;
 	aml_fork_unregister(&s->fork);
 	for (size_t i = 0; i < s->nregions; i++) {
 		memkind_destroy_kind(s->regions[i].kind);

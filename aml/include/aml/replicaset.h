@@ -80,7 +80,7 @@ struct aml_replicaset {
 	size_t count;
 	/** Areas, replicas and the per-CPU table, allocated by init; NULL
 	 * once finalised. */
-	void *state;
+	struct aml_replicaset_state *state;
 };
 
 /** Declare storage for a replicaset (see aml_replicaset_init()). */

@@ -1,13 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The locked arena (aml/arena/locked.h): one pthread mutex around every
- * call to the inner arena. The mutex lives in the storage struct (a byte
- * array there, so the public header needs no <pthread.h>), hence init
- * allocates nothing.
+ * call to the inner arena. The mutex and the fork hook are private types,
+ * so they live in a state that init allocates, behind a typed pointer
+ * (docs/conventions.md: how storage structs hide their state).
  *
  * fork() (aml/src/fork.h): prepare takes the mutex, so the inner arena is
- * whole in the child; the child makes the mutex new. The hook lives in the
- * storage struct too, as opaque room.
+ * whole in the child; the child makes the mutex new.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -17,17 +16,15 @@
 
 #include "aml/src/fork.h"
 
-_Static_assert(sizeof(pthread_mutex_t) <=
-                       sizeof(((struct aml_arena_locked *)0)->mutex),
-               "room for the mutex");
-_Static_assert(sizeof(struct aml_fork_hook) <=
-                       sizeof(((struct aml_arena_locked *)0)->fork),
-               "room for the fork hook");
+struct aml_arena_locked_state {
+	pthread_mutex_t mutex;
+	struct aml_fork_hook fork;
+};
 
 static pthread_mutex_t *locked_mutex(const struct aml_arena *arena)
 {
 	struct aml_arena_locked *self = arena->data;
-	return (pthread_mutex_t *)(void *)self->mutex.bytes;
+	return &self->state->mutex;
 }
 
 static struct aml_arena *locked_inner(const struct aml_arena *arena)
@@ -94,11 +91,6 @@ static const struct aml_arena_ops aml_arena_locked_ops = {
         .stats = locked_stats,
 };
 
-static struct aml_fork_hook *locked_hook(struct aml_arena_locked *arena)
-{
-	return (struct aml_fork_hook *)(void *)arena->fork;
-}
-
 int aml_arena_locked_init(struct aml_arena_locked *arena,
                           struct aml_arena *inner)
 {
@@ -110,14 +102,20 @@ int aml_arena_locked_init(struct aml_arena_locked *arena,
 	*arena = (struct aml_arena_locked){.inner = NULL};
 	if (inner == NULL || inner->ops == NULL)
 		return AML_EINVAL;
-	arena->base.data = arena; /* where locked_mutex() looks */
-	/* Only a lack of resources can fail a default mutex. */
-	if (pthread_mutex_init(locked_mutex(&arena->base), NULL) != 0)
+	struct aml_arena_locked_state *state = malloc(sizeof(*state));
+	if (state == NULL)
 		return AML_ENOMEM;
+	/* Only a lack of resources can fail a default mutex. */
+	if (pthread_mutex_init(&state->mutex, NULL) != 0) {
+		free(state);
+		return AML_ENOMEM;
+	}
+	arena->base.data = arena;
 	arena->base.ops = &aml_arena_locked_ops;
 	arena->inner = inner;
-	aml_fork_register_mutex(locked_hook(arena), AML_FORK_ARENA,
-	                        locked_mutex(&arena->base), arena);
+	arena->state = state;
+	aml_fork_register_mutex(&state->fork, AML_FORK_ARENA, &state->mutex,
+	                        arena);
 	return 0;
 }
 
@@ -125,8 +123,10 @@ void aml_arena_locked_fini(struct aml_arena_locked *arena)
 {
 	if (arena == NULL || arena->inner == NULL)
 		return; /* never initialised, or finalised already */
-	aml_fork_unregister(locked_hook(arena));
-	pthread_mutex_destroy(locked_mutex(&arena->base));
+	aml_fork_unregister(&arena->state->fork);
+	pthread_mutex_destroy(&arena->state->mutex);
+	free(arena->state);
+	arena->state = NULL;
 	arena->inner = NULL;
 	/* Every later call through the handle is AML_EINVAL, before any
 	 * touches the destroyed mutex. */

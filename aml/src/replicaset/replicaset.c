@@ -40,7 +40,7 @@ struct replicaset_replica {
 	void *ptr;
 };
 
-struct replicaset_state {
+struct aml_replicaset_state {
 	/* Replica index nearest to each CPU OS index. */
 	uint16_t nearest[AML_BITMAP_MAX];
 	/* Bytes each replica maps: the source size rounded up to pages. */
@@ -52,10 +52,10 @@ struct replicaset_state {
 _Static_assert(AML_BITMAP_MAX <= UINT16_MAX,
                "a replica index fits the per-CPU table");
 
-static struct replicaset_state *
+static struct aml_replicaset_state *
 replicaset_state(const struct aml_replicaset *rs)
 {
-	return rs != NULL ? (struct replicaset_state *)rs->state : NULL;
+	return rs != NULL ? rs->state : NULL;
 }
 
 /* ---- Device set ---- */
@@ -140,7 +140,7 @@ static int replicaset_nearest_of(const struct aml_topology *t,
 }
 
 static int replicaset_build_table(const struct aml_topology *t,
-                                  struct replicaset_state *st,
+                                  struct aml_replicaset_state *st,
                                   const struct aml_bitmap *set)
 {
 	size_t ndevices = (size_t)aml_topology_ndevices(t);
@@ -167,7 +167,7 @@ static int replicaset_build_table(const struct aml_topology *t,
 
 /* ---- Mapping and copying ---- */
 
-static void replicaset_unmap(struct replicaset_state *st, size_t n)
+static void replicaset_unmap(struct aml_replicaset_state *st, size_t n)
 {
 	/* In reverse, as the unwind of a partial init. */
 	while (n-- > 0) {
@@ -178,7 +178,7 @@ static void replicaset_unmap(struct replicaset_state *st, size_t n)
 }
 
 static int replicaset_map_one(const struct aml_topology *t,
-                              struct replicaset_state *st,
+                              struct aml_replicaset_state *st,
                               struct replicaset_replica *r)
 {
 	int err = aml_area_device_init(&r->area, t, &r->device, 1,
@@ -203,7 +203,7 @@ static int replicaset_map_one(const struct aml_topology *t,
 }
 
 static int replicaset_map_all(const struct aml_topology *t,
-                              struct replicaset_state *st)
+                              struct aml_replicaset_state *st)
 {
 	for (size_t i = 0; i < st->count; i++) {
 		int err = replicaset_map_one(t, st, &st->replicas[i]);
@@ -218,7 +218,7 @@ static int replicaset_map_all(const struct aml_topology *t,
 /* Copy the source into every replica through @p dma, REPLICASET_BATCH
  * copies in flight at a time. Every request submitted is waited for, even
  * after an error, so none outlives the call. */
-static int replicaset_copy(const struct replicaset_state *st,
+static int replicaset_copy(const struct aml_replicaset_state *st,
                            struct aml_dma *dma,
                            const void *source,
                            size_t size)
@@ -249,7 +249,7 @@ static int replicaset_copy(const struct replicaset_state *st,
 /* Through a sequential engine of the topology when the caller gives no
  * engine, so an emulated topology charges the copies all the same. */
 static int replicaset_copy_with(const struct aml_topology *t,
-                                const struct replicaset_state *st,
+                                const struct aml_replicaset_state *st,
                                 struct aml_dma *dma,
                                 const void *source,
                                 size_t size)
@@ -285,14 +285,14 @@ static int replicaset_check(const struct aml_topology *t,
 	return replicaset_check_devices(t, devices, ndevices, set);
 }
 
-static struct replicaset_state *
+static struct aml_replicaset_state *
 replicaset_state_new(const struct aml_topology *t,
                      const struct aml_device *const *devices,
                      const struct aml_bitmap *set,
                      size_t mapped)
 {
 	size_t count = (size_t)aml_bitmap_count(set);
-	struct replicaset_state *st = calloc(
+	struct aml_replicaset_state *st = calloc(
 	        1, sizeof(*st) + count * sizeof(struct replicaset_replica));
 	if (st == NULL)
 		return NULL;
@@ -326,7 +326,7 @@ int aml_replicaset_init(struct aml_replicaset *rs,
 	                           &mapped, &set);
 	if (err != 0)
 		return err;
-	struct replicaset_state *st =
+	struct aml_replicaset_state *st =
 	        replicaset_state_new(topology, devices, &set, mapped);
 	if (st == NULL)
 		return AML_ENOMEM;
@@ -355,7 +355,7 @@ int aml_replicaset_init(struct aml_replicaset *rs,
 
 void aml_replicaset_fini(struct aml_replicaset *rs)
 {
-	struct replicaset_state *st = replicaset_state(rs);
+	struct aml_replicaset_state *st = replicaset_state(rs);
 	if (st == NULL)
 		return;
 	replicaset_unmap(st, st->count);
@@ -417,7 +417,7 @@ size_t aml_replicaset_size(const struct aml_replicaset *rs)
 static const struct replicaset_replica *
 replicaset_replica_at(const struct aml_replicaset *rs, size_t index)
 {
-	const struct replicaset_state *st = replicaset_state(rs);
+	const struct aml_replicaset_state *st = replicaset_state(rs);
 	if (st == NULL) {
 		aml_errno = AML_EINVAL;
 		return NULL;
@@ -445,7 +445,7 @@ const struct aml_device *aml_replicaset_device(const struct aml_replicaset *rs,
 
 int aml_replicaset_nearest_index(const struct aml_replicaset *rs, int cpu)
 {
-	const struct replicaset_state *st = replicaset_state(rs);
+	const struct aml_replicaset_state *st = replicaset_state(rs);
 	if (st == NULL)
 		return AML_EINVAL;
 	if (cpu == -1) {
@@ -478,7 +478,7 @@ const void *aml_replicaset_nearest(const struct aml_replicaset *rs)
 
 int aml_replicaset_refresh(struct aml_replicaset *rs, struct aml_dma *dma)
 {
-	const struct replicaset_state *st = replicaset_state(rs);
+	const struct aml_replicaset_state *st = replicaset_state(rs);
 	if (st == NULL)
 		return AML_EINVAL;
 	return replicaset_copy_with(rs->topology, st, dma, rs->source,

@@ -44,7 +44,7 @@ struct aml_arena_jemalloc {
 	/** @privatesection */
 	/* Private: use the aml_arena_jemalloc_*() functions. */
 	/** Regions, kinds, the record of blocks and the lock (malloc'd). */
-	void *state;
+	struct aml_arena_jemalloc_state *state;
 };
 
 /** Declare storage for a jemalloc arena (see aml_arena_jemalloc_init()). */

@@ -32,16 +32,8 @@ struct aml_arena_locked {
 	/** @privatesection */
 	/* Private: use the aml_arena_locked_*() functions. */
 	struct aml_arena *inner;
-	/** A pthread_mutex_t (the size is checked where it is used). */
-	union {
-		/** Room for the mutex. */
-		unsigned char bytes[64];
-		/** Aligns the room for it. */
-		long long align;
-	} mutex;
-	/** aml's fork() registration (the size is checked where it is
-	 * used). */
-	void *fork[5];
+	/** The mutex and aml's fork() registration, allocated by init. */
+	struct aml_arena_locked_state *state;
 };
 
 /** Declare storage for a locked arena (see aml_arena_locked_init()). */
@@ -52,9 +44,9 @@ struct aml_arena_locked {
  * @return 0; AML_EINVAL for NULL arguments or an inner arena without ops;
  *         AML_EINVAL for storage that holds a live arena (initialised, not
  *         finalised), which is left as it is; AML_ENOMEM if the mutex
- *         cannot be made. On any other error a non-NULL @p arena is left
- *         finalised, whatever it held: fini is a no-op on it and every
- *         call through it AML_EINVAL.
+ *         or its state cannot be made. On any other error a non-NULL @p arena
+ * is left finalised, whatever it held: fini is a no-op on it and every call
+ * through it AML_EINVAL.
  */
 int aml_arena_locked_init(struct aml_arena_locked *arena,
                           struct aml_arena *inner);

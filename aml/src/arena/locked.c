@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The locked arena (aml/arena/locked.h): one pthread mutex around every
- * call to the inner arena. The mutex and the fork hook are private types,
- * so they live in a state that init allocates, behind a typed pointer
+ * call to the inner arena. The mutex is in the storage struct, where
+ * every call finds it without a load more; the fork hook, a private type,
+ * lives in a state that init allocates, behind a typed pointer
  * (docs/conventions.md: how storage structs hide their state).
  *
  * fork() (aml/src/fork.h): prepare takes the mutex, so the inner arena is
@@ -17,14 +18,13 @@
 #include "aml/src/fork.h"
 
 struct aml_arena_locked_state {
-	pthread_mutex_t mutex;
 	struct aml_fork_hook fork;
 };
 
 static pthread_mutex_t *locked_mutex(const struct aml_arena *arena)
 {
 	struct aml_arena_locked *self = arena->data;
-	return &self->state->mutex;
+	return &self->mutex;
 }
 
 static struct aml_arena *locked_inner(const struct aml_arena *arena)
@@ -106,7 +106,7 @@ int aml_arena_locked_init(struct aml_arena_locked *arena,
 	if (state == NULL)
 		return AML_ENOMEM;
 	/* Only a lack of resources can fail a default mutex. */
-	if (pthread_mutex_init(&state->mutex, NULL) != 0) {
+	if (pthread_mutex_init(&arena->mutex, NULL) != 0) {
 		free(state);
 		return AML_ENOMEM;
 	}
@@ -114,7 +114,7 @@ int aml_arena_locked_init(struct aml_arena_locked *arena,
 	arena->base.ops = &aml_arena_locked_ops;
 	arena->inner = inner;
 	arena->state = state;
-	aml_fork_register_mutex(&state->fork, AML_FORK_ARENA, &state->mutex,
+	aml_fork_register_mutex(&state->fork, AML_FORK_ARENA, &arena->mutex,
 	                        arena);
 	return 0;
 }
@@ -124,7 +124,7 @@ void aml_arena_locked_fini(struct aml_arena_locked *arena)
 	if (arena == NULL || arena->inner == NULL)
 		return; /* never initialised, or finalised already */
 	aml_fork_unregister(&arena->state->fork);
-	pthread_mutex_destroy(&arena->state->mutex);
+	pthread_mutex_destroy(&arena->mutex);
 	free(arena->state);
 	arena->state = NULL;
 	arena->inner = NULL;

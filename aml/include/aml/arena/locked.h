@@ -16,6 +16,7 @@
 #ifndef AML_ARENA_LOCKED_H
 #define AML_ARENA_LOCKED_H
 
+#include <pthread.h>
 #include <stddef.h>
 
 #include <aml/arena.h>
@@ -32,7 +33,10 @@ struct aml_arena_locked {
 	/** @privatesection */
 	/* Private: use the aml_arena_locked_*() functions. */
 	struct aml_arena *inner;
-	/** The mutex and aml's fork() registration, allocated by init. */
+	/** Inline: every call takes it, and a pointer more would cost a
+	 * load on each. */
+	pthread_mutex_t mutex;
+	/** aml's fork() registration (a private type), allocated by init. */
 	struct aml_arena_locked_state *state;
 };
 

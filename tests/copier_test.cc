@@ -151,6 +151,15 @@ TEST(Copier, MemcpyDefaultCopiesAndRefusesWhatTheContractForbids)
 	EXPECT_FALSE(aml_copier_models_time(&no_ops));
 	EXPECT_FALSE(aml_copier_models_time(nullptr));
 	EXPECT_EQ(b, b0);
+	EXPECT_TRUE(aml_copier_can_copy(m));
+	EXPECT_FALSE(aml_copier_can_copy(&no_ops));
+	EXPECT_FALSE(aml_copier_can_copy(nullptr));
+
+	// Adjacent ranges do not overlap, either way round.
+	EXPECT_EQ(aml_copier_copy(m, b.data() + 16, b.data(), 16, false), 0);
+	EXPECT_EQ(aml_copier_copy(m, b.data(), b.data() + 16, 16, false), 0);
+	EXPECT_EQ(aml_copier_copy(m, b.data(), b.data() + 15, 16, false),
+	          AML_EINVAL);
 
 	// A copier with only one of the clock ops does not model time.
 	const struct aml_copier_ops half = {
@@ -158,6 +167,10 @@ TEST(Copier, MemcpyDefaultCopiesAndRefusesWhatTheContractForbids)
 	        [](const struct aml_copier *, uint64_t) {}};
 	struct aml_copier c = {&half, nullptr};
 	EXPECT_FALSE(aml_copier_models_time(&c));
+	EXPECT_TRUE(aml_copier_can_copy(&c));
+	const struct aml_copier_ops no_copy = {nullptr, nullptr, nullptr};
+	struct aml_copier n = {&no_copy, nullptr};
+	EXPECT_FALSE(aml_copier_can_copy(&n));
 }
 
 // An emulated topology hands out a copier that charges the emulator's
@@ -299,6 +312,10 @@ TEST(CopierPlan, PlanningRefusesMismatchedAndOverlappingCopies)
 	        AML_EINVAL);
 	EXPECT_EQ(aml_dma_plan_bytes(&plan, x.slot.data(), x.array.data(), 0),
 	          AML_EINVAL);
+	EXPECT_EQ(aml_dma_plan_bytes(&plan, x.slot.data() + 16, x.slot.data(),
+	                             16),
+	          0)
+	        << "adjacent, not overlapping";
 	ASSERT_EQ(aml_dma_plan_bytes(&plan, x.slot.data(), x.array.data(), 16),
 	          0);
 	EXPECT_EQ(plan.bytes, 16u);

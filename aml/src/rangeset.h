@@ -36,6 +36,15 @@ struct aml_range {
 	const void *owner;
 };
 
+/** Whether [a, a + alen) and [b, b + blen) share a byte. Never overflows:
+ * it compares distances, not ends. */
+static inline bool
+aml_spans_overlap(const void *a, size_t alen, const void *b, size_t blen)
+{
+	uintptr_t pa = (uintptr_t)a, pb = (uintptr_t)b;
+	return pa <= pb ? pb - pa < alen : pa - pb < blen;
+}
+
 /** A set of disjoint ranges. */
 struct aml_rangeset {
 	pthread_mutex_t lock;

@@ -97,6 +97,13 @@ int aml_copier_copy(const struct aml_copier *copier,
                     bool streamed);
 
 /**
+ * Whether @p copier can copy: not NULL, with ops and a copy op. What an
+ * engine checks of the copier it is given (aml_dma_seq_init_copier()).
+ * @note Thread-safe.
+ */
+bool aml_copier_can_copy(const struct aml_copier *copier);
+
+/**
  * Whether @p copier models time (has thread_time and thread_wait_until).
  * @return false for NULL.
  */

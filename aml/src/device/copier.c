@@ -15,6 +15,8 @@
 #include <aml/copier.h>
 #include <aml/error.h>
 
+#include "aml/src/rangeset.h"
+
 static int copier_memcpy_copy(const struct aml_copier *copier,
                               void *dst,
                               const void *src,
@@ -44,10 +46,10 @@ static bool copier_wraps(const void *p, size_t size)
 	return size - 1 > UINTPTR_MAX - (uintptr_t)p;
 }
 
-static bool copier_overlap(const void *a, const void *b, size_t size)
+bool aml_copier_can_copy(const struct aml_copier *copier)
 {
-	uintptr_t pa = (uintptr_t)a, pb = (uintptr_t)b;
-	return pa < pb ? pb - pa < size : pa - pb < size;
+	return copier != NULL && copier->ops != NULL &&
+	       copier->ops->copy != NULL;
 }
 
 int aml_copier_copy(const struct aml_copier *copier,
@@ -56,10 +58,9 @@ int aml_copier_copy(const struct aml_copier *copier,
                     size_t size,
                     bool streamed)
 {
-	if (copier == NULL || copier->ops == NULL ||
-	    copier->ops->copy == NULL || dst == NULL || src == NULL ||
+	if (!aml_copier_can_copy(copier) || dst == NULL || src == NULL ||
 	    size == 0 || copier_wraps(dst, size) || copier_wraps(src, size) ||
-	    copier_overlap(dst, src, size))
+	    aml_spans_overlap(dst, size, src, size))
 		return AML_EINVAL;
 	return copier->ops->copy(copier, dst, src, size, streamed);
 }

@@ -115,8 +115,7 @@ int aml_dma_par_init_copier(struct aml_dma_par *dma,
 	 * every call refuses it, whatever it held. */
 	*dma = (struct aml_dma_par){.state = NULL};
 	struct aml_dma_par_options o;
-	if (copier == NULL || copier->ops == NULL ||
-	    copier->ops->copy == NULL || par_resolve(&o, options) != 0)
+	if (!aml_copier_can_copy(copier) || par_resolve(&o, options) != 0)
 		return AML_EINVAL;
 	struct aml_dma_par_state *st =
 	        calloc(1, sizeof(*st) + o.nworkers * sizeof(pthread_t));

@@ -15,12 +15,7 @@
 #include <aml/dma/plan.h>
 #include <aml/error.h>
 
-static bool
-spans_overlap(const char *a, size_t alen, const char *b, size_t blen)
-{
-	uintptr_t pa = (uintptr_t)a, pb = (uintptr_t)b;
-	return pa < pb + blen && pb < pa + alen;
-}
+#include "aml/src/rangeset.h"
 
 static bool same_shape(const struct aml_layout *dst,
                        const struct aml_layout *src)
@@ -49,7 +44,8 @@ int aml_dma_plan_layouts(struct aml_dma_plan *out,
 	char *d0 = aml_layout_base(dst);
 	const char *s0 = aml_layout_base(src);
 	if (d0 == NULL || s0 == NULL ||
-	    spans_overlap(d0, aml_layout_bytes(dst), s0, aml_layout_bytes(src)))
+	    aml_spans_overlap(d0, aml_layout_bytes(dst), s0,
+	                      aml_layout_bytes(src)))
 		return AML_EINVAL;
 
 	/* Dimensions of more than one element, by destination stride. */
@@ -100,7 +96,7 @@ int aml_dma_plan_bytes(struct aml_dma_plan *out,
                        size_t size)
 {
 	if (out == NULL || dst == NULL || src == NULL || size == 0 ||
-	    size > PTRDIFF_MAX || spans_overlap(dst, size, src, size))
+	    size > PTRDIFF_MAX || aml_spans_overlap(dst, size, src, size))
 		return AML_EINVAL;
 	*out = (struct aml_dma_plan){
 	        .dst = dst, .src = src, .run = size, .bytes = size};

@@ -126,7 +126,7 @@ int aml_dma_seq_init_copier(struct aml_dma_seq *dma,
 	/* Finalised until the end: on error, fini skips the storage and
 	 * every call refuses it, whatever it held. */
 	*dma = (struct aml_dma_seq){.state = NULL};
-	if (copier == NULL || copier->ops == NULL || copier->ops->copy == NULL)
+	if (!aml_copier_can_copy(copier))
 		return AML_EINVAL;
 	struct aml_dma_seq_state *st = calloc(1, sizeof(*st));
 	if (st == NULL)

@@ -124,6 +124,16 @@ struct aml_bitmap Only0()
 	return set;
 }
 
+// The device's own topology, and a BIND map of @p pages on it.
+char *
+MakeAndMap(const RecordingDevice &fake, size_t pages, struct aml_topology **t)
+{
+	EXPECT_EQ(aml_topology_of_device(t, fake.Device()), 0);
+	struct aml_bitmap set = Only0();
+	return static_cast<char *>(
+	        aml_topology_map(*t, &set, AML_POLICY_BIND, pages * Page()));
+}
+
 TEST(TopologyOfDevice, BadInputIsRefusedAndMakesNothing)
 {
 	RecordingDevice fake;
@@ -147,18 +157,14 @@ TEST(TopologyOfDevice, ItsOneDeviceIsACopyThatMapsThroughTheDevice)
 {
 	RecordingDevice fake;
 	struct aml_topology *t = nullptr;
-	ASSERT_EQ(aml_topology_of_device(&t, fake.Device()), 0);
+	char *p = MakeAndMap(fake, 3, &t);
+	ASSERT_NE(p, nullptr) << aml_errname(aml_errno);
 	ASSERT_EQ(aml_topology_ndevices(t), 1);
 	const struct aml_device *copy = aml_topology_device(t, 0);
 	EXPECT_STREQ(copy->name, "recording");
 	EXPECT_EQ(copy->ops, fake.Device()->ops);
 	EXPECT_EQ(copy->data, fake.Device()->data);
 	EXPECT_EQ(aml_topology_index_of(t, copy), 0);
-
-	struct aml_bitmap set = Only0();
-	char *p = static_cast<char *>(
-	        aml_topology_map(t, &set, AML_POLICY_BIND, 3 * Page()));
-	ASSERT_NE(p, nullptr) << aml_errname(aml_errno);
 	EXPECT_EQ(fake.maps, 1);
 	EXPECT_EQ(fake.Live().size(), 1u);
 	EXPECT_EQ(aml_topology_unmap(t, p, 3 * Page()), 0);
@@ -194,10 +200,7 @@ TEST(TopologyOfDevice, LocateSaysDeviceZeroForTouchedPagesItMapped)
 {
 	RecordingDevice fake;
 	struct aml_topology *t = nullptr;
-	ASSERT_EQ(aml_topology_of_device(&t, fake.Device()), 0);
-	struct aml_bitmap set = Only0();
-	char *p = static_cast<char *>(
-	        aml_topology_map(t, &set, AML_POLICY_BIND, 2 * Page()));
+	char *p = MakeAndMap(fake, 2, &t);
 	ASSERT_NE(p, nullptr);
 	p[0] = 1;
 	int ids[2] = {7, 7};
@@ -223,10 +226,7 @@ TEST(TopologyOfDevice, DestroyLeavesTheMapsToTheDevice)
 {
 	RecordingDevice fake;
 	struct aml_topology *t = nullptr;
-	ASSERT_EQ(aml_topology_of_device(&t, fake.Device()), 0);
-	struct aml_bitmap set = Only0();
-	char *p = static_cast<char *>(
-	        aml_topology_map(t, &set, AML_POLICY_BIND, 2 * Page()));
+	char *p = MakeAndMap(fake, 2, &t);
 	ASSERT_NE(p, nullptr);
 	std::memset(p, 5, 2 * Page());
 	aml_topology_destroy(&t);

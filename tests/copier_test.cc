@@ -197,14 +197,8 @@ TEST_F(CopierEmulated, TheTopologysCopierChargesTheModelAndKeepsItsClock)
 	EXPECT_TRUE(aml_copier_models_time(c));
 
 	const size_t size = 64 << 10;
-	char *src =
-	        static_cast<char *>(aml_area_mmap(&slow.base, size, nullptr));
-	char *dst =
-	        static_cast<char *>(aml_area_mmap(&fast.base, size, nullptr));
-	ASSERT_NE(src, nullptr);
-	ASSERT_NE(dst, nullptr);
-	auto pattern = Pattern(size, 5);
-	std::memcpy(src, pattern.data(), size);
+	char *src = nullptr, *dst = nullptr;
+	ASSERT_TRUE(MapSlowToFast(size, 5, &src, &dst));
 	uint64_t cost = 0, bandwidth_only = 0;
 	ASSERT_EQ(aml_emu_copy_cost(t, dst, src, size, &cost), 0);
 
@@ -215,7 +209,7 @@ TEST_F(CopierEmulated, TheTopologysCopierChargesTheModelAndKeepsItsClock)
 	ASSERT_EQ(aml_emu_clock(t, &c1), 0);
 	EXPECT_EQ(c1.thread_ns - c0.thread_ns, cost);
 	EXPECT_EQ(aml_copier_thread_time(c), c1.thread_ns);
-	EXPECT_EQ(std::memcmp(dst, pattern.data(), size), 0);
+	EXPECT_EQ(std::memcmp(dst, Pattern(size, 5).data(), size), 0);
 	// Streamed: the same bytes without the latency.
 	ASSERT_EQ(aml_copier_copy(c, dst, src, size, true), 0);
 	ASSERT_EQ(aml_emu_clock(t, &c2), 0);

@@ -603,14 +603,8 @@ class DmaEmulated : public ::testing::TestWithParam<Engine>,
 TEST_P(DmaEmulated, CopiesFromDdrToMcdramAreChargedToTheModel)
 {
 	const size_t size = 2 << 20;
-	char *src =
-	        static_cast<char *>(aml_area_mmap(&slow.base, size, nullptr));
-	char *dst =
-	        static_cast<char *>(aml_area_mmap(&fast.base, size, nullptr));
-	ASSERT_NE(src, nullptr);
-	ASSERT_NE(dst, nullptr);
-	auto pattern = Pattern(size, 29);
-	std::memcpy(src, pattern.data(), size);
+	char *src = nullptr, *dst = nullptr;
+	ASSERT_TRUE(MapSlowToFast(size, 29, &src, &dst));
 
 	Dma d(GetParam(), t);
 	uint64_t cost = 0;
@@ -622,7 +616,7 @@ TEST_P(DmaEmulated, CopiesFromDdrToMcdramAreChargedToTheModel)
 	ASSERT_EQ(aml_dma_copy_bytes(d.dma, dst, src, size), 0);
 	ASSERT_EQ(aml_emu_clock(t, &after), 0);
 	ASSERT_EQ(aml_emu_stats(t, 1, &in1), 0);
-	EXPECT_EQ(std::memcmp(dst, pattern.data(), size), 0);
+	EXPECT_EQ(std::memcmp(dst, Pattern(size, 29).data(), size), 0);
 	EXPECT_EQ(in1.bytes_copied_in - in0.bytes_copied_in, size);
 	// Chunks pay the latency once each: at least the one-piece cost.
 	EXPECT_GE(after.total_ns - before.total_ns, cost);

@@ -4,10 +4,14 @@
 #ifndef AML_TESTS_TESTING_KNL_AREAS_H
 #define AML_TESTS_TESTING_KNL_AREAS_H
 
+#include <cstring>
+
 #include <gtest/gtest.h>
 
 #include <aml.h>
 #include <aml/area/device.h>
+
+#include "tests/testing/pattern.h"
 
 namespace aml_testing
 {
@@ -33,6 +37,23 @@ class KnlAreas
 		if (aml_area_device_init(&fast, t, &mcdram, 1, AML_AREA_BIND,
 		                         nullptr) != 0)
 			return ::testing::AssertionFailure() << "MCDRAM area";
+		return ::testing::AssertionSuccess();
+	}
+	// A copy's two ends, @p size bytes each: *src in DDR holding
+	// Pattern(size, seed), *dst in MCDRAM. The test unmaps them.
+	::testing::AssertionResult
+	MapSlowToFast(size_t size, unsigned seed, char **src, char **dst)
+	{
+		*src = static_cast<char *>(
+		        aml_area_mmap(&slow.base, size, nullptr));
+		*dst = static_cast<char *>(
+		        aml_area_mmap(&fast.base, size, nullptr));
+		if (*src == nullptr || *dst == nullptr)
+			return ::testing::AssertionFailure()
+			       << "mapping " << size
+			       << " bytes: " << aml_errname(aml_errno);
+		auto pattern = Pattern(size, seed);
+		std::memcpy(*src, pattern.data(), size);
 		return ::testing::AssertionSuccess();
 	}
 	// Safe after a failed set-up: areas never initialised are zeroed.

@@ -23,9 +23,35 @@ struct DeviceRef {
 	unsigned weight = 0;
 };
 
-enum class Policy { kBind, kPreferred, kInterleave, kWeighted, kFirstTouch };
+enum class Policy {
+	kBind,
+	kPreferred,
+	kPreferredMany,
+	kInterleave,
+	kWeighted,
+	kFirstTouch
+};
 
-enum class Kind { kMachine, kRunOn, kMap, kReserve, kMove, kUnmap, kExpect };
+enum class Kind {
+	kMachine,
+	kRunOn,
+	kMap,
+	kReserve,
+	kMove,
+	kTouch,
+	kUnmap,
+	kExpect
+};
+
+// A map's size: bytes, or a device's capacity or free memory (read when the
+// statement runs) plus or minus bytes.
+struct Size {
+	enum class Base { kBytes, kCapacity, kFree };
+	Base base = Base::kBytes;
+	std::string device; // kCapacity, kFree
+	bool minus = false; // the offset is taken away
+	size_t bytes = 0;   // the size (kBytes) or the offset
+};
 
 // What an expect line checks.
 enum class Check {
@@ -34,6 +60,8 @@ enum class Check {
 	kRepeat,   // page first + k on pattern[k mod n]
 	kRotation, // as kRepeat, from any starting entry of the pattern
 	kOrder,    // the map's pages first reach these devices in this order
+	kCount,    // between min_count and max_count pages of the range on
+	           // one device
 };
 
 struct Statement {
@@ -44,24 +72,32 @@ struct Statement {
 	std::string text;
 	// The map the statement is about (map, reserve, move, unmap, expect).
 	std::string map;
-	// map: policy, devices, size, options.
+	// map: policy, devices, size, options. npages is 0 for a size
+	// relative to the machine, known only when the map runs.
 	Policy policy = Policy::kBind;
 	std::vector<DeviceRef> devices;
+	Size size;
 	size_t npages = 0;
 	bool populate = false;
+	// Not written at map time: pages are placed by 'touch' lines.
+	bool untouched = false;
 	// A capacity-edge map: its page counts depend on the machine's free
 	// memory, so its canonical summary is the order of its runs only.
 	bool edge = false;
-	// reserve: device and bytes to leave free; run-on and move: device.
+	// reserve: device and bytes to leave free; run-on and move: device;
+	// touch: the device whose CPUs touch ("" for the runner's thread).
 	std::string device;
 	size_t leave_bytes = 0;
-	// move and expect: the page range, inclusive.
+	// move, touch, expect and a partial unmap: the page range, inclusive.
+	bool partial = false; // unmap: of the range only
 	size_t first = 0, last = 0;
+	// expect count: bounds, inclusive.
+	size_t min_count = 0, max_count = 0;
 	// expect.
 	Check check = Check::kDevice;
 	std::vector<std::string> pattern; // kDevice (one), kRepeat, ...
 	std::string pattern_text;         // the pattern as written
-	std::string error;                // kFails: "AML_ENOMEM", ...
+	std::string error; // kFails, and a move that must fail: "AML_ENOMEM"
 };
 
 struct Scenario {

@@ -90,6 +90,37 @@ size_t Bytes(const std::string &word)
 	Fail("bad size '" + word + "' (a number and KiB, MiB, GiB or pages)");
 }
 
+// A size, or "capacity(DEV)" or "free(DEV)", alone or followed by +SIZE or
+// -SIZE: "capacity(node1)+1page", "free(node0)-32MiB".
+Size SizeWord(const std::string &word)
+{
+	Size size;
+	for (auto base : {Size::Base::kCapacity, Size::Base::kFree}) {
+		std::string head =
+		        base == Size::Base::kCapacity ? "capacity(" : "free(";
+		if (word.compare(0, head.size(), head) != 0)
+			continue;
+		size_t close = word.find(')');
+		if (close == std::string::npos)
+			Fail("bad size '" + word + "' (no ')')");
+		size.base = base;
+		size.device =
+		        Name(word.substr(head.size(), close - head.size()),
+		             "device");
+		std::string rest = word.substr(close + 1);
+		if (rest.empty())
+			return size;
+		if (rest[0] != '+' && rest[0] != '-')
+			Fail("bad size '" + word +
+			     "' (+SIZE or -SIZE after ')')");
+		size.minus = rest[0] == '-';
+		size.bytes = Bytes(rest.substr(1));
+		return size;
+	}
+	size.bytes = Bytes(word);
+	return size;
+}
+
 // "12" or "0-99": an inclusive page range.
 void Range(const std::string &word, size_t *first, size_t *last)
 {
@@ -136,6 +167,7 @@ Policy ParsePolicy(const std::string &word)
 	static const std::map<std::string, Policy> policies = {
 	        {"bind", Policy::kBind},
 	        {"preferred", Policy::kPreferred},
+	        {"preferred-many", Policy::kPreferredMany},
 	        {"interleave", Policy::kInterleave},
 	        {"weighted", Policy::kWeighted},
 	        {"first-touch", Policy::kFirstTouch},
@@ -143,7 +175,8 @@ Policy ParsePolicy(const std::string &word)
 	auto it = policies.find(word);
 	if (it == policies.end())
 		Fail("unknown policy '" + word +
-		     "' (bind, preferred, interleave, weighted, first-touch)");
+		     "' (bind, preferred, preferred-many, interleave, "
+		     "weighted, first-touch)");
 	return it->second;
 }
 
@@ -164,9 +197,11 @@ std::vector<DeviceRef> MapDevices(Policy policy, const std::string &word)
 			Fail(weighted ? "weighted needs device:weight items"
 			              : "only weighted takes device:weight");
 		if (weighted) {
+			// 0 is allowed: aml refuses it, which a scenario
+			// may check ('expect NAME fails EINVAL').
 			ref.weight =
 			        (unsigned)Number(item.substr(colon + 1), item);
-			if (ref.weight == 0 || ref.weight > 1u << 20)
+			if (ref.weight > 1u << 20)
 				Fail("bad weight in '" + item + "'");
 		}
 		for (const DeviceRef &seen : out) {
@@ -184,10 +219,21 @@ const char *const kErrors[] = {"FAILURE", "ENOMEM",  "EINVAL",
                                "EDOM",    "ENOTSUP", "EBUSY",
                                "EPERM",   "ENODEV",  "ECANCELED"};
 
+// "ENOMEM" -> "AML_ENOMEM".
+std::string ErrorName(const std::string &word)
+{
+	for (const char *e : kErrors) {
+		if (word == e)
+			return std::string("AML_") + e;
+	}
+	Fail("unknown error '" + word + "' (ENOMEM, EINVAL, ...)");
+}
+
 // What the parser knows about each map name while it reads.
 struct MapInfo {
 	bool live = false;
 	bool reserve = false;
+	// 0 when it depends on the machine: ranges are checked at run time.
 	size_t npages = 0;
 };
 
@@ -203,6 +249,8 @@ class Parser
       private:
 	void Need(const std::vector<std::string> &w, size_t min, size_t max);
 	MapInfo &Live(const std::string &name, bool reserve_ok);
+	void
+	PagesOf(const std::string &word, const MapInfo &info, Statement *st);
 	void ParseMap(const std::vector<std::string> &w, Statement *st);
 	void ParseExpect(const std::vector<std::string> &w, Statement *st);
 
@@ -229,21 +277,37 @@ MapInfo &Parser::Live(const std::string &name, bool reserve_ok)
 	return it->second;
 }
 
+// A page range of a map, within it when its size is known.
+void Parser::PagesOf(const std::string &word,
+                     const MapInfo &info,
+                     Statement *st)
+{
+	Range(word, &st->first, &st->last);
+	if (info.npages != 0 && st->last >= info.npages)
+		Fail("page " + std::to_string(st->last) + " is past the " +
+		     std::to_string(info.npages) + " pages of '" + st->map +
+		     "'");
+}
+
 void Parser::ParseMap(const std::vector<std::string> &w, Statement *st)
 {
-	Need(w, 5, 7);
+	Need(w, 5, 8);
 	st->map = Name(w[1], "map name");
 	if (maps_[st->map].live)
 		Fail("map '" + st->map + "' is still mapped");
 	st->policy = ParsePolicy(w[2]);
 	st->devices = MapDevices(st->policy, w[3]);
-	st->npages = Bytes(w[4]) / aml_page_size();
+	st->size = SizeWord(w[4]);
+	if (st->size.base == Size::Base::kBytes)
+		st->npages = st->size.bytes / aml_page_size();
 	for (size_t i = 5; i < w.size(); i++) {
-		bool *flag = w[i] == "populate" ? &st->populate
-		             : w[i] == "edge"   ? &st->edge
-		                                : nullptr;
+		bool *flag = w[i] == "populate"    ? &st->populate
+		             : w[i] == "edge"      ? &st->edge
+		             : w[i] == "untouched" ? &st->untouched
+		                                   : nullptr;
 		if (flag == nullptr || *flag)
-			Fail("bad map option '" + w[i] + "' (populate, edge)");
+			Fail("bad map option '" + w[i] +
+			     "' (populate, edge, untouched)");
 		*flag = true;
 	}
 	maps_[st->map] = MapInfo{true, false, st->npages};
@@ -257,13 +321,7 @@ void Parser::ParseExpect(const std::vector<std::string> &w, Statement *st)
 	if (w[2] == "fails") {
 		Need(w, 4, 4);
 		st->check = Check::kFails;
-		for (const char *e : kErrors) {
-			if (w[3] == e)
-				st->error = std::string("AML_") + e;
-		}
-		if (st->error.empty())
-			Fail("unknown error '" + w[3] +
-			     "' (ENOMEM, EINVAL, ...)");
+		st->error = ErrorName(w[3]);
 		return;
 	}
 	if (w[2] == "order") {
@@ -273,14 +331,26 @@ void Parser::ParseExpect(const std::vector<std::string> &w, Statement *st)
 		st->pattern_text = w[3];
 		return;
 	}
+	if (w[2] == "count") {
+		// expect NAME count A-B DEVICE MIN[-MAX]: a tolerance, for
+		// what depends on the kernel's free memory at the moment.
+		Need(w, 6, 6);
+		st->check = Check::kCount;
+		PagesOf(w[3], info, st);
+		st->pattern = {Name(w[4], "device")};
+		Range(w[5], &st->min_count, &st->max_count);
+		if (st->max_count > st->last - st->first + 1)
+			Fail("count '" + w[5] + "' is more than the range's " +
+			     std::to_string(st->last - st->first + 1) +
+			     " pages");
+		st->pattern_text = w[4] + " " + w[5];
+		return;
+	}
 	if (w[2] != "pages")
-		Fail("expect what? '" + w[2] + "' (fails, pages, order)");
+		Fail("expect what? '" + w[2] +
+		     "' (fails, pages, order, count)");
 	Need(w, 5, 6);
-	Range(w[3], &st->first, &st->last);
-	if (st->last >= info.npages)
-		Fail("page " + std::to_string(st->last) + " is past the " +
-		     std::to_string(info.npages) + " pages of '" + st->map +
-		     "'");
+	PagesOf(w[3], info, st);
 	if (w.size() == 5) {
 		st->check = Check::kDevice;
 		st->pattern = {Name(w[4], "device")};
@@ -327,26 +397,51 @@ void Parser::Line(int number, const std::vector<std::string> &w)
 		st.leave_bytes = Bytes(w[4]);
 		maps_[st.map] = MapInfo{true, true, 0};
 	} else if (verb == "move") {
-		Need(w, 4, 4);
+		// move NAME PAGES DEVICE [fails ERROR]
+		if (w.size() != 4 && w.size() != 6)
+			Need(w, 4, 4);
 		st.kind = Kind::kMove;
 		st.map = w[1];
-		MapInfo &info = Live(st.map, false);
-		Range(w[2], &st.first, &st.last);
-		if (st.last >= info.npages)
-			Fail("page " + std::to_string(st.last) +
-			     " is past the map");
+		PagesOf(w[2], Live(st.map, false), &st);
 		st.device = Name(w[3], "device");
+		if (w.size() == 6) {
+			if (w[4] != "fails")
+				Fail("write 'move NAME PAGES DEVICE fails "
+				     "ERROR'");
+			st.error = ErrorName(w[5]);
+		}
+	} else if (verb == "touch") {
+		// touch NAME PAGES [from DEVICE]: write them in order, from
+		// a thread on DEVICE's CPUs, or from the runner's.
+		if (w.size() != 3 && w.size() != 5)
+			Need(w, 3, 3);
+		st.kind = Kind::kTouch;
+		st.map = w[1];
+		PagesOf(w[2], Live(st.map, false), &st);
+		if (w.size() == 5) {
+			if (w[3] != "from")
+				Fail("write 'touch NAME PAGES from DEVICE'");
+			st.device = Name(w[4], "device");
+		}
 	} else if (verb == "unmap") {
-		Need(w, 2, 2);
+		// unmap NAME [PAGES]: all of it, or a part (the map stays).
+		Need(w, 2, 3);
 		st.kind = Kind::kUnmap;
 		st.map = w[1];
-		Live(st.map, true).live = false;
+		MapInfo &info = Live(st.map, w.size() == 2);
+		if (w.size() == 3) {
+			st.partial = true;
+			PagesOf(w[2], info, &st);
+		} else {
+			info.live = false;
+		}
 	} else if (verb == "expect") {
 		st.kind = Kind::kExpect;
 		ParseExpect(w, &st);
 	} else {
 		Fail("unknown statement '" + verb +
-		     "' (machine, run-on, map, reserve, move, unmap, expect)");
+		     "' (machine, run-on, map, reserve, move, touch, unmap, "
+		     "expect)");
 	}
 	s_->statements.push_back(st);
 }

@@ -102,6 +102,8 @@ struct LiveMap {
 	struct aml_area *area = nullptr;
 	char *ptr = nullptr;
 	size_t npages = 0;
+	// Pages a partial unmap released, which the map no longer has.
+	std::vector<bool> released;
 	int error = 0;        // why the map failed; 0 if it is mapped
 	bool claimed = false; // an 'expect fails' line looked at the error
 };
@@ -122,9 +124,13 @@ class Runner
 	void Map(const Statement &st);
 	void Reserve(const Statement &st);
 	void Move(const Statement &st);
+	void Touch(const Statement &st);
 	void Unmap(const Statement &st);
+	void UnmapPart(const Statement &st);
+	bool ResolveSize(const Statement &st, size_t *npages);
 	void Expect(const Statement &st);
 	void ExpectPages(const Statement &st, const LiveMap &m);
+	void ExpectCount(const Statement &st, const LiveMap &m);
 	void Release(LiveMap *m);
 
 	void Problem(const Statement &st, const std::string &what);
@@ -198,6 +204,10 @@ Runner::Where(const LiveMap &m, size_t first, size_t last)
 		where[i] = dev != nullptr         ? dev->name
 		           : ids[i] == AML_ENODEV ? "none"
 		                                  : "unmapped";
+		// Released by a partial unmap: whatever maps there now is
+		// another map's.
+		if (first + i < m.released.size() && m.released[first + i])
+			where[i] = "unmapped";
 	}
 	return where;
 }
@@ -289,14 +299,43 @@ std::string Runner::Summary(const Statement &st, const LiveMap &m)
 	return Join(parts, ",");
 }
 
+// A size relative to the machine, read now: capacity or free memory of a
+// device, plus or minus the offset, in whole pages (rounded down).
+bool Runner::ResolveSize(const Statement &st, size_t *npages)
+{
+	const Size &size = st.size;
+	if (size.base == Size::Base::kBytes) {
+		*npages = st.npages;
+		return true;
+	}
+	const struct aml_device *dev = Device(st, size.device);
+	size_t bytes = dev != nullptr ? dev->capacity : 0;
+	if (dev != nullptr && size.base == Size::Base::kFree &&
+	    aml_device_free_bytes(dev, &bytes) != 0)
+		bytes = 0;
+	if (bytes == 0 || (size.minus && bytes < size.bytes + page_)) {
+		Problem(st, "cannot size it from " + size.device);
+		return false;
+	}
+	bytes = size.minus ? bytes - size.bytes : bytes + size.bytes;
+	*npages = bytes / page_;
+	return true;
+}
+
 void Runner::Map(const Statement &st)
 {
-	static const enum aml_area_policy policies[] = {
-	        AML_AREA_BIND, AML_AREA_PREFERRED, AML_AREA_INTERLEAVE,
-	        AML_AREA_WEIGHTED_INTERLEAVE, AML_AREA_FIRST_TOUCH};
+	static const enum aml_policy policies[] = {
+	        AML_POLICY_BIND,
+	        AML_POLICY_PREFERRED,
+	        AML_POLICY_PREFERRED_MANY,
+	        AML_POLICY_INTERLEAVE,
+	        AML_POLICY_WEIGHTED_INTERLEAVE,
+	        AML_POLICY_LOCAL};
 	// Until it maps, the map counts as failed (its problem reported).
 	LiveMap &m = maps_[st.map];
-	m = LiveMap{&st, nullptr, nullptr, st.npages, AML_FAILURE, true};
+	m = LiveMap{&st, nullptr, nullptr, st.npages, {}, AML_FAILURE, true};
+	if (!ResolveSize(st, &m.npages))
+		return;
 	std::vector<const struct aml_device *> devices;
 	std::vector<unsigned> weights;
 	for (const DeviceRef &ref : st.devices) {
@@ -306,22 +345,20 @@ void Runner::Map(const Statement &st)
 			return;
 	}
 	bool weighted = st.policy == Policy::kWeighted;
+	// A request aml refuses (a zero weight) fails here, as a map.
 	int err = aml_area_device_create(
 	        &m.area, t_, devices.data(), devices.size(),
 	        policies[(int)st.policy], weighted ? weights.data() : nullptr);
-	if (err != 0) {
-		Problem(st, std::string("area: ") + aml_errname(err));
-		return;
-	}
 	std::vector<size_t> free_before = FreeBytes();
 	long vm_before = VirtualPages();
 	struct aml_area_mmap_options opts = {0, st.populate};
-	m.ptr = static_cast<char *>(
-	        aml_area_mmap(m.area, st.npages * page_, &opts));
+	if (err == 0)
+		m.ptr = static_cast<char *>(
+		        aml_area_mmap(m.area, m.npages * page_, &opts));
 	if (m.ptr == nullptr) {
-		m.error = aml_errno;
+		m.error = err != 0 ? err : aml_errno;
 		bool nothing_left =
-		        LeftNothingMapped(vm_before, st.npages * page_);
+		        LeftNothingMapped(vm_before, m.npages * page_);
 		m.claimed = false; // an 'expect fails' line must say so
 		items_.push_back(st.map + "=" + aml_errname(m.error));
 		if (!nothing_left)
@@ -338,7 +375,12 @@ void Runner::Map(const Statement &st)
 		return;
 	}
 	m.error = 0;
-	for (size_t i = 0; i < st.npages; i++)
+	m.released.assign(m.npages, false);
+	if (st.untouched) {
+		items_.push_back(st.map + "=ok(untouched)");
+		return;
+	}
+	for (size_t i = 0; i < m.npages; i++)
 		*(volatile char *)(m.ptr + i * page_) = 1;
 	items_.push_back(st.map + "=ok(" + Summary(st, m) + ")");
 }
@@ -347,7 +389,7 @@ void Runner::Reserve(const Statement &st)
 {
 	const struct aml_device *dev = Device(st, st.device);
 	LiveMap &m = maps_[st.map];
-	m = LiveMap{&st, nullptr, nullptr, 0, AML_FAILURE, true};
+	m = LiveMap{&st, nullptr, nullptr, 0, {}, AML_FAILURE, true};
 	size_t free_bytes = 0;
 	if (dev == nullptr || aml_device_free_bytes(dev, &free_bytes) != 0 ||
 	    free_bytes < st.leave_bytes + page_) {
@@ -367,6 +409,7 @@ void Runner::Reserve(const Statement &st)
 		return;
 	}
 	m.error = 0;
+	m.released.assign(m.npages, false);
 	items_.push_back(st.map + "=ok");
 }
 
@@ -376,20 +419,107 @@ void Runner::Move(const Statement &st)
 	LiveMap *m = Mapped(st);
 	if (dev == nullptr || m == nullptr)
 		return;
+	if (st.last >= m->npages) {
+		Problem(st, "past the " + std::to_string(m->npages) +
+		                    " pages of " + st.map);
+		return;
+	}
 	int err = aml_device_move(dev, m->ptr + st.first * page_,
 	                          (st.last - st.first + 1) * page_);
+	std::string got = err == 0 ? "ok" : aml_errname(err);
 	items_.push_back("move " + st.map + " " + PageRange(st.first, st.last) +
-	                 " " + st.device + "=" +
+	                 " " + st.device + "=" + got);
+	std::string want = st.error.empty() ? "ok" : st.error;
+	if (got != want)
+		Problem(st, "expected " + want + ", got " + got);
+}
+
+// Write pages first to last in order, from a thread on the CPUs of
+// st.device (where Linux places a first-touch page), or from this one.
+void Runner::Touch(const Statement &st)
+{
+	LiveMap *m = Mapped(st);
+	if (m == nullptr)
+		return;
+	if (st.last >= m->npages) {
+		Problem(st, "past the " + std::to_string(m->npages) +
+		                    " pages of " + st.map);
+		return;
+	}
+	cpu_set_t cpus;
+	CPU_ZERO(&cpus);
+	if (!st.device.empty()) {
+		const struct aml_device *dev = Device(st, st.device);
+		if (dev == nullptr)
+			return;
+		AML_BITMAP_FOREACH (cpu, &dev->cpus)
+			CPU_SET(cpu, &cpus);
+		if (CPU_COUNT(&cpus) == 0) {
+			Problem(st, st.device + " has no CPUs");
+			return;
+		}
+	}
+	bool pinned = true;
+	auto touch = [&] {
+		if (!st.device.empty())
+			pinned = sched_setaffinity(0, sizeof(cpus), &cpus) == 0;
+		for (size_t i = st.first; pinned && i <= st.last; i++)
+			*(volatile char *)(m->ptr + i * page_) = 1;
+	};
+	std::thread(touch).join();
+	if (!pinned) {
+		Problem(st, "cannot run on the CPUs of " + st.device);
+		return;
+	}
+	std::vector<Run> runs = Runs(Where(*m, st.first, st.last), st.first);
+	std::map<std::string, size_t> counts;
+	for (const Run &r : runs)
+		counts[r.device] += r.last - r.first + 1;
+	std::vector<std::string> parts;
+	for (const auto &c : counts)
+		parts.push_back(c.first + ":" + std::to_string(c.second));
+	items_.push_back("touch " + st.map + " " +
+	                 PageRange(st.first, st.last) + "=" + Join(parts, ","));
+}
+
+// Release pages first to last of a map, which keeps the rest.
+void Runner::UnmapPart(const Statement &st)
+{
+	LiveMap *m = Mapped(st);
+	if (m == nullptr)
+		return;
+	bool twice = st.last >= m->npages;
+	for (size_t i = st.first; !twice && i <= st.last; i++)
+		twice = m->released[i];
+	if (twice) {
+		Problem(st, "pages not mapped (past the map, or released)");
+		return;
+	}
+	int err = aml_area_munmap(m->area, m->ptr + st.first * page_,
+	                          (st.last - st.first + 1) * page_);
+	items_.push_back("unmap " + st.map + " " +
+	                 PageRange(st.first, st.last) + "=" +
 	                 (err == 0 ? "ok" : aml_errname(err)));
-	if (err != 0)
+	if (err != 0) {
 		Problem(st, std::string("failed: ") + aml_errname(err));
+		return;
+	}
+	for (size_t i = st.first; i <= st.last; i++)
+		m->released[i] = true;
 }
 
 void Runner::Release(LiveMap *m)
 {
-	if (m->ptr != nullptr &&
-	    aml_area_munmap(m->area, m->ptr, m->npages * page_) != 0)
-		Problem(*m->statement, "unmap failed");
+	// What partial unmaps left: each run of pages still mapped.
+	for (size_t i = 0; m->ptr != nullptr && i < m->npages;) {
+		size_t end = i;
+		while (end < m->npages && !m->released[end])
+			end++;
+		if (end > i && aml_area_munmap(m->area, m->ptr + i * page_,
+		                               (end - i) * page_) != 0)
+			Problem(*m->statement, "unmap failed");
+		i = end + 1;
+	}
 	if (m->error != 0 && !m->claimed)
 		Problem(*m->statement,
 		        std::string("failed with ") + aml_errname(m->error) +
@@ -401,6 +531,10 @@ void Runner::Release(LiveMap *m)
 
 void Runner::Unmap(const Statement &st)
 {
+	if (st.partial) {
+		UnmapPart(st);
+		return;
+	}
 	Release(&maps_[st.map]);
 	maps_.erase(st.map);
 }
@@ -450,6 +584,31 @@ void Runner::ExpectPages(const Statement &st, const LiveMap &m)
 	                    " of " + std::to_string(n) + " pages differ)");
 }
 
+// How many pages of the range are on the device, against bounds: within
+// them, the observation reads as the expectation, so that a kernel inside
+// the tolerance gives the same line as the emulator.
+void Runner::ExpectCount(const Statement &st, const LiveMap &m)
+{
+	if (st.last >= m.npages) {
+		Problem(st, "past the " + std::to_string(m.npages) +
+		                    " pages of " + st.map);
+		return;
+	}
+	std::vector<std::string> where = Where(m, st.first, st.last);
+	size_t n =
+	        (size_t)std::count(where.begin(), where.end(), st.pattern[0]);
+	bool ok = n >= st.min_count && n <= st.max_count;
+	std::string range = PageRange(st.first, st.last);
+	items_.push_back(st.map + " count " + range + ": " +
+	                 (ok ? st.pattern_text
+	                     : st.pattern[0] + " " + std::to_string(n)));
+	if (!ok)
+		Problem(st, "expected " +
+		                    PageRange(st.min_count, st.max_count) +
+		                    " pages on " + st.pattern[0] + ", got " +
+		                    std::to_string(n));
+}
+
 void Runner::Expect(const Statement &st)
 {
 	LiveMap &m = maps_[st.map];
@@ -464,8 +623,16 @@ void Runner::Expect(const Statement &st)
 	}
 	if (Mapped(st) == nullptr)
 		return;
+	if (st.check == Check::kCount) {
+		ExpectCount(st, m);
+		return;
+	}
 	if (st.check != Check::kOrder) {
-		ExpectPages(st, m);
+		if (st.last >= m.npages)
+			Problem(st, "past the " + std::to_string(m.npages) +
+			                    " pages of " + st.map);
+		else
+			ExpectPages(st, m);
 		return;
 	}
 	std::vector<std::string> order = FirstAppearances(m);
@@ -491,6 +658,9 @@ bool Runner::Step(const Statement &st)
 		break;
 	case Kind::kMove:
 		Move(st);
+		break;
+	case Kind::kTouch:
+		Touch(st);
 		break;
 	case Kind::kUnmap:
 		Unmap(st);

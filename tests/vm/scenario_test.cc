@@ -77,6 +77,50 @@ TEST(ScenarioParse, ReadsEveryStatement)
 	EXPECT_EQ(s.statements[10].leave_bytes, 32u << 20);
 }
 
+TEST(ScenarioParse, ReadsTouchesPartsCountsAndSizesOfTheMachine)
+{
+	Scenario s;
+	std::string error;
+	ASSERT_TRUE(
+	        Parse("t.scn",
+	              "machine qemu-3node\n"
+	              "map a first-touch - 8pages untouched\n"
+	              "touch a 0-3 from node0\n"
+	              "touch a 4-7\n"
+	              "unmap a 2-3\n"
+	              "expect a count 0-7 node0 5-6\n"
+	              "map b preferred-many node1,node2 capacity(node1)+1page\n"
+	              "move b 0-99 node2 fails ENOMEM\n"
+	              "expect b pages 9000-9001 node1\n"
+	              "map c weighted node0:0,node1:1 free(node2)-1MiB\n"
+	              "expect c fails EINVAL\n",
+	              &s, &error))
+	        << error;
+	ASSERT_EQ(s.statements.size(), 11u);
+	EXPECT_TRUE(s.statements[1].untouched);
+	EXPECT_EQ(s.statements[2].kind, aml_scenario::Kind::kTouch);
+	EXPECT_EQ(s.statements[2].device, "node0");
+	EXPECT_EQ(s.statements[3].device, "");
+	EXPECT_TRUE(s.statements[4].partial);
+	EXPECT_EQ(s.statements[4].first, 2u);
+	EXPECT_EQ(s.statements[5].check, aml_scenario::Check::kCount);
+	EXPECT_EQ(s.statements[5].min_count, 5u);
+	EXPECT_EQ(s.statements[5].max_count, 6u);
+	const auto &b = s.statements[6];
+	EXPECT_EQ(b.policy, aml_scenario::Policy::kPreferredMany);
+	EXPECT_EQ(b.size.base, aml_scenario::Size::Base::kCapacity);
+	EXPECT_EQ(b.size.device, "node1");
+	EXPECT_FALSE(b.size.minus);
+	EXPECT_EQ(b.size.bytes, aml_page_size());
+	EXPECT_EQ(b.npages, 0u) << "known only when it runs";
+	EXPECT_EQ(s.statements[7].error, "AML_ENOMEM");
+	const auto &c = s.statements[9];
+	EXPECT_EQ(c.devices[0].weight, 0u) << "refused by aml, not the parser";
+	EXPECT_EQ(c.size.base, aml_scenario::Size::Base::kFree);
+	EXPECT_TRUE(c.size.minus);
+	EXPECT_EQ(c.size.bytes, 1u << 20);
+}
+
 TEST(ScenarioParse, RefusesWhatTheFormatDoesNotAllow)
 {
 	const std::string m = "machine qemu-3node\n";
@@ -90,7 +134,7 @@ TEST(ScenarioParse, RefusesWhatTheFormatDoesNotAllow)
 	        {m + "machine qemu-3node\n", "t.scn:2: 'machine' comes once"},
 	        {m + "mapp a bind node0 1page\n", "t.scn:2: unknown statement"},
 	        {m + "map a bind node0\n",
-	         "t.scn:2: 'map' takes 4 to 6 argument(s), not 3"},
+	         "t.scn:2: 'map' takes 4 to 7 argument(s), not 3"},
 	        {m + "map A bind node0 1page\n", "t.scn:2: bad map name 'A'"},
 	        {m + "map a bound node0 1page\n", "t.scn:2: unknown policy"},
 	        {m + "map a bind node0 1000B\n", "t.scn:2: bad size '1000B'"},
@@ -102,7 +146,7 @@ TEST(ScenarioParse, RefusesWhatTheFormatDoesNotAllow)
 	        {m + "map a bind node0,node0 1page\n", "device node0 twice"},
 	        {m + "map a bind node0:2 1page\n", "only weighted takes"},
 	        {m + "map a weighted node0 1page\n", "weighted needs"},
-	        {m + "map a weighted node0:0 1page\n", "bad weight"},
+	        {m + "map a weighted node0:2000000 1page\n", "bad weight"},
 	        {m + "map a preferred node0,node1 1page\n", "preferred takes"},
 	        {m + "map a first-touch node0 1page\n", "write '-'"},
 	        {m + "map a bind node0 1page fast\n", "bad map option 'fast'"},
@@ -130,8 +174,29 @@ TEST(ScenarioParse, RefusesWhatTheFormatDoesNotAllow)
 	        {m + "reserve r node0 leaving 1MiB\nexpect r order node0\n",
 	         "'r' is a reserve"},
 	        {m + "map a bind node0 4pages\nmove a 0-4 node1\n",
-	         "page 4 is past the map"},
+	         "page 4 is past the 4 pages of 'a'"},
 	        {m + "run-on\n", "'run-on' takes 1 argument(s), not 0"},
+	        {m + "map a bind node0 capacity(node0\n", "no ')'"},
+	        {m + "map a bind node0 capacity(node0)*2\n",
+	         "+SIZE or -SIZE after ')'"},
+	        {m + "map a bind node0 free(Node0)\n", "bad device 'Node0'"},
+	        {m + "map a bind node0 free(node0)+0pages\n", "is zero"},
+	        {m + "map a bind node0 4pages\ntouch a 0-4\n",
+	         "page 4 is past the 4 pages of 'a'"},
+	        {m + "map a bind node0 4pages\ntouch a 0 by node0\n",
+	         "touch NAME PAGES from DEVICE"},
+	        {m + "map a bind node0 4pages\nmove a 0 node1 fail ENOMEM\n",
+	         "move NAME PAGES DEVICE fails ERROR"},
+	        {m + "map a bind node0 4pages\nmove a 0 node1 fails ENOMEN\n",
+	         "unknown error 'ENOMEN'"},
+	        {m + "map a bind node0 4pages\nunmap a 2-9\n",
+	         "page 9 is past the 4 pages of 'a'"},
+	        {m + "reserve r node0 leaving 1MiB\nunmap r 0\n",
+	         "'r' is a reserve"},
+	        {m + "map a bind node0 4pages\nexpect a count 0-3 node0 5\n",
+	         "count '5' is more than the range's 4 pages"},
+	        {m + "map a bind node0 4pages\nexpect a count 0-3 node0\n",
+	         "'expect' takes 5 argument(s), not 4"},
 	};
 	for (const auto &c : cases) {
 		std::string error = ParseError(c.text);
@@ -269,6 +334,55 @@ TEST_F(ScenarioEmulated, AFailedMapMustBeExpectedToFail)
 	ASSERT_EQ(out.failures.size(), 1u) << Failures(out);
 	EXPECT_EQ(out.failures[0], "t.scn:3: expect fine fails ENOMEM: "
 	                           "expected AML_ENOMEM, got a mapping");
+}
+
+// Touches from a device's CPUs, partial unmaps, counts within bounds,
+// sizes read off the machine, a move that must fail, PREFERRED_MANY and a
+// zero weight, on qemu-3node (node0 has every CPU).
+TEST_F(ScenarioEmulated, TouchesPartsCountsAndSizesOfTheMachine)
+{
+	Outcome out = RunText("machine qemu-3node\n"
+	                      "map a first-touch - 8pages untouched\n"
+	                      "touch a 0-3 from node0\n"
+	                      "expect a pages 0-3 node0\n"
+	                      "unmap a 2-3\n"
+	                      "expect a pages 0-3 repeat node0*2,unmapped*2\n"
+	                      "expect a count 0-7 node0 2-8\n"
+	                      "map many preferred-many node1,node2 8pages\n"
+	                      "expect many pages 0-7 node1\n"
+	                      "map over bind node1 capacity(node1)+1page\n"
+	                      "expect over fails ENOMEM\n"
+	                      "map full bind node1 free(node1)-4pages\n"
+	                      "map buf bind node0 8pages\n"
+	                      "move buf 0-7 node1 fails ENOMEM\n"
+	                      "expect buf count 0-7 node1 0-4\n"
+	                      "map zero weighted node0:0,node1:1 8pages\n"
+	                      "expect zero fails EINVAL\n");
+	EXPECT_TRUE(out.passed) << Failures(out);
+	EXPECT_EQ(out.canonical,
+	          "t.scn: a=ok(untouched); touch a 0-3=node0:4; a pages 0-3: "
+	          "node0; unmap a 2-3=ok; a pages 0-3: repeat "
+	          "node0*2,unmapped*2; a count 0-7: node0 2-8; "
+	          "many=ok(node1:8); many pages 0-7: node1; over=AML_ENOMEM; "
+	          "over fails: AML_ENOMEM; full=ok(node1:65524); "
+	          "buf=ok(node0:8); move buf 0-7 node1=AML_ENOMEM; buf count "
+	          "0-7: node1 0-4; zero=AML_EINVAL; zero fails: AML_EINVAL");
+
+	// Out of bounds, a count reads as what it saw; a move that should
+	// have failed, and a touch past a map sized off the machine, say so.
+	out = RunText("machine qemu-3node\n"
+	              "map a bind node2 8pages\n"
+	              "expect a count 0-7 node2 0-7\n"
+	              "move a 0-7 node1 fails ENOMEM\n"
+	              "map b bind node2 free(node2)-255MiB untouched\n"
+	              "touch b 0-300\n");
+	ASSERT_EQ(out.failures.size(), 3u) << Failures(out);
+	EXPECT_EQ(out.failures[0], "t.scn:3: expect a count 0-7 node2 0-7: "
+	                           "expected 0-7 pages on node2, got 8");
+	EXPECT_EQ(out.failures[1], "t.scn:4: move a 0-7 node1 fails ENOMEM: "
+	                           "expected AML_ENOMEM, got ok");
+	EXPECT_EQ(out.failures[2],
+	          "t.scn:6: touch b 0-300: past the 256 pages of b");
 }
 
 TEST_F(ScenarioEmulated, OrderAndEdgeSummaries)

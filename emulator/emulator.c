@@ -75,9 +75,16 @@ static unsigned emu_distance(const struct emu_machine *m, size_t a, size_t b)
  * distance so that node_load only breaks ties. */
 #define EMU_MAX_NUMNODES 1024
 
-/* 6.1's find_next_best_node(): the unused device with the lowest
- * (distance + [n < from] + [n has CPUs]) x MAX_NUMNODES + load[n], the
- * lowest index among equals; `from` itself first. */
+/*
+ * 6.1's find_next_best_node(): the unused device with the lowest
+ * (distance + [n < from]) x MAX_NUMNODES + load[n], the lowest index among
+ * equals; `from` itself first. The kernel also adds
+ * PENALTY_FOR_NODE_WITH_CPUS for a node whose cpumask_of_node() is not
+ * empty, but on x86 the zonelists are built at boot before any CPU is
+ * added to its node's mask, so it never applies: the QEMU guest's "Fallback
+ * order for Node" lines (dmesg) match this rule, and not the one with the
+ * penalty, on 4-node machines with CPUs on nodes 0 and 1 only.
+ */
 static size_t emu_next_best(const struct emu_machine *m,
                             size_t from,
                             bool *used,
@@ -94,8 +101,6 @@ static size_t emu_next_best(const struct emu_machine *m,
 			continue;
 		unsigned long val = emu_distance(m, from, n);
 		val += n < from; /* "prefer the next node" */
-		if (aml_bitmap_count(&m->spec.tiers[n].cpus) > 0)
-			val += 1; /* PENALTY_FOR_NODE_WITH_CPUS */
 		val = val * EMU_MAX_NUMNODES + load[n];
 		if (best == m->ndevices || val < best_val) {
 			best = n;

@@ -5,10 +5,12 @@
  * a page table (pagetable.c) with the tier that holds it.
  *
  * Placement follows Linux 6.1, decided at map time for every page:
- *   BIND            the set's devices, nearest to the calling CPU first;
- *                   AML_ENOMEM, and nothing mapped, when they are full;
+ *   BIND            the set's devices in the fallback order of the
+ *                   calling CPU's device; AML_ENOMEM, and nothing
+ *                   mapped, when they are full;
  *   PREFERRED       the device, then the others in its fallback order;
- *   PREFERRED_MANY  the set, nearest first, then every other device;
+ *   PREFERRED_MANY  the set, then every other device, in the fallback
+ *                   order of the calling CPU's device;
  *   INTERLEAVE      the page at virtual page number v on the set's
  *                   ((unsigned int)v mod n)-th device, as 6.1's
  *                   interleave_nid() picks it for an anonymous mapping; a
@@ -172,19 +174,6 @@ static int emu_place_page(const struct emu_machine *m,
 	return AML_ENOMEM;
 }
 
-/* The set's first device in fallback order from the local device. */
-static size_t emu_nearest_in(const struct emu_machine *m,
-                             const struct aml_bitmap *set)
-{
-	size_t local = emu_local_device(m);
-	for (size_t i = 0; i < m->ndevices; i++) {
-		size_t d = emu_order(m, local, i);
-		if (aml_bitmap_is_set(set, d) == 1)
-			return d;
-	}
-	return local;
-}
-
 /*
  * The device of the page at virtual page number vpn of an interleaved
  * mapping: 6.1's interleave_nid() for an anonymous VMA, whose vm_pgoff is
@@ -217,26 +206,28 @@ static int emu_place(struct emu_machine *m,
 	if (!m->zonelists_built)
 		emu_build_zonelists(m);
 	int err = 0;
-	size_t nearest = emu_nearest_in(m, set);
+	/* BIND and PREFERRED_MANY walk the local device's zonelist, as the
+	 * kernel walks numa_node_id()'s, within the set then (PREFERRED_MANY)
+	 * without it. */
+	size_t local = emu_local_device(m);
 	size_t n = (size_t)aml_bitmap_count(set);
 	int first = aml_bitmap_first(set);
 	for (size_t i = 0; i < npages && err == 0; i++) {
 		switch (policy) {
 		case AML_POLICY_BIND:
-			err = emu_place_page(m, p, nearest, set, &labels[i]);
+			err = emu_place_page(m, p, local, set, &labels[i]);
 			break;
 		case AML_POLICY_PREFERRED:
 			err = emu_place_page(m, p, (size_t)first, NULL,
 			                     &labels[i]);
 			break;
 		case AML_POLICY_LOCAL: /* placed now: the mapping thread's */
-			err = emu_place_page(m, p, emu_local_device(m), NULL,
-			                     &labels[i]);
+			err = emu_place_page(m, p, local, NULL, &labels[i]);
 			break;
 		case AML_POLICY_PREFERRED_MANY:
-			err = emu_place_page(m, p, nearest, set, &labels[i]);
+			err = emu_place_page(m, p, local, set, &labels[i]);
 			if (err != 0)
-				err = emu_place_page(m, p, nearest, NULL,
+				err = emu_place_page(m, p, local, NULL,
 				                     &labels[i]);
 			break;
 		default: { /* AML_POLICY_INTERLEAVE */

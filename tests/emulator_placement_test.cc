@@ -441,6 +441,36 @@ TEST(EmulatorPlacement, FallbackOrderWithoutDistances)
 	EXPECT_EQ(FallbackOrder(spec, 2, 3), (std::vector<int>{2, 0, 1}));
 }
 
+// BIND and PREFERRED_MANY walk the zonelist of the calling CPU's device,
+// within the set, as the kernel walks numa_node_id()'s with the policy's
+// nodemask; not the zonelist of the set's first device. In the node_load
+// table above, node 0's list is 0, 1, 2, 3 and node 1's 1, 0, 3, 2: BIND
+// {1,2,3} from node 0's CPUs fills 1, 2, then 3 (1, 3, 2 was the old
+// order). The guest booted with this table, a 300 MiB BIND {1,2,3} from
+// node 0's CPU filled node 1 and then went to node 2.
+TEST(EmulatorPlacement, BindWalksTheZonelistOfTheCallingCpusDevice)
+{
+	std::string spec = OnePageTier("ddr0", "DRAM", "all") +
+	                   OnePageTier("ddr1", "DRAM", "none") +
+	                   OnePageTier("hbm0", "HBM", "none") +
+	                   OnePageTier("hbm1", "HBM", "none") +
+	                   "distances: 10,15,15,15 / 15,10,30,20 / "
+	                   "15,30,10,20 / 15,20,20,10";
+	for (enum aml_policy policy :
+	     {AML_POLICY_BIND, AML_POLICY_PREFERRED_MANY}) {
+		struct aml_topology *t = Emulate(spec);
+		ASSERT_NE(t, nullptr);
+		struct aml_bitmap set = Set("1-3");
+		char *p = static_cast<char *>(
+		        aml_topology_map(t, &set, policy, 3 * Page()));
+		ASSERT_NE(p, nullptr) << aml_errname(aml_errno);
+		EXPECT_EQ(Locate(t, p, 3), (std::vector<int>{1, 2, 3}))
+		        << "policy " << policy;
+		EXPECT_EQ(aml_topology_unmap(t, p, 3 * Page()), 0);
+		aml_topology_destroy(&t);
+	}
+}
+
 TEST(EmulatorPlacement, PreferredManyUsesTheSetThenAnything)
 {
 	struct aml_topology *t = Emulate(kTwoTiers);

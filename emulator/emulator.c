@@ -4,16 +4,20 @@
  * page of their mappings real anonymous memory of this machine, labelled in
  * a page table (pagetable.c) with the tier that holds it.
  *
- * Placement follows Linux, decided at map time for every page:
- *   BIND            the set's devices, nearest to the calling CPU first;
- *                   AML_ENOMEM, and nothing mapped, when they are full;
- *   PREFERRED       the device, then every other by distance from it;
- *   PREFERRED_MANY  the set, nearest first, then every other device;
- *   INTERLEAVE      page i on the set's (i mod n)-th device; a full one
- *                   spills as PREFERRED would, as Linux's interleave does.
- * "By distance" is the spec's distance matrix, ties and missing distances
- * broken by index: Linux's zonelist order. A device's own maps are BIND to
- * it. Capacity is counted in pages per device.
+ * Placement follows Linux 6.1, decided at map time for every page:
+ *   BIND            the set's devices in the fallback order of the
+ *                   calling CPU's device; AML_ENOMEM, and nothing
+ *                   mapped, when they are full;
+ *   PREFERRED       the device, then the others in its fallback order;
+ *   PREFERRED_MANY  the set, then every other device, in the fallback
+ *                   order of the calling CPU's device;
+ *   INTERLEAVE      the page at virtual page number v on the set's
+ *                   ((unsigned int)v mod n)-th device, as 6.1's
+ *                   interleave_nid() picks it for an anonymous mapping; a
+ *                   full one spills as PREFERRED would, as Linux's does.
+ * The fallback orders are the kernel's zonelists, built as 6.1's
+ * build_zonelists() builds them (emu_build_zonelists). A device's own maps
+ * are BIND to it. Capacity is counted in pages per device.
  */
 #include <errno.h>
 #include <sched.h>
@@ -60,6 +64,83 @@ static size_t emu_order(const struct emu_machine *m, size_t from, size_t i)
 	return i == 0 ? from : m->fallback[from][i - 1];
 }
 
+/* Linux's node_distance(): the spec's matrix, or without one what Linux
+ * reports for a machine without a SLIT (LOCAL_DISTANCE, REMOTE_DISTANCE). */
+static unsigned emu_distance(const struct emu_machine *m, size_t a, size_t b)
+{
+	if (m->spec.has_distances)
+		return m->spec.distances[a][b];
+	return a == b ? 10 : 20;
+}
+
+/* Linux's MAX_NUMNODES on Debian's 6.1 (CONFIG_NODES_SHIFT=10): scales the
+ * distance so that node_load only breaks ties. */
+#define EMU_MAX_NUMNODES 1024
+
+/*
+ * 6.1's find_next_best_node(): the unused device with the lowest
+ * (distance + [n < from]) x MAX_NUMNODES + load[n], the lowest index among
+ * equals; `from` itself first. The kernel also adds
+ * PENALTY_FOR_NODE_WITH_CPUS for a node whose cpumask_of_node() is not
+ * empty, but on x86 the zonelists are built at boot before any CPU is
+ * added to its node's mask, so it never applies: the QEMU guest's "Fallback
+ * order for Node" lines (dmesg) match this rule, and not the one with the
+ * penalty, on 4-node machines with CPUs on nodes 0 and 1 only.
+ */
+static size_t emu_next_best(const struct emu_machine *m,
+                            size_t from,
+                            bool *used,
+                            const unsigned *load)
+{
+	if (!used[from]) {
+		used[from] = true;
+		return from;
+	}
+	size_t best = m->ndevices;
+	unsigned long best_val = 0;
+	for (size_t n = 0; n < m->ndevices; n++) {
+		if (used[n])
+			continue;
+		unsigned long val = emu_distance(m, from, n);
+		val += n < from; /* "prefer the next node" */
+		val = val * EMU_MAX_NUMNODES + load[n];
+		if (best == m->ndevices || val < best_val) {
+			best = n;
+			best_val = val;
+		}
+	}
+	used[best] = true;
+	return best;
+}
+
+/*
+ * Every device's fallback order, as 6.1's __build_all_zonelists() builds
+ * every node's zonelist at boot: in node order, with node_load shared by
+ * all of them, so that each node's list raises the load of the first node
+ * of every new distance group it meets, and nodes at equal distance take
+ * turns at the head of their group in the lists built after it. Write lock
+ * held (done once, before the first placement: create.c's order breaks
+ * ties by index only).
+ */
+static void emu_build_zonelists(struct emu_machine *m)
+{
+	unsigned load[AML_EMU_TIERS_MAX] = {0};
+	for (size_t from = 0; from < m->ndevices; from++) {
+		bool used[AML_EMU_TIERS_MAX] = {false};
+		size_t prev = from;
+		for (size_t i = 0; i < m->ndevices; i++) {
+			size_t n = emu_next_best(m, from, used, load);
+			if (emu_distance(m, from, n) !=
+			    emu_distance(m, from, prev))
+				load[n]++;
+			if (i > 0)
+				m->fallback[from][i - 1] = (uint8_t)n;
+			prev = n;
+		}
+	}
+	m->zonelists_built = true;
+}
+
 /* A placement being planned: pages taken per device, not yet committed. */
 struct emu_plan {
 	uint64_t take[AML_EMU_TIERS_MAX];
@@ -93,58 +174,66 @@ static int emu_place_page(const struct emu_machine *m,
 	return AML_ENOMEM;
 }
 
-/* The set's first device in fallback order from the local device. */
-static size_t emu_nearest_in(const struct emu_machine *m,
-                             const struct aml_bitmap *set)
+/*
+ * The device of the page at virtual page number vpn of an interleaved
+ * mapping: 6.1's interleave_nid() for an anonymous VMA, whose vm_pgoff is
+ * its start's page number, so its offset is the page's own number;
+ * offset_il_node() then truncates it to unsigned int and takes the set's
+ * (offset mod n)-th node. 6.7 changed this formula: the emulator is 6.1.
+ */
+static size_t
+emu_interleave_device(const struct aml_bitmap *set, size_t n, uintptr_t vpn)
 {
-	size_t local = emu_local_device(m);
-	for (size_t i = 0; i < m->ndevices; i++) {
-		size_t d = emu_order(m, local, i);
-		if (aml_bitmap_is_set(set, d) == 1)
-			return d;
-	}
-	return local;
+	unsigned target = (unsigned)vpn % (unsigned)n;
+	int d = aml_bitmap_first(set);
+	for (unsigned j = 0; j < target; j++)
+		d = aml_bitmap_next(set, (size_t)d);
+	return (size_t)d;
 }
 
-/* Label npages pages under policy over set. Reads counters only: the plan
- * is committed by the caller, so a failure changes nothing. Write lock. */
-static int emu_place(const struct emu_machine *m,
+/* Label the npages pages from start under policy over set. Reads counters
+ * only: the plan is committed by the caller, so a failure changes nothing.
+ * Write lock. */
+static int emu_place(struct emu_machine *m,
                      const struct aml_bitmap *set,
                      enum aml_policy policy,
+                     uintptr_t start,
                      size_t npages,
                      uint8_t *labels,
                      struct emu_plan *p)
 {
 	memset(p, 0, sizeof(*p));
+	if (!m->zonelists_built)
+		emu_build_zonelists(m);
 	int err = 0;
-	size_t nearest = emu_nearest_in(m, set);
-	size_t n = (size_t)aml_bitmap_count(set), k = 0;
+	/* BIND and PREFERRED_MANY walk the local device's zonelist, as the
+	 * kernel walks numa_node_id()'s, within the set then (PREFERRED_MANY)
+	 * without it. */
+	size_t local = emu_local_device(m);
+	size_t n = (size_t)aml_bitmap_count(set);
 	int first = aml_bitmap_first(set);
 	for (size_t i = 0; i < npages && err == 0; i++) {
 		switch (policy) {
 		case AML_POLICY_BIND:
-			err = emu_place_page(m, p, nearest, set, &labels[i]);
+			err = emu_place_page(m, p, local, set, &labels[i]);
 			break;
 		case AML_POLICY_PREFERRED:
 			err = emu_place_page(m, p, (size_t)first, NULL,
 			                     &labels[i]);
 			break;
 		case AML_POLICY_LOCAL: /* placed now: the mapping thread's */
-			err = emu_place_page(m, p, emu_local_device(m), NULL,
-			                     &labels[i]);
+			err = emu_place_page(m, p, local, NULL, &labels[i]);
 			break;
 		case AML_POLICY_PREFERRED_MANY:
-			err = emu_place_page(m, p, nearest, set, &labels[i]);
+			err = emu_place_page(m, p, local, set, &labels[i]);
 			if (err != 0)
-				err = emu_place_page(m, p, nearest, NULL,
+				err = emu_place_page(m, p, local, NULL,
 				                     &labels[i]);
 			break;
 		default: { /* AML_POLICY_INTERLEAVE */
-			int d = first;
-			for (size_t j = 0; j < k % n; j++)
-				d = aml_bitmap_next(set, (size_t)d);
-			k++;
-			err = emu_place_page(m, p, (size_t)d, NULL, &labels[i]);
+			uintptr_t vpn = (start >> m->page_shift) + i;
+			size_t d = emu_interleave_device(set, n, vpn);
+			err = emu_place_page(m, p, d, NULL, &labels[i]);
 			break;
 		}
 		}
@@ -192,7 +281,8 @@ static void *emu_map(struct emu_machine *m,
 	if (err == 0) {
 		struct emu_plan plan;
 		pthread_rwlock_wrlock(&m->lock);
-		err = emu_place(m, set, policy, npages, labels, &plan);
+		err = emu_place(m, set, policy, (uintptr_t)ptr, npages, labels,
+		                &plan);
 		struct emu_mapping map = {(uintptr_t)ptr, npages, owner,
 		                          EMU_MIXED, labels};
 		/* Only a complete plan has every label written. */
@@ -301,15 +391,23 @@ static int emu_move_plan(const struct emu_machine *m,
 }
 
 /*
- * Relabel onto `to`, counting what moves and what it costs: per source
- * device, its pages over min(read_bw(source), write_bw(to)), plus the
- * highest latency involved. Write lock held.
+ * Relabel onto `to`, in address order, the pages not on it yet, up to
+ * `room` of them, as the kernel's migrate_pages() goes through the pages
+ * mbind() collected until it cannot allocate on the target; *moved says
+ * how many moved. Counts what moves and what it costs: per source device,
+ * its pages over min(read_bw(source), write_bw(to)), plus the highest
+ * latency involved. Write lock held.
  */
-static uint64_t
-emu_move_pages(struct emu_machine *m, uintptr_t start, size_t npages, size_t to)
+static uint64_t emu_move_pages(struct emu_machine *m,
+                               uintptr_t start,
+                               size_t npages,
+                               size_t to,
+                               uint64_t room,
+                               uint64_t *moved)
 {
 	uint64_t pages_from[AML_EMU_TIERS_MAX] = {0};
-	for (size_t i = 0; i < npages; i++) {
+	*moved = 0;
+	for (size_t i = 0; i < npages && *moved < room; i++) {
 		uintptr_t addr = start + i * m->page_size;
 		struct emu_mapping *map = emu_pagetable_find(&m->table, addr);
 		uint8_t *label =
@@ -320,6 +418,7 @@ emu_move_pages(struct emu_machine *m, uintptr_t start, size_t npages, size_t to)
 		m->devices[*label].used_pages--;
 		m->devices[*label].pages_moved_out++;
 		*label = (uint8_t)to;
+		(*moved)++;
 	}
 	/* Each mapping the range crosses may have become (or stopped being)
 	 * uniform. */
@@ -353,23 +452,33 @@ emu_move_pages(struct emu_machine *m, uintptr_t start, size_t npages, size_t to)
 	return ns;
 }
 
+/*
+ * As mbind(MPOL_BIND, MPOL_MF_MOVE | MPOL_MF_STRICT) does it (the numa
+ * backend's move): a range with unemulated pages is refused before
+ * anything moves (EFAULT); else pages move in address order until the
+ * target is full, those moved stay moved, and the rest stay where they
+ * were, which the kernel reports as EIO (the numa backend's AML_FAILURE),
+ * even when not one page could move.
+ */
 static int emu_device_move(const struct aml_device *dev, void *ptr, size_t size)
 {
 	struct emu_device_state *d = emu_device(dev);
 	struct emu_machine *m = d->machine;
 	size_t npages = size / m->page_size;
 	uint64_t start_ns = emu_delaying(m) ? emu_now_ns() : 0;
-	uint64_t moving, ns = 0;
+	uint64_t moving, moved = 0, ns = 0;
 	pthread_rwlock_wrlock(&m->lock);
 	int err = emu_move_plan(m, (uintptr_t)ptr, npages, d->index, &moving);
-	if (err == 0 && d->used_pages + moving > d->capacity_pages)
-		err = AML_ENOMEM; /* all or nothing, as MPOL_MF_STRICT */
 	if (err == 0) {
-		ns = emu_move_pages(m, (uintptr_t)ptr, npages, d->index);
-		d->used_pages += moving;
-		d->pages_moved_in += moving;
+		uint64_t room = d->capacity_pages - d->used_pages;
+		ns = emu_move_pages(m, (uintptr_t)ptr, npages, d->index, room,
+		                    &moved);
+		d->used_pages += moved;
+		d->pages_moved_in += moved;
 		if (d->used_pages > d->peak_pages)
 			d->peak_pages = d->used_pages;
+		if (moved < moving)
+			err = AML_FAILURE;
 	}
 	pthread_rwlock_unlock(&m->lock);
 	/* Charged outside the lock: delay mode waits here. */

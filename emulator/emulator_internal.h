@@ -83,9 +83,12 @@ struct emu_machine {
 	struct aml_emu_spec spec;
 	size_t ndevices;
 	struct emu_device_state devices[AML_EMU_TIERS_MAX];
-	/* Fallback order from each device: the others by distance, then
-	 * index (Linux's zonelist). */
+	/* Fallback order from each device: the others, in the order of
+	 * Linux 6.1's zonelist (emulator.c builds it before the first
+	 * placement, under the write lock; create.c's first order breaks
+	 * ties by index only). */
 	uint8_t fallback[AML_EMU_TIERS_MAX][AML_EMU_TIERS_MAX];
+	bool zonelists_built;
 	size_t page_size;
 	unsigned page_shift; /* log2(page_size) */
 

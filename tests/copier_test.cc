@@ -5,6 +5,7 @@
 // on a fake copier that counts bytes and keeps a fake clock per thread, so
 // that their accounting of modelled time is checked without the emulator.
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <map>
@@ -408,6 +409,63 @@ TEST(CopierPar, TheWaitersTimeFollowsTheCopiersClockAndWorkersCopyAlone)
 	          0);
 	ASSERT_EQ(aml_dma_barrier(&par.base), 0);
 	EXPECT_EQ(fake.Now(), t0 + copy_ns);
+	aml_dma_par_fini(&par);
+}
+
+// The same calls give the same modelled time, whichever worker takes which
+// chunk (docs/emulator.md). Two workers, a copy of 12 chunks of 4 KiB (4 x
+// (2 + 1)), and a thread keeping a CPU busy, so that one worker is often
+// preempted and the other takes most chunks: the model lays the chunks on
+// two workers in order, so every copy ends 6 chunks after its submission.
+// Before, each chunk ran on its thread's own clock, and a copy ended after
+// 6 to 12 chunks, as the threads happened to run.
+TEST(CopierPar, TheSameCopyTakesTheSameModelledTimeWhoeverCopies)
+{
+	FakeCopier fake(true);
+	AML_DMA_PAR_DECL(par);
+	struct aml_dma_par_options o = {};
+	o.nworkers = 2;
+	o.inline_max = AML_DMA_PAR_NO_INLINE;
+	o.chunk_size = 4096;
+	ASSERT_EQ(aml_dma_par_init_copier(&par, &fake.base, &o), 0);
+	const size_t size = 48 << 10;
+	const uint64_t chunk_ns = 4096 + FakeCopier::kLatencyNs;
+	Bytes a = Pattern(size, 5), b(size, 0);
+
+	std::atomic<bool> stop{false};
+	std::thread busy([&] {
+		while (!stop.load(std::memory_order_relaxed))
+			;
+	});
+	std::vector<uint64_t> advances;
+	for (int i = 0; i < 20; i++) {
+		uint64_t t0 = fake.Now();
+		struct aml_dma_request *r = nullptr;
+		ASSERT_EQ(aml_dma_async_copy_bytes(&par.base, &r, b.data(),
+		                                   a.data(), size),
+		          0);
+		ASSERT_EQ(aml_dma_wait(&par.base, &r), 0);
+		advances.push_back(fake.Now() - t0);
+	}
+	// Two copies at once share the two workers: the second's chunks
+	// wait for the first's, whichever the threads finish first.
+	uint64_t t0 = fake.Now();
+	struct aml_dma_request *r1 = nullptr, *r2 = nullptr;
+	ASSERT_EQ(aml_dma_async_copy_bytes(&par.base, &r1, b.data(), a.data(),
+	                                   size),
+	          0);
+	ASSERT_EQ(aml_dma_async_copy_bytes(&par.base, &r2, b.data(), a.data(),
+	                                   size),
+	          0);
+	ASSERT_EQ(aml_dma_wait(&par.base, &r2), 0);
+	EXPECT_EQ(fake.Now() - t0, 12 * chunk_ns);
+	ASSERT_EQ(aml_dma_wait(&par.base, &r1), 0);
+	EXPECT_EQ(fake.Now() - t0, 12 * chunk_ns);
+	stop = true;
+	busy.join();
+	EXPECT_EQ(advances, std::vector<uint64_t>(20, 6 * chunk_ns));
+	EXPECT_EQ(a, b);
+	EXPECT_EQ(fake.BytesCopied(), 22 * size);
 	aml_dma_par_fini(&par);
 }
 

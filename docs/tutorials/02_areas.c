@@ -14,6 +14,7 @@
  * with 16 MiB of MCDRAM and 96 MiB of DDR4), so it finds HBM anywhere.
  */
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,9 +125,11 @@ int main(void)
 	expect(preferred == NULL, "destroy sets the handle to NULL");
 
 	/*
-	 * INTERLEAVE: page i on device i mod 2, in topology order (DDR is
-	 * device 0), whatever order the devices are given in. For an order of
-	 * your own, use WEIGHTED_INTERLEAVE with equal weights.
+	 * INTERLEAVE: pages alternate between the devices, in topology order
+	 * (DDR is device 0) whatever order they are given in. As on Linux,
+	 * the address picks the phase: the page with virtual page number v
+	 * goes on device v mod 2. For an order and a start of your own, use
+	 * WEIGHTED_INTERLEAVE with equal weights.
 	 */
 	const struct aml_device *both[2] = {dram, hbm};
 	AML_AREA_DEVICE_DECL(spread);
@@ -135,10 +138,12 @@ int main(void)
 	          "aml_area_device_init(INTERLEAVE)");
 	char *striped = aml_area_mmap(&spread.base, 8 * page, NULL);
 	expect(striped != NULL, "8 interleaved pages");
-	for (size_t i = 0; i < 8; i++)
+	for (size_t i = 0; i < 8; i++) {
+		size_t vpn = (size_t)(uintptr_t)(striped + i * page) / page;
 		expect(pages_on(t, striped + i * page, 1,
-		                i % 2 == 0 ? dram_index : hbm_index) == 1,
+		                vpn % 2 == 0 ? dram_index : hbm_index) == 1,
 		       "interleaved pages alternate DDR, HBM, DDR...");
+	}
 	expect_ok(aml_area_print(&spread.base, stdout, "interleaved area: "),
 	          "aml_area_print");
 

@@ -183,10 +183,14 @@ int aml_device_unmap(const struct aml_device *dev, void *ptr, size_t size);
 /**
  * Migrate the pages of [ptr, ptr + size) onto @p dev; later faults in the
  * range also go there. The range may come from anywhere in the process.
- * @return 0; AML_EINVAL for bad arguments or a range that is not mapped;
- *         AML_ENOMEM if the device is full; AML_ENODEV if the device is not
- *         on this machine; AML_ENOTSUP if the backend cannot move pages;
- *         AML_FAILURE if some pages could not be moved.
+ * Pages move in address order until @p dev is full; those moved stay
+ * moved (Linux's mbind(MPOL_MF_MOVE), which the emulator follows).
+ * @return 0; AML_EINVAL for bad arguments or a range that is not mapped
+ *         (then nothing moves); AML_ENOMEM if the kernel lacks memory for
+ *         the move itself; AML_ENODEV if the device is not on this
+ *         machine; AML_ENOTSUP if the backend cannot move pages;
+ *         AML_FAILURE if some pages could not be moved, as when @p dev
+ *         is full (even if none could).
  */
 int aml_device_move(const struct aml_device *dev, void *ptr, size_t size);
 

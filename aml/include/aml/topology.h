@@ -292,10 +292,10 @@ enum aml_policy {
 	 * 5.15+ MPOL_PREFERRED_MANY; AML_ENOTSUP on older kernels). */
 	AML_POLICY_PREFERRED_MANY,
 	/** Page by page round-robin over the given devices, in index order:
-	 * consecutive pages on consecutive devices. The device of the
-	 * first page is the emulator's first one; Linux picks it from the
-	 * page's virtual address (its interleave index), so it may be any
-	 * of them. */
+	 * consecutive pages on consecutive devices. The address picks the
+	 * phase, on Linux 6.1 and on the emulator alike: the page with
+	 * virtual page number v is on the ((unsigned int)v mod n)-th
+	 * device, so the first page of a mapping may be on any of them. */
 	AML_POLICY_INTERLEAVE,
 	/** On the device of the CPU that first touches each page (Linux's
 	 * default, MPOL_LOCAL); takes no devices (NULL or an empty set). */

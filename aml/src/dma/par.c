@@ -31,11 +31,15 @@
  * so that nothing waits for a worker that does not exist.
  *
  * Modelled time: chunks are copied through the engine's copier
- * (aml/copier.h). When it models time, the engine keeps its clocks true:
- * a chunk starts no earlier than its request's submission, a waiter
- * resumes at its request's end, and waiters leave chunks to the workers
- * (par_helps). A copier that does not model time makes every clock call a
- * no-op, and par_helps always true.
+ * (aml/copier.h). When it models time, each chunk's cost is what the
+ * copier charged the thread that copied it, and requests end in
+ * submission order: ending one lays its chunks, in order, on nworkers
+ * modelled workers (par_model), no chunk starting before the submission.
+ * So the same calls give the same modelled times, whichever thread
+ * happened to take which chunk and whenever it ran. A waiter resumes at
+ * its request's end, and waiters leave chunks to the workers
+ * (par_helps). A copier that does not model time makes every clock call
+ * a no-op, and par_helps always true.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -52,9 +56,6 @@
 #include "aml/src/fork.h"
 #include "aml/src/handle.h"
 
-/* Chunks per thread for a large copy: a thread that the OS preempts
- * leaves its share to the others. */
-#define PAR_CHUNKS_PER_THREAD 4
 /* Chunks start on cache-line boundaries of the stream. */
 #define PAR_CHUNK_ALIGN 64
 
@@ -95,14 +96,16 @@ static struct par_request *par_request_get(struct aml_dma_par_state *st)
 		return NULL;
 	/* Field by field: the plan (a few hundred bytes) is written by
 	 * par_enqueue when the request is queued, and never read otherwise,
-	 * so a 4 KiB inline copy does not pay for clearing it. Every other
+	 * so a 4 KiB inline copy does not pay for clearing it, and
+	 * chunk_ns by par_submit for the chunks the copy has. Every other
 	 * field of struct par_request but the pool's head is reset here: a
 	 * field added to it must be added below. */
 	r->chunk_bytes = r->nchunks = r->started = r->finished = 0;
 	r->status = 0;
 	r->detached = r->cancelled = r->claimed = r->queued = false;
 	r->start_ns = r->end_ns = 0;
-	r->next = r->prev = NULL;
+	r->copied = false;
+	r->next = r->prev = r->order_next = NULL;
 	atomic_init(&r->done, 0);
 	return r;
 }
@@ -144,8 +147,35 @@ static void par_dequeue(struct aml_dma_par_state *st, struct par_request *r)
 	r->queued = false;
 }
 
-void aml_dma_par_end(struct aml_dma_par_state *st, struct par_request *r)
+/* Lay r's chunks, in order, on the model's workers: each on the one free
+ * first, starting no earlier than r's submission; r ends with the last. */
+static void par_model(struct aml_dma_par_state *st, struct par_request *r)
 {
+	uint64_t end = r->start_ns;
+	size_t lanes = st->options.nworkers;
+	for (size_t c = 0; c < r->nchunks; c++) {
+		size_t l = 0;
+		for (size_t i = 1; i < lanes; i++) {
+			if (st->lane_ns[i] < st->lane_ns[l])
+				l = i;
+		}
+		uint64_t start = st->lane_ns[l] > r->start_ns ? st->lane_ns[l]
+		                                              : r->start_ns;
+		uint64_t done;
+		if (__builtin_add_overflow(start, r->chunk_ns[c], &done))
+			done = UINT64_MAX; /* modelled time saturates */
+		st->lane_ns[l] = done;
+		if (done > end)
+			end = done;
+	}
+	r->end_ns = end;
+}
+
+/* r has ended, in submission order. */
+static void par_finish(struct aml_dma_par_state *st, struct par_request *r)
+{
+	if (st->models_time)
+		par_model(st, r);
 	st->inflight--;
 	if (r->end_ns > st->ended_ns)
 		st->ended_ns = r->end_ns;
@@ -156,7 +186,27 @@ void aml_dma_par_end(struct aml_dma_par_state *st, struct par_request *r)
 	} else {
 		atomic_store_explicit(&r->done, 1, memory_order_release);
 	}
-	if (st->sleeping_waiters > 0)
+}
+
+void aml_dma_par_end(struct aml_dma_par_state *st, struct par_request *r)
+{
+	r->copied = true;
+	bool ended = false;
+	if (!st->models_time) {
+		/* No model to keep in order: ends at once. */
+		par_finish(st, r);
+		ended = true;
+	}
+	while (st->order_head != NULL && st->order_head->copied) {
+		struct par_request *h = st->order_head;
+		st->order_head = h->order_next;
+		if (st->order_head == NULL)
+			st->order_tail = NULL;
+		h->order_next = NULL;
+		par_finish(st, h);
+		ended = true;
+	}
+	if (ended && st->sleeping_waiters > 0)
 		pthread_cond_broadcast(&st->ended);
 }
 
@@ -170,21 +220,20 @@ par_run_chunk(struct aml_dma_par_state *st, struct par_request *r, size_t c)
 	bool skip = r->cancelled;
 	pthread_mutex_unlock(&st->lock);
 	int err = 0;
-	uint64_t end_ns = 0;
+	uint64_t cost = 0;
 	if (!skip) {
 		size_t begin = c * r->chunk_bytes;
 		size_t end = begin + r->chunk_bytes;
 		if (end > r->plan.bytes)
 			end = r->plan.bytes;
-		/* In modelled time, a chunk starts once both the request was
-		 * submitted and this thread is free. */
-		par_clock_wait_until(st, r->start_ns);
+		/* What the copier charges this thread for the chunk: when it
+		 * starts is the model's business (par_model). */
+		uint64_t before = par_clock(st);
 		err = aml_dma_plan_copy(&r->plan, begin, end, st->copier);
-		end_ns = par_clock(st);
+		cost = par_clock(st) - before;
 	}
 	pthread_mutex_lock(&st->lock);
-	if (end_ns > r->end_ns)
-		r->end_ns = end_ns;
+	r->chunk_ns[c] = cost;
 	if (err != 0 && r->status == 0)
 		r->status = err;
 	if (++r->finished == r->nchunks && !r->queued)
@@ -277,8 +326,7 @@ static void par_cut(const struct aml_dma_par_state *st, struct par_request *r)
 	size_t chunk = st->options.chunk_size;
 	size_t n = 1;
 	if (bytes >= 2 * chunk) {
-		size_t most =
-		        PAR_CHUNKS_PER_THREAD * (st->options.nworkers + 1);
+		size_t most = aml_dma_par_max_chunks(st->options.nworkers);
 		n = bytes / chunk < most ? bytes / chunk : most;
 	}
 	size_t per = (bytes + n - 1) / n;
@@ -340,7 +388,18 @@ static int par_submit(struct aml_dma *dma,
 	r->detached = out == NULL;
 	r->start_ns = par_clock(st);
 	par_cut(st, r);
+	/* A chunk that a cancel skips, or that a gone thread was copying
+	 * in a child of fork(), costs nothing. */
+	for (size_t c = 0; c < r->nchunks; c++)
+		r->chunk_ns[c] = 0;
 	aml_dma_par_queue_append(st, r);
+	if (st->models_time) {
+		if (st->order_tail != NULL)
+			st->order_tail->order_next = r;
+		else
+			st->order_head = r;
+		st->order_tail = r;
+	}
 	atomic_fetch_add_explicit(&st->pending, r->nchunks,
 	                          memory_order_relaxed);
 	st->inflight++;
@@ -356,14 +415,17 @@ static int par_submit(struct aml_dma *dma,
 	return 0;
 }
 
-/* Copy r's chunks still queued, where waiters help; lock held. */
+/* Copy r's chunks still queued, where waiters help; lock held. In
+ * modelled time (where waiters help only when no worker runs), those of
+ * the requests queued before r first: r ends after them. */
 static void par_help(struct aml_dma_par_state *st, struct par_request *r)
 {
 	if (st->nthreads < st->options.nworkers)
 		aml_dma_par_start_workers(st); /* a child of fork() */
 	while (r->queued && par_helps(st)) {
-		size_t c = par_take(st, r);
-		par_run_chunk(st, r, c);
+		struct par_request *h = st->models_time ? st->head : r;
+		size_t c = par_take(st, h);
+		par_run_chunk(st, h, c);
 	}
 }
 
@@ -435,6 +497,13 @@ static int par_cancel(struct aml_dma *dma, struct aml_dma_request *handle)
 			par_dequeue(st, r);
 			if (r->finished == r->nchunks)
 				aml_dma_par_end(st, r);
+		}
+		/* In modelled time r ends after the requests before it:
+		 * where no worker runs, copy them here. */
+		while (st->models_time && st->head != NULL && par_helps(st)) {
+			struct par_request *h = st->head;
+			size_t c = par_take(st, h);
+			par_run_chunk(st, h, c);
 		}
 	}
 	pthread_mutex_unlock(&st->lock);

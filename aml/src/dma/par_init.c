@@ -130,7 +130,10 @@ int aml_dma_par_init_copier(struct aml_dma_par *dma,
 	st->models_time = aml_copier_models_time(copier);
 	atomic_init(&st->pending, 0);
 	atomic_init(&st->stopping, false);
-	aml_handle_pool_init(&st->requests, sizeof(struct par_request));
+	aml_handle_pool_init(&st->requests,
+	                     sizeof(struct par_request) +
+	                             aml_dma_par_max_chunks(o.nworkers) *
+	                                     sizeof(uint64_t));
 	pthread_mutex_lock(&st->lock);
 	aml_dma_par_start_workers(st);
 	bool started = st->nthreads == o.nworkers;

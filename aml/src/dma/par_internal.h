@@ -21,6 +21,16 @@
 #include "aml/src/fork.h"
 #include "aml/src/handle.h"
 
+/* Chunks per thread for a large copy: a thread that the OS preempts
+ * leaves its share to the others. */
+#define PAR_CHUNKS_PER_THREAD 4
+
+/* The most chunks a copy is cut into with nworkers workers. */
+static inline size_t aml_dma_par_max_chunks(size_t nworkers)
+{
+	return PAR_CHUNKS_PER_THREAD * (nworkers + 1);
+}
+
 /* A new field must also be reset in par_request_get. */
 struct par_request {
 	struct aml_handle_record head;
@@ -43,12 +53,20 @@ struct par_request {
 	/* Set, under the lock, when the copy has ended. */
 	atomic_int done;
 	/* Modelled time (when the copier models it, else 0): the
-	 * submitter's at submission, and the latest end of a chunk. */
+	 * submitter's at submission, and the end the model gives it. */
 	uint64_t start_ns;
 	uint64_t end_ns;
+	/* Every chunk handed out has finished: it ends once every request
+	 * submitted before it has ended (the model's order). */
+	bool copied;
 	/* Queue links. */
 	struct par_request *next;
 	struct par_request *prev;
+	/* The next request in submission order, until this one ends. */
+	struct par_request *order_next;
+	/* Modelled time of each chunk, as the copier charged it: the pool's
+	 * records have room for aml_dma_par_max_chunks(nworkers). */
+	uint64_t chunk_ns[];
 };
 
 struct aml_dma_par_state {
@@ -74,6 +92,17 @@ struct aml_dma_par_state {
 	int detached_error;
 	/* Modelled end of the latest request that ended (for barriers). */
 	uint64_t ended_ns;
+	/* Requests submitted to the workers and not ended, in submission
+	 * order: they end in that order, so that the model sees them so
+	 * whatever order the threads finish them in. */
+	struct par_request *order_head;
+	struct par_request *order_tail;
+	/* The model's workers: when each is free, in modelled time. A
+	 * request's chunks are laid on them, in order, each on the one free
+	 * first (the lowest index among equals), when the request ends: the
+	 * modelled time depends on the chunks' costs only, never on which
+	 * thread copied which chunk. */
+	uint64_t lane_ns[AML_DMA_PAR_WORKERS_MAX];
 	struct aml_handle_pool requests;
 	struct aml_fork_hook fork;
 	/* Workers running: options.nworkers, or fewer in a child of fork()
@@ -96,8 +125,10 @@ static inline void aml_dma_par_queue_append(struct aml_dma_par_state *st,
 	st->tail = r;
 }
 
-/* Request r has ended: free it if detached, else mark it done; wake the
- * waiters. */
+/* Every chunk of r handed out has finished: end it, and the requests
+ * submitted after it that waited for it, in submission order. Ending one
+ * lays its chunks on the model's workers to give its end, frees it if
+ * detached, else marks it done, and wakes the waiters. */
 void aml_dma_par_end(struct aml_dma_par_state *st, struct par_request *r);
 
 /* Start workers up to nworkers: all of them at init, again in a child of

@@ -23,8 +23,8 @@
  *   on the others (Linux 5.15+; AML_ENOTSUP at map time on older kernels);
  * - AML_POLICY_INTERLEAVE: page by page round-robin over the devices in
  *   topology index order, whatever order they are given in: the devices
- *   are a set (Linux's nodemask has no order). On Linux the first page's
- *   device depends on its address (see AML_POLICY_INTERLEAVE). For pages
+ *   are a set (Linux's nodemask has no order). The first page's device
+ *   depends on its address (see AML_POLICY_INTERLEAVE). For pages
  *   in an order of your choosing, use AML_POLICY_WEIGHTED_INTERLEAVE with
  *   equal weights;
  * - AML_POLICY_WEIGHTED_INTERLEAVE: runs of pages in proportion to weights

@@ -26,12 +26,15 @@
  *   queued, waited for or barriered, which starts them again; copies in
  *   flight at the fork complete in the child too (aml/dma.h, "fork()").
  * - Modelled time: when the copier models time (an emulated topology's,
- *   aml_copier_models_time()), a chunk a worker copies starts, on the
- *   worker's modelled clock, no earlier than the submitter's time at
- *   submission; a waiter or barrier resumes at the latest end of the
- *   chunks it waited for; and waiters and barriers do not copy chunks
- *   themselves while workers run (the copy belongs to the workers' clocks,
- *   so that it overlaps the waiter's work in the model).
+ *   aml_copier_models_time()), each chunk costs what the copier charged
+ *   the thread that copied it, and copies end in submission order, each
+ *   laying its chunks in order on nworkers modelled workers (a chunk on
+ *   the one free first, no earlier than the submitter's time at
+ *   submission). A waiter or barrier resumes at the end of what it waited
+ *   for, and waiters and barriers do not copy chunks themselves while
+ *   workers run (so that the copy overlaps the waiter's work in the
+ *   model). The same calls thus give the same modelled times, whichever
+ *   thread copied which chunk.
  *
  * Usage:
  * @code

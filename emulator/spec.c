@@ -114,6 +114,11 @@ enum spec_key {
 	KEY_READ_LATENCY,
 	KEY_WRITE_LATENCY,
 	KEY_CPUS,
+	KEY_VCPUS,
+	KEY_USABLE,
+	/* Access items only. */
+	KEY_FROM,
+	KEY_TO,
 	KEY_COUNT
 };
 
@@ -128,6 +133,10 @@ static const char *const spec_keys[KEY_COUNT] = {
         [KEY_READ_LATENCY] = "read_latency",
         [KEY_WRITE_LATENCY] = "write_latency",
         [KEY_CPUS] = "cpus",
+        [KEY_VCPUS] = "vcpus",
+        [KEY_USABLE] = "usable",
+        [KEY_FROM] = "from",
+        [KEY_TO] = "to",
 };
 
 static const char *const spec_kinds[AML_DEVICE_KIND_COUNT] = {
@@ -158,6 +167,14 @@ struct spec_parser {
 	/* In the user's text: the scale's numerator. */
 	size_t scale_offset;
 	bool mode_seen;
+	/* sockets=, and where (in the user's text, or the preset's name). */
+	bool sockets_seen;
+	size_t sockets_offset;
+	/* Guest CPUs numbered so far, in tier order. */
+	size_t vcpus_total;
+	/* The access item being read: its tiers. */
+	size_t access_from;
+	size_t access_to;
 	enum spec_origin distances_from;
 	/* In the user's text: the distances item, or the preset's name. */
 	size_t distances_offset;
@@ -426,6 +443,44 @@ static int spec_cpus(struct spec_parser *p,
 	return 0;
 }
 
+/* vcpus=N: 1 to AML_EMU_VCPUS_MAX guest CPUs. */
+static int spec_vcpus(struct spec_parser *p,
+                      struct aml_emu_tier *tier,
+                      size_t off,
+                      size_t len)
+{
+	uint64_t v = 0;
+	size_t end = off;
+	int err = spec_integer(p, off, "vcpus", &v, &end);
+	if (err != 0)
+		return err;
+	if (end != off + len)
+		return spec_fail(p, end, "unexpected text after vcpus");
+	if (v == 0 || v > AML_EMU_VCPUS_MAX)
+		return spec_fail(p, off,
+		                 "vcpus %" PRIu64 " out of range (1 to %d)", v,
+		                 AML_EMU_VCPUS_MAX);
+	tier->vcpus = (unsigned)v;
+	return 0;
+}
+
+/* The index of a tier named before this point, for an access item. */
+static int
+spec_tier_ref(struct spec_parser *p, size_t off, size_t len, size_t *out)
+{
+	char q[QUOTE_SIZE];
+	for (size_t i = 0; i < p->spec.ntiers; i++) {
+		if (spec_is(p->text + off, len, p->spec.tiers[i].name)) {
+			*out = i;
+			return 0;
+		}
+	}
+	return spec_fail(p, off,
+	                 "unknown tier %s (an access item names tiers given "
+	                 "before it)",
+	                 spec_quote(q, p->text + off, len));
+}
+
 static int spec_field(struct spec_parser *p,
                       struct aml_emu_tier *tier,
                       enum spec_key key,
@@ -471,6 +526,14 @@ static int spec_field(struct spec_parser *p,
 		return err;
 	case KEY_CPUS:
 		return spec_cpus(p, tier, off, len);
+	case KEY_VCPUS:
+		return spec_vcpus(p, tier, off, len);
+	case KEY_USABLE:
+		return spec_quantity(p, &capacity, off, len, &tier->usable);
+	case KEY_FROM:
+		return spec_tier_ref(p, off, len, &p->access_from);
+	case KEY_TO:
+		return spec_tier_ref(p, off, len, &p->access_to);
 	case KEY_COUNT:
 		break;
 	}
@@ -512,50 +575,136 @@ static int spec_conflict(struct spec_parser *p,
 	return 0;
 }
 
-static int spec_tier_complete(struct spec_parser *p,
-                              const struct aml_emu_tier *tier,
+/* bw and latency, or their read_ and write_ keys, were all given; what
+ * names the item in messages ("tier \"x\""). */
+static int spec_perf_complete(struct spec_parser *p,
                               const bool *seen,
-                              size_t item)
+                              size_t item,
+                              const char *what)
 {
 	static const enum spec_key pairs[2] = {KEY_BW, KEY_LATENCY};
-	if (!seen[KEY_NAME])
-		return spec_fail(p, item, "tier: missing name");
-	if (!seen[KEY_KIND])
-		return spec_fail(p, item, "tier \"%s\": missing kind",
-		                 tier->name);
-	if (!seen[KEY_CAPACITY])
-		return spec_fail(p, item, "tier \"%s\": missing capacity",
-		                 tier->name);
 	for (int i = 0; i < 2; i++) {
 		enum spec_key both = pairs[i];
 		bool r = seen[both + 1], w = seen[both + 2];
 		if (seen[both] || (r && w))
 			continue;
 		if (r || w)
-			return spec_fail(p, item, "tier \"%s\": missing %s",
-			                 tier->name,
+			return spec_fail(p, item, "%s: missing %s", what,
 			                 spec_keys[r ? both + 2 : both + 1]);
 		return spec_fail(p, item,
-		                 "tier \"%s\": missing %s (or read_%s and "
-		                 "write_%s)",
-		                 tier->name, spec_keys[both], spec_keys[both],
+		                 "%s: missing %s (or read_%s and write_%s)",
+		                 what, spec_keys[both], spec_keys[both],
 		                 spec_keys[both]);
 	}
 	return 0;
 }
 
-/* tier: key=value, ... from pos (past the ':'); *end at the item's end. */
-static int
-spec_tier(struct spec_parser *p, size_t item, size_t pos, size_t *end)
+static bool spec_has_cpus(const struct aml_emu_tier *tier)
+{
+	return tier->cpus_all || tier->vcpus > 0 ||
+	       aml_bitmap_count(&tier->cpus) > 0;
+}
+
+/* A tier with vcpus and no cpus key takes the guest's CPU numbers: QEMU
+ * numbers guest CPUs in node order, as the tiers are. */
+static int spec_tier_complete(struct spec_parser *p,
+                              struct aml_emu_tier *tier,
+                              const bool *seen,
+                              size_t item)
+{
+	char what[sizeof(tier->name) + 8];
+	if (!seen[KEY_NAME])
+		return spec_fail(p, item, "tier: missing name");
+	snprintf(what, sizeof(what), "tier \"%s\"", tier->name);
+	if (!seen[KEY_KIND])
+		return spec_fail(p, item, "%s: missing kind", what);
+	if (!seen[KEY_CAPACITY])
+		return spec_fail(p, item, "%s: missing capacity", what);
+	int err = spec_perf_complete(p, seen, item, what);
+	if (err != 0)
+		return err;
+	if (tier->usable > tier->capacity)
+		return spec_fail(p, item,
+		                 "%s: usable %" PRIu64 " B is more than its "
+		                 "capacity %" PRIu64 " B",
+		                 what, tier->usable, tier->capacity);
+	if (tier->vcpus == 0)
+		return 0;
+	if (p->vcpus_total + tier->vcpus > AML_BITMAP_MAX)
+		return spec_fail(p, item, "%s: more than %d vcpus in all", what,
+		                 AML_BITMAP_MAX);
+	if (!seen[KEY_CPUS])
+		aml_bitmap_set_range(&tier->cpus, p->vcpus_total,
+		                     p->vcpus_total + tier->vcpus - 1);
+	p->vcpus_total += tier->vcpus;
+	return 0;
+}
+
+/* An access item's checks, once its keys are read; then it is stored. */
+static int spec_access_complete(struct spec_parser *p,
+                                const struct aml_emu_tier *figures,
+                                const bool *seen,
+                                size_t item)
+{
+	if (!seen[KEY_FROM] || !seen[KEY_TO])
+		return spec_fail(p, item, "access: missing %s",
+		                 seen[KEY_FROM] ? "to" : "from");
+	const struct aml_emu_tier *from = &p->spec.tiers[p->access_from];
+	const struct aml_emu_tier *to = &p->spec.tiers[p->access_to];
+	char what[2 * sizeof(from->name) + 24];
+	snprintf(what, sizeof(what), "access from \"%s\" to \"%s\"", from->name,
+	         to->name);
+	int err = spec_perf_complete(p, seen, item, what);
+	if (err != 0)
+		return err;
+	if (p->access_from == p->access_to)
+		return spec_fail(p, item,
+		                 "%s: a tier seen from itself has the tier's "
+		                 "own bw and latency",
+		                 what);
+	if (!spec_has_cpus(from))
+		return spec_fail(p, item,
+		                 "%s: \"%s\" has no CPUs (cpus or vcpus), so "
+		                 "it is not an initiator",
+		                 what, from->name);
+	for (size_t i = 0; i < p->spec.naccess; i++)
+		if (p->spec.access[i].from == p->access_from &&
+		    p->spec.access[i].to == p->access_to)
+			return spec_fail(p, item, "%s: given twice", what);
+	if (p->spec.naccess == AML_EMU_ACCESS_MAX)
+		return spec_fail(p, item, "more than %d access items",
+		                 AML_EMU_ACCESS_MAX);
+	p->spec.access[p->spec.naccess++] = (struct aml_emu_spec_access){
+	        .from = p->access_from,
+	        .to = p->access_to,
+	        .read_bw = figures->read_bw,
+	        .write_bw = figures->write_bw,
+	        .read_latency_ns = figures->read_latency_ns,
+	        .write_latency_ns = figures->write_latency_ns,
+	};
+	return 0;
+}
+
+/* Which keys an item takes: a tier every key but from and to; an access
+ * item from, to and the figures. */
+static bool spec_key_allowed(enum spec_key key, bool access)
+{
+	if (key == KEY_FROM || key == KEY_TO)
+		return access;
+	return !access || (key >= KEY_BW && key <= KEY_WRITE_LATENCY);
+}
+
+/* key=value, ... from pos (past the ':') of a tier or an access item, into
+ * *fields; *end at the item's end. */
+static int spec_fields(struct spec_parser *p,
+                       struct aml_emu_tier *fields,
+                       bool *seen,
+                       bool access,
+                       size_t pos,
+                       size_t *end)
 {
 	const char *t = p->text;
 	char q[QUOTE_SIZE];
-	if (p->spec.ntiers == AML_EMU_TIERS_MAX)
-		return spec_fail(p, item, "more than %d tiers",
-		                 AML_EMU_TIERS_MAX);
-	struct aml_emu_tier *tier = &p->spec.tiers[p->spec.ntiers];
-	memset(tier, 0, sizeof(*tier));
-	bool seen[KEY_COUNT] = {false};
 	for (;;) {
 		pos = spec_skip_blanks(t, pos);
 		size_t key_end = spec_word_end(t, pos);
@@ -574,8 +723,12 @@ spec_tier(struct spec_parser *p, size_t item, size_t pos, size_t *end)
 		while (key < KEY_COUNT &&
 		       !spec_is(t + pos, key_end - pos, spec_keys[key]))
 			key++;
-		if (key == KEY_COUNT)
-			return spec_fail(p, pos, "unknown key %s", q);
+		if (key == KEY_COUNT ||
+		    !spec_key_allowed((enum spec_key)key, access))
+			return spec_fail(p, pos, "unknown key %s%s", q,
+			                 access ? " in access (use from, to, "
+			                          "bw, latency)"
+			                        : "");
 		if (seen[key])
 			return spec_fail(p, pos, "duplicate key %s", q);
 		if (key >= KEY_BW && key <= KEY_WRITE_LATENCY &&
@@ -590,19 +743,46 @@ spec_tier(struct spec_parser *p, size_t item, size_t pos, size_t *end)
 			value_end--;
 		if (value_end == value)
 			return spec_fail(p, pos, "empty value for %s", q);
-		int err = spec_field(p, tier, (enum spec_key)key, value,
+		int err = spec_field(p, fields, (enum spec_key)key, value,
 		                     value_end - value);
 		if (err != 0)
 			return err;
 		if (t[after] != ',') {
 			*end = after;
-			break;
+			return 0;
 		}
 		pos = after + 1;
 	}
-	int err = spec_tier_complete(p, tier, seen, item);
+}
+
+/* tier: key=value, ... from pos (past the ':'); *end at the item's end. */
+static int
+spec_tier(struct spec_parser *p, size_t item, size_t pos, size_t *end)
+{
+	if (p->spec.ntiers == AML_EMU_TIERS_MAX)
+		return spec_fail(p, item, "more than %d tiers",
+		                 AML_EMU_TIERS_MAX);
+	struct aml_emu_tier *tier = &p->spec.tiers[p->spec.ntiers];
+	memset(tier, 0, sizeof(*tier));
+	bool seen[KEY_COUNT] = {false};
+	int err = spec_fields(p, tier, seen, false, pos, end);
+	if (err == 0)
+		err = spec_tier_complete(p, tier, seen, item);
 	if (err == 0)
 		p->spec.ntiers++;
+	return err;
+}
+
+/* access: from=T, to=U, figures, from pos (past the ':'). */
+static int
+spec_access(struct spec_parser *p, size_t item, size_t pos, size_t *end)
+{
+	struct aml_emu_tier figures;
+	memset(&figures, 0, sizeof(figures));
+	bool seen[KEY_COUNT] = {false};
+	int err = spec_fields(p, &figures, seen, true, pos, end);
+	if (err == 0)
+		err = spec_access_complete(p, &figures, seen, item);
 	return err;
 }
 
@@ -764,6 +944,39 @@ spec_mode(struct spec_parser *p, size_t item, size_t pos, size_t *end)
 	return 0;
 }
 
+/* sockets=N from pos (past the '='); checked against the vcpus once the
+ * whole spec is read. */
+static int
+spec_sockets(struct spec_parser *p, size_t item, size_t pos, size_t *end)
+{
+	const char *t = p->text;
+	char q[QUOTE_SIZE];
+	if (p->sockets_seen)
+		return spec_fail(p, item, "sockets given twice");
+	pos = spec_skip_blanks(t, pos);
+	if (spec_item_end(t[pos]))
+		return spec_fail(p, item, "empty value for \"sockets\"");
+	size_t at = pos;
+	uint64_t v = 0;
+	int err = spec_integer(p, pos, "sockets", &v, &pos);
+	if (err != 0)
+		return err;
+	pos = spec_skip_blanks(t, pos);
+	if (!spec_item_end(t[pos]))
+		return spec_fail(
+		        p, pos, "unexpected %s after sockets",
+		        spec_quote(q, t + pos, spec_rest_end(t, pos) - pos));
+	if (v == 0 || v > AML_BITMAP_MAX)
+		return spec_fail(p, at,
+		                 "sockets %" PRIu64 " out of range (1 to %d)",
+		                 v, AML_BITMAP_MAX);
+	p->spec.sockets = (unsigned)v;
+	p->sockets_seen = true;
+	p->sockets_offset = p->preset ? p->preset_offset : at;
+	*end = pos;
+	return 0;
+}
+
 static int spec_items(struct spec_parser *p);
 
 /* A preset's items, read as if written in place of its name. */
@@ -798,14 +1011,27 @@ static int spec_item(struct spec_parser *p, size_t *pos)
 	char c = t[next];
 	spec_quote(q, w, len);
 
-	bool colon = spec_is(w, len, "tier") || spec_is(w, len, "distances");
-	bool equals = spec_is(w, len, "scale") || spec_is(w, len, "mode");
-	if (colon && c == ':')
-		return w[0] == 't' ? spec_tier(p, start, next + 1, pos)
-		                   : spec_distances(p, start, next + 1, pos);
-	if (equals && c == '=')
-		return w[0] == 's' ? spec_scale(p, start, next + 1, pos)
-		                   : spec_mode(p, start, next + 1, pos);
+	static const struct {
+		const char *word;
+		char sep;
+		int (*parse)(struct spec_parser *, size_t, size_t, size_t *);
+	} items[] = {
+	        {"tier", ':', spec_tier},
+	        {"distances", ':', spec_distances},
+	        {"access", ':', spec_access},
+	        {"scale", '=', spec_scale},
+	        {"mode", '=', spec_mode},
+	        {"sockets", '=', spec_sockets},
+	};
+	bool colon = false, equals = false;
+	for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++) {
+		if (!spec_is(w, len, items[i].word))
+			continue;
+		if (c == items[i].sep)
+			return items[i].parse(p, start, next + 1, pos);
+		colon = items[i].sep == ':';
+		equals = !colon;
+	}
 	if (colon)
 		return spec_fail(p, start, "expected ':' after %s", q);
 	if (equals)
@@ -913,6 +1139,11 @@ int aml_emu_spec_parse(const char *text,
 		        p.distances_n, p.distances_n, p.spec.ntiers);
 	}
 	err = spec_check_scale(&p);
+	if (err == 0 && p.spec.sockets != 0 &&
+	    (p.vcpus_total == 0 || p.vcpus_total % p.spec.sockets != 0))
+		err = spec_fail(&p, p.sockets_offset,
+		                "sockets=%u does not divide the %zu vcpus",
+		                p.spec.sockets, p.vcpus_total);
 	if (err != 0)
 		return err;
 	*out = p.spec;

@@ -39,5 +39,9 @@ def vm_test(name, machine, scenarios, binaries, commands):
             "//tools:aml_machine",
         ] + binaries + scenarios,
         # Timings matter (the suite must stay under 3 minutes): run alone.
-        tags = ["exclusive"],
+        # .ci/run leaves vm_boot tests out of the sanitizer builds.
+        tags = [
+            "exclusive",
+            "vm_boot",
+        ],
     )

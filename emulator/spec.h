@@ -129,7 +129,8 @@ struct aml_emu_spec {
  *         a scale of 0 or with a zero denominator, a scale that takes a
  *         tier's capacity past 64 bits (the offset is the scale's); a
  *         usable capacity above the capacity, vcpus of 0 or above
- *         AML_EMU_VCPUS_MAX; an access item naming an unknown (or later)
+ *         AML_EMU_VCPUS_MAX, or more than AML_BITMAP_MAX in all; an access
+ *         item naming an unknown (or later)
  *         tier, from a tier without CPUs, from a tier to itself, or a pair
  *         given twice, more than AML_EMU_ACCESS_MAX of them; sockets of 0,
  *         given twice, or that do not divide the total vcpus.

@@ -176,6 +176,8 @@ def main():
     # Below the 300 s Bazel gives vm_test, so that a hang is reported here.
     parser.add_argument("--timeout", type=float, default=240)
     args = parser.parse_args()
+    # The machine first: a bad one is the caller's error on any host.
+    machine, guest = machine_args(args.machine, args.aml_machine)
     if shutil.which(QEMU) is None:
         fail(QEMU + " not found: install qemu-system-x86 "
              "(tools/setup.sh does)")
@@ -183,7 +185,6 @@ def main():
         if not os.path.isfile(path):
             fail("no such file: " + path)
 
-    machine, guest = machine_args(args.machine, args.aml_machine)
     started = time.monotonic()
     workdir = tempfile.mkdtemp(prefix="aml-vm-",
                                dir=os.environ.get("TEST_TMPDIR"))

@@ -3,6 +3,13 @@
  * Making an emulated machine: read the spec (a preset, a string, or "@path"
  * for a file), scale capacities, order fallbacks by distance, and build the
  * topology with one device per tier.
+ *
+ * A device's capacity is the tier's usable figure when the spec gives one
+ * (what the kernel reports for the node: the emulator then fills up where
+ * the guest does), else its capacity; QEMU gets the capacity. Its
+ * initiators are the tiers with CPUs, each seeing it with the figures of an
+ * access item from that tier, or else the tier's own figures; without access
+ * items, that is one initiator of every CPU.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -98,9 +105,10 @@ static void create_fallbacks(struct emu_machine *m)
 static uint64_t create_pages(const struct emu_machine *m,
                              const struct aml_emu_tier *tier)
 {
-	__extension__ unsigned __int128 bytes =
-	        (unsigned __int128)tier->capacity * m->spec.scale_num /
-	        m->spec.scale_den;
+	uint64_t capacity = tier->usable != 0 ? tier->usable : tier->capacity;
+	__extension__ unsigned __int128 bytes = (unsigned __int128)capacity *
+	                                        m->spec.scale_num /
+	                                        m->spec.scale_den;
 	uint64_t pages = (uint64_t)(bytes / m->page_size);
 	return pages > 0 ? pages : 1; /* a tier holds at least a page */
 }
@@ -134,8 +142,50 @@ static int create_machine(struct emu_machine *m)
 	return err;
 }
 
-/* One device per tier; the initiator is every CPU of the emulated machine,
- * which sees each tier with the spec's figures. */
+static struct aml_device_perf create_perf(uint64_t read_bw,
+                                          uint64_t write_bw,
+                                          uint64_t read_latency_ns,
+                                          uint64_t write_latency_ns)
+{
+	return (struct aml_device_perf){
+	        .read_bandwidth = read_bw,
+	        .write_bandwidth = write_bw,
+	        .read_latency_ns = read_latency_ns,
+	        .write_latency_ns = write_latency_ns,
+	};
+}
+
+/* Tier `to` seen from each tier with CPUs: the access item's figures for
+ * the pair, else the tier's own. */
+static int create_initiators(struct aml_device *dev,
+                             const struct aml_emu_spec *spec,
+                             size_t to)
+{
+	struct aml_device_initiator list[AML_EMU_TIERS_MAX];
+	const struct aml_emu_tier *tier = &spec->tiers[to];
+	size_t n = 0;
+	for (size_t from = 0; from < spec->ntiers; from++) {
+		if (aml_bitmap_count(&spec->tiers[from].cpus) <= 0)
+			continue;
+		list[n].cpus = spec->tiers[from].cpus;
+		list[n].perf = create_perf(tier->read_bw, tier->write_bw,
+		                           tier->read_latency_ns,
+		                           tier->write_latency_ns);
+		for (size_t a = 0; a < spec->naccess; a++) {
+			const struct aml_emu_spec_access *x = &spec->access[a];
+			if (x->from == from && x->to == to)
+				list[n].perf =
+				        create_perf(x->read_bw, x->write_bw,
+				                    x->read_latency_ns,
+				                    x->write_latency_ns);
+		}
+		n++;
+	}
+	return aml_device_set_initiators(dev, list, n);
+}
+
+/* One device per tier. Without access items the initiator is every CPU of
+ * the emulated machine, which sees each tier with the spec's figures. */
 static int create_devices(struct aml_topology *t, struct emu_machine *m)
 {
 	struct aml_bitmap all_cpus;
@@ -153,13 +203,13 @@ static int create_devices(struct aml_topology *t, struct emu_machine *m)
 		        .cpus = tier->cpus,
 		};
 		snprintf(dev.name, sizeof(dev.name), "%s", tier->name);
-		struct aml_device_perf perf = {
-		        .read_bandwidth = tier->read_bw,
-		        .write_bandwidth = tier->write_bw,
-		        .read_latency_ns = tier->read_latency_ns,
-		        .write_latency_ns = tier->write_latency_ns,
-		};
-		int err = aml_device_add_initiator(&dev, &all_cpus, &perf);
+		struct aml_device_perf perf = create_perf(
+		        tier->read_bw, tier->write_bw, tier->read_latency_ns,
+		        tier->write_latency_ns);
+		int err = m->spec.naccess > 0
+		                  ? create_initiators(&dev, &m->spec, i)
+		                  : aml_device_add_initiator(&dev, &all_cpus,
+		                                             &perf);
 		if (err == 0)
 			err = aml_topology_add_device(t, &dev, NULL);
 		if (err != 0)

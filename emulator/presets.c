@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The presets: machines written in the spec language itself, so that they
- * go through the same parser and checks as a user's spec.
+ * go through the same parser and checks as a user's spec. The real machines
+ * are here, with their sources; the machines of the VM suite are files,
+ * machines/NAME.spec, embedded at build time (emulator/BUILD.bazel makes
+ * machines.inc from them), so that QEMU's command line (//tools:aml_machine)
+ * and the emulator read the same text.
  *
  * Every figure has a source; docs/emulator.md has the same table with full
  * titles and addresses, and docs/topology-fixtures.md the hwloc fixtures
@@ -84,23 +88,6 @@ static const char cxl_tiered[] =
         "distances: 10,20/20,10\n";
 
 /*
- * The QEMU machine of tests/vm/run_vm.py, figure for figure, so that a test
- * run on the emulator and in the VM sees the same machine: memory-backend
- * sizes 512M/256M/256M, hmat-lb latencies 100/120/300 ns, and bandwidths
- * 100G/400G/30G. QEMU reads "G" as 2^30 and Linux reports 102400, 409600
- * and 30720 MB/s in sysfs, so these are GiB/s. Distances are the -numa dist
- * lines. Node 2 is the far memory, given kind CXL.
- */
-static const char qemu_3node[] =
-        "tier: name=node0, kind=DRAM, capacity=512MiB, bw=100GiB/s, "
-        "latency=100ns, cpus=all\n"
-        "tier: name=node1, kind=HBM, capacity=256MiB, bw=400GiB/s, "
-        "latency=120ns\n"
-        "tier: name=node2, kind=CXL, capacity=256MiB, bw=30GiB/s, "
-        "latency=300ns\n"
-        "distances: 10,12,30/12,10,35/30,35,10\n";
-
-/*
  * A laptop: 16 GiB of dual-channel DDR4-3200, 2 x 3200 MT/s x 8 bytes =
  * 51.2 GB/s peak (JEDEC DDR4 speed bins); 90 ns is a representative idle
  * latency for a client DDR4 system (modelled).
@@ -110,12 +97,22 @@ static const char single[] =
         "latency=90ns, cpus=all\n";
 
 const char *const aml_emu_preset_names[] = {
-        "knl-flat", "xeon-max-flat", "cxl-tiered", "qemu-3node", "single", NULL,
+        "knl-flat", "xeon-max-flat", "cxl-tiered", "single",
+#define MACHINE(name, text) name,
+#include "emulator/machines.inc"
+#undef MACHINE
+        NULL,
 };
 
 /* In the order of aml_emu_preset_names. */
 static const char *const preset_texts[] = {
-        knl_flat, xeon_max_flat, cxl_tiered, qemu_3node, single,
+        knl_flat,
+        xeon_max_flat,
+        cxl_tiered,
+        single,
+#define MACHINE(name, text) text,
+#include "emulator/machines.inc"
+#undef MACHINE
 };
 
 _Static_assert(sizeof(aml_emu_preset_names) / sizeof(aml_emu_preset_names[0]) ==

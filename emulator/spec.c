@@ -11,15 +11,8 @@
  * malformed spec leaves *out as it was, which spec.h does not promise but
  * the rest of aml does.
  *
- * Numbers are exact. The digits before and after the point are kept as
- * integers and multiplied by the unit in 128-bit arithmetic, so "1.5GiB" is
- * exactly 1610612736 bytes, 18446744073709551615B fits and 17179869184GiB
- * (2^64 bytes) does not. Floating point would round, and make both the
- * values and the overflow limit fuzzy.
- *
- * Errors carry the offset of the token at fault. Inside a preset's text the
- * offset would mean nothing to the user, so it is the preset's name in the
- * user's text instead (presets are tested to parse, so this is a safety net).
+ * Tokens, numbers with units and errors are spec_lex.c's
+ * (emulator/spec_internal.h).
  */
 #include "emulator/spec.h"
 
@@ -34,72 +27,10 @@
 #include <aml/error.h>
 
 #include "aml/src/quote.h"
-
-__extension__ typedef unsigned __int128 spec_u128;
-
-/* Tokens quoted in an error reason are cut to this many bytes, so that the
- * reason keeps its end (often the list of what is allowed). */
-#define QUOTE_MAX  24
-#define QUOTE_SIZE AML_QUOTE_SIZE(QUOTE_MAX)
-
-/* More fraction digits than this could not be kept exact in 128 bits once
- * multiplied by a unit (10^18 x 2^40 x 2 < 2^128); nobody needs them. */
-#define DECIMALS_MAX 18
+#include "emulator/spec_internal.h"
 
 /* Longest tier name, as struct aml_emu_tier stores it with its NUL. */
 #define NAME_MAX_LEN (AML_DEVICE_NAME_MAX - 1)
-
-struct spec_unit {
-	const char *name;
-	uint64_t factor;
-};
-
-/* What a quantity measures, and the units it accepts (case-sensitive). */
-struct spec_quantity {
-	const char *what;
-	const struct spec_unit *units;
-	const char *allowed;
-};
-
-static const struct spec_unit capacity_units[] = {
-        {"B", 1},
-        {"KB", 1000},
-        {"MB", 1000000},
-        {"GB", 1000000000},
-        {"TB", 1000000000000},
-        {"KiB", (uint64_t)1 << 10},
-        {"MiB", (uint64_t)1 << 20},
-        {"GiB", (uint64_t)1 << 30},
-        {"TiB", (uint64_t)1 << 40},
-        {NULL, 0},
-};
-
-static const struct spec_unit bandwidth_units[] = {
-        {"B/s", 1},
-        {"KB/s", 1000},
-        {"MB/s", 1000000},
-        {"GB/s", 1000000000},
-        {"TB/s", 1000000000000},
-        {"KiB/s", (uint64_t)1 << 10},
-        {"MiB/s", (uint64_t)1 << 20},
-        {"GiB/s", (uint64_t)1 << 30},
-        {"TiB/s", (uint64_t)1 << 40},
-        {NULL, 0},
-};
-
-static const struct spec_unit latency_units[] = {
-        {"ns", 1},
-        {"us", 1000},
-        {NULL, 0},
-};
-
-static const struct spec_quantity capacity = {
-        "capacity", capacity_units, "B, KiB, MiB, GiB, TiB, KB, MB, GB or TB"};
-static const struct spec_quantity bandwidth = {
-        "bandwidth", bandwidth_units,
-        "B/s, KB/s, MB/s, GB/s, TB/s, KiB/s, MiB/s, GiB/s or TiB/s"};
-static const struct spec_quantity latency = {"latency", latency_units,
-                                             "ns or us"};
 
 /* bw and latency are each followed by their read_ and write_ keys: the
  * checks for conflicting and missing directions rely on that order. */
@@ -114,6 +45,11 @@ enum spec_key {
 	KEY_READ_LATENCY,
 	KEY_WRITE_LATENCY,
 	KEY_CPUS,
+	KEY_VCPUS,
+	KEY_USABLE,
+	/* Access items only. */
+	KEY_FROM,
+	KEY_TO,
 	KEY_COUNT
 };
 
@@ -128,6 +64,10 @@ static const char *const spec_keys[KEY_COUNT] = {
         [KEY_READ_LATENCY] = "read_latency",
         [KEY_WRITE_LATENCY] = "write_latency",
         [KEY_CPUS] = "cpus",
+        [KEY_VCPUS] = "vcpus",
+        [KEY_USABLE] = "usable",
+        [KEY_FROM] = "from",
+        [KEY_TO] = "to",
 };
 
 static const char *const spec_kinds[AML_DEVICE_KIND_COUNT] = {
@@ -137,239 +77,6 @@ static const char *const spec_kinds[AML_DEVICE_KIND_COUNT] = {
         [AML_DEVICE_NVM] = "NVM",
 };
 
-/* Who gave the distances in force: a user's item overrides a preset's. */
-enum spec_origin {
-	FROM_NOWHERE,
-	FROM_PRESET,
-	FROM_USER,
-};
-
-struct spec_parser {
-	/* Built here; copied out only on success. */
-	struct aml_emu_spec spec;
-	struct aml_emu_error *error;
-	/* The text being read: the user's, or a preset's. */
-	const char *text;
-	/* The preset being expanded (NULL in the user's text), and where the
-	 * user's text names it. */
-	const char *preset;
-	size_t preset_offset;
-	bool scale_seen;
-	/* In the user's text: the scale's numerator. */
-	size_t scale_offset;
-	bool mode_seen;
-	enum spec_origin distances_from;
-	/* In the user's text: the distances item, or the preset's name. */
-	size_t distances_offset;
-	size_t distances_n;
-};
-
-static bool spec_blank(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-/* An item ends at a separator, a comment or the end of the text. */
-static bool spec_item_end(char c)
-{
-	return c == '\0' || c == ';' || c == '\n' || c == '#';
-}
-
-static bool spec_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-/* Bytes of item words, keys and preset names; wider than tier names, so
- * that "Tier" is refused by name rather than as a stray character. */
-static bool spec_word_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       spec_digit(c) || c == '_' || c == '-';
-}
-
-static size_t spec_skip_blanks(const char *t, size_t pos)
-{
-	while (spec_blank(t[pos]))
-		pos++;
-	return pos;
-}
-
-static size_t spec_word_end(const char *t, size_t pos)
-{
-	while (spec_word_char(t[pos]))
-		pos++;
-	return pos;
-}
-
-static size_t spec_rest_end(const char *t, size_t pos)
-{
-	while (!spec_item_end(t[pos]))
-		pos++;
-	return pos;
-}
-
-static bool spec_is(const char *s, size_t len, const char *word)
-{
-	return strlen(word) == len && memcmp(s, word, len) == 0;
-}
-
-/* "token" for an error reason: cut, and escaped as aml's messages show a
- * user's text (aml/src/quote.h). */
-static const char *spec_quote(char *buf, const char *s, size_t len)
-{
-	return aml_quote(buf, QUOTE_SIZE, s, len, QUOTE_MAX);
-}
-
-__attribute__((format(printf, 3, 4))) static int
-spec_fail(struct spec_parser *p, size_t offset, const char *fmt, ...)
-{
-	if (p->error == NULL)
-		return AML_EINVAL;
-	char reason[sizeof(p->error->reason)];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(reason, sizeof(reason), fmt, ap);
-	va_end(ap);
-	if (p->preset == NULL) {
-		p->error->offset = offset;
-		memcpy(p->error->reason, reason, sizeof(reason));
-	} else {
-		p->error->offset = p->preset_offset;
-		/* Bounded so the whole line fits the 128-byte reason: preset
-		 * names are short, and a long reason is cut. */
-		n = snprintf(p->error->reason, sizeof(p->error->reason),
-		             "preset \"%.24s\": %.90s", p->preset, reason);
-	}
-	(void)n;
-	return AML_EINVAL;
-}
-
-/*
- * An unsigned integer at pos (scale terms, distances). On success *end is
- * past its digits. what names it in errors.
- */
-static int spec_integer(struct spec_parser *p,
-                        size_t pos,
-                        const char *what,
-                        uint64_t *out,
-                        size_t *end)
-{
-	const char *t = p->text;
-	char q[QUOTE_SIZE];
-	/* The token, for messages: up to the next blank or punctuation. */
-	size_t tok = pos;
-	while (!spec_item_end(t[tok]) && !spec_blank(t[tok]) && t[tok] != ',' &&
-	       t[tok] != '/')
-		tok++;
-	spec_quote(q, t + pos, tok - pos);
-	if (t[pos] == '-')
-		return spec_fail(p, pos, "%s: negative number", q);
-	if (t[pos] == '+')
-		return spec_fail(p, pos, "%s: no sign allowed", q);
-	if (!spec_digit(t[pos])) {
-		if (tok == pos)
-			return spec_fail(p, pos, "missing %s", what);
-		return spec_fail(p, pos, "%s: not a number", q);
-	}
-	spec_u128 v = 0;
-	size_t i = pos;
-	for (; spec_digit(t[i]); i++) {
-		v = v * 10 + (unsigned)(t[i] - '0');
-		/* Saturate, so that any number of digits stays in 128 bits. */
-		if (v > UINT64_MAX)
-			v = (spec_u128)UINT64_MAX + 1;
-	}
-	if (t[i] == '.')
-		return spec_fail(p, pos, "%s %s: not an integer", what, q);
-	if (i != tok)
-		return spec_fail(p, pos, "%s: not a number", q);
-	if (v > UINT64_MAX)
-		return spec_fail(p, pos, "%s %s overflows 64 bits", what, q);
-	*out = (uint64_t)v;
-	*end = i;
-	return 0;
-}
-
-/* A number with a unit, [off, off + len) of the text, blanks trimmed. */
-static int spec_quantity(struct spec_parser *p,
-                         const struct spec_quantity *qty,
-                         size_t off,
-                         size_t len,
-                         uint64_t *out)
-{
-	const char *s = p->text + off;
-	char q[QUOTE_SIZE];
-	spec_quote(q, s, len);
-	if (s[0] == '-')
-		return spec_fail(p, off, "%s: negative number", q);
-	if (s[0] == '+')
-		return spec_fail(p, off, "%s: no sign allowed", q);
-
-	spec_u128 whole = 0;
-	size_t i = 0;
-	for (; i < len && spec_digit(s[i]); i++) {
-		whole = whole * 10 + (unsigned)(s[i] - '0');
-		if (whole > UINT64_MAX)
-			whole = (spec_u128)UINT64_MAX + 1; /* as above */
-	}
-	if (i == 0)
-		return spec_fail(p, off, "%s: not a number", q);
-	uint64_t fraction = 0;
-	uint64_t pow10 = 1;
-	size_t decimals = 0;
-	if (i < len && s[i] == '.') {
-		for (i++; i < len && spec_digit(s[i]); i++, decimals++) {
-			if (decimals < DECIMALS_MAX) {
-				fraction =
-				        fraction * 10 + (unsigned)(s[i] - '0');
-				pow10 *= 10;
-			}
-		}
-		if (decimals == 0)
-			return spec_fail(p, off, "%s: not a number", q);
-		if (decimals > DECIMALS_MAX)
-			return spec_fail(p, off, "%s: more than %d decimals", q,
-			                 DECIMALS_MAX);
-	}
-
-	size_t unit = i;
-	while (unit < len && spec_blank(s[unit]))
-		unit++;
-	if (unit == len)
-		return spec_fail(p, off, "%s: missing unit (use %s)", q,
-		                 qty->allowed);
-	const struct spec_unit *u = qty->units;
-	while (u->name != NULL && !spec_is(s + unit, len - unit, u->name))
-		u++;
-	if (u->name == NULL) {
-		/* "12e3", "0x10", "1.2.3", "1 2GiB": a malformed number rather
-		 * than a bad unit, since no unit has a digit, '.' or 'x' */
-		bool number = s[i] == '.' ||
-		              (unit == i && (s[i] == 'x' || s[i] == 'X'));
-		for (size_t j = unit; j < len; j++)
-			number = number || spec_digit(s[j]);
-		if (number)
-			return spec_fail(p, off, "%s: not a number", q);
-		return spec_fail(p, off + unit, "bad unit %s (use %s)",
-		                 spec_quote(q, s + unit, len - unit),
-		                 qty->allowed);
-	}
-
-	/* whole <= 2^64 and factor <= 2^40: no overflow in 128 bits; the
-	 * fraction is rounded to the nearest unit, half up. */
-	spec_u128 v = whole * u->factor;
-	v += ((spec_u128)fraction * u->factor * 2 + pow10) /
-	     ((spec_u128)pow10 * 2);
-	if (v > UINT64_MAX)
-		return spec_fail(p, off, "%s %s overflows 64 bits", qty->what,
-		                 q);
-	if (v == 0)
-		return spec_fail(p, off, "%s %s must be > 0", qty->what, q);
-	*out = (uint64_t)v;
-	return 0;
-}
-
 static int spec_name(struct spec_parser *p,
                      struct aml_emu_tier *tier,
                      size_t off,
@@ -377,22 +84,23 @@ static int spec_name(struct spec_parser *p,
 {
 	const char *s = p->text + off;
 	char q[QUOTE_SIZE];
-	spec_quote(q, s, len);
+	emu_spec_quote(q, s, len);
 	if (len > NAME_MAX_LEN)
-		return spec_fail(p, off,
-		                 "tier name %s is longer than %d characters", q,
-		                 NAME_MAX_LEN);
+		return emu_spec_fail(
+		        p, off, "tier name %s is longer than %d characters", q,
+		        NAME_MAX_LEN);
 	for (size_t i = 0; i < len; i++) {
 		char c = s[i];
 		if (!((c >= 'a' && c <= 'z') || spec_digit(c) || c == '_' ||
 		      c == '-'))
-			return spec_fail(
+			return emu_spec_fail(
 			        p, off,
 			        "bad tier name %s (use a-z, 0-9, _ and -)", q);
 	}
 	for (size_t i = 0; i < p->spec.ntiers; i++)
 		if (spec_is(s, len, p->spec.tiers[i].name))
-			return spec_fail(p, off, "duplicate tier name %s", q);
+			return emu_spec_fail(p, off, "duplicate tier name %s",
+			                     q);
 	memcpy(tier->name, s, len);
 	tier->name[len] = '\0';
 	return 0;
@@ -414,16 +122,55 @@ static int spec_cpus(struct spec_parser *p,
 	/* aml_bitmap_parse wants a NUL-terminated list. */
 	char list[AML_BITMAP_FORMAT_MAX];
 	if (len >= sizeof(list))
-		return spec_fail(p, off, "cpus list %s is too long",
-		                 spec_quote(q, s, len));
+		return emu_spec_fail(p, off, "cpus list %s is too long",
+		                     emu_spec_quote(q, s, len));
 	memcpy(list, s, len);
 	list[len] = '\0';
 	if (aml_bitmap_parse(&tier->cpus, list) != 0)
-		return spec_fail(
+		return emu_spec_fail(
 		        p, off,
 		        "bad cpus list %s (use e.g. 0-3,8, all or none)",
-		        spec_quote(q, s, len));
+		        emu_spec_quote(q, s, len));
 	return 0;
+}
+
+/* vcpus=N: 1 to AML_EMU_VCPUS_MAX guest CPUs. */
+static int spec_vcpus(struct spec_parser *p,
+                      struct aml_emu_tier *tier,
+                      size_t off,
+                      size_t len)
+{
+	uint64_t v = 0;
+	size_t end = off;
+	int err = emu_spec_integer(p, off, "vcpus", &v, &end);
+	if (err != 0)
+		return err;
+	if (end != off + len)
+		return emu_spec_fail(p, end, "unexpected text after vcpus");
+	if (v == 0 || v > AML_EMU_VCPUS_MAX)
+		return emu_spec_fail(p, off,
+		                     "vcpus %" PRIu64 " out of range (1 to %d)",
+		                     v, AML_EMU_VCPUS_MAX);
+	tier->vcpus = (unsigned)v;
+	return 0;
+}
+
+/* The index of a tier named before this point, for an access item. */
+static int
+spec_tier_ref(struct spec_parser *p, size_t off, size_t len, size_t *out)
+{
+	char q[QUOTE_SIZE];
+	for (size_t i = 0; i < p->spec.ntiers; i++) {
+		if (spec_is(p->text + off, len, p->spec.tiers[i].name)) {
+			*out = i;
+			return 0;
+		}
+	}
+	return emu_spec_fail(
+	        p, off,
+	        "unknown tier %s (an access item names tiers given "
+	        "before it)",
+	        emu_spec_quote(q, p->text + off, len));
 }
 
 static int spec_field(struct spec_parser *p,
@@ -446,15 +193,16 @@ static int spec_field(struct spec_parser *p,
 				return 0;
 			}
 		}
-		return spec_fail(p, off,
-		                 "unknown kind %s (use DRAM, HBM, CXL or NVM)",
-		                 spec_quote(q, s, len));
+		return emu_spec_fail(
+		        p, off, "unknown kind %s (use DRAM, HBM, CXL or NVM)",
+		        emu_spec_quote(q, s, len));
 	case KEY_CAPACITY:
-		return spec_quantity(p, &capacity, off, len, &tier->capacity);
+		return emu_spec_quantity(p, &emu_spec_capacity, off, len,
+		                         &tier->capacity);
 	case KEY_BW:
 	case KEY_READ_BW:
 	case KEY_WRITE_BW:
-		err = spec_quantity(p, &bandwidth, off, len, &v);
+		err = emu_spec_quantity(p, &emu_spec_bandwidth, off, len, &v);
 		if (err == 0 && key != KEY_WRITE_BW)
 			tier->read_bw = v;
 		if (err == 0 && key != KEY_READ_BW)
@@ -463,7 +211,7 @@ static int spec_field(struct spec_parser *p,
 	case KEY_LATENCY:
 	case KEY_READ_LATENCY:
 	case KEY_WRITE_LATENCY:
-		err = spec_quantity(p, &latency, off, len, &v);
+		err = emu_spec_quantity(p, &emu_spec_latency, off, len, &v);
 		if (err == 0 && key != KEY_WRITE_LATENCY)
 			tier->read_latency_ns = v;
 		if (err == 0 && key != KEY_READ_LATENCY)
@@ -471,6 +219,15 @@ static int spec_field(struct spec_parser *p,
 		return err;
 	case KEY_CPUS:
 		return spec_cpus(p, tier, off, len);
+	case KEY_VCPUS:
+		return spec_vcpus(p, tier, off, len);
+	case KEY_USABLE:
+		return emu_spec_quantity(p, &emu_spec_capacity, off, len,
+		                         &tier->usable);
+	case KEY_FROM:
+		return spec_tier_ref(p, off, len, &p->access_from);
+	case KEY_TO:
+		return spec_tier_ref(p, off, len, &p->access_to);
 	case KEY_COUNT:
 		break;
 	}
@@ -502,7 +259,7 @@ static int spec_conflict(struct spec_parser *p,
 	}
 	for (int i = 0; i < 2; i++)
 		if (seen[other[i]])
-			return spec_fail(
+			return emu_spec_fail(
 			        p, off,
 			        "\"%s\" conflicts with \"%s\" (give %s, "
 			        "or read_%s and write_%s)",
@@ -512,72 +269,168 @@ static int spec_conflict(struct spec_parser *p,
 	return 0;
 }
 
-static int spec_tier_complete(struct spec_parser *p,
-                              const struct aml_emu_tier *tier,
+/* bw and latency, or their read_ and write_ keys, were all given; what
+ * names the item in messages ("tier \"x\""). */
+static int spec_perf_complete(struct spec_parser *p,
                               const bool *seen,
-                              size_t item)
+                              size_t item,
+                              const char *what)
 {
 	static const enum spec_key pairs[2] = {KEY_BW, KEY_LATENCY};
-	if (!seen[KEY_NAME])
-		return spec_fail(p, item, "tier: missing name");
-	if (!seen[KEY_KIND])
-		return spec_fail(p, item, "tier \"%s\": missing kind",
-		                 tier->name);
-	if (!seen[KEY_CAPACITY])
-		return spec_fail(p, item, "tier \"%s\": missing capacity",
-		                 tier->name);
 	for (int i = 0; i < 2; i++) {
 		enum spec_key both = pairs[i];
 		bool r = seen[both + 1], w = seen[both + 2];
 		if (seen[both] || (r && w))
 			continue;
 		if (r || w)
-			return spec_fail(p, item, "tier \"%s\": missing %s",
-			                 tier->name,
-			                 spec_keys[r ? both + 2 : both + 1]);
-		return spec_fail(p, item,
-		                 "tier \"%s\": missing %s (or read_%s and "
-		                 "write_%s)",
-		                 tier->name, spec_keys[both], spec_keys[both],
-		                 spec_keys[both]);
+			return emu_spec_fail(
+			        p, item, "%s: missing %s", what,
+			        spec_keys[r ? both + 2 : both + 1]);
+		return emu_spec_fail(p, item,
+		                     "%s: missing %s (or read_%s and write_%s)",
+		                     what, spec_keys[both], spec_keys[both],
+		                     spec_keys[both]);
 	}
 	return 0;
 }
 
-/* tier: key=value, ... from pos (past the ':'); *end at the item's end. */
-static int
-spec_tier(struct spec_parser *p, size_t item, size_t pos, size_t *end)
+static bool spec_has_cpus(const struct aml_emu_tier *tier)
+{
+	return tier->cpus_all || tier->vcpus > 0 ||
+	       aml_bitmap_count(&tier->cpus) > 0;
+}
+
+/* A tier with vcpus and no cpus key takes the guest's CPU numbers: QEMU
+ * numbers guest CPUs in node order, as the tiers are. */
+static int spec_tier_complete(struct spec_parser *p,
+                              struct aml_emu_tier *tier,
+                              const bool *seen,
+                              size_t item)
+{
+	char what[sizeof(tier->name) + 8];
+	if (!seen[KEY_NAME])
+		return emu_spec_fail(p, item, "tier: missing name");
+	snprintf(what, sizeof(what), "tier \"%s\"", tier->name);
+	if (!seen[KEY_KIND])
+		return emu_spec_fail(p, item, "%s: missing kind", what);
+	if (!seen[KEY_CAPACITY])
+		return emu_spec_fail(p, item, "%s: missing capacity", what);
+	int err = spec_perf_complete(p, seen, item, what);
+	if (err != 0)
+		return err;
+	if (tier->usable > tier->capacity)
+		return emu_spec_fail(p, item,
+		                     "%s: usable %" PRIu64
+		                     " B is more than its "
+		                     "capacity %" PRIu64 " B",
+		                     what, tier->usable, tier->capacity);
+	if (tier->vcpus == 0)
+		return 0;
+	if (p->vcpus_total + tier->vcpus > AML_BITMAP_MAX)
+		return emu_spec_fail(p, item, "%s: more than %d vcpus in all",
+		                     what, AML_BITMAP_MAX);
+	if (!seen[KEY_CPUS])
+		aml_bitmap_set_range(&tier->cpus, p->vcpus_total,
+		                     p->vcpus_total + tier->vcpus - 1);
+	p->vcpus_total += tier->vcpus;
+	return 0;
+}
+
+/* An access item's checks, once its keys are read; then it is stored. */
+static int spec_access_complete(struct spec_parser *p,
+                                const struct aml_emu_tier *figures,
+                                const bool *seen,
+                                size_t item)
+{
+	if (!seen[KEY_FROM] || !seen[KEY_TO])
+		return emu_spec_fail(p, item, "access: missing %s",
+		                     seen[KEY_FROM] ? "to" : "from");
+	const struct aml_emu_tier *from = &p->spec.tiers[p->access_from];
+	const struct aml_emu_tier *to = &p->spec.tiers[p->access_to];
+	char what[2 * sizeof(from->name) + 24];
+	snprintf(what, sizeof(what), "access from \"%s\" to \"%s\"", from->name,
+	         to->name);
+	int err = spec_perf_complete(p, seen, item, what);
+	if (err != 0)
+		return err;
+	if (p->access_from == p->access_to)
+		return emu_spec_fail(
+		        p, item,
+		        "%s: a tier seen from itself has the tier's "
+		        "own bw and latency",
+		        what);
+	if (!spec_has_cpus(from))
+		return emu_spec_fail(
+		        p, item,
+		        "%s: \"%s\" has no CPUs (cpus or vcpus), so "
+		        "it is not an initiator",
+		        what, from->name);
+	for (size_t i = 0; i < p->spec.naccess; i++)
+		if (p->spec.access[i].from == p->access_from &&
+		    p->spec.access[i].to == p->access_to)
+			return emu_spec_fail(p, item, "%s: given twice", what);
+	if (p->spec.naccess == AML_EMU_ACCESS_MAX)
+		return emu_spec_fail(p, item, "more than %d access items",
+		                     AML_EMU_ACCESS_MAX);
+	p->spec.access[p->spec.naccess++] = (struct aml_emu_spec_access){
+	        .from = p->access_from,
+	        .to = p->access_to,
+	        .read_bw = figures->read_bw,
+	        .write_bw = figures->write_bw,
+	        .read_latency_ns = figures->read_latency_ns,
+	        .write_latency_ns = figures->write_latency_ns,
+	};
+	return 0;
+}
+
+/* Which keys an item takes: a tier every key but from and to; an access
+ * item from, to and the figures. */
+static bool spec_key_allowed(enum spec_key key, bool access)
+{
+	if (key == KEY_FROM || key == KEY_TO)
+		return access;
+	return !access || (key >= KEY_BW && key <= KEY_WRITE_LATENCY);
+}
+
+/* key=value, ... from pos (past the ':') of a tier or an access item, into
+ * *fields; *end at the item's end. */
+static int spec_fields(struct spec_parser *p,
+                       struct aml_emu_tier *fields,
+                       bool *seen,
+                       bool access,
+                       size_t pos,
+                       size_t *end)
 {
 	const char *t = p->text;
 	char q[QUOTE_SIZE];
-	if (p->spec.ntiers == AML_EMU_TIERS_MAX)
-		return spec_fail(p, item, "more than %d tiers",
-		                 AML_EMU_TIERS_MAX);
-	struct aml_emu_tier *tier = &p->spec.tiers[p->spec.ntiers];
-	memset(tier, 0, sizeof(*tier));
-	bool seen[KEY_COUNT] = {false};
 	for (;;) {
 		pos = spec_skip_blanks(t, pos);
 		size_t key_end = spec_word_end(t, pos);
 		if (key_end == pos) {
 			if (spec_item_end(t[pos]))
-				return spec_fail(p, pos, "expected key=value");
-			return spec_fail(p, pos,
-			                 "unexpected %s, expected key=value",
-			                 spec_quote(q, t + pos, 1));
+				return emu_spec_fail(p, pos,
+				                     "expected key=value");
+			return emu_spec_fail(
+			        p, pos, "unexpected %s, expected key=value",
+			        emu_spec_quote(q, t + pos, 1));
 		}
-		spec_quote(q, t + pos, key_end - pos);
+		emu_spec_quote(q, t + pos, key_end - pos);
 		size_t eq = spec_skip_blanks(t, key_end);
 		if (t[eq] != '=')
-			return spec_fail(p, pos, "missing '=' after %s", q);
+			return emu_spec_fail(p, pos, "missing '=' after %s", q);
 		int key = 0;
 		while (key < KEY_COUNT &&
 		       !spec_is(t + pos, key_end - pos, spec_keys[key]))
 			key++;
-		if (key == KEY_COUNT)
-			return spec_fail(p, pos, "unknown key %s", q);
+		if (key == KEY_COUNT ||
+		    !spec_key_allowed((enum spec_key)key, access))
+			return emu_spec_fail(
+			        p, pos, "unknown key %s%s", q,
+			        access ? " in access (use from, to, "
+			                 "bw, latency)"
+			               : "");
 		if (seen[key])
-			return spec_fail(p, pos, "duplicate key %s", q);
+			return emu_spec_fail(p, pos, "duplicate key %s", q);
 		if (key >= KEY_BW && key <= KEY_WRITE_LATENCY &&
 		    spec_conflict(p, seen, (enum spec_key)key, pos) != 0)
 			return AML_EINVAL;
@@ -589,20 +442,47 @@ spec_tier(struct spec_parser *p, size_t item, size_t pos, size_t *end)
 		while (value_end > value && spec_blank(t[value_end - 1]))
 			value_end--;
 		if (value_end == value)
-			return spec_fail(p, pos, "empty value for %s", q);
-		int err = spec_field(p, tier, (enum spec_key)key, value,
+			return emu_spec_fail(p, pos, "empty value for %s", q);
+		int err = spec_field(p, fields, (enum spec_key)key, value,
 		                     value_end - value);
 		if (err != 0)
 			return err;
 		if (t[after] != ',') {
 			*end = after;
-			break;
+			return 0;
 		}
 		pos = after + 1;
 	}
-	int err = spec_tier_complete(p, tier, seen, item);
+}
+
+/* tier: key=value, ... from pos (past the ':'); *end at the item's end. */
+static int
+spec_tier(struct spec_parser *p, size_t item, size_t pos, size_t *end)
+{
+	if (p->spec.ntiers == AML_EMU_TIERS_MAX)
+		return emu_spec_fail(p, item, "more than %d tiers",
+		                     AML_EMU_TIERS_MAX);
+	struct aml_emu_tier *tier = &p->spec.tiers[p->spec.ntiers];
+	memset(tier, 0, sizeof(*tier));
+	bool seen[KEY_COUNT] = {false};
+	int err = spec_fields(p, tier, seen, false, pos, end);
+	if (err == 0)
+		err = spec_tier_complete(p, tier, seen, item);
 	if (err == 0)
 		p->spec.ntiers++;
+	return err;
+}
+
+/* access: from=T, to=U, figures, from pos (past the ':'). */
+static int
+spec_access(struct spec_parser *p, size_t item, size_t pos, size_t *end)
+{
+	struct aml_emu_tier figures;
+	memset(&figures, 0, sizeof(figures));
+	bool seen[KEY_COUNT] = {false};
+	int err = spec_fields(p, &figures, seen, true, pos, end);
+	if (err == 0)
+		err = spec_access_complete(p, &figures, seen, item);
 	return err;
 }
 
@@ -615,7 +495,7 @@ spec_distances(struct spec_parser *p, size_t item, size_t pos, size_t *end)
 	char q[QUOTE_SIZE];
 	bool store = true;
 	if (p->preset == NULL && p->distances_from == FROM_USER)
-		return spec_fail(p, item, "distances given twice");
+		return emu_spec_fail(p, item, "distances given twice");
 	if (p->preset != NULL && p->distances_from == FROM_USER)
 		store = false; /* the user's own distances win */
 	if (store)
@@ -623,36 +503,37 @@ spec_distances(struct spec_parser *p, size_t item, size_t pos, size_t *end)
 
 	pos = spec_skip_blanks(t, pos);
 	if (spec_item_end(t[pos]))
-		return spec_fail(p, item, "empty value for \"distances\"");
+		return emu_spec_fail(p, item, "empty value for \"distances\"");
 	size_t row = 0, col = 0, n = 0;
 	size_t row_start = pos;
 	for (;;) {
 		pos = spec_skip_blanks(t, pos);
 		size_t at = pos;
 		uint64_t v = 0;
-		int err = spec_integer(p, pos, "distance", &v, &pos);
+		int err = emu_spec_integer(p, pos, "distance", &v, &pos);
 		if (err != 0)
 			return err;
 		if (row == 0 && col == AML_EMU_TIERS_MAX)
-			return spec_fail(p, at,
-			                 "distances: more than %d columns",
-			                 AML_EMU_TIERS_MAX);
+			return emu_spec_fail(p, at,
+			                     "distances: more than %d columns",
+			                     AML_EMU_TIERS_MAX);
 		if (row > 0 && col == n)
-			return spec_fail(p, at,
-			                 "distances: row %zu has more than %zu "
-			                 "values",
-			                 row + 1, n);
+			return emu_spec_fail(
+			        p, at,
+			        "distances: row %zu has more than %zu "
+			        "values",
+			        row + 1, n);
 		if (row == col && v != 10)
-			return spec_fail(p, at,
-			                 "distance %" PRIu64
-			                 " from tier %zu to "
-			                 "itself (must be 10)",
-			                 v, row);
+			return emu_spec_fail(p, at,
+			                     "distance %" PRIu64
+			                     " from tier %zu to "
+			                     "itself (must be 10)",
+			                     v, row);
 		if (v < 10 || v > 254)
-			return spec_fail(p, at,
-			                 "distance %" PRIu64
-			                 " out of range (10 to 254)",
-			                 v);
+			return emu_spec_fail(p, at,
+			                     "distance %" PRIu64
+			                     " out of range (10 to 254)",
+			                     v);
 		if (store)
 			p->spec.distances[row][col] = (uint8_t)v;
 		col++;
@@ -665,28 +546,30 @@ spec_distances(struct spec_parser *p, size_t item, size_t pos, size_t *end)
 		if (row == 0)
 			n = col;
 		else if (col < n)
-			return spec_fail(p, row_start,
-			                 "distances: row %zu has %zu values, "
-			                 "expected %zu",
-			                 row + 1, col, n);
+			return emu_spec_fail(
+			        p, row_start,
+			        "distances: row %zu has %zu values, "
+			        "expected %zu",
+			        row + 1, col, n);
 		row++;
 		if (t[pos] != '/')
 			break;
 		pos = spec_skip_blanks(t, pos + 1);
 		if (row == n)
-			return spec_fail(
+			return emu_spec_fail(
 			        p, pos,
 			        "distances: more rows than columns (%zu)", n);
 		row_start = pos;
 		col = 0;
 	}
 	if (!spec_item_end(t[pos]))
-		return spec_fail(
+		return emu_spec_fail(
 		        p, pos, "unexpected %s in distances",
-		        spec_quote(q, t + pos, spec_rest_end(t, pos) - pos));
+		        emu_spec_quote(q, t + pos,
+		                       spec_rest_end(t, pos) - pos));
 	if (row < n)
-		return spec_fail(p, item, "distances: %zu rows for %zu columns",
-		                 row, n);
+		return emu_spec_fail(
+		        p, item, "distances: %zu rows for %zu columns", row, n);
 	*end = pos;
 	if (store) {
 		p->spec.has_distances = true;
@@ -704,31 +587,32 @@ spec_scale(struct spec_parser *p, size_t item, size_t pos, size_t *end)
 	const char *t = p->text;
 	char q[QUOTE_SIZE];
 	if (p->scale_seen)
-		return spec_fail(p, item, "scale given twice");
+		return emu_spec_fail(p, item, "scale given twice");
 	pos = spec_skip_blanks(t, pos);
 	if (spec_item_end(t[pos]))
-		return spec_fail(p, item, "empty value for \"scale\"");
+		return emu_spec_fail(p, item, "empty value for \"scale\"");
 	size_t num_at = pos, den_at = pos;
 	uint64_t num = 0, den = 1;
-	int err = spec_integer(p, pos, "scale", &num, &pos);
+	int err = emu_spec_integer(p, pos, "scale", &num, &pos);
 	if (err != 0)
 		return err;
 	pos = spec_skip_blanks(t, pos);
 	if (t[pos] == '/') {
 		den_at = pos = spec_skip_blanks(t, pos + 1);
-		err = spec_integer(p, pos, "scale denominator", &den, &pos);
+		err = emu_spec_integer(p, pos, "scale denominator", &den, &pos);
 		if (err != 0)
 			return err;
 		pos = spec_skip_blanks(t, pos);
 	}
 	if (!spec_item_end(t[pos]))
-		return spec_fail(
+		return emu_spec_fail(
 		        p, pos, "unexpected %s after scale",
-		        spec_quote(q, t + pos, spec_rest_end(t, pos) - pos));
+		        emu_spec_quote(q, t + pos,
+		                       spec_rest_end(t, pos) - pos));
 	if (num == 0)
-		return spec_fail(p, num_at, "scale is 0");
+		return emu_spec_fail(p, num_at, "scale is 0");
 	if (den == 0)
-		return spec_fail(p, den_at, "scale denominator is 0");
+		return emu_spec_fail(p, den_at, "scale denominator is 0");
 	p->spec.scale_num = num;
 	p->spec.scale_den = den;
 	p->scale_seen = true;
@@ -744,23 +628,57 @@ spec_mode(struct spec_parser *p, size_t item, size_t pos, size_t *end)
 	const char *t = p->text;
 	char q[QUOTE_SIZE];
 	if (p->mode_seen)
-		return spec_fail(p, item, "mode given twice");
+		return emu_spec_fail(p, item, "mode given twice");
 	pos = spec_skip_blanks(t, pos);
 	size_t value_end = spec_rest_end(t, pos);
 	*end = value_end;
 	while (value_end > pos && spec_blank(t[value_end - 1]))
 		value_end--;
 	if (value_end == pos)
-		return spec_fail(p, item, "empty value for \"mode\"");
+		return emu_spec_fail(p, item, "empty value for \"mode\"");
 	if (spec_is(t + pos, value_end - pos, "account"))
 		p->spec.mode = AML_EMU_ACCOUNT;
 	else if (spec_is(t + pos, value_end - pos, "delay"))
 		p->spec.mode = AML_EMU_DELAY;
 	else
-		return spec_fail(p, pos,
-		                 "unknown mode %s (use account or delay)",
-		                 spec_quote(q, t + pos, value_end - pos));
+		return emu_spec_fail(
+		        p, pos, "unknown mode %s (use account or delay)",
+		        emu_spec_quote(q, t + pos, value_end - pos));
 	p->mode_seen = true;
+	return 0;
+}
+
+/* sockets=N from pos (past the '='); checked against the vcpus once the
+ * whole spec is read. */
+static int
+spec_sockets(struct spec_parser *p, size_t item, size_t pos, size_t *end)
+{
+	const char *t = p->text;
+	char q[QUOTE_SIZE];
+	if (p->sockets_seen)
+		return emu_spec_fail(p, item, "sockets given twice");
+	pos = spec_skip_blanks(t, pos);
+	if (spec_item_end(t[pos]))
+		return emu_spec_fail(p, item, "empty value for \"sockets\"");
+	size_t at = pos;
+	uint64_t v = 0;
+	int err = emu_spec_integer(p, pos, "sockets", &v, &pos);
+	if (err != 0)
+		return err;
+	pos = spec_skip_blanks(t, pos);
+	if (!spec_item_end(t[pos]))
+		return emu_spec_fail(
+		        p, pos, "unexpected %s after sockets",
+		        emu_spec_quote(q, t + pos,
+		                       spec_rest_end(t, pos) - pos));
+	if (v == 0 || v > AML_BITMAP_MAX)
+		return emu_spec_fail(
+		        p, at, "sockets %" PRIu64 " out of range (1 to %d)", v,
+		        AML_BITMAP_MAX);
+	p->spec.sockets = (unsigned)v;
+	p->sockets_seen = true;
+	p->sockets_offset = p->preset ? p->preset_offset : at;
+	*end = pos;
 	return 0;
 }
 
@@ -770,7 +688,7 @@ static int spec_items(struct spec_parser *p);
 static int spec_expand(struct spec_parser *p, const char *name, size_t at)
 {
 	if (p->preset != NULL)
-		return spec_fail(p, at, "a preset may not name a preset");
+		return emu_spec_fail(p, at, "a preset may not name a preset");
 	const char *text = p->text;
 	p->text = aml_emu_preset(name);
 	p->preset = name;
@@ -790,44 +708,57 @@ static int spec_item(struct spec_parser *p, size_t *pos)
 	size_t start = *pos;
 	size_t word_end = spec_word_end(t, start);
 	if (word_end == start)
-		return spec_fail(p, start, "unexpected %s",
-		                 spec_quote(q, t + start, 1));
+		return emu_spec_fail(p, start, "unexpected %s",
+		                     emu_spec_quote(q, t + start, 1));
 	const char *w = t + start;
 	size_t len = word_end - start;
 	size_t next = spec_skip_blanks(t, word_end);
 	char c = t[next];
-	spec_quote(q, w, len);
+	emu_spec_quote(q, w, len);
 
-	bool colon = spec_is(w, len, "tier") || spec_is(w, len, "distances");
-	bool equals = spec_is(w, len, "scale") || spec_is(w, len, "mode");
-	if (colon && c == ':')
-		return w[0] == 't' ? spec_tier(p, start, next + 1, pos)
-		                   : spec_distances(p, start, next + 1, pos);
-	if (equals && c == '=')
-		return w[0] == 's' ? spec_scale(p, start, next + 1, pos)
-		                   : spec_mode(p, start, next + 1, pos);
+	static const struct {
+		const char *word;
+		char sep;
+		int (*parse)(struct spec_parser *, size_t, size_t, size_t *);
+	} items[] = {
+	        {"tier", ':', spec_tier},
+	        {"distances", ':', spec_distances},
+	        {"access", ':', spec_access},
+	        {"scale", '=', spec_scale},
+	        {"mode", '=', spec_mode},
+	        {"sockets", '=', spec_sockets},
+	};
+	bool colon = false, equals = false;
+	for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++) {
+		if (!spec_is(w, len, items[i].word))
+			continue;
+		if (c == items[i].sep)
+			return items[i].parse(p, start, next + 1, pos);
+		colon = items[i].sep == ':';
+		equals = !colon;
+	}
 	if (colon)
-		return spec_fail(p, start, "expected ':' after %s", q);
+		return emu_spec_fail(p, start, "expected ':' after %s", q);
 	if (equals)
-		return spec_fail(p, start, "expected '=' after %s", q);
+		return emu_spec_fail(p, start, "expected '=' after %s", q);
 
 	for (size_t i = 0; aml_emu_preset_names[i] != NULL; i++) {
 		if (!spec_is(w, len, aml_emu_preset_names[i]))
 			continue;
 		if (!spec_item_end(c)) {
 			char rest[QUOTE_SIZE];
-			return spec_fail(
+			return emu_spec_fail(
 			        p, next, "unexpected %s after preset %s",
-			        spec_quote(rest, t + next,
-			                   spec_rest_end(t, next) - next),
+			        emu_spec_quote(rest, t + next,
+			                       spec_rest_end(t, next) - next),
 			        q);
 		}
 		*pos = next;
 		return spec_expand(p, aml_emu_preset_names[i], start);
 	}
 	if (spec_item_end(c))
-		return spec_fail(p, start, "unknown item or preset %s", q);
-	return spec_fail(p, start, "unknown item %s", q);
+		return emu_spec_fail(p, start, "unknown item or preset %s", q);
+	return emu_spec_fail(p, start, "unknown item %s", q);
 }
 
 static int spec_items(struct spec_parser *p)
@@ -867,7 +798,7 @@ static int spec_check_scale(struct spec_parser *p)
 		spec_u128 bytes = (spec_u128)s->tiers[i].capacity *
 		                  s->scale_num / s->scale_den;
 		if (bytes > UINT64_MAX || bytes > SIZE_MAX)
-			return spec_fail(
+			return emu_spec_fail(
 			        p, p->scale_offset,
 			        "capacity of tier \"%s\" times scale "
 			        "%" PRIu64 "/%" PRIu64 " overflows 64 bits",
@@ -899,20 +830,26 @@ int aml_emu_spec_parse(const char *text,
 	if (err != 0)
 		return err;
 	if (p.spec.ntiers == 0)
-		return spec_fail(&p, 0,
-		                 "no tier: name a preset or give a tier");
+		return emu_spec_fail(&p, 0,
+		                     "no tier: name a preset or give a tier");
 	if (p.spec.has_distances && p.distances_n != p.spec.ntiers) {
 		if (p.distances_from == FROM_PRESET)
-			return spec_fail(&p, p.distances_offset,
-			                 "distances do not cover every tier "
-			                 "(%zu of %zu): give distances for all",
-			                 p.distances_n, p.spec.ntiers);
-		return spec_fail(
+			return emu_spec_fail(
+			        &p, p.distances_offset,
+			        "distances do not cover every tier "
+			        "(%zu of %zu): give distances for all",
+			        p.distances_n, p.spec.ntiers);
+		return emu_spec_fail(
 		        &p, p.distances_offset,
 		        "distances are %zux%zu but there are %zu tiers",
 		        p.distances_n, p.distances_n, p.spec.ntiers);
 	}
 	err = spec_check_scale(&p);
+	if (err == 0 && p.spec.sockets != 0 &&
+	    (p.vcpus_total == 0 || p.vcpus_total % p.spec.sockets != 0))
+		err = emu_spec_fail(&p, p.sockets_offset,
+		                    "sockets=%u does not divide the %zu vcpus",
+		                    p.spec.sockets, p.vcpus_total);
 	if (err != 0)
 		return err;
 	*out = p.spec;

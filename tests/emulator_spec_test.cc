@@ -83,7 +83,21 @@ void ExpectSameSpec(const struct aml_emu_spec &a, const struct aml_emu_spec &b)
 		EXPECT_EQ(x.write_latency_ns, y.write_latency_ns);
 		EXPECT_EQ(x.cpus_all, y.cpus_all);
 		EXPECT_EQ(aml_bitmap_equal(&x.cpus, &y.cpus), 1);
+		EXPECT_EQ(x.vcpus, y.vcpus);
+		EXPECT_EQ(x.usable, y.usable);
 	}
+	ASSERT_EQ(a.naccess, b.naccess);
+	for (size_t i = 0; i < a.naccess; i++) {
+		const struct aml_emu_spec_access &x = a.access[i],
+		                                 &y = b.access[i];
+		EXPECT_EQ(x.from, y.from);
+		EXPECT_EQ(x.to, y.to);
+		EXPECT_EQ(x.read_bw, y.read_bw);
+		EXPECT_EQ(x.write_bw, y.write_bw);
+		EXPECT_EQ(x.read_latency_ns, y.read_latency_ns);
+		EXPECT_EQ(x.write_latency_ns, y.write_latency_ns);
+	}
+	EXPECT_EQ(a.sockets, b.sockets);
 	EXPECT_EQ(a.has_distances, b.has_distances);
 	EXPECT_EQ(std::memcmp(a.distances, b.distances, sizeof(a.distances)),
 	          0);
@@ -196,31 +210,73 @@ INSTANTIATE_TEST_SUITE_P(
 	        return name;
         });
 
-TEST(EmulatorSpecPresets, NamesAreTheFiveAndNullTerminated)
+// The compiled presets, then the machine files of machines/ (sorted, as
+// Bazel's glob gives them).
+TEST(EmulatorSpecPresets, NamesAreTheCompiledThenTheMachineFiles)
 {
 	std::vector<std::string> names;
 	for (size_t i = 0; aml_emu_preset_names[i] != nullptr; i++)
 		names.push_back(aml_emu_preset_names[i]);
-	EXPECT_EQ(names, (std::vector<std::string>{"knl-flat", "xeon-max-flat",
-	                                           "cxl-tiered", "qemu-3node",
-	                                           "single"}));
+	EXPECT_EQ(names,
+	          (std::vector<std::string>{
+	                  "knl-flat", "xeon-max-flat", "cxl-tiered", "single",
+	                  "qemu-3node", "qemu-4node-2socket", "qemu-snc"}));
 	EXPECT_EQ(aml_emu_preset(nullptr), nullptr);
 	EXPECT_EQ(aml_emu_preset("no-such-preset"), nullptr);
 	EXPECT_EQ(aml_emu_preset("KNL-flat"), nullptr);
 	EXPECT_EQ(aml_emu_preset(""), nullptr);
 }
 
-TEST(EmulatorSpecPresets, EveryPresetHasOneTierWithEveryCpuFirst)
+// One-socket presets give the first tier every CPU; the machine files of
+// several sockets or clusters give each its guest CPUs (vcpus), first.
+TEST(EmulatorSpecPresets, EveryPresetHasCpusFirstAndEveryCpuAtMostOnce)
 {
 	for (size_t i = 0; aml_emu_preset_names[i] != nullptr; i++) {
 		auto p = ParseGood(aml_emu_preset_names[i]);
 		ASSERT_EQ(p->err, 0);
-		EXPECT_TRUE(p->spec.tiers[0].cpus_all)
+		const struct aml_emu_tier &first = p->spec.tiers[0];
+		EXPECT_TRUE(first.cpus_all || first.vcpus > 0)
 		        << aml_emu_preset_names[i];
 		for (size_t t = 1; t < p->spec.ntiers; t++)
 			EXPECT_FALSE(p->spec.tiers[t].cpus_all)
 			        << aml_emu_preset_names[i];
 	}
+}
+
+// The machine files hold what QEMU needs and what the kernel reported:
+// vcpus, usable capacities below the configured ones, and (two sockets)
+// the access items of every remote pair.
+TEST(EmulatorSpecPresets, MachineFilesHaveVcpusAndUsableCapacities)
+{
+	for (const char *name :
+	     {"qemu-3node", "qemu-4node-2socket", "qemu-snc"}) {
+		auto p = ParseGood(name);
+		ASSERT_EQ(p->err, 0);
+		unsigned vcpus = 0;
+		for (size_t t = 0; t < p->spec.ntiers; t++) {
+			const struct aml_emu_tier &tier = p->spec.tiers[t];
+			vcpus += tier.vcpus;
+			EXPECT_GT(tier.usable, tier.capacity * 8 / 10) << name;
+			EXPECT_LT(tier.usable, tier.capacity) << name;
+		}
+		EXPECT_EQ(vcpus, 2u) << name;
+	}
+	auto p = ParseGood("qemu-4node-2socket");
+	ASSERT_EQ(p->spec.ntiers, 4u);
+	EXPECT_EQ(p->spec.sockets, 2u);
+	EXPECT_EQ(Cpus(p->spec.tiers[0].cpus), std::vector<int>{0});
+	EXPECT_EQ(Cpus(p->spec.tiers[1].cpus), std::vector<int>{1});
+	EXPECT_EQ(p->spec.tiers[0].usable, 469364 * KiB);
+	ASSERT_EQ(p->spec.naccess, 4u);
+	// HBM from the far socket.
+	const struct aml_emu_spec_access &far = p->spec.access[2];
+	EXPECT_EQ(far.from, 1u);
+	EXPECT_EQ(far.to, 2u);
+	EXPECT_EQ(far.read_bw, 100 * GiB);
+	EXPECT_EQ(far.write_latency_ns, 220u);
+	p = ParseGood("qemu-snc");
+	EXPECT_EQ(p->spec.distances[2][1], 23);
+	EXPECT_EQ(p->spec.distances[2][3], 23);
 }
 
 // ---- Good specs ----
@@ -500,6 +556,92 @@ TEST(EmulatorSpecGood, DistancesMayBeAsymmetric)
 	        ParseGood(kTier + ";" + Tier("b") + ";distances: 10,254/11,10");
 	EXPECT_EQ(p->spec.distances[0][1], 254);
 	EXPECT_EQ(p->spec.distances[1][0], 11);
+}
+
+TEST(EmulatorSpecGood, VcpusNumberGuestCpusInTierOrderUnlessCpusIsGiven)
+{
+	auto p = ParseGood("tier: name=a, kind=DRAM, capacity=1GiB, bw=1GB/s, "
+	                   "latency=1ns, vcpus=2\n" +
+	                   Tier("b") +
+	                   "\n"
+	                   "tier: name=c, kind=DRAM, capacity=1GiB, bw=1GB/s, "
+	                   "latency=1ns, vcpus=3\n"
+	                   "tier: name=d, kind=DRAM, vcpus=1, cpus=7, "
+	                   "capacity=1GiB, bw=1GB/s, latency=1ns\n"
+	                   "tier: name=e, kind=DRAM, capacity=1GiB, bw=1GB/s, "
+	                   "latency=1ns, cpus=all, vcpus=64\n"
+	                   "sockets=5");
+	ASSERT_EQ(p->err, 0);
+	const struct aml_emu_tier *t = p->spec.tiers;
+	EXPECT_EQ(t[0].vcpus, 2u);
+	EXPECT_EQ(Cpus(t[0].cpus), (std::vector<int>{0, 1}));
+	EXPECT_EQ(t[1].vcpus, 0u);
+	EXPECT_EQ(Cpus(t[1].cpus), std::vector<int>{});
+	EXPECT_EQ(Cpus(t[2].cpus), (std::vector<int>{2, 3, 4}));
+	// A cpus key is the emulator's: it wins, and the guest numbers go on.
+	EXPECT_EQ(Cpus(t[3].cpus), std::vector<int>{7});
+	EXPECT_TRUE(t[4].cpus_all);
+	EXPECT_EQ(Cpus(t[4].cpus), std::vector<int>{});
+	EXPECT_EQ(p->spec.sockets, 5u); // 70 vcpus
+	EXPECT_EQ(p->spec.naccess, 0u);
+}
+
+TEST(EmulatorSpecGood, UsableAndAccessItems)
+{
+	auto p = ParseGood(
+	        "tier: name=s0, kind=DRAM, capacity=1GiB, usable=1GiB, "
+	        "bw=100GB/s, latency=100ns, vcpus=1\n"
+	        "tier: name=hbm, kind=HBM, capacity=1GiB, usable=1000MiB, "
+	        "bw=400GB/s, latency=120ns\n"
+	        "tier: name=s1, kind=DRAM, capacity=1GiB, bw=100GB/s, "
+	        "latency=100ns, cpus=1\n"
+	        "access: from=s1, to=hbm, bw=100GB/s, latency=220ns\n"
+	        "access : to = s0 , read_bw=50GB/s, write_bw=40GB/s, "
+	        "read_latency=200ns, write_latency=0.21us, from=s1\n"
+	        "access: from=s0, to=s1, latency=1us, bw=1TB/s");
+	ASSERT_EQ(p->err, 0);
+	EXPECT_EQ(p->spec.tiers[0].usable, GiB);
+	EXPECT_EQ(p->spec.tiers[1].usable, 1000 * MiB);
+	EXPECT_EQ(p->spec.tiers[2].usable, 0u);
+	ASSERT_EQ(p->spec.naccess, 3u);
+	const struct aml_emu_spec_access *a = p->spec.access;
+	EXPECT_EQ(a[0].from, 2u);
+	EXPECT_EQ(a[0].to, 1u);
+	EXPECT_EQ(a[0].read_bw, 100 * GB);
+	EXPECT_EQ(a[0].write_bw, 100 * GB);
+	EXPECT_EQ(a[0].read_latency_ns, 220u);
+	EXPECT_EQ(a[0].write_latency_ns, 220u);
+	EXPECT_EQ(a[1].from, 2u);
+	EXPECT_EQ(a[1].to, 0u);
+	EXPECT_EQ(a[1].read_bw, 50 * GB);
+	EXPECT_EQ(a[1].write_bw, 40 * GB);
+	EXPECT_EQ(a[1].read_latency_ns, 200u);
+	EXPECT_EQ(a[1].write_latency_ns, 210u);
+	EXPECT_EQ(a[2].from, 0u);
+	EXPECT_EQ(a[2].to, 2u);
+	EXPECT_EQ(a[2].read_latency_ns, 1000u);
+	// Preset tiers may be named, and a scale applies to usable too.
+	p = ParseGood("qemu-3node; scale=1/64; access: from=node0, to=node2, "
+	              "bw=20GiB/s, latency=310ns");
+	ASSERT_EQ(p->err, 0);
+	EXPECT_EQ(p->spec.naccess, 1u);
+}
+
+TEST(EmulatorSpecGood, AsManyAccessItemsAsAllowed)
+{
+	std::string text;
+	for (int i = 0; i < 17; i++)
+		text += Tier("t" + std::to_string(i)) + ", vcpus=1\n";
+	for (int from = 0, n = 0; from < 17; from++)
+		for (int to = 0; to < 17 && n < AML_EMU_ACCESS_MAX; to++)
+			if (to != from && ++n)
+				text += "access: from=t" +
+				        std::to_string(from) + ", to=t" +
+				        std::to_string(to) +
+				        ", bw=1GB/s, latency=2ns\n";
+	auto p = ParseGood(text);
+	ASSERT_EQ(p->err, 0);
+	EXPECT_EQ(p->spec.naccess, (size_t)AML_EMU_ACCESS_MAX);
 }
 
 // ---- Bad specs ----
@@ -831,6 +973,124 @@ INSTANTIATE_TEST_SUITE_P(
                 Bad{"single;mode=", "mode=", "empty value for \"mode\""},
                 Bad{"single;mode=delay;mode=account", "mode=account",
                     "mode given twice"}),
+        BadName);
+
+// A machine with one tier with CPUs (a) and one without (b).
+const std::string kAB = Tier("a") + ", vcpus=1;" + Tier("b") + ";";
+
+std::string TooManyAccessItems()
+{
+	std::string text;
+	for (int i = 0; i < 17; i++)
+		text += Tier("t" + std::to_string(i)) + ", vcpus=1\n";
+	for (int from = 0; from < 17; from++)
+		for (int to = 0; to < 17; to++)
+			if (to != from)
+				text += "access: from=t" +
+				        std::to_string(from) + ", to=t" +
+				        std::to_string(to) +
+				        ", bw=1GB/s, latency=2ns\n";
+	return text;
+}
+
+// The 257th item, and everything after it.
+std::string PastTheLastAccessItem()
+{
+	std::string text = TooManyAccessItems();
+	size_t at = 0;
+	for (int i = 0; i <= AML_EMU_ACCESS_MAX; i++)
+		at = text.find("access:", at + 1);
+	return text.substr(at);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+        MachineItems,
+        EmulatorSpecBad,
+        ::testing::Values(
+                Bad{kTier + ", vcpus=0", "0", "vcpus 0 out of range (1 to 64)"},
+                Bad{kTier + ", vcpus=65", "65", "vcpus 65 out of range"},
+                Bad{kTier + ", vcpus=1.5", "1.5",
+                    "vcpus \"1.5\": not an "
+                    "integer"},
+                Bad{kTier + ", vcpus=two", "two", "not a number"},
+                Bad{kTier + ", vcpus=1, vcpus=2", "vcpus=2",
+                    "duplicate key \"vcpus\""},
+                Bad{"tier: name=a, kind=DRAM, usable=2GiB, capacity=1GiB, "
+                    "bw=1GB/s, latency=1ns",
+                    "tier: name=a, kind=DRAM, usable=2GiB, capacity=1GiB, "
+                    "bw=1GB/s, latency=1ns",
+                    "tier \"a\": usable 2147483648 B is more than its "
+                    "capacity 1073741824 B"},
+                Bad{kTier + ", usable=0B", "0B", "must be > 0"},
+                Bad{kTier + ", usable=1", "1", "missing unit"},
+                Bad{kTier + ", from=a", "from=a", "unknown key \"from\""},
+                // Access items.
+                Bad{kAB + "access: from=a, to=c, bw=1GB/s, latency=1ns",
+                    "c, bw=1GB/s, latency=1ns",
+                    "unknown tier \"c\" (an access item names tiers given "
+                    "before it)"},
+                Bad{"tier: name=a, kind=DRAM, capacity=1GiB, bw=1GB/s, "
+                    "latency=1ns, vcpus=1; access: from=a, to=b, bw=1GB/s, "
+                    "latency=1ns; " +
+                            Tier("b"),
+                    "b, bw=1GB/s, latency=1ns; " + Tier("b"),
+                    "unknown tier \"b\""},
+                Bad{kAB + "access: from=b, to=a, bw=1GB/s, latency=1ns",
+                    "access: from=b, to=a, bw=1GB/s, latency=1ns",
+                    "access from \"b\" to \"a\": \"b\" has no CPUs (cpus "
+                    "or vcpus), so it is not an initiator"},
+                Bad{kAB + "access: from=a, to=a, bw=1GB/s, latency=1ns",
+                    "access: from=a, to=a, bw=1GB/s, latency=1ns",
+                    "a tier seen from itself"},
+                Bad{kAB + "access: from=a, to=b, bw=1GB/s, latency=1ns;"
+                          "access: from=a, to=b, bw=2GB/s, latency=2ns",
+                    "access: from=a, to=b, bw=2GB/s, latency=2ns",
+                    "access from \"a\" to \"b\": given twice"},
+                Bad{kAB + "access: to=b, bw=1GB/s, latency=1ns",
+                    "access: to=b, bw=1GB/s, latency=1ns",
+                    "access: missing from"},
+                Bad{kAB + "access: from=a, bw=1GB/s, latency=1ns",
+                    "access: from=a, bw=1GB/s, latency=1ns",
+                    "access: missing to"},
+                Bad{kAB + "access: from=a, to=b, latency=1ns",
+                    "access: from=a, to=b, latency=1ns",
+                    "access from \"a\" to \"b\": missing bw (or read_bw "
+                    "and write_bw)"},
+                Bad{kAB + "access: from=a, to=b, bw=1GB/s, read_latency=1ns",
+                    "access: from=a, to=b, bw=1GB/s, read_latency=1ns",
+                    "missing write_latency"},
+                Bad{kAB + "access: from=a, to=b, bw=1GB/s, bw=1GB/s",
+                    "bw=1GB/s", "duplicate key \"bw\""},
+                Bad{kAB + "access: from=a, to=b, bw=1GB/s, read_bw=1GB/s",
+                    "read_bw=1GB/s", "conflicts with"},
+                Bad{kAB + "access: from=a, to=b, bw=1GB/s, latency=1ns, "
+                          "capacity=1GiB",
+                    "capacity=1GiB",
+                    "unknown key \"capacity\" in access (use from, to, bw, "
+                    "latency)"},
+                Bad{kAB + "access: from=a, to=b, bw=1GB, latency=1ns",
+                    "GB, latency=1ns", "bad unit"},
+                Bad{kAB + "access", "access",
+                    "expected ':' after "
+                    "\"access\""},
+                Bad{kAB + "access:", "", "expected key=value"},
+                Bad{TooManyAccessItems(), PastTheLastAccessItem(),
+                    "more than 256 access items"},
+                // sockets.
+                Bad{kAB + "sockets=0", "0", "sockets 0 out of range"},
+                Bad{kAB + "sockets=", "sockets=",
+                    "empty value for "
+                    "\"sockets\""},
+                Bad{kAB + "sockets=1;sockets=1", "sockets=1",
+                    "sockets given twice"},
+                Bad{kAB + "sockets=1 2", "2",
+                    "unexpected \"2\" after "
+                    "sockets"},
+                Bad{kAB + "sockets", "sockets", "expected '=' after"},
+                Bad{kAB + "sockets=2", "2",
+                    "sockets=2 does not divide the "
+                    "1 vcpus"},
+                Bad{kTier + ";sockets=1", "1", "does not divide the 0 vcpus"}),
         BadName);
 
 TEST(EmulatorSpecBadInput, NullArguments)

@@ -270,13 +270,25 @@ TEST(MapCapacity, MarginIsASixtyFourthOfCapacityAndAtLeast4MiB)
 
 // ---- The same rules on the emulator, where pages are placed at map time.
 
+// qemu-3node with QEMU's configured sizes (512, 256 and 256 MiB), not the
+// usable ones its preset gives the devices (machines/qemu-3node.spec): the
+// arithmetic below is on round sizes.
+const char kConfigured3Node[] =
+        "tier: name=node0, kind=DRAM, capacity=512MiB, bw=100GiB/s, "
+        "latency=100ns, cpus=all\n"
+        "tier: name=node1, kind=HBM, capacity=256MiB, bw=400GiB/s, "
+        "latency=120ns\n"
+        "tier: name=node2, kind=CXL, capacity=256MiB, bw=30GiB/s, "
+        "latency=300ns\n"
+        "distances: 10,12,30 / 12,10,35 / 30,35,10\n";
+
 class MapCapacityEmulated : public ::testing::Test
 {
       protected:
 	void SetUp() override
 	{
 		struct aml_emu_error error = {};
-		ASSERT_EQ(aml_emu_create(&t, "qemu-3node", &error), 0)
+		ASSERT_EQ(aml_emu_create(&t, kConfigured3Node, &error), 0)
 		        << error.reason;
 		for (size_t i = 0; i < 3; i++)
 			dev[i] = aml_topology_device(t, i);

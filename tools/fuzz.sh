@@ -47,8 +47,8 @@ fuzzer_flags=()
 case "$name" in
 spec)
 	fuzzer=tests/fuzz/emulator_spec_fuzzer.c
-	sources=(emulator/spec.c emulator/presets.c aml/src/bitmap.c aml/src/error.c
-		aml/src/quote.c)
+	sources=(emulator/spec.c emulator/spec_lex.c emulator/presets.c
+		aml/src/bitmap.c aml/src/error.c aml/src/quote.c)
 	max_len=8192
 	;;
 list)
@@ -93,7 +93,12 @@ trap cleanup EXIT
 # shellcheck disable=SC2054 # the commas are in -fsanitize=, not between elements
 flags=(-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-	-I aml/include -I .)
+	-I aml/include -I . -I "$work")
+
+# presets.c includes the machine files as C (emulator/BUILD.bazel does the
+# same at build time).
+mkdir -p "$work/emulator"
+emulator/embed_machines.sh machines/*.spec >"$work/emulator/machines.inc"
 
 echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return 0; }' >"$work/probe.c"
 if ! "$cc" -fsanitize=fuzzer,address,undefined "$work/probe.c" -o "$work/probe" 2>"$work/probe.log"; then
@@ -179,7 +184,7 @@ int main(int argc, char **argv)
 	return 0;
 }
 C
-	"$cc" -std=c11 -I aml/include -I . "$work/presets.c" emulator/presets.c -o "$work/presets"
+	"$cc" -std=c11 -I aml/include -I . -I "$work" "$work/presets.c" emulator/presets.c -o "$work/presets"
 	"$work/presets" "$work/seeds"
 fi
 

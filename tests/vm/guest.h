@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // Test helper for the guest-only tests: they run in the 3-node QEMU guest of
-// tests/vm/run_vm.py, whose /init sets AML_VM_GUEST=qemu-3node, and skip
-// anywhere else (a laptop, a CI runner, a real multi-node machine with
-// another topology). In the guest they are mandatory: a guest that does not
-// look like the machine of docs/vm.md fails them.
+// tests/vm/run_vm.py, whose /init sets AML_VM_GUEST to the machine's name
+// (qemu-3node here), and skip anywhere else (a laptop, a CI runner, a real
+// multi-node machine with another topology). In the guest they are
+// mandatory: a guest that does not look like the machine of docs/vm.md
+// fails them.
 #ifndef AML_TESTS_VM_GUEST_H
 #define AML_TESTS_VM_GUEST_H
 

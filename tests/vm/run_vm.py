@@ -1,18 +1,25 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: BSD-3-Clause
-"""Boot the 3-node NUMA guest of docs/vm.md under QEMU, run
-commands inside it, and exit with their verdict.
+"""Boot a NUMA guest of docs/vm.md under QEMU, run commands inside it,
+and exit with their verdict.
 
-    run_vm.py [--timeout S] [--file PATH]... --run 'CMD' [--run 'CMD']...
+    run_vm.py [--machine NAME|FILE] [--aml-machine TOOL] [--timeout S]
+              [--file PATH]... --run 'CMD' [--run 'CMD']...
+
+The guest is a machine file (machines/NAME.spec, or any spec FILE with
+vcpus): //tools:aml_machine (TOOL, by default bazel-bin/tools/aml_machine
+of this repository) turns it into QEMU's -smp, -m, -object and -numa
+arguments, so this script never reads the spec language. The default is
+qemu-3node: node 0: 512 MiB DDR with the 2 CPUs, node 1: 256 MiB CPU-less
+HBM (400 GB/s in HMAT), node 2: 256 MiB CPU-less far memory (30 GB/s).
+Transparent huge pages are off.
 
 Every --file (test binaries, scenario files) is copied into the guest's /t
 under its base name, with the shared libraries of ELF files at their host
 paths (found with ldd). Each --run command runs in /t with sh, as root,
-with /proc, /sys, /dev and a tmpfs /tmp mounted, and AML_VM_GUEST=qemu-3node
-in the environment (guest-only tests skip without it). The guest has node 0:
-512 MiB DDR with the 2 CPUs, node 1: 256 MiB CPU-less HBM (400 GB/s in
-HMAT), node 2: 256 MiB CPU-less far memory (30 GB/s), transparent huge
-pages off.
+with /proc, /sys, /dev and a tmpfs /tmp mounted, and AML_VM_GUEST=NAME (the
+machine's name; a FILE's base name without .spec) in the environment
+(guest-only tests skip without it).
 
 Exit status: 0 when every command exited 0; 1 when one failed (the guest's
 log is printed, so the failing test's output is there); 2 when the guest
@@ -32,27 +39,6 @@ import time
 
 QEMU = "qemu-system-x86_64"
 QBOOT = "/usr/share/qemu/qboot.rom"
-MACHINE = [
-    "-machine", "q35,hmat=on", "-accel", "tcg,thread=multi", "-cpu", "max",
-    "-smp", "2", "-m", "1G",
-    "-object", "memory-backend-ram,size=512M,id=m0",
-    "-object", "memory-backend-ram,size=256M,id=m1",
-    "-object", "memory-backend-ram,size=256M,id=m2",
-    "-numa", "node,nodeid=0,memdev=m0,cpus=0-1,initiator=0",
-    "-numa", "node,nodeid=1,memdev=m1,initiator=0",
-    "-numa", "node,nodeid=2,memdev=m2,initiator=0",
-    "-numa", "dist,src=0,dst=1,val=12",
-    "-numa", "dist,src=0,dst=2,val=30",
-    "-numa", "dist,src=1,dst=2,val=35",
-]
-HMAT = [(0, 100, "100G"), (1, 120, "400G"), (2, 300, "30G")]
-for target, latency, bandwidth in HMAT:
-    MACHINE += [
-        "-numa", "hmat-lb,initiator=0,target=%d,hierarchy=memory,"
-        "data-type=access-latency,latency=%d" % (target, latency),
-        "-numa", "hmat-lb,initiator=0,target=%d,hierarchy=memory,"
-        "data-type=access-bandwidth,bandwidth=%s" % (target, bandwidth),
-    ]
 APPEND = "console=ttyS0 panic=-1 loglevel=4 transparent_hugepage=never"
 MARK = "=== aml-vm:"
 
@@ -103,7 +89,7 @@ mount -t devtmpfs dev /dev
 mount -t tmpfs tmp /tmp
 cd /t
 # Guest-only tests run when they see this, and skip everywhere else.
-export AML_VM_GUEST=qemu-3node
+export AML_VM_GUEST=%(machine)s
 # Bazel's binaries find their libraries through $ORIGIN-relative run
 # paths, which do not hold in /t: name the directories they were copied to.
 export LD_LIBRARY_PATH=%(libdirs)s
@@ -123,7 +109,25 @@ echo "%(mark)s exit $rc: %(quoted)s"
 """
 
 
-def initramfs(files, runs, workdir):
+def machine_args(machine, tool):
+    """QEMU's machine arguments for a machine name or file, from
+    //tools:aml_machine (one argument a line), and the guest's name."""
+    if tool is None:
+        tool = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                            "..", "..", "bazel-bin", "tools", "aml_machine")
+    if not os.path.isfile(tool):
+        fail("no %s: bazel build //tools:aml_machine (or pass "
+             "--aml-machine)" % tool)
+    result = subprocess.run([tool, machine], capture_output=True, text=True)
+    if result.returncode != 0:
+        fail("%s %s: %s" % (tool, machine, result.stderr.strip()))
+    name = os.path.basename(machine)
+    if name.endswith(".spec"):
+        name = name[:-len(".spec")]
+    return result.stdout.splitlines(), name
+
+
+def initramfs(files, runs, workdir, machine):
     root = os.path.join(workdir, "root")
     for d in ("bin", "t", "proc", "sys", "dev", "tmp"):
         os.makedirs(os.path.join(root, d), exist_ok=True)
@@ -145,7 +149,8 @@ def initramfs(files, runs, workdir):
     init = os.path.join(root, "init")
     with open(init, "w") as f:
         libdirs = ":".join(sorted({os.path.dirname(l) for l in libs}))
-        f.write(INIT % {"runs": body, "mark": MARK, "libdirs": libdirs})
+        f.write(INIT % {"runs": body, "mark": MARK, "libdirs": libdirs,
+                        "machine": machine})
     os.chmod(init, 0o755)
     names = subprocess.run(["find", "."], cwd=root, capture_output=True,
                            check=True).stdout
@@ -159,6 +164,11 @@ def initramfs(files, runs, workdir):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--machine", default="qemu-3node",
+                        help="a machine name (machines/NAME.spec) or a "
+                        "spec file")
+    parser.add_argument("--aml-machine", default=None,
+                        help="the aml_machine tool (default: bazel-bin's)")
     parser.add_argument("--file", action="append", default=[])
     parser.add_argument("--run", action="append", default=[], required=True)
     # The guest takes 10-20 s on an idle machine; QEMU emulates its CPUs
@@ -166,6 +176,8 @@ def main():
     # Below the 300 s Bazel gives vm_test, so that a hang is reported here.
     parser.add_argument("--timeout", type=float, default=240)
     args = parser.parse_args()
+    # The machine first: a bad one is the caller's error on any host.
+    machine, guest = machine_args(args.machine, args.aml_machine)
     if shutil.which(QEMU) is None:
         fail(QEMU + " not found: install qemu-system-x86 "
              "(tools/setup.sh does)")
@@ -178,8 +190,8 @@ def main():
                                dir=os.environ.get("TEST_TMPDIR"))
     try:
         kernel, is_elf = kernel_elf(workdir)
-        initrd = initramfs(args.file, args.run, workdir)
-        command = [QEMU] + MACHINE + [
+        initrd = initramfs(args.file, args.run, workdir, guest)
+        command = [QEMU] + machine + [
             "-kernel", kernel, "-initrd", initrd, "-append", APPEND,
             "-display", "none", "-serial", "stdio", "-monitor", "none",
             "-no-reboot", "-nodefaults",
@@ -199,7 +211,7 @@ def main():
 
     seconds = time.monotonic() - started
     print(log)
-    print("run_vm: guest finished in %.1f s" % seconds)
+    print("run_vm: guest %s finished in %.1f s" % (guest, seconds))
     for line in log.splitlines():
         if line.startswith(MARK + " exit ") and \
                 not line.startswith(MARK + " exit 0:"):

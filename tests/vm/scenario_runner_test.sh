@@ -1,21 +1,30 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-3-Clause
-# The scenario runner from the command line, on the emulator's qemu-3node:
-# every shipped scenario passes (exit 0), and a scenario with a deliberately
-# wrong expectation fails (exit 1) with a message that names the file, the
-# line, what was expected and what was found, by page range.
+# The scenario runner from the command line, on emulated machines: every
+# shipped scenario passes (exit 0) on the machine of its directory
+# (scenarios/MACHINE/), and a scenario with a deliberately wrong expectation
+# fails (exit 1) with a message that names the file, the line, what was
+# expected and what was found, by page range.
 # Arguments: the runner, the wrong scenario, then the shipped scenarios.
 runner=$1
 wrong=$2
 shift 2
 
-out=$("$runner" --emulate qemu-3node "$@")
-status=$?
-echo "$out"
-if [ $status -ne 0 ]; then
-	echo "scenario_runner_test: the shipped scenarios fail on the emulator"
-	exit 1
-fi
+for scenario in "$@"; do
+	machine=$(basename "$(dirname "$scenario")")
+	if ! grep -qx "machine $machine" "$scenario"; then
+		echo "scenario_runner_test: $scenario is not in its machine's" \
+			"directory (scenarios/MACHINE/)"
+		exit 1
+	fi
+	out=$("$runner" --emulate "$machine" "$scenario")
+	status=$?
+	echo "$out"
+	if [ $status -ne 0 ]; then
+		echo "scenario_runner_test: $scenario fails on the emulator"
+		exit 1
+	fi
+done
 
 out=$("$runner" --emulate qemu-3node "$wrong")
 status=$?
@@ -28,6 +37,16 @@ expected='FAIL wrong_expectation.scn:6: expect near pages 100-199 node0: expecte
 if ! echo "$out" | grep -qxF "$expected"; then
 	echo "scenario_runner_test: the failure does not read:"
 	echo "  $expected"
+	exit 1
+fi
+
+# A scenario for one machine fails, it does not skip, on another.
+out=$("$runner" --emulate qemu-4node-2socket "$wrong")
+status=$?
+echo "$out"
+if [ $status -ne 1 ] || ! echo "$out" | grep -qF "this topology is not qemu-3node"; then
+	echo "scenario_runner_test: qemu-3node's scenario on" \
+		"qemu-4node-2socket did not fail the machine check"
 	exit 1
 fi
 echo "scenario_runner_test: PASS"

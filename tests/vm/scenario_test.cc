@@ -237,43 +237,117 @@ class ScenarioEmulated : public ::testing::Test
 	struct aml_topology *t = nullptr;
 };
 
-// Every .scn file of tests/vm/scenarios, from the test's runfiles.
-std::vector<std::string> ShippedScenarios()
+// The .scn files of a directory.
+std::vector<std::string> ScenariosIn(const std::string &path)
 {
 	std::vector<std::string> paths;
-	DIR *dir = opendir("tests/vm/scenarios");
+	DIR *dir = opendir(path.c_str());
 	if (dir == nullptr)
 		return paths;
 	for (struct dirent *e; (e = readdir(dir)) != nullptr;) {
 		std::string name = e->d_name;
 		if (name.size() > 4 && name.substr(name.size() - 4) == ".scn")
-			paths.push_back("tests/vm/scenarios/" + name);
+			paths.push_back(path + "/" + name);
 	}
 	closedir(dir);
 	return paths;
 }
 
-TEST_F(ScenarioEmulated, EveryShippedScenarioPasses)
+// Every shipped scenario, by machine (tests/vm/scenarios/MACHINE/*.scn),
+// from the test's runfiles.
+std::vector<std::pair<std::string, std::string>> ShippedScenarios()
 {
-	std::vector<std::string> paths = ShippedScenarios();
-	EXPECT_GE(paths.size(), 7u);
-	for (const std::string &path : paths) {
-		const std::string &name = path;
+	std::vector<std::pair<std::string, std::string>> out;
+	const std::string root = "tests/vm/scenarios";
+	DIR *dir = opendir(root.c_str());
+	if (dir == nullptr)
+		return out;
+	for (struct dirent *e; (e = readdir(dir)) != nullptr;) {
+		std::string machine = e->d_name;
+		if (machine[0] == '.')
+			continue;
+		for (const std::string &path :
+		     ScenariosIn(root + "/" + machine))
+			out.push_back({machine, path});
+	}
+	closedir(dir);
+	return out;
+}
+
+// Each on a fresh emulated machine of its directory's name.
+TEST(ScenarioShipped, EveryShippedScenarioPassesOnItsMachine)
+{
+	auto scenarios = ShippedScenarios();
+	EXPECT_GE(scenarios.size(), 12u);
+	for (const auto &[machine, path] : scenarios) {
 		Scenario s;
 		std::string error;
 		ASSERT_TRUE(aml_scenario::ParseFile(path, &s, &error)) << error;
+		EXPECT_EQ(s.machine, machine) << path;
+		struct aml_topology *t = nullptr;
+		struct aml_emu_error emu_error = {};
+		ASSERT_EQ(aml_emu_create(&t, machine.c_str(), &emu_error), 0)
+		        << emu_error.reason;
 		Outcome out = aml_scenario::Run(s, t);
-		EXPECT_TRUE(out.passed) << Failures(out);
+		EXPECT_TRUE(out.passed)
+		        << path << "\n"
+		        << [&] {
+			           std::string all;
+			           for (const std::string &f : out.failures)
+				           all += f + "\n";
+			           return all;
+		           }();
 		EXPECT_EQ(out.canonical.rfind(s.file + ": ", 0), 0u);
 		// Everything was given back.
-		for (size_t i = 0; i < 3; i++) {
+		AML_TOPOLOGY_FOREACH (dev, t) {
 			size_t free_bytes = 0;
-			const struct aml_device *dev =
-			        aml_topology_device(t, i);
 			ASSERT_EQ(aml_device_free_bytes(dev, &free_bytes), 0);
-			EXPECT_EQ(free_bytes, dev->capacity) << name;
+			EXPECT_EQ(free_bytes, dev->capacity) << path;
 		}
+		aml_topology_destroy(&t);
 	}
+}
+
+// The machine check reads the machine's devices from its file, not from a
+// list in the runner: any machine file works, and a topology with other
+// devices, or a machine no file names, fails the check.
+TEST(ScenarioShipped, TheMachineCheckReadsTheMachineFile)
+{
+	Scenario s;
+	std::string error;
+	ASSERT_TRUE(Parse("t.scn",
+	                  "machine qemu-4node-2socket\nmap a bind node3 "
+	                  "1page\nexpect a pages 0 node3\n",
+	                  &s, &error))
+	        << error;
+	struct aml_topology *four = nullptr, *snc = nullptr;
+	ASSERT_EQ(aml_emu_create(&four, "qemu-4node-2socket", nullptr), 0);
+	ASSERT_EQ(aml_emu_create(&snc, "qemu-snc", nullptr), 0);
+	Outcome out = aml_scenario::Run(s, four);
+	EXPECT_TRUE(out.passed);
+	out = aml_scenario::Run(s, snc);
+	EXPECT_FALSE(out.passed);
+	ASSERT_EQ(out.failures.size(), 1u);
+	EXPECT_EQ(out.failures[0],
+	          "t.scn:1: machine qemu-4node-2socket: this topology is not "
+	          "qemu-4node-2socket: expected devices node0:DRAM,"
+	          "node1:DRAM,node2:HBM,node3:CXL, got node0:DRAM,node1:DRAM,"
+	          "node2:HBM,node3:HBM");
+	ASSERT_TRUE(Parse("t.scn",
+	                  "machine qemu-9node\nmap a bind node0 1page\n"
+	                  "expect a pages 0 node0\n",
+	                  &s, &error));
+	out = aml_scenario::Run(s, four);
+	EXPECT_FALSE(out.passed);
+	ASSERT_EQ(out.failures.size(), 1u);
+	EXPECT_EQ(out.failures[0].rfind("t.scn:1: machine qemu-9node: unknown "
+	                                "machine (not a machine file or "
+	                                "preset: ",
+	                                0),
+	          0u)
+	        << out.failures[0];
+	aml_topology_destroy(&four);
+	aml_topology_destroy(&snc);
 }
 
 TEST_F(ScenarioEmulated, AWrongExpectationSaysWhereAndWhat)

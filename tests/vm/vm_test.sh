@@ -1,10 +1,13 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-3-Clause
-# The VM suite: boot the 3-node HMAT guest once (tests/vm/run_vm.py) and run
+# The VM suite: boot one machine's guest once (tests/vm/run_vm.py) and run
 # the guest tests in it.
 #
-#   vm_test.sh [--compare 'HOST COMMAND'] FILE... -- 'GUEST COMMAND'...
+#   vm_test.sh [--machine NAME] [--aml-machine TOOL]
+#              [--compare 'HOST COMMAND'] FILE... -- 'GUEST COMMAND'...
 #
+# NAME is a machine of machines/ (default qemu-3node), TOOL the
+# aml_machine binary that turns it into QEMU's arguments.
 # FILEs (runfiles of binaries and data) are copied to the guest's /t, where
 # the GUEST COMMANDs run. With --compare, the HOST COMMAND (the scenario
 # runner on the emulator) runs here too, and the "RESULT ..." lines it
@@ -27,11 +30,15 @@ if ! command -v qemu-system-x86_64 >/dev/null 2>&1; then
 fi
 
 compare=""
-if [ "$1" = "--compare" ]; then
-	compare=$2
-	shift 2
-fi
 args=""
+while [ $# -gt 0 ]; do
+	case $1 in
+	--machine | --aml-machine) args="$args $1 $2" ;;
+	--compare) compare=$2 ;;
+	*) break ;;
+	esac
+	shift 2
+done
 while [ $# -gt 0 ] && [ "$1" != "--" ]; do
 	args="$args --file $1"
 	shift
@@ -73,4 +80,5 @@ if ! diff -u --label emulator --label guest "$work/emulator.results" \
 	exit 1
 fi
 echo "vm_test: the kernel and the emulator agree on" \
-	"$(wc -l <"$work/guest.results") scenario(s)"
+	"$(wc -l <"$work/guest.results") scenario(s)" \
+	"($(grep -o 'guest .* finished in .*' "$log" | tr -d '\r'))"

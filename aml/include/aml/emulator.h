@@ -69,8 +69,9 @@ struct aml_emu_error {
  * @param[out] out receives the topology, owned by the caller
  *             (aml_topology_destroy()); NULL on error.
  * @param spec a preset name ("knl-flat", "xeon-max-flat", "cxl-tiered",
- *             "qemu-3node", "single"), a spec (docs/emulator.md), or "@path"
- *             to read the spec from a file.
+ *             "single", or a machine file of machines/: "qemu-3node",
+ *             "qemu-4node-2socket", "qemu-snc"), a spec (docs/emulator.md),
+ *             or "@path" to read the spec from a file.
  * @param[out] error where and why a spec was refused; may be NULL.
  * @return 0; AML_EINVAL for NULL arguments, an unreadable file or a
  *         malformed spec; AML_ENOMEM when memory or another resource the

@@ -1,0 +1,31 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
+# run_vm.py's --machine, without booting: a machine the tool does not know,
+# or a spec file that is not a QEMU machine, is exit 2 with the tool's
+# reason, before QEMU or the kernel is looked for.
+# Arguments: run_vm.py, the aml_machine tool.
+run_vm=$1
+tool=$2
+work=${TEST_TMPDIR:-$(mktemp -d)}
+fail() {
+	echo "run_vm_test: FAIL: $*"
+	exit 1
+}
+check() { # reason-substring, run_vm.py arguments...
+	reason=$1
+	shift
+	python3 "$run_vm" --aml-machine "$tool" "$@" --run true \
+		>"$work/out" 2>&1
+	status=$?
+	cat "$work/out"
+	[ $status -eq 2 ] || fail "$*: exit $status, not 2"
+	grep -qF -e "$reason" "$work/out" || fail "$*: no '$reason'"
+}
+check "no such machine" --machine no-such-machine
+check "no tier has vcpus: not a QEMU machine" --machine knl-flat
+printf 'tier: name=node0, kind=DRAM, capacity=64MiB, bw=1GiB/s\n' \
+	>"$work/broken.spec"
+check "missing latency" --machine "$work/broken.spec"
+check "bazel build //tools:aml_machine" --aml-machine "$work/none" \
+	--machine qemu-3node
+echo "run_vm_test: PASS"

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Making an emulated machine: read the spec (a preset, a string, or "@path"
- * for a file), scale capacities, order fallbacks by distance, and build the
- * topology with one device per tier.
+ * for a file), scale capacities, build the fallback orders (emulator.c), and
+ * build the topology with one device per tier.
  *
  * A device's capacity is the tier's usable figure when the spec gives one
  * (what the kernel reports for the node: the emulator then fills up where
@@ -81,27 +81,6 @@ create_read_file(const char *path, char **out, struct aml_emu_error *error)
 	return 0;
 }
 
-/* Each device's others, by distance from it, then index. */
-static void create_fallbacks(struct emu_machine *m)
-{
-	for (size_t from = 0; from < m->ndevices; from++) {
-		size_t n = 0;
-		for (size_t d = 0; d < m->ndevices; d++) {
-			if (d == from)
-				continue;
-			size_t j = n++;
-			for (; j > 0; j--) {
-				uint8_t prev = m->fallback[from][j - 1];
-				if (m->spec.distances[from][prev] <=
-				    m->spec.distances[from][d])
-					break;
-				m->fallback[from][j] = prev;
-			}
-			m->fallback[from][j] = (uint8_t)d;
-		}
-	}
-}
-
 static uint64_t create_pages(const struct emu_machine *m,
                              const struct aml_emu_tier *tier)
 {
@@ -132,7 +111,7 @@ static int create_machine(struct emu_machine *m)
 		        .capacity_pages = create_pages(m, tier),
 		};
 	}
-	create_fallbacks(m);
+	emu_build_zonelists(m);
 	/* Only a lack of resources can fail a default lock. */
 	if (pthread_rwlock_init(&m->lock, NULL) != 0)
 		return AML_ENOMEM;

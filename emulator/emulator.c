@@ -118,11 +118,10 @@ static size_t emu_next_best(const struct emu_machine *m,
  * every node's zonelist at boot: in node order, with node_load shared by
  * all of them, so that each node's list raises the load of the first node
  * of every new distance group it meets, and nodes at equal distance take
- * turns at the head of their group in the lists built after it. Write lock
- * held (done once, before the first placement: create.c's order breaks
- * ties by index only).
+ * turns at the head of their group in the lists built after it. Once,
+ * when the machine is made (create.c).
  */
-static void emu_build_zonelists(struct emu_machine *m)
+void emu_build_zonelists(struct emu_machine *m)
 {
 	unsigned load[AML_EMU_TIERS_MAX] = {0};
 	for (size_t from = 0; from < m->ndevices; from++) {
@@ -138,7 +137,6 @@ static void emu_build_zonelists(struct emu_machine *m)
 			prev = n;
 		}
 	}
-	m->zonelists_built = true;
 }
 
 /* A placement being planned: pages taken per device, not yet committed. */
@@ -203,8 +201,6 @@ static int emu_place(struct emu_machine *m,
                      struct emu_plan *p)
 {
 	memset(p, 0, sizeof(*p));
-	if (!m->zonelists_built)
-		emu_build_zonelists(m);
 	int err = 0;
 	/* BIND and PREFERRED_MANY walk the local device's zonelist, as the
 	 * kernel walks numa_node_id()'s, within the set then (PREFERRED_MANY)

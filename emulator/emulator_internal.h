@@ -84,11 +84,9 @@ struct emu_machine {
 	size_t ndevices;
 	struct emu_device_state devices[AML_EMU_TIERS_MAX];
 	/* Fallback order from each device: the others, in the order of
-	 * Linux 6.1's zonelist (emulator.c builds it before the first
-	 * placement, under the write lock; create.c's first order breaks
-	 * ties by index only). */
+	 * Linux 6.1's zonelist (emu_build_zonelists(), when the machine is
+	 * made). */
 	uint8_t fallback[AML_EMU_TIERS_MAX][AML_EMU_TIERS_MAX];
-	bool zonelists_built;
 	size_t page_size;
 	unsigned page_shift; /* log2(page_size) */
 
@@ -143,6 +141,10 @@ void emu_mapping_update_uniform(struct emu_mapping *m);
 
 /* Make the clock's key and lock, and register the machine for fork():
  * 0, or AML_ENOMEM when the system lacks either. */
+/* Fill machine->fallback as Linux 6.1 builds its zonelists (emulator.c).
+ * Needs the tiers and distances; called once, by create.c. */
+void emu_build_zonelists(struct emu_machine *machine);
+
 int emu_clock_init(struct emu_machine *machine);
 void emu_clock_fini(struct emu_machine *machine);
 /* Account ns of modelled time to the clock (total and this thread); in

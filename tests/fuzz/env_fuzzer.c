@@ -193,9 +193,12 @@ static void check_machine(const struct aml_topology *t,
 	void *first = NULL;
 	for (size_t i = 0; i < s->ntiers; i++) {
 		const struct aml_device *dev = aml_topology_device(t, i);
-		unsigned __int128 bytes =
-		        (unsigned __int128)s->tiers[i].capacity * s->scale_num /
-		        s->scale_den;
+		/* The kernel's usable figure when the spec gives one. */
+		uint64_t capacity = s->tiers[i].usable != 0
+		                            ? s->tiers[i].usable
+		                            : s->tiers[i].capacity;
+		unsigned __int128 bytes = (unsigned __int128)capacity *
+		                          s->scale_num / s->scale_den;
 		check(bytes <= UINT64_MAX);
 		uint64_t pages = (uint64_t)(bytes / page);
 		check(dev->capacity == (pages ? pages : 1) * page);

@@ -94,6 +94,29 @@ std::string RunLengths(const std::vector<Run> &runs)
 	return Join(parts, ",");
 }
 
+// Pages per device, by device name ("node0:100,node1:100"): not by first
+// appearance, since Linux starts an interleave on any device.
+std::string CountsByDevice(const std::vector<std::string> &where)
+{
+	std::map<std::string, size_t> counts;
+	for (const std::string &device : where)
+		counts[device]++;
+	std::vector<std::string> parts;
+	for (const auto &c : counts)
+		parts.push_back(c.first + ":" + std::to_string(c.second));
+	return Join(parts, ",");
+}
+
+// The CPUs of a device, as sched_setaffinity() takes them.
+cpu_set_t DeviceCpus(const struct aml_device *dev)
+{
+	cpu_set_t cpus;
+	CPU_ZERO(&cpus);
+	AML_BITMAP_FOREACH (cpu, &dev->cpus)
+		CPU_SET(cpu, &cpus);
+	return cpus;
+}
+
 struct LiveMap {
 	const Statement *statement = nullptr;
 	struct aml_area *area = nullptr;
@@ -128,6 +151,7 @@ class Runner
 	void Expect(const Statement &st);
 	void ExpectPages(const Statement &st, const LiveMap &m);
 	void ExpectCount(const Statement &st, const LiveMap &m);
+	bool Within(const Statement &st, const LiveMap &m);
 	void Release(LiveMap *m);
 
 	void Problem(const Statement &st, const std::string &what);
@@ -250,10 +274,7 @@ void Runner::RunOn(const Statement &st)
 	const struct aml_device *dev = Device(st, st.device);
 	if (dev == nullptr)
 		return;
-	cpu_set_t cpus;
-	CPU_ZERO(&cpus);
-	AML_BITMAP_FOREACH (cpu, &dev->cpus)
-		CPU_SET(cpu, &cpus);
+	cpu_set_t cpus = DeviceCpus(dev);
 	if (CPU_COUNT(&cpus) == 0 ||
 	    sched_setaffinity(0, sizeof(cpus), &cpus) != 0)
 		Problem(st, "cannot run on the CPUs of " + st.device);
@@ -283,16 +304,18 @@ std::string Runner::Summary(const Statement &st, const LiveMap &m)
 {
 	if (st.edge)
 		return "order " + Join(FirstAppearances(m), ",");
-	std::vector<Run> runs = Runs(Where(m, 0, m.npages - 1), 0);
-	std::vector<std::string> parts;
-	// By device name, not by first appearance: Linux starts an
-	// interleave on any device.
-	std::map<std::string, size_t> counts;
-	for (const Run &r : runs)
-		counts[r.device] += r.last - r.first + 1;
-	for (const auto &c : counts)
-		parts.push_back(c.first + ":" + std::to_string(c.second));
-	return Join(parts, ",");
+	return CountsByDevice(Where(m, 0, m.npages - 1));
+}
+
+// Whether the statement's page range is inside the map (a map sized off
+// the machine is checked only now); says so if not.
+bool Runner::Within(const Statement &st, const LiveMap &m)
+{
+	if (st.last < m.npages)
+		return true;
+	Problem(st,
+	        "past the " + std::to_string(m.npages) + " pages of " + st.map);
+	return false;
 }
 
 // A size relative to the machine, read now: capacity or free memory of a
@@ -413,13 +436,8 @@ void Runner::Move(const Statement &st)
 {
 	const struct aml_device *dev = Device(st, st.device);
 	LiveMap *m = Mapped(st);
-	if (dev == nullptr || m == nullptr)
+	if (dev == nullptr || m == nullptr || !Within(st, *m))
 		return;
-	if (st.last >= m->npages) {
-		Problem(st, "past the " + std::to_string(m->npages) +
-		                    " pages of " + st.map);
-		return;
-	}
 	int err = aml_device_move(dev, m->ptr + st.first * page_,
 	                          (st.last - st.first + 1) * page_);
 	std::string got = err == 0 ? "ok" : aml_errname(err);
@@ -435,21 +453,15 @@ void Runner::Move(const Statement &st)
 void Runner::Touch(const Statement &st)
 {
 	LiveMap *m = Mapped(st);
-	if (m == nullptr)
+	if (m == nullptr || !Within(st, *m))
 		return;
-	if (st.last >= m->npages) {
-		Problem(st, "past the " + std::to_string(m->npages) +
-		                    " pages of " + st.map);
-		return;
-	}
 	cpu_set_t cpus;
 	CPU_ZERO(&cpus);
 	if (!st.device.empty()) {
 		const struct aml_device *dev = Device(st, st.device);
 		if (dev == nullptr)
 			return;
-		AML_BITMAP_FOREACH (cpu, &dev->cpus)
-			CPU_SET(cpu, &cpus);
+		cpus = DeviceCpus(dev);
 		if (CPU_COUNT(&cpus) == 0) {
 			Problem(st, st.device + " has no CPUs");
 			return;
@@ -467,15 +479,9 @@ void Runner::Touch(const Statement &st)
 		Problem(st, "cannot run on the CPUs of " + st.device);
 		return;
 	}
-	std::vector<Run> runs = Runs(Where(*m, st.first, st.last), st.first);
-	std::map<std::string, size_t> counts;
-	for (const Run &r : runs)
-		counts[r.device] += r.last - r.first + 1;
-	std::vector<std::string> parts;
-	for (const auto &c : counts)
-		parts.push_back(c.first + ":" + std::to_string(c.second));
 	items_.push_back("touch " + st.map + " " +
-	                 PageRange(st.first, st.last) + "=" + Join(parts, ","));
+	                 PageRange(st.first, st.last) + "=" +
+	                 CountsByDevice(Where(*m, st.first, st.last)));
 }
 
 // Release pages first to last of a map, which keeps the rest.
@@ -585,11 +591,8 @@ void Runner::ExpectPages(const Statement &st, const LiveMap &m)
 // the tolerance gives the same line as the emulator.
 void Runner::ExpectCount(const Statement &st, const LiveMap &m)
 {
-	if (st.last >= m.npages) {
-		Problem(st, "past the " + std::to_string(m.npages) +
-		                    " pages of " + st.map);
+	if (!Within(st, m))
 		return;
-	}
 	std::vector<std::string> where = Where(m, st.first, st.last);
 	size_t n =
 	        (size_t)std::count(where.begin(), where.end(), st.pattern[0]);
@@ -624,10 +627,7 @@ void Runner::Expect(const Statement &st)
 		return;
 	}
 	if (st.check != Check::kOrder) {
-		if (st.last >= m.npages)
-			Problem(st, "past the " + std::to_string(m.npages) +
-			                    " pages of " + st.map);
-		else
+		if (Within(st, m))
 			ExpectPages(st, m);
 		return;
 	}

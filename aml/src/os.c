@@ -48,6 +48,25 @@ int aml_page_without_device(const void *page)
 	return state == 0 ? AML_ENODEV : state;
 }
 
+/* Linux 5.14 (glibc 2.35); the value is the kernel's, older headers lack it. */
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+int aml_populate_write(void *ptr, size_t size)
+{
+	if (madvise(ptr, size, MADV_POPULATE_WRITE) == 0)
+		return 0;
+	if (errno != EINVAL)
+		return aml_os_error(errno, AML_ENOMEM);
+	size_t page = aml_page_size();
+	for (size_t offset = 0; offset < size; offset += page) {
+		volatile char *byte = (volatile char *)ptr + offset;
+		*byte = *byte;
+	}
+	return 0;
+}
+
 int aml_thread_cpus(struct aml_bitmap *out)
 {
 	cpu_set_t set;

@@ -38,6 +38,16 @@ int aml_page_without_device(const void *page);
  */
 int aml_page_state(const void *page);
 
+/**
+ * Fault every page of [ptr, ptr + size) (page-aligned) in, in order, as
+ * writes. MADV_POPULATE_WRITE returns a fault that fails as an error
+ * (ENOMEM; EFAULT for what would be a SIGBUS) instead of a signal; it does
+ * not keep the OOM killer away by itself. Kernels before 5.14 say EINVAL:
+ * then each page is read and written back, which keeps its contents.
+ * @return 0, or AML_ENOMEM (aml_os_errno() says why).
+ */
+int aml_populate_write(void *ptr, size_t size);
+
 /** The calling thread's CPU affinity into @p out. @return 0, or
  * AML_FAILURE if the kernel refused (*out untouched). */
 int aml_thread_cpus(struct aml_bitmap *out);

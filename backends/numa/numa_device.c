@@ -286,33 +286,13 @@ static int numa_rebind(const struct aml_topology *topology,
 	return 0;
 }
 
-/* Linux 5.14 (glibc 2.35); the value is the kernel's, older headers lack it. */
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23
-#endif
-
-/*
- * Fault every page in, in order, as writes. MADV_POPULATE_WRITE returns a
- * fault that fails as an error (ENOMEM; EFAULT for what would be a SIGBUS)
- * instead of a signal. It does not keep the OOM killer away by itself: the
- * free-memory rule checked before the map does. Kernels before 5.14 say
- * EINVAL; then each page is read and written back, which keeps its
- * contents.
- */
+/* Fault every page in, in order, as writes (aml_populate_write()): the
+ * free-memory rule checked before the map keeps the OOM killer away. */
 static int
 numa_populate(const struct aml_topology *topology, void *ptr, size_t size)
 {
 	(void)topology;
-	if (madvise(ptr, size, MADV_POPULATE_WRITE) == 0)
-		return 0;
-	if (errno != EINVAL)
-		return aml_os_error(errno, AML_ENOMEM);
-	size_t page = aml_page_size();
-	for (size_t offset = 0; offset < size; offset += page) {
-		volatile char *byte = (volatile char *)ptr + offset;
-		*byte = *byte;
-	}
-	return 0;
+	return aml_populate_write(ptr, size);
 }
 
 static int

@@ -83,19 +83,12 @@ static int of_device_unmap(const struct aml_topology *t, void *ptr, size_t size)
 	return aml_device_unmap(only_device(t), ptr, size);
 }
 
-/* What MADV_POPULATE_WRITE does, page by page: a write fault on each, in
- * order. The memory is fresh and not yet visible to another thread, so
- * writing back what was read changes nothing. */
+/* As the numa backend does: every page faulted in, in order, as writes. */
 static int
 of_device_populate(const struct aml_topology *t, void *ptr, size_t size)
 {
 	(void)t;
-	size_t page = aml_page_size();
-	for (size_t done = 0; done < size; done += page) {
-		volatile char *p = (volatile char *)ptr + done;
-		*p = *p;
-	}
-	return 0;
+	return aml_populate_write(ptr, size);
 }
 
 static const struct aml_topology_ops of_device_ops = {

@@ -54,17 +54,6 @@ static int of_device_locate(const struct aml_topology *t,
 	return 0;
 }
 
-static int of_device_device_init(struct aml_device *dev)
-{
-	(void)dev; /* the copy keeps the device's own ops */
-	return 0;
-}
-
-static void of_device_device_fini(struct aml_device *dev)
-{
-	(void)dev;
-}
-
 static void *of_device_map(const struct aml_topology *t,
                            const struct aml_bitmap *nodes,
                            enum aml_policy policy,
@@ -93,8 +82,10 @@ of_device_populate(const struct aml_topology *t, void *ptr, size_t size)
 
 static const struct aml_topology_ops of_device_ops = {
         .locate = of_device_locate,
-        .device_init = of_device_device_init,
-        .device_fini = of_device_device_fini,
+        /* Never called: the topology is made finished, and its copy
+         * keeps the device's own ops. */
+        .device_init = NULL,
+        .device_fini = NULL,
         .map_nodes = of_device_map,
         .unmap_nodes = of_device_unmap,
         .rebind = NULL,

@@ -760,12 +760,8 @@ TEST_F(DmaEmulated, WorkerCopiesOverlapTheWaitersWorkInModelledTime)
 TEST_F(DmaEmulatedPar, TwoWorkersAdvanceTheClockTheSameEveryTime)
 {
 	const size_t size = 4 << 20;
-	char *src =
-	        static_cast<char *>(aml_area_mmap(&slow.base, size, nullptr));
-	char *dst =
-	        static_cast<char *>(aml_area_mmap(&fast.base, size, nullptr));
-	ASSERT_NE(src, nullptr);
-	ASSERT_NE(dst, nullptr);
+	char *src = nullptr, *dst = nullptr;
+	ASSERT_TRUE(MapSlowToFast(size, 31, &src, &dst));
 	uint64_t serial = 0;
 	ASSERT_EQ(aml_emu_copy_cost(t, dst, src, size, &serial), 0);
 

@@ -365,6 +365,17 @@ TEST(CopierSeq, AFailingCopierFailsTheCopyAndBadCopiersAreRefused)
 	aml_dma_par_fini(&par);
 }
 
+// A par engine over @p fake with @p nworkers workers that queues every copy
+// (none inline), in chunks of 4 KiB.
+int InitQueued(struct aml_dma_par *par, FakeCopier *fake, size_t nworkers)
+{
+	struct aml_dma_par_options o = {};
+	o.nworkers = nworkers;
+	o.inline_max = AML_DMA_PAR_NO_INLINE;
+	o.chunk_size = 4096;
+	return aml_dma_par_init_copier(par, &fake->base, &o);
+}
+
 // One worker, every copy queued: the worker copies every chunk on its own
 // clock, starting no earlier than the submission; the waiter resumes at
 // max(its own time, the copy's end), and never copies itself.
@@ -372,11 +383,7 @@ TEST(CopierPar, TheWaitersTimeFollowsTheCopiersClockAndWorkersCopyAlone)
 {
 	FakeCopier fake(true);
 	AML_DMA_PAR_DECL(par);
-	struct aml_dma_par_options o = {};
-	o.nworkers = 1;
-	o.inline_max = AML_DMA_PAR_NO_INLINE;
-	o.chunk_size = 4096;
-	ASSERT_EQ(aml_dma_par_init_copier(&par, &fake.base, &o), 0);
+	ASSERT_EQ(InitQueued(&par, &fake, 1), 0);
 
 	const size_t size = 64 << 10; // 16 chunks of 4 KiB
 	Bytes a = Pattern(size, 2), b(size, 0);
@@ -423,11 +430,7 @@ TEST(CopierPar, TheSameCopyTakesTheSameModelledTimeWhoeverCopies)
 {
 	FakeCopier fake(true);
 	AML_DMA_PAR_DECL(par);
-	struct aml_dma_par_options o = {};
-	o.nworkers = 2;
-	o.inline_max = AML_DMA_PAR_NO_INLINE;
-	o.chunk_size = 4096;
-	ASSERT_EQ(aml_dma_par_init_copier(&par, &fake.base, &o), 0);
+	ASSERT_EQ(InitQueued(&par, &fake, 2), 0);
 	const size_t size = 48 << 10;
 	const uint64_t chunk_ns = 4096 + FakeCopier::kLatencyNs;
 	Bytes a = Pattern(size, 5), b(size, 0);

@@ -621,31 +621,61 @@ spec_scale(struct spec_parser *p, size_t item, size_t pos, size_t *end)
 	return 0;
 }
 
-/* mode=account|delay from pos (past the '='). */
-static int
-spec_mode(struct spec_parser *p, size_t item, size_t pos, size_t *end)
+/* One of two words as the value of `key`, given once: *second says which.
+ * From pos, past the '='. */
+static int spec_choice(struct spec_parser *p,
+                       size_t item,
+                       size_t pos,
+                       size_t *end,
+                       const char *key,
+                       const char *const words[2],
+                       bool *seen,
+                       bool *second)
 {
 	const char *t = p->text;
 	char q[QUOTE_SIZE];
-	if (p->mode_seen)
-		return emu_spec_fail(p, item, "mode given twice");
+	if (*seen)
+		return emu_spec_fail(p, item, "%s given twice", key);
 	pos = spec_skip_blanks(t, pos);
 	size_t value_end = spec_rest_end(t, pos);
 	*end = value_end;
 	while (value_end > pos && spec_blank(t[value_end - 1]))
 		value_end--;
 	if (value_end == pos)
-		return emu_spec_fail(p, item, "empty value for \"mode\"");
-	if (spec_is(t + pos, value_end - pos, "account"))
-		p->spec.mode = AML_EMU_ACCOUNT;
-	else if (spec_is(t + pos, value_end - pos, "delay"))
-		p->spec.mode = AML_EMU_DELAY;
+		return emu_spec_fail(p, item, "empty value for \"%s\"", key);
+	if (spec_is(t + pos, value_end - pos, words[0]))
+		*second = false;
+	else if (spec_is(t + pos, value_end - pos, words[1]))
+		*second = true;
 	else
 		return emu_spec_fail(
-		        p, pos, "unknown mode %s (use account or delay)",
-		        emu_spec_quote(q, t + pos, value_end - pos));
-	p->mode_seen = true;
+		        p, pos, "unknown %s %s (use %s or %s)", key,
+		        emu_spec_quote(q, t + pos, value_end - pos), words[0],
+		        words[1]);
+	*seen = true;
 	return 0;
+}
+
+/* mode=account|delay from pos (past the '='). */
+static int
+spec_mode(struct spec_parser *p, size_t item, size_t pos, size_t *end)
+{
+	static const char *const words[2] = {"account", "delay"};
+	bool delay = false;
+	int err = spec_choice(p, item, pos, end, "mode", words, &p->mode_seen,
+	                      &delay);
+	if (err == 0)
+		p->spec.mode = delay ? AML_EMU_DELAY : AML_EMU_ACCOUNT;
+	return err;
+}
+
+/* placement=touch|map from pos (past the '='). */
+static int
+spec_placement(struct spec_parser *p, size_t item, size_t pos, size_t *end)
+{
+	static const char *const words[2] = {"touch", "map"};
+	return spec_choice(p, item, pos, end, "placement", words,
+	                   &p->placement_seen, &p->spec.place_at_map);
 }
 
 /* sockets=N from pos (past the '='); checked against the vcpus once the
@@ -726,6 +756,7 @@ static int spec_item(struct spec_parser *p, size_t *pos)
 	        {"access", ':', spec_access},
 	        {"scale", '=', spec_scale},
 	        {"mode", '=', spec_mode},
+	        {"placement", '=', spec_placement},
 	        {"sockets", '=', spec_sockets},
 	};
 	bool colon = false, equals = false;

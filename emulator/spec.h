@@ -12,6 +12,7 @@
  *           | 'access' ':' field (',' field)*   a tier seen from another
  *           | 'scale' '=' int ['/' int]   capacities are multiplied by it
  *           | 'mode' '=' ('account' | 'delay')
+ *           | 'placement' '=' ('touch' | 'map')   when pages are placed
  *           | 'sockets' '=' int           QEMU's sockets (-smp)
  *   field  := key '=' value
  *   '#' starts a comment that runs to the end of the line; blanks (space,
@@ -109,6 +110,9 @@ struct aml_emu_spec {
 	uint64_t scale_num;
 	uint64_t scale_den;
 	enum aml_emu_mode mode;
+	/** placement=map: pages placed when mapped, not when first touched
+	 * (the default, where the host allows userfaultfd). */
+	bool place_at_map;
 	/** Access items, in the order given. */
 	size_t naccess;
 	struct aml_emu_spec_access access[AML_EMU_ACCESS_MAX];
@@ -126,7 +130,8 @@ struct aml_emu_spec {
  *         numbers, duplicate names or keys, missing required keys, more
  *         than AML_EMU_TIERS_MAX tiers, no tier at all, distances that are
  *         not a ntiers x ntiers matrix of 10..254 with 10 on the diagonal,
- *         a scale of 0 or with a zero denominator, a scale that takes a
+ *         a scale of 0 or with a zero denominator, mode or placement
+ *         given twice or unknown, a scale that takes a
  *         tier's capacity past 64 bits (the offset is the scale's); a
  *         usable capacity above the capacity, vcpus of 0 or above
  *         AML_EMU_VCPUS_MAX, or more than AML_BITMAP_MAX in all; an access

@@ -55,6 +55,7 @@ struct spec_parser {
 	/* In the user's text: the scale's numerator. */
 	size_t scale_offset;
 	bool mode_seen;
+	bool placement_seen;
 	/* sockets=, and where (in the user's text, or the preset's name). */
 	bool sockets_seen;
 	size_t sockets_offset;

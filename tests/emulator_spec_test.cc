@@ -104,6 +104,7 @@ void ExpectSameSpec(const struct aml_emu_spec &a, const struct aml_emu_spec &b)
 	EXPECT_EQ(a.scale_num, b.scale_num);
 	EXPECT_EQ(a.scale_den, b.scale_den);
 	EXPECT_EQ(a.mode, b.mode);
+	EXPECT_EQ(a.place_at_map, b.place_at_map);
 }
 
 // ---- Presets ----
@@ -487,6 +488,13 @@ TEST(EmulatorSpecGood, Mode)
 	EXPECT_EQ(ParseGood("single")->spec.mode, AML_EMU_ACCOUNT);
 	EXPECT_EQ(ParseGood("single;mode=account")->spec.mode, AML_EMU_ACCOUNT);
 	EXPECT_EQ(ParseGood("mode=delay;single")->spec.mode, AML_EMU_DELAY);
+}
+
+TEST(EmulatorSpecGood, Placement)
+{
+	EXPECT_FALSE(ParseGood("single")->spec.place_at_map);
+	EXPECT_FALSE(ParseGood("single;placement=touch")->spec.place_at_map);
+	EXPECT_TRUE(ParseGood("placement = map;single")->spec.place_at_map);
 }
 
 TEST(EmulatorSpecGood, PresetWithScaleAndMode)
@@ -972,7 +980,13 @@ INSTANTIATE_TEST_SUITE_P(
                 Bad{"single;mode=Delay", "Delay", "unknown mode"},
                 Bad{"single;mode=", "mode=", "empty value for \"mode\""},
                 Bad{"single;mode=delay;mode=account", "mode=account",
-                    "mode given twice"}),
+                    "mode given twice"},
+                Bad{"single;placement=fault", "fault",
+                    "unknown placement \"fault\" (use touch or map)"},
+                Bad{"single;placement=", "placement=",
+                    "empty value for \"placement\""},
+                Bad{"single;placement=map;placement=touch", "placement=touch",
+                    "placement given twice"}),
         BadName);
 
 // A machine with one tier with CPUs (a) and one without (b).

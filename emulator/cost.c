@@ -23,6 +23,7 @@
  * topology is emulated; neither calls back. The emulator's copier
  * (copier.c) calls emu_cost_copy() here.
  */
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -128,7 +129,16 @@ static size_t cost_label(const struct emu_machine *m,
 		return (size_t)map->uniform;
 	}
 	*span = m->page_size - (addr & (m->page_size - 1));
-	return map->labels[(addr - map->start) >> m->page_shift];
+	size_t index = (addr - map->start) >> m->page_shift;
+	uint8_t label = map->labels[index];
+	if (emu_label_placed(label))
+		return label;
+	/* Not touched yet: where a touch from this CPU would place it. */
+	struct emu_plan empty = {{0}};
+	size_t d = 0;
+	emu_place_page(m, &empty, map, index, emu_cpu_device(m, sched_getcpu()),
+	               &d);
+	return d;
 }
 
 /* A run of bytes on one (source, destination) pair is complete: cost it
@@ -240,6 +250,22 @@ int aml_emu_copy_cost(const struct aml_topology *t,
 	return 0;
 }
 
+/* Does a mapping [start, start + size) meets have untouched pages? Read
+ * lock held. */
+static bool
+cost_unplaced(const struct emu_machine *m, uintptr_t start, size_t size)
+{
+	for (const struct emu_mapping *map =
+	             emu_pagetable_next(&m->table, start);
+	     map != NULL && (map->start <= start || map->start - start < size);
+	     map = emu_pagetable_next(
+	             &m->table, map->start + map->npages * m->page_size)) {
+		if (map->unplaced > 0)
+			return true;
+	}
+	return false;
+}
+
 static bool cost_overlap(uintptr_t a, uintptr_t b, size_t size)
 {
 	return a < b ? b - a < size : a - b < size;
@@ -266,8 +292,18 @@ int emu_cost_copy(struct emu_machine *m,
 	uint64_t start = emu_delaying(m) ? emu_now_ns() : 0;
 	struct cost_tally c;
 	pthread_rwlock_rdlock(&m->lock);
-	cost_walk(m, (uintptr_t)dst, (uintptr_t)src, size, 0, &c);
+	bool place = cost_unplaced(m, (uintptr_t)dst, size);
+	if (!place)
+		cost_walk(m, (uintptr_t)dst, (uintptr_t)src, size, 0, &c);
 	pthread_rwlock_unlock(&m->lock);
+	if (place) {
+		/* The copy's writes are the first touch of dst's untouched
+		 * pages: placed here, in bulk, not a fault each. */
+		pthread_rwlock_wrlock(&m->lock);
+		emu_fault_place_range(m, (uintptr_t)dst, size, false);
+		cost_walk(m, (uintptr_t)dst, (uintptr_t)src, size, 0, &c);
+		pthread_rwlock_unlock(&m->lock);
+	}
 	memcpy(dst, src, size);
 	cost_record(m, &c);
 	emu_clock_advance(m, emu_sat_add(streamed ? 0 : c.latency_ns, c.ns),

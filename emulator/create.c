@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <aml/device.h>
 #include <aml/error.h>
@@ -112,6 +113,16 @@ static int create_machine(struct emu_machine *m)
 		};
 	}
 	emu_build_zonelists(m);
+	m->uffd = m->uffd_stop = -1;
+	m->at_touch = !m->spec.place_at_map && emu_fault_available();
+	/* Where every CPU is on one device, a fault needs not ask where its
+	 * thread runs. */
+	long ncpus = sysconf(_SC_NPROCESSORS_CONF);
+	m->only_local = (int)emu_cpu_device(m, 0);
+	for (long cpu = 1; cpu < ncpus && m->only_local >= 0; cpu++) {
+		if (emu_cpu_device(m, (int)cpu) != (size_t)m->only_local)
+			m->only_local = -1;
+	}
 	/* Only a lack of resources can fail a default lock. */
 	if (pthread_rwlock_init(&m->lock, NULL) != 0)
 		return AML_ENOMEM;

@@ -4,20 +4,13 @@
  * page of their mappings real anonymous memory of this machine, labelled in
  * a page table (pagetable.c) with the tier that holds it.
  *
- * Placement follows Linux 6.1, decided at map time for every page:
- *   BIND            the set's devices in the fallback order of the
- *                   calling CPU's device; AML_ENOMEM, and nothing
- *                   mapped, when they are full;
- *   PREFERRED       the device, then the others in its fallback order;
- *   PREFERRED_MANY  the set, then every other device, in the fallback
- *                   order of the calling CPU's device;
- *   INTERLEAVE      the page at virtual page number v on the set's
- *                   ((unsigned int)v mod n)-th device, as 6.1's
- *                   interleave_nid() picks it for an anonymous mapping; a
- *                   full one spills as PREFERRED would, as Linux's does.
- * The fallback orders are the kernel's zonelists, built as 6.1's
- * build_zonelists() builds them (emu_build_zonelists). A device's own maps
- * are BIND to it. Capacity is counted in pages per device.
+ * A page is placed as Linux 6.1 places it (placement.c): when first
+ * touched (fault.c), or with placement=map (or where userfaultfd is not
+ * allowed) when mapped. A device's own maps are BIND to it. A BIND map
+ * larger than its devices' capacity is refused at once, as aml refuses it
+ * on Linux; past their free memory, the touch that finds no room stops the
+ * program where the kernel would call the OOM killer (placement=map: the
+ * map fails with AML_ENOMEM). Capacity is counted in pages per device.
  */
 #include <errno.h>
 #include <sched.h>
@@ -45,209 +38,74 @@ static struct emu_machine *emu_of(const struct aml_topology *t)
 	return aml_topology_impl_data(t, &aml_emu_topology_ops);
 }
 
-/* ---- Placement ---- */
-
-/* The device nearest the calling CPU: the one whose CPUs include it. */
-static size_t emu_local_device(const struct emu_machine *m)
+int aml_emu_places_at_touch(const struct aml_topology *t)
 {
-	int cpu = sched_getcpu();
-	for (size_t i = 0; cpu >= 0 && i < m->ndevices; i++) {
-		if (aml_bitmap_is_set(&m->spec.tiers[i].cpus, (size_t)cpu) == 1)
-			return i;
+	const struct emu_machine *m = t != NULL ? emu_of(t) : NULL;
+	if (m == NULL)
+		return AML_EINVAL;
+	return m->at_touch;
+}
+
+/* ---- Maps ---- */
+
+/* Bits of the devices in set (device indices are below 64). */
+static uint64_t emu_set_bits(const struct aml_bitmap *set)
+{
+	uint64_t bits = 0;
+	for (int d = aml_bitmap_first(set); d >= 0 && d < AML_EMU_TIERS_MAX;
+	     d = aml_bitmap_next(set, (size_t)d))
+		bits |= UINT64_C(1) << d;
+	return bits;
+}
+
+/* placement=map: every page of map placed now, from the calling thread's
+ * CPU, and counted; or AML_ENOMEM with nothing counted (the caller drops
+ * the labels). Write lock held. */
+static int emu_place_all(struct emu_machine *m, struct emu_mapping *map)
+{
+	struct emu_plan plan = {{0}};
+	size_t local = emu_cpu_device(m, sched_getcpu());
+	for (size_t i = 0; i < map->npages; i++) {
+		size_t d;
+		if (emu_place_page(m, &plan, map, i, local, &d) != 0)
+			return AML_ENOMEM;
+		plan.take[d]++;
+		map->labels[i] = (uint8_t)d; /* read for page i alone */
 	}
-	return 0;
-}
-
-/* Devices in fallback order from `from`: itself, then the others. */
-static size_t emu_order(const struct emu_machine *m, size_t from, size_t i)
-{
-	return i == 0 ? from : m->fallback[from][i - 1];
-}
-
-/* Linux's node_distance(): the spec's matrix, or without one what Linux
- * reports for a machine without a SLIT (LOCAL_DISTANCE, REMOTE_DISTANCE). */
-static unsigned emu_distance(const struct emu_machine *m, size_t a, size_t b)
-{
-	if (m->spec.has_distances)
-		return m->spec.distances[a][b];
-	return a == b ? 10 : 20;
-}
-
-/* Linux's MAX_NUMNODES on Debian's 6.1 (CONFIG_NODES_SHIFT=10): scales the
- * distance so that node_load only breaks ties. */
-#define EMU_MAX_NUMNODES 1024
-
-/*
- * 6.1's find_next_best_node(): the unused device with the lowest
- * (distance + [n < from]) x MAX_NUMNODES + load[n], the lowest index among
- * equals; `from` itself first. The kernel also adds
- * PENALTY_FOR_NODE_WITH_CPUS for a node whose cpumask_of_node() is not
- * empty, but on x86 the zonelists are built at boot before any CPU is
- * added to its node's mask, so it never applies: the QEMU guest's "Fallback
- * order for Node" lines (dmesg) match this rule, and not the one with the
- * penalty, on 4-node machines with CPUs on nodes 0 and 1 only.
- */
-static size_t emu_next_best(const struct emu_machine *m,
-                            size_t from,
-                            bool *used,
-                            const unsigned *load)
-{
-	if (!used[from]) {
-		used[from] = true;
-		return from;
-	}
-	size_t best = m->ndevices;
-	unsigned long best_val = 0;
-	for (size_t n = 0; n < m->ndevices; n++) {
-		if (used[n])
-			continue;
-		unsigned long val = emu_distance(m, from, n);
-		val += n < from; /* "prefer the next node" */
-		val = val * EMU_MAX_NUMNODES + load[n];
-		if (best == m->ndevices || val < best_val) {
-			best = n;
-			best_val = val;
-		}
-	}
-	used[best] = true;
-	return best;
-}
-
-/*
- * Every device's fallback order, as 6.1's __build_all_zonelists() builds
- * every node's zonelist at boot: in node order, with node_load shared by
- * all of them, so that each node's list raises the load of the first node
- * of every new distance group it meets, and nodes at equal distance take
- * turns at the head of their group in the lists built after it. Once,
- * when the machine is made (create.c).
- */
-void emu_build_zonelists(struct emu_machine *m)
-{
-	unsigned load[AML_EMU_TIERS_MAX] = {0};
-	for (size_t from = 0; from < m->ndevices; from++) {
-		bool used[AML_EMU_TIERS_MAX] = {false};
-		size_t prev = from;
-		for (size_t i = 0; i < m->ndevices; i++) {
-			size_t n = emu_next_best(m, from, used, load);
-			if (emu_distance(m, from, n) !=
-			    emu_distance(m, from, prev))
-				load[n]++;
-			if (i > 0)
-				m->fallback[from][i - 1] = (uint8_t)n;
-			prev = n;
-		}
-	}
-}
-
-/* A placement being planned: pages taken per device, not yet committed. */
-struct emu_plan {
-	uint64_t take[AML_EMU_TIERS_MAX];
-};
-
-static bool
-emu_has_room(const struct emu_machine *m, const struct emu_plan *p, size_t d)
-{
-	return m->devices[d].used_pages + p->take[d] <
-	       m->devices[d].capacity_pages;
-}
-
-/* Place one page: the first device with room in fallback order from
- * `from`, within `allowed` if given. */
-static int emu_place_page(const struct emu_machine *m,
-                          struct emu_plan *p,
-                          size_t from,
-                          const struct aml_bitmap *allowed,
-                          uint8_t *label)
-{
-	for (size_t i = 0; i < m->ndevices; i++) {
-		size_t d = emu_order(m, from, i);
-		if (allowed != NULL && aml_bitmap_is_set(allowed, d) != 1)
-			continue;
-		if (emu_has_room(m, p, d)) {
-			p->take[d]++;
-			*label = (uint8_t)d;
-			return 0;
-		}
-	}
-	return AML_ENOMEM;
-}
-
-/*
- * The device of the page at virtual page number vpn of an interleaved
- * mapping: 6.1's interleave_nid() for an anonymous VMA, whose vm_pgoff is
- * its start's page number, so its offset is the page's own number;
- * offset_il_node() then truncates it to unsigned int and takes the set's
- * (offset mod n)-th node. 6.7 changed this formula: the emulator is 6.1.
- */
-static size_t
-emu_interleave_device(const struct aml_bitmap *set, size_t n, uintptr_t vpn)
-{
-	unsigned target = (unsigned)vpn % (unsigned)n;
-	int d = aml_bitmap_first(set);
-	for (unsigned j = 0; j < target; j++)
-		d = aml_bitmap_next(set, (size_t)d);
-	return (size_t)d;
-}
-
-/* Label the npages pages from start under policy over set. Reads counters
- * only: the plan is committed by the caller, so a failure changes nothing.
- * Write lock. */
-static int emu_place(struct emu_machine *m,
-                     const struct aml_bitmap *set,
-                     enum aml_policy policy,
-                     uintptr_t start,
-                     size_t npages,
-                     uint8_t *labels,
-                     struct emu_plan *p)
-{
-	memset(p, 0, sizeof(*p));
-	int err = 0;
-	/* BIND and PREFERRED_MANY walk the local device's zonelist, as the
-	 * kernel walks numa_node_id()'s, within the set then (PREFERRED_MANY)
-	 * without it. */
-	size_t local = emu_local_device(m);
-	size_t n = (size_t)aml_bitmap_count(set);
-	int first = aml_bitmap_first(set);
-	for (size_t i = 0; i < npages && err == 0; i++) {
-		switch (policy) {
-		case AML_POLICY_BIND:
-			err = emu_place_page(m, p, local, set, &labels[i]);
-			break;
-		case AML_POLICY_PREFERRED:
-			err = emu_place_page(m, p, (size_t)first, NULL,
-			                     &labels[i]);
-			break;
-		case AML_POLICY_LOCAL: /* placed now: the mapping thread's */
-			err = emu_place_page(m, p, local, NULL, &labels[i]);
-			break;
-		case AML_POLICY_PREFERRED_MANY:
-			err = emu_place_page(m, p, local, set, &labels[i]);
-			if (err != 0)
-				err = emu_place_page(m, p, local, NULL,
-				                     &labels[i]);
-			break;
-		default: { /* AML_POLICY_INTERLEAVE */
-			uintptr_t vpn = (start >> m->page_shift) + i;
-			size_t d = emu_interleave_device(set, n, vpn);
-			err = emu_place_page(m, p, d, NULL, &labels[i]);
-			break;
-		}
-		}
-	}
-	return err;
-}
-
-static void emu_commit(struct emu_machine *m, const struct emu_plan *p)
-{
 	for (size_t d = 0; d < m->ndevices; d++) {
 		struct emu_device_state *s = &m->devices[d];
-		if (p->take[d] == 0)
+		if (plan.take[d] == 0)
 			continue;
-		s->used_pages += p->take[d];
+		s->used_pages += plan.take[d];
 		s->maps++;
+		map->reached |= UINT64_C(1) << d;
 		if (s->used_pages > s->peak_pages)
 			s->peak_pages = s->used_pages;
 	}
+	emu_mapping_update_uniform(map);
+	return 0;
+}
+
+/* Give back the capacity the placed pages among labels[0, npages) took.
+ * Write lock held. */
+static void
+emu_uncount(struct emu_machine *m, const uint8_t *labels, size_t npages)
+{
+	for (size_t i = 0; i < npages; i++) {
+		if (emu_label_placed(labels[i]))
+			m->devices[labels[i]].used_pages--;
+	}
+}
+
+/* What the devices of set hold together, in pages. */
+static uint64_t emu_set_capacity(const struct emu_machine *m, uint64_t set)
+{
+	uint64_t pages = 0;
+	for (size_t d = 0; d < m->ndevices; d++) {
+		if (set >> d & 1)
+			pages += m->devices[d].capacity_pages;
+	}
+	return pages;
 }
 
 static void *emu_map(struct emu_machine *m,
@@ -257,49 +115,52 @@ static void *emu_map(struct emu_machine *m,
                      int owner)
 {
 	size_t npages = size / m->page_size;
-	/* More than the whole machine can never be placed: say so before
-	 * allocating a label per page of it. */
-	uint64_t machine_pages = 0;
-	for (size_t d = 0; d < m->ndevices; d++)
-		machine_pages += m->devices[d].capacity_pages;
-	if (npages > machine_pages) {
+	uint64_t bits = emu_set_bits(set);
+	/* What can never be placed is refused before a label is allocated:
+	 * more than the whole machine, or a BIND past its devices' capacity
+	 * (as aml refuses it on Linux). */
+	uint64_t room = emu_set_capacity(
+	        m, policy == AML_POLICY_BIND ? bits : UINT64_MAX);
+	if (npages > room) {
 		aml_errno = AML_ENOMEM;
 		return NULL;
 	}
-	uint8_t *labels = malloc(npages);
+	struct emu_mapping map = {.npages = npages,
+	                          .owner = owner,
+	                          .uniform = EMU_MIXED,
+	                          .policy = policy,
+	                          .set = bits,
+	                          .labels = malloc(npages),
+	                          .unplaced = npages};
 	/* MAP_NORESERVE: an emulated 16 GiB tier costs this machine only
 	 * the pages a test touches. */
 	void *ptr = mmap(NULL, size, PROT_READ | PROT_WRITE,
 	                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	int err = labels == NULL ? AML_ENOMEM : 0;
+	int err = map.labels == NULL ? AML_ENOMEM : 0;
 	if (ptr == MAP_FAILED)
 		err = aml_os_error(errno, AML_ENOMEM);
 	if (err == 0) {
-		struct emu_plan plan;
+		map.start = (uintptr_t)ptr;
+		memset(map.labels, EMU_UNPLACED, npages);
 		pthread_rwlock_wrlock(&m->lock);
-		err = emu_place(m, set, policy, (uintptr_t)ptr, npages, labels,
-		                &plan);
-		struct emu_mapping map = {(uintptr_t)ptr, npages, owner,
-		                          EMU_MIXED, labels};
-		/* Only a complete plan has every label written. */
+		err = m->at_touch ? emu_fault_register(m, ptr, size)
+		                  : emu_place_all(m, &map);
 		if (err == 0) {
-			emu_mapping_update_uniform(&map);
 			err = emu_pagetable_insert(&m->table, &map);
+			if (err != 0)
+				emu_uncount(m, map.labels, npages);
 		}
-		if (err == 0)
-			emu_commit(m, &plan);
 		pthread_rwlock_unlock(&m->lock);
 	}
 	if (err != 0) {
 		if (ptr != MAP_FAILED)
 			munmap(ptr, size);
-		free(labels);
+		free(map.labels);
 		aml_errno = err;
 		return NULL;
 	}
 	return ptr;
 }
-
 struct emu_release {
 	void *ptr;
 	size_t size;
@@ -328,8 +189,11 @@ static int emu_unmap(struct emu_machine *m, void *ptr, size_t size, int owner)
 	    (start - map->start) / m->page_size + npages <= map->npages) {
 		size_t first = (start - map->start) / m->page_size;
 		uint64_t freed[AML_EMU_TIERS_MAX] = {0};
-		for (size_t i = 0; i < npages; i++)
-			freed[map->labels[first + i]]++;
+		for (size_t i = 0; i < npages; i++) {
+			uint8_t label = map->labels[first + i];
+			if (emu_label_placed(label))
+				freed[label]++;
+		}
 		struct emu_release release = {ptr, size};
 		err = emu_pagetable_cut(&m->table, map, first, npages,
 		                        emu_release_pages, &release);
@@ -380,8 +244,9 @@ static int emu_move_plan(const struct emu_machine *m,
 		        emu_pagetable_find(&m->table, addr);
 		if (map == NULL)
 			return AML_EINVAL; /* not emulated memory */
-		if (map->labels[(addr - map->start) / m->page_size] != to)
-			(*moving)++;
+		uint8_t label =
+		        map->labels[(addr - map->start) >> m->page_shift];
+		*moving += emu_label_placed(label) && label != to;
 	}
 	return 0;
 }
@@ -390,7 +255,9 @@ static int emu_move_plan(const struct emu_machine *m,
  * Relabel onto `to`, in address order, the pages not on it yet, up to
  * `room` of them, as the kernel's migrate_pages() goes through the pages
  * mbind() collected until it cannot allocate on the target; *moved says
- * how many moved. Counts what moves and what it costs: per source device,
+ * how many moved. Pages nobody touched yet have nothing to move: they are
+ * bound to `to` for their first touch, as mbind() sets the range's policy
+ * before it migrates. Counts what moves and what it costs: per source device,
  * its pages over min(read_bw(source), write_bw(to)), plus the highest
  * latency involved. Write lock held.
  */
@@ -403,12 +270,14 @@ static uint64_t emu_move_pages(struct emu_machine *m,
 {
 	uint64_t pages_from[AML_EMU_TIERS_MAX] = {0};
 	*moved = 0;
-	for (size_t i = 0; i < npages && *moved < room; i++) {
+	for (size_t i = 0; i < npages; i++) {
 		uintptr_t addr = start + i * m->page_size;
 		struct emu_mapping *map = emu_pagetable_find(&m->table, addr);
 		uint8_t *label =
 		        &map->labels[(addr - map->start) / m->page_size];
-		if (*label == to)
+		if (!emu_label_placed(*label))
+			*label = (uint8_t)(EMU_UNPLACED_BOUND | to);
+		if (!emu_label_placed(*label) || *label == to || *moved == room)
 			continue;
 		pages_from[*label]++;
 		m->devices[*label].used_pages--;
@@ -517,11 +386,15 @@ static int emu_locate(const struct aml_topology *t,
 		if (map == NULL ||
 		    addr >= map->start + map->npages * m->page_size)
 			map = emu_pagetable_find(&m->table, addr);
-		numa_ids[i] =
-		        map != NULL
-		                ? map->labels[(addr - map->start) /
-		                              m->page_size]
-		                : aml_page_without_device((const void *)addr);
+		if (map == NULL) {
+			numa_ids[i] = aml_page_without_device((void *)addr);
+			continue;
+		}
+		/* A page nobody touched has no memory, so no device: what
+		 * move_pages(2) says of it on Linux. */
+		uint8_t label =
+		        map->labels[(addr - map->start) >> m->page_shift];
+		numa_ids[i] = emu_label_placed(label) ? label : AML_ENODEV;
 	}
 	pthread_rwlock_unlock(&m->lock);
 	return 0;
@@ -553,8 +426,9 @@ static int emu_unmap_nodes(const struct aml_topology *t, void *ptr, size_t size)
 	return emu_unmap(emu_of(t), ptr, size, EMU_OWNER_TOPOLOGY);
 }
 
-/* Relabel fresh pages, capacity permitting, without counting a migration:
- * a weighted interleave placing its runs, not a move. */
+/* Bind fresh pages to one device for their first touch (placement=map:
+ * relabel them, capacity permitting), without counting a migration: a
+ * weighted interleave placing its runs, not a move. */
 static int
 emu_rebind(const struct aml_topology *t, void *ptr, size_t size, int numa_id)
 {
@@ -571,6 +445,10 @@ emu_rebind(const struct aml_topology *t, void *ptr, size_t size, int numa_id)
 		struct emu_mapping *map = emu_pagetable_find(&m->table, addr);
 		uint8_t *label =
 		        &map->labels[(addr - map->start) / m->page_size];
+		if (!emu_label_placed(*label)) {
+			*label = (uint8_t)(EMU_UNPLACED_BOUND | to);
+			continue;
+		}
 		m->devices[*label].used_pages--;
 		*label = (uint8_t)to;
 		d->used_pages++;
@@ -583,8 +461,24 @@ emu_rebind(const struct aml_topology *t, void *ptr, size_t size, int numa_id)
 	return err;
 }
 
+/* Place every untouched page now, in order, from the calling thread's CPU:
+ * what MADV_POPULATE_WRITE does on Linux, without a fault a page. Refused
+ * with AML_ENOMEM where a page finds no room (aml checked free memory
+ * first, so only another thread's maps get there first). */
+static int emu_populate(const struct aml_topology *t, void *ptr, size_t size)
+{
+	struct emu_machine *m = emu_of(t);
+	if (!m->at_touch)
+		return 0; /* placed when mapped */
+	pthread_rwlock_wrlock(&m->lock);
+	int err = emu_fault_place_range(m, (uintptr_t)ptr, size, true);
+	pthread_rwlock_unlock(&m->lock);
+	return err;
+}
+
 static void emu_machine_free(struct emu_machine *m)
 {
+	emu_fault_fini(m);
 	/* Mappings still live belong to devices: release them with it. */
 	for (size_t i = 0; i < m->table.count; i++) {
 		const struct emu_mapping *map = &m->table.mappings[i];
@@ -609,5 +503,6 @@ const struct aml_topology_ops aml_emu_topology_ops = {
         .map_nodes = emu_map_nodes,
         .unmap_nodes = emu_unmap_nodes,
         .rebind = emu_rebind,
+        .populate = emu_populate,
         .fini = emu_fini,
 };

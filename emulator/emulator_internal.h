@@ -1,23 +1,28 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Private to the emulator: the state of one emulated machine, shared by its
- * files (emulator.c: topology and placement; pagetable.c: which device holds
- * each page; clock.c: virtual clock and delay; cost.c: cost model and
- * statistics; copier.c: the copier its topology hands out).
+ * files (emulator.c: maps, unmaps, moves and the topology's ops;
+ * pagetable.c: which device holds each page; placement.c: where a page
+ * goes; fault.c: placing pages at first touch; clock.c: virtual clock and
+ * delay; cost.c: cost model and statistics; copier.c: the copier its
+ * topology hands out).
  *
  * Calls go one way: fork.c (its handlers call nothing) and pagetable.c at
- * the bottom; clock.c on fork.c (it registers the machine); emulator.c on
- * clock.c and pagetable.c; cost.c on those and emulator.c (is a topology
- * emulated?); copier.c on cost.c and clock.c; create.c at the top.
+ * the bottom; placement.c on pagetable.c; fault.c on placement.c; clock.c
+ * on fork.c (it registers the machine); emulator.c on clock.c, fault.c and
+ * below; cost.c on those and emulator.c (is a topology emulated?);
+ * copier.c on cost.c and clock.c; create.c at the top.
  *
- * Locking: one read-write lock per machine. Maps, unmaps and moves change
- * the page table and the capacity counters under the write lock; locate,
- * copies and charges read the table under the read lock. Counters that
- * readers update (copies, modelled time, the clock) are atomics.
+ * Locking: one read-write lock per machine. Maps, unmaps, moves and
+ * placing pages change the page table and the capacity counters under the
+ * write lock; locate, copy costs and statistics read them under the read
+ * lock. Counters that readers update (copies, modelled time, the clock)
+ * are atomics. No code touches emulated memory while it holds the lock: a
+ * first touch waits for the fault thread, which takes the write lock.
  *
- * fork() (fork.c): prepare takes the read lock (so no map, unmap or move
- * is half done) and the clocks' mutex; the child makes both new, since
- * copies of threads that are gone may have held the read lock.
+ * fork() (fork.c): prepare takes the read lock (so no map, unmap, move or
+ * placement is half done) and the clocks' mutex; the child makes both new,
+ * since copies of threads that are gone may have held the read lock.
  */
 #ifndef AML_EMULATOR_EMULATOR_INTERNAL_H
 #define AML_EMULATOR_EMULATOR_INTERNAL_H
@@ -26,9 +31,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <aml/copier.h>
 #include <aml/emulator.h>
+#include <aml/topology.h>
 
 #include "aml/src/fork.h"
 #include "emulator/spec.h"
@@ -36,19 +43,42 @@
 /* Who mapped a range: a device (its index), or the topology itself. */
 #define EMU_OWNER_TOPOLOGY (-1)
 
-/* Marks a mapping whose pages are not all on one device. */
+/* Marks a mapping whose pages are not all placed on one device. */
 #define EMU_MIXED (-1)
+
+/*
+ * A page's label: the index of the device that holds it (below
+ * EMU_UNPLACED_BOUND), or, for a page nobody has touched yet (placement at
+ * first touch, fault.c), EMU_UNPLACED (it goes where the mapping's policy
+ * says when touched) or EMU_UNPLACED_BOUND | d (a move or a weighted run
+ * bound it to device d, as mbind() changes the policy of pages that have
+ * no memory yet).
+ */
+#define EMU_UNPLACED_BOUND 0x80
+#define EMU_UNPLACED       0xFF
+
+static inline int emu_label_placed(uint8_t label)
+{
+	return label < EMU_UNPLACED_BOUND;
+}
 
 /* One emulated mapping: real anonymous memory, labelled page by page. */
 struct emu_mapping {
 	uintptr_t start;
 	size_t npages;
 	int owner;
-	/* The device of every page when they share one, else EMU_MIXED:
-	 * lets a copy cost a whole mapping in one step. */
+	/* The device of every page when all are placed on one, else
+	 * EMU_MIXED: lets a copy cost a whole mapping in one step. */
 	int uniform;
-	/* Device index of each page. */
+	/* The policy its pages are placed under when first touched, over the
+	 * devices of set (bit d: device d; AML_EMU_TIERS_MAX is 64). */
+	enum aml_policy policy;
+	uint64_t set;
+	/* Label of each page (EMU_UNPLACED...), and how many are unplaced. */
 	uint8_t *labels;
+	size_t unplaced;
+	/* Devices it has placed a page on (statistics' maps). */
+	uint64_t reached;
 };
 
 /* The page table: mappings sorted by start, never overlapping. */
@@ -107,6 +137,20 @@ struct emu_machine {
 
 	/* What the machine's topology hands out for copies (copier.c). */
 	struct aml_copier copier;
+
+	/* Placement at first touch (fault.c): the userfaultfd its mappings
+	 * are registered with, opened by the first map of the process that
+	 * owns it (-1 before; a forked child opens its own), and the thread
+	 * that places the pages it reports. */
+	bool at_touch; /* spec placement=touch and the host allows it */
+	int uffd;
+	int uffd_stop;   /* eventfd that ends the thread */
+	void *uffd_zero; /* zeroed pages UFFDIO_COPY copies from */
+	pid_t uffd_pid;
+	pthread_t uffd_thread;
+	/* The device of every host CPU when they all share one (no need to
+	 * ask where a faulting thread runs), else -1. */
+	int only_local;
 };
 
 /* ---- pagetable.c ---- */
@@ -134,17 +178,63 @@ int emu_pagetable_cut(struct emu_pagetable *table,
                       int (*release)(void *arg),
                       void *arg);
 void emu_pagetable_fini(struct emu_pagetable *table);
-/* Recompute m->uniform from its labels. */
+/* Recompute m->uniform and m->unplaced from its labels. */
 void emu_mapping_update_uniform(struct emu_mapping *m);
 
-/* ---- clock.c: beneath every other file ---- */
+/* ---- placement.c: on pagetable.c ---- */
+
+/* Fill machine->fallback as Linux 6.1 builds its zonelists. Needs the
+ * tiers and distances; called once, by create.c. */
+void emu_build_zonelists(struct emu_machine *machine);
+/* The device whose CPUs include cpu (0 if none does). */
+size_t emu_cpu_device(const struct emu_machine *machine, int cpu);
+/* Pages taken per device by a placement being planned. */
+struct emu_plan {
+	uint64_t take[AML_EMU_TIERS_MAX];
+};
+/* The device page `index` of map goes to when touched now from a CPU of
+ * device `local`, given the pages plan already takes: 0 with *device set,
+ * or AML_ENOMEM where the kernel would call the OOM killer. Reads the
+ * counters only. */
+int emu_place_page(const struct emu_machine *machine,
+                   const struct emu_plan *plan,
+                   const struct emu_mapping *map,
+                   size_t index,
+                   size_t local,
+                   size_t *device);
+/* Place page `index` of map (unplaced) as emu_place_page() says and count
+ * it; where the kernel would call the OOM killer, print what it would kill
+ * for and abort(). Write lock held. */
+void emu_place_now(struct emu_machine *machine,
+                   struct emu_mapping *map,
+                   size_t index,
+                   size_t local);
+
+/* ---- fault.c: on placement.c ---- */
+
+/* Can this process place pages at first touch (userfaultfd)? Tried once
+ * per machine, by create.c. */
+bool emu_fault_available(void);
+/* Register [ptr, ptr + size), just mapped, so that its first touches
+ * reach the machine's fault thread, starting that thread in this process
+ * if needed: 0, or AML_ENOMEM. Write lock held. */
+int emu_fault_register(struct emu_machine *machine, void *ptr, size_t size);
+/* Place the unplaced pages among [ptr, ptr + size) (mapped by the
+ * machine) from the calling thread's CPU, in page order, and give them
+ * memory: what a populate or a copy into them does on Linux. AML_ENOMEM
+ * (populate) when a page finds no room: those before it stay placed. Write
+ * lock held. */
+int emu_fault_place_range(struct emu_machine *machine,
+                          uintptr_t start,
+                          size_t size,
+                          bool fail_when_full);
+/* End the fault thread and close the descriptors (the machine's end). */
+void emu_fault_fini(struct emu_machine *machine);
+
+/* ---- clock.c: beneath every other file but those above ---- */
 
 /* Make the clock's key and lock, and register the machine for fork():
  * 0, or AML_ENOMEM when the system lacks either. */
-/* Fill machine->fallback as Linux 6.1 builds its zonelists (emulator.c).
- * Needs the tiers and distances; called once, by create.c. */
-void emu_build_zonelists(struct emu_machine *machine);
-
 int emu_clock_init(struct emu_machine *machine);
 void emu_clock_fini(struct emu_machine *machine);
 /* Account ns of modelled time to the clock (total and this thread); in

@@ -63,7 +63,11 @@ static int pagetable_reserve(struct emu_pagetable *table)
 
 void emu_mapping_update_uniform(struct emu_mapping *m)
 {
-	m->uniform = m->npages > 0 ? m->labels[0] : EMU_MIXED;
+	m->unplaced = 0;
+	for (size_t i = 0; i < m->npages; i++)
+		m->unplaced += !emu_label_placed(m->labels[i]);
+	m->uniform =
+	        m->npages > 0 && m->unplaced == 0 ? m->labels[0] : EMU_MIXED;
 	for (size_t i = 1; i < m->npages && m->uniform != EMU_MIXED; i++) {
 		if (m->labels[i] != m->labels[0])
 			m->uniform = EMU_MIXED;
@@ -111,12 +115,10 @@ int emu_pagetable_cut(struct emu_pagetable *table,
 	if (first > 0 && right_pages > 0) {
 		/* Both sides stay: the right one becomes a new mapping. */
 		memcpy(labels, m->labels + first + npages, right_pages);
-		struct emu_mapping right = {
-		        .start = m->start + (first + npages) * page,
-		        .npages = right_pages,
-		        .owner = m->owner,
-		        .labels = labels,
-		};
+		struct emu_mapping right = *m;
+		right.start = m->start + (first + npages) * page;
+		right.npages = right_pages;
+		right.labels = labels;
 		m->npages = first;
 		memmove(&table->mappings[i + 2], &table->mappings[i + 1],
 		        (table->count - i - 1) * sizeof(*m));

@@ -41,11 +41,15 @@ TEST_F(AreaEmulated, BindPlacesOnTheDevicesAndFailsCleanlyWhenFull)
 	size_t all = mcdram->capacity;
 	char *p = static_cast<char *>(aml_area_mmap(&area.base, all, nullptr));
 	ASSERT_NE(p, nullptr) << aml_errname(aml_errno);
-	EXPECT_EQ(Locate(p, all / Page()), std::vector<int>(all / Page(), 1));
+	EXPECT_EQ(Placed(p, all / Page()), std::vector<int>(all / Page(), 1));
 	struct aml_emu_stats before, after;
 	aml_emu_stats(t, 1, &before);
+	// Full: a populating map is refused (a map without populate would
+	// be mapped, and its first touch would stop the program, as Linux's
+	// OOM killer would: emulator_touch_test).
+	struct aml_area_mmap_options populate = {0, true};
 	aml_errno = 0;
-	EXPECT_EQ(aml_area_mmap(&area.base, Page(), nullptr), nullptr);
+	EXPECT_EQ(aml_area_mmap(&area.base, Page(), &populate), nullptr);
 	EXPECT_EQ(aml_errno, AML_ENOMEM);
 	aml_emu_stats(t, 1, &after);
 	EXPECT_EQ(std::memcmp(&before, &after, sizeof(before)), 0);
@@ -76,7 +80,7 @@ TEST_F(AreaEmulated, PreferredSpillsInterleaveRoundRobins)
 	char *p = static_cast<char *>(
 	        aml_area_mmap(&preferred.base, n * Page(), nullptr));
 	ASSERT_NE(p, nullptr);
-	std::vector<int> ids = Locate(p, n);
+	std::vector<int> ids = Placed(p, n);
 	for (size_t i = 0; i + 4 < n; i++)
 		ASSERT_EQ(ids[i], 1) << i;
 	for (size_t i = n - 4; i < n; i++)
@@ -91,7 +95,7 @@ TEST_F(AreaEmulated, PreferredSpillsInterleaveRoundRobins)
 	p = static_cast<char *>(
 	        aml_area_mmap(&interleave.base, 7 * Page(), nullptr));
 	ASSERT_NE(p, nullptr);
-	EXPECT_EQ(Locate(p, 7), InterleaveOverAll(p, 7));
+	EXPECT_EQ(Placed(p, 7), InterleaveOverAll(p, 7));
 	EXPECT_EQ(aml_area_munmap(&interleave.base, p, 7 * Page()), 0);
 	aml_area_device_fini(&preferred);
 	aml_area_device_fini(&interleave);
@@ -112,7 +116,7 @@ TEST_F(AreaEmulated, InterleaveIsInTopologyOrderWeightedInTheOrderGiven)
 	char *p = static_cast<char *>(
 	        aml_area_mmap(&interleave.base, 6 * Page(), nullptr));
 	ASSERT_NE(p, nullptr) << aml_errname(aml_errno);
-	EXPECT_EQ(Locate(p, 6), InterleaveOverAll(p, 6));
+	EXPECT_EQ(Placed(p, 6), InterleaveOverAll(p, 6));
 	EXPECT_EQ(aml_area_munmap(&interleave.base, p, 6 * Page()), 0);
 	aml_area_device_fini(&interleave);
 
@@ -124,7 +128,7 @@ TEST_F(AreaEmulated, InterleaveIsInTopologyOrderWeightedInTheOrderGiven)
 	p = static_cast<char *>(
 	        aml_area_mmap(&weighted.base, 6 * Page(), nullptr));
 	ASSERT_NE(p, nullptr) << aml_errname(aml_errno);
-	EXPECT_EQ(Locate(p, 6), (std::vector<int>{2, 1, 0, 2, 1, 0}));
+	EXPECT_EQ(Placed(p, 6), (std::vector<int>{2, 1, 0, 2, 1, 0}));
 	EXPECT_EQ(aml_area_munmap(&weighted.base, p, 6 * Page()), 0);
 	aml_area_device_fini(&weighted);
 }
@@ -142,7 +146,7 @@ TEST_F(AreaEmulated, WeightedInterleaveThreeToOne)
 	char *p = static_cast<char *>(
 	        aml_area_mmap(&area.base, n * Page(), nullptr));
 	ASSERT_NE(p, nullptr) << aml_errname(aml_errno);
-	std::vector<int> ids = Locate(p, n);
+	std::vector<int> ids = Placed(p, n);
 	size_t on[2] = {0, 0};
 	for (size_t i = 0; i < n; i++) {
 		ASSERT_EQ(ids[i], i % 4 < 3 ? 0 : 1) << "page " << i;
@@ -169,7 +173,7 @@ TEST_F(AreaEmulated, FirstTouchIsTheMappingThreadsDevice)
 	char *p = static_cast<char *>(
 	        aml_area_mmap(&area.base, 8 * Page(), nullptr));
 	ASSERT_NE(p, nullptr);
-	EXPECT_EQ(Locate(p, 8), std::vector<int>(8, 0)); // node0 has the CPUs
+	EXPECT_EQ(Placed(p, 8), std::vector<int>(8, 0)); // node0 has the CPUs
 	EXPECT_EQ(aml_area_munmap(&area.base, p, 8 * Page()), 0);
 	aml_area_device_fini(&area);
 }
@@ -187,10 +191,10 @@ TEST_F(AreaEmulated, AlignmentAndPartialUnmap)
 	        aml_area_mmap(&area.base, 3 * Page(), &opts));
 	ASSERT_NE(p, nullptr) << aml_errname(aml_errno);
 	EXPECT_EQ((uintptr_t)p % (2 << 20), 0u);
+	std::memset(p, 1, 3 * Page());
 	struct aml_emu_stats s;
 	aml_emu_stats(t, 0, &s);
 	EXPECT_EQ(s.pages, 3u); // the over-mapped head and tail went back
-	std::memset(p, 1, 3 * Page());
 	EXPECT_EQ(aml_area_munmap(&area.base, p + Page(), Page()), 0);
 	EXPECT_EQ(aml_area_munmap(&area.base, p, Page()), 0);
 	EXPECT_EQ(aml_area_munmap(&area.base, p + 2 * Page(), Page()), 0);

@@ -366,6 +366,7 @@ TEST_F(BindingEmulated, SingleOntoAFullDeviceFails)
 	char *fill =
 	        static_cast<char *>(aml_device_map(mcdram, mcdram->capacity));
 	ASSERT_NE(fill, nullptr);
+	std::memset(fill, 1, mcdram->capacity); // placed at first touch
 	AML_BINDING_DEVICES_DECL(b);
 	ASSERT_EQ(aml_binding_devices_init(&b, &mcdram, 1, AML_BINDING_SINGLE,
 	                                   AML_BINDING_PAGE),

@@ -78,7 +78,7 @@ TEST_F(Placement, APreferredManyAreaSpillsAsTopologyMapDoes)
 	char *p = static_cast<char *>(
 	        aml_area_mmap(&area.base, n * Page(), nullptr));
 	ASSERT_NE(p, nullptr) << aml_errname(aml_errno);
-	std::vector<int> by_area = Locate(p, n);
+	std::vector<int> by_area = Placed(p, n);
 	ASSERT_EQ(aml_area_munmap(&area.base, p, n * Page()), 0);
 
 	struct aml_bitmap set;
@@ -88,7 +88,7 @@ TEST_F(Placement, APreferredManyAreaSpillsAsTopologyMapDoes)
 	p = static_cast<char *>(aml_topology_map(
 	        t, &set, AML_POLICY_PREFERRED_MANY, n * Page()));
 	ASSERT_NE(p, nullptr) << aml_errname(aml_errno);
-	EXPECT_EQ(Locate(p, n), by_area);
+	EXPECT_EQ(Placed(p, n), by_area);
 	ASSERT_EQ(aml_topology_unmap(t, p, n * Page()), 0);
 
 	size_t spilled = 0;
@@ -197,8 +197,8 @@ TEST_F(Placement, AnAlignedWeightedMapIsRecordedAlignedAndPlacedByWeight)
 	        aml_area_mmap(&area.base, 4 * Page(), &opts));
 	ASSERT_NE(p, nullptr) << aml_errname(aml_errno);
 	EXPECT_EQ((uintptr_t)p % (1 << 20), 0u);
+	EXPECT_EQ(Placed(p, 4), (std::vector<int>{0, 1, 0, 1}));
 	EXPECT_EQ(Resident(0) + Resident(1), 4u); // head and tail went back
-	EXPECT_EQ(Locate(p, 4), (std::vector<int>{0, 1, 0, 1}));
 	EXPECT_EQ(aml_area_munmap(&area.base, p - Page(), Page()), AML_EINVAL);
 	EXPECT_EQ(aml_area_munmap(&area.base, p + Page(), 2 * Page()), 0);
 	EXPECT_EQ(aml_area_munmap(&area.base, p, Page()), 0);
@@ -222,7 +222,7 @@ TEST_F(Placement, AnAlignedWeightedMapStartsItsRunsAtTheAlignedAddress)
 		char *p = static_cast<char *>(
 		        aml_area_mmap(&area.base, 4 * Page(), &opts));
 		ASSERT_NE(p, nullptr) << aml_errname(aml_errno);
-		EXPECT_EQ(Locate(p, 4), (std::vector<int>{0, 1, 1, 1}));
+		EXPECT_EQ(Placed(p, 4), (std::vector<int>{0, 1, 1, 1}));
 		EXPECT_EQ(aml_area_munmap(&area.base, p, 4 * Page()), 0);
 	}
 	aml_area_device_fini(&area);

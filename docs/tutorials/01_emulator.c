@@ -111,13 +111,35 @@ int main(void)
 	expect(stats.resident_bytes == size, "MCDRAM holds exactly 1 MiB");
 
 	/*
-	 * Capacity is enforced per device, at map time: asking MCDRAM for
-	 * more than it has left fails with AML_ENOMEM, and nothing changes.
+	 * As on Linux, a page is placed when first touched: until then it
+	 * has no device and takes no room. (Where this process may not open
+	 * a userfaultfd, pages are placed when mapped instead.)
+	 */
+	char *later = aml_device_map(mcdram, size);
+	expect(later != NULL, "another 1 MiB maps on MCDRAM");
+	if (aml_emu_places_at_touch(knl) == 1) {
+		expect_ok(aml_topology_locate(knl, later, 1, where),
+		          "aml_topology_locate");
+		expect(where[0] == AML_ENODEV,
+		       "an untouched page has no device");
+		later[0] = 1;
+		expect_ok(aml_topology_locate(knl, later, 1, where),
+		          "aml_topology_locate");
+		expect(where[0] == 1, "its first touch places it on MCDRAM");
+	}
+	expect_ok(aml_device_unmap(mcdram, later, size), "aml_device_unmap");
+
+	/*
+	 * Capacity is enforced per device: a map larger than MCDRAM fails at
+	 * once with AML_ENOMEM, and nothing changes. Within the capacity but
+	 * past the free memory, the touch that finds no room would stop the
+	 * program, where Linux calls the OOM killer.
 	 */
 	aml_errno = 0;
-	expect(aml_device_map(mcdram, mcdram->capacity) == NULL,
-	       "MCDRAM cannot hold its capacity plus 1 MiB");
-	expect(aml_errno == AML_ENOMEM, "a full device is AML_ENOMEM");
+	expect(aml_device_map(mcdram, mcdram->capacity + aml_page_size()) ==
+	               NULL,
+	       "MCDRAM cannot hold its capacity plus a page");
+	expect(aml_errno == AML_ENOMEM, "past the capacity is AML_ENOMEM");
 	struct aml_emu_stats after;
 	expect_ok(aml_emu_stats(knl, 1, &after), "aml_emu_stats");
 	expect(after.resident_bytes == stats.resident_bytes,

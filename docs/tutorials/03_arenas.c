@@ -107,13 +107,15 @@ int main(void)
 		sum += p->velocity[1];
 	expect(sum == (double)count * (count - 1) / 2, "the list is intact");
 
-	/* What the pool mapped is exactly what MCDRAM holds now. */
+	/* MCDRAM holds the pages the particles touched, within what the pool
+	 * mapped: a page is placed when first touched. */
 	struct aml_arena_stats stats;
 	expect_ok(aml_arena_stats(pool, &stats), "aml_arena_stats");
 	printf("pool: %d particles in %zu KiB of MCDRAM, %zu slab maps\n",
 	       count, stats.mapped_bytes >> 10, stats.maps);
-	expect(stats.mapped_bytes == resident(t, 1),
-	       "the pool's mapped bytes are MCDRAM's resident bytes");
+	expect(resident(t, 1) >= count * sizeof(struct particle) &&
+	               resident(t, 1) <= stats.mapped_bytes,
+	       "MCDRAM holds the particles, within the pool's mapped bytes");
 
 	/*
 	 * Bad input is refused and changes nothing: a size larger than the
@@ -162,7 +164,9 @@ int main(void)
 			expect(device_of(t, tmp) == 0, "scratch is in DDR");
 		}
 		expect_ok(aml_arena_reset(scratch), "aml_arena_reset");
-		expect(resident(t, 0) == AML_ARENA_BUMP_REGION_SIZE,
+		struct aml_arena_stats kept;
+		expect_ok(aml_arena_stats(scratch, &kept), "aml_arena_stats");
+		expect(kept.mapped_bytes == AML_ARENA_BUMP_REGION_SIZE,
 		       "after reset, one 2 MiB region stays mapped");
 	}
 	expect_ok(aml_arena_stats(scratch, &stats), "aml_arena_stats");

@@ -41,6 +41,19 @@ class Emulated : public ::testing::Test
 		EXPECT_EQ(aml_topology_locate(t, p, npages, ids.data()), 0);
 		return ids;
 	}
+	// Touches every page of [p, p + npages pages) in order from this
+	// thread, keeping its bytes, as a program's first writes do (the
+	// emulator, like Linux, places a page at its first touch); then says
+	// where each went.
+	std::vector<int> Placed(void *p, size_t npages)
+	{
+		for (size_t i = 0; i < npages; i++) {
+			volatile char *c =
+			        static_cast<char *>(p) + i * aml_page_size();
+			*c = *c;
+		}
+		return Locate(p, npages);
+	}
 	struct aml_topology *t = nullptr;
 };
 

@@ -12,8 +12,18 @@
  * capacities are enforced per device, so BIND fails and PREFERRED spills as
  * on the machine the spec describes.
  *
- * Pages are placed when mapped (as with MAP_POPULATE), not at first touch:
- * a full device is an AML_ENOMEM from the map, never a fault later.
+ * As on Linux, a page is placed when first touched, under its mapping's
+ * policy and the free memory of that moment, from the touching thread's
+ * CPU; until then it has no device (aml_topology_locate() says
+ * AML_ENODEV) and takes no capacity. Where the kernel would call the OOM
+ * killer (a BIND mapping touched past its devices' free memory), the
+ * emulator prints the page, its policy and the devices, and stops the
+ * program with abort(): a test must never pass where the real machine
+ * kills it. A populating map (aml_topology_map_populate()) places every
+ * page at once, after the same free-memory check as on Linux. Where
+ * userfaultfd is not allowed, or with placement=map in the spec, pages are
+ * placed when mapped instead, and a full device is an AML_ENOMEM from the
+ * map (aml_emu_places_at_touch()).
  *
  * Costs follow a model per device (latency, read and write bandwidth).
  * Copies (aml_emu_copy), moves, and accesses a program charges
@@ -91,6 +101,19 @@ int aml_emu_create(struct aml_topology **out,
 int aml_topology_is_emulated(const struct aml_topology *topology);
 
 /**
+ * Does @p topology place each page when it is first touched, as Linux does?
+ * That is the default wherever this process may open a userfaultfd that
+ * also reports the kernel's touches (root, CAP_SYS_PTRACE,
+ * vm.unprivileged_userfaultfd=1, or access to /dev/userfaultfd); else, or
+ * with placement=map in the spec, pages are placed when mapped
+ * (docs/emulator.md, "When pages are placed").
+ * @return 1 (at first touch) or 0 (at map time); AML_EINVAL for NULL or a
+ *         topology that is not emulated.
+ * @note Thread-safe.
+ */
+int aml_emu_places_at_touch(const struct aml_topology *topology);
+
+/**
  * Switch between accounting and delay mode. The first switch to delay mode
  * calibrates it (aml_emu_dilation()).
  * @return 0; AML_EINVAL for NULL, an unknown mode or a topology that is not
@@ -127,7 +150,8 @@ int aml_emu_dilation(const struct aml_topology *topology, double *out);
  * destination) pair of devices, its bytes over min(read bandwidth of the
  * source, write bandwidth of the destination), saturated at UINT64_MAX.
  * Memory outside emulated mappings counts as device 0, one run up to the
- * next mapping whatever its size.
+ * next mapping whatever its size; a page not touched yet counts as the
+ * device it would be placed on if touched now.
  * @return 0; AML_EINVAL for NULL arguments, size 0, a range that runs past
  *         the end of the address space, or a topology that is not emulated.
  * @note Thread-safe.
@@ -141,7 +165,9 @@ int aml_emu_copy_cost(const struct aml_topology *topology,
 /**
  * memcpy(@p dst, @p src, @p size), charged to the virtual clock and the
  * devices' statistics (and delayed in delay mode). The ranges must not
- * overlap.
+ * overlap. Untouched pages of @p dst are placed first, in order, from the
+ * calling thread's CPU (the copy's writes are their first touch), and
+ * stop the program where Linux would call the OOM killer.
  * @return 0; AML_EINVAL for NULL arguments, size 0, overlapping ranges, a
  *         range that runs past the end of the address space, or a topology
  *         that is not emulated.
@@ -164,7 +190,8 @@ int aml_emu_copy(const struct aml_topology *topology,
  *         the end of the address space, a bad @p access, or a topology that
  *         is not emulated.
  * @note Thread-safe. The bytes are not touched: @p ptr may be any address,
- *       emulated memory or not.
+ *       emulated memory or not; a page not touched yet is charged as the
+ *       device it would be placed on if touched now.
  */
 int aml_emu_charge(const struct aml_topology *topology,
                    const void *ptr,

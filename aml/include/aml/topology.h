@@ -322,8 +322,9 @@ enum aml_policy {
  * costs no system call. Within capacity Linux places pages when first
  * touched, and a BIND mapping touched past the devices' free memory calls
  * the kernel's OOM killer; aml_topology_map_populate() fails cleanly
- * instead. The emulator places every page here, and fails with AML_ENOMEM
- * as soon as the devices are full.
+ * instead. The emulator does the same: it places each page at its first
+ * touch, and stops the program where the kernel would call the OOM
+ * killer (aml/emulator.h).
  * @return the mapping, owned by the caller and released with
  *         aml_topology_unmap(); NULL with aml_errno = AML_EINVAL (NULL
  *         argument, empty set but for AML_POLICY_LOCAL, a set given to
@@ -354,9 +355,9 @@ void *aml_topology_map(const struct aml_topology *topology,
  * device), the emulator's count. Then, on Linux, the pages are faulted in
  * order with madvise(MADV_POPULATE_WRITE) (Linux 5.14+; by touching each
  * page on older kernels); a population the kernel still refuses is
- * AML_ENOMEM, with nothing left mapped. The emulator placed the pages at
- * map time and does nothing more, so the same rule gives the same
- * answers on both.
+ * AML_ENOMEM, with nothing left mapped. The emulator places every page
+ * now too, in order, without a fault a page, after the same rule, so the
+ * same requests get the same answers on both.
  * @return as aml_topology_map(); also AML_ENOMEM when the rule fails or
  *         the kernel refuses a page, and AML_ENOTSUP when a device cannot
  *         tell its free bytes.

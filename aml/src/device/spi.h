@@ -81,8 +81,8 @@ struct aml_topology_ops {
 	/**
 	 * Give every page of [ptr, ptr + size) (page-aligned, mapped by this
 	 * topology or one of its devices) its memory now, in page order.
-	 * Optional: NULL means pages are placed at map time (the emulator),
-	 * so there is nothing to do. @return 0, or AML_ENOMEM if the kernel
+	 * Optional: NULL means pages are placed at map time, so there is
+	 * nothing to do. @return 0, or AML_ENOMEM if the kernel
 	 * refused a page.
 	 */
 	int (*populate)(const struct aml_topology *topology,

@@ -16,7 +16,8 @@
  *   one larger than their free memory less a margin (see
  *   aml_topology_map_populate()). Otherwise Linux places pages at first
  *   touch, and a touch past the devices' free memory calls the OOM killer;
- *   the emulator places them at map time and says AML_ENOMEM when full;
+ *   the emulator places them at first touch too, and stops the program
+ *   there (aml/emulator.h);
  * - AML_POLICY_PREFERRED: on the one device while it has room, then on the
  *   others in the kernel's (or emulator's) fallback order;
  * - AML_POLICY_PREFERRED_MANY: on the devices while they have room, then
@@ -34,8 +35,7 @@
  *   is BIND: a map whose share on one device exceeds that device's
  *   capacity is AML_ENOMEM at map time;
  * - AML_POLICY_LOCAL (formerly AML_AREA_FIRST_TOUCH): on the device of the
- *   CPU that first touches each page (Linux's default; the emulator places
- *   at map time, so there it is the device nearest the mapping thread).
+ *   CPU that first touches each page (Linux's default, and the emulator's).
  *   Takes no devices.
  */
 #ifndef AML_AREA_DEVICE_H

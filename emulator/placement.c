@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Where a page of an emulated mapping goes, as Linux 6.1 decides it when the
+ * page is first touched (or, with placement=map, when it is mapped):
+ *   BIND            the set's devices in the fallback order of the
+ *                   touching CPU's device; none with room is where the
+ *                   kernel calls the OOM killer;
+ *   PREFERRED       the device, then the others in its fallback order;
+ *   PREFERRED_MANY  the set, then every other device, in the fallback
+ *                   order of the touching CPU's device;
+ *   LOCAL           the touching CPU's device, then its fallback order;
+ *   INTERLEAVE      the page at virtual page number v on the set's
+ *                   ((unsigned int)v mod n)-th device, as 6.1's
+ *                   interleave_nid() picks it for an anonymous mapping; a
+ *                   full one spills as PREFERRED would, as Linux's does.
+ * A page a move or a weighted run bound to one device before its first
+ * touch is BIND to that device. The fallback orders are the kernel's
+ * zonelists, built as 6.1's build_zonelists() builds them.
+ */
+#include <inttypes.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <aml/bitmap.h>
+#include <aml/error.h>
+
+#include "emulator/emulator_internal.h"
+
+size_t emu_cpu_device(const struct emu_machine *m, int cpu)
+{
+	for (size_t i = 0; cpu >= 0 && i < m->ndevices; i++) {
+		if (aml_bitmap_is_set(&m->spec.tiers[i].cpus, (size_t)cpu) == 1)
+			return i;
+	}
+	return 0;
+}
+
+/* Devices in fallback order from `from`: itself, then the others. */
+static size_t emu_order(const struct emu_machine *m, size_t from, size_t i)
+{
+	return i == 0 ? from : m->fallback[from][i - 1];
+}
+
+/* Linux's node_distance(): the spec's matrix, or without one what Linux
+ * reports for a machine without a SLIT (LOCAL_DISTANCE, REMOTE_DISTANCE). */
+static unsigned emu_distance(const struct emu_machine *m, size_t a, size_t b)
+{
+	if (m->spec.has_distances)
+		return m->spec.distances[a][b];
+	return a == b ? 10 : 20;
+}
+
+/* Linux's MAX_NUMNODES on Debian's 6.1 (CONFIG_NODES_SHIFT=10): scales the
+ * distance so that node_load only breaks ties. */
+#define EMU_MAX_NUMNODES 1024
+
+/*
+ * 6.1's find_next_best_node(): the unused device with the lowest
+ * (distance + [n < from]) x MAX_NUMNODES + load[n], the lowest index among
+ * equals; `from` itself first. The kernel also adds
+ * PENALTY_FOR_NODE_WITH_CPUS for a node whose cpumask_of_node() is not
+ * empty, but on x86 the zonelists are built at boot before any CPU is
+ * added to its node's mask, so it never applies: the QEMU guest's "Fallback
+ * order for Node" lines (dmesg) match this rule, and not the one with the
+ * penalty, on 4-node machines with CPUs on nodes 0 and 1 only.
+ */
+static size_t emu_next_best(const struct emu_machine *m,
+                            size_t from,
+                            bool *used,
+                            const unsigned *load)
+{
+	if (!used[from]) {
+		used[from] = true;
+		return from;
+	}
+	size_t best = m->ndevices;
+	unsigned long best_val = 0;
+	for (size_t n = 0; n < m->ndevices; n++) {
+		if (used[n])
+			continue;
+		unsigned long val = emu_distance(m, from, n);
+		val += n < from; /* "prefer the next node" */
+		val = val * EMU_MAX_NUMNODES + load[n];
+		if (best == m->ndevices || val < best_val) {
+			best = n;
+			best_val = val;
+		}
+	}
+	used[best] = true;
+	return best;
+}
+
+/*
+ * Every device's fallback order, as 6.1's __build_all_zonelists() builds
+ * every node's zonelist at boot: in node order, with node_load shared by
+ * all of them, so that each node's list raises the load of the first node
+ * of every new distance group it meets, and nodes at equal distance take
+ * turns at the head of their group in the lists built after it.
+ */
+void emu_build_zonelists(struct emu_machine *m)
+{
+	unsigned load[AML_EMU_TIERS_MAX] = {0};
+	for (size_t from = 0; from < m->ndevices; from++) {
+		bool used[AML_EMU_TIERS_MAX] = {false};
+		size_t prev = from;
+		for (size_t i = 0; i < m->ndevices; i++) {
+			size_t n = emu_next_best(m, from, used, load);
+			if (emu_distance(m, from, n) !=
+			    emu_distance(m, from, prev))
+				load[n]++;
+			if (i > 0)
+				m->fallback[from][i - 1] = (uint8_t)n;
+			prev = n;
+		}
+	}
+}
+
+/* The first device with room in fallback order from `from`, within
+ * `allowed` (a set of device bits): 0, or AML_ENOMEM. */
+static int emu_walk(const struct emu_machine *m,
+                    const struct emu_plan *p,
+                    size_t from,
+                    uint64_t allowed,
+                    size_t *device)
+{
+	for (size_t i = 0; i < m->ndevices; i++) {
+		size_t d = emu_order(m, from, i);
+		if (!(allowed >> d & 1))
+			continue;
+		if (m->devices[d].used_pages + p->take[d] <
+		    m->devices[d].capacity_pages) {
+			*device = d;
+			return 0;
+		}
+	}
+	return AML_ENOMEM;
+}
+
+/*
+ * The device of the page at virtual page number vpn of an interleaved
+ * mapping: 6.1's interleave_nid() for an anonymous VMA, whose vm_pgoff is
+ * its start's page number, so its offset is the page's own number;
+ * offset_il_node() then truncates it to unsigned int and takes the set's
+ * (offset mod n)-th node. 6.7 changed this formula: the emulator is 6.1.
+ */
+static size_t emu_interleave_device(uint64_t set, uintptr_t vpn)
+{
+	unsigned target = (unsigned)vpn % (unsigned)__builtin_popcountll(set);
+	for (unsigned j = 0; j < target; j++)
+		set &= set - 1;
+	return (size_t)__builtin_ctzll(set);
+}
+
+int emu_place_page(const struct emu_machine *m,
+                   const struct emu_plan *p,
+                   const struct emu_mapping *map,
+                   size_t index,
+                   size_t local,
+                   size_t *device)
+{
+	const uint64_t any = UINT64_MAX;
+	uint8_t label = map->labels[index];
+	if (label != EMU_UNPLACED) /* bound to one device */
+		return emu_walk(m, p, local,
+		                UINT64_C(1) << (label & ~EMU_UNPLACED_BOUND),
+		                device);
+	switch (map->policy) {
+	case AML_POLICY_BIND:
+		return emu_walk(m, p, local, map->set, device);
+	case AML_POLICY_PREFERRED:
+		return emu_walk(m, p, (size_t)__builtin_ctzll(map->set), any,
+		                device);
+	case AML_POLICY_PREFERRED_MANY:
+		if (emu_walk(m, p, local, map->set, device) == 0)
+			return 0;
+		return emu_walk(m, p, local, any, device);
+	case AML_POLICY_INTERLEAVE: {
+		uintptr_t vpn = (map->start >> m->page_shift) + index;
+		return emu_walk(m, p, emu_interleave_device(map->set, vpn), any,
+		                device);
+	}
+	default: /* AML_POLICY_LOCAL */
+		return emu_walk(m, p, local, any, device);
+	}
+}
+
+static const char *emu_policy_name(enum aml_policy policy)
+{
+	switch (policy) {
+	case AML_POLICY_BIND:
+		return "BIND";
+	case AML_POLICY_PREFERRED:
+		return "PREFERRED";
+	case AML_POLICY_PREFERRED_MANY:
+		return "PREFERRED_MANY";
+	case AML_POLICY_INTERLEAVE:
+		return "INTERLEAVE";
+	default:
+		return "LOCAL";
+	}
+}
+
+/* Where Linux calls the OOM killer, the program stops: a test must never
+ * pass where the kernel kills it. Says which page, under which policy,
+ * over which devices, and how full they are. */
+static _Noreturn void emu_out_of_memory(const struct emu_machine *m,
+                                        const struct emu_mapping *map,
+                                        size_t index)
+{
+	uint8_t label = map->labels[index];
+	bool bound = label != EMU_UNPLACED;
+	uint64_t set = bound ? UINT64_C(1) << (label & ~EMU_UNPLACED_BOUND)
+	               : map->policy == AML_POLICY_BIND ? map->set
+	                                                : UINT64_MAX;
+	fprintf(stderr,
+	        "aml emulator: out of memory: page %zu (%p) of a mapping "
+	        "under %s%s found no room on",
+	        index, (void *)(map->start + index * m->page_size),
+	        bound ? "BIND" : emu_policy_name(map->policy),
+	        bound ? " (a move or a weighted run bound it)" : "");
+	for (size_t d = 0; d < m->ndevices; d++) {
+		if (set >> d & 1)
+			fprintf(stderr,
+			        " %s (%" PRIu64 " of %" PRIu64 " pages)",
+			        m->spec.tiers[d].name, m->devices[d].used_pages,
+			        m->devices[d].capacity_pages);
+	}
+	fprintf(stderr, ": Linux would call the OOM killer here, so the "
+	                "emulator stops the program\n");
+	abort();
+}
+
+void emu_place_now(struct emu_machine *m,
+                   struct emu_mapping *map,
+                   size_t index,
+                   size_t local)
+{
+	struct emu_plan empty = {{0}};
+	size_t d;
+	if (emu_place_page(m, &empty, map, index, local, &d) != 0)
+		emu_out_of_memory(m, map, index);
+	struct emu_device_state *s = &m->devices[d];
+	map->labels[index] = (uint8_t)d;
+	if (!(map->reached >> d & 1)) {
+		map->reached |= UINT64_C(1) << d;
+		s->maps++;
+	}
+	if (++s->used_pages > s->peak_pages)
+		s->peak_pages = s->used_pages;
+	if (--map->unplaced == 0)
+		emu_mapping_update_uniform(map);
+}

@@ -17,10 +17,10 @@
  * which lacks the call), the machine places pages at map time, and
  * aml_emu_places_at_touch() says so.
  *
- * Measured here (2026-12-04): a first touch costs 37.5 us a page through
- * the fault thread against 27.4 us for a plain anonymous page (faults are
- * slow on this virtual machine); populating and copies place their pages
- * in bulk instead (emu_fault_place_range()), 16 to 64 pages a call.
+ * A first touch costs 1.6 to 2.2 times a plain anonymous page's here
+ * (//bench:emulator_bench, emulator/first_touch); populating and copies
+ * place their pages in bulk instead (emu_fault_place_range(), up to 64
+ * pages a call), as fast as mmap(MAP_POPULATE).
  *
  * A forked child inherits mappings whose registration Linux drops (no
  * UFFD_FEATURE_EVENT_FORK): its first touches of pages its parent never

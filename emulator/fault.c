@@ -248,6 +248,9 @@ int emu_fault_place_range(struct emu_machine *m,
                           bool fail_when_full)
 {
 	size_t local = emu_cpu_device(m, sched_getcpu());
+	/* A forked child's inherited mappings are no longer registered, and
+	 * the descriptor it inherited fills its parent's pages: label only. */
+	bool fill = m->uffd_pid == getpid();
 	uintptr_t end = start + size;
 	for (uintptr_t addr = start; addr < end;) {
 		struct emu_mapping *map = emu_pagetable_next(&m->table, addr);
@@ -279,7 +282,9 @@ int emu_fault_place_range(struct emu_machine *m,
 				}
 				emu_place_now(m, map, i, local);
 			}
-			fault_fill(m, map->start + run * m->page_size, i - run);
+			if (fill)
+				fault_fill(m, map->start + run * m->page_size,
+				           i - run);
 			if (err != 0)
 				return err;
 		}

@@ -305,7 +305,9 @@ TEST(EmulatorPlacementAtMap, PagesArePlacedWhenMapped)
 }
 
 // A forked child's own maps are placed at its touches, by a fault thread of
-// its own; the parent's machine does not see them.
+// its own; the parent's machine does not see them. A copy the child makes
+// into a page it inherited untouched gives memory to the child's page, not
+// to the parent's (the descriptor the child inherits is the parent's).
 TEST_F(EmulatorTouch, AForkedChildPlacesItsOwnMaps)
 {
 	Make(kTwoTiers);
@@ -314,6 +316,9 @@ TEST_F(EmulatorTouch, AForkedChildPlacesItsOwnMaps)
 	if (!aml_testing::kChildrenRun)
 		GTEST_SKIP() << "children do not run under this sanitizer";
 	EXPECT_TRUE(aml_testing::InChild([&] {
+		char byte = 5;
+		CHILD_EXPECT(aml_emu_copy(t, before, &byte, 1) == 0);
+		CHILD_EXPECT(before[0] == 5);
 		char *p = Map(1, AML_POLICY_BIND, 4);
 		CHILD_EXPECT(p != nullptr);
 		Touch(p, 0, 4);

@@ -4,8 +4,9 @@
  * registered with a userfaultfd (missing pages), so the first touch of a
  * page stops the touching thread and reports the page, and which thread,
  * to the machine's fault thread. That thread asks where the toucher runs
- * (field 39 of /proc/self/task/TID/stat, unless every CPU is on one
- * device), places the page under the mapping's policy and the free memory
+ * (its affinity when it allows one device's CPUs only, else field 39 of
+ * /proc/self/task/TID/stat; nothing when every CPU is on one device),
+ * places the page under the mapping's policy and the free memory
  * of that moment (placement.c), gives it a zeroed page (UFFDIO_COPY), and
  * the toucher goes on. A page that finds no room where the kernel would
  * call the OOM killer stops the program (placement.c).
@@ -155,14 +156,38 @@ static void fault_fill(struct emu_machine *m, uintptr_t start, size_t npages)
 	}
 }
 
+/* The device of the CPU thread tid touched from: the one its affinity
+ * allows, when all its CPUs are on one device (a pinned thread: one system
+ * call), else that of the CPU it last ran on (a file to read). */
+static size_t fault_thread_device(const struct emu_machine *m, pid_t tid)
+{
+	if (m->only_local >= 0)
+		return (size_t)m->only_local;
+	cpu_set_t cpus;
+	if (sched_getaffinity(tid, sizeof(cpus), &cpus) == 0) {
+		int device = -1;
+		for (int c = 0; c < CPU_SETSIZE; c++) {
+			if (!CPU_ISSET(c, &cpus))
+				continue;
+			int d = (int)emu_cpu_device(m, c);
+			if (device >= 0 && d != device) {
+				device = -1;
+				break;
+			}
+			device = d;
+		}
+		if (device >= 0)
+			return (size_t)device;
+	}
+	return emu_cpu_device(m, fault_thread_cpu(tid));
+}
+
 /* One first touch: place the page, then give it memory, under the write
  * lock, so that no unmap (and no map at the same address) comes between. */
 static void fault_resolve(struct emu_machine *m, uintptr_t addr, pid_t tid)
 {
 	uintptr_t page = addr & ~(uintptr_t)(m->page_size - 1);
-	size_t local = m->only_local >= 0
-	                       ? (size_t)m->only_local
-	                       : emu_cpu_device(m, fault_thread_cpu(tid));
+	size_t local = fault_thread_device(m, tid);
 	pthread_rwlock_wrlock(&m->lock);
 	struct emu_mapping *map = emu_pagetable_find(&m->table, page);
 	if (map != NULL) {

@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # The scenario runner from the command line, on emulated machines: every
 # shipped scenario is in the directory of its machine (scenarios/MACHINE/),
-# one of each machine passes (exit 0) there, and a scenario with a deliberately wrong expectation
-# fails (exit 1) with a message that names the file, the line, what was
-# expected and what was found, by page range.
+# one of each machine passes (exit 0) there, and a scenario with a
+# deliberately wrong expectation fails (exit 1) with a message that names
+# the file, the line, what was expected and what was found, by page range.
 # Arguments: the runner, the wrong scenario, then the shipped scenarios.
 runner=$1
 wrong=$2

@@ -161,6 +161,7 @@ static void *emu_map(struct emu_machine *m,
 	}
 	return ptr;
 }
+
 struct emu_release {
 	void *ptr;
 	size_t size;
@@ -257,9 +258,9 @@ static int emu_move_plan(const struct emu_machine *m,
  * mbind() collected until it cannot allocate on the target; *moved says
  * how many moved. Pages nobody touched yet have nothing to move: they are
  * bound to `to` for their first touch, as mbind() sets the range's policy
- * before it migrates. Counts what moves and what it costs: per source device,
- * its pages over min(read_bw(source), write_bw(to)), plus the highest
- * latency involved. Write lock held.
+ * before it migrates. Counts what moves and what it costs: per source
+ * device, its pages over min(read_bw(source), write_bw(to)), plus the
+ * highest latency involved. Write lock held.
  */
 static uint64_t emu_move_pages(struct emu_machine *m,
                                uintptr_t start,

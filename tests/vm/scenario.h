@@ -62,6 +62,8 @@ enum class Check {
 	kOrder,    // the map's pages first reach these devices in this order
 	kCount,    // between min_count and max_count pages of the range on
 	           // one device
+	kKilled,   // the map's process died of a signal while it wrote the
+	           // pages (the kernel's OOM killer, the emulator's abort)
 };
 
 struct Statement {
@@ -84,6 +86,9 @@ struct Statement {
 	// A capacity-edge map: its page counts depend on the machine's free
 	// memory, so its canonical summary is the order of its runs only.
 	bool edge = false;
+	// An 'expect NAME killed' line follows: the map and the writing of its
+	// pages run in a child process, and nothing of the map is left here.
+	bool forked = false;
 	// reserve: device and bytes to leave free; run-on and move: device;
 	// touch: the device whose CPUs touch ("" for the runner's thread).
 	std::string device;
@@ -127,9 +132,18 @@ struct Outcome {
 	std::string canonical;
 };
 
+// Called in the child process of a map expected 'killed', once its pages
+// are written, before the child reports: a test's way to make the child
+// die of a signal where no kernel would kill it.
+using ChildHook = void (*)(const Statement &map);
+
 // Run a scenario on @p topology (which must have the scenario's machine's
-// devices), releasing everything it mapped before returning.
-Outcome Run(const Scenario &scenario, const struct aml_topology *topology);
+// devices), releasing everything it mapped before returning. A map
+// expected 'killed' runs in a child process (fork), which calls
+// @p child_hook, if any, after writing the map's pages.
+Outcome Run(const Scenario &scenario,
+            const struct aml_topology *topology,
+            ChildHook child_hook = nullptr);
 
 } // namespace aml_scenario
 

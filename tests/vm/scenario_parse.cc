@@ -235,6 +235,11 @@ struct MapInfo {
 	bool reserve = false;
 	// 0 when it depends on the machine: ranges are checked at run time.
 	size_t npages = 0;
+	// The index of its map statement in the scenario.
+	size_t statement = 0;
+	// An 'expect NAME killed' line said so: the map lives in a child
+	// process, so no later statement but 'unmap NAME' can look at it.
+	bool killed = false;
 };
 
 class Parser
@@ -253,6 +258,7 @@ class Parser
 	PagesOf(const std::string &word, const MapInfo &info, Statement *st);
 	void ParseMap(const std::vector<std::string> &w, Statement *st);
 	void ParseExpect(const std::vector<std::string> &w, Statement *st);
+	void ParseKilled(const std::vector<std::string> &w, Statement *st);
 
 	Scenario *s_;
 	std::map<std::string, MapInfo> maps_;
@@ -274,6 +280,10 @@ MapInfo &Parser::Live(const std::string &name, bool reserve_ok)
 	if (it->second.reserve && !reserve_ok)
 		Fail("'" + name + "' is a reserve: its size depends on the " +
 		     "machine, so only unmap applies to it");
+	if (it->second.killed && !reserve_ok)
+		Fail("'" + name + "' runs in a child process (expect " + name +
+		     " killed): nothing of it is left here, only unmap "
+		     "applies to it");
 	return it->second;
 }
 
@@ -310,13 +320,42 @@ void Parser::ParseMap(const std::vector<std::string> &w, Statement *st)
 			     "' (populate, edge, untouched)");
 		*flag = true;
 	}
-	maps_[st->map] = MapInfo{true, false, st->npages};
+	maps_[st->map] =
+	        MapInfo{true, false, st->npages, s_->statements.size(), false};
+}
+
+// expect NAME killed: the map statement runs in a child process, which
+// must die of a signal while it writes the pages. Only a map that writes
+// its pages, and nothing else about the map between it and this line.
+void Parser::ParseKilled(const std::vector<std::string> &w, Statement *st)
+{
+	Need(w, 3, 3);
+	st->check = Check::kKilled;
+	MapInfo &info = Live(st->map, false);
+	Statement &map = s_->statements[info.statement];
+	if (map.untouched)
+		Fail("'" + st->map + "' is untouched: only a map that writes " +
+		     "its pages at map time can be expected killed");
+	for (size_t i = info.statement + 1; i < s_->statements.size(); i++) {
+		if (s_->statements[i].map == st->map)
+			Fail("line " + std::to_string(s_->statements[i].line) +
+			     " is about '" + st->map +
+			     "', which runs in a child process: 'expect " +
+			     st->map + " killed' comes right after its map");
+	}
+	map.forked = true;
+	info.killed = true;
 }
 
 void Parser::ParseExpect(const std::vector<std::string> &w, Statement *st)
 {
-	Need(w, 4, 6);
+	Need(w, 3, 6);
 	st->map = w[1];
+	if (w[2] == "killed") {
+		ParseKilled(w, st);
+		return;
+	}
+	Need(w, 4, 6);
 	MapInfo &info = Live(st->map, false);
 	if (w[2] == "fails") {
 		Need(w, 4, 4);
@@ -348,7 +387,7 @@ void Parser::ParseExpect(const std::vector<std::string> &w, Statement *st)
 	}
 	if (w[2] != "pages")
 		Fail("expect what? '" + w[2] +
-		     "' (fails, pages, order, count)");
+		     "' (fails, killed, pages, order, count)");
 	Need(w, 5, 6);
 	PagesOf(w[3], info, st);
 	if (w.size() == 5) {
@@ -395,7 +434,8 @@ void Parser::Line(int number, const std::vector<std::string> &w)
 		if (w[3] != "leaving")
 			Fail("write 'reserve NAME DEVICE leaving SIZE'");
 		st.leave_bytes = Bytes(w[4]);
-		maps_[st.map] = MapInfo{true, true, 0};
+		maps_[st.map] =
+		        MapInfo{true, true, 0, s_->statements.size(), false};
 	} else if (verb == "move") {
 		// move NAME PAGES DEVICE [fails ERROR]
 		if (w.size() != 4 && w.size() != 6)

@@ -11,7 +11,19 @@
 // runs), expectations the placement they looked at. Expectations also
 // compare that observation with what the file says, and explain any
 // difference by page range.
+//
+// A map expected 'killed' runs, with the writing of its pages, in a child
+// process: near a node's limit Linux's OOM killer kills the process that
+// touches a BIND map the node's free memory cannot hold (SIGKILL), and the
+// emulator, which places pages at first touch, aborts where the kernel
+// would kill (SIGABRT). The runner survives either and records 'killed';
+// the child reports any other outcome through its exit status (0: mapped
+// and written; otherwise the AML error code, negated).
+#include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -36,6 +48,14 @@ namespace
 // A failed map may leave this little of a device's free memory taken: the
 // kernel's own allocations move free counts a little between two reads.
 const size_t kFreeSlack = (size_t)1 << 20;
+
+// aml's policy of each Policy, in the enum's order.
+const enum aml_policy kPolicies[] = {AML_POLICY_BIND,
+                                     AML_POLICY_PREFERRED,
+                                     AML_POLICY_PREFERRED_MANY,
+                                     AML_POLICY_INTERLEAVE,
+                                     AML_POLICY_WEIGHTED_INTERLEAVE,
+                                     AML_POLICY_LOCAL};
 
 std::string Join(const std::vector<std::string> &items, const char *sep)
 {
@@ -126,13 +146,16 @@ struct LiveMap {
 	std::vector<bool> released;
 	int error = 0;        // why the map failed; 0 if it is mapped
 	bool claimed = false; // an 'expect fails' line looked at the error
+	// A map run in a child process: "killed", "ok(child)" or the error
+	// the map failed with; "" for a map of this process.
+	std::string child;
 };
 
 class Runner
 {
       public:
-	Runner(const Scenario &s, const struct aml_topology *t)
-	    : s_(s), t_(t), page_(aml_page_size())
+	Runner(const Scenario &s, const struct aml_topology *t, ChildHook hook)
+	    : s_(s), t_(t), page_(aml_page_size()), hook_(hook)
 	{
 	}
 	Outcome Go();
@@ -142,6 +165,11 @@ class Runner
 	bool Machine(const Statement &st);
 	void RunOn(const Statement &st);
 	void Map(const Statement &st);
+	void MapInChild(const Statement &st,
+	                std::vector<const struct aml_device *> &devices,
+	                std::vector<unsigned> &weights,
+	                LiveMap *m);
+	void ExpectKilled(const Statement &st, const LiveMap &m);
 	void Reserve(const Statement &st);
 	void Move(const Statement &st);
 	void Touch(const Statement &st);
@@ -167,6 +195,7 @@ class Runner
 	const Scenario &s_;
 	const struct aml_topology *t_;
 	size_t page_;
+	ChildHook hook_;
 	std::map<std::string, LiveMap> maps_;
 	std::vector<std::string> items_;
 	Outcome out_;
@@ -343,16 +372,10 @@ bool Runner::ResolveSize(const Statement &st, size_t *npages)
 
 void Runner::Map(const Statement &st)
 {
-	static const enum aml_policy policies[] = {
-	        AML_POLICY_BIND,
-	        AML_POLICY_PREFERRED,
-	        AML_POLICY_PREFERRED_MANY,
-	        AML_POLICY_INTERLEAVE,
-	        AML_POLICY_WEIGHTED_INTERLEAVE,
-	        AML_POLICY_LOCAL};
 	// Until it maps, the map counts as failed (its problem reported).
 	LiveMap &m = maps_[st.map];
-	m = LiveMap{&st, nullptr, nullptr, st.npages, {}, AML_FAILURE, true};
+	m = LiveMap{&st, nullptr,     nullptr, st.npages,
+	            {},  AML_FAILURE, true,    ""};
 	if (!ResolveSize(st, &m.npages))
 		return;
 	std::vector<const struct aml_device *> devices;
@@ -363,11 +386,15 @@ void Runner::Map(const Statement &st)
 		if (devices.back() == nullptr)
 			return;
 	}
+	if (st.forked) {
+		MapInChild(st, devices, weights, &m);
+		return;
+	}
 	bool weighted = st.policy == Policy::kWeighted;
 	// A request aml refuses (a zero weight) fails here, as a map.
 	int err = aml_area_device_create(
 	        &m.area, t_, devices.data(), devices.size(),
-	        policies[(int)st.policy], weighted ? weights.data() : nullptr);
+	        kPolicies[(int)st.policy], weighted ? weights.data() : nullptr);
 	std::vector<size_t> free_before = FreeBytes();
 	long vm_before = VirtualPages();
 	struct aml_area_mmap_options opts = {0, st.populate};
@@ -404,11 +431,76 @@ void Runner::Map(const Statement &st)
 	items_.push_back(st.map + "=ok(" + Summary(st, m) + ")");
 }
 
+/*
+ * The map statement of a map expected 'killed', in a child process: what
+ * the OOM killer (or the emulator's abort) ends is the child, and nothing of
+ * the map is left in the runner, on either machine (the emulator's pages
+ * are the child's copy of its state). stdio is flushed before the fork and
+ * the child leaves with _exit(), so nothing is printed twice.
+ */
+void Runner::MapInChild(const Statement &st,
+                        std::vector<const struct aml_device *> &devices,
+                        std::vector<unsigned> &weights,
+                        LiveMap *m)
+{
+	// The 'expect killed' line judges the outcome, whatever it is.
+	m->claimed = true;
+	std::fflush(nullptr);
+	pid_t pid = fork();
+	if (pid < 0) {
+		Problem(st, "cannot fork the map's child process");
+		return;
+	}
+	if (pid == 0) {
+		// The OOM killer must choose this process, not the runner. It
+		// does anyway in the guest (the child maps the runner's pages,
+		// its reserves, and its own), but by one map's pages only:
+		// the highest score makes it certain. If the write fails, that
+		// margin remains.
+		int fd = open("/proc/self/oom_score_adj", O_WRONLY);
+		if (fd >= 0) {
+			ssize_t written = write(fd, "1000", 4);
+			(void)written;
+			close(fd);
+		}
+		struct aml_area *area = nullptr;
+		int err = aml_area_device_create(
+		        &area, t_, devices.data(), devices.size(),
+		        kPolicies[(int)st.policy],
+		        st.policy == Policy::kWeighted ? weights.data()
+		                                       : nullptr);
+		struct aml_area_mmap_options opts = {0, st.populate};
+		char *ptr = nullptr;
+		if (err == 0)
+			ptr = static_cast<char *>(
+			        aml_area_mmap(area, m->npages * page_, &opts));
+		if (ptr == nullptr)
+			_exit(-(err != 0 ? err : aml_errno));
+		for (size_t i = 0; i < m->npages; i++)
+			*(volatile char *)(ptr + i * page_) = 1;
+		if (hook_ != nullptr)
+			hook_(st);
+		_exit(0);
+	}
+	int status = 0;
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			Problem(st, "lost the map's child process");
+			return;
+		}
+	}
+	m->child = WIFSIGNALED(status) ? "killed"
+	           : WEXITSTATUS(status) == 0
+	                   ? "ok(child)"
+	                   : aml_errname(-WEXITSTATUS(status));
+	items_.push_back(st.map + "=" + m->child);
+}
+
 void Runner::Reserve(const Statement &st)
 {
 	const struct aml_device *dev = Device(st, st.device);
 	LiveMap &m = maps_[st.map];
-	m = LiveMap{&st, nullptr, nullptr, 0, {}, AML_FAILURE, true};
+	m = LiveMap{&st, nullptr, nullptr, 0, {}, AML_FAILURE, true, ""};
 	size_t free_bytes = 0;
 	if (dev == nullptr || aml_device_free_bytes(dev, &free_bytes) != 0 ||
 	    free_bytes < st.leave_bytes + page_) {
@@ -608,9 +700,30 @@ void Runner::ExpectCount(const Statement &st, const LiveMap &m)
 		                    std::to_string(n));
 }
 
+// The map's child process died of a signal (any: SIGKILL from the OOM
+// killer, SIGABRT from the emulator); anything else is a failure.
+void Runner::ExpectKilled(const Statement &st, const LiveMap &m)
+{
+	std::string got = !m.child.empty() ? m.child
+	                  : m.error == 0   ? "ok"
+	                                   : aml_errname(m.error);
+	items_.push_back(st.map + " killed: " + got);
+	if (got == "killed")
+		return;
+	Problem(st,
+	        "expected the map's child process to be killed, but " +
+	                (got == "ok(child)" ? std::string("it mapped and wrote "
+	                                                  "every page")
+	                                    : "the map failed with " + got));
+}
+
 void Runner::Expect(const Statement &st)
 {
 	LiveMap &m = maps_[st.map];
+	if (st.check == Check::kKilled) {
+		ExpectKilled(st, m);
+		return;
+	}
 	if (st.check == Check::kFails) {
 		m.claimed = true;
 		std::string got = m.error == 0 ? "ok" : aml_errname(m.error);
@@ -687,7 +800,9 @@ Outcome Runner::Go()
 
 } // namespace
 
-Outcome Run(const Scenario &scenario, const struct aml_topology *topology)
+Outcome Run(const Scenario &scenario,
+            const struct aml_topology *topology,
+            ChildHook child_hook)
 {
 	if (topology == nullptr) {
 		Outcome out;
@@ -695,7 +810,7 @@ Outcome Run(const Scenario &scenario, const struct aml_topology *topology)
 		out.canonical = scenario.file + ": no topology";
 		return out;
 	}
-	return Runner(scenario, topology).Go();
+	return Runner(scenario, topology, child_hook).Go();
 }
 
 } // namespace aml_scenario

@@ -4,11 +4,14 @@
 # shipped scenario is in the directory of its machine (scenarios/MACHINE/),
 # one of each machine passes (exit 0) there, and a scenario with a
 # deliberately wrong expectation fails (exit 1) with a message that names
-# the file, the line, what was expected and what was found, by page range.
-# Arguments: the runner, the wrong scenario, then the shipped scenarios.
+# the file, the line, what was expected and what was found, by page range;
+# a map expected killed whose child process maps and writes every page
+# fails too, and says so.
+# Arguments: the runner, the two wrong scenarios, then the shipped ones.
 runner=$1
 wrong=$2
-shift 2
+not_killed=$3
+shift 3
 
 # Every scenario is in its machine's directory; the runner runs the first
 # of each machine (scenario_test runs them all on the emulator, and each
@@ -43,6 +46,20 @@ expected='FAIL wrong_expectation.scn:6: expect near pages 100-199 node0: expecte
 if ! echo "$out" | grep -qxF "$expected"; then
 	echo "scenario_runner_test: the failure does not read:"
 	echo "  $expected"
+	exit 1
+fi
+
+out=$("$runner" --emulate qemu-3node "$not_killed")
+status=$?
+echo "$out"
+expected="FAIL not_killed.scn:7: expect fits killed: expected the map's child process to be killed, but it mapped and wrote every page"
+result='RESULT not_killed.scn: fits=ok(child); fits killed: ok(child); next=ok(node1:4096); next pages 0-4095: node1'
+if [ $status -ne 1 ] || ! echo "$out" | grep -qxF "$expected" ||
+	! echo "$out" | grep -qxF "$result"; then
+	echo "scenario_runner_test: a map expected killed that was not did" \
+		"not fail (exit $status) with:"
+	echo "  $expected"
+	echo "  $result"
 	exit 1
 fi
 

@@ -4,7 +4,9 @@
 // scenario passes, failures read as "expected X, got Y for pages A-B", and
 // a failed map is claimed by an 'expect fails' line or reported.
 #include <dirent.h>
+#include <signal.h>
 
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -197,6 +199,27 @@ TEST(ScenarioParse, RefusesWhatTheFormatDoesNotAllow)
 	         "count '5' is more than the range's 4 pages"},
 	        {m + "map a bind node0 4pages\nexpect a count 0-3 node0\n",
 	         "'expect' takes 5 argument(s), not 4"},
+	        {m + "expect a killed\n", "t.scn:2: no map named 'a'"},
+	        {m + "reserve r node1 leaving 1MiB\nexpect r killed\n",
+	         "t.scn:3: 'r' is a reserve"},
+	        {m + "map a bind node0 4pages\nexpect a killed now\n",
+	         "t.scn:3: 'expect' takes 2 argument(s), not 3"},
+	        {m + "map a bind node0 4pages untouched\nexpect a killed\n",
+	         "t.scn:3: 'a' is untouched: only a map that writes"},
+	        {m + "map a bind node0 4pages\nexpect a pages 0 node0\n"
+	             "expect a killed\n",
+	         "t.scn:4: line 3 is about 'a', which runs in a child "
+	         "process: 'expect a killed' comes right after its map"},
+	        {m + "map a bind node0 4pages\nexpect a killed\n"
+	             "touch a 0\n",
+	         "t.scn:4: 'a' runs in a child process (expect a killed): "
+	         "nothing of it is left here, only unmap applies to it"},
+	        {m + "map a bind node0 4pages\nexpect a killed\n"
+	             "expect a killed\n",
+	         "t.scn:4: 'a' runs in a child process"},
+	        {m + "map a bind node0 4pages\nexpect a killed\n"
+	             "expect a fails ENOMEM\n",
+	         "t.scn:4: 'a' runs in a child process"},
 	};
 	for (const auto &c : cases) {
 		std::string error = ParseError(c.text);
@@ -457,6 +480,81 @@ TEST_F(ScenarioEmulated, TouchesPartsCountsAndSizesOfTheMachine)
 	                           "expected AML_ENOMEM, got ok");
 	EXPECT_EQ(out.failures[2],
 	          "t.scn:6: touch b 0-500: past the 455 pages of b");
+}
+
+TEST(ScenarioParse, KilledRunsTheMapInAChildAndEndsItThere)
+{
+	Scenario s;
+	std::string error;
+	ASSERT_TRUE(Parse("t.scn",
+	                  "machine qemu-3node\n"
+	                  "map a bind node1 4pages\n"
+	                  "expect a killed\n"
+	                  "unmap a\n"
+	                  "map a bind node1 4pages\n"
+	                  "expect a pages 0-3 node1\n",
+	                  &s, &error))
+	        << error;
+	ASSERT_EQ(s.statements.size(), 6u);
+	EXPECT_TRUE(s.statements[1].forked);
+	EXPECT_EQ(s.statements[2].check, aml_scenario::Check::kKilled);
+	EXPECT_EQ(s.statements[2].map, "a");
+	EXPECT_FALSE(s.statements[4].forked) << "a new map of the same name";
+}
+
+// Where a kernel would kill the process, the child that writes the map's
+// pages dies of a signal: any signal, the OOM killer's or an abort.
+void KillChild(const aml_scenario::Statement &)
+{
+	raise(SIGKILL);
+}
+void AbortChild(const aml_scenario::Statement &)
+{
+	std::abort();
+}
+
+// A map expected 'killed' runs in a child process: killed, it reads
+// 'killed' and the runner goes on; mapped, or failed, it is a failure that
+// says so; and nothing of the child's map is left in the runner, on the
+// emulator either (node1 takes 200 MiB twice).
+TEST_F(ScenarioEmulated, AMapExpectedKilledRunsInAChild)
+{
+	const std::string text = "machine qemu-3node\n"
+	                         "map oom bind node1 200MiB\n"
+	                         "expect oom killed\n"
+	                         "map after bind node1 200MiB\n"
+	                         "expect after pages 0-51199 node1\n";
+	Scenario s;
+	std::string error;
+	ASSERT_TRUE(Parse("t.scn", text, &s, &error)) << error;
+	for (auto hook : {KillChild, AbortChild}) {
+		Outcome out = aml_scenario::Run(s, t, hook);
+		EXPECT_TRUE(out.passed) << Failures(out);
+		EXPECT_EQ(out.canonical,
+		          "t.scn: oom=killed; oom killed: killed; "
+		          "after=ok(node1:51200); after pages 0-51199: node1");
+	}
+
+	Outcome out = RunText(text);
+	EXPECT_EQ(out.canonical,
+	          "t.scn: oom=ok(child); oom killed: ok(child); "
+	          "after=ok(node1:51200); after pages 0-51199: node1");
+	ASSERT_EQ(out.failures.size(), 1u) << Failures(out);
+	EXPECT_EQ(out.failures[0],
+	          "t.scn:3: expect oom killed: expected the map's child "
+	          "process to be killed, but it mapped and wrote every page");
+
+	// Past node1's capacity, BIND is refused at map time (on the kernel
+	// too): the child reports the error through its exit status.
+	out = RunText("machine qemu-3node\n"
+	              "map oom bind node1 300MiB\n"
+	              "expect oom killed\n");
+	EXPECT_EQ(out.canonical, "t.scn: oom=AML_ENOMEM; oom killed: "
+	                         "AML_ENOMEM");
+	ASSERT_EQ(out.failures.size(), 1u) << Failures(out);
+	EXPECT_EQ(out.failures[0],
+	          "t.scn:3: expect oom killed: expected the map's child "
+	          "process to be killed, but the map failed with AML_ENOMEM");
 }
 
 TEST_F(ScenarioEmulated, OrderAndEdgeSummaries)

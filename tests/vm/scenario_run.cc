@@ -188,6 +188,8 @@ class Runner
 	LiveMap *Mapped(const Statement &st);
 	std::vector<std::string>
 	Where(const LiveMap &m, size_t first, size_t last);
+	std::vector<std::string>
+	Reached(const LiveMap &m, size_t first, size_t last);
 	std::string Summary(const Statement &st, const LiveMap &m);
 	std::vector<std::string> FirstAppearances(const LiveMap &m);
 	std::vector<size_t> FreeBytes();
@@ -327,10 +329,24 @@ std::vector<std::string> Runner::FirstAppearances(const LiveMap &m)
 	return order;
 }
 
+// The devices pages first to last of a map are on, sorted by name: what
+// an interleave at a capacity edge shows whatever its phase.
+std::vector<std::string>
+Runner::Reached(const LiveMap &m, size_t first, size_t last)
+{
+	std::vector<std::string> where = Where(m, first, last);
+	std::sort(where.begin(), where.end());
+	where.erase(std::unique(where.begin(), where.end()), where.end());
+	return where;
+}
+
 // Page counts per device ("node0:100,node1:100"), or, for an edge map, the
-// devices in the order its pages reach them.
+// devices in the order its pages reach them; for an edge interleave, whose
+// first page's device depends on its address, the devices it reaches.
 std::string Runner::Summary(const Statement &st, const LiveMap &m)
 {
+	if (st.edge && st.policy == Policy::kInterleave)
+		return "reached " + Join(Reached(m, 0, m.npages - 1), ",");
 	if (st.edge)
 		return "order " + Join(FirstAppearances(m), ",");
 	return CountsByDevice(Where(m, 0, m.npages - 1));
@@ -571,9 +587,15 @@ void Runner::Touch(const Statement &st)
 		Problem(st, "cannot run on the CPUs of " + st.device);
 		return;
 	}
-	items_.push_back("touch " + st.map + " " +
-	                 PageRange(st.first, st.last) + "=" +
-	                 CountsByDevice(Where(*m, st.first, st.last)));
+	// Of an edge map, the devices reached: its counts depend on the
+	// machine's free memory, and its order (an interleave's) on its phase.
+	std::string range = PageRange(st.first, st.last);
+	if (m->statement->edge)
+		items_.push_back("touch " + st.map + " " + range + " reached " +
+		                 Join(Reached(*m, st.first, st.last), ","));
+	else
+		items_.push_back("touch " + st.map + " " + range + "=" +
+		                 CountsByDevice(Where(*m, st.first, st.last)));
 }
 
 // Release pages first to last of a map, which keeps the rest.
@@ -781,11 +803,49 @@ bool Runner::Step(const Statement &st)
 	return true;
 }
 
+// Does where the runner's thread runs decide where this statement's pages
+// go? BIND over several devices, PREFERRED_MANY and FIRST_TOUCH take the
+// nearest devices of the CPU that first writes each page.
+bool DependsOnTheCpu(const Statement &st)
+{
+	if (st.kind == Kind::kTouch)
+		return st.device.empty();
+	if (st.kind != Kind::kMap || st.untouched)
+		return false;
+	return st.policy == Policy::kPreferredMany ||
+	       st.policy == Policy::kFirstTouch ||
+	       (st.policy == Policy::kBind && st.devices.size() > 1);
+}
+
+// How many devices have CPUs.
+int DevicesWithCpus(const struct aml_topology *t)
+{
+	int n = 0;
+	for (int i = 0; i < aml_topology_ndevices(t); i++) {
+		cpu_set_t cpus = DeviceCpus(aml_topology_device(t, (size_t)i));
+		n += CPU_COUNT(&cpus) > 0;
+	}
+	return n;
+}
+
 Outcome Runner::Go()
 {
 	cpu_set_t affinity;
 	bool pinned = sched_getaffinity(0, sizeof(affinity), &affinity) == 0;
+	// With CPUs on several devices, a scenario says where it runs before
+	// the placement depends on it: else its results would depend on the
+	// CPU the runner happens to be on, on either side.
+	bool placed_by_cpu = DevicesWithCpus(t_) > 1;
 	for (const Statement &st : s_.statements) {
+		if (st.kind == Kind::kRunOn)
+			placed_by_cpu = false;
+		if (placed_by_cpu && DependsOnTheCpu(st)) {
+			Problem(st, "this machine has CPUs on several devices: "
+			            "say where the runner runs first (run-on "
+			            "DEVICE), or the pages go where it happens "
+			            "to run");
+			break;
+		}
 		if (!Step(st))
 			break;
 	}

@@ -373,6 +373,72 @@ TEST(ScenarioShipped, TheMachineCheckReadsTheMachineFile)
 	aml_topology_destroy(&snc);
 }
 
+// On a machine with CPUs on two devices, a map placed by the writing CPU
+// must come after run-on: else its pages go where the runner happens to
+// run.
+TEST(ScenarioShipped, APlacementByTheCpuNeedsRunOnWhereCpusDiffer)
+{
+	Scenario s;
+	std::string error;
+	const char *body = "map a first-touch - 1page\n"
+	                   "expect a pages 0 node0\n";
+	ASSERT_TRUE(Parse("t.scn",
+	                  std::string("machine qemu-4node-2socket\n") + body,
+	                  &s, &error))
+	        << error;
+	struct aml_topology *four = nullptr, *three = nullptr;
+	ASSERT_EQ(aml_emu_create(&four, "qemu-4node-2socket", nullptr), 0);
+	Outcome out = aml_scenario::Run(s, four);
+	EXPECT_FALSE(out.passed);
+	ASSERT_EQ(out.failures.size(), 1u);
+	EXPECT_EQ(out.failures[0],
+	          "t.scn:2: map a first-touch - 1page: this machine has CPUs "
+	          "on several devices: say where the runner runs first (run-on "
+	          "DEVICE), or the pages go where it happens to run");
+	ASSERT_TRUE(Parse("t.scn",
+	                  std::string("machine qemu-4node-2socket\n"
+	                              "run-on node0\n") +
+	                          body,
+	                  &s, &error))
+	        << error;
+	EXPECT_TRUE(aml_scenario::Run(s, four).passed);
+	// All of qemu-3node's CPUs are on node0: nothing to say.
+	ASSERT_TRUE(Parse("t.scn", std::string("machine qemu-3node\n") + body,
+	                  &s, &error))
+	        << error;
+	ASSERT_EQ(aml_emu_create(&three, "qemu-3node", nullptr), 0);
+	EXPECT_TRUE(aml_scenario::Run(s, three).passed);
+	aml_topology_destroy(&four);
+	aml_topology_destroy(&three);
+}
+
+// An edge interleave, and a touch of an edge map, read as the devices the
+// pages reach: an interleave's order depends on its address, its counts
+// at an edge on the machine's free memory.
+TEST(ScenarioShipped, AnEdgeInterleaveReadsAsTheDevicesReached)
+{
+	Scenario s;
+	std::string error;
+	ASSERT_TRUE(Parse("t.scn",
+	                  "machine qemu-3node\n"
+	                  "map il interleave node2,node0 8pages edge\n"
+	                  "map late interleave node1,node2 4pages untouched "
+	                  "edge\n"
+	                  "touch late 0-3\n"
+	                  "expect il pages 0-7 rotation node0,node2\n",
+	                  &s, &error))
+	        << error;
+	struct aml_topology *t = nullptr;
+	ASSERT_EQ(aml_emu_create(&t, "qemu-3node", nullptr), 0);
+	Outcome out = aml_scenario::Run(s, t);
+	EXPECT_TRUE(out.passed);
+	EXPECT_EQ(out.canonical,
+	          "t.scn: il=ok(reached node0,node2); late=ok(untouched); "
+	          "touch late 0-3 reached node1,node2; il pages 0-7: rotation "
+	          "node0,node2");
+	aml_topology_destroy(&t);
+}
+
 TEST_F(ScenarioEmulated, AWrongExpectationSaysWhereAndWhat)
 {
 	Scenario s;

@@ -14,9 +14,10 @@
  * The descriptor must report the kernel's own touches too (a read() into
  * an emulated buffer), so it is opened without UFFD_USER_MODE_ONLY: that
  * takes CAP_SYS_PTRACE, vm.unprivileged_userfaultfd=1, or access to
- * /dev/userfaultfd (Linux 6.1+). Where none is allowed (or under valgrind,
- * which lacks the call), the machine places pages at map time, and
- * aml_emu_places_at_touch() says so.
+ * /dev/userfaultfd (Linux 6.1+). Where none is allowed, or under valgrind
+ * (which runs one thread at a time: a thread stopped at a touch would keep
+ * the fault thread from running), the machine places pages at map time,
+ * and aml_emu_places_at_touch() says so.
  *
  * A first touch costs 1.6 to 2.2 times a plain anonymous page's here
  * (//bench:emulator_bench, emulator/first_touch); populating and copies
@@ -48,6 +49,16 @@
 
 #include "aml/src/os.h"
 #include "emulator/emulator_internal.h"
+
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define FAULT_UNDER_VALGRIND() RUNNING_ON_VALGRIND
+#endif
+#endif
+#ifndef FAULT_UNDER_VALGRIND
+#define FAULT_UNDER_VALGRIND() 0
+#endif
 
 /* The zeroed source of UFFDIO_COPY: this many pages filled per call. */
 #define FAULT_CHUNK_PAGES 64
@@ -88,6 +99,8 @@ static pthread_once_t fault_probe = PTHREAD_ONCE_INIT;
 
 static void fault_probe_once(void)
 {
+	if (FAULT_UNDER_VALGRIND())
+		return;
 	int fd = fault_open();
 	fault_available = fd >= 0;
 	if (fd >= 0)

@@ -102,11 +102,11 @@ int aml_topology_is_emulated(const struct aml_topology *topology);
 
 /**
  * Does @p topology place each page when it is first touched, as Linux does?
- * That is the default wherever this process may open a userfaultfd that
- * also reports the kernel's touches (root, CAP_SYS_PTRACE,
- * vm.unprivileged_userfaultfd=1, or access to /dev/userfaultfd); else, or
- * with placement=map in the spec, pages are placed when mapped
- * (docs/emulator.md, "When pages are placed").
+ * That is the default wherever this process, not under valgrind, may open
+ * a userfaultfd that also reports the kernel's touches (root,
+ * CAP_SYS_PTRACE, vm.unprivileged_userfaultfd=1, or access to
+ * /dev/userfaultfd); else, or with placement=map in the spec, pages are
+ * placed when mapped (docs/emulator.md, "When pages are placed").
  * @return 1 (at first touch) or 0 (at map time); AML_EINVAL for NULL or a
  *         topology that is not emulated.
  * @note Thread-safe.

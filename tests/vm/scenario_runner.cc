@@ -68,6 +68,21 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			t = emulated;
+			// Said once, on stderr: RESULT lines stay comparable.
+			static bool said;
+			if (!said && aml_emu_places_at_touch(t) != 1)
+				std::fprintf(
+				        stderr,
+				        "scenario_runner: this process may not "
+				        "open a userfaultfd (root, "
+				        "CAP_SYS_PTRACE "
+				        "or vm.unprivileged_userfaultfd=1), or "
+				        "runs under valgrind: the emulator "
+				        "places "
+				        "pages at map time, and scenarios "
+				        "about "
+				        "first touch fail\n");
+			said = true;
 		} else {
 			t = aml_topology_default();
 		}

@@ -82,6 +82,7 @@ static int emu_place_all(struct emu_machine *m, struct emu_mapping *map)
 		if (s->used_pages > s->peak_pages)
 			s->peak_pages = s->used_pages;
 	}
+	map->unplaced = 0;
 	emu_mapping_update_uniform(map);
 	return 0;
 }

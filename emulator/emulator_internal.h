@@ -178,7 +178,9 @@ int emu_pagetable_cut(struct emu_pagetable *table,
                       int (*release)(void *arg),
                       void *arg);
 void emu_pagetable_fini(struct emu_pagetable *table);
-/* Recompute m->uniform and m->unplaced from its labels. */
+/* Recompute m->uniform from its labels and m->unplaced (kept by whoever
+ * places pages): stops at the first page that differs, so a mixed
+ * mapping costs little. */
 void emu_mapping_update_uniform(struct emu_mapping *m);
 
 /* ---- placement.c: on pagetable.c ---- */

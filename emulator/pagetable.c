@@ -61,11 +61,17 @@ static int pagetable_reserve(struct emu_pagetable *table)
 	return 0;
 }
 
-void emu_mapping_update_uniform(struct emu_mapping *m)
+/* Recount a piece's unplaced pages: a cut splits them. */
+static void pagetable_recount(struct emu_mapping *m)
 {
 	m->unplaced = 0;
 	for (size_t i = 0; i < m->npages; i++)
 		m->unplaced += !emu_label_placed(m->labels[i]);
+	emu_mapping_update_uniform(m);
+}
+
+void emu_mapping_update_uniform(struct emu_mapping *m)
+{
 	m->uniform =
 	        m->npages > 0 && m->unplaced == 0 ? m->labels[0] : EMU_MIXED;
 	for (size_t i = 1; i < m->npages && m->uniform != EMU_MIXED; i++) {
@@ -137,9 +143,9 @@ int emu_pagetable_cut(struct emu_pagetable *table,
 		return 0;
 	}
 	/* A piece of a mixed mapping may be uniform now. */
-	emu_mapping_update_uniform(&table->mappings[i]);
+	pagetable_recount(&table->mappings[i]);
 	if (first > 0 && right_pages > 0)
-		emu_mapping_update_uniform(&table->mappings[i + 1]);
+		pagetable_recount(&table->mappings[i + 1]);
 	return 0;
 }
 

@@ -23,7 +23,6 @@
  * topology is emulated; neither calls back. The emulator's copier
  * (copier.c) calls emu_cost_copy() here.
  */
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -93,6 +92,9 @@ struct cost_cursor {
 	                                * begin, or NULL: none */
 	uintptr_t begin;
 	uintptr_t end; /* the end of map */
+	/* The calling thread's device, asked at the first untouched page of
+	 * the walk (-1 until then), not at each. */
+	int local;
 };
 
 /*
@@ -134,10 +136,11 @@ static size_t cost_label(const struct emu_machine *m,
 	if (emu_label_placed(label))
 		return label;
 	/* Not touched yet: where a touch from this CPU would place it. */
+	if (cur->local < 0)
+		cur->local = (int)emu_local_device(m);
 	struct emu_plan empty = {{0}};
 	size_t d = 0;
-	emu_place_page(m, &empty, map, index, emu_cpu_device(m, sched_getcpu()),
-	               &d);
+	emu_place_page(m, &empty, map, index, (size_t)cur->local, &d);
 	return d;
 }
 
@@ -189,7 +192,8 @@ static void cost_walk(const struct emu_machine *m,
 {
 	c->ns = c->latency_ns = c->touched = 0;
 	/* begin > end: empty, so that the first label searches. */
-	struct cost_cursor src_cur = {.begin = 1}, dst_cur = {.begin = 1};
+	struct cost_cursor src_cur = {.begin = 1, .local = -1},
+	                   dst_cur = {.begin = 1, .local = -1};
 	size_t run_s = 0, run_d = 0;
 	uint64_t run_bytes = 0;
 	for (size_t done = 0; done < size;) {

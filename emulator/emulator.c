@@ -13,7 +13,6 @@
  * map fails with AML_ENOMEM). Capacity is counted in pages per device.
  */
 #include <errno.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -64,7 +63,7 @@ static uint64_t emu_set_bits(const struct aml_bitmap *set)
 static int emu_place_all(struct emu_machine *m, struct emu_mapping *map)
 {
 	struct emu_plan plan = {{0}};
-	size_t local = emu_cpu_device(m, sched_getcpu());
+	size_t local = emu_local_device(m);
 	for (size_t i = 0; i < map->npages; i++) {
 		size_t d;
 		if (emu_place_page(m, &plan, map, i, local, &d) != 0)
@@ -277,9 +276,11 @@ static uint64_t emu_move_pages(struct emu_machine *m,
 		struct emu_mapping *map = emu_pagetable_find(&m->table, addr);
 		uint8_t *label =
 		        &map->labels[(addr - map->start) / m->page_size];
-		if (!emu_label_placed(*label))
+		if (!emu_label_placed(*label)) {
 			*label = (uint8_t)(EMU_UNPLACED_BOUND | to);
-		if (!emu_label_placed(*label) || *label == to || *moved == room)
+			continue;
+		}
+		if (*label == to || *moved == room)
 			continue;
 		pages_from[*label]++;
 		m->devices[*label].used_pages--;

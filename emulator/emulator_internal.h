@@ -204,9 +204,17 @@ int emu_place_page(const struct emu_machine *machine,
                    size_t index,
                    size_t local,
                    size_t *device);
+/* The device of the CPU the calling thread runs on. */
+size_t emu_local_device(const struct emu_machine *machine);
 /* Place page `index` of map (unplaced) as emu_place_page() says and count
- * it; where the kernel would call the OOM killer, print what it would kill
- * for and abort(). Write lock held. */
+ * it: 0, or AML_ENOMEM with nothing changed where it finds no room. Write
+ * lock held. */
+int emu_place_try(struct emu_machine *machine,
+                  struct emu_mapping *map,
+                  size_t index,
+                  size_t local);
+/* emu_place_try(); where the kernel would call the OOM killer, print what
+ * it would kill for and abort(). Write lock held. */
 void emu_place_now(struct emu_machine *machine,
                    struct emu_mapping *map,
                    size_t index,

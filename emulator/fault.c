@@ -285,7 +285,7 @@ int emu_fault_place_range(struct emu_machine *m,
                           size_t size,
                           bool fail_when_full)
 {
-	size_t local = emu_cpu_device(m, sched_getcpu());
+	size_t local = emu_local_device(m);
 	/* A forked child's inherited mappings are no longer registered, and
 	 * the descriptor it inherited fills its parent's pages: label only. */
 	bool fill = m->uffd_pid == getpid();
@@ -310,15 +310,13 @@ int emu_fault_place_range(struct emu_machine *m,
 			int err = 0;
 			for (; i < last && !emu_label_placed(map->labels[i]);
 			     i++) {
-				struct emu_plan empty = {{0}};
-				size_t d;
-				if (fail_when_full &&
-				    emu_place_page(m, &empty, map, i, local,
-				                   &d) != 0) {
-					err = AML_ENOMEM;
-					break;
+				if (!fail_when_full) {
+					emu_place_now(m, map, i, local);
+					continue;
 				}
-				emu_place_now(m, map, i, local);
+				err = emu_place_try(m, map, i, local);
+				if (err != 0)
+					break;
 			}
 			if (fill)
 				fault_fill(m, map->start + run * m->page_size,

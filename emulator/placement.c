@@ -231,15 +231,20 @@ static _Noreturn void emu_out_of_memory(const struct emu_machine *m,
 	abort();
 }
 
-void emu_place_now(struct emu_machine *m,
-                   struct emu_mapping *map,
-                   size_t index,
-                   size_t local)
+size_t emu_local_device(const struct emu_machine *m)
+{
+	return emu_cpu_device(m, sched_getcpu());
+}
+
+int emu_place_try(struct emu_machine *m,
+                  struct emu_mapping *map,
+                  size_t index,
+                  size_t local)
 {
 	struct emu_plan empty = {{0}};
 	size_t d;
 	if (emu_place_page(m, &empty, map, index, local, &d) != 0)
-		emu_out_of_memory(m, map, index);
+		return AML_ENOMEM;
 	struct emu_device_state *s = &m->devices[d];
 	map->labels[index] = (uint8_t)d;
 	if (!(map->reached >> d & 1)) {
@@ -250,4 +255,14 @@ void emu_place_now(struct emu_machine *m,
 		s->peak_pages = s->used_pages;
 	if (--map->unplaced == 0)
 		emu_mapping_update_uniform(map);
+	return 0;
+}
+
+void emu_place_now(struct emu_machine *m,
+                   struct emu_mapping *map,
+                   size_t index,
+                   size_t local)
+{
+	if (emu_place_try(m, map, index, local) != 0)
+		emu_out_of_memory(m, map, index);
 }

@@ -40,11 +40,7 @@ class EmulatorTouch : public aml_testing::Emulated
       protected:
 	void SetUp() override
 	{
-		struct aml_topology *probe = nullptr;
-		ASSERT_EQ(aml_emu_create(&probe, "single", nullptr), 0);
-		int at_touch = aml_emu_places_at_touch(probe);
-		aml_topology_destroy(&probe);
-		if (at_touch != 1)
+		if (!aml_testing::EmulatorPlacesAtTouch())
 			GTEST_SKIP() << "no userfaultfd here: pages are "
 			                "placed at map time";
 		// A death test's child must be a new process, with its own

@@ -14,6 +14,22 @@
 namespace aml_testing
 {
 
+// Does this process's emulator place pages at first touch, as Linux does?
+// Not where it may not open a userfaultfd, nor under valgrind: there it
+// places them at map time. Asked of a machine made for the question; a
+// machine that cannot be made fails the calling test.
+inline bool EmulatorPlacesAtTouch()
+{
+	struct aml_topology *probe = nullptr;
+	int err = aml_emu_create(&probe, "single", nullptr);
+	EXPECT_EQ(err, 0) << "cannot make the emulated machine 'single'";
+	if (err != 0)
+		return false;
+	int at_touch = aml_emu_places_at_touch(probe);
+	aml_topology_destroy(&probe);
+	return at_touch == 1;
+}
+
 class Emulated : public ::testing::Test
 {
       protected:

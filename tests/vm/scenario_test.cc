@@ -14,6 +14,7 @@
 
 #include <aml.h>
 
+#include "tests/testing/emulated.h"
 #include "tests/vm/scenario.h"
 
 namespace
@@ -305,11 +306,7 @@ TEST(ScenarioShipped, EveryShippedScenarioPassesOnItsMachine)
 {
 	auto scenarios = ShippedScenarios();
 	EXPECT_GE(scenarios.size(), 12u);
-	struct aml_topology *probe = nullptr;
-	ASSERT_EQ(aml_emu_create(&probe, "qemu-3node", nullptr), 0);
-	int at_touch = aml_emu_places_at_touch(probe);
-	aml_topology_destroy(&probe);
-	if (at_touch != 1)
+	if (!aml_testing::EmulatorPlacesAtTouch())
 		GTEST_SKIP() << "the emulator places pages at map time here "
 		                "(valgrind, or no userfaultfd): the scenarios "
 		                "hold for placement at first touch";

@@ -114,7 +114,8 @@ static int create_machine(struct emu_machine *m)
 	}
 	emu_build_zonelists(m);
 	m->uffd = m->uffd_stop = -1;
-	m->at_touch = !m->spec.place_at_map && emu_fault_available();
+	m->at_touch = !m->spec.place_at_map &&
+	              emu_fault_probe(m->spec.place_at_touch) != EMU_FAULT_NONE;
 	/* Where every CPU is on one device, a fault needs not ask where its
 	 * thread runs. */
 	long ncpus = sysconf(_SC_NPROCESSORS_CONF);

@@ -142,7 +142,7 @@ struct emu_machine {
 	 * are registered with, opened by the first map of the process that
 	 * owns it (-1 before; a forked child opens its own), and the thread
 	 * that places the pages it reports. */
-	bool at_touch; /* spec placement=touch and the host allows it */
+	bool at_touch; /* placement at touch, and the host allows it */
 	int uffd;
 	int uffd_stop;   /* eventfd that ends the thread */
 	void *uffd_zero; /* zeroed pages UFFDIO_COPY copies from */
@@ -222,9 +222,16 @@ void emu_place_now(struct emu_machine *machine,
 
 /* ---- fault.c: on placement.c ---- */
 
-/* Can this process place pages at first touch (userfaultfd)? Tried once
- * per machine, by create.c. */
-bool emu_fault_available(void);
+/* Which touches a userfaultfd of this process would report: none (no
+ * userfaultfd, or valgrind), only the program's own (user_mode_allowed,
+ * without privilege), or the kernel's too. Tried once per machine, by
+ * create.c. */
+enum emu_fault_reports {
+	EMU_FAULT_NONE,
+	EMU_FAULT_USER,
+	EMU_FAULT_ALL,
+};
+enum emu_fault_reports emu_fault_probe(bool user_mode_allowed);
 /* Register [ptr, ptr + size), just mapped, so that its first touches
  * reach the machine's fault thread, starting that thread in this process
  * if needed: 0, or AML_ENOMEM. Write lock held. */

@@ -11,10 +11,15 @@
  * the toucher goes on. A page that finds no room where the kernel would
  * call the OOM killer stops the program (placement.c).
  *
- * The descriptor must report the kernel's own touches too (a read() into
- * an emulated buffer), so it is opened without UFFD_USER_MODE_ONLY: that
- * takes CAP_SYS_PTRACE, vm.unprivileged_userfaultfd=1, or access to
- * /dev/userfaultfd (Linux 6.1+). Where none is allowed, or under valgrind
+ * The descriptor should report the kernel's own touches too (a read()
+ * into an emulated buffer), so it is opened without UFFD_USER_MODE_ONLY
+ * where this process may: root, CAP_SYS_PTRACE,
+ * vm.unprivileged_userfaultfd=1, or access to /dev/userfaultfd (Linux
+ * 6.1+). Elsewhere (a user's laptop), a machine whose spec says
+ * placement=touch takes a descriptor for the program's own touches only,
+ * which needs no privilege (Linux 5.11+): a system call that writes into
+ * an untouched page then fails with EFAULT, as the kernel cannot wait for
+ * the fault thread there. Without placement=touch, or under valgrind
  * (which runs one thread at a time: a thread stopped at a touch would keep
  * the fault thread from running), the machine places pages at map time,
  * and aml_emu_places_at_touch() says so.
@@ -66,20 +71,25 @@
 #ifndef USERFAULTFD_IOC_NEW
 #define USERFAULTFD_IOC_NEW _IO(0xAA, 0x00)
 #endif
+#ifndef UFFD_USER_MODE_ONLY
+#define UFFD_USER_MODE_ONLY 1
+#endif
 
-/* A userfaultfd that also reports the kernel's touches, with the API
- * agreed (thread ids in the messages): the descriptor, or -1. */
-static int fault_open(void)
+/* A userfaultfd opened with these flags and the API agreed (thread ids in
+ * the messages): the descriptor, or -1. */
+static int fault_open_flags(int flags)
 {
 	int fd = -1;
 #ifdef SYS_userfaultfd
-	fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | flags);
 #endif
-	if (fd < 0) {
+	/* /dev/userfaultfd gives what the system call refuses without
+	 * privilege: the kernel's touches too. */
+	if (fd < 0 && !(flags & UFFD_USER_MODE_ONLY)) {
 		int dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
 		if (dev >= 0) {
 			fd = ioctl(dev, USERFAULTFD_IOC_NEW,
-			           O_CLOEXEC | O_NONBLOCK);
+			           O_CLOEXEC | O_NONBLOCK | flags);
 			close(dev);
 		}
 	}
@@ -94,23 +104,33 @@ static int fault_open(void)
 	return fd;
 }
 
-static bool fault_available;
-static pthread_once_t fault_probe = PTHREAD_ONCE_INIT;
-
-static void fault_probe_once(void)
+/* The best descriptor this process may open: one that reports the
+ * kernel's touches too, else, if user_mode_allowed, one for the program's
+ * own touches only. The descriptor (what it reports in *reports), or -1. */
+static int fault_open(bool user_mode_allowed, enum emu_fault_reports *reports)
 {
-	if (FAULT_UNDER_VALGRIND())
-		return;
-	int fd = fault_open();
-	fault_available = fd >= 0;
-	if (fd >= 0)
-		close(fd);
+	*reports = EMU_FAULT_ALL;
+	int fd = fault_open_flags(0);
+	if (fd < 0 && user_mode_allowed) {
+		*reports = EMU_FAULT_USER;
+		fd = fault_open_flags(UFFD_USER_MODE_ONLY);
+	}
+	if (fd < 0)
+		*reports = EMU_FAULT_NONE;
+	return fd;
 }
 
-bool emu_fault_available(void)
+/* Asked anew for each machine, not once per process: a process may drop
+ * its privileges between two machines. */
+enum emu_fault_reports emu_fault_probe(bool user_mode_allowed)
 {
-	pthread_once(&fault_probe, fault_probe_once);
-	return fault_available;
+	if (FAULT_UNDER_VALGRIND())
+		return EMU_FAULT_NONE;
+	enum emu_fault_reports reports;
+	int fd = fault_open(user_mode_allowed, &reports);
+	if (fd >= 0)
+		close(fd);
+	return reports;
 }
 
 /* The CPU thread tid last ran on, where it now waits for its page: field
@@ -242,7 +262,8 @@ static int fault_start(struct emu_machine *m)
 	if (m->uffd_pid == self)
 		return 0;
 	emu_fault_fini(m);
-	m->uffd = fault_open();
+	enum emu_fault_reports reports;
+	m->uffd = fault_open(m->spec.place_at_touch, &reports);
 	m->uffd_stop = eventfd(0, EFD_CLOEXEC);
 	m->uffd_zero = mmap(NULL, FAULT_CHUNK_PAGES * m->page_size, PROT_READ,
 	                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

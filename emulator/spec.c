@@ -674,8 +674,11 @@ static int
 spec_placement(struct spec_parser *p, size_t item, size_t pos, size_t *end)
 {
 	static const char *const words[2] = {"touch", "map"};
-	return spec_choice(p, item, pos, end, "placement", words,
-	                   &p->placement_seen, &p->spec.place_at_map);
+	int err = spec_choice(p, item, pos, end, "placement", words,
+	                      &p->placement_seen, &p->spec.place_at_map);
+	if (err == 0)
+		p->spec.place_at_touch = !p->spec.place_at_map;
+	return err;
 }
 
 /* sockets=N from pos (past the '='); checked against the vcpus once the

@@ -12,7 +12,8 @@
  *           | 'access' ':' field (',' field)*   a tier seen from another
  *           | 'scale' '=' int ['/' int]   capacities are multiplied by it
  *           | 'mode' '=' ('account' | 'delay')
- *           | 'placement' '=' ('touch' | 'map')   when pages are placed
+ *           | 'placement' '=' ('touch' | 'map')   when pages are placed (said
+ *                                   touch: even without privilege)
  *           | 'sockets' '=' int           QEMU's sockets (-smp)
  *   field  := key '=' value
  *   '#' starts a comment that runs to the end of the line; blanks (space,
@@ -113,6 +114,9 @@ struct aml_emu_spec {
 	/** placement=map: pages placed when mapped, not when first touched
 	 * (the default, where the host allows userfaultfd). */
 	bool place_at_map;
+	/** placement=touch, said: at first touch even where only the
+	 * program's own touches can be reported (UFFD_USER_MODE_ONLY). */
+	bool place_at_touch;
 	/** Access items, in the order given. */
 	size_t naccess;
 	struct aml_emu_spec_access access[AML_EMU_ACCESS_MAX];

@@ -105,6 +105,7 @@ void ExpectSameSpec(const struct aml_emu_spec &a, const struct aml_emu_spec &b)
 	EXPECT_EQ(a.scale_den, b.scale_den);
 	EXPECT_EQ(a.mode, b.mode);
 	EXPECT_EQ(a.place_at_map, b.place_at_map);
+	EXPECT_EQ(a.place_at_touch, b.place_at_touch);
 }
 
 // ---- Presets ----
@@ -495,6 +496,11 @@ TEST(EmulatorSpecGood, Placement)
 	EXPECT_FALSE(ParseGood("single")->spec.place_at_map);
 	EXPECT_FALSE(ParseGood("single;placement=touch")->spec.place_at_map);
 	EXPECT_TRUE(ParseGood("placement = map;single")->spec.place_at_map);
+	// Said, touch is kept apart from the default: it asks for placement at
+	// touch even without privilege.
+	EXPECT_FALSE(ParseGood("single")->spec.place_at_touch);
+	EXPECT_TRUE(ParseGood("single;placement=touch")->spec.place_at_touch);
+	EXPECT_FALSE(ParseGood("placement=map;single")->spec.place_at_touch);
 }
 
 TEST(EmulatorSpecGood, PresetWithScaleAndMode)

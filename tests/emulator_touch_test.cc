@@ -2,10 +2,15 @@
 // The emulator places a page when it is first touched, as Linux does: under
 // its mapping's policy, the free memory of that moment, and the touching
 // thread's CPU; where the kernel would call the OOM killer, the program
-// stops. Skipped where this process may not open a userfaultfd (the
-// emulator then places pages at map time, placement=map).
+// stops. The machines here say placement=touch, so that they place at
+// touch without privilege too; skipped where no userfaultfd can be opened
+// at all, or under valgrind (the emulator then places pages at map time).
+#include <fcntl.h>
+#include <grp.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <string>
@@ -38,6 +43,13 @@ const char *kTwoTiers =
 class EmulatorTouch : public aml_testing::Emulated
 {
       protected:
+	// The machine of @p spec, placing pages at first touch even where
+	// this process has no privilege.
+	void Make(const char *spec)
+	{
+		Emulated::Make(
+		        (std::string(spec) + ";placement=touch").c_str());
+	}
 	void SetUp() override
 	{
 		if (!aml_testing::EmulatorPlacesAtTouch())
@@ -298,6 +310,95 @@ TEST(EmulatorPlacementAtMap, PagesArePlacedWhenMapped)
 	EXPECT_EQ(aml_topology_unmap(t, p, 12 * Page()), 0);
 	aml_topology_destroy(&t);
 	EXPECT_EQ(aml_emu_places_at_touch(nullptr), AML_EINVAL);
+}
+
+// May this process open a userfaultfd that reports the kernel's touches
+// too (the system call without UFFD_USER_MODE_ONLY, or /dev/userfaultfd)?
+bool MayReportKernelTouches()
+{
+	int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC);
+	if (fd < 0)
+		fd = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
+	if (fd >= 0)
+		close(fd);
+	return fd >= 0;
+}
+
+// In a child: what a user's process is, root's privileges dropped (to
+// nobody); 0, or -1 if they could not be.
+int DropPrivileges()
+{
+	if (geteuid() != 0)
+		return 0;
+	if (setgroups(0, nullptr) != 0 || setresgid(65534, 65534, 65534) != 0 ||
+	    setresuid(65534, 65534, 65534) != 0) {
+		std::perror("dropping root's privileges");
+		return -1;
+	}
+	return 0;
+}
+
+// Without privilege, where only the program's own touches can be reported
+// (UFFD_USER_MODE_ONLY): a machine that does not say placement=touch
+// places at map time, so that the kernel's writes into its buffers work;
+// one that says it places at touch, and a read() into an untouched page
+// fails with EFAULT, as documented.
+TEST(EmulatorPlacementTouchWithoutPrivilege, PlacesAtTouch)
+{
+	if (!aml_testing::kChildrenRun)
+		GTEST_SKIP() << "children do not run under this sanitizer";
+	if (!aml_testing::EmulatorPlacesAtTouch())
+		GTEST_SKIP() << "no userfaultfd here, or valgrind";
+	if (!aml_testing::InChild([] { return DropPrivileges(); }))
+		GTEST_SKIP() << "root's privileges cannot be dropped here (a "
+		                "user namespace without nobody?)";
+	if (!aml_testing::InChild([] {
+		    return DropPrivileges() == 0 && !MayReportKernelTouches()
+		                   ? 0
+		                   : 1;
+	    }))
+		GTEST_SKIP()
+		        << "an unprivileged process may open a userfaultfd "
+		           "that reports the kernel's touches here "
+		           "(vm.unprivileged_userfaultfd=1)";
+	EXPECT_TRUE(aml_testing::InChild([] {
+		CHILD_EXPECT(DropPrivileges() == 0);
+		struct aml_topology *t = nullptr;
+		CHILD_EXPECT(aml_emu_create(&t, kTwoTiers, nullptr) == 0);
+		CHILD_EXPECT(aml_emu_places_at_touch(t) == 0);
+		aml_topology_destroy(&t);
+
+		std::string spec = std::string(kTwoTiers) + ";placement=touch";
+		CHILD_EXPECT(aml_emu_create(&t, spec.c_str(), nullptr) == 0);
+		CHILD_EXPECT(aml_emu_places_at_touch(t) == 1);
+		struct aml_bitmap slow;
+		aml_bitmap_zero(&slow);
+		aml_bitmap_set(&slow, 1);
+		char *p = static_cast<char *>(aml_topology_map(
+		        t, &slow, AML_POLICY_BIND, 4 * Page()));
+		CHILD_EXPECT(p != nullptr);
+		p[Page()] = 1;
+		std::vector<int> ids(4, -100);
+		CHILD_EXPECT(aml_topology_locate(t, p, 4, ids.data()) == 0);
+		CHILD_EXPECT(ids == (std::vector<int>{AML_ENODEV, 1, AML_ENODEV,
+		                                      AML_ENODEV}));
+		int fds[2];
+		CHILD_EXPECT(pipe(fds) == 0);
+		CHILD_EXPECT(write(fds[1], "ab", 2) == 2);
+		errno = 0;
+		CHILD_EXPECT(read(fds[0], p + 2 * Page(), 1) == -1 &&
+		             errno == EFAULT);
+		// Touched by the program first, the page takes the kernel's
+		// write.
+		p[2 * Page()] = 0;
+		CHILD_EXPECT(read(fds[0], p + 2 * Page(), 1) == 1);
+		CHILD_EXPECT(p[2 * Page()] == 'a');
+		close(fds[0]);
+		close(fds[1]);
+		CHILD_EXPECT(aml_topology_unmap(t, p, 4 * Page()) == 0);
+		aml_topology_destroy(&t);
+		return 0;
+	}));
 }
 
 // A forked child's own maps are placed at its touches, by a fault thread of

@@ -14,14 +14,15 @@
 namespace aml_testing
 {
 
-// Does this process's emulator place pages at first touch, as Linux does?
-// Not where it may not open a userfaultfd, nor under valgrind: there it
-// places them at map time. Asked of a machine made for the question; a
-// machine that cannot be made fails the calling test.
+// Does this process's emulator place pages at first touch, as Linux does,
+// on a machine whose spec says placement=touch? Not where no userfaultfd
+// can be opened, nor under valgrind: there it places them at map time.
+// Asked of a machine made for the question; a machine that cannot be made
+// fails the calling test.
 inline bool EmulatorPlacesAtTouch()
 {
 	struct aml_topology *probe = nullptr;
-	int err = aml_emu_create(&probe, "single", nullptr);
+	int err = aml_emu_create(&probe, "single;placement=touch", nullptr);
 	EXPECT_EQ(err, 0) << "cannot make the emulated machine 'single'";
 	if (err != 0)
 		return false;

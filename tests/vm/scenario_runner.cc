@@ -4,7 +4,10 @@
 //
 //   scenario_runner [--emulate SPEC] FILE.scn...
 //
-// For each file it prints the problems found, if any, as
+// SPEC is a preset, a machine file's name or a spec (docs/emulator.md);
+// unless it says otherwise, it gets placement=touch, so that pages are
+// placed at first touch as the kernel places them, with or without
+// privilege. For each file it prints the problems found, if any, as
 // "FAIL file:line: statement: expected ..., got ...", then one line
 // "RESULT file: ..." with what it observed: the VM suite compares the
 // guest's RESULT lines with the emulator's. Exit status: 0 when every
@@ -45,6 +48,9 @@ int main(int argc, char **argv)
 	}
 	if (files.empty())
 		return Usage();
+	std::string machine_spec = emulate != nullptr ? emulate : "";
+	if (machine_spec.find("placement") == std::string::npos)
+		machine_spec += ";placement=touch";
 
 	// Parse everything first: a file that does not parse runs nothing.
 	std::vector<aml_scenario::Scenario> scenarios(files.size());
@@ -62,7 +68,8 @@ int main(int argc, char **argv)
 		const struct aml_topology *t = nullptr;
 		if (emulate != nullptr) {
 			struct aml_emu_error error = {};
-			if (aml_emu_create(&emulated, emulate, &error) != 0) {
+			if (aml_emu_create(&emulated, machine_spec.c_str(),
+			                   &error) != 0) {
 				std::printf("ERROR --emulate %s: %s\n", emulate,
 				            error.reason);
 				return 2;
@@ -73,15 +80,14 @@ int main(int argc, char **argv)
 			if (!said && aml_emu_places_at_touch(t) != 1)
 				std::fprintf(
 				        stderr,
-				        "scenario_runner: this process may not "
-				        "open a userfaultfd (root, "
-				        "CAP_SYS_PTRACE "
-				        "or vm.unprivileged_userfaultfd=1), or "
-				        "runs under valgrind: the emulator "
-				        "places "
-				        "pages at map time, and scenarios "
-				        "about "
-				        "first touch fail\n");
+				        "scenario_runner: this process cannot "
+				        "open a userfaultfd (Linux before "
+				        "5.11, "
+				        "or a seccomp filter), runs under "
+				        "valgrind, or SPEC says placement=map: "
+				        "the emulator places pages at map "
+				        "time, and scenarios about first touch "
+				        "fail\n");
 			said = true;
 		} else {
 			t = aml_topology_default();

@@ -20,10 +20,11 @@
  * emulator prints the page, its policy and the devices, and stops the
  * program with abort(): a test must never pass where the real machine
  * kills it. A populating map (aml_topology_map_populate()) places every
- * page at once, after the same free-memory check as on Linux. Where
- * userfaultfd is not allowed, or with placement=map in the spec, pages are
- * placed when mapped instead, and a full device is an AML_ENOMEM from the
- * map (aml_emu_places_at_touch()).
+ * page at once, after the same free-memory check as on Linux. Where no
+ * userfaultfd that reports the kernel's touches may be opened (a user's
+ * process) and the spec does not say placement=touch, or with
+ * placement=map, pages are placed when mapped instead, and a full device is
+ * an AML_ENOMEM from the map (aml_emu_places_at_touch()).
  *
  * Costs follow a model per device (latency, read and write bandwidth).
  * Copies (aml_emu_copy), moves, and accesses a program charges
@@ -105,8 +106,11 @@ int aml_topology_is_emulated(const struct aml_topology *topology);
  * That is the default wherever this process, not under valgrind, may open
  * a userfaultfd that also reports the kernel's touches (root,
  * CAP_SYS_PTRACE, vm.unprivileged_userfaultfd=1, or access to
- * /dev/userfaultfd); else, or with placement=map in the spec, pages are
- * placed when mapped (docs/emulator.md, "When pages are placed").
+ * /dev/userfaultfd). With placement=touch in the spec, also where it may
+ * open one for the program's own touches only (no privilege, Linux 5.11+):
+ * there a system call that writes into an untouched page of the topology
+ * fails with EFAULT. Else, or with placement=map, pages are placed when
+ * mapped (docs/emulator.md, "When pages are placed").
  * @return 1 (at first touch) or 0 (at map time); AML_EINVAL for NULL or a
  *         topology that is not emulated.
  * @note Thread-safe.

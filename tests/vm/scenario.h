@@ -137,6 +137,16 @@ struct Outcome {
 // die of a signal where no kernel would kill it.
 using ChildHook = void (*)(const Statement &map);
 
+// Where a Run is, for a handler of a fatal signal, which may not allocate:
+// "file:line: statement" of the statement being run, and the map it is
+// about, NUL-terminated (cut if longer), in static storage written before
+// each step by the thread that runs; empty outside a Run.
+struct Position {
+	char where[512];
+	char map[128];
+};
+const Position &Running();
+
 // Run a scenario on @p topology (which must have the scenario's machine's
 // devices), releasing everything it mapped before returning. A map
 // expected 'killed' runs in a child process (fork), which calls

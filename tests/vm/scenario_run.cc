@@ -28,6 +28,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <set>
 #include <thread>
@@ -828,6 +829,16 @@ int DevicesWithCpus(const struct aml_topology *t)
 	return n;
 }
 
+Position running;
+
+// Copies @p text into @p out of @p size bytes, cut if longer.
+void CopyCut(char *out, size_t size, const std::string &text)
+{
+	size_t n = text.size() < size - 1 ? text.size() : size - 1;
+	std::memcpy(out, text.data(), n);
+	out[n] = '\0';
+}
+
 Outcome Runner::Go()
 {
 	cpu_set_t affinity;
@@ -846,7 +857,13 @@ Outcome Runner::Go()
 			            "to run");
 			break;
 		}
-		if (!Step(st))
+		CopyCut(running.where, sizeof(running.where),
+		        s_.file + ":" + std::to_string(st.line) + ": " +
+		                st.text);
+		CopyCut(running.map, sizeof(running.map), st.map);
+		bool went_on = Step(st);
+		running.where[0] = running.map[0] = '\0';
+		if (!went_on)
 			break;
 	}
 	for (auto &entry : maps_)
@@ -871,6 +888,11 @@ Outcome Run(const Scenario &scenario,
 		return out;
 	}
 	return Runner(scenario, topology, child_hook).Go();
+}
+
+const Position &Running()
+{
+	return running;
 }
 
 } // namespace aml_scenario

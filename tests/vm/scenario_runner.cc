@@ -13,6 +13,9 @@
 // guest's RESULT lines with the emulator's. Exit status: 0 when every
 // scenario passed, 1 when one failed, 2 for bad usage or a file that does
 // not parse.
+#include <signal.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -32,6 +35,37 @@ int Usage()
 	return 2;
 }
 
+// Appends @p text to @p out (at *@p n of @p size bytes), cut if full:
+// async-signal-safe, unlike snprintf.
+void Append(char *out, size_t size, size_t *n, const char *text)
+{
+	for (; *text != '\0' && *n < size; text++)
+		out[(*n)++] = *text;
+}
+
+// The emulator stops the program (abort()) where Linux's OOM killer would
+// kill it: a map that dies without 'expect NAME killed' takes the runner
+// with it. Name the statement first, as a FAIL line, then die as asked.
+void NameTheStatementAndDie(int sig)
+{
+	const aml_scenario::Position &at = aml_scenario::Running();
+	if (at.where[0] != '\0') {
+		char line[1024];
+		size_t n = 0;
+		Append(line, sizeof(line), &n, "FAIL ");
+		Append(line, sizeof(line), &n, at.where);
+		Append(line, sizeof(line), &n,
+		       ": the runner dies of SIGABRT here (the emulator's "
+		       "stop where Linux calls the OOM killer): a map "
+		       "expected to die needs 'expect ");
+		Append(line, sizeof(line), &n, at.map);
+		Append(line, sizeof(line), &n, " killed' after it\n");
+		ssize_t written = write(STDOUT_FILENO, line, n);
+		(void)written; // dying either way
+	}
+	raise(sig); // SA_RESETHAND: the default action now
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -48,6 +82,10 @@ int main(int argc, char **argv)
 	}
 	if (files.empty())
 		return Usage();
+	struct sigaction on_abort = {};
+	on_abort.sa_handler = NameTheStatementAndDie;
+	on_abort.sa_flags = SA_RESETHAND;
+	sigaction(SIGABRT, &on_abort, nullptr);
 	std::string machine_spec = emulate != nullptr ? emulate : "";
 	if (machine_spec.find("placement") == std::string::npos)
 		machine_spec += ";placement=touch";

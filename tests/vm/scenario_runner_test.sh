@@ -6,12 +6,14 @@
 # deliberately wrong expectation fails (exit 1) with a message that names
 # the file, the line, what was expected and what was found, by page range;
 # a map expected killed whose child process maps and writes every page
-# fails too, and says so.
-# Arguments: the runner, the two wrong scenarios, then the shipped ones.
+# fails too, and says so; a map that dies without 'expect killed' takes the
+# runner with it, which names the statement first.
+# Arguments: the runner, the three wrong scenarios, then the shipped ones.
 runner=$1
 wrong=$2
 not_killed=$3
-shift 3
+killed_unexpected=$4
+shift 4
 
 # Every scenario is in its machine's directory; the runner runs the first
 # of each machine (scenario_test runs them all on the emulator, and each
@@ -60,6 +62,19 @@ if [ $status -ne 1 ] || ! echo "$out" | grep -qxF "$expected" ||
 		"not fail (exit $status) with:"
 	echo "  $expected"
 	echo "  $result"
+	exit 1
+fi
+
+# The emulator stops the runner where Linux would OOM-kill it (SIGABRT: 134
+# from the shell); the runner says in which statement first.
+out=$("$runner" --emulate qemu-3node "$killed_unexpected" 2>/dev/null)
+status=$?
+echo "$out"
+expected="FAIL killed_unexpected.scn:8: map oom bind node1 16MiB: the runner dies of SIGABRT here (the emulator's stop where Linux calls the OOM killer): a map expected to die needs 'expect oom killed' after it"
+if [ $status -ne 134 ] || ! echo "$out" | grep -qxF "$expected"; then
+	echo "scenario_runner_test: a map that killed the runner (exit" \
+		"$status) was not named with:"
+	echo "  $expected"
 	exit 1
 fi
 

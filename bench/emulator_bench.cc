@@ -12,6 +12,10 @@
 //   thread (userfaultfd) that places them; items are pages;
 // - emulator/populate: the same pages given memory at map time, one call:
 //   mmap(MAP_POPULATE) against aml_topology_map_populate().
+// - emulator/replace: with N one-page mappings live, unmap one and map one
+//   page again, one thread, measured: plain munmap + mmap against an
+//   emulated device's unmap + map, whose page table holds the N mappings;
+//   N from 10^2 to 10^5, for the growth of the page table's updates.
 // Buffers are on qemu-3node's node2 (30 GiB/s) and node1 (400 GiB/s).
 //
 //   bazel run -c opt //bench:emulator_bench
@@ -19,6 +23,7 @@
 #include <time.h>
 
 #include <cstring>
+#include <vector>
 
 #include <benchmark/benchmark.h>
 
@@ -247,5 +252,76 @@ void BM_PopulateEmulated(benchmark::State &state)
 BENCHMARK(BM_PopulateEmulated)
         ->Name("emulator/populate/aml_topology_map_populate")
         ->Apply(Pages);
+
+// N one-page mappings, made by map(), and one of them replaced at a time,
+// in turn, by unmap() then map(): each iteration is a replacement.
+template <typename Map, typename Unmap>
+void ReplaceOneOfN(benchmark::State &state, Map map, Unmap unmap)
+{
+	size_t n = (size_t)state.range(0);
+	std::vector<void *> live(n, nullptr);
+	for (size_t i = 0; i < n; i++) {
+		live[i] = map();
+		if (live[i] == nullptr) {
+			state.SkipWithError("cannot make the mappings");
+			break;
+		}
+	}
+	size_t next = 0;
+	for (auto _ : state) {
+		if (live[next] == nullptr)
+			break;
+		unmap(live[next]);
+		live[next] = map();
+		if (live[next] == nullptr) {
+			state.SkipWithError("cannot map again");
+			break;
+		}
+		next = (next + 7919) % n; // a prime: all over the table
+	}
+	for (void *p : live) {
+		if (p != nullptr)
+			unmap(p);
+	}
+	state.SetItemsProcessed(state.iterations());
+}
+
+void Mappings(benchmark::internal::Benchmark *b)
+{
+	b->Arg(100)->Arg(1000)->Arg(10000)->Arg(100000);
+}
+
+void BM_ReplacePlain(benchmark::State &state)
+{
+	size_t page = aml_page_size();
+	ReplaceOneOfN(
+	        state,
+	        [page]() -> void * {
+		        void *p = mmap(nullptr, page, PROT_READ | PROT_WRITE,
+		                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		        return p == MAP_FAILED ? nullptr : p;
+	        },
+	        [page](void *p) { munmap(p, page); });
+}
+BENCHMARK(BM_ReplacePlain)->Name("emulator/replace/mmap")->Apply(Mappings);
+
+void BM_ReplaceEmulated(benchmark::State &state)
+{
+	struct aml_topology *t = nullptr;
+	// Untouched pages take no capacity: scaled up, node0 takes 10^5 maps.
+	if (aml_emu_create(&t, "qemu-3node;scale=16", nullptr) != 0) {
+		state.SkipWithError("cannot make the emulated machine");
+		return;
+	}
+	const struct aml_device *node0 = aml_topology_device(t, 0);
+	size_t page = aml_page_size();
+	ReplaceOneOfN(
+	        state, [node0, page]() { return aml_device_map(node0, page); },
+	        [node0, page](void *p) { aml_device_unmap(node0, p, page); });
+	aml_topology_destroy(&t);
+}
+BENCHMARK(BM_ReplaceEmulated)
+        ->Name("emulator/replace/aml_device_map")
+        ->Apply(Mappings);
 
 } // namespace

@@ -483,10 +483,11 @@ static void emu_machine_free(struct emu_machine *m)
 {
 	emu_fault_fini(m);
 	/* Mappings still live belong to devices: release them with it. */
-	for (size_t i = 0; i < m->table.count; i++) {
-		const struct emu_mapping *map = &m->table.mappings[i];
+	for (const struct emu_mapping *map = emu_pagetable_next(&m->table, 0);
+	     map != NULL;
+	     map = emu_pagetable_next(&m->table,
+	                              map->start + map->npages * m->page_size))
 		munmap((void *)map->start, map->npages * m->page_size);
-	}
 	emu_pagetable_fini(&m->table);
 	emu_clock_fini(m);
 	pthread_rwlock_destroy(&m->lock);

@@ -81,11 +81,12 @@ struct emu_mapping {
 	uint64_t reached;
 };
 
-/* The page table: mappings sorted by start, never overlapping. */
+/* The page table: mappings ordered by start, never overlapping, in a
+ * balanced tree (pagetable.c). */
+struct emu_pagetable_node;
 struct emu_pagetable {
-	struct emu_mapping *mappings;
+	struct emu_pagetable_node *root;
 	size_t count;
-	size_t allocated;
 };
 
 /* Counters of one device; the atomics are updated under the read lock. */
@@ -162,7 +163,9 @@ struct emu_mapping *emu_pagetable_find(const struct emu_pagetable *table,
  * NULL. O(log n). */
 struct emu_mapping *emu_pagetable_next(const struct emu_pagetable *table,
                                        uintptr_t addr);
-/* Record a mapping (labels allocated by the caller, owned by the table). */
+/* Record a copy of mapping (labels allocated by the caller, owned by the
+ * table once this succeeds): 0, or AML_ENOMEM. O(log n). The table's copy
+ * stays at its address until it is cut away. */
 int emu_pagetable_insert(struct emu_pagetable *table,
                          const struct emu_mapping *mapping);
 /* Forget pages [first, first + npages) of mapping m (split as needed),
@@ -170,7 +173,8 @@ int emu_pagetable_insert(struct emu_pagetable *table,
  * together or not at all. What the split needs is allocated first, so a
  * release that fails (its AML_E* code is returned) or a split without
  * memory (AML_ENOMEM) leaves both as they were. Their labels must be
- * uncounted by the caller once this succeeds. */
+ * uncounted by the caller once this succeeds. O(log n); m is freed if
+ * nothing of it is left. */
 int emu_pagetable_cut(struct emu_pagetable *table,
                       struct emu_mapping *m,
                       size_t first,

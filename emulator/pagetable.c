@@ -2,11 +2,15 @@
 /*
  * The emulator's page table: which emulated device holds each page.
  *
- * Mappings are kept sorted by address in one array, each with a label per
- * page, so finding the device of an address is a binary search over the
- * mappings plus an index: O(log n) as the issue asks, and scanning the
- * pages of one mapping (copies, moves) is sequential. Unmapping part of a
- * mapping splits it, as munmap splits a VMA.
+ * Mappings are the nodes of an AVL tree ordered by address, each with a
+ * label per page, so finding the device of an address is a descent of the
+ * tree plus an index, and mapping, unmapping or splitting one is O(log n)
+ * in the number of mappings: a program that keeps 10^5 maps live and
+ * replaces them pays what it pays with ten (a sorted array paid a move of
+ * the whole table's tail per update). Scanning the pages of one mapping
+ * (copies, moves) is sequential. Unmapping part of a mapping splits it, as
+ * munmap splits a VMA. A mapping stays at its address while it lives:
+ * callers hold pointers to it across other mappings' updates.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -16,28 +20,40 @@
 
 #include "emulator/emulator_internal.h"
 
-/* Index of the first mapping whose end is above addr. */
-static size_t pagetable_search(const struct emu_pagetable *table,
-                               uintptr_t addr,
-                               size_t page_size)
+struct emu_pagetable_node {
+	/* First: the node of a mapping is at the mapping's address. */
+	struct emu_mapping mapping;
+	struct emu_pagetable_node *left;
+	struct emu_pagetable_node *right;
+	int height;
+};
+
+static struct emu_pagetable_node *pagetable_node_of(struct emu_mapping *m)
 {
-	size_t low = 0, high = table->count;
-	while (low < high) {
-		size_t mid = low + (high - low) / 2;
-		const struct emu_mapping *m = &table->mappings[mid];
-		if (m->start + m->npages * page_size <= addr)
-			low = mid + 1;
-		else
-			high = mid;
-	}
-	return low;
+	return (struct emu_pagetable_node *)m;
+}
+
+static uintptr_t pagetable_end(const struct emu_mapping *m, size_t page_size)
+{
+	return m->start + m->npages * page_size;
 }
 
 struct emu_mapping *emu_pagetable_next(const struct emu_pagetable *table,
                                        uintptr_t addr)
 {
-	size_t i = pagetable_search(table, addr, aml_page_size());
-	return i == table->count ? NULL : &table->mappings[i];
+	/* Mappings never overlap, so their ends are in the order of their
+	 * starts: the first ending above addr is found in one descent. */
+	size_t page_size = aml_page_size();
+	struct emu_pagetable_node *n = table->root, *found = NULL;
+	while (n != NULL) {
+		if (pagetable_end(&n->mapping, page_size) <= addr) {
+			n = n->right;
+		} else {
+			found = n;
+			n = n->left;
+		}
+	}
+	return found != NULL ? &found->mapping : NULL;
 }
 
 struct emu_mapping *emu_pagetable_find(const struct emu_pagetable *table,
@@ -47,19 +63,116 @@ struct emu_mapping *emu_pagetable_find(const struct emu_pagetable *table,
 	return m != NULL && m->start <= addr ? m : NULL;
 }
 
-static int pagetable_reserve(struct emu_pagetable *table)
+/* ---- Balancing (AVL) ---- */
+
+static int pagetable_height(const struct emu_pagetable_node *n)
 {
-	if (table->count < table->allocated)
-		return 0;
-	size_t allocated = table->allocated ? 2 * table->allocated : 16;
-	struct emu_mapping *m =
-	        realloc(table->mappings, allocated * sizeof(*m));
-	if (m == NULL)
-		return AML_ENOMEM;
-	table->mappings = m;
-	table->allocated = allocated;
-	return 0;
+	return n != NULL ? n->height : 0;
 }
+
+static void pagetable_update(struct emu_pagetable_node *n)
+{
+	int l = pagetable_height(n->left), r = pagetable_height(n->right);
+	n->height = 1 + (l > r ? l : r);
+}
+
+static struct emu_pagetable_node *
+pagetable_rotate_right(struct emu_pagetable_node *n)
+{
+	struct emu_pagetable_node *l = n->left;
+	n->left = l->right;
+	l->right = n;
+	pagetable_update(n);
+	pagetable_update(l);
+	return l;
+}
+
+static struct emu_pagetable_node *
+pagetable_rotate_left(struct emu_pagetable_node *n)
+{
+	struct emu_pagetable_node *r = n->right;
+	n->right = r->left;
+	r->left = n;
+	pagetable_update(n);
+	pagetable_update(r);
+	return r;
+}
+
+/* n with its subtrees balanced and heights at most one apart, returned as
+ * the subtree's new root. */
+static struct emu_pagetable_node *
+pagetable_balance(struct emu_pagetable_node *n)
+{
+	pagetable_update(n);
+	int skew = pagetable_height(n->left) - pagetable_height(n->right);
+	if (skew > 1) {
+		if (pagetable_height(n->left->left) <
+		    pagetable_height(n->left->right))
+			n->left = pagetable_rotate_left(n->left);
+		return pagetable_rotate_right(n);
+	}
+	if (skew < -1) {
+		if (pagetable_height(n->right->right) <
+		    pagetable_height(n->right->left))
+			n->right = pagetable_rotate_right(n->right);
+		return pagetable_rotate_left(n);
+	}
+	return n;
+}
+
+static struct emu_pagetable_node *
+pagetable_insert_node(struct emu_pagetable_node *root,
+                      struct emu_pagetable_node *node)
+{
+	if (root == NULL)
+		return node;
+	if (node->mapping.start < root->mapping.start)
+		root->left = pagetable_insert_node(root->left, node);
+	else
+		root->right = pagetable_insert_node(root->right, node);
+	return pagetable_balance(root);
+}
+
+/* root without its leftmost node, which goes to *min. */
+static struct emu_pagetable_node *
+pagetable_remove_min(struct emu_pagetable_node *root,
+                     struct emu_pagetable_node **min)
+{
+	if (root->left == NULL) {
+		*min = root;
+		return root->right;
+	}
+	root->left = pagetable_remove_min(root->left, min);
+	return pagetable_balance(root);
+}
+
+/* root without node (which must be in it). Nodes are relinked, never
+ * copied: every other mapping stays at its address. */
+static struct emu_pagetable_node *
+pagetable_remove_node(struct emu_pagetable_node *root,
+                      const struct emu_pagetable_node *node)
+{
+	if (node->mapping.start < root->mapping.start) {
+		root->left = pagetable_remove_node(root->left, node);
+		return pagetable_balance(root);
+	}
+	if (node->mapping.start > root->mapping.start) {
+		root->right = pagetable_remove_node(root->right, node);
+		return pagetable_balance(root);
+	}
+	if (root->left == NULL)
+		return root->right;
+	if (root->right == NULL)
+		return root->left;
+	struct emu_pagetable_node *min = NULL;
+	struct emu_pagetable_node *right =
+	        pagetable_remove_min(root->right, &min);
+	min->left = root->left;
+	min->right = right;
+	return pagetable_balance(min);
+}
+
+/* ---- Updates ---- */
 
 /* Recount a piece's unplaced pages: a cut splits them. */
 static void pagetable_recount(struct emu_mapping *m)
@@ -80,16 +193,20 @@ void emu_mapping_update_uniform(struct emu_mapping *m)
 	}
 }
 
+static struct emu_pagetable_node *pagetable_node_new(void)
+{
+	return calloc(1, sizeof(struct emu_pagetable_node));
+}
+
 int emu_pagetable_insert(struct emu_pagetable *table,
                          const struct emu_mapping *mapping)
 {
-	int err = pagetable_reserve(table);
-	if (err != 0)
-		return err;
-	size_t i = pagetable_search(table, mapping->start, aml_page_size());
-	memmove(&table->mappings[i + 1], &table->mappings[i],
-	        (table->count - i) * sizeof(*mapping));
-	table->mappings[i] = *mapping;
+	struct emu_pagetable_node *node = pagetable_node_new();
+	if (node == NULL)
+		return AML_ENOMEM;
+	node->mapping = *mapping;
+	node->height = 1;
+	table->root = pagetable_insert_node(table->root, node);
 	table->count++;
 	return 0;
 }
@@ -102,57 +219,70 @@ int emu_pagetable_cut(struct emu_pagetable *table,
                       void *arg)
 {
 	size_t page = aml_page_size();
-	size_t i = (size_t)(m - table->mappings);
 	size_t right_pages = m->npages - first - npages;
 	uint8_t *labels = NULL;
+	struct emu_pagetable_node *right = NULL;
 	if (first > 0 && right_pages > 0) {
 		labels = malloc(right_pages);
-		if (labels == NULL || pagetable_reserve(table) != 0) {
+		right = pagetable_node_new();
+		if (labels == NULL || right == NULL) {
 			free(labels);
+			free(right);
 			return AML_ENOMEM;
 		}
-		m = &table->mappings[i]; /* reserve may move the array */
 	}
 	int err = release(arg);
 	if (err != 0) {
 		free(labels);
+		free(right);
 		return err;
 	}
 	if (first > 0 && right_pages > 0) {
 		/* Both sides stay: the right one becomes a new mapping. */
 		memcpy(labels, m->labels + first + npages, right_pages);
-		struct emu_mapping right = *m;
-		right.start = m->start + (first + npages) * page;
-		right.npages = right_pages;
-		right.labels = labels;
+		right->mapping = *m;
+		right->mapping.start = m->start + (first + npages) * page;
+		right->mapping.npages = right_pages;
+		right->mapping.labels = labels;
+		right->height = 1;
 		m->npages = first;
-		memmove(&table->mappings[i + 2], &table->mappings[i + 1],
-		        (table->count - i - 1) * sizeof(*m));
-		table->mappings[i + 1] = right;
+		table->root = pagetable_insert_node(table->root, right);
 		table->count++;
+		pagetable_recount(&right->mapping);
 	} else if (first > 0) {
 		m->npages = first;
 	} else if (right_pages > 0) {
+		/* The start moves within the mapping's own range, which no
+		 * other mapping overlaps: the tree's order holds. */
 		memmove(m->labels, m->labels + npages, right_pages);
 		m->start += npages * page;
 		m->npages = right_pages;
 	} else {
-		free(m->labels);
-		memmove(m, m + 1, (table->count - i - 1) * sizeof(*m));
+		struct emu_pagetable_node *node = pagetable_node_of(m);
+		table->root = pagetable_remove_node(table->root, node);
 		table->count--;
+		free(m->labels);
+		free(node);
 		return 0;
 	}
 	/* A piece of a mixed mapping may be uniform now. */
-	pagetable_recount(&table->mappings[i]);
-	if (first > 0 && right_pages > 0)
-		pagetable_recount(&table->mappings[i + 1]);
+	pagetable_recount(m);
 	return 0;
+}
+
+static void pagetable_free(struct emu_pagetable_node *n)
+{
+	while (n != NULL) {
+		pagetable_free(n->left);
+		struct emu_pagetable_node *right = n->right;
+		free(n->mapping.labels);
+		free(n);
+		n = right;
+	}
 }
 
 void emu_pagetable_fini(struct emu_pagetable *table)
 {
-	for (size_t i = 0; i < table->count; i++)
-		free(table->mappings[i].labels);
-	free(table->mappings);
-	*table = (struct emu_pagetable){.mappings = NULL};
+	pagetable_free(table->root);
+	*table = (struct emu_pagetable){.root = NULL};
 }

@@ -3,11 +3,18 @@
 // is also a ratio from one run: aml's numa device (mmap + mbind) beside plain
 // mmap and libnuma's numa_alloc_onnode, with and without touching the pages.
 // The memkind peers are in device_bench_memkind.cc when memkind is built.
+// topology/rank: aml_topology_rank() by bandwidth, one thread, measured, on
+// emulated machines of 1, 2 and 16 nodes (the 16: Xeon Max in SNC4 flat
+// mode, 8 DDR nodes with 4 CPUs each and 8 HBM nodes, every node recording
+// every CPU node as an initiator), for a given CPU set (`cpuset`) and for
+// the calling thread (`self`); each iteration asks the same question.
 //
 //   bazel run -c opt //bench:device_bench
 #include "bench/device_bench.h"
 
 #include <sys/mman.h>
+
+#include <string>
 
 #include <benchmark/benchmark.h>
 #include <numa.h>
@@ -82,5 +89,71 @@ BENCHMARK_TEMPLATE(BM_NumaAllocOnnode, false)
 BENCHMARK_TEMPLATE(BM_Mmap, false)
         ->Name("device/map_unmap/mmap")
         ->Apply(DeviceSizes);
+
+// Xeon Max 9480 in SNC4 flat mode as an emulated spec: per socket 4 DDR5
+// nodes with CPUs and 4 HBM nodes; a node seen from a CPU node of the other
+// socket, or another quadrant, is slower.
+std::string XeonMaxSnc4()
+{
+	std::string spec;
+	for (int i = 0; i < 8; i++)
+		spec += "tier: name=ddr" + std::to_string(i) +
+		        ", kind=DRAM, capacity=16GiB, bw=38GB/s, "
+		        "latency=110ns, "
+		        "vcpus=4;";
+	for (int i = 0; i < 8; i++)
+		spec += "tier: name=hbm" + std::to_string(i) +
+		        ", kind=HBM, capacity=16GiB, bw=100GB/s, "
+		        "latency=130ns;";
+	for (int from = 0; from < 8; from++) {
+		for (int to = 0; to < 16; to++) {
+			if (to == from)
+				continue;
+			bool same_socket = to % 8 / 4 == from / 4;
+			int bw = (to < 8 ? 38 : 100) / (same_socket ? 2 : 4);
+			spec += "access: from=ddr" + std::to_string(from) +
+			        ", to=" + (to < 8 ? "ddr" : "hbm") +
+			        std::to_string(to % 8) +
+			        ", bw=" + std::to_string(bw) +
+			        "GB/s, latency=" +
+			        (same_socket ? "150" : "250") + "ns;";
+		}
+	}
+	return spec;
+}
+
+template <bool self> void BM_Rank(benchmark::State &state)
+{
+	std::string spec = state.range(0) == 16  ? XeonMaxSnc4()
+	                   : state.range(0) == 2 ? std::string("knl-flat")
+	                                         : std::string("single");
+	struct aml_topology *t = nullptr;
+	struct aml_emu_error error = {};
+	if (aml_emu_create(&t, spec.c_str(), &error) != 0) {
+		state.SkipWithError(error.reason);
+		return;
+	}
+	struct aml_bitmap cpu0;
+	aml_bitmap_zero(&cpu0);
+	aml_bitmap_set(&cpu0, 0);
+	const struct aml_device *out[16];
+	for (auto _ : state) {
+		int n = aml_topology_rank(t, AML_RANK_BANDWIDTH,
+		                          self ? nullptr : &cpu0, out, 16);
+		benchmark::DoNotOptimize(n);
+		benchmark::DoNotOptimize(out[0]);
+	}
+	aml_topology_destroy(&t);
+}
+BENCHMARK_TEMPLATE(BM_Rank, false)
+        ->Name("topology/rank/cpuset")
+        ->Arg(1)
+        ->Arg(2)
+        ->Arg(16);
+BENCHMARK_TEMPLATE(BM_Rank, true)
+        ->Name("topology/rank/self")
+        ->Arg(1)
+        ->Arg(2)
+        ->Arg(16);
 
 } // namespace

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // Topology queries on hand-made topologies: ranking, kinds, nearest device,
 // lookups, iteration, and bad input. Independent of this machine.
+#include <sched.h>
+
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -83,6 +86,99 @@ TEST(Topology, RankingByEachCriterion)
 	          (std::vector<std::string>{"node0", "node2", "node1"}));
 	EXPECT_STREQ(aml_topology_best(t, AML_RANK_BANDWIDTH, &cpu0)->name,
 	             "node1");
+	aml_topology_destroy(&t);
+}
+
+// Two sockets of one CPU each (CPUs 0 and 1, as on any machine with two),
+// each with its own DDR and HBM; each node records both sockets, the
+// remote one slower: what ranks first depends on the CPUs.
+std::vector<Node> TwoSockets()
+{
+	return {
+	        {0, 64, "0", "0", 90, 100, "", "1", 40, 200},
+	        {1, 64, "1", "1", 90, 100, "", "0", 40, 200},
+	        {2, 16, "", "0", 400, 120, "", "1", 60, 250},
+	        {3, 16, "", "1", 400, 120, "", "0", 60, 250},
+	};
+}
+
+// Answers are kept per thread (the topology never changes): asked again,
+// in any order, each question gets its own answer, not the last one's.
+TEST(Topology, RankingAnswersEachQuestionWhateverWasAskedBefore)
+{
+	struct aml_topology *t = BuildTopology(TwoSockets());
+	struct aml_bitmap socket0 = Cpus("0"), socket1 = Cpus("1");
+	const std::vector<std::string> from0{"node2", "node0", "node3",
+	                                     "node1"};
+	const std::vector<std::string> from1{"node3", "node1", "node2",
+	                                     "node0"};
+	const std::vector<std::string> latency0{"node0", "node2", "node1",
+	                                        "node3"};
+	for (int round = 0; round < 3; round++) {
+		EXPECT_EQ(Rank(t, AML_RANK_BANDWIDTH, &socket0), from0);
+		EXPECT_EQ(Rank(t, AML_RANK_BANDWIDTH, &socket1), from1);
+		EXPECT_EQ(Rank(t, AML_RANK_LATENCY, &socket0), latency0);
+		EXPECT_EQ(Rank(t, AML_RANK_CAPACITY, &socket1),
+		          (std::vector<std::string>{"node0", "node1", "node2",
+		                                    "node3"}));
+		// More questions than a thread keeps answers to.
+		struct aml_bitmap both = Cpus("0-1");
+		EXPECT_EQ(Rank(t, AML_RANK_BANDWIDTH, &both)[0], "node2");
+	}
+	// A changed bitmap is a new question, though at the same address.
+	struct aml_bitmap asked = socket0;
+	EXPECT_EQ(Rank(t, AML_RANK_BANDWIDTH, &asked), from0);
+	asked = socket1;
+	EXPECT_EQ(Rank(t, AML_RANK_BANDWIDTH, &asked), from1);
+	aml_topology_destroy(&t);
+}
+
+// A topology made where another was destroyed, at the same address or not,
+// is ranked as itself.
+TEST(Topology, RankingOfANewTopologyIsItsOwn)
+{
+	struct aml_bitmap socket0 = Cpus("0");
+	struct aml_topology *two = BuildTopology(TwoSockets());
+	EXPECT_EQ(
+	        Rank(two, AML_RANK_BANDWIDTH, &socket0),
+	        (std::vector<std::string>{"node2", "node0", "node3", "node1"}));
+	aml_topology_destroy(&two);
+	for (int i = 0; i < 8; i++) {
+		struct aml_topology *three = BuildTopology(ThreeTiers());
+		EXPECT_EQ(
+		        Rank(three, AML_RANK_BANDWIDTH, &socket0),
+		        (std::vector<std::string>{"node1", "node0", "node2"}));
+		aml_topology_destroy(&three);
+		two = BuildTopology(TwoSockets());
+		EXPECT_EQ(Rank(two, AML_RANK_BANDWIDTH, &socket0),
+		          (std::vector<std::string>{"node2", "node0", "node3",
+		                                    "node1"}));
+		aml_topology_destroy(&two);
+	}
+}
+
+// The calling thread's CPUs (NULL): pinned to one socket, then to the
+// other and back, a thread gets each socket's ranking. Needs CPUs 0 and 1
+// of this machine, the hand-made topology's.
+TEST(Topology, RankingForTheCallingThreadFollowsItsAffinity)
+{
+	cpu_set_t mine;
+	ASSERT_EQ(sched_getaffinity(0, sizeof(mine), &mine), 0);
+	if (!CPU_ISSET(0, &mine) || !CPU_ISSET(1, &mine))
+		GTEST_SKIP() << "CPUs 0 and 1 are not both this process's";
+	struct aml_topology *t = BuildTopology(TwoSockets());
+	std::thread([&] {
+		for (int cpu : {0, 1, 0}) {
+			cpu_set_t one;
+			CPU_ZERO(&one);
+			CPU_SET(cpu, &one);
+			// Linux moves the thread before the call returns.
+			ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0)
+			        << "CPU " << cpu;
+			EXPECT_EQ(Rank(t, AML_RANK_BANDWIDTH)[0],
+			          cpu == 0 ? "node2" : "node3");
+		}
+	}).join();
 	aml_topology_destroy(&t);
 }
 

@@ -42,7 +42,22 @@ struct aml_topology {
 	 * by its maker (the emulator's charges its cost model); NULL for
 	 * aml_copier_memcpy. See aml_topology_copier(). */
 	const struct aml_copier *copier;
+	/** Never reused within a process, unlike its address: answers kept
+	 * about it (rank.c) name it by this. */
+	uint64_t serial;
 };
+
+/** A topology serial number, never given before in this process. */
+uint64_t aml_topology_new_serial(void);
+
+/**
+ * The key @p dev sorts by in aml_topology_rank() for @p by, seen from
+ * @p initiator (NULL: the calling thread's CPUs): larger is better, 0
+ * (unknown) sorts last (rank.c).
+ */
+uint64_t aml_topology_rank_key(const struct aml_device *dev,
+                               enum aml_topology_rank by,
+                               const struct aml_bitmap *initiator);
 
 /**
  * Point the pages of [ptr, ptr + size) (page-aligned, inside one

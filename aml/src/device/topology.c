@@ -3,10 +3,9 @@
  * Topologies: building one (for discovery backends) and querying it.
  *
  * Devices live in one array sorted by NUMA OS index, with a node -> index
- * table, so lookups by index, by node and by pointer are O(1). Rankings sort
- * a copy of the device pointers by a key computed once per device for the
- * given initiator; topologies are small (tens of nodes), so an insertion sort
- * with no allocation beats anything cleverer.
+ * table, so lookups by index, by node and by pointer are O(1). Rankings are
+ * rank.c's. A topology never changes once made; each gets a serial number,
+ * never reused, by which answers about it are kept.
  */
 #include <sched.h>
 #include <stdio.h>
@@ -22,6 +21,12 @@
 
 /* ---- Building ---- */
 
+uint64_t aml_topology_new_serial(void)
+{
+	static uint64_t last;
+	return __atomic_add_fetch(&last, 1, __ATOMIC_RELAXED);
+}
+
 int aml_topology_create(struct aml_topology **out,
                         const struct aml_topology_desc *desc)
 {
@@ -34,6 +39,7 @@ int aml_topology_create(struct aml_topology **out,
 	struct aml_topology *t = calloc(1, sizeof(*t));
 	if (t == NULL)
 		return AML_ENOMEM;
+	t->serial = aml_topology_new_serial();
 	t->maps = malloc(sizeof(*t->maps));
 	int err = t->maps == NULL
 	                  ? AML_ENOMEM
@@ -305,85 +311,6 @@ int aml_topology_index_of(const struct aml_topology *t,
 	return (int)((p - first) / sizeof(*device));
 }
 
-/* Ranking key: larger is better; 0 (unknown) sorts last. */
-static uint64_t topology_rank_key(const struct aml_device *dev,
-                                  enum aml_topology_rank by,
-                                  const struct aml_bitmap *initiator)
-{
-	if (by == AML_RANK_CAPACITY)
-		return dev->capacity;
-	const struct aml_device_perf *perf =
-	        aml_device_perf_from(dev, initiator);
-	if (perf == NULL)
-		return 0;
-	if (by == AML_RANK_BANDWIDTH)
-		return perf->bandwidth;
-	/* Lower latency is better: invert, keeping unknown (0) at 0. */
-	return perf->latency_ns == 0 ? 0 : UINT64_MAX - perf->latency_ns;
-}
-
-static bool topology_ranks_before(const struct aml_device *a,
-                                  uint64_t key_a,
-                                  const struct aml_device *b,
-                                  uint64_t key_b)
-{
-	if (key_a != key_b)
-		return key_a > key_b;
-	if (a->capacity != b->capacity)
-		return a->capacity > b->capacity;
-	return a->numa_id < b->numa_id;
-}
-
-int aml_topology_rank(const struct aml_topology *t,
-                      enum aml_topology_rank by,
-                      const struct aml_bitmap *initiator,
-                      const struct aml_device **out,
-                      size_t max)
-{
-	if (t == NULL || (out == NULL && max > 0) ||
-	    (by != AML_RANK_BANDWIDTH && by != AML_RANK_LATENCY &&
-	     by != AML_RANK_CAPACITY))
-		return AML_EINVAL;
-	struct aml_bitmap self;
-	if (initiator == NULL && by != AML_RANK_CAPACITY &&
-	    aml_thread_cpus(&self) == 0)
-		initiator = &self;
-
-	/* Insertion sort of (device, key) into the first max slots. */
-	const struct aml_device *ranked[AML_BITMAP_MAX];
-	uint64_t keys[AML_BITMAP_MAX];
-	for (size_t i = 0; i < t->ndevices; i++) {
-		const struct aml_device *dev = &t->devices[i];
-		uint64_t key = topology_rank_key(dev, by, initiator);
-		size_t j = i;
-		for (; j > 0 && topology_ranks_before(dev, key, ranked[j - 1],
-		                                      keys[j - 1]);
-		     j--) {
-			ranked[j] = ranked[j - 1];
-			keys[j] = keys[j - 1];
-		}
-		ranked[j] = dev;
-		keys[j] = key;
-	}
-	size_t n = max < t->ndevices ? max : t->ndevices;
-	if (n > 0)
-		memcpy(out, ranked, n * sizeof(*out));
-	return (int)n;
-}
-
-const struct aml_device *aml_topology_best(const struct aml_topology *t,
-                                           enum aml_topology_rank by,
-                                           const struct aml_bitmap *initiator)
-{
-	const struct aml_device *best = NULL;
-	int n = aml_topology_rank(t, by, initiator, &best, 1);
-	if (n < 0) {
-		aml_errno = n;
-		return NULL;
-	}
-	return best;
-}
-
 int aml_topology_by_kind(const struct aml_topology *t,
                          enum aml_device_kind kind,
                          const struct aml_device **out,
@@ -427,8 +354,8 @@ const struct aml_device *aml_topology_nearest(const struct aml_topology *t,
 		const struct aml_device *dev = &t->devices[i];
 		if (aml_bitmap_is_set(&dev->cpus, (size_t)cpu) != 1)
 			continue;
-		uint64_t key =
-		        topology_rank_key(dev, AML_RANK_LATENCY, &initiator);
+		uint64_t key = aml_topology_rank_key(dev, AML_RANK_LATENCY,
+		                                     &initiator);
 		if (local == NULL || key > local_key) {
 			local = dev;
 			local_key = key;

@@ -105,6 +105,7 @@ int aml_topology_of_device(struct aml_topology **out,
 	struct aml_topology *t = calloc(1, sizeof(*t));
 	if (t == NULL)
 		return AML_ENOMEM;
+	t->serial = aml_topology_new_serial();
 	t->devices = malloc(sizeof(*t->devices));
 	t->maps = malloc(sizeof(*t->maps));
 	int err = t->devices == NULL || t->maps == NULL

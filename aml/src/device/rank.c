@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Rankings of a topology's devices (aml_topology_rank()).
+ *
+ * Computing one sorts the devices by a key taken per device for the
+ * initiator: the device's recorded initiator sharing the most CPUs with it
+ * (aml_device_perf_from()), a few words of bitmap per initiator, so the
+ * work grows as devices x initiators, n^2 on machines where every node
+ * records every other (3.4 us on a 16-node Xeon Max in SNC4). A topology
+ * never changes once made, so the answer is a function of the question:
+ * each thread keeps its last few answers (RANK_CACHE_ENTRIES), keyed by
+ * the topology's serial number (an address can be reused by the next
+ * topology, a serial cannot), the order and the initiator, and answers a
+ * question it has seen with a copy.
+ *
+ * The calling thread's CPUs (initiator NULL) cost a system call to read
+ * (sched_getaffinity: 1 us on a VM), so each thread reads them once and
+ * again whenever it is found on a CPU outside them (sched_getcpu(), a few
+ * nanoseconds through the vDSO). The limit: a thread that narrows its
+ * affinity to CPUs it already had, after ranking with NULL, keeps the
+ * ranking of its wider set (aml/topology.h says to pass the set then).
+ */
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <aml/error.h>
+#include <aml/topology.h>
+
+#include "aml/src/device/internal.h"
+#include "aml/src/os.h"
+
+/* Answers kept per thread, and the largest topology whose answers are
+ * kept (larger ones are ranked anew each time). */
+#define RANK_CACHE_ENTRIES 4
+#define RANK_CACHE_DEVICES 64
+
+struct rank_answer {
+	uint64_t serial; /* 0: none */
+	enum aml_topology_rank by;
+	/* The question's initiator: the thread's own CPUs (NULL), or this
+	 * set (all zero for capacity, which no initiator changes). */
+	bool self;
+	struct aml_bitmap initiator;
+	uint16_t order[RANK_CACHE_DEVICES];
+};
+
+struct rank_thread {
+	/* The thread's CPUs as last read. */
+	bool cpus_known;
+	struct aml_bitmap cpus;
+	unsigned next; /* the answer replaced next, in turn */
+	struct rank_answer answers[RANK_CACHE_ENTRIES];
+};
+
+static pthread_key_t rank_key;
+static bool rank_key_made;
+static pthread_once_t rank_key_once = PTHREAD_ONCE_INIT;
+
+static void rank_key_make(void)
+{
+	rank_key_made = pthread_key_create(&rank_key, free) == 0;
+}
+
+/* The calling thread's answers, made on first use; NULL without memory
+ * (then nothing is kept). */
+static struct rank_thread *rank_thread(void)
+{
+	pthread_once(&rank_key_once, rank_key_make);
+	if (!rank_key_made)
+		return NULL;
+	struct rank_thread *r = pthread_getspecific(rank_key);
+	if (r != NULL)
+		return r;
+	r = calloc(1, sizeof(*r));
+	if (r != NULL && pthread_setspecific(rank_key, r) != 0) {
+		free(r);
+		r = NULL;
+	}
+	return r;
+}
+
+/* The thread's CPUs in r->cpus, read again if it runs outside them (its
+ * answers about itself are forgotten then): 0, or AML_FAILURE if they
+ * cannot be read. */
+static int rank_thread_cpus(struct rank_thread *r)
+{
+	int cpu = sched_getcpu();
+	if (r->cpus_known && cpu >= 0 &&
+	    aml_bitmap_is_set(&r->cpus, (size_t)cpu) == 1)
+		return 0;
+	for (size_t i = 0; i < RANK_CACHE_ENTRIES; i++) {
+		if (r->answers[i].self)
+			r->answers[i].serial = 0;
+	}
+	r->cpus_known = aml_thread_cpus(&r->cpus) == 0;
+	return r->cpus_known ? 0 : AML_FAILURE;
+}
+
+uint64_t aml_topology_rank_key(const struct aml_device *dev,
+                               enum aml_topology_rank by,
+                               const struct aml_bitmap *initiator)
+{
+	if (by == AML_RANK_CAPACITY)
+		return dev->capacity;
+	const struct aml_device_perf *perf =
+	        aml_device_perf_from(dev, initiator);
+	if (perf == NULL)
+		return 0;
+	if (by == AML_RANK_BANDWIDTH)
+		return perf->bandwidth;
+	/* Lower latency is better: invert, keeping unknown (0) at 0. */
+	return perf->latency_ns == 0 ? 0 : UINT64_MAX - perf->latency_ns;
+}
+
+static bool rank_before(const struct aml_device *a,
+                        uint64_t key_a,
+                        const struct aml_device *b,
+                        uint64_t key_b)
+{
+	if (key_a != key_b)
+		return key_a > key_b;
+	if (a->capacity != b->capacity)
+		return a->capacity > b->capacity;
+	return a->numa_id < b->numa_id;
+}
+
+/* Every device of t in order, into ranked (t->ndevices entries): an
+ * insertion sort of (device, key), keys taken once per device. */
+static void rank_compute(const struct aml_topology *t,
+                         enum aml_topology_rank by,
+                         const struct aml_bitmap *initiator,
+                         const struct aml_device **ranked)
+{
+	uint64_t keys[AML_BITMAP_MAX];
+	for (size_t i = 0; i < t->ndevices; i++) {
+		const struct aml_device *dev = &t->devices[i];
+		uint64_t key = aml_topology_rank_key(dev, by, initiator);
+		size_t j = i;
+		for (;
+		     j > 0 && rank_before(dev, key, ranked[j - 1], keys[j - 1]);
+		     j--) {
+			ranked[j] = ranked[j - 1];
+			keys[j] = keys[j - 1];
+		}
+		ranked[j] = dev;
+		keys[j] = key;
+	}
+}
+
+/* The kept answer to (t, by, self, initiator), or NULL. */
+static const struct rank_answer *rank_find(const struct rank_thread *r,
+                                           const struct aml_topology *t,
+                                           enum aml_topology_rank by,
+                                           bool self,
+                                           const struct aml_bitmap *initiator)
+{
+	for (size_t i = 0; i < RANK_CACHE_ENTRIES; i++) {
+		const struct rank_answer *a = &r->answers[i];
+		if (a->serial == t->serial && a->by == by && a->self == self &&
+		    (self ||
+		     memcmp(&a->initiator, initiator, sizeof(*initiator)) == 0))
+			return a;
+	}
+	return NULL;
+}
+
+static void rank_keep(struct rank_thread *r,
+                      const struct aml_topology *t,
+                      enum aml_topology_rank by,
+                      bool self,
+                      const struct aml_bitmap *initiator,
+                      const struct aml_device *const *ranked)
+{
+	struct rank_answer *a = &r->answers[r->next];
+	r->next = (r->next + 1) % RANK_CACHE_ENTRIES;
+	a->serial = t->serial;
+	a->by = by;
+	a->self = self;
+	a->initiator = *initiator;
+	for (size_t i = 0; i < t->ndevices; i++)
+		a->order[i] = (uint16_t)(ranked[i] - t->devices);
+}
+
+int aml_topology_rank(const struct aml_topology *t,
+                      enum aml_topology_rank by,
+                      const struct aml_bitmap *initiator,
+                      const struct aml_device **out,
+                      size_t max)
+{
+	if (t == NULL || (out == NULL && max > 0) ||
+	    (by != AML_RANK_BANDWIDTH && by != AML_RANK_LATENCY &&
+	     by != AML_RANK_CAPACITY))
+		return AML_EINVAL;
+	size_t n = max < t->ndevices ? max : t->ndevices;
+	struct aml_bitmap none;
+	aml_bitmap_zero(&none);
+	bool self = initiator == NULL && by != AML_RANK_CAPACITY;
+	if (by == AML_RANK_CAPACITY || initiator == NULL)
+		initiator = &none;
+
+	struct rank_thread *r =
+	        t->ndevices <= RANK_CACHE_DEVICES ? rank_thread() : NULL;
+	struct aml_bitmap own;
+	if (self) {
+		/* Without a thread cache, or CPUs it cannot read: read them
+		 * here, or rank as seen from the devices' local CPUs. */
+		if (r != NULL && rank_thread_cpus(r) == 0) {
+			initiator = &r->cpus;
+		} else if (aml_thread_cpus(&own) == 0) {
+			initiator = &own;
+		} else {
+			self = false;
+			r = NULL;
+		}
+	}
+	const struct rank_answer *kept =
+	        r != NULL ? rank_find(r, t, by, self, initiator) : NULL;
+	if (kept != NULL) {
+		for (size_t i = 0; i < n; i++)
+			out[i] = &t->devices[kept->order[i]];
+		return (int)n;
+	}
+	const struct aml_device *ranked[AML_BITMAP_MAX];
+	rank_compute(t, by, by == AML_RANK_CAPACITY ? NULL : initiator, ranked);
+	if (r != NULL)
+		rank_keep(r, t, by, self, initiator, ranked);
+	if (n > 0)
+		memcpy(out, ranked, n * sizeof(*out));
+	return (int)n;
+}
+
+const struct aml_device *aml_topology_best(const struct aml_topology *t,
+                                           enum aml_topology_rank by,
+                                           const struct aml_bitmap *initiator)
+{
+	const struct aml_device *best = NULL;
+	int n = aml_topology_rank(t, by, initiator, &best, 1);
+	if (n < 0) {
+		aml_errno = n;
+		return NULL;
+	}
+	return best;
+}

@@ -71,7 +71,7 @@ struct Fixture {
 
 void TileSizes(benchmark::internal::Benchmark *b)
 {
-	b->Arg(32 << 10)->Arg(512 << 10);
+	b->Arg(512)->Arg(2 << 10)->Arg(8 << 10)->Arg(32 << 10)->Arg(512 << 10);
 }
 
 void SetTileBytes(benchmark::State &state, const Fixture &f)

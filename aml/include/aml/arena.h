@@ -155,6 +155,7 @@ struct aml_arena {
  *         AML_EINVAL (NULL arena, size above PTRDIFF_MAX or larger than
  *         the arena serves, e.g. a pool's object size), AML_ENOMEM (the area
  *         could not map more).
+ * @note Inline; libaml.so also exports it as a function, for bindings.
  */
 static inline void *aml_arena_malloc(struct aml_arena *arena, size_t size)
 {
@@ -202,6 +203,7 @@ void *aml_arena_realloc(struct aml_arena *arena, void *ptr, size_t size);
  * @return 0; AML_EINVAL for a NULL arena, or a pointer that is not a live
  *         block of the arena (nothing changes; double frees are detected by
  *         every arena but bump, see aml/arena/bump.h).
+ * @note Inline; libaml.so also exports it as a function, for bindings.
  */
 static inline int aml_arena_free(struct aml_arena *arena, void *ptr)
 {

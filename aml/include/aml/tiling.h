@@ -204,6 +204,7 @@ int aml_tiling_tile_coords(const struct aml_tiling *tiling,
  * @return the address; NULL with aml_errno = AML_EINVAL for a NULL tiling or
  *         one over a shape-only layout (use aml_tiling_tile_offset()),
  *         AML_EDOM if @p id >= ntiles.
+ * @note Inline; libaml.so also exports it as a function, for bindings.
  */
 static inline void *aml_tiling_tile_ptr(const struct aml_tiling *tiling,
                                         size_t id)

@@ -8,6 +8,7 @@ set -euo pipefail
 packages=(
 	bazel-bootstrap # Bazel 4.2.3, works offline with the stand-ins in third_party/
 	gcc g++ libc6-dev pkg-config git
+	make cmake # the install's consumers (tools/install_test.sh)
 	libnuma-dev    # required backend
 	libhwloc-dev   # optional backend: discovery
 	libmemkind-dev # optional backend: high-bandwidth memory

@@ -125,7 +125,8 @@ if [ "$major" = 0 ]; then soname=libaml.so.0.$minor; else soname=libaml.so.$majo
             out = shared.path,
             script = version_script.path,
         ),
-        arguments = [o.path for o in pic_objects] + flags,
+        # --linkopt too: a sanitizer build's objects need its runtime.
+        arguments = [o.path for o in pic_objects] + flags + ctx.fragments.cpp.linkopts,
         mnemonic = "AmlSharedLibrary",
         use_default_shell_env = True,
         progress_message = "Linking libaml.so",

@@ -95,9 +95,9 @@ extra=$(comm -13 <(echo "$api") <(nm -D --defined-only "$lib" | awk '{print $3}'
 ok "libaml.so exports the $(wc -l <<<"$api") symbols the public headers declare, no other"
 
 # ---- 3. the consumers ----
-run_app() { # run_app DIR WHAT
+run_app() { # run_app PROGRAM WHAT
 	local out
-	out=$(env -u LD_LIBRARY_PATH "$1/app" "$version") || fail "$2: app failed"
+	out=$(env -u LD_LIBRARY_PATH "$1" "$version") || fail "$2: app failed"
 	echo "$out"
 }
 no_libaml_needed() {
@@ -115,7 +115,7 @@ ok "README.md's Makefile is tests/install/make/Makefile"
 cp tests/install/make/Makefile tests/install/app.c "$work/make/"
 # Outside the loader's search path: the rpath docs/install.md gives.
 make -C "$work/make" -s LDFLAGS="-Wl,-rpath,$prefix/lib"
-run_app "$work/make" "Makefile consumer"
+run_app "$work/make/app" "Makefile consumer"
 ok "Makefile consumer (pkg-config --cflags --libs aml)"
 
 mkdir "$work/cmake"
@@ -123,8 +123,11 @@ cp tests/install/cmake/CMakeLists.txt tests/install/app.c "$work/cmake/"
 cmake -S "$work/cmake" -B "$work/cmake/build" -DCMAKE_PREFIX_PATH="$prefix" \
 	-DAML_VERSION="$version" >/dev/null
 cmake --build "$work/cmake/build" >/dev/null
-run_app "$work/cmake/build" "CMake consumer"
+run_app "$work/cmake/build/app" "CMake consumer"
 ok "CMake consumer (find_package(aml $version), aml::aml)"
+no_libaml_needed "$work/cmake/build/app_static" || fail "aml::aml_static needs libaml.so"
+run_app "$work/cmake/build/app_static" "CMake consumer of aml::aml_static"
+ok "CMake consumer (aml::aml_static)"
 
 status=0
 cmake -S "$work/cmake" -B "$work/cmake/build_wrong" -DCMAKE_PREFIX_PATH="$prefix" \
@@ -136,7 +139,7 @@ mkdir "$work/static"
 cp tests/install/static/Makefile tests/install/app.c "$work/static/"
 make -C "$work/static" -s
 no_libaml_needed "$work/static/app" || fail "the static consumer needs libaml.so"
-run_app "$work/static" "static consumer"
+run_app "$work/static/app" "static consumer"
 ok "static consumer (pkg-config --static, libaml.a)"
 
 # ---- 4. a standard prefix: no rpath, no LD_LIBRARY_PATH ----
@@ -164,7 +167,7 @@ if [ "$system" = yes ]; then
 	cp tests/install/make/Makefile tests/install/app.c "$work/system/"
 	PKG_CONFIG_PATH= make -C "$work/system" -s
 	! readelf -d "$work/system/app" | grep -q 'R.*PATH' || fail "the app has an rpath"
-	run_app "$work/system" "Makefile consumer of $sys"
+	run_app "$work/system/app" "Makefile consumer of $sys"
 	"$sys/bin/aml_info" >/dev/null || fail "$sys/bin/aml_info failed"
 	ok "installed into $sys, a program runs with no rpath and no LD_LIBRARY_PATH"
 fi

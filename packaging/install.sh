@@ -19,8 +19,8 @@ die() {
 
 # The built files, named by their basenames, up to "--".
 usage="bazel run -c opt //:install -- --prefix DIR"
-shared= static= include= version_file= link_flags= pc_in= config_in=
-config_version_in= topo= info= mode=
+shared='' static='' include='' version_file='' link_flags='' pc_in='' config_in=''
+config_version_in='' topo='' info='' mode=''
 while [ $# -gt 0 ] && [ "$1" != -- ]; do
 	case ${1##*/} in
 	libaml.so) shared=$1 ;;
@@ -135,7 +135,8 @@ put 755 "$info" "$prefix/bin/aml_info"
 # In a directory the loader searches through its cache (/usr/local/lib on
 # Debian), the new SONAME is found only once the cache knows it.
 if [ "$(id -u)" = 0 ] && command -v ldconfig >/dev/null &&
-	cat /etc/ld.so.conf /etc/ld.so.conf.d/*.conf 2>/dev/null | grep -qxF "$lib"; then
+	{ printf '/lib\n/usr/lib\n' && cat /etc/ld.so.conf /etc/ld.so.conf.d/*.conf 2>/dev/null; } |
+	grep -qxF "$lib"; then
 	ldconfig
 fi
 

@@ -5,7 +5,7 @@
 # aml_ or not (the version script keeps the internal ones local).
 #   libaml_symbols_test.sh FILES... (//packaging:libraries' outputs)
 set -euo pipefail
-lib= api=
+lib='' api=''
 for f in "$@"; do
 	case ${f##*/} in
 	libaml.so) lib=$f ;;

@@ -7,6 +7,13 @@
 set -euo pipefail
 cc=$1
 include=$(cd "$2" && pwd)
+# -aux-info is GCC's: with clang as CC, ask the GCC beside it.
+if "$cc" --version 2>/dev/null | grep -q clang; then
+	cc=$(command -v gcc) || {
+		echo "public_symbols: $1 is clang, and -aux-info needs gcc: install gcc" >&2
+		exit 1
+	}
+fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/aml_symbols.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 

@@ -16,7 +16,6 @@
 #   tools/install_test.sh [--system]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$(pwd)
 
 system=no
 [ "${1:-}" = --system ] && system=yes
@@ -145,7 +144,7 @@ ok "static consumer (pkg-config --static, libaml.a)"
 # ---- 4. a standard prefix: no rpath, no LD_LIBRARY_PATH ----
 if [ "$system" = yes ]; then
 	sys=/usr/local
-	installed=(lib/libaml.so lib/libaml.so.$version lib/$soname lib/libaml.a
+	installed=(lib/libaml.so "lib/libaml.so.$version" "lib/$soname" lib/libaml.a
 		include/aml.h include/aml lib/pkgconfig/aml.pc lib/cmake/aml
 		bin/aml_topo bin/aml_info)
 	for f in "${installed[@]}"; do
@@ -165,7 +164,7 @@ if [ "$system" = yes ]; then
 	install_into "$sys"
 	mkdir "$work/system"
 	cp tests/install/make/Makefile tests/install/app.c "$work/system/"
-	PKG_CONFIG_PATH= make -C "$work/system" -s
+	env -u PKG_CONFIG_PATH make -C "$work/system" -s
 	! readelf -d "$work/system/app" | grep -q 'R.*PATH' || fail "the app has an rpath"
 	run_app "$work/system/app" "Makefile consumer of $sys"
 	"$sys/bin/aml_info" >/dev/null || fail "$sys/bin/aml_info failed"

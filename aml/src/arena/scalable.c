@@ -19,7 +19,8 @@
  * the arena's mutex. nused counts the blocks out of the span: live or in a
  * cache. A span with blocks of its own is on its class's partial list.
  *
- * The state byte of a block is 1 while it is live (handed to the user) and
+ * The state byte of a block (one per 16 bytes of span, at the block's
+ * offset / 16) is 1 while it is live (handed to the user) and
  * 0 otherwise; malloc stores 1, free checks 1 and stores 0. Stores and
  * loads of one byte are plain moves: the hot paths take no lock and do no
  * read-modify-write, yet any thread may free any block, and double frees
@@ -89,7 +90,10 @@ struct aml_scalable_span {
 	uint32_t first;
 	uint32_t end;
 	bool on_partial;
-	/* 1 while the block is live. */
+	/* 1 while the block at offset 16 * i of the span is live. One byte
+	 * per 16 bytes, not per block, so that the bytes of the few blocks
+	 * of a large class lie on different cache lines: two threads that
+	 * took neighbour batches of one span do not share a line. */
 	_Atomic unsigned char state[SPAN_MAX_BLOCKS];
 };
 
@@ -210,7 +214,7 @@ block_state(const struct aml_arena_scalable *self,
 	    i >= s->end)
 		return NULL;
 	*cls = s->cls;
-	return &s->state[i];
+	return &s->state[off >> 4];
 }
 
 /* ---- Spans, under the mutex ---- */
@@ -494,11 +498,11 @@ static inline struct scalable_cache *cache_get(struct aml_arena_scalable *self)
 	return cache_get_slow(self);
 }
 
-static inline void mark(void *b, unsigned cls, unsigned char live)
+static inline void mark(void *b, unsigned char live)
 {
 	struct aml_scalable_span *s = span_base(b);
-	uint32_t i = block_index((uintptr_t)b - (uintptr_t)s, cls);
-	atomic_store_explicit(&s->state[i], live, memory_order_relaxed);
+	atomic_store_explicit(&s->state[((uintptr_t)b & (SPAN_SIZE - 1)) >> 4],
+	                      live, memory_order_relaxed);
 }
 
 /* ---- Ops ---- */
@@ -520,7 +524,7 @@ small_alloc_slow(struct aml_arena_scalable *self,
 		c->bins[cls].head = *(void **)b;
 		c->bins[cls].count = n - 1;
 	}
-	mark(b, cls, 1);
+	mark(b, 1);
 	return b;
 }
 
@@ -550,7 +554,7 @@ static void *scalable_alloc(struct aml_arena *arena, size_t size, size_t align)
 		return small_alloc_slow(self, c, cls);
 	bin->head = *(void **)b;
 	bin->count--;
-	mark(b, cls, 1);
+	mark(b, 1);
 	return b;
 }
 

@@ -4,6 +4,7 @@
 // or outlive the arena, more arenas than a thread caches for, and
 // upstream AML's workflow of 2^9 live blocks of random sizes from 4 KiB to
 // 16 MiB. Every test ends with nothing resident on the emulated device.
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <cstring>
@@ -19,6 +20,8 @@
 #include <aml/arena.h>
 #include <aml/arena/pool.h>
 #include <aml/arena/scalable.h>
+
+#include "tests/testing/in_child.h"
 
 namespace
 {
@@ -325,6 +328,56 @@ TEST_F(ArenaScalable, ServesRandomBlocksFrom4KiBTo16MiB)
 		ASSERT_EQ(live[i].p[0], (unsigned char)i);
 		ASSERT_EQ(aml_arena_free(&s.base, live[i].p), 0);
 	}
+	aml_arena_scalable_fini(&s);
+	EXPECT_EQ(Resident(), 0u);
+}
+
+// fork() while one thread refills and drains its caches under the arena's
+// mutex and another starts and ends threads (the registry's lock): each
+// child uses the arena, from a thread of its own too, and finalises it.
+TEST_F(ArenaScalable, ForkWhileThreadsUseTheArena)
+{
+	AML_ARENA_SCALABLE_DECL(s);
+	ASSERT_EQ(aml_arena_scalable_init(&s, &area.base), 0);
+	std::atomic<bool> stop{false};
+	std::atomic<int> bad{0};
+	auto burst = [&](size_t seed) {
+		std::vector<void *> blocks;
+		for (size_t i = 0; i < 300; i++) {
+			void *p = aml_arena_malloc(&s.base,
+			                           1 + (seed + i * 97) % 9000);
+			if (p == nullptr)
+				bad++;
+			blocks.push_back(p);
+		}
+		for (void *p : blocks)
+			if (aml_arena_free(&s.base, p) != 0)
+				bad++;
+	};
+	std::thread refiller([&] {
+		for (size_t i = 0; !stop; i++)
+			burst(i);
+	});
+	std::thread starter([&] {
+		for (size_t i = 0; !stop; i++)
+			std::thread([&] { burst(i); }).join();
+	});
+	auto child = [&]() -> int {
+		std::thread t([&] { burst(7); });
+		t.join();
+		burst(11);
+		void *big = aml_arena_malloc(&s.base, 3 * kMiB);
+		CHILD_EXPECT(big != nullptr);
+		CHILD_EXPECT(aml_arena_free(&s.base, big) == 0);
+		aml_arena_scalable_fini(&s);
+		return 0;
+	};
+	for (int i = 0; i < 30 && !HasFailure(); i++)
+		EXPECT_TRUE(aml_testing::InChild(child)) << "fork " << i;
+	stop = true;
+	refiller.join();
+	starter.join();
+	EXPECT_EQ(bad.load(), 0);
 	aml_arena_scalable_fini(&s);
 	EXPECT_EQ(Resident(), 0u);
 }

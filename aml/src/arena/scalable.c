@@ -6,12 +6,11 @@
  * their size, so a block's span is its address with the low bits cleared:
  *
  *   [struct aml_scalable_span: links, class, counts, one state byte per
- *    block | pad to a multiple of the block size | block first | ... ]
+ *    16 bytes of span | pad to a multiple of the block size | block first
+ *    | ... ]
  *
  * Block i of a span starts i * block_size bytes after the span, so a
- * power-of-two class keeps its blocks aligned to their size, and the index
- * of a pointer is one multiplication by a reciprocal (class_inv), exact for
- * offsets below 2^16.
+ * power-of-two class keeps its blocks aligned to their size.
  *
  * Who holds a free block: a thread's cache (a list per class through the
  * blocks' first word, without a lock: only its thread touches it), or its
@@ -29,10 +28,10 @@
  * (written under the mutex, read without it), so a pointer the arena did
  * not hand out is never dereferenced.
  *
- * Caches: each thread keeps a small array of (arena id, cache) slots in
- * thread-local storage. An arena's id is unique for the life of the
- * process, so a slot left by a finalised arena never matches a new one at
- * the same address. A process-wide registry mutex (a leaf: nothing else is
+ * Caches: each thread keeps a small array of (arena, cache) slots in
+ * thread-local storage. fini clears the slots of its caches in every
+ * thread, so a slot never outlives its arena and a new arena at the same
+ * address finds none. A process-wide registry mutex (a leaf: nothing else is
  * locked under it) guards the slots' writes and each arena's list of
  * caches; a pthread key's destructor hands the caches of an exiting thread
  * back. The destructor unlinks them under the registry and counts them in
@@ -45,7 +44,8 @@
  * a span, so foreign pointers get its checks.
  *
  * fork() (aml/src/fork.h): the arena's mutex is an AML_FORK_ARENA lock,
- * the registry an AML_FORK_LEAF one.
+ * the registry an AML_FORK_LEAF one. The child forgets the threads that
+ * were handing back caches (`exiting`): they do not exist there.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -123,7 +123,7 @@ struct scalable_cache {
 
 /* Written under the registry, read by their thread without it. */
 struct scalable_slot {
-	_Atomic uint64_t id;
+	_Atomic(uintptr_t) arena;
 	_Atomic(struct scalable_cache *) cache;
 };
 
@@ -135,31 +135,27 @@ struct aml_scalable_state {
 	_Atomic size_t exiting;
 };
 
-#define INV(b) ((uint32_t)((((uint64_t)1 << 32) / (b)) + 1))
 static const uint32_t class_size[NCLASSES] = {
         16,   32,   48,   64,   80,   96,   112,  128,  160,  192,  224,
         256,  320,  384,  448,  512,  640,  768,  896,  1024, 1280, 1536,
         1792, 2048, 2560, 3072, 3584, 4096, 5120, 6144, 7168, 8192,
 };
-static const uint32_t class_inv[NCLASSES] = {
-        INV(16),   INV(32),   INV(48),   INV(64),   INV(80),   INV(96),
-        INV(112),  INV(128),  INV(160),  INV(192),  INV(224),  INV(256),
-        INV(320),  INV(384),  INV(448),  INV(512),  INV(640),  INV(768),
-        INV(896),  INV(1024), INV(1280), INV(1536), INV(1792), INV(2048),
-        INV(2560), INV(3072), INV(3584), INV(4096), INV(5120), INV(6144),
-        INV(7168), INV(8192),
-};
 
-static _Atomic uint64_t next_id = 1;
 static pthread_mutex_t registry = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t registry_once = PTHREAD_ONCE_INIT;
 static pthread_key_t registry_key;
 static bool registry_ok;
 static struct aml_fork_hook registry_hook;
-/* initial-exec: one fs-relative load on the hot path, also in libaml.so
- * (128 bytes of the static TLS surplus when it is loaded by dlopen). */
-static _Thread_local struct scalable_slot slots[NSLOTS]
-        __attribute__((tls_model("initial-exec")));
+/* In libaml.so, initial-exec: an offset from the GOT instead of a call to
+ * __tls_get_addr (128 bytes of the static TLS surplus when the library is
+ * loaded by dlopen). Linked into an executable, the default local-exec
+ * spares even that load. */
+#if defined(__PIC__) && !defined(__PIE__)
+#define SLOTS_TLS_MODEL __attribute__((tls_model("initial-exec")))
+#else
+#define SLOTS_TLS_MODEL
+#endif
+static _Thread_local struct scalable_slot slots[NSLOTS] SLOTS_TLS_MODEL;
 
 static inline unsigned size_class(size_t size)
 {
@@ -173,11 +169,6 @@ static inline unsigned size_class(size_t size)
 static inline struct aml_scalable_span *span_base(const void *p)
 {
 	return (struct aml_scalable_span *)((uintptr_t)p & ~(SPAN_SIZE - 1));
-}
-
-static inline uint32_t block_index(uintptr_t off, unsigned cls)
-{
-	return (uint32_t)(((uint64_t)off * class_inv[cls]) >> 32);
 }
 
 /* The span of @p p in the map, or NULL. */
@@ -195,9 +186,9 @@ span_find(const struct aml_arena_scalable *self, const void *p)
 	        &l2[key & (MAP_LEN - 1)], memory_order_acquire);
 }
 
-/* The state byte of the block at @p p, if @p p is the start of a block
- * of a span of the arena; NULL otherwise (or if @p p is in no span, with
- * *in_span false). */
+/* The state byte of the block at @p p, if @p p is the start of a live
+ * block of a span of the arena, with its class in *cls; NULL otherwise
+ * (and *in_span false if @p p is in no span). */
 static inline _Atomic unsigned char *
 block_state(const struct aml_arena_scalable *self,
             const void *p,
@@ -208,12 +199,14 @@ block_state(const struct aml_arena_scalable *self,
 	*in_span = s != NULL;
 	if (s == NULL)
 		return NULL;
+	/* Only the bytes of blocks' first 16 bytes are ever set: a byte that
+	 * is 1 with no offset within those 16 bytes makes @p p the start of a
+	 * live block, without a division by the block size. */
 	uintptr_t off = (uintptr_t)p - (uintptr_t)s;
-	uint32_t i = block_index(off, s->cls);
-	if ((uintptr_t)i * class_size[s->cls] != off || i < s->first ||
-	    i >= s->end)
-		return NULL;
 	*cls = s->cls;
+	if ((off & 15) != 0 || atomic_load_explicit(&s->state[off >> 4],
+	                                            memory_order_relaxed) != 1)
+		return NULL;
 	return &s->state[off >> 4];
 }
 
@@ -407,7 +400,7 @@ static void cache_unlink(struct scalable_cache *c)
 		st->caches = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
-	atomic_store_explicit(&c->slot->id, 0, memory_order_relaxed);
+	atomic_store_explicit(&c->slot->arena, 0, memory_order_relaxed);
 	atomic_store_explicit(&c->slot->cache, NULL, memory_order_relaxed);
 }
 
@@ -454,8 +447,9 @@ static struct scalable_cache *__attribute__((noinline))
 cache_get_slow(struct aml_arena_scalable *self)
 {
 	for (unsigned i = 1; i < NSLOTS; i++)
-		if (atomic_load_explicit(&slots[i].id, memory_order_relaxed) ==
-		    self->id)
+		if (atomic_load_explicit(&slots[i].arena,
+		                         memory_order_relaxed) ==
+		    (uintptr_t)self)
 			return atomic_load_explicit(&slots[i].cache,
 			                            memory_order_relaxed);
 	struct scalable_cache *c = NULL;
@@ -480,7 +474,7 @@ cache_get_slow(struct aml_arena_scalable *self)
 			c->next->prev = c;
 		self->state->caches = c;
 		atomic_store_explicit(&slots[i].cache, c, memory_order_relaxed);
-		atomic_store_explicit(&slots[i].id, self->id,
+		atomic_store_explicit(&slots[i].arena, (uintptr_t)self,
 		                      memory_order_relaxed);
 		break;
 	}
@@ -488,14 +482,25 @@ cache_get_slow(struct aml_arena_scalable *self)
 	return c; /* NULL: no slot or no memory, go without a cache */
 }
 
-/* The calling thread's cache for the arena, or NULL. */
-static inline struct scalable_cache *cache_get(struct aml_arena_scalable *self)
+/* The calling thread's cache for the arena if it is in the first slot,
+ * else NULL: the hot paths hand anything else to a slow path, by a tail
+ * call, so that they save no register. */
+static inline struct scalable_cache *
+cache_first(const struct aml_arena_scalable *self)
 {
-	if (LIKELY(atomic_load_explicit(&slots[0].id, memory_order_relaxed) ==
-	           self->id))
+	if (LIKELY(atomic_load_explicit(&slots[0].arena,
+	                                memory_order_relaxed) ==
+	           (uintptr_t)self))
 		return atomic_load_explicit(&slots[0].cache,
 		                            memory_order_relaxed);
-	return cache_get_slow(self);
+	return NULL;
+}
+
+/* The calling thread's cache for the arena, or NULL (none can be made). */
+static struct scalable_cache *cache_get(struct aml_arena_scalable *self)
+{
+	struct scalable_cache *c = cache_first(self);
+	return c != NULL ? c : cache_get_slow(self);
 }
 
 static inline void mark(void *b, unsigned char live)
@@ -507,11 +512,20 @@ static inline void mark(void *b, unsigned char live)
 
 /* ---- Ops ---- */
 
+/* A block of class @p cls: from a cache not in the first slot, or after
+ * a refill of the cache from the spans, or from the spans without a cache
+ * when the thread cannot have one. */
 static void *__attribute__((noinline))
-small_alloc_slow(struct aml_arena_scalable *self,
-                 struct scalable_cache *c,
-                 unsigned cls)
+small_alloc_slow(struct aml_arena_scalable *self, unsigned cls)
 {
+	struct scalable_cache *c = cache_get(self);
+	void *b = c != NULL ? c->bins[cls].head : NULL;
+	if (b != NULL) {
+		c->bins[cls].head = *(void **)b;
+		c->bins[cls].count--;
+		mark(b, 1);
+		return b;
+	}
 	void *list;
 	pthread_mutex_lock(&self->mutex);
 	uint32_t n = spans_take(self, cls, c != NULL ? c->bins[cls].cap / 2 : 1,
@@ -519,7 +533,7 @@ small_alloc_slow(struct aml_arena_scalable *self,
 	pthread_mutex_unlock(&self->mutex);
 	if (n == 0)
 		return NULL;
-	void *b = list;
+	b = list;
 	if (c != NULL) {
 		c->bins[cls].head = *(void **)b;
 		c->bins[cls].count = n - 1;
@@ -538,20 +552,27 @@ large_alloc(struct aml_arena_scalable *self, size_t size, size_t align)
 	return p;
 }
 
+/* The arena of a handle: base is the first member of the storage, which
+ * data also points to; a cast spares the hot paths a load. */
+static inline struct aml_arena_scalable *self_of(struct aml_arena *arena)
+{
+	return (struct aml_arena_scalable *)(void *)arena;
+}
+
 static void *scalable_alloc(struct aml_arena *arena, size_t size, size_t align)
 {
-	struct aml_arena_scalable *self = arena->data;
+	struct aml_arena_scalable *self = self_of(arena);
 	if (UNLIKELY(size > AML_ARENA_SCALABLE_SMALL_MAX ||
 	             align > AML_ARENA_ALIGNMENT))
 		return large_alloc(self, size, align);
 	unsigned cls = size_class(size);
-	struct scalable_cache *c = cache_get(self);
+	struct scalable_cache *c = cache_first(self);
 	if (UNLIKELY(c == NULL))
-		return small_alloc_slow(self, c, cls);
+		return small_alloc_slow(self, cls);
 	struct scalable_bin *bin = &c->bins[cls];
 	void *b = bin->head;
 	if (UNLIKELY(b == NULL))
-		return small_alloc_slow(self, c, cls);
+		return small_alloc_slow(self, cls);
 	bin->head = *(void **)b;
 	bin->count--;
 	mark(b, 1);
@@ -567,53 +588,63 @@ large_release(struct aml_arena_scalable *self, void *ptr)
 	return err;
 }
 
-static void __attribute__((noinline))
-small_release_slow(struct aml_arena_scalable *self,
-                   struct scalable_cache *c,
-                   void *ptr,
-                   unsigned cls)
+/* Give back the older half of a full bin: the blocks after the first
+ * cap/2. */
+static int __attribute__((noinline))
+cache_drain(struct aml_arena_scalable *self, struct scalable_bin *bin)
 {
+	uint32_t keep = bin->cap / 2;
+	void *last = bin->head;
+	for (uint32_t i = 1; i < keep; i++)
+		last = *(void **)last;
 	pthread_mutex_lock(&self->mutex);
-	if (c == NULL) {
-		*(void **)ptr = NULL;
-		spans_put(self, ptr, 1);
-	} else {
-		/* Give back the older half: the blocks after the first cap/2.
-		 */
-		struct scalable_bin *bin = &c->bins[cls];
-		uint32_t keep = bin->cap / 2;
-		void *last = bin->head;
-		for (uint32_t i = 1; i < keep; i++)
-			last = *(void **)last;
-		spans_put(self, *(void **)last, bin->count - keep);
-		*(void **)last = NULL;
-		bin->count = keep;
-	}
+	spans_put(self, *(void **)last, bin->count - keep);
 	pthread_mutex_unlock(&self->mutex);
+	*(void **)last = NULL;
+	bin->count = keep;
+	return 0;
 }
 
-static int scalable_release(struct aml_arena *arena, void *ptr)
+/* Free the block at @p ptr, of class @p cls, already marked free, into a
+ * cache not in the first slot, or to its span without a cache. */
+static int __attribute__((noinline))
+small_release_slow(struct aml_arena_scalable *self, void *ptr, unsigned cls)
 {
-	struct aml_arena_scalable *self = arena->data;
-	bool in_span;
-	unsigned cls;
-	_Atomic unsigned char *state = block_state(self, ptr, &in_span, &cls);
-	if (UNLIKELY(!in_span))
-		return large_release(self, ptr);
-	if (state == NULL ||
-	    atomic_load_explicit(state, memory_order_relaxed) != 1)
-		return AML_EINVAL;
-	atomic_store_explicit(state, 0, memory_order_relaxed);
 	struct scalable_cache *c = cache_get(self);
-	if (UNLIKELY(c == NULL)) {
-		small_release_slow(self, c, ptr, cls);
+	if (c == NULL) {
+		*(void **)ptr = NULL;
+		pthread_mutex_lock(&self->mutex);
+		spans_put(self, ptr, 1);
+		pthread_mutex_unlock(&self->mutex);
 		return 0;
 	}
 	struct scalable_bin *bin = &c->bins[cls];
 	*(void **)ptr = bin->head;
 	bin->head = ptr;
+	if (++bin->count >= bin->cap)
+		return cache_drain(self, bin);
+	return 0;
+}
+
+static int scalable_release(struct aml_arena *arena, void *ptr)
+{
+	struct aml_arena_scalable *self = self_of(arena);
+	bool in_span;
+	unsigned cls;
+	_Atomic unsigned char *state = block_state(self, ptr, &in_span, &cls);
+	if (UNLIKELY(!in_span))
+		return large_release(self, ptr);
+	if (state == NULL)
+		return AML_EINVAL;
+	atomic_store_explicit(state, 0, memory_order_relaxed);
+	struct scalable_cache *c = cache_first(self);
+	if (UNLIKELY(c == NULL))
+		return small_release_slow(self, ptr, cls);
+	struct scalable_bin *bin = &c->bins[cls];
+	*(void **)ptr = bin->head;
+	bin->head = ptr;
 	if (UNLIKELY(++bin->count >= bin->cap))
-		small_release_slow(self, c, ptr, cls);
+		return cache_drain(self, bin);
 	return 0;
 }
 
@@ -631,8 +662,7 @@ static int scalable_usable_size(const struct aml_arena *arena,
 		pthread_mutex_unlock(&self->mutex);
 		return err;
 	}
-	if (state == NULL ||
-	    atomic_load_explicit(state, memory_order_relaxed) != 1)
+	if (state == NULL)
 		return AML_EINVAL;
 	*out = class_size[cls];
 	return 0;
@@ -663,6 +693,24 @@ static const struct aml_arena_ops aml_arena_scalable_ops = {
         .stats = scalable_stats,
 };
 
+/* In the child of a fork: the mutex is new, and threads that were
+ * handing back their caches do not exist there, so fini must not wait for
+ * them (their blocks stay out of the spans until fini). */
+static void scalable_fork_child(struct aml_fork_hook *hook)
+{
+	aml_fork_mutex_child(hook);
+	struct aml_scalable_state *st =
+	        AML_FORK_OBJECT(hook, struct aml_scalable_state, fork);
+	atomic_store_explicit(&st->exiting, 0, memory_order_relaxed);
+}
+
+static const struct aml_fork_ops scalable_fork_ops = {
+        .level = AML_FORK_ARENA,
+        .prepare = aml_fork_mutex_prepare,
+        .parent = aml_fork_mutex_parent,
+        .child = scalable_fork_child,
+};
+
 int aml_arena_scalable_init(struct aml_arena_scalable *arena,
                             const struct aml_area *area)
 {
@@ -688,12 +736,11 @@ int aml_arena_scalable_init(struct aml_arena_scalable *arena,
 		*arena = (struct aml_arena_scalable){.base = {.ops = NULL}};
 		return AML_ENOMEM;
 	}
-	arena->id = atomic_fetch_add(&next_id, 1);
 	arena->area = area;
 	arena->base.data = arena;
 	arena->base.ops = &aml_arena_scalable_ops;
-	aml_fork_register_mutex(&arena->state->fork, AML_FORK_ARENA,
-	                        &arena->mutex, arena);
+	aml_fork_register_object(&arena->state->fork, &scalable_fork_ops, arena,
+	                         &arena->mutex);
 	return 0;
 }
 

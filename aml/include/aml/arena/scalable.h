@@ -57,8 +57,6 @@ struct aml_arena_scalable {
 	struct aml_arena base;
 	/** @privatesection */
 	/* Private: use the aml_arena_scalable_*() functions. */
-	/** Process-unique, never reused: threads find their cache by it. */
-	uint64_t id;
 	const struct aml_area *area;
 	/** Guards everything below but the span map's reads. */
 	pthread_mutex_t mutex;

@@ -21,8 +21,10 @@
  * takes the caches of threads still alive. A thread caches for at most 8
  * arenas at once; beyond that, it calls the spans under the mutex.
  * Empty spans are unmapped, except one per class. Double frees (seen by
- * a state byte per block), interior and foreign pointers are AML_EINVAL;
- * two threads that free one block at the same instant may not be told.
+ * a live byte per block, kept without atomic read-modify-writes), interior
+ * and foreign pointers (looked up in a map of the arena's spans) are
+ * AML_EINVAL; two threads that free one block at the same instant may not
+ * be told.
  *
  * fork(): as aml/arena/locked.h; in the child, blocks in the caches of the
  * threads that do not exist there stay unused until fini.

@@ -15,6 +15,7 @@ AML_PUBLIC_HEADERS = [
     "aml/arena/jemalloc.h",
     "aml/arena/locked.h",
     "aml/arena/pool.h",
+    "aml/arena/scalable.h",
     "aml/backend.h",
     "aml/binding.h",
     "aml/binding/custom.h",

@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // One malloc + free per iteration, for each arena over an area on node 0,
 // against glibc malloc/free (and memkind_malloc/free in
-// arena_bench_memkind.cc when memkind is built). Sizes: 16 B to 4 KiB.
+// arena_bench_memkind.cc when memkind is built, jemalloc and mimalloc in
+// arena_bench_peers.cc when found). Sizes: 16 B to 4 KiB. The thread-safe
+// arenas and the peers also run on two threads sharing one arena
+// (`/threads:2` rows; time per malloc + free of one thread).
 //   bazel run -c opt //bench:arena_bench
 #include "bench/arena_bench.h"
+
+#include <dlfcn.h>
 
 #include <cstdlib>
 
@@ -17,13 +22,14 @@
 #include <aml/arena/jemalloc.h>
 #include <aml/arena/locked.h>
 #include <aml/arena/pool.h>
+#include <aml/arena/scalable.h>
 
 namespace
 {
 
 using aml_bench::ArenaSizes;
 
-enum Kind { kBump, kPool, kBuddy, kJemalloc, kLockedPool };
+enum Kind { kBump, kPool, kBuddy, kJemalloc, kLockedPool, kScalable };
 
 // An area over node 0 (or the first device) of the default topology.
 struct Node0Area {
@@ -48,48 +54,47 @@ struct Node0Area {
 	bool ok = false;
 };
 
-template <Kind K> void BM_Arena(benchmark::State &state)
+// An arena of kind K over @p area; *inner is the locked pool's inner one.
+template <Kind K>
+int MakeArena(struct aml_arena **out,
+              struct aml_arena **out_inner,
+              const struct aml_area *area,
+              size_t size)
 {
-	Node0Area node0;
-	if (!node0.ok) {
-		state.SkipWithError("no area over node 0");
-		return;
-	}
-	size_t size = (size_t)state.range(0);
 	struct aml_arena *arena = nullptr, *inner = nullptr;
 	int err = AML_EINVAL;
 	switch (K) {
 	case kBump:
-		err = aml_arena_bump_create(&arena, &node0.area.base, 0);
+		err = aml_arena_bump_create(&arena, area, 0);
 		break;
 	case kPool:
-		err = aml_arena_pool_create(&arena, &node0.area.base, size, 0,
-		                            0);
+		err = aml_arena_pool_create(&arena, area, size, 0, 0);
 		break;
 	case kBuddy:
-		err = aml_arena_buddy_create(&arena, &node0.area.base, 0);
+		err = aml_arena_buddy_create(&arena, area, 0);
 		break;
 	case kJemalloc:
-		err = aml_arena_jemalloc_create(&arena, &node0.area.base, 0);
+		err = aml_arena_jemalloc_create(&arena, area, 0);
 		break;
 	case kLockedPool:
-		err = aml_arena_pool_create(&inner, &node0.area.base, size, 0,
-		                            0);
+		err = aml_arena_pool_create(&inner, area, size, 0, 0);
 		if (err == 0)
 			err = aml_arena_locked_create(&arena, inner);
 		break;
+	case kScalable:
+		err = aml_arena_scalable_create(&arena, area);
+		break;
 	}
-	if (err != 0) {
-		state.SkipWithError(aml_errname(err));
+	if (err != 0)
 		aml_arena_pool_destroy(&inner);
-		return;
-	}
-	for (auto _ : state) {
-		void *p = aml_arena_malloc(arena, size);
-		benchmark::DoNotOptimize(p);
-		aml_arena_free(arena, p);
-	}
-	state.SetItemsProcessed(state.iterations());
+	*out = arena;
+	*out_inner = inner;
+	return err;
+}
+
+void DestroyArena(struct aml_arena *arena, struct aml_arena *inner)
+{
+	aml_arena_scalable_destroy(&arena);
 	aml_arena_bump_destroy(&arena);
 	aml_arena_pool_destroy(&arena);
 	aml_arena_buddy_destroy(&arena);
@@ -98,13 +103,101 @@ template <Kind K> void BM_Arena(benchmark::State &state)
 	aml_arena_pool_destroy(&inner);
 }
 
-void BM_GlibcMalloc(benchmark::State &state)
+template <Kind K> void BM_Arena(benchmark::State &state)
+{
+	Node0Area node0;
+	if (!node0.ok) {
+		state.SkipWithError("no area over node 0");
+		return;
+	}
+	size_t size = (size_t)state.range(0);
+	struct aml_arena *arena, *inner;
+	int err = MakeArena<K>(&arena, &inner, &node0.area.base, size);
+	if (err != 0) {
+		state.SkipWithError(aml_errname(err));
+		return;
+	}
+	for (auto _ : state) {
+		void *p = aml_arena_malloc(arena, size);
+		benchmark::DoNotOptimize(p);
+		aml_arena_free(arena, p);
+	}
+	state.SetItemsProcessed(state.iterations());
+	DestroyArena(arena, inner);
+}
+
+// One arena shared by the benchmark's threads: thread 0 makes it before
+// the timed loop, whose start and end are barriers for every thread, and
+// destroys it after.
+struct Shared {
+	Node0Area *node0;
+	struct aml_arena *arena;
+	struct aml_arena *inner;
+	int err;
+};
+Shared shared;
+
+template <Kind K> void BM_ArenaShared(benchmark::State &state)
 {
 	size_t size = (size_t)state.range(0);
+	if (state.thread_index() == 0) {
+		shared.node0 = new Node0Area();
+		shared.err =
+		        shared.node0->ok
+		                ? MakeArena<K>(&shared.arena, &shared.inner,
+		                               &shared.node0->area.base, size)
+		                : AML_ENOTSUP;
+	}
 	for (auto _ : state) {
-		void *p = std::malloc(size);
+		if (shared.err != 0) {
+			state.SkipWithError(aml_errname(shared.err));
+			break;
+		}
+		void *p = aml_arena_malloc(shared.arena, size);
 		benchmark::DoNotOptimize(p);
-		std::free(p);
+		aml_arena_free(shared.arena, p);
+	}
+	state.SetItemsProcessed(state.iterations());
+	if (state.thread_index() == 0) {
+		if (shared.err == 0)
+			DestroyArena(shared.arena, shared.inner);
+		delete shared.node0;
+		shared = Shared{};
+	}
+}
+
+// glibc's own malloc and free, looked up in libc.so.6: a peer linked into
+// the binary (jemalloc, mimalloc) replaces malloc, and mimalloc also
+// __libc_malloc. Called through pointers, as the arenas are.
+struct Glibc {
+	void *(*malloc)(size_t);
+	void (*free)(void *);
+};
+
+const Glibc &GlibcFunctions()
+{
+	static const Glibc glibc = [] {
+		Glibc g = {std::malloc, std::free};
+		void *libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+		void *m = libc != nullptr ? dlsym(libc, "malloc") : nullptr;
+		void *f = libc != nullptr ? dlsym(libc, "free") : nullptr;
+		if (m != nullptr && f != nullptr) {
+			g.malloc = reinterpret_cast<void *(*)(size_t)>(m);
+			g.free = reinterpret_cast<void (*)(void *)>(f);
+		}
+		return g;
+	}();
+	return glibc;
+}
+
+void BM_GlibcMalloc(benchmark::State &state)
+{
+	const Glibc &glibc = GlibcFunctions();
+	size_t size = (size_t)state.range(0);
+	for (auto _ : state) {
+		void *p = glibc.malloc(size);
+		benchmark::DoNotOptimize(p);
+		glibc.free(p);
 	}
 	state.SetItemsProcessed(state.iterations());
 }
@@ -126,6 +219,26 @@ BENCHMARK_TEMPLATE(BM_Arena, kJemalloc)
 BENCHMARK_TEMPLATE(BM_Arena, kLockedPool)
         ->Name("arena/malloc_free/aml_locked_pool")
         ->Apply(ArenaSizes);
+BENCHMARK_TEMPLATE(BM_Arena, kScalable)
+        ->Name("arena/malloc_free/aml_scalable")
+        ->Apply(ArenaSizes);
 BENCHMARK(BM_GlibcMalloc)
         ->Name("arena/malloc_free/glibc_malloc")
         ->Apply(ArenaSizes);
+// Two threads on one arena.
+BENCHMARK_TEMPLATE(BM_ArenaShared, kScalable)
+        ->Name("arena/malloc_free/aml_scalable")
+        ->Apply(ArenaSizes)
+        ->Threads(2);
+BENCHMARK_TEMPLATE(BM_ArenaShared, kLockedPool)
+        ->Name("arena/malloc_free/aml_locked_pool")
+        ->Apply(ArenaSizes)
+        ->Threads(2);
+BENCHMARK_TEMPLATE(BM_ArenaShared, kJemalloc)
+        ->Name("arena/malloc_free/aml_jemalloc")
+        ->Apply(ArenaSizes)
+        ->Threads(2);
+BENCHMARK(BM_GlibcMalloc)
+        ->Name("arena/malloc_free/glibc_malloc")
+        ->Apply(ArenaSizes)
+        ->Threads(2);

@@ -23,6 +23,7 @@
 #include <aml/arena/jemalloc.h>
 #include <aml/arena/locked.h>
 #include <aml/arena/pool.h>
+#include <aml/arena/scalable.h>
 
 namespace
 {
@@ -77,6 +78,8 @@ std::vector<ArenaKind> Kinds()
 		         return aml_arena_jemalloc_create(out, a, 4 * kMiB);
 	         },
 	         aml_arena_jemalloc_destroy},
+	        {"scalable", SIZE_MAX, AML_ARENA_ALIGNMENT_MAX, false, true,
+	         aml_arena_scalable_create, aml_arena_scalable_destroy},
 	        {"locked_buddy", SIZE_MAX, AML_ARENA_ALIGNMENT_MAX, true, true,
 	         [](struct aml_arena **out, const struct aml_area *a) {
 		         auto *s = static_cast<LockedBuddy *>(
@@ -719,6 +722,7 @@ TEST_F(ArenaEmulated, UseAfterFiniIsEinvalAndMapsNothing)
 	AML_ARENA_JEMALLOC_DECL(je);
 	AML_ARENA_POOL_DECL(inner);
 	AML_ARENA_LOCKED_DECL(locked);
+	AML_ARENA_SCALABLE_DECL(scalable);
 	struct Kind {
 		const char *name;
 		struct aml_arena *arena;
@@ -744,6 +748,9 @@ TEST_F(ArenaEmulated, UseAfterFiniIsEinvalAndMapsNothing)
 		                                        4 * kMiB);
 	         },
 	         [&] { aml_arena_jemalloc_fini(&je); }},
+	        {"scalable", &scalable.base,
+	         [&] { return aml_arena_scalable_init(&scalable, &area.base); },
+	         [&] { aml_arena_scalable_fini(&scalable); }},
 	        {"locked", &locked.base,
 	         [&] {
 		         int err = aml_arena_pool_init(&inner, &area.base, 64,

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // Fault injection on arenas (tests/testing/fault.h): bump, pool, buddy,
-// jemalloc and a locked pool, through init or create, small and large
+// jemalloc, a locked pool and scalable, through init or create, small and large
 // blocks, aligned, zeroed and resized ones, frees that give regions back,
 // reset and fini, on an area over an emulated MCDRAM. After each failure
 // every live block keeps its bytes and the arena goes on serving; each run
@@ -21,6 +21,7 @@
 #include <aml/arena/jemalloc.h>
 #include <aml/arena/locked.h>
 #include <aml/arena/pool.h>
+#include <aml/arena/scalable.h>
 
 #include "tests/testing/fault.h"
 
@@ -127,6 +128,17 @@ std::vector<Kind> Kinds()
 		                  });
 	         },
 	         aml_arena_jemalloc_destroy},
+	        {"scalable (create)", SIZE_MAX, AML_ARENA_ALIGNMENT_MAX, false,
+	         80,
+	         [](FaultRun &run, const struct aml_area *a,
+	            struct aml_arena **out) {
+		         run.Call("aml_arena_scalable_create", {AML_ENOMEM},
+		                  [&] {
+			                  return aml_arena_scalable_create(out,
+			                                                   a);
+		                  });
+	         },
+	         aml_arena_scalable_destroy},
 	        {"locked pool (init)", 200, 64, true, 80,
 	         [](FaultRun &run, const struct aml_area *a,
 	            struct aml_arena **out) {

@@ -14,6 +14,7 @@ packages=(
 	libmemkind-dev # optional backend: high-bandwidth memory
 	libgtest-dev     # tests
 	libbenchmark-dev # benchmarks
+	libjemalloc-dev libmimalloc-dev # peers of the arena benchmark (optional)
 	clang-format     # style check (tools/check_format.sh)
 	doxygen          # API reference, checked warning-free (tools/doxygen.sh)
 	clang libclang-rt-14-dev # libFuzzer for tools/fuzz.sh

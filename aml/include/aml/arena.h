@@ -15,6 +15,8 @@
  * - aml/arena/jemalloc.h: jemalloc through memkind's fixed kinds, for
  *   general use; AML_ENOTSUP where aml was built without memkind.
  * - aml/arena/locked.h: a mutex around any other arena.
+ * - aml/arena/scalable.h: size classes with a cache per thread; the
+ *   thread-safe arena for general use, at the speed of jemalloc.
  *
  * Semantics common to every arena:
  * - Every block is aligned to at least AML_ARENA_ALIGNMENT (16, as
@@ -33,8 +35,9 @@
  * - After an implementation's fini, every call through the handle is
  *   AML_EINVAL and maps nothing, until the storage is initialised again.
  *
- * Thread-safety: the jemalloc and locked arenas are thread-safe; bump, pool
- * and buddy are not (wrap them in a locked arena, or use one per thread).
+ * Thread-safety: the scalable, jemalloc and locked arenas are thread-safe;
+ * bump, pool and buddy are not (wrap them in a locked arena, or use one per
+ * thread). Prefer scalable where threads share an arena.
  */
 #ifndef AML_ARENA_H
 #define AML_ARENA_H

@@ -8,9 +8,12 @@
  * The clock of a machine is a total (atomic) and one counter per thread,
  * found through a pthread key. In delay mode, each charge also busy-waits
  * until its start plus modelled time x dilation: sleeping would cost
- * 50-100 us per wake-up here, far above the times modelled.
+ * 50-100 us per wake-up here, far above the times modelled. A dma engine's
+ * worker is marked undelayed (aml/copier.h): its engine delays the waiters
+ * instead, from the submission, so that hand-offs are not added.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -140,7 +143,7 @@ void emu_clock_advance(struct emu_machine *m, uint64_t ns, uint64_t start_ns)
 	if (c != NULL)
 		__atomic_store_n(&c->ns, emu_sat_add(c->ns, ns),
 		                 __ATOMIC_RELAXED);
-	if (!emu_delaying(m))
+	if (!emu_delaying(m) || (c != NULL && c->undelayed))
 		return;
 	uint64_t until =
 	        emu_sat_add(start_ns, clock_dilate(ns, clock_dilation(m)));
@@ -151,6 +154,20 @@ void emu_clock_advance(struct emu_machine *m, uint64_t ns, uint64_t start_ns)
 uint64_t emu_clock_dilated(const struct emu_machine *m, uint64_t ns)
 {
 	return clock_dilate(ns, clock_dilation(m));
+}
+
+uint64_t emu_clock_wall_ns(const struct emu_machine *m, uint64_t ns)
+{
+	return emu_delaying(m) ? clock_dilate(ns, clock_dilation(m)) : 0;
+}
+
+int emu_clock_thread_undelayed(struct emu_machine *m)
+{
+	struct emu_thread_clock *c = clock_of_thread(m);
+	if (c == NULL)
+		return AML_ENOMEM;
+	c->undelayed = true;
+	return 0;
 }
 
 uint64_t emu_clock_thread_ns(const struct emu_machine *m)
@@ -172,33 +189,117 @@ int emu_clock_advance_to(struct emu_machine *m, uint64_t ns)
 
 /* ---- Calibration ---- */
 
-/* This machine's copy bandwidth in bytes/s: the best of a few 32 MiB
- * copies, past the caches as an emulated tier's traffic is. Measured once
- * per process, by the first caller that succeeds: a measurement that could
- * not get its buffers leaves it 0, and the next caller tries again (a
- * pthread_once would make delay mode fail for good after one shortage). */
+/* This machine's copy bandwidth in bytes/s per thread, when every CPU the
+ * process may use (up to CLOCK_CALIBRATION_THREADS) copies at once: the
+ * best of a few 32 MiB copies of each thread, past the caches as an
+ * emulated tier's traffic is, and the lowest of the threads. A dma engine's
+ * workers copy at once, and the model gives each the full bandwidth of its
+ * link, so that is the bandwidth the dilation has to cover. The best of
+ * each thread, not a median: with other processes busy, a thread is often
+ * preempted in a copy (a median varied from 31 to 790 in the dilation
+ * here), and the margin covers the rest. Measured once per process, by the
+ * first caller that succeeds: a measurement that could not get its buffers
+ * leaves it 0, and the next caller tries again (a pthread_once would make delay
+ * mode fail for good after one shortage). */
 static double host_copy_bw;
 static pthread_mutex_t host_copy_bw_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* The measurement itself; 0 if it could not get its buffers. */
-static double clock_measure_host(void)
+#define CLOCK_CALIBRATION_THREADS 4
+#define CLOCK_CALIBRATION_ROUNDS  7
+#define CLOCK_CALIBRATION_BYTES   ((size_t)32 << 20)
+
+/* One copying thread of the measurement, and what they share. */
+struct clock_measure {
+	size_t nthreads; /* atomic: lowered if a thread cannot start */
+	/* Threads that reached each round, in total: a round starts when
+	 * all nthreads have reached it, so that the copies overlap. */
+	size_t arrived;                              /* atomic */
+	uint64_t best_ns[CLOCK_CALIBRATION_THREADS]; /* 0: no buffers */
+};
+
+struct clock_measure_arg {
+	struct clock_measure *m;
+	size_t index;
+};
+
+static void *clock_measure_thread(void *p)
 {
-	size_t size = 32 << 20;
+	const struct clock_measure_arg *arg = p;
+	struct clock_measure *m = arg->m;
+	size_t size = CLOCK_CALIBRATION_BYTES;
 	char *src = mmap(NULL, 2 * size, PROT_READ | PROT_WRITE,
 	                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (src == MAP_FAILED)
-		return 0;
-	char *dst = src + size;
-	memset(src, 1, 2 * size); /* fault everything in first */
-	uint64_t best = UINT64_MAX;
-	for (int i = 0; i < 5; i++) {
+	if (src != MAP_FAILED)
+		memset(src, 1, 2 * size); /* fault everything in first */
+	uint64_t ns[CLOCK_CALIBRATION_ROUNDS];
+	for (size_t i = 0; i < CLOCK_CALIBRATION_ROUNDS; i++) {
+		/* Every thread takes part in every round, buffers or not,
+		 * or the others would wait for it for good. */
+		__atomic_add_fetch(&m->arrived, 1, __ATOMIC_ACQ_REL);
+		while (__atomic_load_n(&m->arrived, __ATOMIC_ACQUIRE) <
+		       __atomic_load_n(&m->nthreads, __ATOMIC_ACQUIRE) *
+		               (i + 1))
+			; /* spin: the copies must start together */
+		if (src == MAP_FAILED)
+			continue;
 		uint64_t t0 = emu_now_ns();
-		memcpy(dst, src, size);
-		uint64_t t = emu_now_ns() - t0;
-		best = t < best ? t : best;
+		memcpy(src + size, src, size);
+		ns[i] = emu_now_ns() - t0;
 	}
-	munmap(src, 2 * size);
-	return (double)size * NS_PER_S / (double)(best ? best : 1);
+	if (src != MAP_FAILED) {
+		munmap(src, 2 * size);
+		uint64_t best = UINT64_MAX;
+		for (size_t i = 0; i < CLOCK_CALIBRATION_ROUNDS; i++)
+			best = ns[i] < best ? ns[i] : best;
+		m->best_ns[arg->index] = best != 0 ? best : 1;
+	}
+	return NULL;
+}
+
+/* The measurement itself; 0 if a thread could not start or get its
+ * buffers. */
+static double clock_measure_host(void)
+{
+	size_t want = 1;
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		want = (size_t)CPU_COUNT(&set);
+	if (want > CLOCK_CALIBRATION_THREADS)
+		want = CLOCK_CALIBRATION_THREADS;
+	if (want < 1)
+		want = 1;
+	struct clock_measure m = {.nthreads = want};
+	struct clock_measure_arg args[CLOCK_CALIBRATION_THREADS];
+	pthread_t threads[CLOCK_CALIBRATION_THREADS];
+	/* Started first, they wait for the count: the threads that could
+	 * not start are taken off it before anyone copies. */
+	size_t started = 1;
+	for (size_t i = 1; i < want; i++) {
+		args[started] = (struct clock_measure_arg){&m, started};
+		if (pthread_create(&threads[started], NULL,
+		                   clock_measure_thread, &args[started]) != 0)
+			break;
+		started++;
+	}
+	/* No thread passes its first round before this one arrives. */
+	if (started < want)
+		__atomic_store_n(&m.nthreads, started, __ATOMIC_RELEASE);
+	args[0] = (struct clock_measure_arg){&m, 0};
+	clock_measure_thread(&args[0]);
+	for (size_t i = 1; i < started; i++)
+		pthread_join(threads[i], NULL);
+	/* A thread that could not start or get its buffers fails the
+	 * measurement, which the next caller makes again: one made with
+	 * fewer threads would give a dilation too low for them all. */
+	uint64_t slowest = 0;
+	for (size_t i = 0; i < started; i++) {
+		if (m.best_ns[i] == 0)
+			return 0;
+		slowest = m.best_ns[i] > slowest ? m.best_ns[i] : slowest;
+	}
+	if (started < want || slowest == 0)
+		return 0;
+	return (double)CLOCK_CALIBRATION_BYTES * NS_PER_S / (double)slowest;
 }
 
 /* The lock across fork() (aml/src/fork.h): a child forked while another
@@ -252,9 +353,10 @@ static double clock_host_copy_bw(void)
 }
 
 /*
- * Dilation: the fastest emulated tier over the host's copy bandwidth, with a
- * 25 % margin so that a copy on the host never takes longer than its
- * dilated model (else the wait could not hide it), and at least 1. Threads
+ * Dilation: the fastest emulated tier over the host's copy bandwidth per
+ * thread (clock_measure_host), with a 25 % margin so that a copy on the
+ * host never takes longer than its dilated model (else the wait could not
+ * hide it), and at least 1. Threads
  * that calibrate one machine at once compute the same value: whichever
  * stores last changes nothing.
  */

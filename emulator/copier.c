@@ -3,8 +3,9 @@
  * The copier an emulated topology hands out (aml/copier.h,
  * aml_topology_copier()): each copy is charged to the machine's cost model
  * (cost.c) and moves the calling thread's virtual clock (clock.c), which
- * the copier exposes as its modelled time. Its data is the machine, which
- * lives as long as the topology.
+ * the copier exposes as its modelled time. In delay mode, a worker of a dma
+ * engine leaves its delays to the engine (aml/copier.h). Its data is the
+ * machine, which lives as long as the topology.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -41,8 +42,22 @@ static void copier_thread_wait_until(const struct aml_copier *copier,
 	(void)emu_clock_advance_to(copier_machine(copier), ns);
 }
 
+static uint64_t copier_wall_ns(const struct aml_copier *copier, uint64_t ns)
+{
+	return emu_clock_wall_ns(copier_machine(copier), ns);
+}
+
+static void copier_thread_undelayed(const struct aml_copier *copier)
+{
+	/* Out of memory for the thread's counter, its copies stay delayed:
+	 * slower, never wrong in modelled time. */
+	(void)emu_clock_thread_undelayed(copier_machine(copier));
+}
+
 const struct aml_copier_ops emu_copier_ops = {
         .copy = copier_copy,
         .thread_time = copier_thread_time,
         .thread_wait_until = copier_thread_wait_until,
+        .wall_ns = copier_wall_ns,
+        .thread_undelayed = copier_thread_undelayed,
 };

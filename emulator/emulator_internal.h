@@ -107,6 +107,9 @@ struct emu_device_state {
 /* One thread's share of the virtual clock. */
 struct emu_thread_clock {
 	uint64_t ns; /* atomic: read by other threads through stats */
+	/* An engine's worker: its charges are not delayed (its engine
+	 * delays the waiters, aml/copier.h). Only its thread uses it. */
+	bool undelayed;
 	struct emu_thread_clock *next;
 };
 
@@ -273,6 +276,12 @@ int emu_clock_advance_to(struct emu_machine *machine, uint64_t ns);
 int emu_clock_calibrate(struct emu_machine *machine, double *out);
 /* ns x the machine's dilation, saturated. */
 uint64_t emu_clock_dilated(const struct emu_machine *machine, uint64_t ns);
+/* In delay mode, ns x dilation (saturated), else 0. */
+uint64_t emu_clock_wall_ns(const struct emu_machine *machine, uint64_t ns);
+/* The calling thread's charges are no longer delayed (an engine's worker,
+ * aml/copier.h): 0, or AML_ENOMEM if it has no counter and none can be
+ * made. */
+int emu_clock_thread_undelayed(struct emu_machine *machine);
 /* ceil(bytes * 1e9 / bytes_per_s): a transfer's modelled ns, saturated at
  * UINT64_MAX. */
 uint64_t emu_transfer_ns(uint64_t bytes, uint64_t bytes_per_s);

@@ -4,6 +4,8 @@
 // plans executed run by run (aml/dma/plan.h); and the seq and par engines
 // on a fake copier that counts bytes and keeps a fake clock per thread, so
 // that their accounting of modelled time is checked without the emulator.
+#include <time.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
@@ -33,16 +35,37 @@ using Bytes = std::vector<unsigned char>;
 
 // A copier that copies with memcpy, counts, and, if it models time, keeps
 // one clock per thread: a copy costs 1 ns per byte, plus kLatencyNs
-// unless streamed.
+// unless streamed. One that delays also says that a modelled ns takes
+// kWallPerNs ns of wall-clock time, and records what it was asked and
+// which threads said they were undelayed (it never delays a copy itself).
 class FakeCopier
 {
       public:
 	static constexpr uint64_t kLatencyNs = 1000;
+	static constexpr uint64_t kWallPerNs = 10;
 
-	explicit FakeCopier(bool models_time, int fail_with = 0)
+	explicit FakeCopier(bool models_time,
+	                    int fail_with = 0,
+	                    bool delays = false)
 	    : fail_with_(fail_with)
 	{
-		base = {models_time ? &kTimedOps : &kUntimedOps, this};
+		base = {delays        ? &kDelayOps
+		        : models_time ? &kTimedOps
+		                      : &kUntimedOps,
+		        this};
+	}
+
+	// The modelled durations wall_ns was asked for, in order, but its
+	// probes of 1 ns (is it delaying now?).
+	std::vector<uint64_t> WallAsked()
+	{
+		std::lock_guard<std::mutex> hold(lock_);
+		return wall_asked_;
+	}
+	std::set<std::thread::id> Undelayed()
+	{
+		std::lock_guard<std::mutex> hold(lock_);
+		return undelayed_;
 	}
 
 	uint64_t BytesCopied()
@@ -111,23 +134,57 @@ class FakeCopier
 		clock = std::max(clock, ns);
 	}
 
+	static uint64_t WallNs(const struct aml_copier *c, uint64_t ns)
+	{
+		FakeCopier *self = Of(c);
+		std::lock_guard<std::mutex> hold(self->lock_);
+		if (ns != 1)
+			self->wall_asked_.push_back(ns);
+		return ns * kWallPerNs;
+	}
+	static void Undelayed(const struct aml_copier *c)
+	{
+		FakeCopier *self = Of(c);
+		std::lock_guard<std::mutex> hold(self->lock_);
+		self->undelayed_.insert(std::this_thread::get_id());
+	}
+
 	static const struct aml_copier_ops kTimedOps;
 	static const struct aml_copier_ops kUntimedOps;
+	static const struct aml_copier_ops kDelayOps;
 	int fail_with_;
 	std::mutex lock_;
 	uint64_t bytes_ = 0, calls_ = 0, streamed_ = 0;
 	std::set<std::thread::id> threads_;
 	std::map<std::thread::id, uint64_t> clocks_;
+	std::vector<uint64_t> wall_asked_;
+	std::set<std::thread::id> undelayed_;
 };
 
-const struct aml_copier_ops FakeCopier::kTimedOps = {Copy, Time, WaitUntil};
-const struct aml_copier_ops FakeCopier::kUntimedOps = {Copy, nullptr, nullptr};
+const struct aml_copier_ops FakeCopier::kTimedOps = {Copy, Time, WaitUntil,
+                                                     nullptr, nullptr};
+const struct aml_copier_ops FakeCopier::kUntimedOps = {Copy, nullptr, nullptr,
+                                                       nullptr, nullptr};
+const struct aml_copier_ops FakeCopier::kDelayOps = {Copy, Time, WaitUntil,
+                                                     WallNs, Undelayed};
+
+uint64_t MonotonicNs()
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 TEST(Copier, MemcpyDefaultCopiesAndRefusesWhatTheContractForbids)
 {
 	Bytes a = Pattern(4096, 3), b(4096, 0);
 	const struct aml_copier *m = &aml_copier_memcpy;
 	EXPECT_FALSE(aml_copier_models_time(m));
+	EXPECT_FALSE(aml_copier_delays(m));
+	EXPECT_FALSE(aml_copier_delays(nullptr));
+	EXPECT_EQ(aml_copier_wall_ns(m, 1000), 0u);
+	aml_copier_thread_undelayed(m);       // a no-op
+	aml_copier_thread_undelayed(nullptr); // a no-op
 	EXPECT_EQ(aml_copier_thread_time(m), 0u);
 	aml_copier_thread_wait_until(m, 1000); // a no-op
 	EXPECT_EQ(aml_copier_thread_time(m), 0u);
@@ -165,11 +222,12 @@ TEST(Copier, MemcpyDefaultCopiesAndRefusesWhatTheContractForbids)
 	// A copier with only one of the clock ops does not model time.
 	const struct aml_copier_ops half = {
 	        aml_copier_memcpy.ops->copy, nullptr,
-	        [](const struct aml_copier *, uint64_t) {}};
+	        [](const struct aml_copier *, uint64_t) {}, nullptr, nullptr};
 	struct aml_copier c = {&half, nullptr};
 	EXPECT_FALSE(aml_copier_models_time(&c));
 	EXPECT_TRUE(aml_copier_can_copy(&c));
-	const struct aml_copier_ops no_copy = {nullptr, nullptr, nullptr};
+	const struct aml_copier_ops no_copy = {nullptr, nullptr, nullptr,
+	                                       nullptr, nullptr};
 	struct aml_copier n = {&no_copy, nullptr};
 	EXPECT_FALSE(aml_copier_can_copy(&n));
 }
@@ -223,6 +281,40 @@ TEST_F(CopierEmulated, TheTopologysCopierChargesTheModelAndKeepsItsClock)
 	aml_copier_thread_wait_until(c, 1);
 	EXPECT_EQ(aml_copier_thread_time(c), c2.thread_ns + 12345);
 
+	EXPECT_EQ(aml_area_munmap(&slow.base, src, size), 0);
+	EXPECT_EQ(aml_area_munmap(&fast.base, dst, size), 0);
+}
+
+// The emulator's copier delays in delay mode only, by the machine's
+// dilation, and a thread that leaves its delays to an engine is charged
+// as any other (docs/emulator.md, "Delay mode").
+TEST_F(CopierEmulated, InDelayModeTheCopierGivesTheDilatedWallTime)
+{
+	const struct aml_copier *c = aml_topology_copier(t);
+	EXPECT_TRUE(aml_copier_delays(c));
+	EXPECT_EQ(aml_copier_wall_ns(c, 1000000), 0u); // account mode
+	ASSERT_EQ(aml_emu_set_mode(t, AML_EMU_DELAY), 0);
+	double dilation = 0;
+	ASSERT_EQ(aml_emu_dilation(t, &dilation), 0);
+	EXPECT_EQ(aml_copier_wall_ns(c, 1000000),
+	          (uint64_t)(1000000 * dilation));
+
+	const size_t size = 64 << 10;
+	char *src = nullptr, *dst = nullptr;
+	ASSERT_TRUE(MapSlowToFast(size, 6, &src, &dst));
+	uint64_t cost = 0, charged = 0;
+	ASSERT_EQ(aml_emu_copy_cost(t, dst, src, size, &cost), 0);
+	std::thread worker([&] {
+		aml_copier_thread_undelayed(c);
+		uint64_t before = aml_copier_thread_time(c);
+		EXPECT_EQ(aml_copier_copy(c, dst, src, size, false), 0);
+		charged = aml_copier_thread_time(c) - before;
+	});
+	worker.join();
+	EXPECT_EQ(charged, cost);
+	EXPECT_EQ(std::memcmp(dst, Pattern(size, 6).data(), size), 0);
+	ASSERT_EQ(aml_emu_set_mode(t, AML_EMU_ACCOUNT), 0);
+	EXPECT_EQ(aml_copier_wall_ns(c, 1000000), 0u);
 	EXPECT_EQ(aml_area_munmap(&slow.base, src, size), 0);
 	EXPECT_EQ(aml_area_munmap(&fast.base, dst, size), 0);
 }
@@ -470,6 +562,51 @@ TEST(CopierPar, TheSameCopyTakesTheSameModelledTimeWhoeverCopies)
 	EXPECT_EQ(a, b);
 	EXPECT_EQ(fake.BytesCopied(), 22 * size);
 	aml_dma_par_fini(&par);
+}
+
+// Delay mode: the workers leave their delays to the engine, which keeps
+// the waiter (and a barrier) until the submission plus the copier's wall
+// time for the copy's modelled duration, so that the hand-off is absorbed
+// rather than added. Modelled time is what it is without delay. The wall
+// time is checked as a lower bound only, which the engine guarantees.
+TEST(CopierPar, InDelayModeTheWaiterResumesAtTheSubmissionPlusTheWallTime)
+{
+	FakeCopier fake(true, 0, true);
+	AML_DMA_PAR_DECL(par);
+	ASSERT_EQ(InitQueued(&par, &fake, 2), 0);
+	const size_t size = 48 << 10; // 12 chunks of 4 KiB on 2 workers
+	const uint64_t copy_ns = 6 * (4096 + FakeCopier::kLatencyNs);
+	Bytes a = Pattern(size, 7), b(size, 0);
+
+	uint64_t t0 = fake.Now(), w0 = MonotonicNs();
+	ASSERT_EQ(aml_dma_copy_bytes(&par.base, b.data(), a.data(), size), 0);
+	uint64_t waited = MonotonicNs() - w0;
+	EXPECT_EQ(fake.Now() - t0, copy_ns);
+	EXPECT_EQ(fake.WallAsked(), std::vector<uint64_t>{copy_ns});
+	EXPECT_GE(waited, copy_ns * FakeCopier::kWallPerNs);
+	EXPECT_EQ(a, b);
+
+	// A barrier resumes at the latest such deadline of what it waited for.
+	t0 = fake.Now();
+	w0 = MonotonicNs();
+	ASSERT_EQ(aml_dma_async_copy_bytes(&par.base, nullptr, b.data(),
+	                                   a.data(), size),
+	          0);
+	ASSERT_EQ(aml_dma_barrier(&par.base), 0);
+	waited = MonotonicNs() - w0;
+	EXPECT_EQ(fake.Now() - t0, copy_ns);
+	EXPECT_EQ(fake.WallAsked(), std::vector<uint64_t>(2, copy_ns));
+	EXPECT_GE(waited, copy_ns * FakeCopier::kWallPerNs);
+
+	// Only the workers copied, and each said so before its first copy.
+	std::set<std::thread::id> copiers = fake.Copiers();
+	EXPECT_EQ(copiers.count(std::this_thread::get_id()), 0u);
+	std::set<std::thread::id> undelayed = fake.Undelayed();
+	for (std::thread::id id : copiers)
+		EXPECT_EQ(undelayed.count(id), 1u);
+	aml_dma_par_fini(&par);
+	EXPECT_EQ(fake.Undelayed().size(), 2u);
+	EXPECT_EQ(fake.Undelayed().count(std::this_thread::get_id()), 0u);
 }
 
 // Without modelled time the waiter may help; whoever copies, every byte

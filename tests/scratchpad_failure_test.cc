@@ -327,8 +327,8 @@ class FailingDma
 			int err = inner_->ops->submit(inner_, &r, &c.plan);
 			return err != 0 ? err : aml_dma_wait(inner_, &r);
 		}
-		static const struct aml_copier_ops spoil_ops = {Spoil, nullptr,
-		                                                nullptr};
+		static const struct aml_copier_ops spoil_ops = {
+		        Spoil, nullptr, nullptr, nullptr, nullptr};
 		const struct aml_copier spoil = {&spoil_ops, nullptr};
 		EXPECT_EQ(aml_dma_plan_copy(&c.plan, 0, c.plan.bytes, &spoil),
 		          0);

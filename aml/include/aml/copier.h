@@ -21,6 +21,16 @@
  * overlap: a copy handed to a worker starts, in modelled time, when it was
  * submitted, and a waiter resumes when the copy ended. A copier without
  * them takes real time, and engines ignore the clock.
+ *
+ * Delay mode: a copier that models time may also take wall-clock time in
+ * proportion to it (the emulator's delay mode), each copy busy-waiting
+ * until its modelled time, dilated, has passed. It then has wall_ns and
+ * thread_undelayed. An engine's workers call thread_undelayed, and the
+ * engine delays whoever waits for their copies instead: until the
+ * submission's wall-clock time plus wall_ns of the copy's modelled
+ * duration. A hand-off to a worker and its wake-up are then absorbed in
+ * that wait rather than added to it, and a worker is free for the next
+ * copy as soon as its bytes are moved.
  */
 #ifndef AML_COPIER_H
 #define AML_COPIER_H
@@ -62,6 +72,21 @@ struct aml_copier_ops {
 	 * Optional, with thread_time.
 	 */
 	void (*thread_wait_until)(const struct aml_copier *copier, uint64_t ns);
+	/**
+	 * The wall-clock ns that @p ns of modelled time take now, 0 when
+	 * the copier does not delay now (delay mode, in the file comment);
+	 * when it delays, at least @p ns (engines ask for 1 ns to know).
+	 * Optional, but present exactly when thread_undelayed is, and only
+	 * with thread_time.
+	 */
+	uint64_t (*wall_ns)(const struct aml_copier *copier, uint64_t ns);
+	/**
+	 * From now on, the calling thread's copies are charged to its clock
+	 * but not delayed: it is an engine's worker, and the engine delays
+	 * the threads that wait for its copies (file comment). Optional, with
+	 * wall_ns.
+	 */
+	void (*thread_undelayed)(const struct aml_copier *copier);
 };
 
 /** Generic copier handle. Implementations fill both fields. */
@@ -121,6 +146,30 @@ uint64_t aml_copier_thread_time(const struct aml_copier *copier);
  * time.
  */
 void aml_copier_thread_wait_until(const struct aml_copier *copier, uint64_t ns);
+
+/**
+ * Whether @p copier delays copies in wall-clock time that an engine may
+ * take over (it models time, and has wall_ns and thread_undelayed).
+ * @return false for NULL.
+ */
+bool aml_copier_delays(const struct aml_copier *copier);
+
+/**
+ * The wall-clock ns that @p ns of modelled time take through @p copier
+ * now (the copier's wall_ns).
+ * @return 0 for NULL, a copier that does not delay, or one that does not
+ *         delay now.
+ * @note Thread-safe.
+ */
+uint64_t aml_copier_wall_ns(const struct aml_copier *copier, uint64_t ns);
+
+/**
+ * The calling thread's copies through @p copier are no longer delayed: it
+ * is an engine's worker, whose engine delays the waiters instead (see
+ * "Delay mode" in the file comment). A no-op for NULL or a copier that
+ * does not delay.
+ */
+void aml_copier_thread_undelayed(const struct aml_copier *copier);
 
 #ifdef __cplusplus
 }

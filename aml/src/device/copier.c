@@ -33,6 +33,8 @@ static const struct aml_copier_ops copier_memcpy_ops = {
         .copy = copier_memcpy_copy,
         .thread_time = NULL,
         .thread_wait_until = NULL,
+        .wall_ns = NULL,
+        .thread_undelayed = NULL,
 };
 
 const struct aml_copier aml_copier_memcpy = {
@@ -82,4 +84,21 @@ void aml_copier_thread_wait_until(const struct aml_copier *copier, uint64_t ns)
 {
 	if (aml_copier_models_time(copier))
 		copier->ops->thread_wait_until(copier, ns);
+}
+
+bool aml_copier_delays(const struct aml_copier *copier)
+{
+	return aml_copier_models_time(copier) && copier->ops->wall_ns != NULL &&
+	       copier->ops->thread_undelayed != NULL;
+}
+
+uint64_t aml_copier_wall_ns(const struct aml_copier *copier, uint64_t ns)
+{
+	return aml_copier_delays(copier) ? copier->ops->wall_ns(copier, ns) : 0;
+}
+
+void aml_copier_thread_undelayed(const struct aml_copier *copier)
+{
+	if (aml_copier_delays(copier))
+		copier->ops->thread_undelayed(copier);
 }

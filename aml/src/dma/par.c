@@ -40,8 +40,16 @@
  * its request's end, and waiters leave chunks to the workers
  * (par_helps). A copier that does not model time makes every clock call
  * a no-op, and par_helps always true.
+ *
+ * Delay mode (the copier delays in wall-clock time, aml/copier.h): the
+ * workers copy undelayed, and a request's waiter resumes at its wall time
+ * of submission plus the copier's wall time for its modelled duration
+ * (par_delay), the hand-off included. Spinning is arranged so that the
+ * hand-off fits in that wait on a machine with few CPUs (par_idle,
+ * par_wait_spin, par_relax).
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -66,11 +74,37 @@ static uint64_t par_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* now + ns, saturated. */
+static uint64_t par_deadline(uint64_t ns)
+{
+	uint64_t now = par_now_ns();
+	return ns > UINT64_MAX - now ? UINT64_MAX : now + ns;
+}
+
 static inline void par_pause(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
 	__builtin_ia32_pause();
 #endif
+}
+
+/* Whether the copier delays now (delay mode, aml/copier.h): a copier that
+ * delays gives at least 1 ns of wall time per modelled ns. */
+static bool par_delaying(const struct aml_dma_par_state *st)
+{
+	return st->delays && st->copier->ops->wall_ns(st->copier, 1) != 0;
+}
+
+/* One step of a spin for another thread's progress (work to take, a copy
+ * to end). In delay mode (yield) every thread that waits busy-waits, so
+ * the one waited for may be queued behind a spinner on the same CPU: yield
+ * now and then, which costs a system call where nobody else is runnable. */
+static inline void par_relax(bool yield, unsigned i)
+{
+	if (yield && i % 16 == 0)
+		sched_yield();
+	else
+		par_pause();
 }
 
 /* The calling thread's modelled time; 0 where the copier models none. */
@@ -104,6 +138,7 @@ static struct par_request *par_request_get(struct aml_dma_par_state *st)
 	r->status = 0;
 	r->detached = r->cancelled = r->claimed = r->queued = false;
 	r->start_ns = r->end_ns = 0;
+	r->wall_start_ns = r->wall_end_ns = 0;
 	r->copied = false;
 	r->next = r->prev = r->order_next = NULL;
 	atomic_init(&r->done, 0);
@@ -176,6 +211,16 @@ static void par_finish(struct aml_dma_par_state *st, struct par_request *r)
 {
 	if (st->models_time)
 		par_model(st, r);
+	/* wall_start_ns is 0 if it was submitted outside delay mode. */
+	if (st->delays && r->wall_start_ns != 0) {
+		uint64_t wall = st->copier->ops->wall_ns(
+		        st->copier, r->end_ns - r->start_ns);
+		if (__builtin_add_overflow(r->wall_start_ns, wall,
+		                           &r->wall_end_ns))
+			r->wall_end_ns = UINT64_MAX;
+		if (r->wall_end_ns > st->ended_wall_ns)
+			st->ended_wall_ns = r->wall_end_ns;
+	}
 	st->inflight--;
 	if (r->end_ns > st->ended_ns)
 		st->ended_ns = r->end_ns;
@@ -252,24 +297,51 @@ static size_t par_take(struct aml_dma_par_state *st, struct par_request *r)
 
 /* ---- Workers ---- */
 
-/* Spin until chunks are pending or the engine stops, at most spin_ns. */
-static void par_spin_for_work(struct aml_dma_par_state *st)
+/* Spin until chunks are pending or the engine stops, at most ns. */
+static void
+par_spin_for_work(struct aml_dma_par_state *st, uint64_t ns, bool yield)
 {
-	uint64_t deadline = par_now_ns() + st->options.spin_ns;
+	uint64_t deadline = par_deadline(ns);
 	for (unsigned i = 1;; i++) {
 		if (atomic_load_explicit(&st->pending, memory_order_relaxed) >
 		            0 ||
 		    atomic_load_explicit(&st->stopping, memory_order_relaxed))
 			return;
-		par_pause();
+		par_relax(yield, i);
 		if (i % 64 == 0 && par_now_ns() >= deadline)
 			return;
 	}
 }
 
+/* An idle worker, without the lock: spin for work, then return (to sleep
+ * unless work came). In delay mode, one idle worker spins, for
+ * PAR_DELAY_SPIN_NS, and the others return at once: a hand-off to the
+ * spinner costs no wake-up, which the copy's modelled time could not
+ * absorb, and a second spinner would take a CPU from the threads that
+ * wait for the copies, busy too (par_delay). */
+static void par_idle(struct aml_dma_par_state *st)
+{
+	if (!par_delaying(st)) {
+		par_spin_for_work(st, st->options.spin_ns, false);
+		return;
+	}
+	size_t none = 0;
+	if (!atomic_compare_exchange_strong(&st->spinners, &none, 1))
+		return;
+	par_spin_for_work(st,
+	                  st->options.spin_ns > PAR_DELAY_SPIN_NS
+	                          ? st->options.spin_ns
+	                          : PAR_DELAY_SPIN_NS,
+	                  true);
+	atomic_store(&st->spinners, 0);
+}
+
 static void *par_worker(void *arg)
 {
 	struct aml_dma_par_state *st = arg;
+	/* Delay mode: the waiters wait, from the submission (par_delay). */
+	if (st->delays)
+		st->copier->ops->thread_undelayed(st->copier);
 	pthread_mutex_lock(&st->lock);
 	for (;;) {
 		struct par_request *r = st->head;
@@ -281,7 +353,7 @@ static void *par_worker(void *arg)
 		if (atomic_load(&st->stopping))
 			break;
 		pthread_mutex_unlock(&st->lock);
-		par_spin_for_work(st);
+		par_idle(st);
 		pthread_mutex_lock(&st->lock);
 		if (st->head != NULL || atomic_load(&st->stopping))
 			continue;
@@ -375,6 +447,8 @@ static int par_submit(struct aml_dma *dma,
 		return AML_EINVAL;
 	if (plan->bytes <= st->options.inline_max)
 		return par_submit_inline(st, out, plan);
+	/* Before the lock: waiting for it is part of the hand-off. */
+	uint64_t wall_start = par_delaying(st) ? par_now_ns() : 0;
 
 	pthread_mutex_lock(&st->lock);
 	if (st->nthreads < st->options.nworkers)
@@ -387,6 +461,7 @@ static int par_submit(struct aml_dma *dma,
 	r->plan = *plan;
 	r->detached = out == NULL;
 	r->start_ns = par_clock(st);
+	r->wall_start_ns = wall_start;
 	par_cut(st, r);
 	/* A chunk that a cancel skips, or that a gone thread was copying
 	 * in a child of fork(), costs nothing. */
@@ -403,8 +478,11 @@ static int par_submit(struct aml_dma *dma,
 	atomic_fetch_add_explicit(&st->pending, r->nchunks,
 	                          memory_order_relaxed);
 	st->inflight++;
-	if (st->sleeping_workers > 0) {
-		if (r->nchunks > 1)
+	/* In delay mode, a worker may spin for the chunks (par_idle):
+	 * wake only the sleepers that the others need. */
+	size_t spinning = st->delays ? atomic_load(&st->spinners) : 0;
+	if (st->sleeping_workers > 0 && r->nchunks > spinning) {
+		if (r->nchunks - spinning > 1)
 			pthread_cond_broadcast(&st->work);
 		else
 			pthread_cond_signal(&st->work);
@@ -429,14 +507,29 @@ static void par_help(struct aml_dma_par_state *st, struct par_request *r)
 	}
 }
 
-/* Spin, then sleep, until r has ended. Called without the lock, returns
- * with it: the caller frees the request next. */
-static void par_wait_ended(struct aml_dma_par_state *st, struct par_request *r)
+/* Delay mode: busy-wait until the monotonic time ns (0 outside delay
+ * mode: returns at once). The workers copied without delay; the waiter
+ * resumes when the copy ends, in wall-clock time, from its submission, so
+ * that the hand-off and the workers' wake-ups are absorbed in the wait
+ * rather than added to it. Busy: a sleep would cost tens of microseconds
+ * past the deadline (par.h). */
+static void par_delay(uint64_t ns)
 {
-	uint64_t deadline = par_now_ns() + st->options.spin_ns;
+	while (ns != 0 && par_now_ns() < ns)
+		par_pause();
+}
+
+/* Spin for spin_ns, then sleep, until r has ended. Called without the
+ * lock, returns with it: the caller frees the request next. */
+static void par_wait_ended(struct aml_dma_par_state *st,
+                           struct par_request *r,
+                           uint64_t spin_ns)
+{
+	uint64_t deadline = par_deadline(spin_ns);
+	bool yield = par_delaying(st);
 	for (unsigned i = 1;
 	     !atomic_load_explicit(&r->done, memory_order_acquire); i++) {
-		par_pause();
+		par_relax(yield, i);
 		if (i % 64 == 0 && par_now_ns() >= deadline)
 			break;
 	}
@@ -447,6 +540,19 @@ static void par_wait_ended(struct aml_dma_par_state *st, struct par_request *r)
 	while (!atomic_load_explicit(&r->done, memory_order_acquire))
 		pthread_cond_wait(&st->ended, &st->lock);
 	st->sleeping_waiters--;
+}
+
+/* How long a waiter for r spins before it sleeps; under the lock. In delay
+ * mode, where r keeps every worker busy and they have no CPU to spare, it
+ * sleeps at once, so as not to slow them down: they copy at the host's
+ * speed, and the deadline leaves them only the calibration's margin. */
+static uint64_t par_wait_spin(const struct aml_dma_par_state *st,
+                              const struct par_request *r)
+{
+	if (r->nchunks >= st->nthreads && st->nthreads >= st->ncpus &&
+	    par_delaying(st))
+		return 0;
+	return st->options.spin_ns;
 }
 
 static int par_wait(struct aml_dma *dma, struct aml_dma_request *handle)
@@ -462,15 +568,18 @@ static int par_wait(struct aml_dma *dma, struct aml_dma_request *handle)
 		/* Taken: the lock may drop from here. */
 		r->claimed = true;
 		par_help(st, r);
+		uint64_t spin_ns = par_wait_spin(st, r);
 		pthread_mutex_unlock(&st->lock);
-		par_wait_ended(st, r);
+		par_wait_ended(st, r, spin_ns);
 	}
 	uint64_t end_ns = r->end_ns;
+	uint64_t wall_end_ns = r->wall_end_ns;
 	int status = r->status;
 	par_request_put(st, r);
 	pthread_mutex_unlock(&st->lock);
 	/* The waiter resumes, in modelled time, when the copy ended. */
 	par_clock_wait_until(st, end_ns);
+	par_delay(wall_end_ns);
 	return status;
 }
 
@@ -507,7 +616,7 @@ static int par_cancel(struct aml_dma *dma, struct aml_dma_request *handle)
 		}
 	}
 	pthread_mutex_unlock(&st->lock);
-	par_wait_ended(st, r);
+	par_wait_ended(st, r, st->options.spin_ns);
 	par_request_put(st, r);
 	pthread_mutex_unlock(&st->lock);
 	return ended ? 1 : 0;
@@ -537,7 +646,10 @@ static int par_barrier(struct aml_dma *dma)
 	if (st->nthreads < st->options.nworkers)
 		aml_dma_par_start_workers(st); /* a child of fork() */
 	int err = aml_dma_par_barrier_locked(st);
+	uint64_t wall_end_ns = st->ended_wall_ns;
 	pthread_mutex_unlock(&st->lock);
+	/* Not under the lock: the workers go on meanwhile. */
+	par_delay(wall_end_ns);
 	return err;
 }
 

@@ -24,12 +24,19 @@
 #define PAR_INLINE_MAX_DEFAULT ((size_t)16 << 10)
 #define PAR_SPIN_NS_DEFAULT    50000
 
-static size_t par_default_workers(void)
+/* The CPUs the calling thread may run on, at least 1. */
+static size_t par_cpus(void)
 {
 	cpu_set_t set;
 	size_t cpus = 1;
 	if (sched_getaffinity(0, sizeof(set), &set) == 0)
 		cpus = (size_t)CPU_COUNT(&set);
+	return cpus > 1 ? cpus : 1;
+}
+
+static size_t par_default_workers(void)
+{
+	size_t cpus = par_cpus();
 	return cpus > 1 ? cpus - 1 : 1;
 }
 
@@ -128,6 +135,9 @@ int aml_dma_par_init_copier(struct aml_dma_par *dma,
 	st->options = o;
 	st->copier = copier;
 	st->models_time = aml_copier_models_time(copier);
+	st->delays = aml_copier_delays(copier);
+	st->ncpus = par_cpus();
+	atomic_init(&st->spinners, 0);
 	atomic_init(&st->pending, 0);
 	atomic_init(&st->stopping, false);
 	aml_handle_pool_init(&st->requests,

@@ -25,6 +25,11 @@
  * leaves its share to the others. */
 #define PAR_CHUNKS_PER_THREAD 4
 
+/* Delay mode: how long an idle worker spins for work (par_idle), unless
+ * spin_ns is longer. Longer than most dilated copies, so that copies back
+ * to back never wait for a worker's wake-up. */
+#define PAR_DELAY_SPIN_NS 2000000
+
 /* The most chunks a copy is cut into with nworkers workers. */
 static inline size_t aml_dma_par_max_chunks(size_t nworkers)
 {
@@ -56,6 +61,11 @@ struct par_request {
 	 * submitter's at submission, and the end the model gives it. */
 	uint64_t start_ns;
 	uint64_t end_ns;
+	/* Delay mode (the copier delays, aml/copier.h): the monotonic wall
+	 * time at submission, and when its waiter may resume: then plus the
+	 * copier's wall time for end_ns - start_ns. */
+	uint64_t wall_start_ns;
+	uint64_t wall_end_ns;
 	/* Every chunk handed out has finished: it ends once every request
 	 * submitted before it has ended (the model's order). */
 	bool copied;
@@ -75,6 +85,13 @@ struct aml_dma_par_state {
 	const struct aml_copier *copier;
 	/* Whether the copier models time: read on every wait, so kept. */
 	bool models_time;
+	/* Whether it delays in wall-clock time, which the workers leave to
+	 * the engine (aml/copier.h). */
+	bool delays;
+	/* CPUs the initialising thread could run on (at least 1). */
+	size_t ncpus;
+	/* Delay mode: idle workers spinning for work (0 or 1, par_idle). */
+	atomic_size_t spinners;
 	pthread_mutex_t lock;
 	/* Idle workers sleep on work; waiters and barriers on ended. */
 	pthread_cond_t work;
@@ -90,8 +107,10 @@ struct aml_dma_par_state {
 	size_t inflight;
 	/* First error of a fire-and-forget copy since the last barrier. */
 	int detached_error;
-	/* Modelled end of the latest request that ended (for barriers). */
+	/* Modelled end of the latest request that ended (for barriers), and
+	 * in delay mode the latest wall_end_ns of those. */
 	uint64_t ended_ns;
+	uint64_t ended_wall_ns;
 	/* Requests submitted to the workers and not ended, in submission
 	 * order: they end in that order, so that the model sees them so
 	 * whatever order the threads finish them in. */

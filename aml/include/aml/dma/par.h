@@ -35,6 +35,15 @@
  *   workers run (so that the copy overlaps the waiter's work in the
  *   model). The same calls thus give the same modelled times, whichever
  *   thread copied which chunk.
+ * - Delay mode (a copier that also delays in wall-clock time,
+ *   aml_copier_delays(): an emulated topology's in delay mode): the
+ *   workers copy undelayed, and a waiter or barrier resumes at the
+ *   request's submission plus the copier's wall time for its modelled
+ *   duration, so that the hand-off to a worker is absorbed in the wait. One
+ *   idle worker then spins for work for 2 ms (or spin_ns if longer) and
+ *   the others sleep; a waiter whose copy keeps every worker busy, with no
+ *   CPU to spare, sleeps rather than spin (docs/emulator.md, "Delay
+ *   mode").
  *
  * Usage:
  * @code

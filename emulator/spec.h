@@ -13,6 +13,7 @@
  *           | 'scale' '=' int ['/' int]   capacities are multiplied by it
  *           | 'mode' '=' ('account' | 'delay')
  *           | 'placement' '=' ('touch' | 'map')   when pages are placed
+ *           | 'accesses' '=' ('off' | 'on')   access accounting
  *           | 'sockets' '=' int           QEMU's sockets (-smp)
  *   field  := key '=' value
  *   '#' starts a comment that runs to the end of the line; blanks (space,
@@ -113,6 +114,9 @@ struct aml_emu_spec {
 	/** placement=map: pages placed when mapped, not when first touched
 	 * (the default, where the host allows userfaultfd). */
 	bool place_at_map;
+	/** accesses=on: ordinary loads and stores are accounted
+	 * (aml_emu_set_access_accounting()). */
+	bool accesses;
 	/** Access items, in the order given. */
 	size_t naccess;
 	struct aml_emu_spec_access access[AML_EMU_ACCESS_MAX];

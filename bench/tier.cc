@@ -169,6 +169,24 @@ void TierMachine::Charge(const void *ptr, size_t size, int access) const
 		aml_emu_charge(topology_, ptr, size, access);
 }
 
+bool TierMachine::AccountAccesses(bool on) const
+{
+	if (!emulated_)
+		return true;
+	if (on && aml_emu_access_accounting(topology_) == 1 &&
+	    aml_emu_set_access_accounting(topology_, 0) != 0)
+		return false;
+	return aml_emu_set_access_accounting(topology_, on ? 1 : 0) == 0;
+}
+
+uint64_t TierMachine::ModelledNs() const
+{
+	struct aml_emu_clock clock = {};
+	if (!emulated_ || aml_emu_clock(topology_, &clock) != 0)
+		return 0;
+	return clock.thread_ns;
+}
+
 std::string TierMachine::Describe() const
 {
 	if (!ok())

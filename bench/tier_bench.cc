@@ -193,6 +193,57 @@ void SetModelled(benchmark::State &state, const TierMachine &m)
 	state.counters["modelled"] = m.modelled() ? 1 : 0;
 }
 
+// Access accounting on for a plain-loop benchmark, off at scope exit; the
+// modelled time its iterations took, for the counter modelled_ns (per
+// iteration), whatever clock times them.
+class Accounting
+{
+      public:
+	Accounting(const TierMachine &m, bool on) : m_(m), on_(on)
+	{
+		ok_ = !on || m.AccountAccesses(true);
+	}
+	~Accounting()
+	{
+		if (on_)
+			m_.AccountAccesses(false);
+	}
+	Accounting(const Accounting &) = delete;
+	Accounting &operator=(const Accounting &) = delete;
+	bool ok() const
+	{
+		return ok_;
+	}
+	// Cold caches: the cache model emptied, as the scratchpads are
+	// made cold each iteration.
+	void Cold()
+	{
+		if (on_)
+			ok_ = ok_ && m_.AccountAccesses(true);
+	}
+	void Start()
+	{
+		t0_ = m_.ModelledNs();
+	}
+	void Stop()
+	{
+		total_ += m_.ModelledNs() - t0_;
+		n_++;
+	}
+	void Report(benchmark::State &state) const
+	{
+		if (on_ && n_ > 0)
+			state.counters["modelled_ns"] =
+			        (double)total_ / (double)n_;
+	}
+
+      private:
+	const TierMachine &m_;
+	bool on_;
+	bool ok_;
+	uint64_t t0_ = 0, total_ = 0, n_ = 0;
+};
+
 // ---- Triad
 
 constexpr size_t kTriadElems = size_t{4} << 20;  // 32 MiB per array
@@ -201,15 +252,19 @@ constexpr size_t kTriadTiles = kTriadElems / kTriadTile;
 // STREAM times each kernel over NTIMES = 10 passes.
 constexpr size_t kStreamPasses = 10;
 
+// plain: no aml call, the emulator's access accounting charges the loop.
 void TriadTile(const TierMachine &m,
                double *a,
                const double *b,
                const double *c,
-               size_t n)
+               size_t n,
+               bool plain = false)
 {
 #pragma omp parallel for if (Parallel(m)) schedule(static)
 	for (size_t i = 0; i < n; i++)
 		a[i] = b[i] + kScalar * c[i];
+	if (plain)
+		return;
 	m.Charge(b, n * sizeof(double), AML_EMU_READ);
 	m.Charge(c, n * sizeof(double), AML_EMU_READ);
 	m.Charge(a, n * sizeof(double), AML_EMU_WRITE);
@@ -247,7 +302,10 @@ void TriadReport(benchmark::State &state, const TierMachine &m, size_t passes)
 	                                  kTriadElems * sizeof(double)));
 }
 
-void BM_Triad(benchmark::State &state, Where where, size_t passes)
+void BM_Triad(benchmark::State &state,
+              Where where,
+              size_t passes,
+              bool plain = false)
 {
 	TierMachine *m = Machine(state);
 	if (m == nullptr)
@@ -257,17 +315,24 @@ void BM_Triad(benchmark::State &state, Where where, size_t passes)
 		state.SkipWithError("cannot map the arrays on the tier");
 		return;
 	}
+	Accounting accounting(*m, plain);
 	for (auto _ : state) {
+		accounting.Cold();
+		accounting.Start();
 		uint64_t t0 = m->NowNs();
 		for (size_t pass = 0; pass < passes; pass++)
 			for (size_t i = 0; i < kTriadElems; i += kTriadTile)
 				TriadTile(*m, x.a.data() + i, x.b.data() + i,
-				          x.c.data() + i, kTriadTile);
+				          x.c.data() + i, kTriadTile, plain);
 		state.SetIterationTime((double)(m->NowNs() - t0) / 1e9);
+		accounting.Stop();
 	}
-	if (!x.Right())
+	if (!accounting.ok())
+		state.SkipWithError("cannot turn access accounting on");
+	else if (!x.Right())
 		state.SkipWithError("wrong result");
 	TriadReport(state, *m, passes);
+	accounting.Report(state);
 }
 
 // Modelled cost of every pull and push of one pass: the transfer half of
@@ -295,7 +360,9 @@ uint64_t TriadTransferNs(const TierMachine &m,
 // back asynchronously in the last pass. One pass streams every byte over
 // the slow tier once, two slots per array; several passes keep every
 // tile in its own slot, so that passes after the first hit.
-void BM_TriadScratchpad(benchmark::State &state, size_t passes)
+void BM_TriadScratchpad(benchmark::State &state,
+                        size_t passes,
+                        bool plain = false)
 {
 	TierMachine *m = Machine(state);
 	if (m == nullptr)
@@ -311,6 +378,7 @@ void BM_TriadScratchpad(benchmark::State &state, size_t passes)
 	        tc(x.c.data(), {kTriadElems}, kTriadTile);
 	size_t nslots = passes == 1 ? 2 : kTriadTiles;
 	uint64_t compute = 0, last = 0, transfer = 0; // of the last iteration
+	Accounting accounting(*m, plain);
 	for (auto _ : state) {
 		// Cold scratchpads each time: nothing cached from the last.
 		Scratchpad sa(ta.get(), m->fast(), dma.get(), nslots),
@@ -320,6 +388,8 @@ void BM_TriadScratchpad(benchmark::State &state, size_t passes)
 			state.SkipWithError("cannot set up the scratchpads");
 			return;
 		}
+		accounting.Cold();
+		accounting.Start();
 		uint64_t t0 = m->NowNs();
 		compute = 0;
 		struct aml_scratchpad_request *push[2] = {nullptr, nullptr};
@@ -350,7 +420,7 @@ void BM_TriadScratchpad(benchmark::State &state, size_t passes)
 				aml_scratchpad_wait(sc.get(), &rc);
 				uint64_t c0 = m->NowNs();
 				TriadTile(*m, sa.slot(slot_a), sb.slot(slot_b),
-				          sc.slot(slot_c), kTriadTile);
+				          sc.slot(slot_c), kTriadTile, plain);
 				compute += m->NowNs() - c0;
 				if (pushing)
 					aml_scratchpad_async_push(
@@ -369,12 +439,16 @@ void BM_TriadScratchpad(benchmark::State &state, size_t passes)
 				aml_scratchpad_wait(sa.get(), &p);
 		last = m->NowNs() - t0;
 		state.SetIterationTime((double)last / 1e9);
+		accounting.Stop();
 		if (passes == 1 && m->modelled())
 			transfer = TriadTransferNs(*m, x.b.data(), sa.slot(0));
 	}
-	if (!x.Right())
+	if (!accounting.ok())
+		state.SkipWithError("cannot turn access accounting on");
+	else if (!x.Right())
 		state.SkipWithError("wrong result");
 	TriadReport(state, *m, passes);
+	accounting.Report(state);
 	if (passes == 1 && m->modelled() && last > 0) {
 		uint64_t ideal = std::max(compute, transfer);
 		state.counters["ideal_ms"] = (double)ideal / 1e6;
@@ -447,7 +521,7 @@ void MatmulReport(benchmark::State &state, const TierMachine &m)
 	        benchmark::Counter::kIsIterationInvariantRate);
 }
 
-void BM_Matmul(benchmark::State &state, Where where)
+void BM_Matmul(benchmark::State &state, Where where, bool plain = false)
 {
 	TierMachine *m = Machine(state);
 	if (m == nullptr)
@@ -460,7 +534,10 @@ void BM_Matmul(benchmark::State &state, Where where)
 		return;
 	}
 	FillMatrices(a.data(), b.data(), c.data());
+	Accounting accounting(*m, plain);
 	for (auto _ : state) {
+		accounting.Cold();
+		accounting.Start();
 		uint64_t t0 = m->NowNs();
 #pragma omp parallel for if (Parallel(*m)) collapse(2) schedule(static)
 		for (size_t ti = 0; ti < kMatGrid; ti++) {
@@ -479,19 +556,28 @@ void BM_Matmul(benchmark::State &state, Where where)
 					const double *bt =
 					        b.data() +
 					        (tk * kMatN + tj) * kMatTile;
-					ChargeTile(*m, at, AML_EMU_READ);
-					ChargeTile(*m, bt, AML_EMU_READ);
+					if (!plain) {
+						ChargeTile(*m, at,
+						           AML_EMU_READ);
+						ChargeTile(*m, bt,
+						           AML_EMU_READ);
+					}
 					BlockMultiply(ct, kMatN, at, kMatN, bt,
 					              kMatN);
 				}
-				ChargeTile(*m, ct, AML_EMU_WRITE);
+				if (!plain)
+					ChargeTile(*m, ct, AML_EMU_WRITE);
 			}
 		}
 		state.SetIterationTime((double)(m->NowNs() - t0) / 1e9);
+		accounting.Stop();
 	}
-	if (!MatmulRight(a.data(), b.data(), c.data()))
+	if (!accounting.ok())
+		state.SkipWithError("cannot turn access accounting on");
+	else if (!MatmulRight(a.data(), b.data(), c.data()))
 		state.SkipWithError("wrong result");
 	MatmulReport(state, *m);
+	accounting.Report(state);
 }
 
 // Tile (ti, tj) of a kMatN x kMatN matrix, as a strided layout.
@@ -652,5 +738,30 @@ BENCHMARK_CAPTURE(BM_Matmul, fast, kFast)
         ->Iterations(3);
 BENCHMARK(BM_MatmulScratchpad)
         ->Name("tier/matmul/slow_scratchpad")
+        ->UseManualTime()
+        ->Iterations(3);
+// Plain loops: no aml call inside, the emulator's access accounting
+// charges them (modelled_ns: modelled ns per iteration).
+BENCHMARK_CAPTURE(BM_Triad, plain_slow, kSlow, kStreamPasses, true)
+        ->Name("tier/triad_plain/slow")
+        ->UseManualTime()
+        ->Iterations(2);
+BENCHMARK_CAPTURE(BM_Triad, plain_fast, kFast, kStreamPasses, true)
+        ->Name("tier/triad_plain/fast")
+        ->UseManualTime()
+        ->Iterations(2);
+BENCHMARK_CAPTURE(BM_TriadScratchpad,
+                  plain_slow_scratchpad,
+                  kStreamPasses,
+                  true)
+        ->Name("tier/triad_plain/slow_scratchpad")
+        ->UseManualTime()
+        ->Iterations(2);
+BENCHMARK_CAPTURE(BM_Matmul, plain_slow, kSlow, true)
+        ->Name("tier/matmul_plain/slow")
+        ->UseManualTime()
+        ->Iterations(3);
+BENCHMARK_CAPTURE(BM_Matmul, plain_fast, kFast, true)
+        ->Name("tier/matmul_plain/fast")
         ->UseManualTime()
         ->Iterations(3);

@@ -58,6 +58,10 @@
 /* Sequential streams a thread's prefetcher follows (Intel's L2 streamer
  * tracks 32). */
 #define ACCESS_STREAMS AML_EMU_ACCESS_STREAMS
+/* Blocks the FIFO closes at once when full, at most: a quarter of it with
+ * 4 KiB pages. */
+#define ACCESS_EVICT_BATCH                                                     \
+	(ACCESS_CACHE_BYTES / (ACCESS_BLOCK_PAGES * 4096) / 4)
 /* Does the fault's context say whether it was a store? */
 #if defined(__x86_64__)
 #define ACCESS_KNOWS_WRITE 1
@@ -76,7 +80,8 @@ struct access_block {
 struct emu_access {
 	int lock; /* spin lock: see the top of this file */
 	size_t capacity;
-	size_t head; /* oldest entry */
+	size_t batch; /* closed at once: a quarter, ACCESS_EVICT_BATCH most */
+	size_t head;  /* oldest entry */
 	size_t count;
 	uint64_t overflows;
 	struct access_block ring[];
@@ -254,6 +259,37 @@ static struct access_block *access_find(struct emu_access *a, uintptr_t start)
 	return NULL;
 }
 
+/* Close the oldest quarter of the FIFO at once: each mprotect() that takes
+ * rights away flushes the TLB of every CPU the process runs on, an IPI that
+ * costs tens of us on a VM; sorted and merged, a sweep's blocks close in a
+ * call or two per array. FIFO lock and read lock held. */
+static void access_evict(struct emu_machine *m, struct emu_access *a)
+{
+	size_t n = a->count < a->batch ? a->count : a->batch;
+	struct access_block batch[ACCESS_EVICT_BATCH];
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct access_block b = a->ring[(a->head + i) % a->capacity];
+		if (b.start == 0)
+			continue;
+		/* Insertion sort by address: n is small, and no library
+		 * call is safe here. */
+		size_t j = k++;
+		for (; j > 0 && batch[j - 1].start > b.start; j--)
+			batch[j] = batch[j - 1];
+		batch[j] = b;
+	}
+	a->head = (a->head + n) % a->capacity;
+	a->count -= n;
+	for (size_t i = 0; i < k;) {
+		uintptr_t start = batch[i].start;
+		uintptr_t end = start + batch[i].npages * m->page_size;
+		for (i++; i < k && batch[i].start == end; i++)
+			end += batch[i].npages * m->page_size;
+		mprotect((void *)start, end - start, PROT_NONE);
+	}
+}
+
 /* Open [start, start + npages) with prot, making room in the FIFO: 0, or
  * -1 if the kernel has no VMA left to split even after the FIFO is
  * flushed (the mapping is then left open: not counted until the next
@@ -265,14 +301,8 @@ static int access_open(struct emu_machine *m,
                        size_t npages,
                        int prot)
 {
-	if (a->count == a->capacity) {
-		struct access_block *old = &a->ring[a->head];
-		if (old->start != 0)
-			mprotect((void *)old->start, old->npages * m->page_size,
-			         PROT_NONE);
-		a->head = (a->head + 1) % a->capacity;
-		a->count--;
-	}
+	if (a->count == a->capacity)
+		access_evict(m, a);
 	if (mprotect((void *)start, npages * m->page_size, prot) != 0) {
 		/* ENOMEM: vm.max_map_count reached, the blocks open split
 		 * too many VMAs. Close them all (whole mappings merge back)
@@ -471,6 +501,9 @@ static int access_on(struct emu_machine *m)
 	if (a == NULL)
 		return AML_ENOMEM;
 	a->capacity = capacity;
+	a->batch = capacity / 4 < ACCESS_EVICT_BATCH ? capacity / 4
+	                                             : ACCESS_EVICT_BATCH;
+	a->batch = a->batch > 0 ? a->batch : 1;
 	size_t slot = 0;
 	while (slot < ACCESS_MACHINES_MAX && access_machines[slot] != NULL)
 		slot++;

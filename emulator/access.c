@@ -446,6 +446,74 @@ static void access_handler(int sig, siginfo_t *info, void *context)
 		access_chain(sig, info, context);
 }
 
+/* ---- Delay mode ---- */
+
+/*
+ * What the mechanism costs per block in wall time, in ns: a block closed
+ * (in a batch), opened, and its pages touched, measured once per process
+ * on a scratch mapping, the best of three. On a VM with shadow page tables
+ * that is 10-150 us (each changed PTE faults again in the host), far above
+ * what a block takes at an emulated tier's bandwidth times a dilation
+ * calibrated on copies; delay mode could not hide it.
+ */
+static uint64_t access_block_cost;
+static pthread_mutex_t access_cost_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static uint64_t access_measure(size_t page_size)
+{
+	size_t nblocks = 64, block = ACCESS_BLOCK_PAGES * page_size;
+	size_t size = nblocks * block;
+	char *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+	               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return 0;
+	memset(p, 1, size);
+	uint64_t best = UINT64_MAX;
+	for (int round = 0; round < 3; round++) {
+		volatile char sink = 0;
+		uint64_t t0 = emu_now_ns();
+		mprotect(p, size, PROT_NONE);
+		for (size_t b = 0; b < nblocks; b++) {
+			mprotect(p + b * block, block, PROT_READ | PROT_WRITE);
+			for (size_t i = 0; i < block; i += page_size)
+				sink += p[b * block + i];
+		}
+		uint64_t t = emu_now_ns() - t0;
+		best = t < best ? t : best;
+		(void)sink;
+	}
+	munmap(p, size);
+	return best / nblocks;
+}
+
+void emu_access_dilate(struct emu_machine *m)
+{
+	pthread_mutex_lock(&access_cost_lock);
+	if (access_block_cost == 0)
+		access_block_cost = access_measure(m->page_size);
+	uint64_t cost = access_block_cost;
+	pthread_mutex_unlock(&access_cost_lock);
+	uint64_t fastest = 0;
+	for (size_t i = 0; i < m->ndevices; i++) {
+		const struct aml_emu_tier *tier = &m->spec.tiers[i];
+		uint64_t bw = tier->read_bw < tier->write_bw ? tier->read_bw
+		                                             : tier->write_bw;
+		fastest = bw > fastest ? bw : fastest;
+	}
+	if (cost == 0 || fastest == 0)
+		return;
+	/* Three times the cost over the fastest block's time: the signal's
+	 * delivery and the handler double it in a real loop (measured:
+	 * tier/triad_plain/fast in delay mode), plus a margin. */
+	double block_ns = (double)emu_transfer_ns(
+	        ACCESS_BLOCK_PAGES * m->page_size, fastest);
+	double need = 3.0 * (double)cost / block_ns;
+	double d;
+	__atomic_load(&m->dilation, &d, __ATOMIC_ACQUIRE);
+	if (d != 0 && need > d)
+		__atomic_store(&m->dilation, &need, __ATOMIC_RELEASE);
+}
+
 /* ---- Switching ---- */
 
 /* Install the handler, once per process: 0, or AML_ENOMEM. Switch lock
@@ -511,6 +579,8 @@ static int access_on(struct emu_machine *m)
 		free(a);
 		return AML_ENOMEM;
 	}
+	if (emu_delaying(m))
+		emu_access_dilate(m);
 	/* Listed before anything is protected: a fault must find it. */
 	__atomic_store_n(&access_machines[slot], m, __ATOMIC_SEQ_CST);
 	pthread_rwlock_wrlock(&m->lock);

@@ -49,6 +49,9 @@ int aml_emu_set_mode(const struct aml_topology *t, enum aml_emu_mode mode)
 		if (err != 0)
 			return err;
 	}
+	if (mode == AML_EMU_DELAY &&
+	    __atomic_load_n(&m->access, __ATOMIC_ACQUIRE) != NULL)
+		emu_access_dilate(m);
 	/* Release: publishes the dilation with the mode (emu_delaying). */
 	__atomic_store_n(&m->mode, (int)mode, __ATOMIC_RELEASE);
 	return 0;

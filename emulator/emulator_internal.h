@@ -306,6 +306,10 @@ void emu_access_mapped(struct emu_machine *machine, void *ptr, size_t size);
 void emu_access_forget(struct emu_machine *machine,
                        uintptr_t start,
                        size_t size);
+/* Delay mode with accounting on: raise the machine's dilation (calibrated
+ * already) so that the wall time a fault costs fits in its dilated charge
+ * (measured once per process). No lock held. */
+void emu_access_dilate(struct emu_machine *machine);
 /* Accounting off before the machine goes. No lock held. */
 void emu_access_fini(struct emu_machine *machine);
 /* Around the emulator's own accesses to emulated memory, which it charges

@@ -26,8 +26,10 @@
  * map (aml_emu_places_at_touch()).
  *
  * Costs follow a model per device (latency, read and write bandwidth).
- * Copies (aml_emu_copy), moves, and accesses a program charges
- * (aml_emu_charge) advance a virtual clock, per thread and in total. In
+ * Copies (aml_emu_copy), moves, accesses a program charges
+ * (aml_emu_charge), and, with access accounting on, its ordinary loads and
+ * stores (aml_emu_set_access_accounting()) advance a virtual clock, per
+ * thread and in total. In
  * delay mode they also take real time: modelled time times a dilation
  * factor calibrated against this machine's own copy bandwidth. Modelled
  * times and the statistics saturate at UINT64_MAX (584 years of

@@ -137,6 +137,13 @@ void TierMachine::Choose(const TierOptions &options)
 		error_ = "cannot turn delay mode on";
 		return;
 	}
+	// Access accounting raises the dilation of delay mode once on: raised
+	// now, every tier benchmark runs with the same, plain or not.
+	if (delay_ && (aml_emu_set_access_accounting(owned_, 1) != 0 ||
+	               aml_emu_set_access_accounting(owned_, 0) != 0)) {
+		error_ = "cannot turn access accounting on";
+		return;
+	}
 	PickTiers(owned_, &slow_device_, &fast_device_);
 	if (slow_device_ == fast_device_)
 		error_ = "\"" + spec + "\" has one memory tier";

@@ -49,6 +49,16 @@
 #include "aml/src/device/spi.h"
 #include "emulator/emulator_internal.h"
 
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define ACCESS_UNDER_VALGRIND() RUNNING_ON_VALGRIND
+#endif
+#endif
+#ifndef ACCESS_UNDER_VALGRIND
+#define ACCESS_UNDER_VALGRIND() 0
+#endif
+
 /* 16 pages: one fault per 64 KiB, whose cost (a few us here) then stays
  * below the time the block's bytes take at the host's bandwidth, so that
  * delay mode can hide it. */
@@ -99,6 +109,10 @@ static __thread int access_inside __attribute__((tls_model("initial-exec")));
 static __thread uintptr_t access_streams[ACCESS_STREAMS]
         __attribute__((tls_model("initial-exec")));
 static __thread unsigned access_stream_next
+        __attribute__((tls_model("initial-exec")));
+/* The block of the thread's last fault that changed nothing: a second one
+ * in a row there is a store its context called a load. */
+static __thread uintptr_t access_idle
         __attribute__((tls_model("initial-exec")));
 /* Delay mode: when the thread's last charge ended, in wall time. */
 static __thread uint64_t access_paced
@@ -346,8 +360,14 @@ static void access_fault(struct emu_machine *m,
 	struct access_block *b = access_find(a, start);
 	if (b != NULL) {
 		/* Open for reading already: a store to it. Or another
-		 * thread opened it meanwhile: nothing, the access retries. */
-		if (!b->writable && (bill->write || !ACCESS_KNOWS_WRITE)) {
+		 * thread opened it meanwhile: nothing, the access retries;
+		 * if it faults here again, it is a store (valgrind's
+		 * contexts, for one, do not say). */
+		if (!b->writable && !bill->write && ACCESS_KNOWS_WRITE &&
+		    access_idle != start) {
+			access_idle = start;
+		} else if (!b->writable) {
+			access_idle = 0;
 			mprotect((void *)start, npages * m->page_size,
 			         PROT_READ | PROT_WRITE);
 			b->writable = true;
@@ -356,6 +376,7 @@ static void access_fault(struct emu_machine *m,
 				access_cost(m, map, first, npages, false, bill);
 		}
 	} else {
+		access_idle = 0;
 		/* The emulator's copies may write what they read: open
 		 * both ways at once. */
 		int prot = bill->write || inside ? PROT_READ | PROT_WRITE
@@ -557,6 +578,11 @@ static int access_on(struct emu_machine *m)
 {
 	if (m->access != NULL)
 		return 0;
+	/* Valgrind reports a load from a protected page as an access outside
+	 * any mapping, with no address: the handler cannot tell it from a
+	 * wild pointer. */
+	if (ACCESS_UNDER_VALGRIND())
+		return AML_ENOTSUP;
 	pthread_once(&access_atfork, access_atfork_register);
 	int err = access_install();
 	if (err != 0)

@@ -18,6 +18,7 @@
 
 #include <aml.h>
 
+#include "tests/testing/in_child.h"
 #include "tests/testing/topology_builder.h"
 
 namespace
@@ -91,6 +92,12 @@ class EmulatorAccess : public ::testing::Test
 		        << error.reason;
 		slow = aml_topology_device(t, 0);
 		fast = aml_topology_device(t, 1);
+		int err = aml_emu_set_access_accounting(t, 1);
+		if (err == AML_ENOTSUP)
+			GTEST_SKIP() << "access accounting is refused here "
+			                "(valgrind)";
+		ASSERT_EQ(err, 0);
+		ASSERT_EQ(aml_emu_set_access_accounting(t, 0), 0);
 	}
 	void TearDown() override
 	{
@@ -339,6 +346,29 @@ TEST_F(EmulatorAccess, PopulateAndPlacementStillWork)
 	EXPECT_EQ(ReadEveryPage(p, size), 0u);
 	EXPECT_EQ(Mine() - before, kSlowReadLat + 2 * Ceil(Block(), kSlowRead));
 	aml_topology_unmap(t, p, size);
+}
+
+TEST_F(EmulatorAccess, AForkedChildKeepsAccounting)
+{
+	size_t size = 2 * Block();
+	char *p = static_cast<char *>(aml_device_map(slow, size));
+	ASSERT_NE(p, nullptr);
+	std::memset(p, 0, size);
+	ASSERT_EQ(aml_emu_set_access_accounting(t, 1), 0);
+	p[0] = 1; // the first block open in the parent
+	EXPECT_TRUE(aml_testing::InChild([&] {
+		struct aml_emu_clock c0, c1;
+		aml_emu_clock(t, &c0);
+		// The second block is closed: charged here, continuing the
+		// parent thread's stream (no latency).
+		p[Block()] = 2;
+		aml_emu_clock(t, &c1);
+		uint64_t want = Ceil(Block(), kSlowWrite);
+		return c1.thread_ns - c0.thread_ns == want && p[0] == 1 ? 0 : 1;
+	}));
+	ASSERT_EQ(aml_emu_set_access_accounting(t, 0), 0);
+	EXPECT_EQ(p[Block()], 0); // the child's store was its own
+	aml_device_unmap(slow, p, size);
 }
 
 void NullDeref()

@@ -305,7 +305,10 @@ int aml_emu_stats(const struct aml_topology *topology,
  * @return 0 (also when already in that state); AML_EINVAL for NULL, a
  *         topology that is not emulated, or @p on other than 0 and 1;
  *         AML_ENOMEM when the cache model cannot be allocated, the handler
- *         cannot be installed, or 16 machines account already.
+ *         cannot be installed, or 16 machines account already;
+ *         AML_ENOTSUP under valgrind, which does not report a load from
+ *         a protected page as such (aml_emu_create() with `accesses=on`
+ *         fails the same way).
  * @note Thread-safe; other threads' accesses are accounted from their
  *       next fault.
  */

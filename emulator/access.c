@@ -19,7 +19,9 @@
  * prefetcher hides it from the others. So a block counts once per stay in
  * the "cache", whatever the number of touches: a sweep over more than the
  * cache counts every block every pass, one that fits counts the first
- * pass only. Everything is deterministic: no timer, no sampling.
+ * pass only. Everything is deterministic: no timer, no sampling. A fault
+ * on a block the FIFO holds is a store to a block open for reading, or a
+ * race with another thread that opened it (the access then retries).
  *
  * The handler takes the machine's read lock (to read the page table) and
  * the FIFO's spin lock, with every signal blocked. That is safe because no
@@ -59,9 +61,10 @@
 #define ACCESS_UNDER_VALGRIND() 0
 #endif
 
-/* 16 pages: one fault per 64 KiB, whose cost (a few us here) then stays
- * below the time the block's bytes take at the host's bandwidth, so that
- * delay mode can hide it. */
+/* 16 pages: one fault per 64 KiB. Blocks of 64 and 256 pages did not
+ * lower the cost here (on this VM it goes by the pages whose protection
+ * changes, tier/access_overhead), and would charge sparse accesses for
+ * more bytes. */
 #define ACCESS_BLOCK_PAGES AML_EMU_ACCESS_BLOCK_PAGES
 /* 8 MiB: the last-level cache of a small server socket. */
 #define ACCESS_CACHE_BYTES AML_EMU_ACCESS_CACHE_BYTES

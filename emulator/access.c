@@ -30,8 +30,8 @@
  * unmaps and switches, which never touch emulated memory either. The
  * emulator's own copies (aml_emu_copy and what uses it) are charged by the
  * copy already: their faults (emu_access_enter()) open blocks uncharged.
- * The clock's first charge of a thread allocates its counter (clock.c):
- * a program whose malloc lives in emulated memory must not turn this on.
+ * A thread's first charge takes a clock made in advance
+ * (access_thread_clock()): clock.c would calloc() one.
  *
  * Machines with accounting on are listed in a fixed table the handler
  * reads without a lock; a switch off waits for handlers in flight before
@@ -83,6 +83,9 @@
 #endif
 /* Machines with accounting on at once. */
 #define ACCESS_MACHINES_MAX 16
+/* Threads whose first charge the handler can give a clock without calling
+ * calloc() (see access_thread_clock()); later ones fall back to it. */
+#define ACCESS_CLOCKS 64
 
 struct access_block {
 	uintptr_t start; /* 0: a hole left by an unmap */
@@ -97,6 +100,9 @@ struct emu_access {
 	size_t head;  /* oldest entry */
 	size_t count;
 	uint64_t overflows;
+	/* Clocks made in advance, taken by the handler (next: atomic). */
+	struct emu_thread_clock *clocks[ACCESS_CLOCKS];
+	unsigned next_clock;
 	struct access_block ring[];
 };
 
@@ -232,6 +238,27 @@ static void access_cost(struct emu_machine *m,
 	emu_atomic_sat_add(
 	        &m->devices[__builtin_ctzll(bill->touched)].modelled_ns, lat);
 	bill->ns = emu_sat_add(bill->ns, lat);
+}
+
+/* Give the calling thread a clock before clock.c would: its own is made
+ * with calloc(), which a signal handler must not call (the interrupted
+ * thread may be inside malloc). One made when accounting started is
+ * linked as clock.c links its own, under the clocks' mutex, which no code
+ * holds while it touches emulated memory. */
+static void access_thread_clock(struct emu_machine *m, struct emu_access *a)
+{
+	if (pthread_getspecific(m->thread_key) != NULL)
+		return;
+	unsigned i = __atomic_fetch_add(&a->next_clock, 1, __ATOMIC_RELAXED);
+	if (i >= ACCESS_CLOCKS)
+		return; /* clock.c makes one */
+	struct emu_thread_clock *c = a->clocks[i];
+	a->clocks[i] = NULL;
+	pthread_mutex_lock(&m->clocks_lock);
+	c->next = m->clocks;
+	m->clocks = c;
+	pthread_mutex_unlock(&m->clocks_lock);
+	pthread_setspecific(m->thread_key, c);
 }
 
 /* Charge a bill to the calling thread; in delay mode wait, overlapping the
@@ -414,8 +441,10 @@ static bool access_handle(uintptr_t addr, bool write)
 		struct emu_access *a = access_of(m);
 		/* Without accounting (switched off meanwhile), the mapping
 		 * is open again: the access retries. */
-		if (a != NULL)
+		if (a != NULL) {
+			access_thread_clock(m, a);
 			access_fault(m, a, map, addr, &bill);
+		}
 		pthread_rwlock_unlock(&m->lock);
 		if (bill.ns != 0)
 			access_charge(m, &bill);
@@ -577,6 +606,14 @@ static void access_atfork_register(void)
 	pthread_atfork(NULL, NULL, access_child);
 }
 
+/* The FIFO and the clocks no thread took. */
+static void access_free(struct emu_access *a)
+{
+	for (size_t i = 0; i < ACCESS_CLOCKS; i++)
+		free(a->clocks[i]);
+	free(a);
+}
+
 static int access_on(struct emu_machine *m)
 {
 	if (m->access != NULL)
@@ -597,6 +634,13 @@ static int access_on(struct emu_machine *m)
 	        calloc(1, sizeof(*a) + capacity * sizeof(a->ring[0]));
 	if (a == NULL)
 		return AML_ENOMEM;
+	for (size_t i = 0; i < ACCESS_CLOCKS; i++) {
+		a->clocks[i] = calloc(1, sizeof(*a->clocks[i]));
+		if (a->clocks[i] == NULL) {
+			access_free(a);
+			return AML_ENOMEM;
+		}
+	}
 	a->capacity = capacity;
 	a->batch = capacity / 4 < ACCESS_EVICT_BATCH ? capacity / 4
 	                                             : ACCESS_EVICT_BATCH;
@@ -605,7 +649,7 @@ static int access_on(struct emu_machine *m)
 	while (slot < ACCESS_MACHINES_MAX && access_machines[slot] != NULL)
 		slot++;
 	if (slot == ACCESS_MACHINES_MAX) {
-		free(a);
+		access_free(a);
 		return AML_ENOMEM;
 	}
 	if (emu_delaying(m))
@@ -637,7 +681,7 @@ static void access_off(struct emu_machine *m)
 	 * it, and the FIFO. */
 	while (__atomic_load_n(&access_inflight, __ATOMIC_SEQ_CST) != 0)
 		sched_yield();
-	free(a);
+	access_free(a);
 }
 
 static struct emu_machine *access_machine(const struct aml_topology *t)

@@ -22,6 +22,15 @@
 //   fast slots (B is read once, then hit), prefetching the next panel of A
 //   and the next column of B; C's tiles are computed in fast memory and
 //   copied back asynchronously.
+// - tier/triad_plain/<where>, tier/matmul_plain/<where>: the same kernels
+//   as plain loops, with no aml call inside (no charges): on an emulated
+//   machine, access accounting (aml_emu_set_access_accounting) charges
+//   their loads and stores, from an empty cache model each iteration. The
+//   counter modelled_ns is the modelled time of an iteration, also in
+//   delay mode, where the row's time is wall-clock.
+// - tier/access_overhead/{host,accounting_off,accounting_on}: the wall
+//   time of one plain triad pass over this machine's memory, and over the
+//   emulated slow tier with access accounting off and on.
 //
 // Times are the benchmark's manual time: modelled time on an emulated
 // machine in accounting mode, wall-clock otherwise. The emulator models

@@ -680,7 +680,7 @@ struct aml_layout DenseTile(double *base)
 // hit); each panel of A is prefetched while the previous one is used. C is
 // written, never read, so its tiles are computed in two panels of fast
 // memory and copied back asynchronously.
-void BM_MatmulScratchpad(benchmark::State &state)
+void BM_MatmulScratchpad(benchmark::State &state, bool plain = false)
 {
 	TierMachine *m = Machine(state);
 	if (m == nullptr)
@@ -701,6 +701,7 @@ void BM_MatmulScratchpad(benchmark::State &state)
 	size_t slot_a[2][kMatGrid], slot_b[kGrid2];
 	struct aml_scratchpad_request *ra[2][kMatGrid], *rb[kGrid2];
 	struct aml_dma_request *push[2][kMatGrid] = {};
+	Accounting accounting(*m, plain);
 	for (auto _ : state) {
 		// Cold scratchpads each time: nothing cached from the last.
 		Scratchpad sa(ta.get(), m->fast(), dma.get(), 2 * kMatGrid),
@@ -709,6 +710,8 @@ void BM_MatmulScratchpad(benchmark::State &state)
 			state.SkipWithError("cannot set up the scratchpads");
 			return;
 		}
+		accounting.Cold();
+		accounting.Start();
 		uint64_t t0 = m->NowNs();
 		for (size_t tj = 0; tj < kMatGrid; tj++)
 			for (size_t tk = 0; tk < kMatGrid; tk++) {
@@ -747,12 +750,17 @@ void BM_MatmulScratchpad(benchmark::State &state)
 					        sa.slot(slot_a[cur][tk]);
 					const double *bt = sb.slot(
 					        slot_b[tk * kMatGrid + tj]);
-					ChargeTile(*m, at, AML_EMU_READ);
-					ChargeTile(*m, bt, AML_EMU_READ);
+					if (!plain) {
+						ChargeTile(*m, at,
+						           AML_EMU_READ);
+						ChargeTile(*m, bt,
+						           AML_EMU_READ);
+					}
 					BlockMultiply(ct, kMatTile, at,
 					              kMatTile, bt, kMatTile);
 				}
-				ChargeTile(*m, ct, AML_EMU_WRITE);
+				if (!plain)
+					ChargeTile(*m, ct, AML_EMU_WRITE);
 			}
 			for (size_t tj = 0; tj < kMatGrid; tj++) {
 				struct aml_layout dst = MatrixTile(c.data(), ti,
@@ -775,10 +783,14 @@ void BM_MatmulScratchpad(benchmark::State &state)
 		for (size_t t = 0; t < kGrid2; t++)
 			aml_scratchpad_release(sb.get(), slot_b[t]);
 		state.SetIterationTime((double)(m->NowNs() - t0) / 1e9);
+		accounting.Stop();
 	}
-	if (!MatmulRight(a.data(), b.data(), c.data()))
+	if (!accounting.ok())
+		state.SkipWithError("cannot turn access accounting on");
+	else if (!MatmulRight(a.data(), b.data(), c.data()))
 		state.SkipWithError("wrong result");
 	MatmulReport(state, *m);
+	accounting.Report(state);
 }
 
 } // namespace
@@ -809,7 +821,7 @@ BENCHMARK_CAPTURE(BM_Matmul, fast, kFast)
         ->Name("tier/matmul/fast")
         ->UseManualTime()
         ->Iterations(3);
-BENCHMARK(BM_MatmulScratchpad)
+BENCHMARK_CAPTURE(BM_MatmulScratchpad, slow_scratchpad, false)
         ->Name("tier/matmul/slow_scratchpad")
         ->UseManualTime()
         ->Iterations(3);
@@ -838,6 +850,10 @@ BENCHMARK_CAPTURE(BM_Matmul, plain_slow, kSlow, true)
         ->Iterations(3);
 BENCHMARK_CAPTURE(BM_Matmul, plain_fast, kFast, true)
         ->Name("tier/matmul_plain/fast")
+        ->UseManualTime()
+        ->Iterations(3);
+BENCHMARK_CAPTURE(BM_MatmulScratchpad, plain_slow_scratchpad, true)
+        ->Name("tier/matmul_plain/slow_scratchpad")
         ->UseManualTime()
         ->Iterations(3);
 BENCHMARK_CAPTURE(BM_TriadOverhead, host, kHost)

@@ -654,6 +654,9 @@ static int access_on(struct emu_machine *m)
 	}
 	if (emu_delaying(m))
 		emu_access_dilate(m);
+	/* The caller's streams start afresh too, as its cache does: the same
+	 * loop then costs the same whatever ran before. */
+	memset(access_streams, 0, sizeof(access_streams));
 	/* Listed before anything is protected: a fault must find it. */
 	__atomic_store_n(&access_machines[slot], m, __ATOMIC_SEQ_CST);
 	pthread_rwlock_wrlock(&m->lock);

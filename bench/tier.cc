@@ -137,6 +137,13 @@ void TierMachine::Choose(const TierOptions &options)
 		error_ = "cannot turn delay mode on";
 		return;
 	}
+	// Access accounting raises the dilation of delay mode once on: raised
+	// now, every tier benchmark runs with the same, plain or not.
+	if (delay_ && (aml_emu_set_access_accounting(owned_, 1) != 0 ||
+	               aml_emu_set_access_accounting(owned_, 0) != 0)) {
+		error_ = "cannot turn access accounting on";
+		return;
+	}
 	PickTiers(owned_, &slow_device_, &fast_device_);
 	if (slow_device_ == fast_device_)
 		error_ = "\"" + spec + "\" has one memory tier";
@@ -167,6 +174,24 @@ void TierMachine::Charge(const void *ptr, size_t size, int access) const
 {
 	if (emulated_)
 		aml_emu_charge(topology_, ptr, size, access);
+}
+
+bool TierMachine::AccountAccesses(bool on) const
+{
+	if (!emulated_)
+		return true;
+	if (on && aml_emu_access_accounting(topology_) == 1 &&
+	    aml_emu_set_access_accounting(topology_, 0) != 0)
+		return false;
+	return aml_emu_set_access_accounting(topology_, on ? 1 : 0) == 0;
+}
+
+uint64_t TierMachine::ModelledNs() const
+{
+	struct aml_emu_clock clock = {};
+	if (!emulated_ || aml_emu_clock(topology_, &clock) != 0)
+		return 0;
+	return clock.thread_ns;
 }
 
 std::string TierMachine::Describe() const

@@ -95,6 +95,14 @@ class TierMachine
 	// Charge an access a kernel made itself; nothing on real tiers,
 	// where the hardware charges it.
 	void Charge(const void *ptr, size_t size, int access) const;
+	// Access accounting on or off (aml_emu_set_access_accounting): the
+	// emulator charges plain loops itself. Turning it on again empties
+	// its cache model (cold caches). True on real tiers, where the
+	// hardware does it.
+	bool AccountAccesses(bool on) const;
+	// The calling thread's modelled time, whatever the clock of NowNs();
+	// 0 on real tiers.
+	uint64_t ModelledNs() const;
 	// One paragraph: which machine, which tiers, which clock.
 	std::string Describe() const;
 

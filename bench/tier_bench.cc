@@ -22,6 +22,15 @@
 //   fast slots (B is read once, then hit), prefetching the next panel of A
 //   and the next column of B; C's tiles are computed in fast memory and
 //   copied back asynchronously.
+// - tier/triad_plain/<where>, tier/matmul_plain/<where>: the same kernels
+//   as plain loops, with no aml call inside (no charges): on an emulated
+//   machine, access accounting (aml_emu_set_access_accounting) charges
+//   their loads and stores, from an empty cache model each iteration. The
+//   counter modelled_ns is the modelled time of an iteration, also in
+//   delay mode, where the row's time is wall-clock.
+// - tier/access_overhead/{host,accounting_off,accounting_on}: the wall
+//   time of one plain triad pass over this machine's memory, and over the
+//   emulated slow tier with access accounting off and on.
 //
 // Times are the benchmark's manual time: modelled time on an emulated
 // machine in accounting mode, wall-clock otherwise. The emulator models
@@ -29,9 +38,13 @@
 // charges (each tile it reads or writes, once per use), and its arithmetic
 // is free. On real tiers the kernels run on every CPU (OpenMP), as STREAM
 // does, since one core cannot draw HBM's bandwidth.
+#include <sys/mman.h>
+#include <time.h>
+
 #include <algorithm>
 #include <cstring>
 #include <functional>
+#include <memory>
 
 #include <benchmark/benchmark.h>
 
@@ -193,6 +206,57 @@ void SetModelled(benchmark::State &state, const TierMachine &m)
 	state.counters["modelled"] = m.modelled() ? 1 : 0;
 }
 
+// Access accounting on for a plain-loop benchmark, off at scope exit; the
+// modelled time its iterations took, for the counter modelled_ns (per
+// iteration), whatever clock times them.
+class Accounting
+{
+      public:
+	Accounting(const TierMachine &m, bool on) : m_(m), on_(on)
+	{
+		ok_ = !on || m.AccountAccesses(true);
+	}
+	~Accounting()
+	{
+		if (on_)
+			m_.AccountAccesses(false);
+	}
+	Accounting(const Accounting &) = delete;
+	Accounting &operator=(const Accounting &) = delete;
+	bool ok() const
+	{
+		return ok_;
+	}
+	// Cold caches: the cache model emptied, as the scratchpads are
+	// made cold each iteration.
+	void Cold()
+	{
+		if (on_)
+			ok_ = ok_ && m_.AccountAccesses(true);
+	}
+	void Start()
+	{
+		t0_ = m_.ModelledNs();
+	}
+	void Stop()
+	{
+		total_ += m_.ModelledNs() - t0_;
+		n_++;
+	}
+	void Report(benchmark::State &state) const
+	{
+		if (on_ && n_ > 0)
+			state.counters["modelled_ns"] =
+			        (double)total_ / (double)n_;
+	}
+
+      private:
+	const TierMachine &m_;
+	bool on_;
+	bool ok_;
+	uint64_t t0_ = 0, total_ = 0, n_ = 0;
+};
+
 // ---- Triad
 
 constexpr size_t kTriadElems = size_t{4} << 20;  // 32 MiB per array
@@ -201,15 +265,19 @@ constexpr size_t kTriadTiles = kTriadElems / kTriadTile;
 // STREAM times each kernel over NTIMES = 10 passes.
 constexpr size_t kStreamPasses = 10;
 
+// plain: no aml call, the emulator's access accounting charges the loop.
 void TriadTile(const TierMachine &m,
                double *a,
                const double *b,
                const double *c,
-               size_t n)
+               size_t n,
+               bool plain = false)
 {
 #pragma omp parallel for if (Parallel(m)) schedule(static)
 	for (size_t i = 0; i < n; i++)
 		a[i] = b[i] + kScalar * c[i];
+	if (plain)
+		return;
 	m.Charge(b, n * sizeof(double), AML_EMU_READ);
 	m.Charge(c, n * sizeof(double), AML_EMU_READ);
 	m.Charge(a, n * sizeof(double), AML_EMU_WRITE);
@@ -247,7 +315,10 @@ void TriadReport(benchmark::State &state, const TierMachine &m, size_t passes)
 	                                  kTriadElems * sizeof(double)));
 }
 
-void BM_Triad(benchmark::State &state, Where where, size_t passes)
+void BM_Triad(benchmark::State &state,
+              Where where,
+              size_t passes,
+              bool plain = false)
 {
 	TierMachine *m = Machine(state);
 	if (m == nullptr)
@@ -257,17 +328,84 @@ void BM_Triad(benchmark::State &state, Where where, size_t passes)
 		state.SkipWithError("cannot map the arrays on the tier");
 		return;
 	}
+	Accounting accounting(*m, plain);
 	for (auto _ : state) {
+		accounting.Cold();
+		accounting.Start();
 		uint64_t t0 = m->NowNs();
 		for (size_t pass = 0; pass < passes; pass++)
 			for (size_t i = 0; i < kTriadElems; i += kTriadTile)
 				TriadTile(*m, x.a.data() + i, x.b.data() + i,
-				          x.c.data() + i, kTriadTile);
+				          x.c.data() + i, kTriadTile, plain);
 		state.SetIterationTime((double)(m->NowNs() - t0) / 1e9);
+		accounting.Stop();
 	}
-	if (!x.Right())
+	if (!accounting.ok())
+		state.SkipWithError("cannot turn access accounting on");
+	else if (!x.Right())
 		state.SkipWithError("wrong result");
 	TriadReport(state, *m, passes);
+	accounting.Report(state);
+}
+
+// What access accounting costs in wall time: one plain triad pass over the
+// arrays in anonymous memory of this machine (host), in the emulated slow
+// tier with accounting off, and on (accounting mode: no delay). Always
+// wall-clock; no modelled time.
+enum Overhead { kHost, kOff, kOn };
+
+void BM_TriadOverhead(benchmark::State &state, Overhead how)
+{
+	TierMachine *m = Machine(state);
+	if (m == nullptr)
+		return;
+	if (how != kHost && !m->modelled()) {
+		state.SkipWithError(
+		        "needs an emulated machine, accounting mode");
+		return;
+	}
+	size_t bytes = kTriadElems * sizeof(double);
+	double *host = nullptr;
+	std::unique_ptr<TriadArrays> x;
+	double *a, *b, *c;
+	if (how == kHost) {
+		host = static_cast<double *>(
+		        mmap(nullptr, 3 * bytes, PROT_READ | PROT_WRITE,
+		             MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+		if (host == MAP_FAILED) {
+			state.SkipWithError("cannot map the arrays");
+			return;
+		}
+		std::fill(host, host + 3 * kTriadElems, 1.0);
+		a = host;
+		b = host + kTriadElems;
+		c = host + 2 * kTriadElems;
+	} else {
+		x.reset(new TriadArrays(m->slow()));
+		if (!x->ok) {
+			state.SkipWithError(
+			        "cannot map the arrays on the tier");
+			return;
+		}
+		a = x->a.data();
+		b = x->b.data();
+		c = x->c.data();
+	}
+	Accounting accounting(*m, how == kOn);
+	for (auto _ : state) {
+		accounting.Cold();
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		TriadTile(*m, a, b, c, kTriadElems, true);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		state.SetIterationTime((double)(t1.tv_sec - t0.tv_sec) +
+		                       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	}
+	if (host != nullptr)
+		munmap(host, 3 * bytes);
+	state.counters["modelled"] = 0;
+	state.SetBytesProcessed((int64_t)(state.iterations() * 3 * kTriadElems *
+	                                  sizeof(double)));
 }
 
 // Modelled cost of every pull and push of one pass: the transfer half of
@@ -295,7 +433,9 @@ uint64_t TriadTransferNs(const TierMachine &m,
 // back asynchronously in the last pass. One pass streams every byte over
 // the slow tier once, two slots per array; several passes keep every
 // tile in its own slot, so that passes after the first hit.
-void BM_TriadScratchpad(benchmark::State &state, size_t passes)
+void BM_TriadScratchpad(benchmark::State &state,
+                        size_t passes,
+                        bool plain = false)
 {
 	TierMachine *m = Machine(state);
 	if (m == nullptr)
@@ -311,6 +451,7 @@ void BM_TriadScratchpad(benchmark::State &state, size_t passes)
 	        tc(x.c.data(), {kTriadElems}, kTriadTile);
 	size_t nslots = passes == 1 ? 2 : kTriadTiles;
 	uint64_t compute = 0, last = 0, transfer = 0; // of the last iteration
+	Accounting accounting(*m, plain);
 	for (auto _ : state) {
 		// Cold scratchpads each time: nothing cached from the last.
 		Scratchpad sa(ta.get(), m->fast(), dma.get(), nslots),
@@ -320,6 +461,8 @@ void BM_TriadScratchpad(benchmark::State &state, size_t passes)
 			state.SkipWithError("cannot set up the scratchpads");
 			return;
 		}
+		accounting.Cold();
+		accounting.Start();
 		uint64_t t0 = m->NowNs();
 		compute = 0;
 		struct aml_scratchpad_request *push[2] = {nullptr, nullptr};
@@ -350,7 +493,7 @@ void BM_TriadScratchpad(benchmark::State &state, size_t passes)
 				aml_scratchpad_wait(sc.get(), &rc);
 				uint64_t c0 = m->NowNs();
 				TriadTile(*m, sa.slot(slot_a), sb.slot(slot_b),
-				          sc.slot(slot_c), kTriadTile);
+				          sc.slot(slot_c), kTriadTile, plain);
 				compute += m->NowNs() - c0;
 				if (pushing)
 					aml_scratchpad_async_push(
@@ -369,12 +512,16 @@ void BM_TriadScratchpad(benchmark::State &state, size_t passes)
 				aml_scratchpad_wait(sa.get(), &p);
 		last = m->NowNs() - t0;
 		state.SetIterationTime((double)last / 1e9);
+		accounting.Stop();
 		if (passes == 1 && m->modelled())
 			transfer = TriadTransferNs(*m, x.b.data(), sa.slot(0));
 	}
-	if (!x.Right())
+	if (!accounting.ok())
+		state.SkipWithError("cannot turn access accounting on");
+	else if (!x.Right())
 		state.SkipWithError("wrong result");
 	TriadReport(state, *m, passes);
+	accounting.Report(state);
 	if (passes == 1 && m->modelled() && last > 0) {
 		uint64_t ideal = std::max(compute, transfer);
 		state.counters["ideal_ms"] = (double)ideal / 1e6;
@@ -447,7 +594,7 @@ void MatmulReport(benchmark::State &state, const TierMachine &m)
 	        benchmark::Counter::kIsIterationInvariantRate);
 }
 
-void BM_Matmul(benchmark::State &state, Where where)
+void BM_Matmul(benchmark::State &state, Where where, bool plain = false)
 {
 	TierMachine *m = Machine(state);
 	if (m == nullptr)
@@ -460,7 +607,10 @@ void BM_Matmul(benchmark::State &state, Where where)
 		return;
 	}
 	FillMatrices(a.data(), b.data(), c.data());
+	Accounting accounting(*m, plain);
 	for (auto _ : state) {
+		accounting.Cold();
+		accounting.Start();
 		uint64_t t0 = m->NowNs();
 #pragma omp parallel for if (Parallel(*m)) collapse(2) schedule(static)
 		for (size_t ti = 0; ti < kMatGrid; ti++) {
@@ -479,19 +629,28 @@ void BM_Matmul(benchmark::State &state, Where where)
 					const double *bt =
 					        b.data() +
 					        (tk * kMatN + tj) * kMatTile;
-					ChargeTile(*m, at, AML_EMU_READ);
-					ChargeTile(*m, bt, AML_EMU_READ);
+					if (!plain) {
+						ChargeTile(*m, at,
+						           AML_EMU_READ);
+						ChargeTile(*m, bt,
+						           AML_EMU_READ);
+					}
 					BlockMultiply(ct, kMatN, at, kMatN, bt,
 					              kMatN);
 				}
-				ChargeTile(*m, ct, AML_EMU_WRITE);
+				if (!plain)
+					ChargeTile(*m, ct, AML_EMU_WRITE);
 			}
 		}
 		state.SetIterationTime((double)(m->NowNs() - t0) / 1e9);
+		accounting.Stop();
 	}
-	if (!MatmulRight(a.data(), b.data(), c.data()))
+	if (!accounting.ok())
+		state.SkipWithError("cannot turn access accounting on");
+	else if (!MatmulRight(a.data(), b.data(), c.data()))
 		state.SkipWithError("wrong result");
 	MatmulReport(state, *m);
+	accounting.Report(state);
 }
 
 // Tile (ti, tj) of a kMatN x kMatN matrix, as a strided layout.
@@ -521,7 +680,7 @@ struct aml_layout DenseTile(double *base)
 // hit); each panel of A is prefetched while the previous one is used. C is
 // written, never read, so its tiles are computed in two panels of fast
 // memory and copied back asynchronously.
-void BM_MatmulScratchpad(benchmark::State &state)
+void BM_MatmulScratchpad(benchmark::State &state, bool plain = false)
 {
 	TierMachine *m = Machine(state);
 	if (m == nullptr)
@@ -542,6 +701,7 @@ void BM_MatmulScratchpad(benchmark::State &state)
 	size_t slot_a[2][kMatGrid], slot_b[kGrid2];
 	struct aml_scratchpad_request *ra[2][kMatGrid], *rb[kGrid2];
 	struct aml_dma_request *push[2][kMatGrid] = {};
+	Accounting accounting(*m, plain);
 	for (auto _ : state) {
 		// Cold scratchpads each time: nothing cached from the last.
 		Scratchpad sa(ta.get(), m->fast(), dma.get(), 2 * kMatGrid),
@@ -550,6 +710,8 @@ void BM_MatmulScratchpad(benchmark::State &state)
 			state.SkipWithError("cannot set up the scratchpads");
 			return;
 		}
+		accounting.Cold();
+		accounting.Start();
 		uint64_t t0 = m->NowNs();
 		for (size_t tj = 0; tj < kMatGrid; tj++)
 			for (size_t tk = 0; tk < kMatGrid; tk++) {
@@ -588,12 +750,17 @@ void BM_MatmulScratchpad(benchmark::State &state)
 					        sa.slot(slot_a[cur][tk]);
 					const double *bt = sb.slot(
 					        slot_b[tk * kMatGrid + tj]);
-					ChargeTile(*m, at, AML_EMU_READ);
-					ChargeTile(*m, bt, AML_EMU_READ);
+					if (!plain) {
+						ChargeTile(*m, at,
+						           AML_EMU_READ);
+						ChargeTile(*m, bt,
+						           AML_EMU_READ);
+					}
 					BlockMultiply(ct, kMatTile, at,
 					              kMatTile, bt, kMatTile);
 				}
-				ChargeTile(*m, ct, AML_EMU_WRITE);
+				if (!plain)
+					ChargeTile(*m, ct, AML_EMU_WRITE);
 			}
 			for (size_t tj = 0; tj < kMatGrid; tj++) {
 				struct aml_layout dst = MatrixTile(c.data(), ti,
@@ -616,10 +783,14 @@ void BM_MatmulScratchpad(benchmark::State &state)
 		for (size_t t = 0; t < kGrid2; t++)
 			aml_scratchpad_release(sb.get(), slot_b[t]);
 		state.SetIterationTime((double)(m->NowNs() - t0) / 1e9);
+		accounting.Stop();
 	}
-	if (!MatmulRight(a.data(), b.data(), c.data()))
+	if (!accounting.ok())
+		state.SkipWithError("cannot turn access accounting on");
+	else if (!MatmulRight(a.data(), b.data(), c.data()))
 		state.SkipWithError("wrong result");
 	MatmulReport(state, *m);
+	accounting.Report(state);
 }
 
 } // namespace
@@ -650,7 +821,50 @@ BENCHMARK_CAPTURE(BM_Matmul, fast, kFast)
         ->Name("tier/matmul/fast")
         ->UseManualTime()
         ->Iterations(3);
-BENCHMARK(BM_MatmulScratchpad)
+BENCHMARK_CAPTURE(BM_MatmulScratchpad, slow_scratchpad, false)
         ->Name("tier/matmul/slow_scratchpad")
         ->UseManualTime()
         ->Iterations(3);
+// Plain loops: no aml call inside, the emulator's access accounting
+// charges them (modelled_ns: modelled ns per iteration). One iteration of
+// the triad's 10 passes: in delay mode, its slow tier takes about a minute
+// here (access accounting raises the dilation, docs/emulator.md).
+BENCHMARK_CAPTURE(BM_Triad, plain_slow, kSlow, kStreamPasses, true)
+        ->Name("tier/triad_plain/slow")
+        ->UseManualTime()
+        ->Iterations(1);
+BENCHMARK_CAPTURE(BM_Triad, plain_fast, kFast, kStreamPasses, true)
+        ->Name("tier/triad_plain/fast")
+        ->UseManualTime()
+        ->Iterations(1);
+BENCHMARK_CAPTURE(BM_TriadScratchpad,
+                  plain_slow_scratchpad,
+                  kStreamPasses,
+                  true)
+        ->Name("tier/triad_plain/slow_scratchpad")
+        ->UseManualTime()
+        ->Iterations(1);
+BENCHMARK_CAPTURE(BM_Matmul, plain_slow, kSlow, true)
+        ->Name("tier/matmul_plain/slow")
+        ->UseManualTime()
+        ->Iterations(3);
+BENCHMARK_CAPTURE(BM_Matmul, plain_fast, kFast, true)
+        ->Name("tier/matmul_plain/fast")
+        ->UseManualTime()
+        ->Iterations(3);
+BENCHMARK_CAPTURE(BM_MatmulScratchpad, plain_slow_scratchpad, true)
+        ->Name("tier/matmul_plain/slow_scratchpad")
+        ->UseManualTime()
+        ->Iterations(3);
+BENCHMARK_CAPTURE(BM_TriadOverhead, host, kHost)
+        ->Name("tier/access_overhead/host")
+        ->UseManualTime()
+        ->Iterations(10);
+BENCHMARK_CAPTURE(BM_TriadOverhead, off, kOff)
+        ->Name("tier/access_overhead/accounting_off")
+        ->UseManualTime()
+        ->Iterations(10);
+BENCHMARK_CAPTURE(BM_TriadOverhead, on, kOn)
+        ->Name("tier/access_overhead/accounting_on")
+        ->UseManualTime()
+        ->Iterations(10);

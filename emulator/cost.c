@@ -49,6 +49,9 @@ int aml_emu_set_mode(const struct aml_topology *t, enum aml_emu_mode mode)
 		if (err != 0)
 			return err;
 	}
+	if (mode == AML_EMU_DELAY &&
+	    __atomic_load_n(&m->access, __ATOMIC_ACQUIRE) != NULL)
+		emu_access_dilate(m);
 	/* Release: publishes the dilation with the mode (emu_delaying). */
 	__atomic_store_n(&m->mode, (int)mode, __ATOMIC_RELEASE);
 	return 0;
@@ -308,7 +311,10 @@ int emu_cost_copy(struct emu_machine *m,
 		cost_walk(m, (uintptr_t)dst, (uintptr_t)src, size, 0, &c);
 		pthread_rwlock_unlock(&m->lock);
 	}
+	/* Charged here: not as the program's own accesses. */
+	emu_access_enter();
 	memcpy(dst, src, size);
+	emu_access_leave();
 	cost_record(m, &c);
 	emu_clock_advance(m, emu_sat_add(streamed ? 0 : c.latency_ns, c.ns),
 	                  start);
@@ -376,6 +382,10 @@ int aml_emu_stats(const struct aml_topology *t,
 	                __atomic_load_n(&d->bytes_copied_out, __ATOMIC_RELAXED),
 	        .modelled_ns =
 	                __atomic_load_n(&d->modelled_ns, __ATOMIC_RELAXED),
+	        .access_pages_read =
+	                __atomic_load_n(&d->access_reads, __ATOMIC_RELAXED),
+	        .access_pages_written =
+	                __atomic_load_n(&d->access_writes, __ATOMIC_RELAXED),
 	};
 	pthread_rwlock_unlock(&m->lock);
 	return 0;
@@ -392,7 +402,8 @@ int aml_emu_stats_print(const struct aml_topology *t, FILE *out)
 		fprintf(out,
 		        "%-12s resident %llu B (peak %llu), %llu maps, moved "
 		        "in %llu / out %llu pages, copied in %llu / out %llu "
-		        "B, %llu ns\n",
+		        "B, %llu ns, accesses %llu / %llu pages read / "
+		        "written\n",
 		        m->spec.tiers[i].name,
 		        (unsigned long long)s.resident_bytes,
 		        (unsigned long long)s.peak_bytes,
@@ -401,7 +412,9 @@ int aml_emu_stats_print(const struct aml_topology *t, FILE *out)
 		        (unsigned long long)s.pages_moved_out,
 		        (unsigned long long)s.bytes_copied_in,
 		        (unsigned long long)s.bytes_copied_out,
-		        (unsigned long long)s.modelled_ns);
+		        (unsigned long long)s.modelled_ns,
+		        (unsigned long long)s.access_pages_read,
+		        (unsigned long long)s.access_pages_written);
 	}
 	struct aml_emu_clock clock = {0};
 	aml_emu_clock(t, &clock);

@@ -149,6 +149,8 @@ static void *emu_map(struct emu_machine *m,
 			err = emu_pagetable_insert(&m->table, &map);
 			if (err != 0)
 				emu_uncount(m, map.labels, npages);
+			else
+				emu_access_mapped(m, ptr, size);
 		}
 		pthread_rwlock_unlock(&m->lock);
 	}
@@ -195,6 +197,7 @@ static int emu_unmap(struct emu_machine *m, void *ptr, size_t size, int owner)
 			if (emu_label_placed(label))
 				freed[label]++;
 		}
+		emu_access_forget(m, start, size);
 		struct emu_release release = {ptr, size};
 		err = emu_pagetable_cut(&m->table, map, first, npages,
 		                        emu_release_pages, &release);
@@ -481,6 +484,7 @@ static int emu_populate(const struct aml_topology *t, void *ptr, size_t size)
 
 static void emu_machine_free(struct emu_machine *m)
 {
+	emu_access_fini(m);
 	emu_fault_fini(m);
 	/* Mappings still live belong to devices: release them with it. */
 	for (const struct emu_mapping *map = emu_pagetable_next(&m->table, 0);

@@ -11,7 +11,9 @@
  * the bottom; placement.c on pagetable.c; fault.c on placement.c; clock.c
  * on fork.c (it registers the machine); emulator.c on clock.c, fault.c and
  * below; cost.c on those and emulator.c (is a topology emulated?);
- * copier.c on cost.c and clock.c; create.c at the top.
+ * copier.c on cost.c and clock.c; access.c (ordinary loads and stores)
+ * on clock.c, placement.c and pagetable.c, its hooks called by emulator.c
+ * and cost.c; create.c at the top.
  *
  * Locking: one read-write lock per machine. Maps, unmaps, moves and
  * placing pages change the page table and the capacity counters under the
@@ -102,6 +104,9 @@ struct emu_device_state {
 	uint64_t bytes_copied_in;  /* atomic */
 	uint64_t bytes_copied_out; /* atomic */
 	uint64_t modelled_ns;      /* atomic */
+	/* Blocks' pages ordinary loads and stores touched (access.c). */
+	uint64_t access_reads;  /* atomic */
+	uint64_t access_writes; /* atomic */
 };
 
 /* One thread's share of the virtual clock. */
@@ -110,6 +115,9 @@ struct emu_thread_clock {
 	/* An engine's worker: its charges are not delayed (its engine
 	 * delays the waiters, aml/copier.h). Only its thread uses it. */
 	bool undelayed;
+	/* Pages its ordinary accesses touched per device, [0] loads, [1]
+	 * stores (access.c); atomic, written by this thread only. */
+	uint64_t accesses[AML_EMU_TIERS_MAX][2];
 	struct emu_thread_clock *next;
 };
 
@@ -155,6 +163,10 @@ struct emu_machine {
 	/* The device of every host CPU when they all share one (no need to
 	 * ask where a faulting thread runs), else -1. */
 	int only_local;
+
+	/* Access accounting (access.c): its state while on, else NULL;
+	 * atomic, changed under the write lock. */
+	struct emu_access *access;
 };
 
 /* ---- pagetable.c ---- */
@@ -303,6 +315,27 @@ int emu_cost_copy(struct emu_machine *machine,
                   const void *src,
                   size_t size,
                   bool streamed);
+
+/* ---- access.c: above cost.c and clock.c ---- */
+
+/* Accounting on: protect [ptr, ptr + size), just mapped. Write lock
+ * held. */
+void emu_access_mapped(struct emu_machine *machine, void *ptr, size_t size);
+/* [start, start + size) is being unmapped: its open blocks leave the
+ * cache model. Write lock held. */
+void emu_access_forget(struct emu_machine *machine,
+                       uintptr_t start,
+                       size_t size);
+/* Delay mode with accounting on: raise the machine's dilation (calibrated
+ * already) so that the wall time a fault costs fits in its dilated charge
+ * (measured once per process). No lock held. */
+void emu_access_dilate(struct emu_machine *machine);
+/* Accounting off before the machine goes. No lock held. */
+void emu_access_fini(struct emu_machine *machine);
+/* Around the emulator's own accesses to emulated memory, which it charges
+ * itself (aml_emu_copy's memcpy): their faults open blocks uncharged. */
+void emu_access_enter(void);
+void emu_access_leave(void);
 
 /* ---- emulator.c ---- */
 

@@ -681,6 +681,15 @@ spec_placement(struct spec_parser *p, size_t item, size_t pos, size_t *end)
 	return err;
 }
 
+/* accesses=off|on from pos (past the '='). */
+static int
+spec_accesses(struct spec_parser *p, size_t item, size_t pos, size_t *end)
+{
+	static const char *const words[2] = {"off", "on"};
+	return spec_choice(p, item, pos, end, "accesses", words,
+	                   &p->accesses_seen, &p->spec.accesses);
+}
+
 /* sockets=N from pos (past the '='); checked against the vcpus once the
  * whole spec is read. */
 static int
@@ -760,6 +769,7 @@ static int spec_item(struct spec_parser *p, size_t *pos)
 	        {"scale", '=', spec_scale},
 	        {"mode", '=', spec_mode},
 	        {"placement", '=', spec_placement},
+	        {"accesses", '=', spec_accesses},
 	        {"sockets", '=', spec_sockets},
 	};
 	bool colon = false, equals = false;

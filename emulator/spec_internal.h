@@ -56,6 +56,7 @@ struct spec_parser {
 	size_t scale_offset;
 	bool mode_seen;
 	bool placement_seen;
+	bool accesses_seen;
 	/* sockets=, and where (in the user's text, or the preset's name). */
 	bool sockets_seen;
 	size_t sockets_offset;

@@ -27,8 +27,10 @@
  * an AML_ENOMEM from the map (aml_emu_places_at_touch()).
  *
  * Costs follow a model per device (latency, read and write bandwidth).
- * Copies (aml_emu_copy), moves, and accesses a program charges
- * (aml_emu_charge) advance a virtual clock, per thread and in total. In
+ * Copies (aml_emu_copy), moves, accesses a program charges
+ * (aml_emu_charge), and, with access accounting on, its ordinary loads and
+ * stores (aml_emu_set_access_accounting()) advance a virtual clock, per
+ * thread and in total. In
  * delay mode they also take real time: modelled time times a dilation
  * factor calibrated against this machine's own copy bandwidth. Modelled
  * times and the statistics saturate at UINT64_MAX (584 years of
@@ -255,6 +257,12 @@ struct aml_emu_stats {
 	uint64_t bytes_copied_out;
 	/** Modelled nanoseconds charged to transfers involving the device. */
 	uint64_t modelled_ns;
+	/** Pages of the device the program's ordinary loads brought in, by
+	 * every thread (aml_emu_set_access_accounting()). */
+	uint64_t access_pages_read;
+	/** Pages of the device the program's ordinary stores wrote, by every
+	 * thread. */
+	uint64_t access_pages_written;
 };
 
 /**
@@ -265,6 +273,76 @@ struct aml_emu_stats {
 int aml_emu_stats(const struct aml_topology *topology,
                   size_t index,
                   struct aml_emu_stats *out);
+
+/** Access accounting sees memory in blocks of this many pages, aligned on
+ * their mapping's start (the last block of a mapping may be shorter). */
+#define AML_EMU_ACCESS_BLOCK_PAGES 16
+/** Bytes of blocks access accounting's cache model holds. */
+#define AML_EMU_ACCESS_CACHE_BYTES (8u << 20)
+/** Sequential streams per thread whose blocks pay no latency. */
+#define AML_EMU_ACCESS_STREAMS 16
+
+/**
+ * Account for the program's ordinary loads and stores to emulated memory:
+ * with no aml call in its loops, each thread's accesses are charged to its
+ * virtual clock (and delayed in delay mode) like aml_emu_charge() calls.
+ *
+ * Model (docs/emulator.md, "Access accounting"): memory is seen in blocks
+ * of 16 pages through an 8 MiB first-in first-out cache shared by the
+ * threads. A load from a block outside the cache charges the block's bytes
+ * over the read bandwidth of its devices; a store to a block not yet
+ * written since it entered, over the write bandwidth; each plus the
+ * device's latency unless the block continues one of the thread's 16 last
+ * sequential streams. Pages not placed yet are charged as the device they
+ * will be placed on, as aml_emu_charge() does.
+ *
+ * Mechanism: the emulated mappings are protected (PROT_NONE) outside the
+ * cache, and a SIGSEGV handler, installed at the first switch on and
+ * chaining to the handler it replaced for every fault that is not an
+ * emulated access, opens the blocks. While on, the kernel's own accesses
+ * to emulated memory outside the cache fail: read(2) into an emulated
+ * buffer returns EFAULT. A program that protects emulated memory itself,
+ * or whose allocator's own memory is emulated, must leave this off.
+ * Off by default, or with `accesses=on` in the spec.
+ * @param topology an emulated topology.
+ * @param on 1 to account, 0 to stop (every mapping is opened again).
+ * @return 0 (also when already in that state); AML_EINVAL for NULL, a
+ *         topology that is not emulated, or @p on other than 0 and 1;
+ *         AML_ENOMEM when the cache model cannot be allocated, the handler
+ *         cannot be installed, or 16 machines account already;
+ *         AML_ENOTSUP under valgrind, which does not report a load from
+ *         a protected page as such (aml_emu_create() with `accesses=on`
+ *         fails the same way).
+ * @note Thread-safe; other threads' accesses are accounted from their
+ *       next fault.
+ */
+int aml_emu_set_access_accounting(const struct aml_topology *topology, int on);
+
+/**
+ * Is access accounting on?
+ * @return 1 or 0; AML_EINVAL for NULL or a topology that is not emulated.
+ * @note Thread-safe.
+ */
+int aml_emu_access_accounting(const struct aml_topology *topology);
+
+/** Pages of one device the calling thread's ordinary accesses touched. */
+struct aml_emu_accesses {
+	/** Pages its loads brought into the cache model. */
+	uint64_t pages_read;
+	/** Pages its stores wrote. */
+	uint64_t pages_written;
+};
+
+/**
+ * The calling thread's accesses to device @p index since it first
+ * touched the machine (aml_emu_set_access_accounting()).
+ * @return 0; AML_EINVAL for NULL arguments or a topology that is not
+ *         emulated; AML_EDOM for an index out of range.
+ * @note Thread-safe.
+ */
+int aml_emu_thread_accesses(const struct aml_topology *topology,
+                            size_t index,
+                            struct aml_emu_accesses *out);
 
 /**
  * Print every device's statistics and the clock, one line each.

@@ -157,10 +157,11 @@ static struct emu_access *access_of(const struct emu_machine *m)
  * single blocks split). Write lock held, or read lock and the FIFO's. */
 static void access_protect_all(struct emu_machine *m, int prot)
 {
-	for (size_t i = 0; i < m->table.count; i++) {
-		const struct emu_mapping *map = &m->table.mappings[i];
+	for (const struct emu_mapping *map = emu_pagetable_next(&m->table, 0);
+	     map != NULL;
+	     map = emu_pagetable_next(&m->table,
+	                              map->start + map->npages * m->page_size))
 		mprotect((void *)map->start, map->npages * m->page_size, prot);
-	}
 }
 
 /* ---- Charging ---- */

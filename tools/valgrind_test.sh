@@ -10,9 +10,10 @@
 # minutes under valgrind's one-thread-at-a-time scheduler (ten thousand
 # requests, every size up to 64 MiB). The children of fork_test's forks
 # while busy or while a scratchpad waiter is held (ForkWhileBusy,
-# ForkScratchpadWaiter), and topology_default_fork_test's only child, lose
-# by design the parent's threads and their state: memcheck counts those as
-# definite leaks in the child (exit 99); the last test is left out whole.
+# ForkScratchpadWaiter), arena_scalable_test's fork while threads use the
+# arena, and topology_default_fork_test's only child, lose by design the
+# parent's threads and their state: memcheck counts those as definite
+# leaks in the child (exit 99); the last test is left out whole.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,10 +22,10 @@ command -v valgrind >/dev/null || {
 	exit 1
 }
 
-filtered="//tests:dma_test + //tests:fork_test + //tests:topology_default_fork_test"
+filtered="//tests:dma_test + //tests:fork_test + //tests:arena_scalable_test + //tests:topology_default_fork_test"
 mapfile -t targets < <(bazel query --noshow_progress \
 	"kind(cc_test, //tests/... + //docs/...) except ($filtered)")
 bazel test --config=valgrind "$@" -- "${targets[@]}"
 bazel test --config=valgrind "$@" \
-	--test_arg=--gtest_filter='-*TenThousand*:*BytesOfEverySize*:ForkWhileBusy.*:*ForkScratchpadWaiter*' \
-	//tests:dma_test //tests:fork_test
+	--test_arg=--gtest_filter='-*TenThousand*:*BytesOfEverySize*:ForkWhileBusy.*:*ForkScratchpadWaiter*:ArenaScalable.ForkWhileThreadsUseTheArena' \
+	//tests:dma_test //tests:fork_test //tests:arena_scalable_test

@@ -44,5 +44,8 @@ def aml_benchmark(name, srcs, deps, copts = [], linkopts = [], custom_main = Fal
         ],
         copts = AML_TEST_COPTS + copts,
         linkopts = linkopts,
+        # Left out of CI's rounds under load: it proves the benchmarks
+        # run, which load does not change.
+        tags = ["benchmark_smoke"],
         deps = deps,
     )

@@ -158,9 +158,7 @@ static struct emu_access *access_of(const struct emu_machine *m)
 static void access_protect_all(struct emu_machine *m, int prot)
 {
 	for (const struct emu_mapping *map = emu_pagetable_next(&m->table, 0);
-	     map != NULL;
-	     map = emu_pagetable_next(&m->table,
-	                              map->start + map->npages * m->page_size))
+	     map != NULL; map = emu_pagetable_after(&m->table, map))
 		mprotect((void *)map->start, map->npages * m->page_size, prot);
 }
 
@@ -547,13 +545,7 @@ void emu_access_dilate(struct emu_machine *m)
 		access_block_cost = access_measure(m->page_size);
 	uint64_t cost = access_block_cost;
 	pthread_mutex_unlock(&access_cost_lock);
-	uint64_t fastest = 0;
-	for (size_t i = 0; i < m->ndevices; i++) {
-		const struct aml_emu_tier *tier = &m->spec.tiers[i];
-		uint64_t bw = tier->read_bw < tier->write_bw ? tier->read_bw
-		                                             : tier->write_bw;
-		fastest = bw > fastest ? bw : fastest;
-	}
+	uint64_t fastest = emu_clock_fastest_bw(m);
 	if (cost == 0 || fastest == 0)
 		return;
 	/* Three times the cost over the fastest block's time: the signal's

@@ -360,6 +360,18 @@ static double clock_host_copy_bw(void)
  * that calibrate one machine at once compute the same value: whichever
  * stores last changes nothing.
  */
+uint64_t emu_clock_fastest_bw(const struct emu_machine *m)
+{
+	uint64_t fastest = 0;
+	for (size_t i = 0; i < m->ndevices; i++) {
+		const struct aml_emu_tier *tier = &m->spec.tiers[i];
+		uint64_t bw = tier->read_bw < tier->write_bw ? tier->read_bw
+		                                             : tier->write_bw;
+		fastest = bw > fastest ? bw : fastest;
+	}
+	return fastest;
+}
+
 int emu_clock_calibrate(struct emu_machine *m, double *out)
 {
 	double d = clock_dilation(m);
@@ -371,14 +383,7 @@ int emu_clock_calibrate(struct emu_machine *m, double *out)
 	/* Its only cause: no memory for the buffers. */
 	if (host_bw <= 0)
 		return AML_ENOMEM;
-	uint64_t fastest = 0;
-	for (size_t i = 0; i < m->ndevices; i++) {
-		const struct aml_emu_tier *tier = &m->spec.tiers[i];
-		uint64_t bw = tier->read_bw < tier->write_bw ? tier->read_bw
-		                                             : tier->write_bw;
-		fastest = bw > fastest ? bw : fastest;
-	}
-	d = 1.25 * (double)fastest / host_bw;
+	d = 1.25 * (double)emu_clock_fastest_bw(m) / host_bw;
 	d = d > 1.0 ? d : 1.0;
 	__atomic_store(&m->dilation, &d, __ATOMIC_RELEASE);
 	*out = d;

@@ -265,8 +265,7 @@ cost_unplaced(const struct emu_machine *m, uintptr_t start, size_t size)
 	for (const struct emu_mapping *map =
 	             emu_pagetable_next(&m->table, start);
 	     map != NULL && (map->start <= start || map->start - start < size);
-	     map = emu_pagetable_next(
-	             &m->table, map->start + map->npages * m->page_size)) {
+	     map = emu_pagetable_after(&m->table, map)) {
 		if (map->unplaced > 0)
 			return true;
 	}

@@ -488,9 +488,7 @@ static void emu_machine_free(struct emu_machine *m)
 	emu_fault_fini(m);
 	/* Mappings still live belong to devices: release them with it. */
 	for (const struct emu_mapping *map = emu_pagetable_next(&m->table, 0);
-	     map != NULL;
-	     map = emu_pagetable_next(&m->table,
-	                              map->start + map->npages * m->page_size))
+	     map != NULL; map = emu_pagetable_after(&m->table, map))
 		munmap((void *)map->start, map->npages * m->page_size);
 	emu_pagetable_fini(&m->table);
 	emu_clock_fini(m);

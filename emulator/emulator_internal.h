@@ -178,6 +178,9 @@ struct emu_mapping *emu_pagetable_find(const struct emu_pagetable *table,
  * NULL. O(log n). */
 struct emu_mapping *emu_pagetable_next(const struct emu_pagetable *table,
                                        uintptr_t addr);
+/* The mapping after map in address order, or NULL. O(log n). */
+struct emu_mapping *emu_pagetable_after(const struct emu_pagetable *table,
+                                        const struct emu_mapping *map);
 /* Record a copy of mapping (labels allocated by the caller, owned by the
  * table once this succeeds): 0, or AML_ENOMEM. O(log n). The table's copy
  * stays at its address until it is cut away. */
@@ -286,6 +289,10 @@ int emu_clock_advance_to(struct emu_machine *machine, uint64_t ns);
 /* The dilation of delay mode, measured once per machine: 0, or AML_ENOMEM
  * if the host's bandwidth could not be measured. */
 int emu_clock_calibrate(struct emu_machine *machine, double *out);
+/* The highest bandwidth of the machine's fastest tier, each tier counted
+ * at the lower of its read and write bandwidths: what delay mode's
+ * dilation must cover. */
+uint64_t emu_clock_fastest_bw(const struct emu_machine *machine);
 /* ns x the machine's dilation, saturated. */
 uint64_t emu_clock_dilated(const struct emu_machine *machine, uint64_t ns);
 /* In delay mode, ns x dilation (saturated), else 0. */

@@ -56,6 +56,12 @@ struct emu_mapping *emu_pagetable_next(const struct emu_pagetable *table,
 	return found != NULL ? &found->mapping : NULL;
 }
 
+struct emu_mapping *emu_pagetable_after(const struct emu_pagetable *table,
+                                        const struct emu_mapping *map)
+{
+	return emu_pagetable_next(table, pagetable_end(map, aml_page_size()));
+}
+
 struct emu_mapping *emu_pagetable_find(const struct emu_pagetable *table,
                                        uintptr_t addr)
 {

@@ -137,9 +137,12 @@ void TierMachine::Choose(const TierOptions &options)
 		error_ = "cannot turn delay mode on";
 		return;
 	}
+	const char *accesses = getenv("AML_BENCH_ACCESSES");
+	if (accesses != nullptr && strcmp(accesses, "on") == 0)
+		accesses_ = AML_EMU_ACCESSES_ON;
 	// Access accounting raises the dilation of delay mode once on: raised
 	// now, every tier benchmark runs with the same, plain or not.
-	if (delay_ && (aml_emu_set_access_accounting(owned_, 1) != 0 ||
+	if (delay_ && (aml_emu_set_access_accounting(owned_, accesses_) != 0 ||
 	               aml_emu_set_access_accounting(owned_, 0) != 0)) {
 		error_ = "cannot turn access accounting on";
 		return;
@@ -176,14 +179,17 @@ void TierMachine::Charge(const void *ptr, size_t size, int access) const
 		aml_emu_charge(topology_, ptr, size, access);
 }
 
-bool TierMachine::AccountAccesses(bool on) const
+bool TierMachine::AccountAccesses(bool on, int mode) const
 {
 	if (!emulated_)
 		return true;
-	if (on && aml_emu_access_accounting(topology_) == 1 &&
-	    aml_emu_set_access_accounting(topology_, 0) != 0)
+	mode = !on ? AML_EMU_ACCESSES_OFF : mode != 0 ? mode : accesses_;
+	// Off first: on again empties the cache model.
+	if (on &&
+	    aml_emu_access_accounting(topology_) != AML_EMU_ACCESSES_OFF &&
+	    aml_emu_set_access_accounting(topology_, AML_EMU_ACCESSES_OFF) != 0)
 		return false;
-	return aml_emu_set_access_accounting(topology_, on ? 1 : 0) == 0;
+	return aml_emu_set_access_accounting(topology_, mode) == 0;
 }
 
 uint64_t TierMachine::ModelledNs() const

@@ -14,6 +14,10 @@
 //
 // AML_EMULATE=<preset or spec> (or aml_bench --emulate=...) chooses the
 // emulated machine; AML_BENCH_DELAY=1 (or --delay) turns delay mode on.
+// Plain loops are accounted with one page per block protected
+// (AML_EMU_ACCESSES_SAMPLED: a sixteenth of the faults' wall cost, the same
+// modelled time for loops that sweep their arrays);
+// AML_BENCH_ACCESSES=on protects every page.
 #ifndef AML_BENCH_TIER_H
 #define AML_BENCH_TIER_H
 
@@ -96,10 +100,12 @@ class TierMachine
 	// where the hardware charges it.
 	void Charge(const void *ptr, size_t size, int access) const;
 	// Access accounting on or off (aml_emu_set_access_accounting): the
-	// emulator charges plain loops itself. Turning it on again empties
-	// its cache model (cold caches). True on real tiers, where the
-	// hardware does it.
-	bool AccountAccesses(bool on) const;
+	// emulator charges plain loops itself, protecting every page of a
+	// block or its first (mode: AML_EMU_ACCESSES_ON or _SAMPLED; 0: the
+	// machine's, AML_BENCH_ACCESSES). Turning it on again empties its
+	// cache model (cold caches). True on real tiers, where the hardware
+	// does it.
+	bool AccountAccesses(bool on, int mode = 0) const;
 	// The calling thread's modelled time, whatever the clock of NowNs();
 	// 0 on real tiers.
 	uint64_t ModelledNs() const;
@@ -115,6 +121,7 @@ class TierMachine
 	const struct aml_topology *topology_ = nullptr;
 	bool emulated_ = false;
 	bool delay_ = false;
+	int accesses_ = AML_EMU_ACCESSES_SAMPLED;
 	const struct aml_device *slow_device_ = nullptr;
 	const struct aml_device *fast_device_ = nullptr;
 	AML_AREA_DEVICE_DECL(slow_) = {};

@@ -28,9 +28,12 @@
 //   their loads and stores, from an empty cache model each iteration. The
 //   counter modelled_ns is the modelled time of an iteration, also in
 //   delay mode, where the row's time is wall-clock.
-// - tier/access_overhead/{host,accounting_off,accounting_on}: the wall
-//   time of one plain triad pass over this machine's memory, and over the
-//   emulated slow tier with access accounting off and on.
+// - tier/access_overhead/{host,accounting_off,accounting_on,
+//   accounting_sampled}: the wall time of one plain triad pass over this
+//   machine's memory, and over the emulated slow tier with access
+//   accounting off, on (every page of a block protected) and sampled (its
+//   first page: the plain rows' default, AML_BENCH_ACCESSES=on for every
+//   page).
 //
 // Times are the benchmark's manual time: modelled time on an emulated
 // machine in accounting mode, wall-clock otherwise. The emulator models
@@ -201,9 +204,15 @@ class Scratchpad
 	bool ok_ = false;
 };
 
+// modelled: 1 for modelled time, 0 for wall time; in delay mode, the
+// dilation the wall time was slowed by (wall = modelled x dilation).
 void SetModelled(benchmark::State &state, const TierMachine &m)
 {
 	state.counters["modelled"] = m.modelled() ? 1 : 0;
+	double dilation = 0;
+	if (m.emulated() && !m.modelled() &&
+	    aml_emu_dilation(m.topology(), &dilation) == 0)
+		state.counters["dilation"] = dilation;
 }
 
 // Access accounting on for a plain-loop benchmark, off at scope exit; the
@@ -212,9 +221,11 @@ void SetModelled(benchmark::State &state, const TierMachine &m)
 class Accounting
 {
       public:
-	Accounting(const TierMachine &m, bool on) : m_(m), on_(on)
+	// mode: AML_EMU_ACCESSES_ON or _SAMPLED; 0, the machine's.
+	Accounting(const TierMachine &m, bool on, int mode = 0)
+	    : m_(m), on_(on), mode_(mode)
 	{
-		ok_ = !on || m.AccountAccesses(true);
+		ok_ = !on || m.AccountAccesses(true, mode_);
 	}
 	~Accounting()
 	{
@@ -232,7 +243,7 @@ class Accounting
 	void Cold()
 	{
 		if (on_)
-			ok_ = ok_ && m_.AccountAccesses(true);
+			ok_ = ok_ && m_.AccountAccesses(true, mode_);
 	}
 	void Start()
 	{
@@ -253,6 +264,7 @@ class Accounting
       private:
 	const TierMachine &m_;
 	bool on_;
+	int mode_;
 	bool ok_;
 	uint64_t t0_ = 0, total_ = 0, n_ = 0;
 };
@@ -350,9 +362,10 @@ void BM_Triad(benchmark::State &state,
 
 // What access accounting costs in wall time: one plain triad pass over the
 // arrays in anonymous memory of this machine (host), in the emulated slow
-// tier with accounting off, and on (accounting mode: no delay). Always
+// tier with accounting off, on (every page of a block protected), and
+// sampled (its first page only); accounting mode, no delay. Always
 // wall-clock; no modelled time.
-enum Overhead { kHost, kOff, kOn };
+enum Overhead { kHost, kOff, kOn, kSampled };
 
 void BM_TriadOverhead(benchmark::State &state, Overhead how)
 {
@@ -391,7 +404,9 @@ void BM_TriadOverhead(benchmark::State &state, Overhead how)
 		b = x->b.data();
 		c = x->c.data();
 	}
-	Accounting accounting(*m, how == kOn);
+	Accounting accounting(*m, how == kOn || how == kSampled,
+	                      how == kOn ? AML_EMU_ACCESSES_ON
+	                                 : AML_EMU_ACCESSES_SAMPLED);
 	for (auto _ : state) {
 		accounting.Cold();
 		struct timespec t0, t1;
@@ -866,5 +881,9 @@ BENCHMARK_CAPTURE(BM_TriadOverhead, off, kOff)
         ->Iterations(10);
 BENCHMARK_CAPTURE(BM_TriadOverhead, on, kOn)
         ->Name("tier/access_overhead/accounting_on")
+        ->UseManualTime()
+        ->Iterations(10);
+BENCHMARK_CAPTURE(BM_TriadOverhead, sampled, kSampled)
+        ->Name("tier/access_overhead/accounting_sampled")
         ->UseManualTime()
         ->Iterations(10);

@@ -81,6 +81,10 @@
 #else
 #define ACCESS_KNOWS_WRITE 0
 #endif
+/* How late a thread in delay mode may be and still catch up: a handler
+ * that closes a batch of blocks takes milliseconds on a VM, a preemption
+ * a scheduler tick. */
+#define ACCESS_LATE_MAX_NS 10000000u
 /* Machines with accounting on at once. */
 #define ACCESS_MACHINES_MAX 16
 /* Threads whose first charge the handler can give a clock without calling
@@ -94,7 +98,8 @@ struct access_block {
 };
 
 struct emu_access {
-	int lock; /* spin lock: see the top of this file */
+	int lock;     /* spin lock: see the top of this file */
+	bool sampled; /* AML_EMU_ACCESSES_SAMPLED: first pages only */
 	size_t capacity;
 	size_t batch; /* closed at once: a quarter, ACCESS_EVICT_BATCH most */
 	size_t head;  /* oldest entry */
@@ -123,9 +128,11 @@ static __thread unsigned access_stream_next
  * in a row there is a store its context called a load. */
 static __thread uintptr_t access_idle
         __attribute__((tls_model("initial-exec")));
-/* Delay mode: when the thread's last charge ended, in wall time. */
+/* Delay mode, in wall time: where the thread's last charge ends on its
+ * ideal timeline (the mechanism free), and when its last handler left. */
 static __thread uint64_t access_paced
         __attribute__((tls_model("initial-exec")));
+static __thread uint64_t access_left __attribute__((tls_model("initial-exec")));
 
 void emu_access_enter(void)
 {
@@ -153,13 +160,48 @@ static struct emu_access *access_of(const struct emu_machine *m)
 	return __atomic_load_n(&m->access, __ATOMIC_ACQUIRE);
 }
 
-/* Protect every mapping of m with prot, whole (whole ranges merge the VMAs
- * single blocks split). Write lock held, or read lock and the FIFO's. */
-static void access_protect_all(struct emu_machine *m, int prot)
+/* The bytes of a block of npages that access accounting protects. */
+static size_t access_span(const struct emu_machine *m,
+                          const struct emu_access *a,
+                          size_t npages)
+{
+	return a->sampled ? m->page_size : npages * m->page_size;
+}
+
+/* Close the blocks of [start, start + npages pages), start at a block's
+ * start: whole (a whole range merges the VMAs single blocks split), or
+ * each block's first page when sampling. */
+static void access_close_blocks(const struct emu_machine *m,
+                                const struct emu_access *a,
+                                uintptr_t start,
+                                size_t npages)
+{
+	if (!a->sampled) {
+		mprotect((void *)start, npages * m->page_size, PROT_NONE);
+		return;
+	}
+	size_t block = ACCESS_BLOCK_PAGES * m->page_size;
+	for (size_t first = 0; first < npages; first += ACCESS_BLOCK_PAGES)
+		mprotect((void *)(start + first / ACCESS_BLOCK_PAGES * block),
+		         m->page_size, PROT_NONE);
+}
+
+/* Close every mapping of m. Write lock held, or read lock and the
+ * FIFO's. */
+static void access_close_all(struct emu_machine *m, const struct emu_access *a)
 {
 	for (const struct emu_mapping *map = emu_pagetable_next(&m->table, 0);
 	     map != NULL; map = emu_pagetable_after(&m->table, map))
-		mprotect((void *)map->start, map->npages * m->page_size, prot);
+		access_close_blocks(m, a, map->start, map->npages);
+}
+
+/* Open every mapping of m, whole. Write lock held. */
+static void access_open_all(struct emu_machine *m)
+{
+	for (const struct emu_mapping *map = emu_pagetable_next(&m->table, 0);
+	     map != NULL; map = emu_pagetable_after(&m->table, map))
+		mprotect((void *)map->start, map->npages * m->page_size,
+		         PROT_READ | PROT_WRITE);
 }
 
 /* ---- Charging ---- */
@@ -260,23 +302,34 @@ static void access_thread_clock(struct emu_machine *m, struct emu_access *a)
 	pthread_setspecific(m->thread_key, c);
 }
 
-/* Charge a bill to the calling thread; in delay mode wait, overlapping the
- * wall time since its last charge (the loop's own work and this handler's)
- * up to the charge's length, as a core overlaps its work with the misses
- * it has in flight. No lock held. */
-static void access_charge(struct emu_machine *m, const struct access_bill *bill)
+/* Charge a bill to the calling thread, whose fault was taken at entry
+ * (wall ns). In delay mode, wait until the charge's end on the thread's
+ * ideal timeline: the one of a machine where the mechanism costs nothing.
+ * On it, the loop's own work since the last handler left (with what the
+ * fault cost outside the handler) overlaps the charge up to its length,
+ * as a core overlaps its work with the misses it has in flight; the
+ * handlers' own time is not on it, so a handler that ran long (it closed
+ * a batch of blocks, or waited for the lock) is made up by the next
+ * waits, up to ACCESS_LATE_MAX_NS. No lock held. */
+static void access_charge(struct emu_machine *m,
+                          const struct access_bill *bill,
+                          uint64_t entry)
 {
 	uint64_t start = 0;
-	if (emu_delaying(m)) {
-		uint64_t now = emu_now_ns();
+	bool delaying = emu_delaying(m);
+	if (delaying) {
 		uint64_t dilated = emu_clock_dilated(m, bill->ns);
-		start = now - access_paced < dilated ? access_paced
-		                                     : now - dilated;
+		uint64_t work = entry > access_left ? entry - access_left : 0;
+		start = emu_sat_add(access_paced,
+		                    work > dilated ? work - dilated : 0);
+		if (entry > ACCESS_LATE_MAX_NS &&
+		    start < entry - ACCESS_LATE_MAX_NS)
+			start = entry - ACCESS_LATE_MAX_NS;
 		access_paced = emu_sat_add(start, dilated);
-		if (access_paced < now)
-			access_paced = now;
 	}
 	emu_clock_advance(m, bill->ns, start);
+	if (delaying)
+		access_left = emu_now_ns();
 	struct emu_thread_clock *c = pthread_getspecific(m->thread_key);
 	if (c == NULL)
 		return;
@@ -326,10 +379,13 @@ static void access_evict(struct emu_machine *m, struct emu_access *a)
 	a->count -= n;
 	for (size_t i = 0; i < k;) {
 		uintptr_t start = batch[i].start;
-		uintptr_t end = start + batch[i].npages * m->page_size;
-		for (i++; i < k && batch[i].start == end; i++)
-			end += batch[i].npages * m->page_size;
-		mprotect((void *)start, end - start, PROT_NONE);
+		size_t npages = batch[i].npages;
+		/* A sample's blocks are not contiguous: no merging. */
+		for (i++; !a->sampled && i < k &&
+		          batch[i].start == start + npages * m->page_size;
+		     i++)
+			npages += batch[i].npages;
+		access_close_blocks(m, a, start, npages);
 	}
 }
 
@@ -346,13 +402,17 @@ static int access_open(struct emu_machine *m,
 {
 	if (a->count == a->capacity)
 		access_evict(m, a);
-	if (mprotect((void *)start, npages * m->page_size, prot) != 0) {
+	size_t span = access_span(m, a, npages);
+	if (mprotect((void *)start, span, prot) != 0) {
 		/* ENOMEM: vm.max_map_count reached, the blocks open split
-		 * too many VMAs. Close them all (whole mappings merge back)
-		 * and try once more. */
-		access_protect_all(m, PROT_NONE);
-		a->count = 0;
-		if (mprotect((void *)start, npages * m->page_size, prot) != 0) {
+		 * too many VMAs. Close them all (whole mappings merge back;
+		 * a sample's VMAs are its closed pages, and stay) and try
+		 * once more. */
+		if (!a->sampled) {
+			access_close_all(m, a);
+			a->count = 0;
+		}
+		if (a->sampled || mprotect((void *)start, span, prot) != 0) {
 			mprotect((void *)map->start, map->npages * m->page_size,
 			         PROT_READ | PROT_WRITE);
 			a->overflows++;
@@ -397,7 +457,7 @@ static void access_fault(struct emu_machine *m,
 			access_idle = start;
 		} else if (!b->writable) {
 			access_idle = 0;
-			mprotect((void *)start, npages * m->page_size,
+			mprotect((void *)start, access_span(m, a, npages),
 			         PROT_READ | PROT_WRITE);
 			b->writable = true;
 			bill->write = true;
@@ -422,7 +482,7 @@ static void access_fault(struct emu_machine *m,
 
 /* Handle a fault at addr if it is an emulated access: true, or false if
  * no machine with accounting on maps addr. */
-static bool access_handle(uintptr_t addr, bool write)
+static bool access_handle(uintptr_t addr, bool write, uint64_t entry)
 {
 	for (size_t i = 0; i < ACCESS_MACHINES_MAX; i++) {
 		struct emu_machine *m =
@@ -446,7 +506,7 @@ static bool access_handle(uintptr_t addr, bool write)
 		}
 		pthread_rwlock_unlock(&m->lock);
 		if (bill.ns != 0)
-			access_charge(m, &bill);
+			access_charge(m, &bill, entry);
 		return true;
 	}
 	return false;
@@ -488,9 +548,10 @@ static void access_handler(int sig, siginfo_t *info, void *context)
 	 * (SEGV_MAPERR) goes straight on. */
 	if (info->si_code == SEGV_ACCERR) {
 		int saved = errno;
+		uint64_t entry = emu_now_ns();
 		__atomic_add_fetch(&access_inflight, 1, __ATOMIC_SEQ_CST);
 		handled = access_handle((uintptr_t)info->si_addr,
-		                        access_is_write(context));
+		                        access_is_write(context), entry);
 		__atomic_sub_fetch(&access_inflight, 1, __ATOMIC_SEQ_CST);
 		errno = saved;
 	}
@@ -502,62 +563,89 @@ static void access_handler(int sig, siginfo_t *info, void *context)
 
 /*
  * What the mechanism costs per block in wall time, in ns: a block closed
- * (in a batch), opened, and its pages touched, measured once per process
- * on a scratch mapping, the best of three. On a VM with shadow page tables
- * that is 10-150 us (each changed PTE faults again in the host), far above
- * what a block takes at an emulated tier's bandwidth times a dilation
- * calibrated on copies; delay mode could not hide it.
+ * (in a batch), opened, and its pages touched (its first page only when
+ * sampling), measured once per process and mode on a scratch mapping, the
+ * median of five rounds (the best one is a quiet moment, and a loop under
+ * load pays more). On a VM with shadow page tables that is 10-150 us a
+ * block (each changed PTE faults again in the host), 10-40 us
+ * sampled, far above what a block takes at an emulated tier's bandwidth
+ * times a dilation calibrated on copies; delay mode could not hide it.
  */
-static uint64_t access_block_cost;
+static uint64_t access_block_cost[2]; /* [sampled] */
 static pthread_mutex_t access_cost_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static uint64_t access_measure(size_t page_size)
+static uint64_t access_measure(size_t page_size, bool sampled)
 {
 	size_t nblocks = 64, block = ACCESS_BLOCK_PAGES * page_size;
 	size_t size = nblocks * block;
+	size_t span = sampled ? page_size : block;
 	char *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
 	               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return 0;
 	memset(p, 1, size);
-	uint64_t best = UINT64_MAX;
-	for (int round = 0; round < 3; round++) {
+	uint64_t rounds[5];
+	for (int round = 0; round < 5; round++) {
 		volatile char sink = 0;
 		uint64_t t0 = emu_now_ns();
-		mprotect(p, size, PROT_NONE);
+		if (sampled) {
+			for (size_t b = 0; b < nblocks; b++)
+				mprotect(p + b * block, span, PROT_NONE);
+		} else {
+			mprotect(p, size, PROT_NONE);
+		}
 		for (size_t b = 0; b < nblocks; b++) {
-			mprotect(p + b * block, block, PROT_READ | PROT_WRITE);
-			for (size_t i = 0; i < block; i += page_size)
+			mprotect(p + b * block, span, PROT_READ | PROT_WRITE);
+			for (size_t i = 0; i < span; i += page_size)
 				sink += p[b * block + i];
 		}
 		uint64_t t = emu_now_ns() - t0;
-		best = t < best ? t : best;
+		/* Insertion sort: five. */
+		int i = round;
+		for (; i > 0 && rounds[i - 1] > t; i--)
+			rounds[i] = rounds[i - 1];
+		rounds[i] = t;
 		(void)sink;
 	}
 	munmap(p, size);
-	return best / nblocks;
+	return rounds[2] / nblocks;
 }
 
-void emu_access_dilate(struct emu_machine *m)
+/* Raise m's dilation so that a fault's wall cost fits in the dilated
+ * charge of a block of its fastest tier. Switch lock held. */
+static void access_dilate(struct emu_machine *m, bool sampled)
 {
 	pthread_mutex_lock(&access_cost_lock);
-	if (access_block_cost == 0)
-		access_block_cost = access_measure(m->page_size);
-	uint64_t cost = access_block_cost;
+	if (access_block_cost[sampled] == 0)
+		access_block_cost[sampled] =
+		        access_measure(m->page_size, sampled);
+	uint64_t cost = access_block_cost[sampled];
 	pthread_mutex_unlock(&access_cost_lock);
 	uint64_t fastest = emu_clock_fastest_bw(m);
 	if (cost == 0 || fastest == 0)
 		return;
-	/* Three times the cost over the fastest block's time: the signal's
-	 * delivery and the handler double it in a real loop (measured:
-	 * tier/triad_plain/fast in delay mode), plus a margin. */
+	/* A multiple of the cost over the fastest block's time: in a real
+	 * loop the signal's delivery and the handler add to it, more in
+	 * proportion when sampling, whose mprotect()s cost less (measured:
+	 * tier/triad_plain/fast in delay mode, 2-3.6 times the cost), plus
+	 * a margin. */
 	double block_ns = (double)emu_transfer_ns(
 	        ACCESS_BLOCK_PAGES * m->page_size, fastest);
-	double need = 3.0 * (double)cost / block_ns;
+	double need = (sampled ? 5.0 : 3.0) * (double)cost / block_ns;
 	double d;
 	__atomic_load(&m->dilation, &d, __ATOMIC_ACQUIRE);
 	if (d != 0 && need > d)
 		__atomic_store(&m->dilation, &need, __ATOMIC_RELEASE);
+}
+
+void emu_access_dilate(struct emu_machine *m)
+{
+	/* The switch lock keeps the FIFO from going meanwhile. */
+	pthread_mutex_lock(&access_switch);
+	const struct emu_access *a = access_of(m);
+	if (a != NULL)
+		access_dilate(m, a->sampled);
+	pthread_mutex_unlock(&access_switch);
 }
 
 /* ---- Switching ---- */
@@ -607,10 +695,13 @@ static void access_free(struct emu_access *a)
 	free(a);
 }
 
-static int access_on(struct emu_machine *m)
+static void access_off(struct emu_machine *m);
+
+static int access_on(struct emu_machine *m, bool sampled)
 {
-	if (m->access != NULL)
+	if (m->access != NULL && m->access->sampled == sampled)
 		return 0;
+	access_off(m);
 	/* Valgrind reports a load from a protected page as an access outside
 	 * any mapping, with no address: the handler cannot tell it from a
 	 * wild pointer. */
@@ -635,6 +726,7 @@ static int access_on(struct emu_machine *m)
 		}
 	}
 	a->capacity = capacity;
+	a->sampled = sampled;
 	a->batch = capacity / 4 < ACCESS_EVICT_BATCH ? capacity / 4
 	                                             : ACCESS_EVICT_BATCH;
 	a->batch = a->batch > 0 ? a->batch : 1;
@@ -646,15 +738,18 @@ static int access_on(struct emu_machine *m)
 		return AML_ENOMEM;
 	}
 	if (emu_delaying(m))
-		emu_access_dilate(m);
+		access_dilate(m, sampled);
 	/* The caller's streams start afresh too, as its cache does: the same
-	 * loop then costs the same whatever ran before. */
+	 * loop then costs the same whatever ran before; and so does its
+	 * timeline in delay mode. */
 	memset(access_streams, 0, sizeof(access_streams));
+	access_paced = 0;
+	access_left = 0;
 	/* Listed before anything is protected: a fault must find it. */
 	__atomic_store_n(&access_machines[slot], m, __ATOMIC_SEQ_CST);
 	pthread_rwlock_wrlock(&m->lock);
 	__atomic_store_n(&m->access, a, __ATOMIC_RELEASE);
-	access_protect_all(m, PROT_NONE);
+	access_close_all(m, a);
 	pthread_rwlock_unlock(&m->lock);
 	return 0;
 }
@@ -666,7 +761,7 @@ static void access_off(struct emu_machine *m)
 		return;
 	pthread_rwlock_wrlock(&m->lock);
 	__atomic_store_n(&m->access, NULL, __ATOMIC_RELEASE);
-	access_protect_all(m, PROT_READ | PROT_WRITE);
+	access_open_all(m);
 	pthread_rwlock_unlock(&m->lock);
 	for (size_t i = 0; i < ACCESS_MACHINES_MAX; i++) {
 		if (access_machines[i] == m)
@@ -686,15 +781,17 @@ static struct emu_machine *access_machine(const struct aml_topology *t)
 	                 : NULL;
 }
 
-int aml_emu_set_access_accounting(const struct aml_topology *t, int on)
+int aml_emu_set_access_accounting(const struct aml_topology *t, int mode)
 {
 	struct emu_machine *m = access_machine(t);
-	if (m == NULL || (on != 0 && on != 1))
+	if (m == NULL ||
+	    (mode != AML_EMU_ACCESSES_OFF && mode != AML_EMU_ACCESSES_ON &&
+	     mode != AML_EMU_ACCESSES_SAMPLED))
 		return AML_EINVAL;
 	pthread_mutex_lock(&access_switch);
 	int err = 0;
-	if (on)
-		err = access_on(m);
+	if (mode != AML_EMU_ACCESSES_OFF)
+		err = access_on(m, mode == AML_EMU_ACCESSES_SAMPLED);
 	else
 		access_off(m);
 	pthread_mutex_unlock(&access_switch);
@@ -706,7 +803,10 @@ int aml_emu_access_accounting(const struct aml_topology *t)
 	struct emu_machine *m = access_machine(t);
 	if (m == NULL)
 		return AML_EINVAL;
-	return access_of(m) != NULL;
+	const struct emu_access *a = access_of(m);
+	if (a == NULL)
+		return AML_EMU_ACCESSES_OFF;
+	return a->sampled ? AML_EMU_ACCESSES_SAMPLED : AML_EMU_ACCESSES_ON;
 }
 
 int aml_emu_thread_accesses(const struct aml_topology *t,
@@ -733,8 +833,10 @@ int aml_emu_thread_accesses(const struct aml_topology *t,
 
 void emu_access_mapped(struct emu_machine *m, void *ptr, size_t size)
 {
-	if (access_of(m) != NULL)
-		mprotect(ptr, size, PROT_NONE);
+	const struct emu_access *a = access_of(m);
+	if (a != NULL)
+		access_close_blocks(m, a, (uintptr_t)ptr,
+		                    (size + m->page_size - 1) >> m->page_shift);
 }
 
 void emu_access_forget(struct emu_machine *m, uintptr_t start, size_t size)
@@ -752,7 +854,10 @@ void emu_access_forget(struct emu_machine *m, uintptr_t start, size_t size)
 		/* What stays mapped of it is closed now; the rest goes. A
 		 * hole is never re-protected: the address may be another
 		 * mapping's by then. */
-		mprotect((void *)b->start, bytes, PROT_NONE);
+		if (!a->sampled)
+			mprotect((void *)b->start, bytes, PROT_NONE);
+		else if (b->start < start || b->start >= start + size)
+			mprotect((void *)b->start, m->page_size, PROT_NONE);
 		b->start = 0;
 	}
 	access_unlock(a);

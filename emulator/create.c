@@ -261,8 +261,8 @@ int aml_emu_create(struct aml_topology **out,
 		err = aml_topology_finish(t, false);
 	if (err == 0 && m->spec.mode == AML_EMU_DELAY)
 		err = aml_emu_set_mode(t, AML_EMU_DELAY);
-	if (err == 0 && m->spec.accesses)
-		err = aml_emu_set_access_accounting(t, 1);
+	if (err == 0 && m->spec.accesses != AML_EMU_ACCESSES_OFF)
+		err = aml_emu_set_access_accounting(t, m->spec.accesses);
 	if (err != 0) {
 		aml_topology_destroy(&t);
 		return err;

@@ -621,16 +621,17 @@ spec_scale(struct spec_parser *p, size_t item, size_t pos, size_t *end)
 	return 0;
 }
 
-/* One of two words as the value of `key`, given once: *second says which.
- * From pos, past the '='. */
+/* One of nwords words as the value of `key`, given once: *choice says
+ * which. From pos, past the '='. */
 static int spec_choice(struct spec_parser *p,
                        size_t item,
                        size_t pos,
                        size_t *end,
                        const char *key,
-                       const char *const words[2],
+                       const char *const *words,
+                       size_t nwords,
                        bool *seen,
-                       bool *second)
+                       size_t *choice)
 {
 	const char *t = p->text;
 	char q[QUOTE_SIZE];
@@ -643,17 +644,22 @@ static int spec_choice(struct spec_parser *p,
 		value_end--;
 	if (value_end == pos)
 		return emu_spec_fail(p, item, "empty value for \"%s\"", key);
-	if (spec_is(t + pos, value_end - pos, words[0]))
-		*second = false;
-	else if (spec_is(t + pos, value_end - pos, words[1]))
-		*second = true;
-	else
-		return emu_spec_fail(
-		        p, pos, "unknown %s %s (use %s or %s)", key,
-		        emu_spec_quote(q, t + pos, value_end - pos), words[0],
-		        words[1]);
-	*seen = true;
-	return 0;
+	for (size_t i = 0; i < nwords; i++) {
+		if (spec_is(t + pos, value_end - pos, words[i])) {
+			*choice = i;
+			*seen = true;
+			return 0;
+		}
+	}
+	/* "use a or b", "use a, b or c" */
+	char use[64] = "";
+	for (size_t i = 0; i < nwords; i++) {
+		const char *sep = i == 0 ? "" : i + 1 < nwords ? ", " : " or ";
+		size_t len = strlen(use);
+		snprintf(use + len, sizeof(use) - len, "%s%s", sep, words[i]);
+	}
+	return emu_spec_fail(p, pos, "unknown %s %s (use %s)", key,
+	                     emu_spec_quote(q, t + pos, value_end - pos), use);
 }
 
 /* mode=account|delay from pos (past the '='). */
@@ -661,11 +667,11 @@ static int
 spec_mode(struct spec_parser *p, size_t item, size_t pos, size_t *end)
 {
 	static const char *const words[2] = {"account", "delay"};
-	bool delay = false;
-	int err = spec_choice(p, item, pos, end, "mode", words, &p->mode_seen,
-	                      &delay);
+	size_t choice = 0;
+	int err = spec_choice(p, item, pos, end, "mode", words, 2,
+	                      &p->mode_seen, &choice);
 	if (err == 0)
-		p->spec.mode = delay ? AML_EMU_DELAY : AML_EMU_ACCOUNT;
+		p->spec.mode = choice == 1 ? AML_EMU_DELAY : AML_EMU_ACCOUNT;
 	return err;
 }
 
@@ -674,20 +680,28 @@ static int
 spec_placement(struct spec_parser *p, size_t item, size_t pos, size_t *end)
 {
 	static const char *const words[2] = {"touch", "map"};
-	int err = spec_choice(p, item, pos, end, "placement", words,
-	                      &p->placement_seen, &p->spec.place_at_map);
-	if (err == 0)
-		p->spec.place_at_touch = !p->spec.place_at_map;
+	size_t choice = 0;
+	int err = spec_choice(p, item, pos, end, "placement", words, 2,
+	                      &p->placement_seen, &choice);
+	if (err == 0) {
+		p->spec.place_at_map = choice == 1;
+		p->spec.place_at_touch = choice == 0;
+	}
 	return err;
 }
 
-/* accesses=off|on from pos (past the '='). */
+/* accesses=off|on|sampled from pos (past the '='): the words in the order
+ * of AML_EMU_ACCESSES_OFF, _ON and _SAMPLED. */
 static int
 spec_accesses(struct spec_parser *p, size_t item, size_t pos, size_t *end)
 {
-	static const char *const words[2] = {"off", "on"};
-	return spec_choice(p, item, pos, end, "accesses", words,
-	                   &p->accesses_seen, &p->spec.accesses);
+	static const char *const words[3] = {"off", "on", "sampled"};
+	size_t choice = 0;
+	int err = spec_choice(p, item, pos, end, "accesses", words, 3,
+	                      &p->accesses_seen, &choice);
+	if (err == 0)
+		p->spec.accesses = (int)choice;
+	return err;
 }
 
 /* sockets=N from pos (past the '='); checked against the vcpus once the

@@ -14,7 +14,8 @@
  *           | 'mode' '=' ('account' | 'delay')
  *           | 'placement' '=' ('touch' | 'map')   when pages are placed (said
  *                                   touch: even without privilege)
- *           | 'accesses' '=' ('off' | 'on')   access accounting
+ *           | 'accesses' '=' ('off' | 'on' | 'sampled')   access
+ *                                   accounting
  *           | 'sockets' '=' int           QEMU's sockets (-smp)
  *   field  := key '=' value
  *   '#' starts a comment that runs to the end of the line; blanks (space,
@@ -118,9 +119,11 @@ struct aml_emu_spec {
 	/** placement=touch, said: at first touch even where only the
 	 * program's own touches can be reported (UFFD_USER_MODE_ONLY). */
 	bool place_at_touch;
-	/** accesses=on: ordinary loads and stores are accounted
-	 * (aml_emu_set_access_accounting()). */
-	bool accesses;
+	/** accesses=on or sampled: ordinary loads and stores are
+	 * accounted, AML_EMU_ACCESSES_ON or AML_EMU_ACCESSES_SAMPLED
+	 * (aml_emu_set_access_accounting()); AML_EMU_ACCESSES_OFF by
+	 * default. */
+	int accesses;
 	/** Access items, in the order given. */
 	size_t naccess;
 	struct aml_emu_spec_access access[AML_EMU_ACCESS_MAX];

@@ -65,7 +65,10 @@ size_t Block()
 	return AML_EMU_ACCESS_BLOCK_PAGES * Page();
 }
 
-class EmulatorAccess : public ::testing::Test
+// Each test runs with every page of a block protected and with its first
+// page only (AML_EMU_ACCESSES_ON and _SAMPLED): loops that enter every
+// block cost the same.
+class EmulatorAccess : public ::testing::TestWithParam<int>
 {
       protected:
 	void SetUp() override
@@ -75,7 +78,7 @@ class EmulatorAccess : public ::testing::Test
 		        << error.reason;
 		slow = aml_topology_device(t, 0);
 		fast = aml_topology_device(t, 1);
-		int err = aml_emu_set_access_accounting(t, 1);
+		int err = aml_emu_set_access_accounting(t, GetParam());
 		if (err == AML_ENOTSUP)
 			GTEST_SKIP() << "access accounting is refused here "
 			                "(valgrind)";
@@ -125,13 +128,13 @@ uint64_t ReadEveryPage(const volatile char *p, size_t size)
 	return sum;
 }
 
-TEST_F(EmulatorAccess, WritesChargeEachBlockOnceAtWriteBandwidth)
+TEST_P(EmulatorAccess, WritesChargeEachBlockOnceAtWriteBandwidth)
 {
 	size_t blocks = 4, size = blocks * Block();
 	char *p = static_cast<char *>(aml_device_map(slow, size));
 	ASSERT_NE(p, nullptr);
-	ASSERT_EQ(aml_emu_set_access_accounting(t, 1), 0);
-	EXPECT_EQ(aml_emu_access_accounting(t), 1);
+	ASSERT_EQ(aml_emu_set_access_accounting(t, GetParam()), 0);
+	EXPECT_EQ(aml_emu_access_accounting(t), GetParam());
 	uint64_t before = Mine();
 	WriteEveryPage(p, size);
 	EXPECT_EQ(Mine() - before,
@@ -148,13 +151,13 @@ TEST_F(EmulatorAccess, WritesChargeEachBlockOnceAtWriteBandwidth)
 	EXPECT_EQ(aml_device_unmap(slow, p, size), 0);
 }
 
-TEST_F(EmulatorAccess, ReadsChargeReadBandwidthOnTheirDevice)
+TEST_P(EmulatorAccess, ReadsChargeReadBandwidthOnTheirDevice)
 {
 	size_t blocks = 3, size = blocks * Block();
 	char *p = static_cast<char *>(aml_device_map(fast, size));
 	ASSERT_NE(p, nullptr);
 	std::memset(p, 1, size); // placed, before accounting
-	ASSERT_EQ(aml_emu_set_access_accounting(t, 1), 0);
+	ASSERT_EQ(aml_emu_set_access_accounting(t, GetParam()), 0);
 	uint64_t before = Mine();
 	EXPECT_EQ(ReadEveryPage(p, size), size / Page());
 	EXPECT_EQ(Mine() - before,
@@ -170,7 +173,7 @@ TEST_F(EmulatorAccess, ReadsChargeReadBandwidthOnTheirDevice)
 	EXPECT_EQ(aml_device_unmap(fast, p, size), 0);
 }
 
-TEST_F(EmulatorAccess, OffChargesNothing)
+TEST_P(EmulatorAccess, OffChargesNothing)
 {
 	size_t size = 4 * Block();
 	char *p = static_cast<char *>(aml_device_map(slow, size));
@@ -182,7 +185,7 @@ TEST_F(EmulatorAccess, OffChargesNothing)
 	EXPECT_EQ(Mine(), before);
 	EXPECT_EQ(Stats(0).access_pages_written, 0u);
 	// On, then off: nothing either.
-	ASSERT_EQ(aml_emu_set_access_accounting(t, 1), 0);
+	ASSERT_EQ(aml_emu_set_access_accounting(t, GetParam()), 0);
 	ASSERT_EQ(aml_emu_set_access_accounting(t, 0), 0);
 	before = Mine();
 	WriteEveryPage(p, size);
@@ -190,13 +193,13 @@ TEST_F(EmulatorAccess, OffChargesNothing)
 	EXPECT_EQ(aml_device_unmap(slow, p, size), 0);
 }
 
-TEST_F(EmulatorAccess, BeyondTheCacheEveryPassCounts)
+TEST_P(EmulatorAccess, BeyondTheCacheEveryPassCounts)
 {
 	size_t blocks = AML_EMU_ACCESS_CACHE_BYTES / Block() + 2;
 	size_t size = blocks * Block();
 	char *p = static_cast<char *>(aml_device_map(slow, size));
 	ASSERT_NE(p, nullptr);
-	ASSERT_EQ(aml_emu_set_access_accounting(t, 1), 0);
+	ASSERT_EQ(aml_emu_set_access_accounting(t, GetParam()), 0);
 	uint64_t one_pass = kSlowWriteLat + blocks * Ceil(Block(), kSlowWrite);
 	for (int pass = 0; pass < 2; pass++) {
 		uint64_t before = Mine();
@@ -209,14 +212,14 @@ TEST_F(EmulatorAccess, BeyondTheCacheEveryPassCounts)
 	EXPECT_EQ(aml_device_unmap(slow, p, size), 0);
 }
 
-TEST_F(EmulatorAccess, EachThreadPaysItsOwnAccesses)
+TEST_P(EmulatorAccess, EachThreadPaysItsOwnAccesses)
 {
 	size_t size = 2 * Block();
 	char *mine = static_cast<char *>(aml_device_map(slow, size));
 	char *theirs = static_cast<char *>(aml_device_map(fast, size));
 	ASSERT_NE(mine, nullptr);
 	ASSERT_NE(theirs, nullptr);
-	ASSERT_EQ(aml_emu_set_access_accounting(t, 1), 0);
+	ASSERT_EQ(aml_emu_set_access_accounting(t, GetParam()), 0);
 	uint64_t before = Mine();
 	uint64_t other = 0, other_pages = 0;
 	std::thread([&] {
@@ -239,7 +242,7 @@ TEST_F(EmulatorAccess, EachThreadPaysItsOwnAccesses)
 	aml_device_unmap(fast, theirs, size);
 }
 
-TEST_F(EmulatorAccess, CopiesAreChargedOnceByTheCopy)
+TEST_P(EmulatorAccess, CopiesAreChargedOnceByTheCopy)
 {
 	size_t size = 2 * Block();
 	char *src = static_cast<char *>(aml_device_map(slow, size));
@@ -248,7 +251,7 @@ TEST_F(EmulatorAccess, CopiesAreChargedOnceByTheCopy)
 	ASSERT_NE(dst, nullptr);
 	std::memset(src, 3, size);
 	std::memset(dst, 0, size);
-	ASSERT_EQ(aml_emu_set_access_accounting(t, 1), 0);
+	ASSERT_EQ(aml_emu_set_access_accounting(t, GetParam()), 0);
 	uint64_t cost = 0;
 	ASSERT_EQ(aml_emu_copy_cost(t, dst, src, size, &cost), 0);
 	uint64_t before = Mine();
@@ -262,7 +265,7 @@ TEST_F(EmulatorAccess, CopiesAreChargedOnceByTheCopy)
 	aml_device_unmap(fast, dst, size);
 }
 
-TEST_F(EmulatorAccess, TheKernelCannotReachProtectedPagesUntilOff)
+TEST_P(EmulatorAccess, TheKernelCannotReachProtectedPagesUntilOff)
 {
 	size_t size = Block();
 	char *p = static_cast<char *>(aml_device_map(slow, size));
@@ -271,7 +274,7 @@ TEST_F(EmulatorAccess, TheKernelCannotReachProtectedPagesUntilOff)
 	int fds[2];
 	ASSERT_EQ(pipe(fds), 0);
 	ASSERT_EQ(write(fds[1], "ab", 2), 2);
-	ASSERT_EQ(aml_emu_set_access_accounting(t, 1), 0);
+	ASSERT_EQ(aml_emu_set_access_accounting(t, GetParam()), 0);
 	errno = 0;
 	EXPECT_EQ(read(fds[0], p, 1), -1);
 	EXPECT_EQ(errno, EFAULT);
@@ -283,9 +286,9 @@ TEST_F(EmulatorAccess, TheKernelCannotReachProtectedPagesUntilOff)
 	aml_device_unmap(slow, p, size);
 }
 
-TEST_F(EmulatorAccess, MapsUnmapsAndRemapsWhileOn)
+TEST_P(EmulatorAccess, MapsUnmapsAndRemapsWhileOn)
 {
-	ASSERT_EQ(aml_emu_set_access_accounting(t, 1), 0);
+	ASSERT_EQ(aml_emu_set_access_accounting(t, GetParam()), 0);
 	for (int round = 0; round < 3; round++) {
 		size_t size = 3 * Block();
 		char *p = static_cast<char *>(aml_device_map(slow, size));
@@ -303,10 +306,10 @@ TEST_F(EmulatorAccess, MapsUnmapsAndRemapsWhileOn)
 	}
 }
 
-TEST_F(EmulatorAccess, PopulateAndPlacementStillWork)
+TEST_P(EmulatorAccess, PopulateAndPlacementStillWork)
 {
 	size_t size = 2 * Block();
-	ASSERT_EQ(aml_emu_set_access_accounting(t, 1), 0);
+	ASSERT_EQ(aml_emu_set_access_accounting(t, GetParam()), 0);
 	char *p = static_cast<char *>(aml_device_map(fast, size));
 	ASSERT_NE(p, nullptr);
 	WriteEveryPage(p, size);
@@ -331,13 +334,13 @@ TEST_F(EmulatorAccess, PopulateAndPlacementStillWork)
 	aml_topology_unmap(t, p, size);
 }
 
-TEST_F(EmulatorAccess, AForkedChildKeepsAccounting)
+TEST_P(EmulatorAccess, AForkedChildKeepsAccounting)
 {
 	size_t size = 2 * Block();
 	char *p = static_cast<char *>(aml_device_map(slow, size));
 	ASSERT_NE(p, nullptr);
 	std::memset(p, 0, size);
-	ASSERT_EQ(aml_emu_set_access_accounting(t, 1), 0);
+	ASSERT_EQ(aml_emu_set_access_accounting(t, GetParam()), 0);
 	p[0] = 1; // the first block open in the parent
 	EXPECT_TRUE(aml_testing::InChild([&] {
 		struct aml_emu_clock c0, c1;
@@ -360,11 +363,11 @@ void NullDeref()
 	p[0] = 1;
 }
 
-TEST_F(EmulatorAccess, RealSegfaultsStillKill)
+TEST_P(EmulatorAccess, RealSegfaultsStillKill)
 {
 	// The emulator runs a fault thread: fork and re-run to the death.
 	::testing::FLAGS_gtest_death_test_style = "threadsafe";
-	ASSERT_EQ(aml_emu_set_access_accounting(t, 1), 0);
+	ASSERT_EQ(aml_emu_set_access_accounting(t, GetParam()), 0);
 	// Killed by SIGSEGV; under AddressSanitizer (whose handler the
 	// emulator's chains to), by the report it makes.
 	EXPECT_DEATH(NullDeref(), "");
@@ -376,7 +379,7 @@ TEST_F(EmulatorAccess, RealSegfaultsStillKill)
 	munmap(other, Page());
 }
 
-TEST_F(EmulatorAccess, SpecItemTurnsItOn)
+TEST_P(EmulatorAccess, SpecItemTurnsItOn)
 {
 	struct aml_topology *on = nullptr;
 	struct aml_emu_error error = {};
@@ -384,21 +387,30 @@ TEST_F(EmulatorAccess, SpecItemTurnsItOn)
 	        aml_emu_create(&on, (Spec() + ";accesses=on").c_str(), &error),
 	        0)
 	        << error.reason;
-	EXPECT_EQ(aml_emu_access_accounting(on), 1);
+	EXPECT_EQ(aml_emu_access_accounting(on), AML_EMU_ACCESSES_ON);
+	aml_topology_destroy(&on);
+	ASSERT_EQ(aml_emu_create(&on, (Spec() + ";accesses=sampled").c_str(),
+	                         &error),
+	          0)
+	        << error.reason;
+	EXPECT_EQ(aml_emu_access_accounting(on), AML_EMU_ACCESSES_SAMPLED);
 	aml_topology_destroy(&on);
 	ASSERT_EQ(aml_emu_create(&on, "single;accesses=off", &error), 0);
 	EXPECT_EQ(aml_emu_access_accounting(on), 0);
 	aml_topology_destroy(&on);
 	EXPECT_EQ(aml_emu_create(&on, "single;accesses=yes", &error),
 	          AML_EINVAL);
+	EXPECT_NE(std::string(error.reason).find("use off, on or sampled"),
+	          std::string::npos)
+	        << error.reason;
 	EXPECT_EQ(aml_emu_create(&on, "single;accesses=on;accesses=on", &error),
 	          AML_EINVAL);
 }
 
-TEST_F(EmulatorAccess, BadInputIsRefused)
+TEST_P(EmulatorAccess, BadInputIsRefused)
 {
 	EXPECT_EQ(aml_emu_set_access_accounting(nullptr, 1), AML_EINVAL);
-	EXPECT_EQ(aml_emu_set_access_accounting(t, 2), AML_EINVAL);
+	EXPECT_EQ(aml_emu_set_access_accounting(t, 3), AML_EINVAL);
 	EXPECT_EQ(aml_emu_set_access_accounting(t, -1), AML_EINVAL);
 	EXPECT_EQ(aml_emu_access_accounting(nullptr), AML_EINVAL);
 	EXPECT_EQ(aml_emu_access_accounting(t), 0); // unchanged
@@ -414,5 +426,68 @@ TEST_F(EmulatorAccess, BadInputIsRefused)
 	EXPECT_EQ(aml_emu_thread_accesses(real, 0, &a), AML_EINVAL);
 	aml_topology_destroy(&real);
 }
+
+// Sampled: a block is seen through its first page only. The rest of it
+// stays open, to the program and to the kernel alike.
+TEST_P(EmulatorAccess, SampledSeesABlockThroughItsFirstPage)
+{
+	if (GetParam() != AML_EMU_ACCESSES_SAMPLED)
+		GTEST_SKIP() << "sampling only";
+	size_t size = 2 * Block();
+	char *p = static_cast<char *>(aml_device_map(slow, size));
+	ASSERT_NE(p, nullptr);
+	std::memset(p, 0, size);
+	int fds[2];
+	ASSERT_EQ(pipe(fds), 0);
+	ASSERT_EQ(write(fds[1], "abc", 3), 3);
+	ASSERT_EQ(aml_emu_set_access_accounting(t, GetParam()), 0);
+	uint64_t before = Mine();
+	// Past the first page: nothing protected, nothing charged.
+	EXPECT_EQ(read(fds[0], p + Page(), 1), 1);
+	p[Block() + Page()] = 1;
+	EXPECT_EQ(Mine(), before);
+	// The first page is the block's sample.
+	errno = 0;
+	EXPECT_EQ(read(fds[0], p, 1), -1);
+	EXPECT_EQ(errno, EFAULT);
+	p[0] = 1;
+	EXPECT_EQ(Mine() - before, kSlowWriteLat + Ceil(Block(), kSlowWrite));
+	EXPECT_EQ(Stats(0).access_pages_written, AML_EMU_ACCESS_BLOCK_PAGES);
+	ASSERT_EQ(aml_emu_set_access_accounting(t, 0), 0);
+	EXPECT_EQ(p[Page()], 'a');
+	close(fds[0]);
+	close(fds[1]);
+	aml_device_unmap(slow, p, size);
+}
+
+TEST_P(EmulatorAccess, SwitchingBetweenModesStartsAfresh)
+{
+	size_t size = Block();
+	char *p = static_cast<char *>(aml_device_map(slow, size));
+	ASSERT_NE(p, nullptr);
+	ASSERT_EQ(aml_emu_set_access_accounting(t, GetParam()), 0);
+	WriteEveryPage(p, size);
+	int other = GetParam() == AML_EMU_ACCESSES_ON ? AML_EMU_ACCESSES_SAMPLED
+	                                              : AML_EMU_ACCESSES_ON;
+	ASSERT_EQ(aml_emu_set_access_accounting(t, other), 0);
+	EXPECT_EQ(aml_emu_access_accounting(t), other);
+	// The cache model starts empty: the block is charged again.
+	uint64_t before = Mine();
+	WriteEveryPage(p, size);
+	EXPECT_EQ(Mine() - before, kSlowWriteLat + Ceil(Block(), kSlowWrite));
+	ASSERT_EQ(aml_emu_set_access_accounting(t, 0), 0);
+	aml_device_unmap(slow, p, size);
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryPageAndSampled,
+                         EmulatorAccess,
+                         ::testing::Values(AML_EMU_ACCESSES_ON,
+                                           AML_EMU_ACCESSES_SAMPLED),
+                         [](const ::testing::TestParamInfo<int> &info) {
+	                         return std::string(
+	                                 info.param == AML_EMU_ACCESSES_ON
+	                                         ? "EveryPage"
+	                                         : "Sampled");
+                         });
 
 } // namespace

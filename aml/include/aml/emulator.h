@@ -282,6 +282,15 @@ int aml_emu_stats(const struct aml_topology *topology,
 /** Sequential streams per thread whose blocks pay no latency. */
 #define AML_EMU_ACCESS_STREAMS 16
 
+/** aml_emu_set_access_accounting(): no access accounting. */
+#define AML_EMU_ACCESSES_OFF 0
+/** aml_emu_set_access_accounting(): every page of a block outside the
+ * cache model is protected, so any access to it is seen. */
+#define AML_EMU_ACCESSES_ON 1
+/** aml_emu_set_access_accounting(): only the first page of each block is
+ * protected; an access to the block is seen when it touches that page. */
+#define AML_EMU_ACCESSES_SAMPLED 2
+
 /**
  * Account for the program's ordinary loads and stores to emulated memory:
  * with no aml call in its loops, each thread's accesses are charged to its
@@ -300,27 +309,41 @@ int aml_emu_stats(const struct aml_topology *topology,
  * cache, and a SIGSEGV handler, installed at the first switch on and
  * chaining to the handler it replaced for every fault that is not an
  * emulated access, opens the blocks. While on, the kernel's own accesses
- * to emulated memory outside the cache fail: read(2) into an emulated
- * buffer returns EFAULT. A program that protects emulated memory itself,
- * or whose allocator's own memory is emulated, must leave this off.
- * Off by default, or with `accesses=on` in the spec.
+ * to protected emulated memory fail: read(2) into it returns EFAULT. A
+ * program that protects emulated memory itself, or whose allocator's own
+ * memory is emulated, must leave this off.
+ *
+ * AML_EMU_ACCESSES_ON protects every page of a block: every access is
+ * seen. AML_EMU_ACCESSES_SAMPLED protects a block's first page only, the
+ * sample that stands for the block: a sweep, which enters every block,
+ * costs the same as with ON, at a sixteenth of the protection changes
+ * (what a fault costs goes by them); an access that skips a block's first
+ * page, or a store to a block whose first page was only read, is not
+ * seen. Sampling costs two VMAs per block of emulated memory
+ * (vm.max_map_count); a block that cannot be protected is not seen.
+ * Off by default; `accesses=on` or `accesses=sampled` in the spec.
  * @param topology an emulated topology.
- * @param on 1 to account, 0 to stop (every mapping is opened again).
- * @return 0 (also when already in that state); AML_EINVAL for NULL, a
- *         topology that is not emulated, or @p on other than 0 and 1;
+ * @param mode AML_EMU_ACCESSES_OFF (every mapping is opened again),
+ *        AML_EMU_ACCESSES_ON or AML_EMU_ACCESSES_SAMPLED. Switching
+ *        between ON and SAMPLED turns accounting off and on again: the
+ *        cache model starts empty.
+ * @return 0 (also when already in that mode); AML_EINVAL for NULL, a
+ *         topology that is not emulated, or another @p mode;
  *         AML_ENOMEM when the cache model cannot be allocated, the handler
  *         cannot be installed, or 16 machines account already;
  *         AML_ENOTSUP under valgrind, which does not report a load from
  *         a protected page as such (aml_emu_create() with `accesses=on`
- *         fails the same way).
+ *         or `sampled` fails the same way).
  * @note Thread-safe; other threads' accesses are accounted from their
  *       next fault.
  */
-int aml_emu_set_access_accounting(const struct aml_topology *topology, int on);
+int aml_emu_set_access_accounting(const struct aml_topology *topology,
+                                  int mode);
 
 /**
- * Is access accounting on?
- * @return 1 or 0; AML_EINVAL for NULL or a topology that is not emulated.
+ * Which access accounting is on.
+ * @return AML_EMU_ACCESSES_OFF, _ON or _SAMPLED; AML_EINVAL for NULL or a
+ *         topology that is not emulated.
  * @note Thread-safe.
  */
 int aml_emu_access_accounting(const struct aml_topology *topology);

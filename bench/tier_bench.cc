@@ -842,8 +842,9 @@ BENCHMARK_CAPTURE(BM_MatmulScratchpad, slow_scratchpad, false)
         ->Iterations(3);
 // Plain loops: no aml call inside, the emulator's access accounting
 // charges them (modelled_ns: modelled ns per iteration). One iteration of
-// the triad's 10 passes: in delay mode, its slow tier takes about a minute
-// here (access accounting raises the dilation, docs/emulator.md).
+// the triad's 10 passes: in delay mode, its slow tier takes 5-100 s here,
+// depending on the machine and the load (access accounting raises the
+// dilation, docs/emulator.md).
 BENCHMARK_CAPTURE(BM_Triad, plain_slow, kSlow, kStreamPasses, true)
         ->Name("tier/triad_plain/slow")
         ->UseManualTime()

@@ -10,6 +10,9 @@
 //   memcpy per row into a buffer, the peer a programmer writes.
 // - scratchpad/pull_hit/aml: pull and release a tile already in a slot,
 //   the bookkeeping alone.
+// - scratchpad/miss/slots/<N>: a miss of a 512 B tile with N slots in use
+//   (10 to 10^4), for the growth of the slot index with the number of
+//   slots.
 // Both sides copy with the calling thread (aml through a seq dma engine),
 // on this machine's memory: the figures are the overhead of the slot
 // index, LRU and pins, not a tier effect.
@@ -29,14 +32,20 @@ namespace
 
 constexpr size_t kRows = 1024; // a 1024 x 1024 array of doubles, 8 MiB
 
-// The array, its tiling in square tiles of range(0) bytes, and an area on
-// this machine for the slots.
+// The array, its tiling in tiles of range(0) bytes (rows x cols, cols =
+// rows or 2 x rows, so that every power of two from 8 B has a shape), and
+// an area on this machine for nslots slots.
 struct Fixture {
-	explicit Fixture(size_t tile_bytes) : array(kRows * kRows, 1.0), side(1)
+	explicit Fixture(size_t tile_bytes, size_t nslots = 1)
+	    : array(kRows * kRows, 1.0)
 	{
-		while ((side * 2) * (side * 2) * sizeof(double) <= tile_bytes)
-			side *= 2;
-		size_t dims[] = {kRows, kRows}, tile[] = {side, side};
+		while (rows * cols * 2 * sizeof(double) <= tile_bytes) {
+			if (cols == rows)
+				cols *= 2;
+			else
+				rows *= 2;
+		}
+		size_t dims[] = {kRows, kRows}, tile[] = {rows, cols};
 		aml_layout_init(&layout, array.data(), AML_LAYOUT_ORDER_C,
 		                sizeof(double), 2, dims, nullptr);
 		const struct aml_topology *t = aml_topology_default();
@@ -50,7 +59,7 @@ struct Fixture {
 		                          nullptr) == 0 &&
 		     aml_dma_seq_create(&dma, nullptr) == 0 &&
 		     aml_scratchpad_init(&sp, &tiles.base, &area.base, dma,
-		                         1) == 0;
+		                         nslots) == 0;
 	}
 	~Fixture()
 	{
@@ -60,7 +69,7 @@ struct Fixture {
 		aml_tiling_nd_fini(&tiles);
 	}
 	std::vector<double> array;
-	size_t side;
+	size_t rows = 1, cols = 1;
 	struct aml_layout layout;
 	AML_TILING_ND_DECL(tiles) = {};
 	AML_AREA_DEVICE_DECL(area) = {};
@@ -71,12 +80,13 @@ struct Fixture {
 
 void TileSizes(benchmark::internal::Benchmark *b)
 {
-	b->Arg(512)->Arg(2 << 10)->Arg(8 << 10)->Arg(32 << 10)->Arg(512 << 10);
+	b->Arg(512)->Arg(2 << 10)->Arg(4 << 10)->Arg(8 << 10)->Arg(32 << 10);
+	b->Arg(512 << 10);
 }
 
 void SetTileBytes(benchmark::State &state, const Fixture &f)
 {
-	state.SetBytesProcessed((int64_t)(state.iterations() * f.side * f.side *
+	state.SetBytesProcessed((int64_t)(state.iterations() * f.rows * f.cols *
 	                                  sizeof(double)));
 }
 
@@ -111,13 +121,13 @@ void BM_PullMissByHand(benchmark::State &state)
 		state.SkipWithError("set-up failed");
 		return;
 	}
-	std::vector<double> buffer(f.side * f.side);
+	std::vector<double> buffer(f.rows * f.cols);
 	size_t tile = 0;
 	for (auto _ : state) {
-		const double *src = f.array.data() + tile * f.side;
-		for (size_t r = 0; r < f.side; r++)
-			std::memcpy(buffer.data() + r * f.side, src + r * kRows,
-			            f.side * sizeof(double));
+		const double *src = f.array.data() + tile * f.cols;
+		for (size_t r = 0; r < f.rows; r++)
+			std::memcpy(buffer.data() + r * f.cols, src + r * kRows,
+			            f.cols * sizeof(double));
 		benchmark::ClobberMemory();
 		tile ^= 1;
 	}
@@ -139,6 +149,40 @@ void BM_PullHit(benchmark::State &state)
 	}
 }
 
+// A miss with N slots, all full: tiles 0..N visited in turn, so that LRU
+// evicts the one needed next and every pull misses. 512 B tiles (8 x 8),
+// 16384 of them. The time grows with N by the index (docs/scratchpad.md)
+// and by the memory the N tiles and slots span (caches: 10^4 slots and
+// their tiles are 10 MiB).
+void BM_PullMissSlots(benchmark::State &state)
+{
+	size_t nslots = (size_t)state.range(0);
+	Fixture f(512, nslots);
+	if (!f.ok) {
+		state.SkipWithError("set-up failed");
+		return;
+	}
+	size_t slot, tile = 0;
+	for (auto _ : state) {
+		if (aml_scratchpad_pull(&f.sp, tile, 0, &slot) != 0) {
+			state.SkipWithError("pull failed");
+			break;
+		}
+		aml_scratchpad_release(&f.sp, slot);
+		tile = tile == nslots ? 0 : tile + 1;
+	}
+	struct aml_scratchpad_stats stats = {};
+	aml_scratchpad_stats(&f.sp, &stats);
+	if (stats.hits != 0)
+		state.SkipWithError("a pull hit: the benchmark is wrong");
+	state.SetItemsProcessed(state.iterations());
+}
+
+void Slots(benchmark::internal::Benchmark *b)
+{
+	b->Arg(10)->Arg(100)->Arg(1000)->Arg(10000);
+}
+
 } // namespace
 
 BENCHMARK(BM_PullMiss)->Name("scratchpad/pull_miss/aml")->Apply(TileSizes);
@@ -146,3 +190,4 @@ BENCHMARK(BM_PullMissByHand)
         ->Name("scratchpad/pull_miss/by_hand")
         ->Apply(TileSizes);
 BENCHMARK(BM_PullHit)->Name("scratchpad/pull_hit/aml");
+BENCHMARK(BM_PullMissSlots)->Name("scratchpad/miss/slots")->Apply(Slots);

@@ -258,9 +258,11 @@ static void *fault_thread(void *arg)
  * closed (their thread is not in the child) and new ones made. */
 static int fault_start(struct emu_machine *m)
 {
-	pid_t self = getpid();
-	if (m->uffd_pid == self)
+	/* Set by this process only: fork.c clears it in a child. Asked
+	 * every map, and getpid() is a system call. */
+	if (m->uffd_pid != 0)
 		return 0;
+	pid_t self = getpid();
 	emu_fault_fini(m);
 	enum emu_fault_reports reports;
 	m->uffd = fault_open(m->spec.place_at_touch, &reports);

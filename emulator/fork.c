@@ -39,6 +39,9 @@ static void emu_fork_child(struct aml_fork_hook *hook)
 	struct emu_machine *m = emu_forked(hook);
 	pthread_mutex_init(&m->clocks_lock, NULL);
 	pthread_rwlock_init(&m->lock, NULL);
+	/* The parent's userfaultfd and fault thread are not this process's:
+	 * its first map opens its own (fault.c). */
+	m->uffd_pid = 0;
 }
 
 const struct aml_fork_ops emu_fork_ops = {

@@ -189,11 +189,10 @@ static int scratchpad_async_load(struct aml_scratchpad *sp,
 	}
 	size_t v;
 	int err = aml_scratchpad_claim(sp, tile, &v);
-	struct aml_layout sl, tl;
+	size_t bytes = 0;
 	if (err == 0) {
-		err = aml_scratchpad_layouts(sp, v, tile, &sl, &tl);
-		if (err == 0)
-			err = aml_dma_async_copy(sp->dma, &x->dma, &sl, &tl);
+		err = aml_scratchpad_submit(sp, v, tile, AML_SCRATCHPAD_TO_SLOT,
+		                            &x->dma, &bytes);
 		if (err != 0)
 			aml_scratchpad_unclaim(sp, v);
 	}
@@ -209,7 +208,7 @@ static int scratchpad_async_load(struct aml_scratchpad *sp,
 	s->xfer = x;
 	aml_scratchpad_count_miss(sp, v, flags);
 	sp->stats.copies++;
-	sp->stats.bytes_pulled += aml_layout_bytes(&sl);
+	sp->stats.bytes_pulled += bytes;
 	*slot = v;
 	*request = scratchpad_ticket_handle(sp, t);
 	return 0;

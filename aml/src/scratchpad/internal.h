@@ -25,6 +25,8 @@
 #include <stdint.h>
 
 #include <aml/dma.h>
+#include <aml/dma/plan.h>
+#include <aml/layout.h>
 #include <aml/scratchpad.h>
 
 #include "aml/src/fork.h"
@@ -96,7 +98,30 @@ struct aml_scratchpad_ticket {
 	struct aml_scratchpad_xfer *xfer;
 };
 
+/* The copy of a full tile, planned once at init (aml/dma/plan.h): every
+ * tile whose layout has tile 0's shape (all of them but RESIZE border
+ * tiles) is copied by this plan with its two addresses set, so a miss
+ * does not plan again what init planned (aml_dma_plan_layouts() sorts and
+ * merges the dimensions and checks the spans, per copy). */
+struct aml_scratchpad_template {
+	/* Plans made: false leaves every copy to the general path. */
+	bool ready;
+	/* An nd tiling whose corner tile, the last, is full: then every
+	 * tile is (a border tile is one along each dimension that has
+	 * any), and a tile's address is all a copy needs. */
+	bool uniform;
+	/* The shape a tile must have to use the plans. */
+	size_t element_size;
+	size_t ndims;
+	size_t dims[AML_LAYOUT_NDIMS_MAX];
+	size_t strides[AML_LAYOUT_NDIMS_MAX];
+	/* Tile to slot, slot to tile; dst and src set per copy. */
+	struct aml_dma_plan plan[2];
+};
+
 struct aml_scratchpad_state {
+	/* Full-tile copies, planned at init; read-only afterwards. */
+	struct aml_scratchpad_template full;
 	/* Every copy in flight, or done and not yet waited by all its
 	 * handles: fini completes and frees them. */
 	struct aml_scratchpad_xfer *live;

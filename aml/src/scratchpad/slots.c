@@ -18,12 +18,15 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 #include <aml/dma.h>
+#include <aml/dma/plan.h>
 #include <aml/error.h>
 #include <aml/layout.h>
 #include <aml/scratchpad.h>
 #include <aml/tiling.h>
+#include <aml/tiling/nd.h>
 
 #include "aml/src/scratchpad/index.h"
 #include "aml/src/scratchpad/internal.h"
@@ -91,27 +94,110 @@ int aml_scratchpad_layouts(const struct aml_scratchpad *sp,
 	return 0;
 }
 
+/* Whether tile layout @p tl has the shape the full-tile plans were made
+ * for: then they copy it, at its address. */
+static bool scratchpad_is_full(const struct aml_scratchpad_template *full,
+                               const struct aml_layout *tl)
+{
+	if (!full->ready || tl->element_size != full->element_size ||
+	    tl->ndims != full->ndims)
+		return false;
+	for (size_t d = 0; d < tl->ndims; d++) {
+		if (tl->dims[d] != full->dims[d] ||
+		    tl->strides[d] != full->strides[d])
+			return false;
+	}
+	return true;
+}
+
+void aml_scratchpad_plan_full(struct aml_scratchpad *sp)
+{
+	struct aml_scratchpad_template *full = &sp->state->full;
+	struct aml_layout sl, tl;
+	full->ready = false;
+	if (aml_scratchpad_layouts(sp, 0, 0, &sl, &tl) != 0 ||
+	    aml_dma_plan_layouts(&full->plan[AML_SCRATCHPAD_TO_SLOT], &sl,
+	                         &tl) != 0 ||
+	    aml_dma_plan_layouts(&full->plan[AML_SCRATCHPAD_TO_TILE], &tl,
+	                         &sl) != 0)
+		return;
+	full->element_size = tl.element_size;
+	full->ndims = tl.ndims;
+	memcpy(full->dims, tl.dims, sizeof(full->dims));
+	memcpy(full->strides, tl.strides, sizeof(full->strides));
+	full->ready = true;
+	full->uniform =
+	        aml_tiling_is_nd(sp->tiling) &&
+	        aml_tiling_tile_layout(sp->tiling, sp->ntiles - 1, &tl) == 0 &&
+	        scratchpad_is_full(full, &tl);
+}
+
+int aml_scratchpad_submit(const struct aml_scratchpad *sp,
+                          size_t slot,
+                          size_t tile,
+                          enum aml_scratchpad_copy kind,
+                          struct aml_dma_request **out,
+                          size_t *bytes)
+{
+	const struct aml_scratchpad_template *full = &sp->state->full;
+	char *slot_addr = aml_scratchpad_slot_addr(sp, slot);
+	char *tile_addr = NULL;
+	struct aml_layout tl;
+	if (full->uniform) {
+		tile_addr = aml_tiling_tile_ptr(sp->tiling, tile);
+		if (tile_addr == NULL)
+			return aml_errno;
+	} else {
+		int err = aml_tiling_tile_layout(sp->tiling, tile, &tl);
+		if (err != 0)
+			return err;
+		if (scratchpad_is_full(full, &tl))
+			tile_addr = aml_layout_base(&tl);
+	}
+	if (tile_addr != NULL) {
+		/* The slots are the scratchpad's own mapping: no tile of the
+		 * array overlaps them, as init's plans checked for tile 0. */
+		struct aml_dma_plan plan = full->plan[kind];
+		plan.dst =
+		        kind == AML_SCRATCHPAD_TO_SLOT ? slot_addr : tile_addr;
+		plan.src =
+		        kind == AML_SCRATCHPAD_TO_SLOT ? tile_addr : slot_addr;
+		*bytes = plan.bytes;
+		return sp->dma->ops->submit(sp->dma, out, &plan);
+	}
+	struct aml_layout sl;
+	int err = aml_layout_init(&sl, slot_addr, tl.order, tl.element_size,
+	                          tl.ndims, tl.dims, NULL);
+	if (err != 0)
+		return err;
+	/* Tile 0 is the largest tile of a tiling; a tiling breaking that
+	 * would overrun the slot. */
+	*bytes = aml_layout_bytes(&sl);
+	if (*bytes > sp->slot_bytes)
+		return AML_FAILURE;
+	if (kind == AML_SCRATCHPAD_TO_SLOT)
+		return aml_dma_async_copy(sp->dma, out, &sl, &tl);
+	return aml_dma_async_copy(sp->dma, out, &tl, &sl);
+}
+
 /* Synchronous copy between slot and tile, counted. */
 int aml_scratchpad_copy(struct aml_scratchpad *sp,
                         size_t slot,
                         size_t tile,
                         enum aml_scratchpad_copy kind)
 {
-	struct aml_layout sl, tl;
-	int err = aml_scratchpad_layouts(sp, slot, tile, &sl, &tl);
-	if (err != 0)
-		return err;
-	if (kind == AML_SCRATCHPAD_TO_SLOT)
-		err = aml_dma_copy(sp->dma, &sl, &tl);
-	else
-		err = aml_dma_copy(sp->dma, &tl, &sl);
+	struct aml_dma_request *request;
+	size_t bytes;
+	int err = aml_scratchpad_submit(sp, slot, tile, kind, &request, &bytes);
+	if (err == 0)
+		err = aml_dma_wait(sp->dma, &request);
 	if (err != 0)
 		return err;
 	sp->stats.copies++;
 	if (kind == AML_SCRATCHPAD_TO_SLOT)
-		sp->stats.bytes_pulled += aml_layout_bytes(&sl);
+		sp->stats.bytes_pulled += bytes;
 	else
-		sp->stats.bytes_pushed += aml_layout_bytes(&sl);
+		sp->stats.bytes_pushed += bytes;
 	return 0;
 }
 

@@ -42,6 +42,20 @@ int aml_scratchpad_layouts(const struct aml_scratchpad *sp,
                            size_t tile,
                            struct aml_layout *slot_layout,
                            struct aml_layout *tile_layout);
+/* Plan once the copies of a full tile (tile 0's shape), for
+ * aml_scratchpad_submit(); a tiling it cannot plan is left to the general
+ * path. Called by init, before any copy (no lock needed). */
+void aml_scratchpad_plan_full(struct aml_scratchpad *sp);
+/* Submit the copy between slot @p slot and tile @p tile to the engine:
+ * the full-tile plan with its addresses set, else the layouts planned by
+ * aml_dma_async_copy(). *bytes receives the bytes it moves (no lock
+ * needed). */
+int aml_scratchpad_submit(const struct aml_scratchpad *sp,
+                          size_t slot,
+                          size_t tile,
+                          enum aml_scratchpad_copy kind,
+                          struct aml_dma_request **out,
+                          size_t *bytes);
 /* Synchronous copy between slot @p slot and tile @p tile, counted. */
 int aml_scratchpad_copy(struct aml_scratchpad *sp,
                         size_t slot,

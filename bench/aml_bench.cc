@@ -71,6 +71,8 @@ const Pair kPairs[] = {
          "dma/copy/memcpy/1048576", "memcpy"},
         {"dma", "copy 64 MiB, 2 workers", "dma/copy/aml_par_2_workers/67108864",
          "dma/copy/memcpy/67108864", "memcpy"},
+        {"dma", "copy 64 MiB", "dma/copy/aml_par/67108864",
+         "dma/copy/stream_copy_2_threads/67108864", "STREAM, 2 threads"},
         {"dma", "async copy 4 KiB + wait", "dma/async_round_trip/aml_par/4096",
          "dma/copy/memcpy/4096", "memcpy"},
         {"dma", "64 async copies of 16 KiB", "dma/batch_64x16KiB/aml_par",

@@ -5,8 +5,10 @@
 #include "aml/src/os.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -78,6 +80,82 @@ int aml_thread_cpus(struct aml_bitmap *out)
 			aml_bitmap_set(out, cpu);
 	}
 	return 0;
+}
+
+size_t aml_thread_ncpus(void)
+{
+	cpu_set_t set;
+	size_t cpus = 1;
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		cpus = (size_t)CPU_COUNT(&set);
+	return cpus > 1 ? cpus : 1;
+}
+
+/* The size of cpu0's cache index @p index in sysfs ("1024K"), or 0, and its
+ * level into *level. read(2), not fopen: this must not allocate. */
+static size_t os_sysfs_cache(unsigned index, unsigned *level)
+{
+	char path[64], buf[32];
+	size_t size = 0;
+	*level = 0;
+	for (int f = 0; f < 2; f++) {
+		snprintf(path, sizeof(path),
+		         "/sys/devices/system/cpu/cpu0/cache/index%u/%s", index,
+		         f == 0 ? "level" : "size");
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return 0;
+		ssize_t n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			return 0;
+		buf[n] = '\0';
+		size_t v = 0;
+		char *c = buf;
+		for (; *c >= '0' && *c <= '9'; c++)
+			v = v * 10 + (size_t)(*c - '0');
+		if (f == 0) {
+			*level = (unsigned)v;
+		} else {
+			size = v;
+			if (*c == 'K')
+				size = v << 10;
+			else if (*c == 'M')
+				size = v << 20;
+		}
+	}
+	return size;
+}
+
+void aml_cache_sizes(struct aml_cache_sizes *out)
+{
+	long l2 = 0, l3 = 0;
+#if defined(_SC_LEVEL2_CACHE_SIZE) && defined(_SC_LEVEL3_CACHE_SIZE)
+	l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+	l3 = sysconf(_SC_LEVEL3_CACHE_SIZE);
+#endif
+	out->l2 = l2 > 0 ? (size_t)l2 : 0;
+	out->llc = l3 > 0 ? (size_t)l3 : 0;
+	if (out->l2 == 0 || out->llc == 0) {
+		/* Unified or data caches; index order is level order. */
+		size_t sys_l2 = 0, sys_llc = 0;
+		for (unsigned i = 0; i < 8; i++) {
+			unsigned level;
+			size_t size = os_sysfs_cache(i, &level);
+			if (size == 0)
+				break;
+			if (level == 2)
+				sys_l2 = size;
+			if (level >= 2)
+				sys_llc = size;
+		}
+		if (out->l2 == 0)
+			out->l2 = sys_l2;
+		if (out->llc == 0)
+			out->llc = sys_llc;
+	}
+	if (out->llc == 0)
+		out->llc = out->l2;
 }
 
 /* The calling thread's last translated errno (aml_os_errno()). */

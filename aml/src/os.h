@@ -52,6 +52,26 @@ int aml_populate_write(void *ptr, size_t size);
  * AML_FAILURE if the kernel refused (*out untouched). */
 int aml_thread_cpus(struct aml_bitmap *out);
 
+/** Cache sizes of this machine, in bytes; 0 where unknown. */
+struct aml_cache_sizes {
+	/** The L2 of the first CPU (per core on most machines). */
+	size_t l2;
+	/** The last level: L3 where there is one, else the L2. */
+	size_t llc;
+};
+
+/**
+ * The caches of this machine into @p out: from sysconf (glibc reads
+ * CPUID on x86), else from /sys/devices/system/cpu/cpu0/cache (other
+ * architectures), else 0. They are what the CPU or hypervisor reports,
+ * which may be more than the process can use: a VM may see its host
+ * socket's whole L3. Read each time; thread-safe, never fails.
+ */
+void aml_cache_sizes(struct aml_cache_sizes *out);
+
+/** The number of CPUs the calling thread may run on, at least 1. */
+size_t aml_thread_ncpus(void);
+
 /**
  * The AML_E* code of an open(), fopen() or opendir() that failed with
  * @p err (errno): AML_ENOMEM when memory or descriptors ran out, else

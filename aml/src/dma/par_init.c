@@ -16,11 +16,11 @@
 #include <aml/dma/par.h>
 #include <aml/error.h>
 
+#include "aml/src/dma/copy_large.h"
 #include "aml/src/dma/par_internal.h"
 #include "aml/src/fork.h"
 #include "aml/src/handle.h"
 
-#define PAR_CHUNK_SIZE_DEFAULT ((size_t)256 << 10)
 #define PAR_INLINE_MAX_DEFAULT ((size_t)16 << 10)
 #define PAR_SPIN_NS_DEFAULT    50000
 
@@ -51,7 +51,7 @@ static int par_resolve(struct aml_dma_par_options *out,
 	if (o.nworkers > AML_DMA_PAR_WORKERS_MAX)
 		return AML_EINVAL;
 	if (o.chunk_size == 0)
-		o.chunk_size = PAR_CHUNK_SIZE_DEFAULT;
+		o.chunk_size = aml_copy_chunk_size(); /* from the L2 */
 	if (o.chunk_size > PTRDIFF_MAX / 2)
 		return AML_EINVAL;
 	if (o.inline_max == 0)

@@ -15,6 +15,7 @@
 #include <aml/dma/plan.h>
 #include <aml/error.h>
 
+#include "aml/src/dma/copy_large.h"
 #include "aml/src/rangeset.h"
 
 static bool same_shape(const struct aml_layout *dst,
@@ -104,7 +105,9 @@ int aml_dma_plan_bytes(struct aml_dma_plan *out,
 }
 
 /* A copier whose copies are plain memcpy calls, made here: a copy of a
- * few KiB must not pay an indirect call per run. */
+ * few KiB must not pay an indirect call per run. Here, too, a copy larger
+ * than the cache streams (copy_large.h), by the whole copy's size: the
+ * engines copy it a chunk at a time. */
 static bool plan_is_memcpy(const struct aml_copier *copier)
 {
 	return copier == NULL || copier->ops == aml_copier_memcpy.ops;
@@ -122,8 +125,8 @@ int aml_dma_plan_copy(const struct aml_dma_plan *plan,
 	bool direct = plan_is_memcpy(copier);
 	if (plan->nouter == 0) {
 		if (direct) {
-			memcpy(plan->dst + begin, plan->src + begin,
-			       end - begin);
+			aml_copy_run(plan->dst + begin, plan->src + begin,
+			             end - begin, plan->bytes);
 			return 0;
 		}
 		return copier->ops->copy(copier, plan->dst + begin,
@@ -136,7 +139,8 @@ int aml_dma_plan_copy(const struct aml_dma_plan *plan,
 		size_t run = plan->run, ds = plan->dst_strides[0],
 		       ss = plan->src_strides[0];
 		for (size_t r = begin / run; r < end / run; r++)
-			memcpy(plan->dst + r * ds, plan->src + r * ss, run);
+			aml_copy_run(plan->dst + r * ds, plan->src + r * ss,
+			             run, plan->bytes);
 		return 0;
 	}
 	/* Coordinates of the run holding byte begin, then an odometer. */
@@ -158,7 +162,7 @@ int aml_dma_plan_copy(const struct aml_dma_plan *plan,
 		char *d = plan->dst + doff + offset;
 		const char *s = plan->src + soff + offset;
 		if (direct) {
-			memcpy(d, s, n);
+			aml_copy_run(d, s, n, plan->bytes);
 		} else {
 			int err = copier->ops->copy(copier, d, s, n,
 			                            pos != begin);

@@ -76,7 +76,8 @@ struct aml_dma_par_options {
 	/** Worker threads, 1 to AML_DMA_PAR_WORKERS_MAX. Default: the CPUs
 	 * the calling thread may run on, minus one, at least 1. */
 	size_t nworkers;
-	/** Smallest chunk, in bytes. Default 256 KiB. */
+	/** Smallest chunk, in bytes. Default a quarter of the L2 cache, within
+	 * [64 KiB, 4 MiB] (256 KiB for a 1 MiB L2). */
 	size_t chunk_size;
 	/** Copies up to this many bytes run in the submitting thread.
 	 * 0 takes the default, 16 KiB; AML_DMA_PAR_NO_INLINE sends every

@@ -835,6 +835,46 @@ TEST_F(ArenaEmulated, BuddyCoalescesAndUnmapsEmptyRegions)
 	aml_arena_buddy_fini(&buddy);
 }
 
+// Freed chunks of 64 B to 4 KiB are cached and reused as they are; a
+// cached chunk is not live (double free), and the cache neither keeps a
+// region mapped nor makes the arena map one more.
+TEST_F(ArenaEmulated, BuddyCacheReusesChunksAndMapsNothingMore)
+{
+	AML_ARENA_BUDDY_DECL(buddy);
+	ASSERT_EQ(aml_arena_buddy_init(&buddy, &area.base, 64 * kKiB), 0);
+	struct aml_arena *a = &buddy.base;
+	void *p = aml_arena_malloc(a, 100);
+	ASSERT_NE(p, nullptr);
+	ASSERT_EQ(aml_arena_free(a, p), 0);
+	EXPECT_EQ(aml_arena_free(a, p), AML_EINVAL);
+	size_t usable = 0;
+	EXPECT_EQ(aml_arena_usable_size(a, p, &usable), AML_EINVAL);
+	void *q = aml_arena_malloc(a, 128);
+	EXPECT_EQ(q, p);
+	ASSERT_EQ(aml_arena_free(a, q), 0);
+	// Two regions of 1 KiB blocks, freed: the second region goes back
+	// although some of its chunks were cached.
+	std::vector<void *> blocks;
+	for (size_t i = 0; i < 128; i++) {
+		blocks.push_back(aml_arena_malloc(a, kKiB));
+		ASSERT_NE(blocks.back(), nullptr);
+	}
+	struct aml_arena_stats s;
+	ASSERT_EQ(aml_arena_stats(a, &s), 0);
+	EXPECT_EQ(s.mapped_bytes, 2 * 64 * kKiB);
+	for (void *b : blocks)
+		ASSERT_EQ(aml_arena_free(a, b), 0);
+	ASSERT_EQ(aml_arena_stats(a, &s), 0);
+	EXPECT_EQ(s.mapped_bytes, 64 * kKiB);
+	// The kept region, with cached chunks, still serves a whole region.
+	void *whole = aml_arena_malloc(a, 64 * kKiB);
+	ASSERT_NE(whole, nullptr);
+	ASSERT_EQ(aml_arena_stats(a, &s), 0);
+	EXPECT_EQ(s.maps, 2u);
+	EXPECT_EQ(aml_arena_free(a, whole), 0);
+	aml_arena_buddy_fini(&buddy);
+}
+
 TEST_F(ArenaEmulated, PoolGivesEmptySlabsBack)
 {
 	AML_ARENA_POOL_DECL(pool);

@@ -4,6 +4,7 @@
 // MCDRAM of an emulated knl-flat. libc semantics, growth and give-back,
 // reset, a randomized allocate/free run, and a bad-input table.
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -80,6 +81,8 @@ std::vector<ArenaKind> Kinds()
 	         aml_arena_jemalloc_destroy},
 	        {"scalable", SIZE_MAX, AML_ARENA_ALIGNMENT_MAX, false, true,
 	         aml_arena_scalable_create, aml_arena_scalable_destroy},
+	        {"thread_safe", SIZE_MAX, AML_ARENA_ALIGNMENT_MAX, false, true,
+	         aml_arena_thread_safe_create, aml_arena_thread_safe_destroy},
 	        {"locked_buddy", SIZE_MAX, AML_ARENA_ALIGNMENT_MAX, true, true,
 	         [](struct aml_arena **out, const struct aml_area *a) {
 		         auto *s = static_cast<LockedBuddy *>(
@@ -873,6 +876,46 @@ TEST_F(ArenaEmulated, BuddyCacheReusesChunksAndMapsNothingMore)
 	EXPECT_EQ(s.maps, 2u);
 	EXPECT_EQ(aml_arena_free(a, whole), 0);
 	aml_arena_buddy_fini(&buddy);
+}
+
+// The default thread-safe arena is the scalable one, shared by threads;
+// bad arguments change nothing.
+TEST_F(ArenaEmulated, ThreadSafeDefaultIsTheScalableArena)
+{
+	struct aml_arena *a = nullptr;
+	EXPECT_EQ(aml_arena_thread_safe_create(nullptr, &area.base),
+	          AML_EINVAL);
+	EXPECT_EQ(aml_arena_thread_safe_create(&a, nullptr), AML_EINVAL);
+	EXPECT_EQ(a, nullptr);
+	ASSERT_EQ(aml_arena_thread_safe_create(&a, &area.base), 0);
+	AML_ARENA_SCALABLE_DECL(probe);
+	ASSERT_EQ(aml_arena_scalable_init(&probe, &area.base), 0);
+	EXPECT_EQ(a->ops, probe.base.ops);
+	aml_arena_scalable_fini(&probe);
+	std::vector<std::thread> threads;
+	std::atomic<int> bad{0};
+	for (int t = 0; t < 2; t++)
+		threads.emplace_back([&, t] {
+			for (size_t i = 0; i < 2000; i++) {
+				void *p = aml_arena_malloc(a,
+				                           16 + (i + t) % 5000);
+				if (p == nullptr || aml_arena_free(a, p) != 0)
+					bad++;
+			}
+		});
+	for (auto &th : threads)
+		th.join();
+	EXPECT_EQ(bad.load(), 0);
+	// Another implementation is left alone.
+	struct aml_arena *buddy = nullptr;
+	ASSERT_EQ(aml_arena_buddy_create(&buddy, &area.base, 0), 0);
+	aml_arena_thread_safe_destroy(&buddy);
+	EXPECT_NE(buddy, nullptr);
+	aml_arena_buddy_destroy(&buddy);
+	aml_arena_thread_safe_destroy(nullptr);
+	aml_arena_thread_safe_destroy(&a);
+	EXPECT_EQ(a, nullptr);
+	aml_arena_thread_safe_destroy(&a);
 }
 
 TEST_F(ArenaEmulated, PoolGivesEmptySlabsBack)

@@ -1007,6 +1007,35 @@ TEST_F(ArenaEmulated, LockedArenaSharesAPoolBetweenThreads)
 	aml_arena_pool_fini(&pool);
 }
 
+// Freed blocks up to 4 KiB are cached by size class and reused for any
+// request of their class; a cached block is not live.
+TEST_F(ArenaEmulated, JemallocCacheReusesBlocksOfAClass)
+{
+	AML_ARENA_JEMALLOC_DECL(je);
+	int err = aml_arena_jemalloc_init(&je, &area.base, 4 * kMiB);
+	if (err == AML_ENOTSUP)
+		GTEST_SKIP() << "aml built without memkind";
+	ASSERT_EQ(err, 0);
+	struct aml_arena *a = &je.base;
+	for (size_t size : {1, 100, 129, 1000, 4096}) {
+		void *p = aml_arena_malloc(a, size);
+		ASSERT_NE(p, nullptr);
+		size_t usable = 0;
+		ASSERT_EQ(aml_arena_usable_size(a, p, &usable), 0);
+		EXPECT_GE(usable, size);
+		ASSERT_EQ(aml_arena_free(a, p), 0);
+		EXPECT_EQ(aml_arena_free(a, p), AML_EINVAL) << size;
+		size_t after = 0;
+		EXPECT_EQ(aml_arena_usable_size(a, p, &after), AML_EINVAL);
+		// Another size of the same class gets the cached block.
+		void *q = aml_arena_malloc(a, usable < 4096 ? usable : size);
+		EXPECT_EQ(q, p) << size;
+		std::memset(q, 0x5a, usable < 4096 ? usable : size);
+		ASSERT_EQ(aml_arena_free(a, q), 0);
+	}
+	aml_arena_jemalloc_fini(&je);
+}
+
 TEST_F(ArenaEmulated, JemallocIsThreadSafeAndGrows)
 {
 	AML_ARENA_JEMALLOC_DECL(je);

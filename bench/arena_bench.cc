@@ -5,12 +5,17 @@
 // arena_bench_peers.cc when found). Sizes: 16 B to 4 KiB. The thread-safe
 // arenas and the peers also run on two threads sharing one arena
 // (`/threads:2` rows; time per malloc + free of one thread).
+// arena/random_workflow rows: upstream AML's workflow, 2^9 live blocks of
+// random sizes from 4 KiB to 16 MiB (seeded); an iteration frees a random
+// one and allocates another in its place.
 //   bazel run -c opt //bench:arena_bench
 #include "bench/arena_bench.h"
 
 #include <dlfcn.h>
 
 #include <cstdlib>
+#include <random>
+#include <vector>
 
 #include <benchmark/benchmark.h>
 
@@ -54,6 +59,13 @@ struct Node0Area {
 	bool ok = false;
 };
 
+// The default slab for small objects; above 16 KiB, slabs of twice the
+// object (one object each).
+size_t PoolSlab(size_t object)
+{
+	return object > (16 << 10) ? 2 * object : 0;
+}
+
 // An arena of kind K over @p area; *inner is the locked pool's inner one.
 template <Kind K>
 int MakeArena(struct aml_arena **out,
@@ -68,7 +80,8 @@ int MakeArena(struct aml_arena **out,
 		err = aml_arena_bump_create(&arena, area, 0);
 		break;
 	case kPool:
-		err = aml_arena_pool_create(&arena, area, size, 0, 0);
+		err = aml_arena_pool_create(&arena, area, size, 0,
+		                            PoolSlab(size));
 		break;
 	case kBuddy:
 		err = aml_arena_buddy_create(&arena, area, 0);
@@ -77,7 +90,8 @@ int MakeArena(struct aml_arena **out,
 		err = aml_arena_jemalloc_create(&arena, area, 0);
 		break;
 	case kLockedPool:
-		err = aml_arena_pool_create(&inner, area, size, 0, 0);
+		err = aml_arena_pool_create(&inner, area, size, 0,
+		                            PoolSlab(size));
 		if (err == 0)
 			err = aml_arena_locked_create(&arena, inner);
 		break;
@@ -166,6 +180,62 @@ template <Kind K> void BM_ArenaShared(benchmark::State &state)
 	}
 }
 
+constexpr size_t kWorkflowLive = 512;
+constexpr size_t kWorkflowMin = 4 << 10;
+constexpr size_t kWorkflowMax = 16 << 20;
+
+// The workflow's blocks and random numbers, with @p alloc and @p release
+// the allocator under test.
+template <typename Alloc, typename Release>
+void RandomWorkflow(benchmark::State &state, Alloc alloc, Release release)
+{
+	std::mt19937_64 rng(2021);
+	std::uniform_int_distribution<size_t> size(kWorkflowMin, kWorkflowMax);
+	std::vector<void *> live(kWorkflowLive);
+	for (void *&p : live) {
+		p = alloc(size(rng));
+		if (p == nullptr) {
+			state.SkipWithError("the first blocks failed");
+			break;
+		}
+	}
+	size_t failed = 0;
+	for (auto _ : state) {
+		if (failed != 0)
+			break;
+		size_t i = rng() % kWorkflowLive;
+		release(live[i]);
+		live[i] = alloc(size(rng));
+		benchmark::DoNotOptimize(live[i]);
+		failed += live[i] == nullptr;
+	}
+	if (failed != 0)
+		state.SkipWithError("an allocation failed");
+	for (void *p : live)
+		if (p != nullptr)
+			release(p);
+	state.SetItemsProcessed(state.iterations());
+}
+
+template <Kind K> void BM_ArenaWorkflow(benchmark::State &state)
+{
+	Node0Area node0;
+	if (!node0.ok) {
+		state.SkipWithError("no area over node 0");
+		return;
+	}
+	struct aml_arena *arena, *inner;
+	int err = MakeArena<K>(&arena, &inner, &node0.area.base, kWorkflowMax);
+	if (err != 0) {
+		state.SkipWithError(aml_errname(err));
+		return;
+	}
+	RandomWorkflow(
+	        state, [&](size_t n) { return aml_arena_malloc(arena, n); },
+	        [&](void *p) { aml_arena_free(arena, p); });
+	DestroyArena(arena, inner);
+}
+
 // glibc's own malloc and free, looked up in libc.so.6: a peer linked into
 // the binary (jemalloc, mimalloc) replaces malloc, and mimalloc also
 // __libc_malloc. Called through pointers, as the arenas are.
@@ -200,6 +270,12 @@ void BM_GlibcMalloc(benchmark::State &state)
 		glibc.free(p);
 	}
 	state.SetItemsProcessed(state.iterations());
+}
+
+void BM_GlibcWorkflow(benchmark::State &state)
+{
+	const Glibc &glibc = GlibcFunctions();
+	RandomWorkflow(state, glibc.malloc, glibc.free);
 }
 
 } // namespace
@@ -242,3 +318,18 @@ BENCHMARK(BM_GlibcMalloc)
         ->Name("arena/malloc_free/glibc_malloc")
         ->Apply(ArenaSizes)
         ->Threads(2);
+
+// Upstream AML's random workflow.
+BENCHMARK_TEMPLATE(BM_ArenaWorkflow, kBump)
+        ->Name("arena/random_workflow/aml_bump");
+BENCHMARK_TEMPLATE(BM_ArenaWorkflow, kPool)
+        ->Name("arena/random_workflow/aml_pool");
+BENCHMARK_TEMPLATE(BM_ArenaWorkflow, kBuddy)
+        ->Name("arena/random_workflow/aml_buddy");
+BENCHMARK_TEMPLATE(BM_ArenaWorkflow, kJemalloc)
+        ->Name("arena/random_workflow/aml_jemalloc");
+BENCHMARK_TEMPLATE(BM_ArenaWorkflow, kLockedPool)
+        ->Name("arena/random_workflow/aml_locked_pool");
+BENCHMARK_TEMPLATE(BM_ArenaWorkflow, kScalable)
+        ->Name("arena/random_workflow/aml_scalable");
+BENCHMARK(BM_GlibcWorkflow)->Name("arena/random_workflow/glibc_malloc");

@@ -4,6 +4,7 @@
 // MCDRAM of an emulated knl-flat. libc semantics, growth and give-back,
 // reset, a randomized allocate/free run, and a bad-input table.
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -80,6 +81,8 @@ std::vector<ArenaKind> Kinds()
 	         aml_arena_jemalloc_destroy},
 	        {"scalable", SIZE_MAX, AML_ARENA_ALIGNMENT_MAX, false, true,
 	         aml_arena_scalable_create, aml_arena_scalable_destroy},
+	        {"thread_safe", SIZE_MAX, AML_ARENA_ALIGNMENT_MAX, false, true,
+	         aml_arena_thread_safe_create, aml_arena_thread_safe_destroy},
 	        {"locked_buddy", SIZE_MAX, AML_ARENA_ALIGNMENT_MAX, true, true,
 	         [](struct aml_arena **out, const struct aml_area *a) {
 		         auto *s = static_cast<LockedBuddy *>(
@@ -835,6 +838,86 @@ TEST_F(ArenaEmulated, BuddyCoalescesAndUnmapsEmptyRegions)
 	aml_arena_buddy_fini(&buddy);
 }
 
+// Freed chunks of 64 B to 4 KiB are cached and reused as they are; a
+// cached chunk is not live (double free), and the cache neither keeps a
+// region mapped nor makes the arena map one more.
+TEST_F(ArenaEmulated, BuddyCacheReusesChunksAndMapsNothingMore)
+{
+	AML_ARENA_BUDDY_DECL(buddy);
+	ASSERT_EQ(aml_arena_buddy_init(&buddy, &area.base, 64 * kKiB), 0);
+	struct aml_arena *a = &buddy.base;
+	void *p = aml_arena_malloc(a, 100);
+	ASSERT_NE(p, nullptr);
+	ASSERT_EQ(aml_arena_free(a, p), 0);
+	EXPECT_EQ(aml_arena_free(a, p), AML_EINVAL);
+	size_t usable = 0;
+	EXPECT_EQ(aml_arena_usable_size(a, p, &usable), AML_EINVAL);
+	void *q = aml_arena_malloc(a, 128);
+	EXPECT_EQ(q, p);
+	ASSERT_EQ(aml_arena_free(a, q), 0);
+	// Two regions of 1 KiB blocks, freed: the second region goes back
+	// although some of its chunks were cached.
+	std::vector<void *> blocks;
+	for (size_t i = 0; i < 128; i++) {
+		blocks.push_back(aml_arena_malloc(a, kKiB));
+		ASSERT_NE(blocks.back(), nullptr);
+	}
+	struct aml_arena_stats s;
+	ASSERT_EQ(aml_arena_stats(a, &s), 0);
+	EXPECT_EQ(s.mapped_bytes, 2 * 64 * kKiB);
+	for (void *b : blocks)
+		ASSERT_EQ(aml_arena_free(a, b), 0);
+	ASSERT_EQ(aml_arena_stats(a, &s), 0);
+	EXPECT_EQ(s.mapped_bytes, 64 * kKiB);
+	// The kept region, with cached chunks, still serves a whole region.
+	void *whole = aml_arena_malloc(a, 64 * kKiB);
+	ASSERT_NE(whole, nullptr);
+	ASSERT_EQ(aml_arena_stats(a, &s), 0);
+	EXPECT_EQ(s.maps, 2u);
+	EXPECT_EQ(aml_arena_free(a, whole), 0);
+	aml_arena_buddy_fini(&buddy);
+}
+
+// The default thread-safe arena is the scalable one, shared by threads;
+// bad arguments change nothing.
+TEST_F(ArenaEmulated, ThreadSafeDefaultIsTheScalableArena)
+{
+	struct aml_arena *a = nullptr;
+	EXPECT_EQ(aml_arena_thread_safe_create(nullptr, &area.base),
+	          AML_EINVAL);
+	EXPECT_EQ(aml_arena_thread_safe_create(&a, nullptr), AML_EINVAL);
+	EXPECT_EQ(a, nullptr);
+	ASSERT_EQ(aml_arena_thread_safe_create(&a, &area.base), 0);
+	AML_ARENA_SCALABLE_DECL(probe);
+	ASSERT_EQ(aml_arena_scalable_init(&probe, &area.base), 0);
+	EXPECT_EQ(a->ops, probe.base.ops);
+	aml_arena_scalable_fini(&probe);
+	std::vector<std::thread> threads;
+	std::atomic<int> bad{0};
+	for (int t = 0; t < 2; t++)
+		threads.emplace_back([&, t] {
+			for (size_t i = 0; i < 2000; i++) {
+				void *p = aml_arena_malloc(a,
+				                           16 + (i + t) % 5000);
+				if (p == nullptr || aml_arena_free(a, p) != 0)
+					bad++;
+			}
+		});
+	for (auto &th : threads)
+		th.join();
+	EXPECT_EQ(bad.load(), 0);
+	// Another implementation is left alone.
+	struct aml_arena *buddy = nullptr;
+	ASSERT_EQ(aml_arena_buddy_create(&buddy, &area.base, 0), 0);
+	aml_arena_thread_safe_destroy(&buddy);
+	EXPECT_NE(buddy, nullptr);
+	aml_arena_buddy_destroy(&buddy);
+	aml_arena_thread_safe_destroy(nullptr);
+	aml_arena_thread_safe_destroy(&a);
+	EXPECT_EQ(a, nullptr);
+	aml_arena_thread_safe_destroy(&a);
+}
+
 TEST_F(ArenaEmulated, PoolGivesEmptySlabsBack)
 {
 	AML_ARENA_POOL_DECL(pool);
@@ -922,6 +1005,35 @@ TEST_F(ArenaEmulated, LockedArenaSharesAPoolBetweenThreads)
 	t2.join();
 	aml_arena_locked_fini(&locked);
 	aml_arena_pool_fini(&pool);
+}
+
+// Freed blocks up to 4 KiB are cached by size class and reused for any
+// request of their class; a cached block is not live.
+TEST_F(ArenaEmulated, JemallocCacheReusesBlocksOfAClass)
+{
+	AML_ARENA_JEMALLOC_DECL(je);
+	int err = aml_arena_jemalloc_init(&je, &area.base, 4 * kMiB);
+	if (err == AML_ENOTSUP)
+		GTEST_SKIP() << "aml built without memkind";
+	ASSERT_EQ(err, 0);
+	struct aml_arena *a = &je.base;
+	for (size_t size : {1, 100, 129, 1000, 4096}) {
+		void *p = aml_arena_malloc(a, size);
+		ASSERT_NE(p, nullptr);
+		size_t usable = 0;
+		ASSERT_EQ(aml_arena_usable_size(a, p, &usable), 0);
+		EXPECT_GE(usable, size);
+		ASSERT_EQ(aml_arena_free(a, p), 0);
+		EXPECT_EQ(aml_arena_free(a, p), AML_EINVAL) << size;
+		size_t after = 0;
+		EXPECT_EQ(aml_arena_usable_size(a, p, &after), AML_EINVAL);
+		// Another size of the same class gets the cached block.
+		void *q = aml_arena_malloc(a, usable < 4096 ? usable : size);
+		EXPECT_EQ(q, p) << size;
+		std::memset(q, 0x5a, usable < 4096 ? usable : size);
+		ASSERT_EQ(aml_arena_free(a, q), 0);
+	}
+	aml_arena_jemalloc_fini(&je);
 }
 
 TEST_F(ArenaEmulated, JemallocIsThreadSafeAndGrows)

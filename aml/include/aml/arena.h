@@ -37,7 +37,8 @@
  *
  * Thread-safety: the scalable, jemalloc and locked arenas are thread-safe;
  * bump, pool and buddy are not (wrap them in a locked arena, or use one per
- * thread). Prefer scalable where threads share an arena.
+ * thread). The default where threads share an arena is the scalable one:
+ * aml_arena_thread_safe_create() returns it.
  */
 #ifndef AML_ARENA_H
 #define AML_ARENA_H
@@ -245,6 +246,32 @@ int aml_arena_reset(struct aml_arena *arena);
  *         implementation keeps none.
  */
 int aml_arena_stats(const struct aml_arena *arena, struct aml_arena_stats *out);
+
+/**
+ * Create aml's default thread-safe arena over @p area: the one to use when
+ * threads share an arena, for blocks of any size and alignment. It is the
+ * scalable arena (aml/arena/scalable.h), whose semantics and costs apply;
+ * a later version may pick another implementation with the same
+ * guarantees: thread-safe, every size and alignment of the generic API,
+ * blocks given back to the area when free.
+ * @param[out] out receives the arena; NULL on error.
+ * @param area where the arena's memory comes from; must outlive it and
+ *        honour aml_area_mmap_options.alignment.
+ * @return 0; AML_EINVAL for a NULL @p out or @p area; AML_ENOMEM.
+ * Thread-safety: the call itself may run on any thread; the arena it
+ * returns may be used from any number of threads at once.
+ */
+int aml_arena_thread_safe_create(struct aml_arena **out,
+                                 const struct aml_area *area);
+
+/**
+ * Destroy an arena from aml_arena_thread_safe_create(): give its memory
+ * back to the area and set *arena to NULL. Blocks become invalid; no
+ * thread may use the arena during or after the call. NULL, a pointer to
+ * NULL and an arena of another implementation than the default one are
+ * left alone.
+ */
+void aml_arena_thread_safe_destroy(struct aml_arena **arena);
 
 #ifdef __cplusplus
 }

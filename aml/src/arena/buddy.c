@@ -20,7 +20,22 @@
  *
  * Larger requests are "large blocks": index entries with meta NULL, mapped
  * and unmapped on their own.
+ *
+ * The cache. A malloc/free cycle on an otherwise empty region used to
+ * split the region down to the chunk and merge it back, 15 list pushes
+ * and unlinks for 64 B in 2 MiB, all in different cache lines of the
+ * region: ~50 ns where glibc takes 6. So a freed chunk of order 6 to 12
+ * (64 B to 4 KiB) first goes to a list per order (up to
+ * BUDDY_CACHE_DEPTH chunks, state BUDDY_CACHED: neither free for its
+ * buddy nor live for free()), and a request of that order pops it. Each
+ * region counts its live blocks (nused); a region without one is
+ * "empty" whether or not its chunks are merged. When a free leaves a
+ * region empty while another is kept empty, its cached chunks are merged
+ * and the region given back, as before; when a request finds no free
+ * chunk, every cached chunk is merged first, so the cache never makes
+ * the arena map a region it would not have mapped.
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,12 +48,19 @@
 #define BUDDY_MIN_ORDER  6
 #define BUDDY_FREE       0x40
 #define BUDDY_USED       0x80
+#define BUDDY_CACHED     (BUDDY_FREE | BUDDY_USED)
 #define BUDDY_ORDER_MASK 0x3f
+
+#define BUDDY_CACHE_MAX_ORDER                                                  \
+	(BUDDY_MIN_ORDER + AML_ARENA_BUDDY_CACHE_ORDERS - 1)
+#define BUDDY_CACHE_DEPTH 8
 
 _Static_assert(AML_ARENA_BUDDY_MIN_CHUNK == 1 << BUDDY_MIN_ORDER, "min chunk");
 
 struct buddy_region {
 	uintptr_t base;
+	/* Live blocks in the region; cached chunks are not. */
+	size_t nused;
 	/* State of each 64-byte slot (see the top of the file). */
 	unsigned char state[];
 };
@@ -81,6 +103,52 @@ buddy_unlink(struct aml_arena_buddy *self, struct buddy_node *n, unsigned k)
 		self->free_lists[k] = n->next;
 	if (n->next != NULL)
 		n->next->prev = n->prev;
+}
+
+/* Free the chunk of order @p k at @p off in @p r (state already cleared):
+ * merge it with its free buddies and put the result on its free list. */
+static void buddy_merge(struct aml_arena_buddy *self,
+                        struct buddy_region *r,
+                        uintptr_t off,
+                        unsigned k)
+{
+	while (k < self->max_order) {
+		uintptr_t boff = off ^ ((uintptr_t)1 << k);
+		if (r->state[boff >> BUDDY_MIN_ORDER] != (BUDDY_FREE | k))
+			break;
+		buddy_unlink(self, (struct buddy_node *)(r->base + boff), k);
+		r->state[boff >> BUDDY_MIN_ORDER] = 0;
+		off &= ~((uintptr_t)1 << k);
+		k++;
+	}
+	buddy_push(self, r, r->base + off, k);
+}
+
+/* Merge the cached chunks of @p r (of every region if NULL); whether
+ * there were any. */
+static bool buddy_flush(struct aml_arena_buddy *self,
+                        const struct buddy_region *r)
+{
+	bool any = false;
+	for (unsigned i = 0; i < AML_ARENA_BUDDY_CACHE_ORDERS; i++) {
+		struct buddy_node **link =
+		        (struct buddy_node **)&self->cache[i];
+		while (*link != NULL) {
+			struct buddy_node *n = *link;
+			if (r != NULL && n->region != r) {
+				link = &n->next;
+				continue;
+			}
+			*link = n->next;
+			self->ncached[i]--;
+			struct buddy_region *nr = n->region;
+			uintptr_t off = (uintptr_t)n - nr->base;
+			nr->state[off >> BUDDY_MIN_ORDER] = 0;
+			buddy_merge(self, nr, off, i + BUDDY_MIN_ORDER);
+			any = true;
+		}
+	}
+	return any;
 }
 
 static int buddy_new_region(struct aml_arena_buddy *self)
@@ -141,9 +209,29 @@ static void *buddy_alloc(struct aml_arena *arena, size_t size, size_t align)
 	if (k < BUDDY_MIN_ORDER)
 		k = BUDDY_MIN_ORDER;
 
-	unsigned j = k;
-	while (j <= self->max_order && self->free_lists[j] == NULL)
-		j++;
+	if (k <= BUDDY_CACHE_MAX_ORDER) {
+		struct buddy_node *n = self->cache[k - BUDDY_MIN_ORDER];
+		if (n != NULL) {
+			self->cache[k - BUDDY_MIN_ORDER] = n->next;
+			self->ncached[k - BUDDY_MIN_ORDER]--;
+			struct buddy_region *r = n->region;
+			if (r->nused++ == 0)
+				self->nempty--;
+			r->state[((uintptr_t)n - r->base) >> BUDDY_MIN_ORDER] =
+			        (unsigned char)(BUDDY_USED | k);
+			return n;
+		}
+	}
+
+	unsigned j;
+	for (;;) {
+		j = k;
+		while (j <= self->max_order && self->free_lists[j] == NULL)
+			j++;
+		/* Merged cached chunks may hold the request. */
+		if (j <= self->max_order || !buddy_flush(self, NULL))
+			break;
+	}
 	if (j > self->max_order) {
 		int err = buddy_new_region(self);
 		if (err != 0) {
@@ -155,7 +243,7 @@ static void *buddy_alloc(struct aml_arena *arena, size_t size, size_t align)
 	struct buddy_node *n = self->free_lists[j];
 	struct buddy_region *r = n->region;
 	buddy_unlink(self, n, j);
-	if (j == self->max_order)
+	if (r->nused++ == 0)
 		self->nempty--;
 	uintptr_t chunk = (uintptr_t)n;
 	while (j > k) {
@@ -185,7 +273,7 @@ buddy_find(const struct aml_arena_buddy *self, const void *ptr, unsigned *order)
 	if ((p - r->base) % AML_ARENA_BUDDY_MIN_CHUNK != 0)
 		return NULL;
 	unsigned char st = r->state[(p - r->base) >> BUDDY_MIN_ORDER];
-	if (!(st & BUDDY_USED))
+	if ((st & BUDDY_CACHED) != BUDDY_USED)
 		return NULL;
 	*order = st & BUDDY_ORDER_MASK;
 	return e;
@@ -217,24 +305,34 @@ static int buddy_release(struct aml_arena *arena, void *ptr)
 	}
 	struct buddy_region *r = e->meta;
 	uintptr_t off = (uintptr_t)ptr - r->base;
-	r->state[off >> BUDDY_MIN_ORDER] = 0;
-	while (k < self->max_order) {
-		uintptr_t boff = off ^ ((uintptr_t)1 << k);
-		if (r->state[boff >> BUDDY_MIN_ORDER] != (BUDDY_FREE | k))
-			break;
-		buddy_unlink(self, (struct buddy_node *)(r->base + boff), k);
-		r->state[boff >> BUDDY_MIN_ORDER] = 0;
-		off &= ~((uintptr_t)1 << k);
-		k++;
+	if (--r->nused == 0) {
+		if (self->nempty > 0) {
+			/* Another region is empty already: give this one
+			 * back, once it is one free chunk again. */
+			r->state[off >> BUDDY_MIN_ORDER] = 0;
+			buddy_merge(self, r, off, k);
+			buddy_flush(self, r);
+			buddy_unlink(self, (struct buddy_node *)r->base,
+			             self->max_order);
+			buddy_drop_region(self, e);
+			return 0;
+		}
+		self->nempty++;
 	}
-	if (k == self->max_order && self->nempty > 0) {
-		/* Another region is empty already: give this one back. */
-		buddy_drop_region(self, e);
+	unsigned i = k - BUDDY_MIN_ORDER;
+	if (k <= BUDDY_CACHE_MAX_ORDER &&
+	    self->ncached[i] < BUDDY_CACHE_DEPTH) {
+		struct buddy_node *n = ptr;
+		n->next = self->cache[i];
+		n->region = r;
+		self->cache[i] = n;
+		self->ncached[i]++;
+		r->state[off >> BUDDY_MIN_ORDER] =
+		        (unsigned char)(BUDDY_CACHED | k);
 		return 0;
 	}
-	buddy_push(self, r, r->base + off, k);
-	if (k == self->max_order)
-		self->nempty++;
+	r->state[off >> BUDDY_MIN_ORDER] = 0;
+	buddy_merge(self, r, off, k);
 	return 0;
 }
 
@@ -267,10 +365,13 @@ static int buddy_reset(struct aml_arena *arena)
 		aml_arena_unmap(self->area, &self->stats, base, len);
 	}
 	memset(self->free_lists, 0, sizeof(self->free_lists));
+	memset(self->cache, 0, sizeof(self->cache));
+	memset(self->ncached, 0, sizeof(self->ncached));
 	self->nempty = 0;
 	if (self->regions.n == 1) {
 		/* Entries only moved down past the kept one: it is first. */
 		struct buddy_region *r = self->regions.entries[0].meta;
+		r->nused = 0;
 		memset(r->state, 0, self->region_size >> BUDDY_MIN_ORDER);
 		buddy_push(self, r, r->base, self->max_order);
 		self->nempty = 1;
@@ -326,6 +427,8 @@ void aml_arena_buddy_fini(struct aml_arena_buddy *arena)
 	}
 	aml_arena_index_fini(&arena->regions);
 	memset(arena->free_lists, 0, sizeof(arena->free_lists));
+	memset(arena->cache, 0, sizeof(arena->cache));
+	memset(arena->ncached, 0, sizeof(arena->ncached));
 	arena->nempty = 0;
 	/* Every later call through the handle is AML_EINVAL. */
 	arena->base.ops = NULL;

@@ -14,6 +14,12 @@
  * Requests larger than a region, or aligned beyond it, bypass the chunks:
  * each is mapped from the area on its own and unmapped when freed.
  *
+ * A freed chunk of 64 B to 4 KiB first goes to a small cache per order,
+ * from which the next request of its order is served without a split or a
+ * merge; cached chunks are merged (and their region given back) as soon as
+ * their region holds no live block and another empty region is kept, or
+ * when a request finds no free chunk.
+ *
  * Chunk states (one byte per 64 B) live in ordinary malloc'd memory, not in
  * the regions, so that chunks stay powers of two; they cost 1/64 of the
  * mapped size. Double frees, interior and foreign pointers are AML_EINVAL.
@@ -37,6 +43,9 @@ extern "C" {
 /** Default region size: 2 MiB, a huge page. */
 #define AML_ARENA_BUDDY_REGION_SIZE ((size_t)2 << 20)
 
+/** Orders of the chunks a freed-chunk cache keeps: 64 B to 4 KiB. */
+#define AML_ARENA_BUDDY_CACHE_ORDERS 7
+
 /** Largest region size: 1 GiB. */
 #define AML_ARENA_BUDDY_REGION_MAX ((size_t)1 << 30)
 
@@ -56,8 +65,12 @@ struct aml_arena_buddy {
 	/** Regions (meta: their chunk states) and large blocks (meta NULL),
 	 * by address. */
 	struct aml_arena_index regions;
-	/** Regions whose chunks are all free. */
+	/** Regions without a live block (at most one is kept). */
 	size_t nempty;
+	/** Recently freed chunks of 64 B to 4 KiB, per order: lists through
+	 * the chunks, reused before any split (see buddy.c). */
+	void *cache[AML_ARENA_BUDDY_CACHE_ORDERS];
+	unsigned char ncached[AML_ARENA_BUDDY_CACHE_ORDERS];
 	struct aml_arena_stats stats;
 };
 

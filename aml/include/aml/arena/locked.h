@@ -3,6 +3,11 @@
  * @file locked.h
  * The locked arena: any arena behind a mutex, so that threads may share it.
  *
+ * For a general-purpose arena shared by threads, use the default
+ * thread-safe one instead (aml_arena_thread_safe_create() in aml/arena.h):
+ * it takes no lock on its common paths. Wrap an arena for its own
+ * semantics (a pool's one size, a bump arena's reset).
+ *
  * Every operation takes the mutex, forwards to the inner arena through the
  * generic API, and releases the mutex. The inner arena stays owned by the
  * caller: it must outlive the locked one and must not be used directly

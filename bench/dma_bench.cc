@@ -3,12 +3,26 @@
 //   bazel run -c opt //bench:dma_bench -- --benchmark_repetitions=5
 //           --benchmark_enable_random_interleaving=true  (one line)
 //
+// Engines (the row's second part): aml_seq copies in the caller;
+// aml_par_inline is a par engine with its defaults, 1 worker, which copies
+// up to 16 KiB inline in the caller; aml_par_worker is a par engine with 1
+// worker and inline_max = AML_DMA_PAR_NO_INLINE, so every copy goes to the
+// worker (the caller's wait may copy a chunk still queued itself);
+// aml_par_2_workers likewise with 2 workers (for copies above 16 KiB:
+// default inlining); aml_par_worker_2_workers is 2 workers, no inlining.
 // - dma/copy/<engine>/<bytes>: one synchronous copy per iteration.
 // - dma/async_round_trip/<engine>/4096: submit one 4 KiB async copy, then wait;
-//   "per_request" is the whole round trip. par_no_inline sends it to a
-//   worker: the hand-off cost, with the worker spinning.
+//   "per_request" is the whole round trip. aml_par_worker: the hand-off to
+//   a worker and back, with the worker spinning; aml_par_inline: the copy
+//   in the caller plus the request's bookkeeping.
+// - dma/inflight_4KiB/<engine>/<n>: n async copies of 4 KiB (distinct
+//   buffers), then n waits, so up to n requests are in flight at once;
+//   "per_request" is the iteration's time / n. The memcpy row makes the n
+//   copies back to back. The family gives the growth of the cost per
+//   request with the number in flight (docs/dma.md).
 // - dma/batch_64x16KiB/<engine>: 64 async copies of 16 KiB, then 64 waits.
-// - dma/copy/memcpy/<bytes> and dma/batch_64x16KiB/memcpy: the peer.
+// - dma/copy/memcpy/<bytes>, dma/inflight_4KiB/memcpy/<n> and
+//   dma/batch_64x16KiB/memcpy: the peer, in the caller's thread.
 // - dma/copy/stream_copy_2_threads/<bytes>: STREAM's copy kernel on two
 //   threads (each memcpy's one half; the second thread is kept spinning
 //   between iterations, as an OpenMP team is): the machine's copy
@@ -35,7 +49,7 @@
 namespace
 {
 
-enum Kind { kSeq, kPar, kParNoInline, kPar2Workers };
+enum Kind { kSeq, kPar, kParNoInline, kPar2Workers, kPar2WorkersNoInline };
 
 // An engine for the life of one benchmark.
 struct Engine {
@@ -47,12 +61,18 @@ struct Engine {
 			aml_dma_seq_create(&dma, nullptr);
 			return;
 		case kPar:
+			o.nworkers = 1;
 			break;
 		case kParNoInline:
+			o.nworkers = 1;
 			o.inline_max = AML_DMA_PAR_NO_INLINE;
 			break;
 		case kPar2Workers:
 			o.nworkers = 2;
+			break;
+		case kPar2WorkersNoInline:
+			o.nworkers = 2;
+			o.inline_max = AML_DMA_PAR_NO_INLINE;
 			break;
 		}
 		aml_dma_par_create(&dma, nullptr, &o);
@@ -215,6 +235,53 @@ void BM_StreamCopy2Threads(benchmark::State &state)
 	Bytes(state, n);
 }
 
+constexpr size_t kSmall = 4 << 10;
+
+void BM_InflightMemcpy(benchmark::State &state)
+{
+	size_t n = (size_t)state.range(0);
+	Buffers b(n * kSmall);
+	for (auto _ : state) {
+		for (size_t i = 0; i < n; i++)
+			std::memcpy(b.dst() + i * kSmall, b.src() + i * kSmall,
+			            kSmall);
+		benchmark::ClobberMemory();
+	}
+	Bytes(state, n * kSmall);
+	state.counters["per_request"] = benchmark::Counter(
+	        (double)n, benchmark::Counter::kIsIterationInvariantRate |
+	                           benchmark::Counter::kInvert);
+}
+
+template <Kind K> void BM_Inflight(benchmark::State &state)
+{
+	size_t n = (size_t)state.range(0);
+	Buffers b(n * kSmall);
+	Engine e(K);
+	std::vector<struct aml_dma_request *> r(n);
+	for (auto _ : state) {
+		for (size_t i = 0; i < n; i++)
+			if (aml_dma_async_copy_bytes(
+			            e.dma, &r[i], b.dst() + i * kSmall,
+			            b.src() + i * kSmall, kSmall) != 0) {
+				state.SkipWithError("submit failed");
+				return;
+			}
+		for (size_t i = 0; i < n; i++)
+			aml_dma_wait(e.dma, &r[i]);
+		benchmark::ClobberMemory();
+	}
+	Bytes(state, n * kSmall);
+	state.counters["per_request"] = benchmark::Counter(
+	        (double)n, benchmark::Counter::kIsIterationInvariantRate |
+	                           benchmark::Counter::kInvert);
+}
+
+void InFlight(benchmark::internal::Benchmark *b)
+{
+	b->Arg(1)->Arg(10)->Arg(100)->Arg(1000)->Arg(10000);
+}
+
 constexpr size_t kBatch = 64, kBatchBytes = 16 << 10;
 
 void BM_BatchMemcpy(benchmark::State &state)
@@ -281,24 +348,39 @@ BENCHMARK_TEMPLATE(BM_Copy, kPar2Workers)
         ->Apply(Sizes)
         ->UseRealTime();
 BENCHMARK_TEMPLATE(BM_AsyncRoundTrip, kPar)
-        ->Name("dma/async_round_trip/aml_par")
+        ->Name("dma/async_round_trip/aml_par_inline")
         ->Arg(4 << 10)
         ->UseRealTime();
 BENCHMARK_TEMPLATE(BM_AsyncRoundTrip, kParNoInline)
-        ->Name("dma/async_round_trip/aml_par_no_inline")
+        ->Name("dma/async_round_trip/aml_par_worker")
         ->Arg(4 << 10)
         ->UseRealTime();
 BENCHMARK_TEMPLATE(BM_AsyncRoundTrip, kSeq)
         ->Name("dma/async_round_trip/aml_seq")
         ->Arg(4 << 10)
         ->UseRealTime();
+BENCHMARK(BM_InflightMemcpy)
+        ->Name("dma/inflight_4KiB/memcpy")
+        ->Apply(InFlight)
+        ->UseRealTime();
+BENCHMARK_TEMPLATE(BM_Inflight, kParNoInline)
+        ->Name("dma/inflight_4KiB/aml_par_worker")
+        ->Apply(InFlight)
+        ->UseRealTime();
+BENCHMARK_TEMPLATE(BM_Inflight, kPar)
+        ->Name("dma/inflight_4KiB/aml_par_inline")
+        ->Apply(InFlight)
+        ->UseRealTime();
 BENCHMARK(BM_BatchMemcpy)->Name("dma/batch_64x16KiB/memcpy")->UseRealTime();
 BENCHMARK_TEMPLATE(BM_Batch, kSeq)
         ->Name("dma/batch_64x16KiB/aml_seq")
         ->UseRealTime();
 BENCHMARK_TEMPLATE(BM_Batch, kPar)
-        ->Name("dma/batch_64x16KiB/aml_par")
+        ->Name("dma/batch_64x16KiB/aml_par_inline")
         ->UseRealTime();
 BENCHMARK_TEMPLATE(BM_Batch, kParNoInline)
-        ->Name("dma/batch_64x16KiB/aml_par_no_inline")
+        ->Name("dma/batch_64x16KiB/aml_par_worker")
+        ->UseRealTime();
+BENCHMARK_TEMPLATE(BM_Batch, kPar2WorkersNoInline)
+        ->Name("dma/batch_64x16KiB/aml_par_worker_2_workers")
         ->UseRealTime();

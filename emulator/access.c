@@ -701,7 +701,6 @@ static int access_on(struct emu_machine *m, bool sampled)
 {
 	if (m->access != NULL && m->access->sampled == sampled)
 		return 0;
-	access_off(m);
 	/* Valgrind reports a load from a protected page as an access outside
 	 * any mapping, with no address: the handler cannot tell it from a
 	 * wild pointer. */
@@ -730,6 +729,9 @@ static int access_on(struct emu_machine *m, bool sampled)
 	a->batch = capacity / 4 < ACCESS_EVICT_BATCH ? capacity / 4
 	                                             : ACCESS_EVICT_BATCH;
 	a->batch = a->batch > 0 ? a->batch : 1;
+	/* The other mode goes only now, when nothing can fail but the slot,
+	 * which it frees. */
+	access_off(m);
 	size_t slot = 0;
 	while (slot < ACCESS_MACHINES_MAX && access_machines[slot] != NULL)
 		slot++;

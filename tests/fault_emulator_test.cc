@@ -96,4 +96,41 @@ TEST(FaultEmulator, CalibrationThatFailedIsTriedAgain)
 	aml_topology_destroy(&t);
 }
 
+// Switching access accounting from one mode to the other that fails keeps
+// the mode that was on, instead of leaving accounting off.
+TEST(FaultEmulator, AccessModeSwitchThatFailedKeepsTheOldMode)
+{
+	struct aml_topology *t = nullptr;
+	ASSERT_EQ(aml_emu_create(&t, "qemu-3node", nullptr), 0);
+	int err = aml_emu_set_access_accounting(t, AML_EMU_ACCESSES_ON);
+	if (err == AML_ENOTSUP) {
+		aml_topology_destroy(&t);
+		GTEST_SKIP() << "access accounting is refused here (valgrind)";
+	}
+	ASSERT_EQ(err, 0);
+	for (unsigned long n = 1;; n++) {
+		SCOPED_TRACE(n);
+		FaultRun run(n);
+		bool injected = false;
+		err = run.Raw(
+		        [&] {
+			        return aml_emu_set_access_accounting(
+			                t, AML_EMU_ACCESSES_SAMPLED);
+		        },
+		        &injected);
+		if (!injected) {
+			EXPECT_EQ(err, 0);
+			EXPECT_EQ(aml_emu_access_accounting(t),
+			          AML_EMU_ACCESSES_SAMPLED);
+			break;
+		}
+		EXPECT_EQ(err, AML_ENOMEM) << run.Site();
+		EXPECT_EQ(aml_emu_access_accounting(t), AML_EMU_ACCESSES_ON);
+		if (HasFailure())
+			break;
+	}
+	EXPECT_EQ(aml_emu_set_access_accounting(t, AML_EMU_ACCESSES_OFF), 0);
+	aml_topology_destroy(&t);
+}
+
 } // namespace

@@ -326,7 +326,8 @@ int aml_emu_stats(const struct aml_topology *topology,
  * @param mode AML_EMU_ACCESSES_OFF (every mapping is opened again),
  *        AML_EMU_ACCESSES_ON or AML_EMU_ACCESSES_SAMPLED. Switching
  *        between ON and SAMPLED turns accounting off and on again: the
- *        cache model starts empty.
+ *        cache model starts empty; if that fails, the mode that was on
+ *        stays on.
  * @return 0 (also when already in that mode); AML_EINVAL for NULL, a
  *         topology that is not emulated, or another @p mode;
  *         AML_ENOMEM when the cache model cannot be allocated, the handler

@@ -26,6 +26,8 @@
 #include <aml/arena/pool.h>
 #include <aml/arena/scalable.h>
 
+#include "tests/testing/locked_buddy.h"
+
 namespace
 {
 
@@ -48,12 +50,6 @@ struct ArenaKind {
 // The pool's objects: 256 B aligned to 64, in 64 KiB slabs.
 constexpr size_t kPoolObject = 256;
 constexpr size_t kPoolAlign = 64;
-
-// A locked buddy, with the inner arena owned by the wrapper's storage.
-struct LockedBuddy {
-	AML_ARENA_LOCKED_DECL(locked);
-	AML_ARENA_BUDDY_DECL(buddy);
-};
 
 std::vector<ArenaKind> Kinds()
 {
@@ -84,27 +80,8 @@ std::vector<ArenaKind> Kinds()
 	        {"thread_safe", SIZE_MAX, AML_ARENA_ALIGNMENT_MAX, false, true,
 	         aml_arena_thread_safe_create, aml_arena_thread_safe_destroy},
 	        {"locked_buddy", SIZE_MAX, AML_ARENA_ALIGNMENT_MAX, true, true,
-	         [](struct aml_arena **out, const struct aml_area *a) {
-		         auto *s = static_cast<LockedBuddy *>(
-		                 std::malloc(sizeof(LockedBuddy)));
-		         int err = aml_arena_buddy_init(&s->buddy, a, 0);
-		         if (err == 0)
-			         err = aml_arena_locked_init(&s->locked,
-			                                     &s->buddy.base);
-		         if (err != 0) {
-			         std::free(s);
-			         return err;
-		         }
-		         *out = &s->locked.base;
-		         return 0;
-	         },
-	         [](struct aml_arena **a) {
-		         auto *s = reinterpret_cast<LockedBuddy *>((*a)->data);
-		         aml_arena_locked_fini(&s->locked);
-		         aml_arena_buddy_fini(&s->buddy);
-		         std::free(s);
-		         *a = nullptr;
-	         }},
+	         aml_testing::LockedBuddyCreate,
+	         aml_testing::LockedBuddyDestroy},
 	};
 }
 

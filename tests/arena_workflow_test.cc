@@ -31,6 +31,8 @@
 #include <aml/arena/pool.h>
 #include <aml/arena/scalable.h>
 
+#include "tests/testing/locked_buddy.h"
+
 namespace
 {
 
@@ -41,11 +43,6 @@ constexpr size_t kMax = 16 * kMiB;
 constexpr size_t kSmallMax = 256 * kKiB;
 constexpr size_t kLive = 512;
 constexpr int kOps = 2048;
-
-struct LockedBuddy {
-	AML_ARENA_LOCKED_DECL(locked);
-	AML_ARENA_BUDDY_DECL(buddy);
-};
 
 struct Kind {
 	const char *name;
@@ -87,30 +84,8 @@ std::vector<Kind> Kinds()
 	         aml_arena_jemalloc_destroy},
 	        {"scalable", aml_arena_scalable_create,
 	         aml_arena_scalable_destroy},
-	        {"locked_buddy",
-	         [](struct aml_arena **out, const struct aml_area *a) {
-		         auto *s = static_cast<LockedBuddy *>(
-		                 std::malloc(sizeof(LockedBuddy)));
-		         if (s == nullptr)
-			         return (int)AML_ENOMEM;
-		         int err = aml_arena_buddy_init(&s->buddy, a, 0);
-		         if (err == 0)
-			         err = aml_arena_locked_init(&s->locked,
-			                                     &s->buddy.base);
-		         if (err != 0) {
-			         std::free(s);
-			         return err;
-		         }
-		         *out = &s->locked.base;
-		         return 0;
-	         },
-	         [](struct aml_arena **a) {
-		         auto *s = reinterpret_cast<LockedBuddy *>((*a)->data);
-		         aml_arena_locked_fini(&s->locked);
-		         aml_arena_buddy_fini(&s->buddy);
-		         std::free(s);
-		         *a = nullptr;
-	         }},
+	        {"locked_buddy", aml_testing::LockedBuddyCreate,
+	         aml_testing::LockedBuddyDestroy},
 	};
 }
 

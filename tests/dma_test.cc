@@ -492,7 +492,10 @@ TEST(DmaPar, OptionsResolveAndRefuse)
 	struct aml_dma_par_options got;
 	ASSERT_EQ(aml_dma_par_options(&dma, &got), 0);
 	EXPECT_GE(got.nworkers, 1u);
-	EXPECT_EQ(got.chunk_size, 256u << 10);
+	// A quarter of this host's L2, within the documented bounds: valgrind
+	// reports caches of its own, so no one figure holds everywhere.
+	EXPECT_GE(got.chunk_size, 64u << 10);
+	EXPECT_LE(got.chunk_size, 4u << 20);
 	EXPECT_EQ(got.inline_max, 16u << 10);
 	EXPECT_GT(got.spin_ns, 0u);
 	aml_dma_par_fini(&dma);

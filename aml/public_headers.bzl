@@ -30,6 +30,7 @@ AML_PUBLIC_HEADERS = [
     "aml/dma/seq.h",
     "aml/emulator.h",
     "aml/error.h",
+    "aml/fast.h",
     "aml/layout.h",
     "aml/replicaset.h",
     "aml/scratchpad.h",

@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // memkind_malloc/memkind_free of MEMKIND_DEFAULT, the peer of the arenas
-// in arena_bench.cc (linked into //bench:arena_bench when memkind is built).
+// in arena_bench.cc, and hbw_malloc/hbw_free, the peer of the fast memory
+// in arena_bench_fast.cc (linked into //bench:arena_bench when memkind is
+// built).
 #include <sys/mman.h>
 
+#include <cstdlib>
+
 #include <benchmark/benchmark.h>
+#include <hbwmalloc.h>
 #include <memkind.h>
 
 #include "bench/arena_bench.h"
@@ -60,3 +65,38 @@ void BM_MemkindFixed(benchmark::State &state)
 BENCHMARK(BM_MemkindFixed)
         ->Name("arena/malloc_free/memkind_fixed")
         ->Apply(aml_bench::ArenaSizes);
+
+namespace
+{
+
+// hbw_malloc/hbw_free under the default policy (PREFERRED): the peer of
+// arena/malloc_free/aml_fast (arena_bench_fast.cc), same sizes, 1 and 2
+// threads, in the caller's thread, measured. On a machine without HBM,
+// node 0 is named HBW (MEMKIND_HBW_NODES=0, unless set already) before the
+// first hbw call; memkind reads it once, so where another row of the
+// binary asked memkind for HBW before, the row is skipped if none was found.
+void BM_HbwMalloc(benchmark::State &state)
+{
+	static const bool named = setenv("MEMKIND_HBW_NODES", "0", 0) == 0;
+	if (!named || hbw_check_available() != 0) {
+		state.SkipWithError("hbw_check_available: no HBW node");
+		return;
+	}
+	size_t size = (size_t)state.range(0);
+	for (auto _ : state) {
+		void *p = hbw_malloc(size);
+		benchmark::DoNotOptimize(p);
+		hbw_free(p);
+	}
+	state.SetItemsProcessed(state.iterations());
+}
+
+} // namespace
+
+BENCHMARK(BM_HbwMalloc)
+        ->Name("arena/malloc_free/hbw_malloc")
+        ->Apply(aml_bench::ArenaSizes);
+BENCHMARK(BM_HbwMalloc)
+        ->Name("arena/malloc_free/hbw_malloc")
+        ->Apply(aml_bench::ArenaSizes)
+        ->Threads(2);

@@ -23,6 +23,7 @@
 #include <aml/dma.h>
 #include <aml/emulator.h>
 #include <aml/error.h>
+#include <aml/fast.h>
 #include <aml/layout.h>
 #include <aml/replicaset.h>
 #include <aml/scratchpad.h>

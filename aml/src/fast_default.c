@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The one-call fast memory interface (aml/fast.h): one instance over
+ * aml_topology_default(), so it belongs to the composition root.
+ *
+ * Made as the default topology is (topology_default.c): by the first call
+ * that succeeds, with no lock held while it is made (a child forked
+ * meanwhile must not inherit a taken lock), published by compare-and-swap;
+ * a thread that loses the race destroys its own before anyone saw it. A
+ * failure the environment or the machine decides stays the answer; one
+ * that may pass (AML_ENOMEM) is tried again by the next call.
+ */
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <aml/error.h>
+#include <aml/fast.h>
+#include <aml/topology.h>
+
+#include "aml/src/quote.h"
+
+static struct aml_fast_memory *instance; /* atomic */
+/* The final error, 0 while none (atomic). */
+static int instance_error;
+/* aml_fast_set_policy()'s, or -1 (atomic). */
+static int requested_policy = -1;
+
+/* Why the instance could not be made; guarded by reason_lock. */
+static char failure_reason[AML_FAST_REASON_MAX];
+static pthread_mutex_t reason_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void set_reason(const char *text)
+{
+	pthread_mutex_lock(&reason_lock);
+	snprintf(failure_reason, sizeof(failure_reason), "%s", text);
+	pthread_mutex_unlock(&reason_lock);
+}
+
+/* The policy: requested, else AML_FAST_POLICY, else PREFERRED. */
+static int policy_from_env(enum aml_fast_policy *out, char *why, size_t size)
+{
+	int asked = __atomic_load_n(&requested_policy, __ATOMIC_ACQUIRE);
+	if (asked >= 0) {
+		*out = (enum aml_fast_policy)asked;
+		return 0;
+	}
+	const char *env = getenv("AML_FAST_POLICY");
+	*out = AML_FAST_PREFERRED;
+	if (env == NULL || env[0] == '\0')
+		return 0;
+	for (int p = 0; p < AML_FAST_POLICY_COUNT; p++) {
+		if (strcmp(env, aml_fast_policy_name(p)) == 0) {
+			*out = (enum aml_fast_policy)p;
+			return 0;
+		}
+	}
+	char q[AML_ENV_QUOTE_SIZE];
+	snprintf(why, size,
+	         "AML_FAST_POLICY=%s: use preferred, bind, bind_all or "
+	         "interleave",
+	         aml_env_quote(q, env));
+	return AML_EINVAL;
+}
+
+/* The devices AML_FAST_NODES names (NUMA OS indices), as topology
+ * indices in *out; *named false when the variable is unset. */
+static int nodes_from_env(const struct aml_topology *t,
+                          struct aml_bitmap *out,
+                          bool *named,
+                          char *why,
+                          size_t size)
+{
+	const char *env = getenv("AML_FAST_NODES");
+	*named = env != NULL && env[0] != '\0';
+	if (!*named)
+		return 0;
+	char q[AML_ENV_QUOTE_SIZE];
+	struct aml_bitmap nodes;
+	if (aml_bitmap_parse(&nodes, env) != 0) {
+		snprintf(why, size,
+		         "AML_FAST_NODES=%s: not a list of NUMA nodes (e.g. "
+		         "1,3 or 4-7)",
+		         aml_env_quote(q, env));
+		return AML_EINVAL;
+	}
+	aml_bitmap_zero(out);
+	for (int node = aml_bitmap_first(&nodes); node >= 0;
+	     node = aml_bitmap_next(&nodes, (size_t)node)) {
+		const struct aml_device *d =
+		        aml_topology_device_of_node(t, node);
+		if (d == NULL) {
+			snprintf(why, size,
+			         "AML_FAST_NODES=%s: the topology has no NUMA "
+			         "node %d",
+			         aml_env_quote(q, env), node);
+			return AML_EINVAL;
+		}
+		aml_bitmap_set(out, (size_t)aml_topology_index_of(t, d));
+	}
+	return 0;
+}
+
+static int instance_make(struct aml_fast_memory **out, char *why, size_t size)
+{
+	const struct aml_topology *t = aml_topology_default();
+	if (t == NULL) {
+		int err = aml_errno;
+		snprintf(why, size, "no topology: %s", aml_strerror(err));
+		return err;
+	}
+	struct aml_fast_options o = {0};
+	int err = policy_from_env(&o.policy, why, size);
+	if (err != 0)
+		return err;
+	struct aml_bitmap nodes;
+	bool named;
+	err = nodes_from_env(t, &nodes, &named, why, size);
+	if (err != 0)
+		return err;
+	o.devices = named ? &nodes : NULL;
+	err = aml_fast_memory_create(out, t, &o);
+	if (err == AML_ENODEV)
+		snprintf(why, size,
+		         "no fast memory, which the %s policy needs: "
+		         "no HBM device in the topology and AML_FAST_NODES "
+		         "unset or empty",
+		         aml_fast_policy_name(o.policy));
+	else if (err != 0)
+		snprintf(why, size, "%s", aml_strerror(err));
+	return err;
+}
+
+/* The instance, made if needed; NULL with aml_errno set. */
+static struct aml_fast_memory *instance_get(void)
+{
+	struct aml_fast_memory *f =
+	        __atomic_load_n(&instance, __ATOMIC_ACQUIRE);
+	if (f != NULL)
+		return f;
+	int err = __atomic_load_n(&instance_error, __ATOMIC_ACQUIRE);
+	if (err == 0) {
+		char why[AML_FAST_REASON_MAX] = "";
+		err = instance_make(&f, why, sizeof(why));
+		if (err == 0) {
+			struct aml_fast_memory *none = NULL;
+			if (__atomic_compare_exchange_n(&instance, &none, f,
+			                                false, __ATOMIC_ACQ_REL,
+			                                __ATOMIC_ACQUIRE))
+				return f;
+			aml_fast_memory_destroy(&f);
+			return none;
+		}
+		set_reason(why);
+		if (err != AML_ENOMEM)
+			__atomic_store_n(&instance_error, err,
+			                 __ATOMIC_RELEASE);
+	}
+	aml_errno = err;
+	return NULL;
+}
+
+int aml_fast_set_policy(enum aml_fast_policy policy)
+{
+	if ((unsigned)policy >= AML_FAST_POLICY_COUNT)
+		return AML_EINVAL;
+	if (__atomic_load_n(&instance, __ATOMIC_ACQUIRE) != NULL)
+		return AML_EBUSY;
+	__atomic_store_n(&requested_policy, (int)policy, __ATOMIC_RELEASE);
+	return 0;
+}
+
+int aml_fast_get_policy(void)
+{
+	struct aml_fast_memory *f = instance_get();
+	return f != NULL ? aml_fast_memory_policy(f) : aml_errno;
+}
+
+int aml_fast_available(char *reason, size_t size)
+{
+	struct aml_fast_memory *f = instance_get();
+	if (f != NULL)
+		return aml_fast_memory_available(f, reason, size);
+	int err = aml_errno;
+	if (reason != NULL && size > 0) {
+		pthread_mutex_lock(&reason_lock);
+		snprintf(reason, size, "%s", failure_reason);
+		pthread_mutex_unlock(&reason_lock);
+	}
+	return err;
+}
+
+void *aml_fast_malloc(size_t size)
+{
+	struct aml_fast_memory *f = instance_get();
+	return f != NULL ? aml_fast_memory_malloc(f, size) : NULL;
+}
+
+void *aml_fast_calloc(size_t n, size_t size)
+{
+	struct aml_fast_memory *f = instance_get();
+	return f != NULL ? aml_fast_memory_calloc(f, n, size) : NULL;
+}
+
+int aml_fast_posix_memalign(void **out, size_t alignment, size_t size)
+{
+	struct aml_fast_memory *f = instance_get();
+	return f != NULL
+	               ? aml_fast_memory_posix_memalign(f, out, alignment, size)
+	               : aml_errno;
+}
+
+void *aml_fast_realloc(void *ptr, size_t size)
+{
+	struct aml_fast_memory *f = instance_get();
+	return f != NULL ? aml_fast_memory_realloc(f, ptr, size) : NULL;
+}
+
+void aml_fast_free(void *ptr)
+{
+	if (ptr == NULL)
+		return;
+	struct aml_fast_memory *f = instance_get();
+	if (f != NULL)
+		aml_fast_memory_free(f, ptr);
+}
+
+size_t aml_fast_usable_size(const void *ptr)
+{
+	struct aml_fast_memory *f = instance_get();
+	return f != NULL ? aml_fast_memory_usable_size(f, ptr) : 0;
+}
+
+int aml_fast_locate(const void *ptr)
+{
+	struct aml_fast_memory *f = instance_get();
+	return f != NULL ? aml_fast_memory_locate(f, ptr) : aml_errno;
+}

@@ -39,3 +39,8 @@ AML_PUBLIC_HEADERS = [
     "aml/topology.h",
     "aml/version.h",
 ]
+
+# C++17 only: the owners and allocators over the C API.
+AML_PUBLIC_CXX_HEADERS = [
+    "aml.hpp",
+]

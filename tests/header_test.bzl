@@ -9,7 +9,7 @@ _LANGUAGES = {
     "cxx": ("cc", AML_TEST_COPTS + ["-pedantic-errors"]),
 }
 
-def header_self_contained_test(name, headers):
+def header_self_contained_test(name, headers, cxx_headers = []):
     """One test compiling every header alone, twice, as C11 and as C++17.
 
     Including twice checks the include guard; -pedantic-errors keeps the
@@ -18,10 +18,11 @@ def header_self_contained_test(name, headers):
     Args:
       name: the test's name.
       headers: include paths, as a consumer writes them ("aml/bitmap.h").
+      cxx_headers: headers for C++ only ("aml.hpp"), compiled as C++17.
     """
     for lang, (ext, copts) in _LANGUAGES.items():
         srcs = []
-        for i, header in enumerate(headers):
+        for i, header in enumerate(headers + (cxx_headers if lang == "cxx" else [])):
             out = "%s_%d_%s.%s" % (name, i, lang, ext)
             native.genrule(
                 name = out.replace(".", "_"),

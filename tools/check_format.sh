@@ -8,7 +8,7 @@ command -v clang-format >/dev/null || {
 	echo "check_format: clang-format not found: run tools/setup.sh" >&2
 	exit 1
 }
-mapfile -t files < <(git ls-files -co --exclude-standard -- '*.c' '*.h' '*.cc')
+mapfile -t files < <(git ls-files -co --exclude-standard -- '*.c' '*.h' '*.cc' '*.hpp')
 if [ "${1:-}" = "--fix" ]; then
 	clang-format -i "${files[@]}"
 	exit 0

@@ -13,6 +13,7 @@ packages=(
 	libhwloc-dev   # optional backend: discovery
 	libmemkind-dev # optional backend: high-bandwidth memory
 	libgtest-dev     # tests
+	gfortran         # the Fortran module's test (tests:fortran_fast_test)
 	libbenchmark-dev # benchmarks
 	libjemalloc-dev libmimalloc-dev # peers of the arena benchmark (optional)
 	clang-format     # style check (tools/check_format.sh)

@@ -35,6 +35,10 @@ TEST(OsErrno, KeepsTheKernelsReasonForAMove)
 	EXPECT_EQ(aml_device_move(node, UnmappedPage(), aml_page_size()),
 	          AML_EINVAL);
 	EXPECT_EQ(aml_os_errno(), EFAULT);
+	// The error's detail names the call and the errno.
+	char detail[AML_ERROR_DETAIL_MAX];
+	EXPECT_EQ(aml_error_detail(detail, sizeof(detail)), AML_EINVAL);
+	EXPECT_STREQ(detail, "mbind failed: errno EFAULT (Bad address)");
 	aml_topology_destroy(&t);
 }
 

@@ -11,7 +11,8 @@
  *
  * For each device: kind, NUMA node, capacity, free bytes where known, CPUs,
  * backend, and bandwidth and latency per initiator; then the devices ranked
- * by bandwidth, latency and capacity for the calling thread.
+ * by bandwidth, latency and capacity for the calling thread; then the fast
+ * memory aml_fast_malloc() would serve, or why there is none.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -100,6 +101,31 @@ static void print_text_device(const struct aml_topology *t,
 		printf("    bandwidth and latency unknown (no HMAT)\n");
 }
 
+/* The error, and what aml knew about it (aml_error_detail()). */
+static void print_error(int err)
+{
+	char detail[AML_ERROR_DETAIL_MAX];
+	if (aml_error_detail(detail, sizeof(detail)) == err)
+		fprintf(stderr, "aml_topo: %s: %s\n", aml_strerror(err),
+		        detail);
+	else
+		fprintf(stderr, "aml_topo: %s\n", aml_strerror(err));
+}
+
+/* What aml_fast_malloc() would serve on this topology (aml/fast.h). */
+static void print_fast(const struct aml_topology *t)
+{
+	struct aml_fast_memory *fast = NULL;
+	char why[AML_FAST_REASON_MAX] = "";
+	int err = aml_fast_memory_create(&fast, t, NULL);
+	if (err == 0)
+		aml_fast_memory_available(fast, why, sizeof(why));
+	else
+		aml_error_detail(why, sizeof(why));
+	printf("fast memory: %s\n", why);
+	aml_fast_memory_destroy(&fast);
+}
+
 static const char *const rank_names[] = {"bandwidth", "latency", "capacity"};
 
 static void print_text(const struct aml_topology *t)
@@ -119,6 +145,7 @@ static void print_text(const struct aml_topology *t)
 			printf(" %s", ranked[i]->name);
 		printf("\n");
 	}
+	print_fast(t);
 }
 
 /* ---- JSON ---- */
@@ -208,7 +235,7 @@ static const struct aml_topology *open_topology(const struct options *o,
 		fprintf(stderr, "aml_topo: %s:%zu: %s\n", o->xml,
 		        xml_error.line, xml_error.reason);
 	else if (err != 0)
-		fprintf(stderr, "aml_topo: %s\n", aml_strerror(err));
+		print_error(err);
 	if (err != 0)
 		return NULL;
 	return *own != NULL ? *own : aml_topology_default();

@@ -21,6 +21,9 @@ out=$($topo --emulate knl-flat) || fail "aml_topo --emulate knl-flat"
 grep -q '^2 device(s) from emulated knl-flat$' <<<"$out" || fail "emulate: $out"
 grep -Eq '^mcdram +HBM' <<<"$out" || fail "emulate kinds: $out"
 grep -Eq '^mcdram +HBM .* backend emulator$' <<<"$out" || fail "emulate backend: $out"
+grep -qx 'fast memory: 1 fast device (HBM): NUMA node 1' <<<"$out" || fail "emulate fast: $out"
+out=$($topo --emulate single) || fail "aml_topo --emulate single"
+grep -q '^fast memory: no fast memory: none of the 1 devices is HBM' <<<"$out" || fail "single fast: $out"
 if err=$($topo --emulate 'tier:name=x' 2>&1); then fail "bad spec accepted"; fi
 grep -q 'at [0-9]*:' <<<"$err" || fail "no position in: $err"
 

@@ -20,6 +20,7 @@
 #include <aml/fast.h>
 #include <aml/topology.h>
 
+#include "aml/src/error_detail.h"
 #include "aml/src/quote.h"
 
 static struct aml_fast_memory *instance; /* atomic */
@@ -141,7 +142,11 @@ static struct aml_fast_memory *instance_get(void)
 	if (f != NULL)
 		return f;
 	int err = __atomic_load_n(&instance_error, __ATOMIC_ACQUIRE);
-	if (err == 0) {
+	if (err != 0) {
+		pthread_mutex_lock(&reason_lock);
+		aml_error_explain(err, "fast memory: %s", failure_reason);
+		pthread_mutex_unlock(&reason_lock);
+	} else {
 		char why[AML_FAST_REASON_MAX] = "";
 		err = instance_make(&f, why, sizeof(why));
 		if (err == 0) {
@@ -154,6 +159,7 @@ static struct aml_fast_memory *instance_get(void)
 			return none;
 		}
 		set_reason(why);
+		aml_error_explain(err, "fast memory: %s", why);
 		if (err != AML_ENOMEM)
 			__atomic_store_n(&instance_error, err,
 			                 __ATOMIC_RELEASE);

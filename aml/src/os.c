@@ -9,11 +9,14 @@
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <aml/device.h>
 #include <aml/error.h>
+
+#include "aml/src/error_detail.h"
 
 size_t aml_page_size(void)
 {
@@ -168,8 +171,17 @@ int aml_os_errno(void)
 
 int aml_os_error(int err, int code)
 {
+	return aml_os_error_in("a system call", err, code);
+}
+
+int aml_os_error_in(const char *call, int err, int code)
+{
 	os_errno = err;
-	return code;
+	const char *name = strerrorname_np(err);
+	char text[128];
+	return aml_error_explain(code, "%s failed: errno %s (%s)", call,
+	                         name != NULL ? name : "?",
+	                         strerror_r(err, text, sizeof(text)));
 }
 
 int aml_os_open_error(int err, int absent)

@@ -90,6 +90,13 @@ int aml_os_open_error(int err, int absent);
  */
 int aml_os_error(int os_errno, int code);
 
+/**
+ * aml_os_error(), naming the system call in the error's detail
+ * (aml_error_detail()): `aml_os_error_in("mbind on node 3", errno, ...)`
+ * records "mbind on node 3 failed: errno EINVAL (Invalid argument)".
+ */
+int aml_os_error_in(const char *call, int os_errno, int code);
+
 #ifdef __cplusplus
 }
 #endif

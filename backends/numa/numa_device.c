@@ -64,7 +64,7 @@ static int numa_mbind_code(int err)
 
 static int numa_mbind_error(int err)
 {
-	return aml_os_error(err, numa_mbind_code(err));
+	return aml_os_error_in("mbind", err, numa_mbind_code(err));
 }
 
 static void *numa_device_map(const struct aml_device *dev, size_t size)
@@ -77,7 +77,7 @@ static void *numa_device_map(const struct aml_device *dev, size_t size)
 	void *ptr = mmap(NULL, size, PROT_READ | PROT_WRITE,
 	                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (ptr == MAP_FAILED) {
-		aml_errno = aml_os_error(errno, AML_ENOMEM);
+		aml_errno = aml_os_error_in("mmap", errno, AML_ENOMEM);
 		return NULL;
 	}
 	int err = 0;
@@ -99,7 +99,9 @@ static void *numa_device_map(const struct aml_device *dev, size_t size)
 static int numa_device_munmap(void *ptr, size_t size, const void *arg)
 {
 	(void)arg;
-	return munmap(ptr, size) == 0 ? 0 : aml_os_error(errno, AML_ENOMEM);
+	return munmap(ptr, size) == 0
+	               ? 0
+	               : aml_os_error_in("munmap", errno, AML_ENOMEM);
 }
 
 static int
@@ -194,9 +196,9 @@ static int numa_locate(const struct aml_topology *topology,
 			pages[i] = (void *)((uintptr_t)ptr + (done + i) * page);
 		/* -EFAULT: unmapped, or backed by nothing of its own yet. */
 		if (move_pages(0, n, pages, NULL, status, 0) != 0)
-			return aml_os_error(errno, errno == ENOMEM
-			                                   ? AML_ENOMEM
-			                                   : AML_FAILURE);
+			return aml_os_error_in("move_pages", errno,
+			                       errno == ENOMEM ? AML_ENOMEM
+			                                       : AML_FAILURE);
 		for (size_t i = 0; i < n; i++) {
 			int s = status[i];
 			numa_ids[done + i] =

@@ -12,6 +12,8 @@
 #ifndef AML_ERROR_H
 #define AML_ERROR_H
 
+#include <stddef.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -92,6 +94,31 @@ int *aml_errno_location(void);
  * @return the errno value, or 0 if no system call failed in this thread.
  */
 int aml_os_errno(void);
+
+/** Longest error detail, with its NUL: 256 bytes. */
+#define AML_ERROR_DETAIL_MAX 256
+
+/**
+ * What aml knew when it returned the calling thread's last explained error:
+ * which device, what was asked, what was free, the system call and the
+ * kernel's errno. For instance, "BIND of 1073741824 bytes on mcdram: its
+ * capacity is 268435456 bytes", or "mbind on node 3: errno EINVAL
+ * (Invalid argument)". Errors aml can explain are: maps past a device's
+ * capacity or free memory (areas, aml_topology_map(), arenas that map
+ * through them), refused system calls, no fast memory (aml/fast.h).
+ *
+ * Thread-local and never reset, as aml_errno: an error aml does not
+ * explain leaves the previous detail. So the detail comes with the code it
+ * explains: use it when that code is the error you got, right after the
+ * call.
+ * @param[out] buf NULL, or receives the detail (one printable line, at most
+ *             @p size bytes with its NUL; "" when there is none).
+ * @param size bytes available in @p buf.
+ * @return the AML_E* code the detail explains; 0 if no error was explained
+ *         in this thread.
+ * @note Thread-safe: each thread has its own.
+ */
+int aml_error_detail(char *buf, size_t size);
 
 #ifdef __cplusplus
 }

@@ -107,6 +107,13 @@ bool aml_topology_capacity_allows(const struct aml_topology *topology,
                                   const struct aml_bitmap *devices,
                                   size_t size);
 
+/** The names of the devices with indices in @p devices, comma-separated,
+ * into @p out (truncated to @p size bytes), for error details. */
+void aml_topology_names_of(const struct aml_topology *topology,
+                           const struct aml_bitmap *devices,
+                           char *out,
+                           size_t size);
+
 /** The NUMA nodes of the devices with indices in @p devices (AML_EDOM for
  * an index past the last device). */
 int aml_topology_nodes_of(const struct aml_topology *topology,

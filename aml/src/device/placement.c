@@ -43,6 +43,7 @@
 
 #include "aml/src/device/blocks.h"
 #include "aml/src/device/internal.h"
+#include "aml/src/error_detail.h"
 #include "aml/src/os.h"
 
 /* Pages of run device @p d in a weighted mapping of @p npages pages: whole
@@ -69,9 +70,14 @@ static int placement_check_weighted(const struct aml_placement_request *r,
 	size_t page = aml_page_size();
 	for (size_t d = 0; d < r->nruns; d++) {
 		const struct aml_device *dev = r->run_devices[d];
-		if (dev->capacity != 0 &&
-		    placement_share(r, size / page, d) > dev->capacity / page)
-			return AML_ENOMEM;
+		size_t share = placement_share(r, size / page, d);
+		if (dev->capacity != 0 && share > dev->capacity / page)
+			return aml_error_explain(AML_ENOMEM,
+			                         "WEIGHTED_INTERLEAVE of %zu "
+			                         "bytes puts %zu on %s: "
+			                         "its capacity is %zu bytes",
+			                         size, share * page, dev->name,
+			                         dev->capacity);
 	}
 	for (size_t d = 0; r->populate && d < r->nruns; d++) {
 		struct aml_bitmap one;
@@ -134,8 +140,18 @@ static int placement_check_topology(const struct aml_placement_request *r,
 	if (r->policy == AML_POLICY_WEIGHTED_INTERLEAVE)
 		return placement_check_weighted(r, size);
 	if (r->policy == AML_POLICY_BIND &&
-	    !aml_topology_capacity_allows(t, r->set, size))
-		return AML_ENOMEM;
+	    !aml_topology_capacity_allows(t, r->set, size)) {
+		char names[128];
+		aml_topology_names_of(t, r->set, names, sizeof(names));
+		size_t total = 0;
+		AML_BITMAP_FOREACH (i, r->set)
+			total += t->devices[i].capacity;
+		return aml_error_explain(
+		        AML_ENOMEM,
+		        "BIND of %zu bytes on %s: capacity %zu "
+		        "bytes",
+		        size, names, total);
+	}
 	if (!r->populate)
 		return 0;
 	/* Only BIND keeps the pages on its set; every other policy may

@@ -20,12 +20,14 @@
  * request, with the topology itself as the owner of the mapping.
  */
 #include <stdint.h>
+#include <stdio.h>
 
 #include <aml/error.h>
 #include <aml/topology.h>
 
 #include "aml/src/device/blocks.h"
 #include "aml/src/device/internal.h"
+#include "aml/src/error_detail.h"
 #include "aml/src/os.h"
 
 int aml_topology_nodes_of(const struct aml_topology *t,
@@ -39,6 +41,24 @@ int aml_topology_nodes_of(const struct aml_topology *t,
 		aml_bitmap_set(nodes, (size_t)t->devices[i].numa_id);
 	}
 	return 0;
+}
+
+void aml_topology_names_of(const struct aml_topology *t,
+                           const struct aml_bitmap *devices,
+                           char *out,
+                           size_t size)
+{
+	size_t len = 0;
+	out[0] = '\0';
+	AML_BITMAP_FOREACH (i, devices) {
+		if ((size_t)i >= t->ndevices || len >= size)
+			break;
+		int n = snprintf(out + len, size - len, "%s%s",
+		                 len == 0 ? "" : ",", t->devices[i].name);
+		if (n < 0)
+			break;
+		len += (size_t)n;
+	}
 }
 
 bool aml_topology_capacity_allows(const struct aml_topology *t,
@@ -92,7 +112,14 @@ int aml_topology_populate_check(const struct aml_topology *t,
 		                     : free_total + free_bytes;
 		need = margin > SIZE_MAX - need ? SIZE_MAX : need + margin;
 	}
-	return free_total >= need ? 0 : AML_ENOMEM;
+	if (free_total >= need)
+		return 0;
+	char names[128];
+	aml_topology_names_of(t, devices, names, sizeof(names));
+	return aml_error_explain(AML_ENOMEM,
+	                         "populating %zu bytes on %s: %zu bytes free, "
+	                         "%zu needed with the margins",
+	                         size, names, free_total, need);
 }
 
 int aml_topology_populate(const struct aml_topology *t, void *ptr, size_t size)

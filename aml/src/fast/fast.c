@@ -28,6 +28,7 @@
 #include <aml/error.h>
 #include <aml/fast.h>
 
+#include "aml/src/error_detail.h"
 #include "aml/src/fast/populate_area.h"
 
 struct fast_domain {
@@ -264,7 +265,8 @@ int aml_fast_memory_create(struct aml_fast_memory **out,
 	f->policy = o.policy;
 	int err = find_fast(f, o.devices);
 	if (err == 0 && f->nfast == 0 && o.policy != AML_FAST_PREFERRED)
-		err = AML_ENODEV;
+		err = aml_error_explain(AML_ENODEV, "%s policy: %s",
+		                        policy_names[o.policy], f->reason);
 	if (err != 0) {
 		fast_free_parts(f);
 		return err;

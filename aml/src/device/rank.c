@@ -11,7 +11,11 @@
  * each thread keeps its last few answers (RANK_CACHE_ENTRIES), keyed by
  * the topology's serial number (an address can be reused by the next
  * topology, a serial cannot), the order and the initiator, and answers a
- * question it has seen with a copy.
+ * question it has seen with a copy. The orders kept are sized to the
+ * largest topology the thread has ranked (2 bytes a device an answer, at
+ * most 8 KiB for 1024 devices), so a thread that ranks small machines
+ * keeps small answers; without memory to grow them, the answer is
+ * computed and not kept.
  *
  * The calling thread's CPUs (initiator NULL) cost a system call to read
  * (sched_getaffinity: 1 us on a VM), so each thread reads them once and
@@ -31,10 +35,11 @@
 #include "aml/src/device/internal.h"
 #include "aml/src/os.h"
 
-/* Answers kept per thread, and the largest topology whose answers are
- * kept (larger ones are ranked anew each time). */
+/* Answers kept per thread. */
 #define RANK_CACHE_ENTRIES 4
-#define RANK_CACHE_DEVICES 64
+
+/* Device indices fit the kept orders' 16 bits. */
+_Static_assert(AML_BITMAP_MAX <= UINT16_MAX + 1, "rank orders are 16-bit");
 
 struct rank_answer {
 	uint64_t serial; /* 0: none */
@@ -43,7 +48,6 @@ struct rank_answer {
 	 * set (all zero for capacity, which no initiator changes). */
 	bool self;
 	struct aml_bitmap initiator;
-	uint16_t order[RANK_CACHE_DEVICES];
 };
 
 struct rank_thread {
@@ -52,15 +56,26 @@ struct rank_thread {
 	struct aml_bitmap cpus;
 	unsigned next; /* the answer replaced next, in turn */
 	struct rank_answer answers[RANK_CACHE_ENTRIES];
+	/* Answer i's order is orders[i * capacity ...], device indices;
+	 * capacity is the largest topology kept so far (0: none yet). */
+	size_t capacity;
+	uint16_t *orders;
 };
 
 static pthread_key_t rank_key;
 static bool rank_key_made;
 static pthread_once_t rank_key_once = PTHREAD_ONCE_INIT;
 
+static void rank_thread_free(void *p)
+{
+	struct rank_thread *r = p;
+	free(r->orders);
+	free(r);
+}
+
 static void rank_key_make(void)
 {
-	rank_key_made = pthread_key_create(&rank_key, free) == 0;
+	rank_key_made = pthread_key_create(&rank_key, rank_thread_free) == 0;
 }
 
 /* The calling thread's answers, made on first use; NULL without memory
@@ -166,6 +181,23 @@ static const struct rank_answer *rank_find(const struct rank_thread *r,
 	return NULL;
 }
 
+/* Room in r for orders of t's size: 0, or AML_ENOMEM (r unchanged). The
+ * answers kept are forgotten when the room grows: their orders move. */
+static int rank_room(struct rank_thread *r, const struct aml_topology *t)
+{
+	if (t->ndevices <= r->capacity)
+		return 0;
+	uint16_t *orders = realloc(r->orders, RANK_CACHE_ENTRIES * t->ndevices *
+	                                              sizeof(*orders));
+	if (orders == NULL)
+		return AML_ENOMEM;
+	for (size_t i = 0; i < RANK_CACHE_ENTRIES; i++)
+		r->answers[i].serial = 0;
+	r->orders = orders;
+	r->capacity = t->ndevices;
+	return 0;
+}
+
 static void rank_keep(struct rank_thread *r,
                       const struct aml_topology *t,
                       enum aml_topology_rank by,
@@ -173,6 +205,9 @@ static void rank_keep(struct rank_thread *r,
                       const struct aml_bitmap *initiator,
                       const struct aml_device *const *ranked)
 {
+	if (rank_room(r, t) != 0)
+		return;
+	uint16_t *order = &r->orders[r->next * r->capacity];
 	struct rank_answer *a = &r->answers[r->next];
 	r->next = (r->next + 1) % RANK_CACHE_ENTRIES;
 	a->serial = t->serial;
@@ -180,7 +215,7 @@ static void rank_keep(struct rank_thread *r,
 	a->self = self;
 	a->initiator = *initiator;
 	for (size_t i = 0; i < t->ndevices; i++)
-		a->order[i] = (uint16_t)(ranked[i] - t->devices);
+		order[i] = (uint16_t)(ranked[i] - t->devices);
 }
 
 int aml_topology_rank(const struct aml_topology *t,
@@ -200,8 +235,7 @@ int aml_topology_rank(const struct aml_topology *t,
 	if (by == AML_RANK_CAPACITY || initiator == NULL)
 		initiator = &none;
 
-	struct rank_thread *r =
-	        t->ndevices <= RANK_CACHE_DEVICES ? rank_thread() : NULL;
+	struct rank_thread *r = rank_thread();
 	struct aml_bitmap own;
 	if (self) {
 		/* Without a thread cache, or CPUs it cannot read: read them
@@ -218,8 +252,10 @@ int aml_topology_rank(const struct aml_topology *t,
 	const struct rank_answer *kept =
 	        r != NULL ? rank_find(r, t, by, self, initiator) : NULL;
 	if (kept != NULL) {
+		const uint16_t *order =
+		        &r->orders[(size_t)(kept - r->answers) * r->capacity];
 		for (size_t i = 0; i < n; i++)
-			out[i] = &t->devices[kept->order[i]];
+			out[i] = &t->devices[order[i]];
 		return (int)n;
 	}
 	const struct aml_device *ranked[AML_BITMAP_MAX];

@@ -3,6 +3,7 @@
 // lookups, iteration, and bad input. Independent of this machine.
 #include <sched.h>
 
+#include <algorithm>
 #include <string>
 #include <thread>
 #include <vector>
@@ -235,6 +236,32 @@ TEST(Topology, RankingKeepsAnswersOfTopologiesUpTo1024Nodes)
 	}).join();
 	aml_topology_destroy(&two);
 	aml_topology_destroy(&big);
+}
+
+// Past 16 devices the ranking sorts otherwise (rank.c): ties still go to
+// the larger capacity, then to the lower NUMA index. 40 nodes in 3
+// bandwidths and 4 capacities, against the rule applied by std::sort.
+TEST(Topology, RankingBreaksTiesTheSameOnLargeTopologies)
+{
+	std::vector<Node> nodes;
+	for (int i = 0; i < 40; i++)
+		nodes.push_back({i, (uint64_t)(1 + i * 7 % 4), "", "0",
+		                 (double)(1 + i % 3), 100, ""});
+	std::vector<Node> want = nodes;
+	std::sort(want.begin(), want.end(), [](const Node &a, const Node &b) {
+		if (a.bandwidth_gib_s != b.bandwidth_gib_s)
+			return a.bandwidth_gib_s > b.bandwidth_gib_s;
+		if (a.capacity_gib != b.capacity_gib)
+			return a.capacity_gib > b.capacity_gib;
+		return a.numa_id < b.numa_id;
+	});
+	std::vector<std::string> names;
+	for (const Node &node : want)
+		names.push_back("node" + std::to_string(node.numa_id));
+	struct aml_topology *t = BuildTopology(nodes);
+	struct aml_bitmap cpu0 = Cpus("0");
+	EXPECT_EQ(RankAll(t, AML_RANK_BANDWIDTH, &cpu0), names);
+	aml_topology_destroy(&t);
 }
 
 TEST(Topology, RankingWritesAtMostMax)

@@ -3,19 +3,22 @@
  * Rankings of a topology's devices (aml_topology_rank()).
  *
  * Computing one sorts the devices by a key taken per device for the
- * initiator: the device's recorded initiator sharing the most CPUs with it
- * (aml_device_perf_from()), a few words of bitmap per initiator, so the
- * work grows as devices x initiators, n^2 on machines where every node
- * records every other (3.4 us on a 16-node Xeon Max in SNC4). A topology
- * never changes once made, so the answer is a function of the question:
- * each thread keeps its last few answers (RANK_CACHE_ENTRIES), keyed by
- * the topology's serial number (an address can be reused by the next
- * topology, a serial cannot), the order and the initiator, and answers a
- * question it has seen with a copy. The orders kept are sized to the
- * largest topology the thread has ranked (2 bytes a device an answer, at
- * most 8 KiB for 1024 devices), so a thread that ranks small machines
- * keeps small answers; without memory to grow them, the answer is
- * computed and not kept.
+ * initiator: the device's recorded initiator sharing the most CPUs with
+ * it (aml_device_perf_from()), a few words of bitmap per initiator, so
+ * the keys cost devices x initiators, n^2 on machines where every node
+ * records every other (3.4 us on a 16-node Xeon Max in SNC4). The sort
+ * is an insertion sort up to 16 devices and a heap sort past that, n log
+ * n on the largest machines (1024 nodes).
+ *
+ * A topology never changes once made, so the answer is a function of the
+ * question: each thread keeps its last few answers (RANK_CACHE_ENTRIES),
+ * keyed by the topology's serial number (an address can be reused by the
+ * next topology, a serial cannot), the order and the initiator, and
+ * answers a question it has seen with a copy. The orders kept are sized
+ * to the largest topology the thread has ranked (2 bytes a device an
+ * answer, at most 8 KiB for 1024 devices), so a thread that ranks small
+ * machines keeps small answers; without memory to grow them, the answer
+ * is computed and not kept.
  *
  * The calling thread's CPUs (initiator NULL) cost a system call to read
  * (sched_getaffinity: 1 us on a VM), so each thread reads them once and
@@ -141,26 +144,74 @@ static bool rank_before(const struct aml_device *a,
 	return a->numa_id < b->numa_id;
 }
 
-/* Every device of t in order, into ranked (t->ndevices entries): an
- * insertion sort of (device, key), keys taken once per device. */
+/* A device and its key, taken once per ranking. */
+struct rank_entry {
+	uint64_t key;
+	const struct aml_device *dev;
+};
+
+static bool entry_before(const struct rank_entry *a, const struct rank_entry *b)
+{
+	return rank_before(a->dev, a->key, b->dev, b->key);
+}
+
+/* Up to this many devices, an insertion sort (no faster sort is, on so
+ * few); past it a heap sort, n log n in every case, in place: the stack
+ * already holds AML_BITMAP_MAX entries and a merge would double them. */
+#define RANK_INSERTION_MAX 16
+
+/* Sift e[root] down the heap e[0, n) whose top is the entry every other
+ * comes before, so that the heap sort leaves the first-ranked first. */
+static void rank_sift(struct rank_entry *e, size_t root, size_t n)
+{
+	struct rank_entry x = e[root];
+	for (;;) {
+		size_t child = 2 * root + 1;
+		if (child >= n)
+			break;
+		if (child + 1 < n && entry_before(&e[child], &e[child + 1]))
+			child++;
+		if (!entry_before(&x, &e[child]))
+			break;
+		e[root] = e[child];
+		root = child;
+	}
+	e[root] = x;
+}
+
+/* Every device of t in order, into ranked (t->ndevices entries). The
+ * order is total (ties go to capacity, then to the unique NUMA index), so
+ * any sort gives the same answer. */
 static void rank_compute(const struct aml_topology *t,
                          enum aml_topology_rank by,
                          const struct aml_bitmap *initiator,
-                         const struct aml_device **ranked)
+                         struct rank_entry *ranked)
 {
-	uint64_t keys[AML_BITMAP_MAX];
-	for (size_t i = 0; i < t->ndevices; i++) {
-		const struct aml_device *dev = &t->devices[i];
-		uint64_t key = aml_topology_rank_key(dev, by, initiator);
-		size_t j = i;
-		for (;
-		     j > 0 && rank_before(dev, key, ranked[j - 1], keys[j - 1]);
-		     j--) {
-			ranked[j] = ranked[j - 1];
-			keys[j] = keys[j - 1];
+	size_t n = t->ndevices;
+	for (size_t i = 0; i < n; i++) {
+		struct rank_entry x = {
+		        .key = aml_topology_rank_key(&t->devices[i], by,
+		                                     initiator),
+		        .dev = &t->devices[i],
+		};
+		if (n > RANK_INSERTION_MAX) {
+			ranked[i] = x;
+			continue;
 		}
-		ranked[j] = dev;
-		keys[j] = key;
+		size_t j = i;
+		for (; j > 0 && entry_before(&x, &ranked[j - 1]); j--)
+			ranked[j] = ranked[j - 1];
+		ranked[j] = x;
+	}
+	if (n <= RANK_INSERTION_MAX)
+		return;
+	for (size_t i = n / 2; i-- > 0;)
+		rank_sift(ranked, i, n);
+	for (size_t end = n - 1; end > 0; end--) {
+		struct rank_entry last = ranked[0];
+		ranked[0] = ranked[end];
+		ranked[end] = last;
+		rank_sift(ranked, 0, end);
 	}
 }
 
@@ -203,7 +254,7 @@ static void rank_keep(struct rank_thread *r,
                       enum aml_topology_rank by,
                       bool self,
                       const struct aml_bitmap *initiator,
-                      const struct aml_device *const *ranked)
+                      const struct rank_entry *ranked)
 {
 	if (rank_room(r, t) != 0)
 		return;
@@ -215,7 +266,7 @@ static void rank_keep(struct rank_thread *r,
 	a->self = self;
 	a->initiator = *initiator;
 	for (size_t i = 0; i < t->ndevices; i++)
-		order[i] = (uint16_t)(ranked[i] - t->devices);
+		order[i] = (uint16_t)(ranked[i].dev - t->devices);
 }
 
 int aml_topology_rank(const struct aml_topology *t,
@@ -258,12 +309,12 @@ int aml_topology_rank(const struct aml_topology *t,
 			out[i] = &t->devices[order[i]];
 		return (int)n;
 	}
-	const struct aml_device *ranked[AML_BITMAP_MAX];
+	struct rank_entry ranked[AML_BITMAP_MAX];
 	rank_compute(t, by, by == AML_RANK_CAPACITY ? NULL : initiator, ranked);
 	if (r != NULL)
 		rank_keep(r, t, by, self, initiator, ranked);
-	if (n > 0)
-		memcpy(out, ranked, n * sizeof(*out));
+	for (size_t i = 0; i < n; i++)
+		out[i] = ranked[i].dev;
 	return (int)n;
 }
 

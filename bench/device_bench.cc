@@ -11,12 +11,16 @@
 // topology/rank/synthetic/<n>: generated machines of 1 to 64 nodes (the
 // emulator's limit), each question new to the thread's kept answers, for
 // the growth of a ranking's computation with the topology's size.
+// topology/rank/xml/<n> and topology/rank/xml_kept/<n>: the same, and the
+// same question again, on hwloc XML machines of 1 to 1024 nodes (aml's
+// limit: three decades).
 //
 //   bazel run -c opt //bench:device_bench
 #include "bench/device_bench.h"
 
 #include <sys/mman.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -26,6 +30,7 @@
 #include <aml.h>
 
 #include "bench/numa_peer.h"
+#include "tests/testing/hwloc_machine.h"
 
 namespace
 {
@@ -220,5 +225,106 @@ BENCHMARK(BM_RankSynthetic)
         ->Name("topology/rank/synthetic")
         ->RangeMultiplier(2)
         ->Range(1, 64);
+
+// An hwloc XML machine of n nodes (tests/testing/hwloc_machine.h: node p
+// and CPU p in package p), n up to 1024, aml's limit of NUMA nodes (OS
+// indices below AML_BITMAP_MAX). As Synthetic() above: bandwidths spread
+// over 10-99 GB/s (in MiB/s, as hwloc stores them), each node recorded by
+// its own CPU and by the 3 nodes before it.
+std::string XmlMachine(int n)
+{
+	std::string bw = "<memattr name=\"Bandwidth\" flags=\"5\">\n";
+	for (int to = 0; to < n; to++) {
+		bw += aml_testing::Value(
+		        to, {to}, (10ULL + (unsigned)to * 37 % 90) * 954);
+		for (int k = 1; k <= 3 && k < n; k++) {
+			int from = (to + n - k) % n;
+			bw += aml_testing::Value(
+			        to, {from},
+			        (5ULL + (unsigned)(from + to) * 13 % 40) * 954);
+		}
+	}
+	return aml_testing::Machine(n, bw + "</memattr>\n");
+}
+
+// Loading 1024 nodes takes hwloc a fraction of a second, and a benchmark
+// function runs several times per argument: each machine is loaded once.
+class XmlMachines
+{
+      public:
+	~XmlMachines()
+	{
+		for (auto &kv : loaded_)
+			aml_topology_destroy(&kv.second);
+	}
+	// The machine of n nodes, or NULL (the reason in *reason).
+	struct aml_topology *Get(int n, std::string *reason)
+	{
+		auto it = loaded_.find(n);
+		if (it != loaded_.end())
+			return it->second;
+		std::string xml = XmlMachine(n);
+		struct aml_topology *t = nullptr;
+		struct aml_topology_xml_error error = {};
+		int err = aml_topology_load_xml_buffer(&t, xml.data(),
+		                                       xml.size(), &error);
+		if (err != 0) {
+			*reason = std::string(aml_errname(err)) + ": line " +
+			          std::to_string(error.line) + ": " +
+			          error.reason;
+			return nullptr;
+		}
+		loaded_[n] = t;
+		return t;
+	}
+
+      private:
+	std::map<int, struct aml_topology *> loaded_;
+};
+
+XmlMachines xml_machines;
+
+// topology/rank/xml/<n>: as topology/rank/synthetic, each question new to
+// the thread's kept answers (5 initiators in turn), so each is computed.
+// topology/rank/xml_kept/<n>: one question asked again, answered from
+// what the thread kept.
+template <bool kept> void BM_RankXml(benchmark::State &state)
+{
+	int n = (int)state.range(0);
+	std::string reason;
+	struct aml_topology *t = xml_machines.Get(n, &reason);
+	if (t == nullptr) {
+		state.SkipWithError(reason.c_str());
+		return;
+	}
+	if (aml_topology_ndevices(t) != n) {
+		state.SkipWithError("the machine lost nodes");
+		return;
+	}
+	struct aml_bitmap cpus[5];
+	for (int i = 0; i < 5; i++) {
+		aml_bitmap_zero(&cpus[i]);
+		aml_bitmap_set(&cpus[i], (size_t)i);
+	}
+	std::vector<const struct aml_device *> out((size_t)n);
+	int next = 0;
+	for (auto _ : state) {
+		int got = aml_topology_rank(t, AML_RANK_BANDWIDTH, &cpus[next],
+		                            out.data(), out.size());
+		benchmark::DoNotOptimize(got);
+		benchmark::DoNotOptimize(out[0]);
+		if (!kept)
+			next = next == 4 ? 0 : next + 1;
+	}
+	state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK_TEMPLATE(BM_RankXml, false)
+        ->Name("topology/rank/xml")
+        ->RangeMultiplier(2)
+        ->Range(1, 1024);
+BENCHMARK_TEMPLATE(BM_RankXml, true)
+        ->Name("topology/rank/xml_kept")
+        ->RangeMultiplier(2)
+        ->Range(1, 1024);
 
 } // namespace

@@ -12,6 +12,8 @@
 
 #include <aml.h>
 
+#include "aml/src/bitmap.h"
+
 namespace
 {
 
@@ -144,6 +146,34 @@ TEST(Bitmap, EqualAndOrAnd)
 	// The output may alias an input.
 	ASSERT_EQ(aml_bitmap_and(&a, &a, &b), 0);
 	EXPECT_EQ(aml_bitmap_count(&a), 50);
+}
+
+// aml_bitmap_shared (private, aml/src/bitmap.h): the count of the and,
+// for sparse, dense, disjoint and word-edge sets.
+TEST(Bitmap, SharedCountsTheIntersection)
+{
+	std::mt19937 rng(7);
+	for (int round = 0; round < 200; round++) {
+		struct aml_bitmap a = Empty(), b = Empty(), both;
+		int density = 1 + round % 5 * 20; // percent
+		for (int i = 0; i < AML_BITMAP_MAX; i++) {
+			if ((int)(rng() % 100) < density)
+				aml_bitmap_set(&a, (size_t)i);
+			if ((int)(rng() % 100) < density)
+				aml_bitmap_set(&b, (size_t)i);
+		}
+		ASSERT_EQ(aml_bitmap_and(&both, &a, &b), 0);
+		EXPECT_EQ(aml_bitmap_shared(&a, &b), aml_bitmap_count(&both))
+		        << "round " << round;
+	}
+	struct aml_bitmap a = Empty(), b = Empty();
+	aml_bitmap_set(&a, 63);
+	aml_bitmap_set(&a, 64);
+	aml_bitmap_set(&a, AML_BITMAP_MAX - 1);
+	EXPECT_EQ(aml_bitmap_shared(&a, &b), 0);
+	aml_bitmap_fill(&b);
+	EXPECT_EQ(aml_bitmap_shared(&a, &b), 3);
+	EXPECT_EQ(aml_bitmap_shared(&b, &b), AML_BITMAP_MAX);
 }
 
 // ---- Bad input: each call returns its documented code and changes nothing.

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <functional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -19,6 +20,7 @@
 #include "aml/src/backend.h"
 #include "backends/numa/numa_backend.h"
 #include "tests/testing/fault.h"
+#include "tests/testing/topology_builder.h"
 
 namespace
 {
@@ -225,6 +227,49 @@ TEST(FaultTopology, EmulatedMachineFromASpecFile)
 	std::string file = std::string("@") + path;
 	ExpectEmulationUnderFaults(file.c_str());
 	unlink(path);
+}
+
+// Ranking keeps answers per thread, in memory it grows to the largest
+// topology the thread ranked: without it (the thread's record, or room
+// for a larger topology's order), the answer is computed and still right.
+// A new thread each run, so each run grows its record anew; the thread's
+// exit frees it, which the run's leak check sees.
+TEST(FaultTopology, RankingKeepsAnswersOrComputesThem)
+{
+	std::vector<aml_testing::Node> small, large;
+	for (int i = 0; i < 4; i++)
+		small.push_back({i, 1, "", "0", (double)(1 + i), 100, ""});
+	for (int i = 0; i < 100; i++)
+		large.push_back(
+		        {i, 1, "", "0", (double)(1 + i * 37 % 100), 100, ""});
+	struct aml_topology *ts[2] = {aml_testing::BuildTopology(small),
+	                              aml_testing::BuildTopology(large)};
+	struct aml_bitmap cpu0 = aml_testing::Cpus("0");
+	auto rank = [&](const struct aml_topology *t) {
+		std::vector<const struct aml_device *> out(
+		        (size_t)aml_topology_ndevices(t));
+		int n = aml_topology_rank(t, AML_RANK_BANDWIDTH, &cpu0,
+		                          out.data(), out.size());
+		std::string names = std::to_string(n) + ":";
+		for (int i = 0; i < n; i++)
+			names += std::string(" ") + out[(size_t)i]->name;
+		return names;
+	};
+	std::string want[2] = {rank(ts[0]), rank(ts[1])};
+	unsigned long runs = ForEachFault([&](FaultRun &run) {
+		std::thread([&] {
+			// Small then large: the record is made, then grows;
+			// asked again, the kept answers.
+			for (int i : {0, 1, 0, 1}) {
+				std::string got;
+				run.Quiet([&] { got = rank(ts[i]); });
+				EXPECT_EQ(got, want[i]);
+			}
+		}).join();
+	});
+	EXPECT_GT(runs, 2u);
+	aml_topology_destroy(&ts[0]);
+	aml_topology_destroy(&ts[1]);
 }
 
 } // namespace

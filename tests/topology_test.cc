@@ -3,6 +3,7 @@
 // lookups, iteration, and bad input. Independent of this machine.
 #include <sched.h>
 
+#include <algorithm>
 #include <string>
 #include <thread>
 #include <vector>
@@ -179,6 +180,87 @@ TEST(Topology, RankingForTheCallingThreadFollowsItsAffinity)
 			          cpu == 0 ? "node2" : "node3");
 		}
 	}).join();
+	aml_topology_destroy(&t);
+}
+
+// Every device of t in order, names.
+std::vector<std::string> RankAll(const struct aml_topology *t,
+                                 enum aml_topology_rank by,
+                                 const struct aml_bitmap *initiator)
+{
+	std::vector<const struct aml_device *> out(
+	        (size_t)aml_topology_ndevices(t));
+	int n = aml_topology_rank(t, by, initiator, out.data(), out.size());
+	EXPECT_EQ(n, (int)out.size()) << aml_errname(n);
+	return Names(out.data(), n < 0 ? 0 : n);
+}
+
+// Answers are kept for topologies of any size, up to aml's 1024 nodes: a
+// thread's kept orders grow to the largest topology it ranks (forgetting
+// the answers they held), and each answer, kept or computed, is its
+// question's. Bandwidths 1-1024 GiB/s from CPU 0, one per node in a
+// scrambled order (389 is prime to 1024), so the order is known.
+TEST(Topology, RankingKeepsAnswersOfTopologiesUpTo1024Nodes)
+{
+	const int n = AML_BITMAP_MAX;
+	std::vector<Node> nodes;
+	std::vector<std::string> want((size_t)n);
+	for (int i = 0; i < n; i++) {
+		int bw = 1 + i * 389 % n;
+		nodes.push_back({i, 1, "", "0", (double)bw, 100, ""});
+		want[(size_t)(n - bw)] = "node" + std::to_string(i);
+	}
+	struct aml_topology *big = BuildTopology(nodes);
+	struct aml_topology *two = BuildTopology(TwoSockets());
+	ASSERT_EQ(aml_topology_ndevices(big), n);
+	struct aml_bitmap cpu0 = Cpus("0"), cpu1 = Cpus("1");
+	const std::vector<std::string> two_from0{"node2", "node0", "node3",
+	                                         "node1"};
+	const std::vector<std::string> two_from1{"node3", "node1", "node2",
+	                                         "node0"};
+	// A new thread: its kept orders start empty, whatever ran before.
+	std::thread([&] {
+		for (int round = 0; round < 3; round++) {
+			EXPECT_EQ(RankAll(two, AML_RANK_BANDWIDTH, &cpu0),
+			          two_from0);
+			EXPECT_EQ(RankAll(big, AML_RANK_BANDWIDTH, &cpu0),
+			          want);
+			EXPECT_EQ(RankAll(two, AML_RANK_BANDWIDTH, &cpu1),
+			          two_from1);
+			EXPECT_EQ(RankAll(big, AML_RANK_BANDWIDTH, &cpu0),
+			          want);
+			EXPECT_EQ(Rank(big, AML_RANK_BANDWIDTH, &cpu0),
+			          std::vector<std::string>(want.begin(),
+			                                   want.begin() + 8));
+		}
+	}).join();
+	aml_topology_destroy(&two);
+	aml_topology_destroy(&big);
+}
+
+// Past 16 devices the ranking sorts otherwise (rank.c): ties still go to
+// the larger capacity, then to the lower NUMA index. 40 nodes in 3
+// bandwidths and 4 capacities, against the rule applied by std::sort.
+TEST(Topology, RankingBreaksTiesTheSameOnLargeTopologies)
+{
+	std::vector<Node> nodes;
+	for (int i = 0; i < 40; i++)
+		nodes.push_back({i, (uint64_t)(1 + i * 7 % 4), "", "0",
+		                 (double)(1 + i % 3), 100, ""});
+	std::vector<Node> want = nodes;
+	std::sort(want.begin(), want.end(), [](const Node &a, const Node &b) {
+		if (a.bandwidth_gib_s != b.bandwidth_gib_s)
+			return a.bandwidth_gib_s > b.bandwidth_gib_s;
+		if (a.capacity_gib != b.capacity_gib)
+			return a.capacity_gib > b.capacity_gib;
+		return a.numa_id < b.numa_id;
+	});
+	std::vector<std::string> names;
+	for (const Node &node : want)
+		names.push_back("node" + std::to_string(node.numa_id));
+	struct aml_topology *t = BuildTopology(nodes);
+	struct aml_bitmap cpu0 = Cpus("0");
+	EXPECT_EQ(RankAll(t, AML_RANK_BANDWIDTH, &cpu0), names);
 	aml_topology_destroy(&t);
 }
 

@@ -7,6 +7,8 @@
  * local copy and stores it only once the whole list has been accepted:
  * that is what makes a malformed list leave the caller's set untouched.
  */
+#include "aml/src/bitmap.h"
+
 #include <stdbool.h>
 #include <string.h>
 
@@ -145,6 +147,17 @@ int aml_bitmap_count(const struct aml_bitmap *bitmap)
 	int count = 0;
 	for (size_t w = 0; w < NWORDS; w++)
 		count += __builtin_popcountll(bitmap->words[w]);
+	return count;
+}
+
+int aml_bitmap_shared(const struct aml_bitmap *a, const struct aml_bitmap *b)
+{
+	int count = 0;
+	for (size_t w = 0; w < NWORDS; w++) {
+		uint64_t both = a->words[w] & b->words[w];
+		if (both != 0)
+			count += __builtin_popcountll(both);
+	}
 	return count;
 }
 

@@ -233,14 +233,14 @@ int aml_topology_index_of(const struct aml_topology *topology,
  * larger capacity, then to the lower NUMA OS index.
  *
  * A topology never changes once made, so each thread keeps its last few
- * answers (for topologies of up to 64 devices) and answers a question it
- * has asked before with a copy: tens of nanoseconds, where computing one
- * takes work in devices x recorded initiators (microseconds on a 16-node
- * machine). With @p initiator NULL, the thread's affinity is read once
- * (a system call) and read again whenever the thread is found running on
- * a CPU outside it; a thread that narrows its affinity to CPUs it already
- * had, after asking with NULL, keeps the answer for its wider set: pass
- * the new set explicitly then.
+ * answers (in memory of 8 bytes a device of the largest topology it has
+ * ranked) and answers a question it has asked before with a copy: tens of
+ * nanoseconds, where computing one takes work in devices x recorded
+ * initiators (microseconds on a 16-node machine). With @p initiator
+ * NULL, the thread's affinity is read once (a system call) and read again
+ * whenever the thread is found running on a CPU outside it; a thread that
+ * narrows its affinity to CPUs it already had, after asking with NULL,
+ * keeps the answer for its wider set: pass the new set explicitly then.
  * @param topology the topology.
  * @param by the order.
  * @param initiator CPU set; NULL for the calling thread's affinity.

@@ -9,6 +9,7 @@
 #include <aml/device.h>
 #include <aml/error.h>
 
+#include "aml/src/bitmap.h"
 #include "aml/src/device/spi.h"
 #include "aml/src/os.h"
 
@@ -111,9 +112,7 @@ aml_device_perf_from(const struct aml_device *dev,
 	size_t best = 0;
 	int best_shared = 0;
 	for (size_t i = 0; i < dev->ninitiators; i++) {
-		struct aml_bitmap shared;
-		aml_bitmap_and(&shared, &dev->initiators[i].cpus, initiator);
-		int n = aml_bitmap_count(&shared);
+		int n = aml_bitmap_shared(&dev->initiators[i].cpus, initiator);
 		if (n > best_shared) {
 			best = i;
 			best_shared = n;

@@ -3,15 +3,22 @@
  * Rankings of a topology's devices (aml_topology_rank()).
  *
  * Computing one sorts the devices by a key taken per device for the
- * initiator: the device's recorded initiator sharing the most CPUs with it
- * (aml_device_perf_from()), a few words of bitmap per initiator, so the
- * work grows as devices x initiators, n^2 on machines where every node
- * records every other (3.4 us on a 16-node Xeon Max in SNC4). A topology
- * never changes once made, so the answer is a function of the question:
- * each thread keeps its last few answers (RANK_CACHE_ENTRIES), keyed by
- * the topology's serial number (an address can be reused by the next
- * topology, a serial cannot), the order and the initiator, and answers a
- * question it has seen with a copy.
+ * initiator: the device's recorded initiator sharing the most CPUs with
+ * it (aml_device_perf_from()), a few words of bitmap per initiator, so
+ * the keys cost devices x initiators, n^2 on machines where every node
+ * records every other (3.4 us on a 16-node Xeon Max in SNC4). The sort
+ * is an insertion sort up to 16 devices and a heap sort past that, n log
+ * n on the largest machines (1024 nodes).
+ *
+ * A topology never changes once made, so the answer is a function of the
+ * question: each thread keeps its last few answers (RANK_CACHE_ENTRIES),
+ * keyed by the topology's serial number (an address can be reused by the
+ * next topology, a serial cannot), the order and the initiator, and
+ * answers a question it has seen with a copy. The orders kept are sized
+ * to the largest topology the thread has ranked (2 bytes a device an
+ * answer, at most 8 KiB for 1024 devices), so a thread that ranks small
+ * machines keeps small answers; without memory to grow them, the answer
+ * is computed and not kept.
  *
  * The calling thread's CPUs (initiator NULL) cost a system call to read
  * (sched_getaffinity: 1 us on a VM), so each thread reads them once and
@@ -31,10 +38,11 @@
 #include "aml/src/device/internal.h"
 #include "aml/src/os.h"
 
-/* Answers kept per thread, and the largest topology whose answers are
- * kept (larger ones are ranked anew each time). */
+/* Answers kept per thread. */
 #define RANK_CACHE_ENTRIES 4
-#define RANK_CACHE_DEVICES 64
+
+/* Device indices fit the kept orders' 16 bits. */
+_Static_assert(AML_BITMAP_MAX <= UINT16_MAX + 1, "rank orders are 16-bit");
 
 struct rank_answer {
 	uint64_t serial; /* 0: none */
@@ -43,7 +51,6 @@ struct rank_answer {
 	 * set (all zero for capacity, which no initiator changes). */
 	bool self;
 	struct aml_bitmap initiator;
-	uint16_t order[RANK_CACHE_DEVICES];
 };
 
 struct rank_thread {
@@ -52,15 +59,26 @@ struct rank_thread {
 	struct aml_bitmap cpus;
 	unsigned next; /* the answer replaced next, in turn */
 	struct rank_answer answers[RANK_CACHE_ENTRIES];
+	/* Answer i's order is orders[i * capacity ...], device indices;
+	 * capacity is the largest topology kept so far (0: none yet). */
+	size_t capacity;
+	uint16_t *orders;
 };
 
 static pthread_key_t rank_key;
 static bool rank_key_made;
 static pthread_once_t rank_key_once = PTHREAD_ONCE_INIT;
 
+static void rank_thread_free(void *p)
+{
+	struct rank_thread *r = p;
+	free(r->orders);
+	free(r);
+}
+
 static void rank_key_make(void)
 {
-	rank_key_made = pthread_key_create(&rank_key, free) == 0;
+	rank_key_made = pthread_key_create(&rank_key, rank_thread_free) == 0;
 }
 
 /* The calling thread's answers, made on first use; NULL without memory
@@ -126,26 +144,74 @@ static bool rank_before(const struct aml_device *a,
 	return a->numa_id < b->numa_id;
 }
 
-/* Every device of t in order, into ranked (t->ndevices entries): an
- * insertion sort of (device, key), keys taken once per device. */
+/* A device and its key, taken once per ranking. */
+struct rank_entry {
+	uint64_t key;
+	const struct aml_device *dev;
+};
+
+static bool entry_before(const struct rank_entry *a, const struct rank_entry *b)
+{
+	return rank_before(a->dev, a->key, b->dev, b->key);
+}
+
+/* Up to this many devices, an insertion sort (no faster sort is, on so
+ * few); past it a heap sort, n log n in every case, in place: the stack
+ * already holds AML_BITMAP_MAX entries and a merge would double them. */
+#define RANK_INSERTION_MAX 16
+
+/* Sift e[root] down the heap e[0, n) whose top is the entry every other
+ * comes before, so that the heap sort leaves the first-ranked first. */
+static void rank_sift(struct rank_entry *e, size_t root, size_t n)
+{
+	struct rank_entry x = e[root];
+	for (;;) {
+		size_t child = 2 * root + 1;
+		if (child >= n)
+			break;
+		if (child + 1 < n && entry_before(&e[child], &e[child + 1]))
+			child++;
+		if (!entry_before(&x, &e[child]))
+			break;
+		e[root] = e[child];
+		root = child;
+	}
+	e[root] = x;
+}
+
+/* Every device of t in order, into ranked (t->ndevices entries). The
+ * order is total (ties go to capacity, then to the unique NUMA index), so
+ * any sort gives the same answer. */
 static void rank_compute(const struct aml_topology *t,
                          enum aml_topology_rank by,
                          const struct aml_bitmap *initiator,
-                         const struct aml_device **ranked)
+                         struct rank_entry *ranked)
 {
-	uint64_t keys[AML_BITMAP_MAX];
-	for (size_t i = 0; i < t->ndevices; i++) {
-		const struct aml_device *dev = &t->devices[i];
-		uint64_t key = aml_topology_rank_key(dev, by, initiator);
-		size_t j = i;
-		for (;
-		     j > 0 && rank_before(dev, key, ranked[j - 1], keys[j - 1]);
-		     j--) {
-			ranked[j] = ranked[j - 1];
-			keys[j] = keys[j - 1];
+	size_t n = t->ndevices;
+	for (size_t i = 0; i < n; i++) {
+		struct rank_entry x = {
+		        .key = aml_topology_rank_key(&t->devices[i], by,
+		                                     initiator),
+		        .dev = &t->devices[i],
+		};
+		if (n > RANK_INSERTION_MAX) {
+			ranked[i] = x;
+			continue;
 		}
-		ranked[j] = dev;
-		keys[j] = key;
+		size_t j = i;
+		for (; j > 0 && entry_before(&x, &ranked[j - 1]); j--)
+			ranked[j] = ranked[j - 1];
+		ranked[j] = x;
+	}
+	if (n <= RANK_INSERTION_MAX)
+		return;
+	for (size_t i = n / 2; i-- > 0;)
+		rank_sift(ranked, i, n);
+	for (size_t end = n - 1; end > 0; end--) {
+		struct rank_entry last = ranked[0];
+		ranked[0] = ranked[end];
+		ranked[end] = last;
+		rank_sift(ranked, 0, end);
 	}
 }
 
@@ -166,13 +232,33 @@ static const struct rank_answer *rank_find(const struct rank_thread *r,
 	return NULL;
 }
 
+/* Room in r for orders of t's size: 0, or AML_ENOMEM (r unchanged). The
+ * answers kept are forgotten when the room grows: their orders move. */
+static int rank_room(struct rank_thread *r, const struct aml_topology *t)
+{
+	if (t->ndevices <= r->capacity)
+		return 0;
+	uint16_t *orders = realloc(r->orders, RANK_CACHE_ENTRIES * t->ndevices *
+	                                              sizeof(*orders));
+	if (orders == NULL)
+		return AML_ENOMEM;
+	for (size_t i = 0; i < RANK_CACHE_ENTRIES; i++)
+		r->answers[i].serial = 0;
+	r->orders = orders;
+	r->capacity = t->ndevices;
+	return 0;
+}
+
 static void rank_keep(struct rank_thread *r,
                       const struct aml_topology *t,
                       enum aml_topology_rank by,
                       bool self,
                       const struct aml_bitmap *initiator,
-                      const struct aml_device *const *ranked)
+                      const struct rank_entry *ranked)
 {
+	if (rank_room(r, t) != 0)
+		return;
+	uint16_t *order = &r->orders[r->next * r->capacity];
 	struct rank_answer *a = &r->answers[r->next];
 	r->next = (r->next + 1) % RANK_CACHE_ENTRIES;
 	a->serial = t->serial;
@@ -180,7 +266,7 @@ static void rank_keep(struct rank_thread *r,
 	a->self = self;
 	a->initiator = *initiator;
 	for (size_t i = 0; i < t->ndevices; i++)
-		a->order[i] = (uint16_t)(ranked[i] - t->devices);
+		order[i] = (uint16_t)(ranked[i].dev - t->devices);
 }
 
 int aml_topology_rank(const struct aml_topology *t,
@@ -200,8 +286,7 @@ int aml_topology_rank(const struct aml_topology *t,
 	if (by == AML_RANK_CAPACITY || initiator == NULL)
 		initiator = &none;
 
-	struct rank_thread *r =
-	        t->ndevices <= RANK_CACHE_DEVICES ? rank_thread() : NULL;
+	struct rank_thread *r = rank_thread();
 	struct aml_bitmap own;
 	if (self) {
 		/* Without a thread cache, or CPUs it cannot read: read them
@@ -218,16 +303,18 @@ int aml_topology_rank(const struct aml_topology *t,
 	const struct rank_answer *kept =
 	        r != NULL ? rank_find(r, t, by, self, initiator) : NULL;
 	if (kept != NULL) {
+		const uint16_t *order =
+		        &r->orders[(size_t)(kept - r->answers) * r->capacity];
 		for (size_t i = 0; i < n; i++)
-			out[i] = &t->devices[kept->order[i]];
+			out[i] = &t->devices[order[i]];
 		return (int)n;
 	}
-	const struct aml_device *ranked[AML_BITMAP_MAX];
+	struct rank_entry ranked[AML_BITMAP_MAX];
 	rank_compute(t, by, by == AML_RANK_CAPACITY ? NULL : initiator, ranked);
 	if (r != NULL)
 		rank_keep(r, t, by, self, initiator, ranked);
-	if (n > 0)
-		memcpy(out, ranked, n * sizeof(*out));
+	for (size_t i = 0; i < n; i++)
+		out[i] = ranked[i].dev;
 	return (int)n;
 }
 

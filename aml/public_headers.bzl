@@ -8,6 +8,7 @@ alone.
 AML_PUBLIC_HEADERS = [
     "aml.h",
     "aml/area.h",
+    "aml/area/capped.h",
     "aml/area/device.h",
     "aml/arena.h",
     "aml/arena/buddy.h",

@@ -63,6 +63,36 @@ cpu_list(const struct aml_bitmap *cpus, char *buf, size_t size)
 
 /* ---- Text ---- */
 
+/* Bytes in the largest unit that keeps them at 1 or more, so that a 64 KiB
+ * emulated tier does not read "0.0 GiB"; 0 is "unknown". */
+static const char *human_bytes(size_t bytes, char *buf, size_t size)
+{
+	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	if (bytes == 0) {
+		snprintf(buf, size, "unknown");
+		return buf;
+	}
+	double v = (double)bytes;
+	size_t u = 0;
+	while (v >= 1024.0 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		v /= 1024.0;
+		u++;
+	}
+	snprintf(buf, size, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+	return buf;
+}
+
+/* A figure, or "unknown" for 0 (no HMAT, no spec value). */
+static const char *
+figure(double value, const char *unit, char *buf, size_t size)
+{
+	if (value == 0)
+		snprintf(buf, size, "unknown");
+	else
+		snprintf(buf, size, "%.0f%s", value, unit);
+	return buf;
+}
+
 /* Free bytes are this machine's: meaningless for another machine's file. */
 static bool live_free_bytes(const struct aml_topology *t,
                             const struct aml_device *d,
@@ -77,25 +107,31 @@ static void print_text_device(const struct aml_topology *t,
 {
 	char cpus[AML_BITMAP_FORMAT_MAX];
 	size_t free_bytes;
-	char free_text[32] = "";
+	char free_text[48] = "", capacity[32], free_size[32];
 	if (live_free_bytes(t, d, &free_bytes))
-		snprintf(free_text, sizeof(free_text), " (%.1f GiB free)",
-		         free_bytes / GIB);
-	printf("%-12s %-4s node %-4d %8.1f GiB%s  cpus %s  backend %s\n",
-	       d->name, aml_device_kind_name(d->kind), d->numa_id,
-	       d->capacity / GIB, free_text,
+		snprintf(free_text, sizeof(free_text), " (%s free)",
+		         free_bytes == 0 ? "0 B"
+		                         : human_bytes(free_bytes, free_size,
+		                                       sizeof(free_size)));
+	printf("%-12s %-4s node %-4d %10s%s  cpus %s  backend %s\n", d->name,
+	       aml_device_kind_name(d->kind), d->numa_id,
+	       human_bytes(d->capacity, capacity, sizeof(capacity)), free_text,
 	       cpu_list(&d->cpus, cpus, sizeof(cpus)),
 	       aml_backend_name(d->backend));
 	for (size_t i = 0; i < d->ninitiators; i++) {
 		const struct aml_device_initiator *in = &d->initiators[i];
-		printf("    from cpus %-16s %9.0f MiB/s (read %.0f, write %.0f)"
-		       "  %4llu ns (read %llu, write %llu)\n",
+		char bw[3][32], lat[3][32];
+		printf("    from cpus %-16s %s (read %s, write %s)  %s (read "
+		       "%s, "
+		       "write %s)\n",
 		       cpu_list(&in->cpus, cpus, sizeof(cpus)),
-		       in->perf.bandwidth / MIB, in->perf.read_bandwidth / MIB,
-		       in->perf.write_bandwidth / MIB,
-		       (unsigned long long)in->perf.latency_ns,
-		       (unsigned long long)in->perf.read_latency_ns,
-		       (unsigned long long)in->perf.write_latency_ns);
+		       figure(in->perf.bandwidth / MIB, " MiB/s", bw[0], 32),
+		       figure(in->perf.read_bandwidth / MIB, "", bw[1], 32),
+		       figure(in->perf.write_bandwidth / MIB, "", bw[2], 32),
+		       figure((double)in->perf.latency_ns, " ns", lat[0], 32),
+		       figure((double)in->perf.read_latency_ns, "", lat[1], 32),
+		       figure((double)in->perf.write_latency_ns, "", lat[2],
+		              32));
 	}
 	if (d->ninitiators == 0)
 		printf("    bandwidth and latency unknown (no HMAT)\n");

@@ -22,6 +22,10 @@ grep -q '^2 device(s) from emulated knl-flat$' <<<"$out" || fail "emulate: $out"
 grep -Eq '^mcdram +HBM' <<<"$out" || fail "emulate kinds: $out"
 grep -Eq '^mcdram +HBM .* backend emulator$' <<<"$out" || fail "emulate backend: $out"
 grep -qx 'fast memory: 1 fast device (HBM): NUMA node 1' <<<"$out" || fail "emulate fast: $out"
+# A small tier in a unit that shows it.
+out=$($topo --emulate 'tier: name=tiny, kind=HBM, capacity=64KiB, bw=400GB/s, latency=90ns, cpus=all') ||
+	fail "aml_topo --emulate tiny"
+grep -Eq '^tiny +HBM +node 0 +64.0 KiB \(64.0 KiB free\)' <<<"$out" || fail "small tier: $out"
 out=$($topo --emulate single) || fail "aml_topo --emulate single"
 grep -q '^fast memory: no fast memory: none of the 1 devices is HBM' <<<"$out" || fail "single fast: $out"
 if err=$($topo --emulate 'tier:name=x' 2>&1); then fail "bad spec accepted"; fi

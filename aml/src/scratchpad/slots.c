@@ -28,6 +28,7 @@
 #include <aml/tiling.h>
 #include <aml/tiling/nd.h>
 
+#include "aml/src/dma/seq_internal.h"
 #include "aml/src/scratchpad/index.h"
 #include "aml/src/scratchpad/internal.h"
 
@@ -132,12 +133,13 @@ void aml_scratchpad_plan_full(struct aml_scratchpad *sp)
 	        scratchpad_is_full(full, &tl);
 }
 
-int aml_scratchpad_submit(const struct aml_scratchpad *sp,
-                          size_t slot,
-                          size_t tile,
-                          enum aml_scratchpad_copy kind,
-                          struct aml_dma_request **out,
-                          size_t *bytes)
+/* The plan of the copy between slot @slot and tile @tile: the full-tile
+ * plan with its two addresses set, else planned from the layouts. */
+static int scratchpad_plan(const struct aml_scratchpad *sp,
+                           size_t slot,
+                           size_t tile,
+                           enum aml_scratchpad_copy kind,
+                           struct aml_dma_plan *plan)
 {
 	const struct aml_scratchpad_template *full = &sp->state->full;
 	char *slot_addr = aml_scratchpad_slot_addr(sp, slot);
@@ -157,13 +159,12 @@ int aml_scratchpad_submit(const struct aml_scratchpad *sp,
 	if (tile_addr != NULL) {
 		/* The slots are the scratchpad's own mapping: no tile of the
 		 * array overlaps them, as init's plans checked for tile 0. */
-		struct aml_dma_plan plan = full->plan[kind];
-		plan.dst =
+		*plan = full->plan[kind];
+		plan->dst =
 		        kind == AML_SCRATCHPAD_TO_SLOT ? slot_addr : tile_addr;
-		plan.src =
+		plan->src =
 		        kind == AML_SCRATCHPAD_TO_SLOT ? tile_addr : slot_addr;
-		*bytes = plan.bytes;
-		return sp->dma->ops->submit(sp->dma, out, &plan);
+		return 0;
 	}
 	struct aml_layout sl;
 	int err = aml_layout_init(&sl, slot_addr, tl.order, tl.element_size,
@@ -172,12 +173,26 @@ int aml_scratchpad_submit(const struct aml_scratchpad *sp,
 		return err;
 	/* Tile 0 is the largest tile of a tiling; a tiling breaking that
 	 * would overrun the slot. */
-	*bytes = aml_layout_bytes(&sl);
-	if (*bytes > sp->slot_bytes)
+	if (aml_layout_bytes(&sl) > sp->slot_bytes)
 		return AML_FAILURE;
 	if (kind == AML_SCRATCHPAD_TO_SLOT)
-		return aml_dma_async_copy(sp->dma, out, &sl, &tl);
-	return aml_dma_async_copy(sp->dma, out, &tl, &sl);
+		return aml_dma_plan_layouts(plan, &sl, &tl);
+	return aml_dma_plan_layouts(plan, &tl, &sl);
+}
+
+int aml_scratchpad_submit(const struct aml_scratchpad *sp,
+                          size_t slot,
+                          size_t tile,
+                          enum aml_scratchpad_copy kind,
+                          struct aml_dma_request **out,
+                          size_t *bytes)
+{
+	struct aml_dma_plan plan;
+	int err = scratchpad_plan(sp, slot, tile, kind, &plan);
+	if (err != 0)
+		return err;
+	*bytes = plan.bytes;
+	return sp->dma->ops->submit(sp->dma, out, &plan);
 }
 
 /* Synchronous copy between slot and tile, counted. */
@@ -186,18 +201,28 @@ int aml_scratchpad_copy(struct aml_scratchpad *sp,
                         size_t tile,
                         enum aml_scratchpad_copy kind)
 {
-	struct aml_dma_request *request;
-	size_t bytes;
-	int err = aml_scratchpad_submit(sp, slot, tile, kind, &request, &bytes);
-	if (err == 0)
-		err = aml_dma_wait(sp->dma, &request);
+	struct aml_dma_plan plan;
+	int err = scratchpad_plan(sp, slot, tile, kind, &plan);
+	if (err != 0)
+		return err;
+	const struct aml_copier *copier = sp->state->copier;
+	if (copier != NULL) {
+		/* A seq engine: its submit would run this very copy here,
+		 * then its wait only free the request (seq_internal.h). */
+		err = aml_dma_plan_copy(&plan, 0, plan.bytes, copier);
+	} else {
+		struct aml_dma_request *request;
+		err = sp->dma->ops->submit(sp->dma, &request, &plan);
+		if (err == 0)
+			err = aml_dma_wait(sp->dma, &request);
+	}
 	if (err != 0)
 		return err;
 	sp->stats.copies++;
 	if (kind == AML_SCRATCHPAD_TO_SLOT)
-		sp->stats.bytes_pulled += bytes;
+		sp->stats.bytes_pulled += plan.bytes;
 	else
-		sp->stats.bytes_pushed += bytes;
+		sp->stats.bytes_pushed += plan.bytes;
 	return 0;
 }
 

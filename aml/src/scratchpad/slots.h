@@ -47,16 +47,16 @@ int aml_scratchpad_layouts(const struct aml_scratchpad *sp,
  * path. Called by init, before any copy (no lock needed). */
 void aml_scratchpad_plan_full(struct aml_scratchpad *sp);
 /* Submit the copy between slot @p slot and tile @p tile to the engine:
- * the full-tile plan with its addresses set, else the layouts planned by
- * aml_dma_async_copy(). *bytes receives the bytes it moves (no lock
- * needed). */
+ * the full-tile plan with its addresses set, else a plan of the two
+ * layouts. *bytes receives the bytes it moves (no lock needed). */
 int aml_scratchpad_submit(const struct aml_scratchpad *sp,
                           size_t slot,
                           size_t tile,
                           enum aml_scratchpad_copy kind,
                           struct aml_dma_request **out,
                           size_t *bytes);
-/* Synchronous copy between slot @p slot and tile @p tile, counted. */
+/* Synchronous copy between slot @p slot and tile @p tile, counted: through
+ * a seq engine's copier with no dma request, else submitted and waited. */
 int aml_scratchpad_copy(struct aml_scratchpad *sp,
                         size_t slot,
                         size_t tile,

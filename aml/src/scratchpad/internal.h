@@ -121,7 +121,8 @@ struct aml_scratchpad_template {
 };
 
 struct aml_scratchpad_state {
-	/* Full-tile copies, planned at init; read-only afterwards. */
+	/* Full-tile copies, planned at init; afterwards only their two
+	 * addresses change, per copy, under the lock. */
 	struct aml_scratchpad_template full;
 	/* The copier of a seq engine, set at init: synchronous copies run
 	 * through it with no dma request (aml/src/dma/seq_internal.h). NULL

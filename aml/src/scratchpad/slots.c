@@ -34,11 +34,6 @@
 
 /* ---- Checks ---- */
 
-bool aml_scratchpad_is_ready(const struct aml_scratchpad *sp)
-{
-	return sp != NULL && sp->ready;
-}
-
 /* Common checks of the functions that take a pinned slot; lock held. */
 int aml_scratchpad_check_pinned(const struct aml_scratchpad *sp, size_t slot)
 {
@@ -49,19 +44,6 @@ int aml_scratchpad_check_pinned(const struct aml_scratchpad *sp, size_t slot)
 		return AML_EPERM;
 	if (!s->has_tile)
 		return AML_EINVAL;
-	return 0;
-}
-
-int aml_scratchpad_check_pull(const struct aml_scratchpad *sp,
-                              size_t tile,
-                              unsigned flags,
-                              const size_t *slot)
-{
-	if (!aml_scratchpad_is_ready(sp) || slot == NULL ||
-	    (flags & ~(AML_SCRATCHPAD_DIRTY | AML_SCRATCHPAD_OVERWRITE)) != 0)
-		return AML_EINVAL;
-	if (tile >= sp->ntiles)
-		return AML_EDOM;
 	return 0;
 }
 
@@ -133,15 +115,20 @@ void aml_scratchpad_plan_full(struct aml_scratchpad *sp)
 	        scratchpad_is_full(full, &tl);
 }
 
-/* The plan of the copy between slot @slot and tile @tile: the full-tile
- * plan with its two addresses set, else planned from the layouts. */
-static int scratchpad_plan(const struct aml_scratchpad *sp,
+/*
+ * The plan of the copy between slot @slot and tile @tile, in *out: the
+ * full-tile plan itself, its two addresses set (not a copy: the struct is
+ * some 230 bytes, copied on every miss; the lock makes it ours), else one
+ * planned from the layouts into @scratch.
+ */
+static int scratchpad_plan(struct aml_scratchpad *sp,
                            size_t slot,
                            size_t tile,
                            enum aml_scratchpad_copy kind,
-                           struct aml_dma_plan *plan)
+                           struct aml_dma_plan *scratch,
+                           const struct aml_dma_plan **out)
 {
-	const struct aml_scratchpad_template *full = &sp->state->full;
+	struct aml_scratchpad_template *full = &sp->state->full;
 	char *slot_addr = aml_scratchpad_slot_addr(sp, slot);
 	char *tile_addr = NULL;
 	struct aml_layout tl;
@@ -159,11 +146,12 @@ static int scratchpad_plan(const struct aml_scratchpad *sp,
 	if (tile_addr != NULL) {
 		/* The slots are the scratchpad's own mapping: no tile of the
 		 * array overlaps them, as init's plans checked for tile 0. */
-		*plan = full->plan[kind];
+		struct aml_dma_plan *plan = &full->plan[kind];
 		plan->dst =
 		        kind == AML_SCRATCHPAD_TO_SLOT ? slot_addr : tile_addr;
 		plan->src =
 		        kind == AML_SCRATCHPAD_TO_SLOT ? tile_addr : slot_addr;
+		*out = plan;
 		return 0;
 	}
 	struct aml_layout sl;
@@ -175,24 +163,26 @@ static int scratchpad_plan(const struct aml_scratchpad *sp,
 	 * would overrun the slot. */
 	if (aml_layout_bytes(&sl) > sp->slot_bytes)
 		return AML_FAILURE;
+	*out = scratch;
 	if (kind == AML_SCRATCHPAD_TO_SLOT)
-		return aml_dma_plan_layouts(plan, &sl, &tl);
-	return aml_dma_plan_layouts(plan, &tl, &sl);
+		return aml_dma_plan_layouts(scratch, &sl, &tl);
+	return aml_dma_plan_layouts(scratch, &tl, &sl);
 }
 
-int aml_scratchpad_submit(const struct aml_scratchpad *sp,
+int aml_scratchpad_submit(struct aml_scratchpad *sp,
                           size_t slot,
                           size_t tile,
                           enum aml_scratchpad_copy kind,
                           struct aml_dma_request **out,
                           size_t *bytes)
 {
-	struct aml_dma_plan plan;
-	int err = scratchpad_plan(sp, slot, tile, kind, &plan);
+	struct aml_dma_plan scratch;
+	const struct aml_dma_plan *plan;
+	int err = scratchpad_plan(sp, slot, tile, kind, &scratch, &plan);
 	if (err != 0)
 		return err;
-	*bytes = plan.bytes;
-	return sp->dma->ops->submit(sp->dma, out, &plan);
+	*bytes = plan->bytes;
+	return sp->dma->ops->submit(sp->dma, out, plan);
 }
 
 /* Synchronous copy between slot and tile, counted. */
@@ -201,18 +191,19 @@ int aml_scratchpad_copy(struct aml_scratchpad *sp,
                         size_t tile,
                         enum aml_scratchpad_copy kind)
 {
-	struct aml_dma_plan plan;
-	int err = scratchpad_plan(sp, slot, tile, kind, &plan);
+	struct aml_dma_plan scratch;
+	const struct aml_dma_plan *plan;
+	int err = scratchpad_plan(sp, slot, tile, kind, &scratch, &plan);
 	if (err != 0)
 		return err;
 	const struct aml_copier *copier = sp->state->copier;
 	if (copier != NULL) {
 		/* A seq engine: its submit would run this very copy here,
 		 * then its wait only free the request (seq_internal.h). */
-		err = aml_dma_plan_copy(&plan, 0, plan.bytes, copier);
+		err = aml_dma_plan_copy(plan, 0, plan->bytes, copier);
 	} else {
 		struct aml_dma_request *request;
-		err = sp->dma->ops->submit(sp->dma, &request, &plan);
+		err = sp->dma->ops->submit(sp->dma, &request, plan);
 		if (err == 0)
 			err = aml_dma_wait(sp->dma, &request);
 	}
@@ -220,9 +211,9 @@ int aml_scratchpad_copy(struct aml_scratchpad *sp,
 		return err;
 	sp->stats.copies++;
 	if (kind == AML_SCRATCHPAD_TO_SLOT)
-		sp->stats.bytes_pulled += plan.bytes;
+		sp->stats.bytes_pulled += plan->bytes;
 	else
-		sp->stats.bytes_pushed += plan.bytes;
+		sp->stats.bytes_pushed += plan->bytes;
 	return 0;
 }
 
@@ -267,21 +258,6 @@ void aml_scratchpad_unclaim(struct aml_scratchpad *sp, size_t slot)
 {
 	aml_scratchpad_hash_remove(sp, slot);
 	sp->slots[slot].has_tile = false;
-	aml_scratchpad_lru_add(sp, slot);
-}
-
-/* Pinned slots are not evictable. */
-void aml_scratchpad_pin(struct aml_scratchpad *sp, size_t slot)
-{
-	aml_scratchpad_lru_remove(sp, slot);
-	sp->slots[slot].pins++;
-}
-
-/* The last pin makes the slot evictable again, unless a copy is in
- * flight. */
-void aml_scratchpad_unpin(struct aml_scratchpad *sp, size_t slot)
-{
-	sp->slots[slot].pins--;
 	aml_scratchpad_lru_add(sp, slot);
 }
 

@@ -387,6 +387,25 @@ TEST(CopierPlan, ARangeOfAStridedPlanIsCopiedRunByRunStreamingAllButTheFirst)
 	          AML_FAILURE);
 }
 
+// With the memcpy default, whole rows are copied by a loop of its own (the
+// whole plan, what a seq engine copies, without a division): every kind
+// of range copies exactly its bytes.
+TEST(CopierPlan, TheMemcpyDefaultCopiesExactlyTheRange)
+{
+	const size_t ranges[][2] = {{0, 16 * 64},      {64, 3 * 64},
+	                            {0, 64},           {15 * 64, 16 * 64},
+	                            {32, 32 + 3 * 64}, {64, 64 + 10},
+	                            {0, 16 * 64 - 1}};
+	for (const auto &r : ranges) {
+		Tile x;
+		struct aml_dma_plan plan;
+		ASSERT_EQ(aml_dma_plan_layouts(&plan, &x.dense, &x.tile), 0);
+		ASSERT_EQ(plan.nouter, 1u);
+		ASSERT_EQ(aml_dma_plan_copy(&plan, r[0], r[1], nullptr), 0);
+		EXPECT_TRUE(x.Copied(r[0], r[1])) << r[0] << ".." << r[1];
+	}
+}
+
 TEST(CopierPlan, PlanningRefusesMismatchedAndOverlappingCopies)
 {
 	Tile x;

@@ -3,8 +3,8 @@
 // slots on MCDRAM. Round trips of every tile of 1d and 2d tilings (ragged
 // borders, both border rules), placement, hits without copies, output
 // tiles, LRU eviction with write-back, pins and AML_EBUSY, storage inside
-// a struct. Asynchronous use: scratchpad_async_test.cc; bad input and
-// failures: scratchpad_failure_test.cc.
+// a struct, synchronous copies through a seq engine's copier. Asynchronous use:
+// scratchpad_async_test.cc; bad input and failures: scratchpad_failure_test.cc.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -12,6 +12,8 @@
 #include <gtest/gtest.h>
 
 #include <aml.h>
+#include <aml/copier.h>
+#include <aml/dma/seq.h>
 #include <aml/scratchpad.h>
 
 #include "tests/testing/scratchpad_fixture.h"
@@ -300,6 +302,84 @@ TEST_F(Scratchpad, DeclWorksInsideAStruct)
 	aml_scratchpad_fini(&h.sp); // twice: a no-op
 	EXPECT_EQ(h.before, 0);
 	EXPECT_EQ(h.after, 0);
+}
+
+// A copier that counts what it copies, and fails while told to.
+struct CountingCopier {
+	static int Copy(const struct aml_copier *copier,
+	                void *dst,
+	                const void *src,
+	                size_t size,
+	                bool streamed)
+	{
+		(void)streamed;
+		auto *self = static_cast<CountingCopier *>(copier->data);
+		if (self->fail)
+			return AML_ENODEV;
+		std::memcpy(dst, src, size);
+		self->bytes += size;
+		return 0;
+	}
+	const struct aml_copier_ops ops = {Copy, nullptr, nullptr, nullptr,
+	                                   nullptr};
+	const struct aml_copier copier = {&ops, this};
+	size_t bytes = 0;
+	bool fail = false;
+};
+
+// A seq engine runs a scratchpad's synchronous copies (loads, pushes,
+// write-backs) in the caller's thread without a dma request: they still
+// go through the engine's copier, whose errors they report.
+TEST_F(Scratchpad, SeqCopiesGoThroughTheEnginesCopier)
+{
+	MakeArray({64, 64}, {8, 16}); // tiles of 8 rows of 64 B
+	CountingCopier counter;
+	AML_DMA_SEQ_DECL(seq);
+	ASSERT_EQ(aml_dma_seq_init_copier(&seq, &counter.copier), 0);
+	AML_SCRATCHPAD_DECL(sp);
+	ASSERT_EQ(aml_scratchpad_init(&sp, &tiling.base, &fast.base, &seq.base,
+	                              1),
+	          0);
+	const size_t tile_bytes = 8 * 16 * sizeof(uint32_t);
+	size_t slot = SIZE_MAX;
+	ASSERT_EQ(aml_scratchpad_pull(&sp, 5, AML_SCRATCHPAD_DIRTY, &slot), 0);
+	EXPECT_EQ(counter.bytes, tile_bytes);
+	CheckSlot(&sp, slot, 5, 1);
+	ASSERT_EQ(aml_scratchpad_push(&sp, slot), 0);
+	EXPECT_EQ(counter.bytes, 2 * tile_bytes);
+	ASSERT_EQ(aml_scratchpad_mark_dirty(&sp, slot), 0);
+	ASSERT_EQ(aml_scratchpad_release(&sp, slot), 0);
+
+	// The write-back of tile 5 fails: the pull of tile 6 fails with the
+	// copier's error and tile 5 stays cached and dirty.
+	counter.fail = true;
+	size_t other = SIZE_MAX;
+	EXPECT_EQ(aml_scratchpad_pull(&sp, 6, 0, &other), AML_ENODEV);
+	EXPECT_EQ(other, SIZE_MAX);
+	size_t held = SIZE_MAX;
+	ASSERT_EQ(aml_scratchpad_slot_tile(&sp, 0, &held), 0);
+	EXPECT_EQ(held, 5u);
+	struct aml_scratchpad_stats s = Stats(&sp);
+	EXPECT_EQ(s.pulls, 1u);
+	EXPECT_EQ(s.copies, 2u);
+	EXPECT_EQ(s.writebacks, 0u);
+
+	// Once the copier works again: write-back, then load.
+	counter.fail = false;
+	ASSERT_EQ(aml_scratchpad_pull(&sp, 6, 0, &other), 0);
+	EXPECT_EQ(counter.bytes, 4 * tile_bytes);
+	CheckSlot(&sp, other, 6);
+	ASSERT_EQ(aml_scratchpad_release(&sp, other), 0);
+	s = Stats(&sp);
+	EXPECT_EQ(s.copies, 4u);
+	EXPECT_EQ(s.writebacks, 1u);
+	EXPECT_EQ(s.bytes_pulled, 2 * tile_bytes);
+	EXPECT_EQ(s.bytes_pushed, 2 * tile_bytes);
+	aml_scratchpad_fini(&sp);
+	aml_dma_seq_fini(&seq);
+	const size_t corner[] = {8, 16}, next[] = {8, 32}; // tiles 5 and 6
+	EXPECT_EQ(*At(corner), Mark(corner, 2) + 1);
+	EXPECT_EQ(*At(next), Mark(next, 2));
 }
 
 } // namespace

@@ -133,15 +133,23 @@ int aml_dma_plan_copy(const struct aml_dma_plan *plan,
 		                         plan->src + begin, end - begin, false);
 	}
 	/* Whole rows of a 2-d copy in real memory (a tile): the common case,
-	 * as a plain loop of memcpy calls. */
-	if (direct && plan->nouter == 1 && begin % plan->run == 0 &&
-	    end % plan->run == 0) {
-		size_t run = plan->run, ds = plan->dst_strides[0],
-		       ss = plan->src_strides[0];
-		for (size_t r = begin / run; r < end / run; r++)
+	 * as a plain loop of memcpy calls. The whole copy, what a seq engine
+	 * asks for, needs no division: two of them cost as much as copying
+	 * a few hundred bytes. */
+	if (direct && plan->nouter == 1) {
+		size_t run = plan->run, first = 0, last = plan->dims[0];
+		bool whole_rows = true;
+		if (begin != 0 || end != plan->bytes) {
+			first = begin / run;
+			last = end / run;
+			whole_rows = begin == first * run && end == last * run;
+		}
+		size_t ds = plan->dst_strides[0], ss = plan->src_strides[0];
+		for (size_t r = first; whole_rows && r < last; r++)
 			aml_copy_run(plan->dst + r * ds, plan->src + r * ss,
 			             run, plan->bytes);
-		return 0;
+		if (whole_rows)
+			return 0;
 	}
 	/* Coordinates of the run holding byte begin, then an odometer. */
 	size_t r = begin / plan->run;

@@ -3,7 +3,9 @@
  * The sequential engine (aml/dma/seq.h): submit copies at once; a request
  * only carries the result to wait(). Requests are records of a handle pool
  * (aml/src/handle.h), so a handle waited twice, or another engine's, is
- * refused, and fini frees those never waited with the pool.
+ * refused, and fini frees those never waited with the pool. Blocks that
+ * copy synchronously may skip the request and copy through the engine's
+ * copier themselves (seq_internal.h).
  *
  * fork() (aml/src/fork.h): prepare takes the lock; the child makes it new.
  * A copy another thread was running at the fork is that thread's, and
@@ -17,6 +19,7 @@
 #include <aml/dma/seq.h>
 #include <aml/error.h>
 
+#include "aml/src/dma/seq_internal.h"
 #include "aml/src/fork.h"
 #include "aml/src/handle.h"
 
@@ -110,6 +113,13 @@ static const struct aml_dma_ops aml_dma_seq_ops = {
         .cancel = seq_cancel,
         .barrier = seq_barrier,
 };
+
+const struct aml_copier *aml_dma_seq_copier(const struct aml_dma *dma)
+{
+	if (dma == NULL || dma->ops != &aml_dma_seq_ops)
+		return NULL;
+	return ((const struct aml_dma_seq *)dma->data)->state->copier;
+}
 
 int aml_dma_seq_init(struct aml_dma_seq *dma,
                      const struct aml_topology *topology)

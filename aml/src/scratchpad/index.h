@@ -5,27 +5,95 @@
  * scratchpad files.
  *
  * Every function here is called with sp->lock held and trusts its
- * arguments (the public functions checked them).
+ * arguments (the public functions checked them). Lookups and the LRU list
+ * are inline: every pull and release takes them, and a call each would
+ * cost a miss of a small tile a few percent of its copy.
  */
 #ifndef AML_SRC_SCRATCHPAD_INDEX_H
 #define AML_SRC_SCRATCHPAD_INDEX_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <aml/scratchpad.h>
 
 #include "aml/src/scratchpad/internal.h"
 
-/* Position of @p tile in sp->hash, or AML_SCRATCHPAD_NONE. */
-size_t aml_scratchpad_hash_find(const struct aml_scratchpad *sp, size_t tile);
 /* Index slot @p slot under its tile (not indexed yet). */
 void aml_scratchpad_hash_insert(struct aml_scratchpad *sp, size_t slot);
 /* Unindex slot @p slot's tile, if indexed. */
 void aml_scratchpad_hash_remove(struct aml_scratchpad *sp, size_t slot);
+
+/* Home position of @p tile in sp->hash. */
+static inline size_t aml_scratchpad_hash_home(const struct aml_scratchpad *sp,
+                                              size_t tile)
+{
+	/* Fibonacci hashing: consecutive tiles spread over the table. */
+	return (size_t)(((uint64_t)tile * 0x9E3779B97F4A7C15ull) >> 17) &
+	       sp->hash_mask;
+}
+
+/* Position of @p tile in sp->hash, or AML_SCRATCHPAD_NONE. */
+static inline size_t aml_scratchpad_hash_find(const struct aml_scratchpad *sp,
+                                              size_t tile)
+{
+	for (size_t i = aml_scratchpad_hash_home(sp, tile);;
+	     i = (i + 1) & sp->hash_mask) {
+		size_t e = sp->hash[i];
+		if (e == 0)
+			return AML_SCRATCHPAD_NONE;
+		if (sp->slots[e - 1].tile == tile)
+			return i;
+	}
+}
+
 /* Take slot @p slot off the LRU list, if on it. */
-void aml_scratchpad_lru_remove(struct aml_scratchpad *sp, size_t slot);
+static inline void aml_scratchpad_lru_remove(struct aml_scratchpad *sp,
+                                             size_t slot)
+{
+	struct aml_scratchpad_slot *s = &sp->slots[slot];
+	if (!s->in_lru)
+		return;
+	if (s->prev != AML_SCRATCHPAD_NONE)
+		sp->slots[s->prev].next = s->next;
+	else
+		sp->lru_head = s->next;
+	if (s->next != AML_SCRATCHPAD_NONE)
+		sp->slots[s->next].prev = s->prev;
+	else
+		sp->lru_tail = s->prev;
+	s->prev = s->next = AML_SCRATCHPAD_NONE;
+	s->in_lru = false;
+}
+
 /* Put slot @p slot on the LRU list if it has no pin and no copy in flight:
- * at the head if empty, else at the tail. */
-void aml_scratchpad_lru_add(struct aml_scratchpad *sp, size_t slot);
+ * at the head if empty (first in line), else at the tail (most recently
+ * released). */
+static inline void aml_scratchpad_lru_add(struct aml_scratchpad *sp,
+                                          size_t slot)
+{
+	struct aml_scratchpad_slot *s = &sp->slots[slot];
+	if (s->in_lru || s->pins != 0 || s->xfer != NULL)
+		return;
+	s->in_lru = true;
+	if (!s->has_tile) {
+		s->prev = AML_SCRATCHPAD_NONE;
+		s->next = sp->lru_head;
+		if (sp->lru_head != AML_SCRATCHPAD_NONE)
+			sp->slots[sp->lru_head].prev = slot;
+		else
+			sp->lru_tail = slot;
+		sp->lru_head = slot;
+		return;
+	}
+	s->next = AML_SCRATCHPAD_NONE;
+	s->prev = sp->lru_tail;
+	if (sp->lru_tail != AML_SCRATCHPAD_NONE)
+		sp->slots[sp->lru_tail].next = slot;
+	else
+		sp->lru_head = slot;
+	sp->lru_tail = slot;
+}
 
 #endif /* AML_SRC_SCRATCHPAD_INDEX_H */

@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <aml/copier.h>
 #include <aml/dma.h>
 #include <aml/dma/plan.h>
 #include <aml/layout.h>
@@ -120,8 +121,13 @@ struct aml_scratchpad_template {
 };
 
 struct aml_scratchpad_state {
-	/* Full-tile copies, planned at init; read-only afterwards. */
+	/* Full-tile copies, planned at init; afterwards only their two
+	 * addresses change, per copy, under the lock. */
 	struct aml_scratchpad_template full;
+	/* The copier of a seq engine, set at init: synchronous copies run
+	 * through it with no dma request (aml/src/dma/seq_internal.h). NULL
+	 * for other engines, whose synchronous copies submit and wait. */
+	const struct aml_copier *copier;
 	/* Every copy in flight, or done and not yet waited by all its
 	 * handles: fini completes and frees them. */
 	struct aml_scratchpad_xfer *live;

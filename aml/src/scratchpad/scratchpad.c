@@ -62,6 +62,7 @@
 #include <aml/scratchpad.h>
 #include <aml/tiling.h>
 
+#include "aml/src/dma/seq_internal.h"
 #include "aml/src/scratchpad/async.h"
 #include "aml/src/scratchpad/index.h"
 #include "aml/src/scratchpad/internal.h"
@@ -405,6 +406,7 @@ int aml_scratchpad_init(struct aml_scratchpad *sp,
 		aml_scratchpad_lru_add(sp, i);
 	}
 	aml_scratchpad_plan_full(sp);
+	state->copier = aml_dma_seq_copier(dma);
 	state->owner = sp;
 	aml_fork_register_object(&state->fork, &scratchpad_fork_ops, sp,
 	                         &sp->lock);

@@ -28,15 +28,11 @@
 #include <aml/tiling.h>
 #include <aml/tiling/nd.h>
 
+#include "aml/src/dma/seq_internal.h"
 #include "aml/src/scratchpad/index.h"
 #include "aml/src/scratchpad/internal.h"
 
 /* ---- Checks ---- */
-
-bool aml_scratchpad_is_ready(const struct aml_scratchpad *sp)
-{
-	return sp != NULL && sp->ready;
-}
 
 /* Common checks of the functions that take a pinned slot; lock held. */
 int aml_scratchpad_check_pinned(const struct aml_scratchpad *sp, size_t slot)
@@ -48,19 +44,6 @@ int aml_scratchpad_check_pinned(const struct aml_scratchpad *sp, size_t slot)
 		return AML_EPERM;
 	if (!s->has_tile)
 		return AML_EINVAL;
-	return 0;
-}
-
-int aml_scratchpad_check_pull(const struct aml_scratchpad *sp,
-                              size_t tile,
-                              unsigned flags,
-                              const size_t *slot)
-{
-	if (!aml_scratchpad_is_ready(sp) || slot == NULL ||
-	    (flags & ~(AML_SCRATCHPAD_DIRTY | AML_SCRATCHPAD_OVERWRITE)) != 0)
-		return AML_EINVAL;
-	if (tile >= sp->ntiles)
-		return AML_EDOM;
 	return 0;
 }
 
@@ -132,14 +115,20 @@ void aml_scratchpad_plan_full(struct aml_scratchpad *sp)
 	        scratchpad_is_full(full, &tl);
 }
 
-int aml_scratchpad_submit(const struct aml_scratchpad *sp,
-                          size_t slot,
-                          size_t tile,
-                          enum aml_scratchpad_copy kind,
-                          struct aml_dma_request **out,
-                          size_t *bytes)
+/*
+ * The plan of the copy between slot @slot and tile @tile, in *out: the
+ * full-tile plan itself, its two addresses set (not a copy: the struct is
+ * some 230 bytes, copied on every miss; the lock makes it ours), else one
+ * planned from the layouts into @scratch.
+ */
+static int scratchpad_plan(struct aml_scratchpad *sp,
+                           size_t slot,
+                           size_t tile,
+                           enum aml_scratchpad_copy kind,
+                           struct aml_dma_plan *scratch,
+                           const struct aml_dma_plan **out)
 {
-	const struct aml_scratchpad_template *full = &sp->state->full;
+	struct aml_scratchpad_template *full = &sp->state->full;
 	char *slot_addr = aml_scratchpad_slot_addr(sp, slot);
 	char *tile_addr = NULL;
 	struct aml_layout tl;
@@ -157,13 +146,13 @@ int aml_scratchpad_submit(const struct aml_scratchpad *sp,
 	if (tile_addr != NULL) {
 		/* The slots are the scratchpad's own mapping: no tile of the
 		 * array overlaps them, as init's plans checked for tile 0. */
-		struct aml_dma_plan plan = full->plan[kind];
-		plan.dst =
+		struct aml_dma_plan *plan = &full->plan[kind];
+		plan->dst =
 		        kind == AML_SCRATCHPAD_TO_SLOT ? slot_addr : tile_addr;
-		plan.src =
+		plan->src =
 		        kind == AML_SCRATCHPAD_TO_SLOT ? tile_addr : slot_addr;
-		*bytes = plan.bytes;
-		return sp->dma->ops->submit(sp->dma, out, &plan);
+		*out = plan;
+		return 0;
 	}
 	struct aml_layout sl;
 	int err = aml_layout_init(&sl, slot_addr, tl.order, tl.element_size,
@@ -172,12 +161,28 @@ int aml_scratchpad_submit(const struct aml_scratchpad *sp,
 		return err;
 	/* Tile 0 is the largest tile of a tiling; a tiling breaking that
 	 * would overrun the slot. */
-	*bytes = aml_layout_bytes(&sl);
-	if (*bytes > sp->slot_bytes)
+	if (aml_layout_bytes(&sl) > sp->slot_bytes)
 		return AML_FAILURE;
+	*out = scratch;
 	if (kind == AML_SCRATCHPAD_TO_SLOT)
-		return aml_dma_async_copy(sp->dma, out, &sl, &tl);
-	return aml_dma_async_copy(sp->dma, out, &tl, &sl);
+		return aml_dma_plan_layouts(scratch, &sl, &tl);
+	return aml_dma_plan_layouts(scratch, &tl, &sl);
+}
+
+int aml_scratchpad_submit(struct aml_scratchpad *sp,
+                          size_t slot,
+                          size_t tile,
+                          enum aml_scratchpad_copy kind,
+                          struct aml_dma_request **out,
+                          size_t *bytes)
+{
+	struct aml_dma_plan scratch;
+	const struct aml_dma_plan *plan;
+	int err = scratchpad_plan(sp, slot, tile, kind, &scratch, &plan);
+	if (err != 0)
+		return err;
+	*bytes = plan->bytes;
+	return sp->dma->ops->submit(sp->dma, out, plan);
 }
 
 /* Synchronous copy between slot and tile, counted. */
@@ -186,18 +191,29 @@ int aml_scratchpad_copy(struct aml_scratchpad *sp,
                         size_t tile,
                         enum aml_scratchpad_copy kind)
 {
-	struct aml_dma_request *request;
-	size_t bytes;
-	int err = aml_scratchpad_submit(sp, slot, tile, kind, &request, &bytes);
-	if (err == 0)
-		err = aml_dma_wait(sp->dma, &request);
+	struct aml_dma_plan scratch;
+	const struct aml_dma_plan *plan;
+	int err = scratchpad_plan(sp, slot, tile, kind, &scratch, &plan);
+	if (err != 0)
+		return err;
+	const struct aml_copier *copier = sp->state->copier;
+	if (copier != NULL) {
+		/* A seq engine: its submit would run this very copy here,
+		 * then its wait only free the request (seq_internal.h). */
+		err = aml_dma_plan_copy(plan, 0, plan->bytes, copier);
+	} else {
+		struct aml_dma_request *request;
+		err = sp->dma->ops->submit(sp->dma, &request, plan);
+		if (err == 0)
+			err = aml_dma_wait(sp->dma, &request);
+	}
 	if (err != 0)
 		return err;
 	sp->stats.copies++;
 	if (kind == AML_SCRATCHPAD_TO_SLOT)
-		sp->stats.bytes_pulled += bytes;
+		sp->stats.bytes_pulled += plan->bytes;
 	else
-		sp->stats.bytes_pushed += bytes;
+		sp->stats.bytes_pushed += plan->bytes;
 	return 0;
 }
 
@@ -242,21 +258,6 @@ void aml_scratchpad_unclaim(struct aml_scratchpad *sp, size_t slot)
 {
 	aml_scratchpad_hash_remove(sp, slot);
 	sp->slots[slot].has_tile = false;
-	aml_scratchpad_lru_add(sp, slot);
-}
-
-/* Pinned slots are not evictable. */
-void aml_scratchpad_pin(struct aml_scratchpad *sp, size_t slot)
-{
-	aml_scratchpad_lru_remove(sp, slot);
-	sp->slots[slot].pins++;
-}
-
-/* The last pin makes the slot evictable again, unless a copy is in
- * flight. */
-void aml_scratchpad_unpin(struct aml_scratchpad *sp, size_t slot)
-{
-	sp->slots[slot].pins--;
 	aml_scratchpad_lru_add(sp, slot);
 }
 

@@ -14,20 +14,37 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <aml/error.h>
 #include <aml/layout.h>
 #include <aml/scratchpad.h>
 
+#include "aml/src/scratchpad/index.h"
 #include "aml/src/scratchpad/internal.h"
 
 /* ---- Checks ---- */
 
-/* Whether @p sp is initialised (no lock needed). */
-bool aml_scratchpad_is_ready(const struct aml_scratchpad *sp);
+/* Whether @p sp is initialised (no lock needed). Inline, as the
+ * checks of a pull and the pins below: every pull and release takes
+ * them. */
+static inline bool aml_scratchpad_is_ready(const struct aml_scratchpad *sp)
+{
+	return sp != NULL && sp->ready;
+}
+
 /* Checks of a pull's arguments (no lock needed). */
-int aml_scratchpad_check_pull(const struct aml_scratchpad *sp,
-                              size_t tile,
-                              unsigned flags,
-                              const size_t *slot);
+static inline int aml_scratchpad_check_pull(const struct aml_scratchpad *sp,
+                                            size_t tile,
+                                            unsigned flags,
+                                            const size_t *slot)
+{
+	if (!aml_scratchpad_is_ready(sp) || slot == NULL ||
+	    (flags & ~(AML_SCRATCHPAD_DIRTY | AML_SCRATCHPAD_OVERWRITE)) != 0)
+		return AML_EINVAL;
+	if (tile >= sp->ntiles)
+		return AML_EDOM;
+	return 0;
+}
+
 /* Checks of a slot the caller must hold a pin on. */
 int aml_scratchpad_check_pinned(const struct aml_scratchpad *sp, size_t slot);
 
@@ -47,16 +64,16 @@ int aml_scratchpad_layouts(const struct aml_scratchpad *sp,
  * path. Called by init, before any copy (no lock needed). */
 void aml_scratchpad_plan_full(struct aml_scratchpad *sp);
 /* Submit the copy between slot @p slot and tile @p tile to the engine:
- * the full-tile plan with its addresses set, else the layouts planned by
- * aml_dma_async_copy(). *bytes receives the bytes it moves (no lock
- * needed). */
-int aml_scratchpad_submit(const struct aml_scratchpad *sp,
+ * the full-tile plan with its addresses set, else a plan of the two
+ * layouts. *bytes receives the bytes it moves. */
+int aml_scratchpad_submit(struct aml_scratchpad *sp,
                           size_t slot,
                           size_t tile,
                           enum aml_scratchpad_copy kind,
                           struct aml_dma_request **out,
                           size_t *bytes);
-/* Synchronous copy between slot @p slot and tile @p tile, counted. */
+/* Synchronous copy between slot @p slot and tile @p tile, counted: through
+ * a seq engine's copier with no dma request, else submitted and waited. */
 int aml_scratchpad_copy(struct aml_scratchpad *sp,
                         size_t slot,
                         size_t tile,
@@ -69,10 +86,21 @@ int aml_scratchpad_copy(struct aml_scratchpad *sp,
 int aml_scratchpad_claim(struct aml_scratchpad *sp, size_t tile, size_t *out);
 /* Undo a claim whose load failed to start. */
 void aml_scratchpad_unclaim(struct aml_scratchpad *sp, size_t slot);
-/* Add a pin on slot @p slot, which holds a tile: it leaves the LRU list. */
-void aml_scratchpad_pin(struct aml_scratchpad *sp, size_t slot);
-/* Drop a pin on slot @p slot, which has one. */
-void aml_scratchpad_unpin(struct aml_scratchpad *sp, size_t slot);
+/* Add a pin on slot @p slot, which holds a tile: it leaves the LRU list
+ * (pinned slots are not evictable). */
+static inline void aml_scratchpad_pin(struct aml_scratchpad *sp, size_t slot)
+{
+	aml_scratchpad_lru_remove(sp, slot);
+	sp->slots[slot].pins++;
+}
+
+/* Drop a pin on slot @p slot, which has one. The last pin makes the slot
+ * evictable again, unless a copy is in flight. */
+static inline void aml_scratchpad_unpin(struct aml_scratchpad *sp, size_t slot)
+{
+	sp->slots[slot].pins--;
+	aml_scratchpad_lru_add(sp, slot);
+}
 /* Count a pull that hit, and apply its flags. */
 void aml_scratchpad_count_hit(struct aml_scratchpad *sp,
                               size_t slot,

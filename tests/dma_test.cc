@@ -455,6 +455,69 @@ TEST_P(DmaCopy, AHandleWaitedByTwoThreadsAtOnceIsWaitedOnce)
 	EXPECT_EQ(aml_dma_barrier(d.dma), 0);
 }
 
+// A copier that fails every copy while told to.
+struct FailingCopier {
+	static int Copy(const struct aml_copier *copier,
+	                void *dst,
+	                const void *src,
+	                size_t size,
+	                bool streamed)
+	{
+		(void)streamed;
+		auto *self = static_cast<FailingCopier *>(copier->data);
+		if (self->fail)
+			return AML_ENODEV;
+		std::memcpy(dst, src, size);
+		return 0;
+	}
+	const struct aml_copier_ops ops = {Copy, nullptr, nullptr, nullptr,
+	                                   nullptr};
+	const struct aml_copier copier = {&ops, this};
+	bool fail = true;
+};
+
+// A fire-and-forget copy that fails is reported by the next barrier, once
+// (aml/dma.h), by both engines.
+TEST(DmaBarrier, ReportsTheFirstFireAndForgetFailureOnce)
+{
+	for (bool par : {false, true}) {
+		SCOPED_TRACE(par ? "par" : "seq");
+		FailingCopier failing;
+		AML_DMA_SEQ_DECL(seq);
+		AML_DMA_PAR_DECL(pe);
+		struct aml_dma *dma = nullptr;
+		if (par) {
+			ASSERT_EQ(aml_dma_par_init_copier(&pe, &failing.copier,
+			                                  nullptr),
+			          0);
+			dma = &pe.base;
+		} else {
+			ASSERT_EQ(
+			        aml_dma_seq_init_copier(&seq, &failing.copier),
+			        0);
+			dma = &seq.base;
+		}
+		std::vector<char> src(4096, 1), dst(4096);
+		ASSERT_EQ(aml_dma_async_copy_bytes(dma, nullptr, dst.data(),
+		                                   src.data(), src.size()),
+		          0);
+		EXPECT_EQ(aml_dma_barrier(dma), AML_ENODEV);
+		EXPECT_EQ(aml_dma_barrier(dma), 0);
+		// A failure of a copy with a handle goes to its wait only.
+		failing.fail = true;
+		struct aml_dma_request *r = nullptr;
+		ASSERT_EQ(aml_dma_async_copy_bytes(dma, &r, dst.data(),
+		                                   src.data(), src.size()),
+		          0);
+		EXPECT_EQ(aml_dma_barrier(dma), 0);
+		EXPECT_EQ(aml_dma_wait(dma, &r), AML_ENODEV);
+		if (par)
+			aml_dma_par_fini(&pe);
+		else
+			aml_dma_seq_fini(&seq);
+	}
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines,
                          DmaCopy,
                          ::testing::Values(Engine::kSeq,

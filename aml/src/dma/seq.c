@@ -29,6 +29,9 @@ struct aml_dma_seq_state {
 	/* Guards requests: they come and go from several threads. */
 	pthread_mutex_t lock;
 	struct aml_handle_pool requests;
+	/* The first error of a fire-and-forget copy since the last barrier
+	 * (under the lock). */
+	int detached_error;
 	struct aml_fork_hook fork;
 };
 
@@ -62,8 +65,16 @@ static int seq_submit(struct aml_dma *dma,
 			return AML_ENOMEM;
 	}
 	int status = aml_dma_plan_copy(plan, 0, plan->bytes, st->copier);
-	if (r == NULL)
+	if (r == NULL) {
+		/* Fire-and-forget: the next barrier reports it (aml/dma.h). */
+		if (status != 0) {
+			pthread_mutex_lock(&st->lock);
+			if (st->detached_error == 0)
+				st->detached_error = status;
+			pthread_mutex_unlock(&st->lock);
+		}
 		return 0;
+	}
 	r->status = status;
 	*out = (struct aml_dma_request *)handle;
 	return 0;
@@ -101,10 +112,16 @@ static int seq_cancel(struct aml_dma *dma, struct aml_dma_request *handle)
 	return err != 0 ? err : 1;
 }
 
+/* Every copy has ended by the time its submit returned: a barrier only
+ * reports, and forgets, the first fire-and-forget failure. */
 static int seq_barrier(struct aml_dma *dma)
 {
-	(void)dma;
-	return 0;
+	struct aml_dma_seq_state *st = seq_of(dma);
+	pthread_mutex_lock(&st->lock);
+	int err = st->detached_error;
+	st->detached_error = 0;
+	pthread_mutex_unlock(&st->lock);
+	return err;
 }
 
 static const struct aml_dma_ops aml_dma_seq_ops = {

@@ -228,6 +228,9 @@ int emu_pagetable_cut(struct emu_pagetable *table,
                       int (*release)(void *arg),
                       void *arg);
 void emu_pagetable_fini(struct emu_pagetable *table);
+/* For tests: the tree's height if it is balanced (AVL) and every height
+ * it records is right, else -1. O(n). */
+int emu_pagetable_check(const struct emu_pagetable *table);
 /* Recompute m->uniform from its labels and m->unplaced (kept by whoever
  * places pages): stops at the first page that differs, so a mixed
  * mapping costs little. */

@@ -21,8 +21,9 @@
 //   mmap(MAP_POPULATE) against aml_topology_map_populate().
 // - emulator/replace: with N one-page mappings live, unmap one and map one
 //   page again, one thread, measured: plain munmap + mmap against an
-//   emulated device's unmap + map, whose page table holds the N mappings;
-//   N from 10^2 to 10^5, for the growth of the page table's updates.
+//   emulated device's unmap + map, whose page table holds the N mappings
+//   (placed at touch, each a page of a slab: emulator/slab.c); N from 10^2
+//   to 10^5, for the growth of the page table's updates.
 // Buffers are on qemu-3node's node2 (30 GiB/s) and node1 (400 GiB/s).
 //
 //   bazel run -c opt //bench:emulator_bench

@@ -101,6 +101,7 @@ static int create_machine(struct emu_machine *m)
 		return err;
 	m->page_size = aml_page_size();
 	m->page_shift = (unsigned)__builtin_ctzll(m->page_size);
+	m->slabs.page_size = m->page_size;
 	m->ndevices = m->spec.ntiers;
 	for (size_t i = 0; i < m->ndevices; i++) {
 		struct aml_emu_tier *tier = &m->spec.tiers[i];

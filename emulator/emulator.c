@@ -108,6 +108,33 @@ static uint64_t emu_set_capacity(const struct emu_machine *m, uint64_t set)
 	return pages;
 }
 
+/* A page of a slab for a one-page mapping (placement at touch): one an
+ * unmap gave back, or the newest slab's next page, a new slab made and
+ * registered first if none has one. 0 with *out set, or an AML_E* code.
+ * Write lock held. */
+static int emu_map_page(struct emu_machine *m, void **out)
+{
+	*out = emu_slab_take(&m->slabs, m->uffd_pid);
+	if (*out != NULL)
+		return 0;
+	size_t size = emu_slab_next_pages(&m->slabs) * m->page_size;
+	void *slab = mmap(NULL, size, PROT_READ | PROT_WRITE,
+	                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (slab == MAP_FAILED)
+		return aml_os_error(errno, AML_ENOMEM);
+	/* Registering starts this process's fault thread: uffd_pid is set
+	 * once it succeeds. */
+	int err = emu_fault_register(m, slab, size);
+	if (err == 0)
+		err = emu_slab_add(&m->slabs, slab, size, m->uffd_pid);
+	if (err != 0) {
+		munmap(slab, size);
+		return err;
+	}
+	*out = emu_slab_take(&m->slabs, m->uffd_pid);
+	return 0;
+}
+
 static void *emu_map(struct emu_machine *m,
                      const struct aml_bitmap *set,
                      enum aml_policy policy,
@@ -132,19 +159,31 @@ static void *emu_map(struct emu_machine *m,
 	                          .set = bits,
 	                          .labels = malloc(npages),
 	                          .unplaced = npages};
-	/* MAP_NORESERVE: an emulated 16 GiB tier costs this machine only
-	 * the pages a test touches. */
-	void *ptr = mmap(NULL, size, PROT_READ | PROT_WRITE,
-	                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	/* One-page mappings placed at touch are pages of slabs, registered
+	 * already (slab.c): no system call. */
+	bool slab_page = m->at_touch && npages == 1;
+	void *ptr = NULL;
 	int err = map.labels == NULL ? AML_ENOMEM : 0;
-	if (ptr == MAP_FAILED)
-		err = aml_os_error(errno, AML_ENOMEM);
+	if (err == 0 && !slab_page) {
+		/* MAP_NORESERVE: an emulated 16 GiB tier costs this
+		 * machine only the pages a test touches. */
+		ptr = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (ptr == MAP_FAILED) {
+			ptr = NULL;
+			err = aml_os_error(errno, AML_ENOMEM);
+		}
+	}
 	if (err == 0) {
-		map.start = (uintptr_t)ptr;
 		memset(map.labels, EMU_UNPLACED, npages);
 		pthread_rwlock_wrlock(&m->lock);
-		err = m->at_touch ? emu_fault_register(m, ptr, size)
-		                  : emu_place_all(m, &map);
+		if (slab_page)
+			err = emu_map_page(m, &ptr);
+		else if (m->at_touch)
+			err = emu_fault_register(m, ptr, size);
+		map.start = (uintptr_t)ptr;
+		if (err == 0 && !m->at_touch)
+			err = emu_place_all(m, &map);
 		if (err == 0) {
 			err = emu_pagetable_insert(&m->table, &map);
 			if (err != 0)
@@ -152,10 +191,15 @@ static void *emu_map(struct emu_machine *m,
 			else
 				emu_access_mapped(m, ptr, size);
 		}
+		/* A page nobody touched goes back as it came. */
+		if (err != 0 && slab_page && ptr != NULL) {
+			emu_slab_untake(&m->slabs, ptr);
+			ptr = NULL;
+		}
 		pthread_rwlock_unlock(&m->lock);
 	}
 	if (err != 0) {
-		if (ptr != MAP_FAILED)
+		if (ptr != NULL)
 			munmap(ptr, size);
 		free(map.labels);
 		aml_errno = err;
@@ -165,6 +209,7 @@ static void *emu_map(struct emu_machine *m,
 }
 
 struct emu_release {
+	struct emu_machine *machine;
 	void *ptr;
 	size_t size;
 };
@@ -172,10 +217,18 @@ struct emu_release {
 /* The pages go under the write lock, with their record: released first, a
  * map on another thread could be given the address while the record still
  * claims it; recorded last, a munmap that fails (ENOMEM: Linux cannot split
- * the mapping) would leave pages nobody records. */
+ * the mapping) would leave pages nobody records. A page of a slab is kept
+ * for the next one-page map, its memory dropped (slab.c); with access
+ * accounting on, it may be closed: it is opened again. */
 static int emu_release_pages(void *arg)
 {
 	const struct emu_release *r = arg;
+	struct emu_machine *m = r->machine;
+	bool accounting = __atomic_load_n(&m->access, __ATOMIC_RELAXED);
+	int kept = emu_slab_give(&m->slabs, m->uffd_pid, r->ptr, r->size,
+	                         accounting);
+	if (kept <= 0)
+		return kept;
 	if (munmap(r->ptr, r->size) == 0)
 		return 0;
 	return aml_os_error(errno, errno == ENOMEM ? AML_ENOMEM : AML_EINVAL);
@@ -198,7 +251,7 @@ static int emu_unmap(struct emu_machine *m, void *ptr, size_t size, int owner)
 				freed[label]++;
 		}
 		emu_access_forget(m, start, size);
-		struct emu_release release = {ptr, size};
+		struct emu_release release = {m, ptr, size};
 		err = emu_pagetable_cut(&m->table, map, first, npages,
 		                        emu_release_pages, &release);
 		for (size_t d = 0; err == 0 && d < m->ndevices; d++)
@@ -393,7 +446,11 @@ static int emu_locate(const struct aml_topology *t,
 		    addr >= map->start + map->npages * m->page_size)
 			map = emu_pagetable_find(&m->table, addr);
 		if (map == NULL) {
-			numa_ids[i] = aml_page_without_device((void *)addr);
+			/* A page of a slab nobody maps is unmapped memory. */
+			numa_ids[i] =
+			        emu_slab_of(&m->slabs, addr) != NULL
+			                ? AML_EINVAL
+			                : aml_page_without_device((void *)addr);
 			continue;
 		}
 		/* A page nobody touched has no memory, so no device: what
@@ -486,10 +543,14 @@ static void emu_machine_free(struct emu_machine *m)
 {
 	emu_access_fini(m);
 	emu_fault_fini(m);
-	/* Mappings still live belong to devices: release them with it. */
+	/* Mappings still live belong to devices: release them with it, those
+	 * of slabs with their slabs. */
 	for (const struct emu_mapping *map = emu_pagetable_next(&m->table, 0);
-	     map != NULL; map = emu_pagetable_after(&m->table, map))
-		munmap((void *)map->start, map->npages * m->page_size);
+	     map != NULL; map = emu_pagetable_after(&m->table, map)) {
+		if (emu_slab_of(&m->slabs, map->start) == NULL)
+			munmap((void *)map->start, map->npages * m->page_size);
+	}
+	emu_slab_fini(&m->slabs);
 	emu_pagetable_fini(&m->table);
 	emu_clock_fini(m);
 	pthread_rwlock_destroy(&m->lock);

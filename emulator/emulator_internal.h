@@ -2,18 +2,18 @@
 /*
  * Private to the emulator: the state of one emulated machine, shared by its
  * files (emulator.c: maps, unmaps, moves and the topology's ops;
- * pagetable.c: which device holds each page; placement.c: where a page
- * goes; fault.c: placing pages at first touch; clock.c: virtual clock and
- * delay; cost.c: cost model and statistics; copier.c: the copier its
- * topology hands out).
+ * pagetable.c: which device holds each page; slab.c: the address space of
+ * small mappings; placement.c: where a page goes; fault.c: placing pages at
+ * first touch; clock.c: virtual clock and delay; cost.c: cost model and
+ * statistics; copier.c: the copier its topology hands out).
  *
- * Calls go one way: fork.c (its handlers call nothing) and pagetable.c at
- * the bottom; placement.c on pagetable.c; fault.c on placement.c; clock.c
- * on fork.c (it registers the machine); emulator.c on clock.c, fault.c and
- * below; cost.c on those and emulator.c (is a topology emulated?);
- * copier.c on cost.c and clock.c; access.c (ordinary loads and stores)
- * on clock.c, placement.c and pagetable.c, its hooks called by emulator.c
- * and cost.c; create.c at the top.
+ * Calls go one way: fork.c (its handlers call nothing), pagetable.c and
+ * slab.c at the bottom; placement.c on pagetable.c; fault.c on placement.c
+ * and slab.c; clock.c on fork.c (it registers the machine); emulator.c on
+ * clock.c, fault.c and below; cost.c on those and emulator.c (is a
+ * topology emulated?); copier.c on cost.c and clock.c; access.c (ordinary
+ * loads and stores) on clock.c, placement.c and pagetable.c, its hooks
+ * called by emulator.c and cost.c; create.c at the top.
  *
  * Locking: one read-write lock per machine. Maps, unmaps, moves and
  * placing pages change the page table and the capacity counters under the
@@ -91,6 +91,32 @@ struct emu_pagetable {
 	size_t count;
 };
 
+/* One slab: anonymous memory registered with the userfaultfd of the
+ * process owner (its pid) as a whole. */
+struct emu_slab {
+	uintptr_t start;
+	size_t size;
+	pid_t owner;
+};
+
+/* The slabs of a machine (slab.c), whose pages one-page mappings are. */
+struct emu_slabs {
+	size_t page_size;
+	struct emu_slab *slabs;
+	size_t count;
+	size_t capacity;
+	/* The process whose slabs pages are taken from (0: none yet). */
+	pid_t owner;
+	/* The newest slab's pages never handed out: [next, end). */
+	uintptr_t next;
+	uintptr_t end;
+	/* Pages given back, a stack (the last is the likeliest in the
+	 * caches); allocated with the first slab. */
+	uintptr_t *kept;
+	size_t nkept;
+	size_t kept_capacity;
+};
+
 /* Counters of one device; the atomics are updated under the read lock. */
 struct emu_device_state {
 	size_t index;
@@ -134,6 +160,8 @@ struct emu_machine {
 
 	pthread_rwlock_t lock;
 	struct emu_pagetable table;
+	/* Where small mappings are taken from at placement at touch. */
+	struct emu_slabs slabs;
 
 	/* Clock: the total, and a counter per thread found by key. */
 	uint64_t total_ns; /* atomic */
@@ -200,10 +228,50 @@ int emu_pagetable_cut(struct emu_pagetable *table,
                       int (*release)(void *arg),
                       void *arg);
 void emu_pagetable_fini(struct emu_pagetable *table);
+/* For tests: the tree's height if it is balanced (AVL) and every height
+ * it records is right, else -1. O(n). */
+int emu_pagetable_check(const struct emu_pagetable *table);
 /* Recompute m->uniform from its labels and m->unplaced (kept by whoever
  * places pages): stops at the first page that differs, so a mixed
  * mapping costs little. */
 void emu_mapping_update_uniform(struct emu_mapping *m);
+
+/* ---- slab.c: beside pagetable.c, calls nothing of the emulator ---- */
+
+/* A page of a slab registered by owner (the machine's uffd_pid), reading
+ * zero and never touched since: one given back, or the newest slab's next
+ * page. NULL when there is none: the caller makes a slab (emu_slab_add()).
+ * Slabs of another process (a forked child's first map) are not taken
+ * from again. */
+void *emu_slab_take(struct emu_slabs *slabs, pid_t owner);
+/* Put back the page emu_slab_take() has just handed out, untouched, when
+ * the map fails after all. Never fails. */
+void emu_slab_untake(struct emu_slabs *slabs, void *page);
+/* How many pages the next slab should have. */
+size_t emu_slab_next_pages(const struct emu_slabs *slabs);
+/* Record [start, start + size), mapped and registered by owner, as the
+ * slab pages are taken from next: 0, or AML_ENOMEM (nothing recorded; the
+ * caller unmaps it). */
+int emu_slab_add(struct emu_slabs *slabs,
+                 void *start,
+                 size_t size,
+                 pid_t owner);
+/* The slab holding addr, or NULL. */
+const struct emu_slab *emu_slab_of(const struct emu_slabs *slabs,
+                                   uintptr_t addr);
+/* Take back [start, start + size), which nobody maps any more: if it is a
+ * page of a slab of owner, drop its memory (and, if reprotect, make it
+ * readable and writable again, first) and keep it for a map. 0 when kept;
+ * 1 when it is not such a page (the caller unmaps it); AML_ENOMEM with
+ * nothing changed when there is no memory to keep it, or the protection
+ * could not be changed. */
+int emu_slab_give(struct emu_slabs *slabs,
+                  pid_t owner,
+                  void *start,
+                  size_t size,
+                  bool reprotect);
+/* Unmap every slab and free the records (the machine's end). */
+void emu_slab_fini(struct emu_slabs *slabs);
 
 /* ---- placement.c: on pagetable.c ---- */
 

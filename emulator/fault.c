@@ -215,6 +215,19 @@ static size_t fault_thread_device(const struct emu_machine *m, pid_t tid)
 	return emu_cpu_device(m, fault_thread_cpu(tid));
 }
 
+/* A touch of a page of a slab that nobody maps (slab.c): memory the
+ * program unmapped. Linux would raise SIGSEGV; giving the page memory
+ * would let the next map of it read what was written. */
+static _Noreturn void fault_touched_unmapped(uintptr_t addr)
+{
+	fprintf(stderr,
+	        "aml emulator: a touch of %p, which the program unmapped: "
+	        "Linux would raise SIGSEGV here, so the emulator stops the "
+	        "program\n",
+	        (void *)addr);
+	abort();
+}
+
 /* One first touch: place the page, then give it memory, under the write
  * lock, so that no unmap (and no map at the same address) comes between. */
 static void fault_resolve(struct emu_machine *m, uintptr_t addr, pid_t tid)
@@ -227,6 +240,8 @@ static void fault_resolve(struct emu_machine *m, uintptr_t addr, pid_t tid)
 		size_t index = (page - map->start) >> m->page_shift;
 		if (!emu_label_placed(map->labels[index]))
 			emu_place_now(m, map, index, local);
+	} else if (emu_slab_of(&m->slabs, page) != NULL) {
+		fault_touched_unmapped(addr);
 	}
 	fault_fill(m, page, 1);
 	pthread_rwlock_unlock(&m->lock);

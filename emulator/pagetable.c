@@ -132,10 +132,16 @@ pagetable_insert_node(struct emu_pagetable_node *root,
 {
 	if (root == NULL)
 		return node;
-	if (node->mapping.start < root->mapping.start)
-		root->left = pagetable_insert_node(root->left, node);
-	else
-		root->right = pagetable_insert_node(root->right, node);
+	struct emu_pagetable_node **child =
+	        node->mapping.start < root->mapping.start ? &root->left
+	                                                  : &root->right;
+	int height = pagetable_height(*child);
+	*child = pagetable_insert_node(*child, node);
+	/* A subtree as high as before changes nothing above it: the nodes
+	 * above (and their other children, away in memory at 10^5 nodes)
+	 * are not read again. */
+	if (pagetable_height(*child) == height)
+		return root;
 	return pagetable_balance(root);
 }
 
@@ -148,7 +154,10 @@ pagetable_remove_min(struct emu_pagetable_node *root,
 		*min = root;
 		return root->right;
 	}
+	int height = root->left->height;
 	root->left = pagetable_remove_min(root->left, min);
+	if (pagetable_height(root->left) == height)
+		return root;
 	return pagetable_balance(root);
 }
 
@@ -158,12 +167,15 @@ static struct emu_pagetable_node *
 pagetable_remove_node(struct emu_pagetable_node *root,
                       const struct emu_pagetable_node *node)
 {
-	if (node->mapping.start < root->mapping.start) {
-		root->left = pagetable_remove_node(root->left, node);
-		return pagetable_balance(root);
-	}
-	if (node->mapping.start > root->mapping.start) {
-		root->right = pagetable_remove_node(root->right, node);
+	if (node->mapping.start != root->mapping.start) {
+		struct emu_pagetable_node **child =
+		        node->mapping.start < root->mapping.start
+		                ? &root->left
+		                : &root->right;
+		int height = (*child)->height;
+		*child = pagetable_remove_node(*child, node);
+		if (pagetable_height(*child) == height)
+			return root;
 		return pagetable_balance(root);
 	}
 	if (root->left == NULL)
@@ -176,6 +188,25 @@ pagetable_remove_node(struct emu_pagetable_node *root,
 	min->left = root->left;
 	min->right = right;
 	return pagetable_balance(min);
+}
+
+/* The height of n's subtree if every height recorded in it is right and
+ * every skew is at most one, else -1. */
+static int pagetable_check_node(const struct emu_pagetable_node *n)
+{
+	if (n == NULL)
+		return 0;
+	int l = pagetable_check_node(n->left);
+	int r = pagetable_check_node(n->right);
+	if (l < 0 || r < 0 || l - r > 1 || r - l > 1)
+		return -1;
+	int height = 1 + (l > r ? l : r);
+	return n->height == height ? height : -1;
+}
+
+int emu_pagetable_check(const struct emu_pagetable *table)
+{
+	return pagetable_check_node(table->root);
 }
 
 /* ---- Updates ---- */

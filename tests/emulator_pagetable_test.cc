@@ -3,7 +3,8 @@
 // mappings), through a long deterministic series of inserts and cuts of
 // every shape (head, tail, middle, whole, a release that fails): after each
 // step, the same mappings in the same order, each address found in the
-// right one, and every page's label where it was.
+// right one, every page's label where it was, and the tree balanced.
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -80,6 +81,11 @@ class PageTable : public ::testing::Test
 	void ExpectTheModel()
 	{
 		ASSERT_EQ(table.count, model.size());
+		// Balanced, so that every update stays O(log n): an AVL
+		// tree of n nodes is at most 1.44 log2(n + 2) high.
+		int height = emu_pagetable_check(&table);
+		ASSERT_GE(height, 0) << "unbalanced, or a height is wrong";
+		EXPECT_LE(height, 1.45 * std::log2(table.count + 2.0));
 		const struct emu_mapping *m = emu_pagetable_next(&table, 0);
 		for (const auto &[start, npages] : model) {
 			ASSERT_NE(m, nullptr);

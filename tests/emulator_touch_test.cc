@@ -219,6 +219,44 @@ TEST_F(EmulatorTouch, ATouchWithTheMachineFullStopsTheProgram)
 	EXPECT_EQ(aml_topology_unmap(t, p, 32 * Page()), 0);
 }
 
+// One-page mappings are pages the emulator keeps registered across an
+// unmap and hands out again (emulator/slab.c): each map must still read
+// zero, have no device until touched, and count as a fresh mapping; an
+// unmapped one is unmapped memory to aml_topology_locate.
+TEST_F(EmulatorTouch, AOnePageMapAfterAnUnmapReadsZeroAndIsPlacedAgain)
+{
+	Make(kTwoTiers);
+	std::vector<char> zeros(Page(), 0);
+	for (int round = 0; round < 64; round++) {
+		SCOPED_TRACE("round " + std::to_string(round));
+		char *p = Map(round % 2, AML_POLICY_BIND, 1);
+		ASSERT_NE(p, nullptr) << aml_errname(aml_errno);
+		EXPECT_EQ(Locate(p, 1), std::vector<int>{AML_ENODEV});
+		EXPECT_EQ(std::memcmp(p, zeros.data(), Page()), 0);
+		EXPECT_EQ(Locate(p, 1), std::vector<int>{round % 2});
+		std::memset(p, 0xA5, Page());
+		EXPECT_EQ(Resident(round % 2), 1u);
+		ASSERT_EQ(aml_topology_unmap(t, p, Page()), 0);
+		EXPECT_EQ(Resident(round % 2), 0u);
+		EXPECT_EQ(Locate(p, 1), std::vector<int>{AML_EINVAL});
+	}
+}
+
+// A touch of a one-page mapping once unmapped stops the program, where
+// Linux raises SIGSEGV: the page is never given memory behind the page
+// table's back.
+TEST_F(EmulatorTouch, ATouchOfAnUnmappedOnePageMapStopsTheProgram)
+{
+	Make(kTwoTiers);
+	char *p = Map(0, AML_POLICY_BIND, 1);
+	ASSERT_NE(p, nullptr);
+	Touch(p, 0, 1);
+	ASSERT_EQ(aml_topology_unmap(t, p, Page()), 0);
+	EXPECT_DEATH(Touch(p, 0, 1), "aml emulator: a touch of .*, which the "
+	                             "program unmapped: Linux would raise "
+	                             "SIGSEGV here");
+}
+
 // mbind(MPOL_MF_MOVE) of pages nobody touched moves nothing and binds them:
 // their first touch places them on the target.
 TEST_F(EmulatorTouch, MovingUntouchedPagesBindsThemForTheirFirstTouch)

@@ -175,7 +175,9 @@ void *aml_device_map(const struct aml_device *dev, size_t size);
  *         page-aligned, a size of 0 or overflowing, or a range @p dev did not
  *         map; AML_ENOMEM when releasing part of a mapping needs memory the
  *         process lacks (to split the device's record of it, or the
- *         kernel's). On error nothing is released.
+ *         kernel's), or, on an emulated device, when the emulator cannot
+ *         grow its list of one-page mappings kept for reuse
+ *         (docs/emulator.md). On error nothing is released.
  * @note Thread-safe.
  */
 int aml_device_unmap(const struct aml_device *dev, void *ptr, size_t size);

@@ -11,9 +11,18 @@
  * pending chunks for spin_ns, then sleeps on `work`; a waiter spins on its
  * request's atomic `done` flag, then sleeps on `ended`. Signals are sent
  * only when someone sleeps, so a hand-off within the spin window costs no
- * system call. Waiters and the barrier copy chunks of the queue themselves
- * before they wait: a synchronous copy uses the calling thread too, and
- * never waits for a sleeping worker to wake up.
+ * system call. Every spin yields now and then (par_relax): on a machine
+ * with few CPUs, the thread spun for may be waiting for the spinner's.
+ * The lock is spun for before sleeping (par_lock), so that an unlock
+ * seldom has a sleeper to wake. Waiters and the barrier copy chunks of the
+ * queue themselves before they wait: a synchronous copy uses the calling
+ * thread too, and never waits for a sleeping worker to wake up; outside
+ * modelled time, a waiter whose request a worker holds copies the queue's
+ * head meanwhile, as a work-stealing runtime's waiting thread runs other
+ * tasks. A worker hands itself a batch of the queue's first chunks at
+ * once (par_run_batch), so that small requests submitted back to back
+ * cost it one acquisition of the lock per batch, and leave the lock to
+ * the submitter.
  *
  * Requests are records of a handle pool (aml/src/handle.h), never freed
  * before fini: waited ones go back to the pool's free list, so a long run
@@ -21,7 +30,10 @@
  * caller gets names a record and its generation; wait and cancel find the
  * record under the lock, and claim it, so a handle waited twice, waited by
  * two threads at once, or given to another engine is refused and changes
- * nothing.
+ * nothing. A waiter that saw its request end without the lock pushes it on
+ * the released stack (par_release) rather than take the lock back, which
+ * the worker that ended it may still hold; the next submission puts the
+ * stack back in the pool. Claimed until then, such a request is spent.
  *
  * This file is the engine at work. The state and requests are in
  * par_internal.h, shared with par_init.c (construction) and par_fork.c
@@ -74,6 +86,11 @@
  * per 16 copies of 4 KiB. */
 #define PAR_BATCH_MAX   16
 #define PAR_BATCH_BYTES ((size_t)64 << 10)
+
+/* Spin steps (par_relax) an idle worker leaves fewer than PAR_BATCH_MAX
+ * pending chunks to gather, if their number does not change: about a
+ * microsecond, a few submissions (par_spin_for_work). */
+#define PAR_GATHER_STEPS 16
 
 static uint64_t par_now_ns(void)
 {
@@ -382,15 +399,32 @@ static size_t par_take(struct aml_dma_par_state *st, struct par_request *r)
 
 /* ---- Workers ---- */
 
-/* Spin until chunks are pending or the engine stops, at most ns. */
-static void par_spin_for_work(struct aml_dma_par_state *st, uint64_t ns)
+/* Spin until chunks are pending or the engine stops, at most ns. With
+ * gather, pending chunks are left for PAR_GATHER_STEPS steps while their
+ * number grows, up to a batch: a submitter in a run of small requests
+ * then hands them over a batch at a time, rather than meet the worker at
+ * the lock on each, and a waiter that copies its own request at once
+ * (par_help) finds no worker contending for it. */
+static void
+par_spin_for_work(struct aml_dma_par_state *st, uint64_t ns, bool gather)
 {
 	uint64_t deadline = par_deadline(ns);
+	size_t seen = 0;
+	unsigned still = 0;
 	for (unsigned i = 1;; i++) {
-		if (atomic_load_explicit(&st->pending, memory_order_relaxed) >
-		            0 ||
-		    atomic_load_explicit(&st->stopping, memory_order_relaxed))
+		if (atomic_load_explicit(&st->stopping, memory_order_relaxed))
 			return;
+		size_t p = atomic_load_explicit(&st->pending,
+		                                memory_order_relaxed);
+		if (p > 0 && (!gather || p >= PAR_BATCH_MAX))
+			return;
+		if (p > 0 && p == seen) {
+			if (++still >= PAR_GATHER_STEPS)
+				return;
+		} else {
+			seen = p;
+			still = 0;
+		}
 		par_relax(i);
 		if (i % 64 == 0 && par_now_ns() >= deadline)
 			return;
@@ -406,15 +440,17 @@ static void par_spin_for_work(struct aml_dma_par_state *st, uint64_t ns)
 static void par_idle(struct aml_dma_par_state *st)
 {
 	if (!par_delaying(st)) {
-		par_spin_for_work(st, st->options.spin_ns);
+		par_spin_for_work(st, st->options.spin_ns, true);
 		return;
 	}
 	size_t none = 0;
 	if (!atomic_compare_exchange_strong(&st->spinners, &none, 1))
 		return;
-	par_spin_for_work(st, st->options.spin_ns > PAR_DELAY_SPIN_NS
-	                              ? st->options.spin_ns
-	                              : PAR_DELAY_SPIN_NS);
+	par_spin_for_work(st,
+	                  st->options.spin_ns > PAR_DELAY_SPIN_NS
+	                          ? st->options.spin_ns
+	                          : PAR_DELAY_SPIN_NS,
+	                  false);
 	atomic_store(&st->spinners, 0);
 }
 
@@ -698,11 +734,12 @@ static int par_wait(struct aml_dma *dma, struct aml_dma_request *handle)
 	/* Taken: the lock may drop from here. */
 	r->claimed = true;
 	bool locked = true;
-	if (!atomic_load_explicit(&r->done, memory_order_acquire)) {
+	if (!atomic_load_explicit(&r->done, memory_order_acquire))
 		par_help(st, r);
+	if (!atomic_load_explicit(&r->done, memory_order_acquire)) {
 		uint64_t spin_ns = par_wait_spin(st, r);
 		pthread_mutex_unlock(&st->lock);
-		locked = par_spin_for_end(r, spin_ns) == false;
+		locked = !par_spin_for_end(r, spin_ns);
 		if (locked) {
 			par_lock(st);
 			par_sleep_for_end(st, r);

@@ -7,14 +7,17 @@
 // aml_par_inline is a par engine with its defaults, 1 worker, which copies
 // up to 16 KiB inline in the caller; aml_par_worker is a par engine with 1
 // worker and inline_max = AML_DMA_PAR_NO_INLINE, so every copy goes to the
-// worker (the caller's wait may copy a chunk still queued itself);
+// worker's queue (the caller's wait copies chunks still queued itself: its
+// own, and others' while the worker holds its own);
 // aml_par_2_workers likewise with 2 workers (for copies above 16 KiB:
 // default inlining); aml_par_worker_2_workers is 2 workers, no inlining.
 // - dma/copy/<engine>/<bytes>: one synchronous copy per iteration.
 // - dma/async_round_trip/<engine>/4096: submit one 4 KiB async copy, then wait;
-//   "per_request" is the whole round trip. aml_par_worker: the hand-off to
-//   a worker and back, with the worker spinning; aml_par_inline: the copy
-//   in the caller plus the request's bookkeeping.
+//   "per_request" is the whole round trip. aml_par_worker: through the
+//   worker's queue and back, with the worker spinning; as the wait comes
+//   at once, the waiter mostly copies the request itself (an idle worker
+//   leaves a lone small request for about 1 us, par.c). aml_par_inline:
+//   the copy in the caller plus the request's bookkeeping.
 // - dma/inflight_4KiB/<engine>/<n>: n async copies of 4 KiB (distinct
 //   buffers), then n waits, so up to n requests are in flight at once;
 //   "per_request" is the iteration's time / n. The memcpy row makes the n

@@ -547,6 +547,73 @@ TEST(DmaPar, DestroyWithRequestsInFlightCompletesThem)
 	EXPECT_EQ(dst, src);
 }
 
+// A copier whose copy from one source waits, once begun, until it has
+// made `needed` copies of other sources: the thread that took that copy
+// holds it until others copy those.
+struct GatedCopier {
+	static int Copy(const struct aml_copier *c,
+	                void *dst,
+	                const void *src,
+	                size_t size,
+	                bool)
+	{
+		auto *self = static_cast<GatedCopier *>(c->data);
+		if (src == self->gated) {
+			self->entered.store(true);
+			while (self->others.load() < self->needed)
+				std::this_thread::yield();
+		}
+		std::memcpy(dst, src, size);
+		if (src != self->gated)
+			self->others.fetch_add(1);
+		return 0;
+	}
+	const void *gated = nullptr;
+	int needed = 0;
+	std::atomic<bool> entered{false};
+	std::atomic<int> others{0};
+};
+
+const struct aml_copier_ops kGatedCopierOps = {GatedCopier::Copy, nullptr,
+                                               nullptr, nullptr, nullptr};
+
+// While the only worker holds A, a wait for A copies B and C, queued
+// after it, in the calling thread; A's copy ends only once they are
+// copied, so an engine whose waiter only spins or sleeps never returns
+// (the test then times out).
+TEST(DmaPar, AWaiterCopiesQueuedRequestsWhileAWorkerHoldsItsOwn)
+{
+	const size_t size = 4096;
+	auto src = Pattern(3 * size, 41);
+	std::vector<unsigned char> dst(3 * size, 0);
+	GatedCopier gate;
+	gate.gated = src.data();
+	gate.needed = 2;
+	const struct aml_copier copier = {&kGatedCopierOps, &gate};
+	AML_DMA_PAR_DECL(dma);
+	struct aml_dma_par_options o = {};
+	o.nworkers = 1;
+	o.inline_max = AML_DMA_PAR_NO_INLINE;
+	ASSERT_EQ(aml_dma_par_init_copier(&dma, &copier, &o), 0);
+	struct aml_dma_request *r[3] = {nullptr, nullptr, nullptr};
+	ASSERT_EQ(aml_dma_async_copy_bytes(&dma.base, &r[0], dst.data(),
+	                                   src.data(), size),
+	          0);
+	while (!gate.entered.load())
+		std::this_thread::yield(); // the worker holds A
+	for (size_t i = 1; i < 3; i++)
+		ASSERT_EQ(aml_dma_async_copy_bytes(&dma.base, &r[i],
+		                                   dst.data() + i * size,
+		                                   src.data() + i * size, size),
+		          0);
+	EXPECT_EQ(aml_dma_wait(&dma.base, &r[0]), 0);
+	for (size_t i = 1; i < 3; i++)
+		EXPECT_EQ(aml_dma_wait(&dma.base, &r[i]), 0);
+	EXPECT_EQ(gate.others.load(), 2);
+	EXPECT_EQ(dst, src);
+	aml_dma_par_fini(&dma);
+}
+
 TEST(DmaPar, OptionsResolveAndRefuse)
 {
 	AML_DMA_PAR_DECL(dma);

@@ -11,9 +11,18 @@
  * pending chunks for spin_ns, then sleeps on `work`; a waiter spins on its
  * request's atomic `done` flag, then sleeps on `ended`. Signals are sent
  * only when someone sleeps, so a hand-off within the spin window costs no
- * system call. Waiters and the barrier copy chunks of the queue themselves
- * before they wait: a synchronous copy uses the calling thread too, and
- * never waits for a sleeping worker to wake up.
+ * system call. Every spin yields now and then (par_relax): on a machine
+ * with few CPUs, the thread spun for may be waiting for the spinner's.
+ * The lock is spun for before sleeping (par_lock), so that an unlock
+ * seldom has a sleeper to wake. Waiters and the barrier copy chunks of the
+ * queue themselves before they wait: a synchronous copy uses the calling
+ * thread too, and never waits for a sleeping worker to wake up; outside
+ * modelled time, a waiter whose request a worker holds copies the queue's
+ * head meanwhile, as a work-stealing runtime's waiting thread runs other
+ * tasks. A worker hands itself a batch of the queue's first chunks at
+ * once (par_run_batch), so that small requests submitted back to back
+ * cost it one acquisition of the lock per batch, and leave the lock to
+ * the submitter.
  *
  * Requests are records of a handle pool (aml/src/handle.h), never freed
  * before fini: waited ones go back to the pool's free list, so a long run
@@ -21,7 +30,10 @@
  * caller gets names a record and its generation; wait and cancel find the
  * record under the lock, and claim it, so a handle waited twice, waited by
  * two threads at once, or given to another engine is refused and changes
- * nothing.
+ * nothing. A waiter that saw its request end without the lock pushes it on
+ * the released stack (par_release) rather than take the lock back, which
+ * the worker that ended it may still hold; the next submission puts the
+ * stack back in the pool. Claimed until then, such a request is spent.
  *
  * This file is the engine at work. The state and requests are in
  * par_internal.h, shared with par_init.c (construction) and par_fork.c
@@ -67,6 +79,19 @@
 /* Chunks start on cache-line boundaries of the stream. */
 #define PAR_CHUNK_ALIGN 64
 
+/* A worker's batch (par_run_batch): at most this many chunks, of at most
+ * this many bytes in all (but a first chunk larger). Small enough that a
+ * waiter whose request is in a batch waits for a few microseconds' copy
+ * at most (helping meanwhile), large enough that the lock is taken once
+ * per 16 copies of 4 KiB. */
+#define PAR_BATCH_MAX   16
+#define PAR_BATCH_BYTES ((size_t)64 << 10)
+
+/* Spin steps (par_relax) an idle worker leaves fewer than PAR_BATCH_MAX
+ * pending chunks to gather, if their number does not change: about a
+ * microsecond, a few submissions (par_spin_for_work). */
+#define PAR_GATHER_STEPS 16
+
 static uint64_t par_now_ns(void)
 {
 	struct timespec ts;
@@ -96,15 +121,36 @@ static bool par_delaying(const struct aml_dma_par_state *st)
 }
 
 /* One step of a spin for another thread's progress (work to take, a copy
- * to end). In delay mode (yield) every thread that waits busy-waits, so
- * the one waited for may be queued behind a spinner on the same CPU: yield
- * now and then, which costs a system call where nobody else is runnable. */
-static inline void par_relax(bool yield, unsigned i)
+ * to end, the lock). The thread waited for may be queued behind the
+ * spinner on the same CPU: on a machine with few CPUs, or busy with other
+ * work, that is the common case (and in delay mode, where every waiting
+ * thread busy-waits, always). So yield now and then, which costs a system
+ * call where nobody else is runnable: a spinner that does not yield keeps
+ * the thread it waits for off its CPU for the rest of its time slice. */
+static inline void par_relax(unsigned i)
 {
-	if (yield && i % 16 == 0)
+	if (i % 16 == 0)
 		sched_yield();
 	else
 		par_pause();
+}
+
+/* Attempts at the engine's lock before sleeping for it: a few
+ * microseconds, longer than anyone holds it (never across a copy). */
+#define PAR_LOCK_SPINS 256
+
+/* Take the engine's lock, spinning for it first: a thread that sleeps for
+ * it makes its holder's unlock a system call (a futex wake), which costs
+ * the submitter microseconds per request when a worker takes chunks as
+ * they come. */
+static void par_lock(struct aml_dma_par_state *st)
+{
+	for (unsigned i = 0; i < PAR_LOCK_SPINS; i++) {
+		if (pthread_mutex_trylock(&st->lock) == 0)
+			return;
+		par_relax(i + 1);
+	}
+	pthread_mutex_lock(&st->lock);
 }
 
 /* The calling thread's modelled time; 0 where the copier models none. */
@@ -125,6 +171,7 @@ static inline void par_clock_wait_until(const struct aml_dma_par_state *st,
 
 static struct par_request *par_request_get(struct aml_dma_par_state *st)
 {
+	aml_dma_par_reclaim(st);
 	struct par_request *r = aml_handle_get(&st->requests);
 	if (r == NULL)
 		return NULL;
@@ -140,7 +187,7 @@ static struct par_request *par_request_get(struct aml_dma_par_state *st)
 	r->start_ns = r->end_ns = 0;
 	r->wall_start_ns = r->wall_end_ns = 0;
 	r->copied = false;
-	r->next = r->prev = r->order_next = NULL;
+	r->next = r->prev = r->order_next = r->released_next = NULL;
 	atomic_init(&r->done, 0);
 	return r;
 }
@@ -148,6 +195,34 @@ static struct par_request *par_request_get(struct aml_dma_par_state *st)
 static void par_request_put(struct aml_dma_par_state *st, struct par_request *r)
 {
 	aml_handle_put(&st->requests, r);
+}
+
+/* Without the lock: r, ended and claimed by the calling waiter, which is
+ * done with it, goes back to the pool at the next reclaim. A waiter that
+ * saw its request end thus returns at once, rather than take the lock
+ * the worker that ended it still holds. */
+static void par_release(struct aml_dma_par_state *st, struct par_request *r)
+{
+	struct par_request *top =
+	        atomic_load_explicit(&st->released, memory_order_relaxed);
+	do
+		r->released_next = top;
+	while (!atomic_compare_exchange_weak_explicit(&st->released, &top, r,
+	                                              memory_order_release,
+	                                              memory_order_relaxed));
+}
+
+void aml_dma_par_reclaim(struct aml_dma_par_state *st)
+{
+	if (atomic_load_explicit(&st->released, memory_order_relaxed) == NULL)
+		return;
+	struct par_request *r = atomic_exchange_explicit(&st->released, NULL,
+	                                                 memory_order_acquire);
+	while (r != NULL) {
+		struct par_request *next = r->released_next;
+		par_request_put(st, r);
+		r = next;
+	}
 }
 
 /* The request @p handle names, if a wait or cancel may take it: live,
@@ -255,6 +330,49 @@ void aml_dma_par_end(struct aml_dma_par_state *st, struct par_request *r)
 		pthread_cond_broadcast(&st->ended);
 }
 
+/* A chunk handed out: what its copy left to record under the lock. */
+struct par_chunk {
+	struct par_request *r;
+	size_t c;
+	/* Read under the lock when handed out. */
+	bool skip;
+	int err;
+	uint64_t cost;
+};
+
+/* Copy chunk k->c of k->r, without the lock, unless skipped. */
+static void par_copy_chunk(const struct aml_dma_par_state *st,
+                           struct par_chunk *k)
+{
+	k->err = 0;
+	k->cost = 0;
+	if (k->skip)
+		return;
+	const struct par_request *r = k->r;
+	size_t begin = k->c * r->chunk_bytes;
+	size_t end = begin + r->chunk_bytes;
+	if (end > r->plan.bytes)
+		end = r->plan.bytes;
+	/* What the copier charges this thread for the chunk: when it starts
+	 * is the model's business (par_model). */
+	uint64_t before = par_clock(st);
+	k->err = aml_dma_plan_copy(&r->plan, begin, end, st->copier);
+	k->cost = par_clock(st) - before;
+}
+
+/* Record chunk k as finished; under the lock. Its request ends with its
+ * last chunk. */
+static void par_finish_chunk(struct aml_dma_par_state *st,
+                             const struct par_chunk *k)
+{
+	struct par_request *r = k->r;
+	r->chunk_ns[k->c] = k->cost;
+	if (k->err != 0 && r->status == 0)
+		r->status = k->err;
+	if (++r->finished == r->nchunks && !r->queued)
+		aml_dma_par_end(st, r);
+}
+
 /*
  * Copy chunk c of r: called and returns with the lock held, drops it
  * around the copy.
@@ -262,27 +380,11 @@ void aml_dma_par_end(struct aml_dma_par_state *st, struct par_request *r)
 static void
 par_run_chunk(struct aml_dma_par_state *st, struct par_request *r, size_t c)
 {
-	bool skip = r->cancelled;
+	struct par_chunk k = {.r = r, .c = c, .skip = r->cancelled};
 	pthread_mutex_unlock(&st->lock);
-	int err = 0;
-	uint64_t cost = 0;
-	if (!skip) {
-		size_t begin = c * r->chunk_bytes;
-		size_t end = begin + r->chunk_bytes;
-		if (end > r->plan.bytes)
-			end = r->plan.bytes;
-		/* What the copier charges this thread for the chunk: when it
-		 * starts is the model's business (par_model). */
-		uint64_t before = par_clock(st);
-		err = aml_dma_plan_copy(&r->plan, begin, end, st->copier);
-		cost = par_clock(st) - before;
-	}
-	pthread_mutex_lock(&st->lock);
-	r->chunk_ns[c] = cost;
-	if (err != 0 && r->status == 0)
-		r->status = err;
-	if (++r->finished == r->nchunks && !r->queued)
-		aml_dma_par_end(st, r);
+	par_copy_chunk(st, &k);
+	par_lock(st);
+	par_finish_chunk(st, &k);
 }
 
 /* Hand out the next chunk of r (queued); under the lock. */
@@ -297,17 +399,33 @@ static size_t par_take(struct aml_dma_par_state *st, struct par_request *r)
 
 /* ---- Workers ---- */
 
-/* Spin until chunks are pending or the engine stops, at most ns. */
+/* Spin until chunks are pending or the engine stops, at most ns. With
+ * gather, pending chunks are left for PAR_GATHER_STEPS steps while their
+ * number grows, up to a batch: a submitter in a run of small requests
+ * then hands them over a batch at a time, rather than meet the worker at
+ * the lock on each, and a waiter that copies its own request at once
+ * (par_help) finds no worker contending for it. */
 static void
-par_spin_for_work(struct aml_dma_par_state *st, uint64_t ns, bool yield)
+par_spin_for_work(struct aml_dma_par_state *st, uint64_t ns, bool gather)
 {
 	uint64_t deadline = par_deadline(ns);
+	size_t seen = 0;
+	unsigned still = 0;
 	for (unsigned i = 1;; i++) {
-		if (atomic_load_explicit(&st->pending, memory_order_relaxed) >
-		            0 ||
-		    atomic_load_explicit(&st->stopping, memory_order_relaxed))
+		if (atomic_load_explicit(&st->stopping, memory_order_relaxed))
 			return;
-		par_relax(yield, i);
+		size_t p = atomic_load_explicit(&st->pending,
+		                                memory_order_relaxed);
+		if (p > 0 && (!gather || p >= PAR_BATCH_MAX))
+			return;
+		if (p > 0 && p == seen) {
+			if (++still >= PAR_GATHER_STEPS)
+				return;
+		} else {
+			seen = p;
+			still = 0;
+		}
+		par_relax(i);
 		if (i % 64 == 0 && par_now_ns() >= deadline)
 			return;
 	}
@@ -322,7 +440,7 @@ par_spin_for_work(struct aml_dma_par_state *st, uint64_t ns, bool yield)
 static void par_idle(struct aml_dma_par_state *st)
 {
 	if (!par_delaying(st)) {
-		par_spin_for_work(st, st->options.spin_ns, false);
+		par_spin_for_work(st, st->options.spin_ns, true);
 		return;
 	}
 	size_t none = 0;
@@ -332,8 +450,36 @@ static void par_idle(struct aml_dma_par_state *st)
 	                  st->options.spin_ns > PAR_DELAY_SPIN_NS
 	                          ? st->options.spin_ns
 	                          : PAR_DELAY_SPIN_NS,
-	                  true);
+	                  false);
 	atomic_store(&st->spinners, 0);
+}
+
+/* Hand out to a worker the queue's first chunks, up to PAR_BATCH_BYTES
+ * (one at least, PAR_BATCH_MAX at most), copy them without the lock and
+ * record them under it; called and returns with the lock held. Small
+ * requests submitted back to back thus cost the worker one acquisition of
+ * the lock per batch, not two per request, which leaves the lock to the
+ * submitter. In delay mode one chunk at a time: a request ends as soon
+ * as it is copied, so that its waiter resumes in time (par_delay). */
+static void par_run_batch(struct aml_dma_par_state *st)
+{
+	struct par_chunk batch[PAR_BATCH_MAX];
+	size_t n = 0, bytes = 0;
+	size_t most = st->delays ? 1 : PAR_BATCH_MAX;
+	do {
+		struct par_request *r = st->head;
+		bytes += r->chunk_bytes;
+		batch[n] = (struct par_chunk){.r = r, .skip = r->cancelled};
+		batch[n].c = par_take(st, r);
+		n++;
+	} while (n < most && st->head != NULL &&
+	         bytes + st->head->chunk_bytes <= PAR_BATCH_BYTES);
+	pthread_mutex_unlock(&st->lock);
+	for (size_t i = 0; i < n; i++)
+		par_copy_chunk(st, &batch[i]);
+	par_lock(st);
+	for (size_t i = 0; i < n; i++)
+		par_finish_chunk(st, &batch[i]);
 }
 
 static void *par_worker(void *arg)
@@ -342,19 +488,17 @@ static void *par_worker(void *arg)
 	/* Delay mode: the waiters wait, from the submission (par_delay). */
 	if (st->delays)
 		st->copier->ops->thread_undelayed(st->copier);
-	pthread_mutex_lock(&st->lock);
+	par_lock(st);
 	for (;;) {
-		struct par_request *r = st->head;
-		if (r != NULL) {
-			size_t c = par_take(st, r);
-			par_run_chunk(st, r, c);
+		if (st->head != NULL) {
+			par_run_batch(st);
 			continue;
 		}
 		if (atomic_load(&st->stopping))
 			break;
 		pthread_mutex_unlock(&st->lock);
 		par_idle(st);
-		pthread_mutex_lock(&st->lock);
+		par_lock(st);
 		if (st->head != NULL || atomic_load(&st->stopping))
 			continue;
 		st->sleeping_workers++;
@@ -415,7 +559,7 @@ static int par_submit_inline(struct aml_dma_par_state *st,
 	struct aml_dma_request *handle = NULL;
 	if (out != NULL) {
 		/* Taken first: AML_ENOMEM must mean nothing was copied. */
-		pthread_mutex_lock(&st->lock);
+		par_lock(st);
 		r = par_request_get(st);
 		if (r != NULL)
 			handle = par_handle(st, r);
@@ -430,7 +574,7 @@ static int par_submit_inline(struct aml_dma_par_state *st,
 		atomic_store_explicit(&r->done, 1, memory_order_release);
 		*out = handle;
 	} else if (err != 0) {
-		pthread_mutex_lock(&st->lock);
+		par_lock(st);
 		if (st->detached_error == 0)
 			st->detached_error = err;
 		pthread_mutex_unlock(&st->lock);
@@ -450,7 +594,7 @@ static int par_submit(struct aml_dma *dma,
 	/* Before the lock: waiting for it is part of the hand-off. */
 	uint64_t wall_start = par_delaying(st) ? par_now_ns() : 0;
 
-	pthread_mutex_lock(&st->lock);
+	par_lock(st);
 	if (st->nthreads < st->options.nworkers)
 		aml_dma_par_start_workers(st); /* a child of fork() */
 	struct par_request *r = par_request_get(st);
@@ -493,15 +637,26 @@ static int par_submit(struct aml_dma *dma,
 	return 0;
 }
 
-/* Copy r's chunks still queued, where waiters help; lock held. In
- * modelled time (where waiters help only when no worker runs), those of
- * the requests queued before r first: r ends after them. */
+/* Copy queued chunks for a waiter of r, where waiters help; lock held.
+ * In modelled time (where waiters help only when no worker runs), those of
+ * the requests queued before r first, until r has none queued: r ends
+ * after them. Otherwise r's own, then, while a worker copies r, those of
+ * the queue's head: the waiter's CPU copies rather than spins, as a
+ * work-stealing runtime's waiting thread runs other tasks, which delays
+ * its return by one chunk at most. */
 static void par_help(struct aml_dma_par_state *st, struct par_request *r)
 {
 	if (st->nthreads < st->options.nworkers)
 		aml_dma_par_start_workers(st); /* a child of fork() */
-	while (r->queued && par_helps(st)) {
-		struct par_request *h = st->models_time ? st->head : r;
+	while (par_helps(st)) {
+		struct par_request *h;
+		if (r->queued)
+			h = st->models_time ? st->head : r;
+		else if (!st->models_time && st->head != NULL &&
+		         !atomic_load_explicit(&r->done, memory_order_relaxed))
+			h = st->head;
+		else
+			break;
 		size_t c = par_take(st, h);
 		par_run_chunk(st, h, c);
 	}
@@ -519,27 +674,39 @@ static void par_delay(uint64_t ns)
 		par_pause();
 }
 
+/* Spin until r has ended, for spin_ns at most: whether it has. */
+static bool par_spin_for_end(const struct par_request *r, uint64_t spin_ns)
+{
+	uint64_t deadline = par_deadline(spin_ns);
+	for (unsigned i = 1;
+	     !atomic_load_explicit(&r->done, memory_order_acquire); i++) {
+		par_relax(i);
+		if (i % 64 == 0 && par_now_ns() >= deadline)
+			return false;
+	}
+	return true;
+}
+
+/* Sleep until r has ended; lock held. */
+static void par_sleep_for_end(struct aml_dma_par_state *st,
+                              const struct par_request *r)
+{
+	st->sleeping_waiters++;
+	while (!atomic_load_explicit(&r->done, memory_order_acquire))
+		pthread_cond_wait(&st->ended, &st->lock);
+	st->sleeping_waiters--;
+}
+
 /* Spin for spin_ns, then sleep, until r has ended. Called without the
  * lock, returns with it: the caller frees the request next. */
 static void par_wait_ended(struct aml_dma_par_state *st,
                            struct par_request *r,
                            uint64_t spin_ns)
 {
-	uint64_t deadline = par_deadline(spin_ns);
-	bool yield = par_delaying(st);
-	for (unsigned i = 1;
-	     !atomic_load_explicit(&r->done, memory_order_acquire); i++) {
-		par_relax(yield, i);
-		if (i % 64 == 0 && par_now_ns() >= deadline)
-			break;
-	}
-	pthread_mutex_lock(&st->lock);
-	if (atomic_load_explicit(&r->done, memory_order_acquire))
-		return;
-	st->sleeping_waiters++;
-	while (!atomic_load_explicit(&r->done, memory_order_acquire))
-		pthread_cond_wait(&st->ended, &st->lock);
-	st->sleeping_waiters--;
+	bool ended = par_spin_for_end(r, spin_ns);
+	par_lock(st);
+	if (!ended)
+		par_sleep_for_end(st, r);
 }
 
 /* How long a waiter for r spins before it sleeps; under the lock. In delay
@@ -558,25 +725,36 @@ static uint64_t par_wait_spin(const struct aml_dma_par_state *st,
 static int par_wait(struct aml_dma *dma, struct aml_dma_request *handle)
 {
 	struct aml_dma_par_state *st = par_state(dma);
-	pthread_mutex_lock(&st->lock);
+	par_lock(st);
 	struct par_request *r = par_request_find(st, handle);
 	if (r == NULL) {
 		pthread_mutex_unlock(&st->lock);
 		return AML_EINVAL;
 	}
-	if (!atomic_load_explicit(&r->done, memory_order_acquire)) {
-		/* Taken: the lock may drop from here. */
-		r->claimed = true;
+	/* Taken: the lock may drop from here. */
+	r->claimed = true;
+	bool locked = true;
+	if (!atomic_load_explicit(&r->done, memory_order_acquire))
 		par_help(st, r);
+	if (!atomic_load_explicit(&r->done, memory_order_acquire)) {
 		uint64_t spin_ns = par_wait_spin(st, r);
 		pthread_mutex_unlock(&st->lock);
-		par_wait_ended(st, r, spin_ns);
+		locked = !par_spin_for_end(r, spin_ns);
+		if (locked) {
+			par_lock(st);
+			par_sleep_for_end(st, r);
+		}
 	}
+	/* Ended: nobody else writes r now. */
 	uint64_t end_ns = r->end_ns;
 	uint64_t wall_end_ns = r->wall_end_ns;
 	int status = r->status;
-	par_request_put(st, r);
-	pthread_mutex_unlock(&st->lock);
+	if (locked) {
+		par_request_put(st, r);
+		pthread_mutex_unlock(&st->lock);
+	} else {
+		par_release(st, r);
+	}
 	/* The waiter resumes, in modelled time, when the copy ended. */
 	par_clock_wait_until(st, end_ns);
 	par_delay(wall_end_ns);
@@ -586,7 +764,7 @@ static int par_wait(struct aml_dma *dma, struct aml_dma_request *handle)
 static int par_cancel(struct aml_dma *dma, struct aml_dma_request *handle)
 {
 	struct aml_dma_par_state *st = par_state(dma);
-	pthread_mutex_lock(&st->lock);
+	par_lock(st);
 	struct par_request *r = par_request_find(st, handle);
 	if (r == NULL) {
 		pthread_mutex_unlock(&st->lock);
@@ -642,7 +820,7 @@ int aml_dma_par_barrier_locked(struct aml_dma_par_state *st)
 static int par_barrier(struct aml_dma *dma)
 {
 	struct aml_dma_par_state *st = par_state(dma);
-	pthread_mutex_lock(&st->lock);
+	par_lock(st);
 	if (st->nthreads < st->options.nworkers)
 		aml_dma_par_start_workers(st); /* a child of fork() */
 	int err = aml_dma_par_barrier_locked(st);

@@ -57,6 +57,8 @@ static void par_fork_child(struct aml_fork_hook *hook)
 	pthread_cond_init(&st->ended, NULL);
 	st->nthreads = 0;
 	st->sleeping_workers = st->sleeping_waiters = 0;
+	/* Waited in the parent: spent, never to be revived below. */
+	aml_dma_par_reclaim(st);
 	size_t n = aml_handle_count(&st->requests);
 	for (size_t i = 0; i < n; i++) {
 		struct par_request *r = aml_handle_at(&st->requests, i);

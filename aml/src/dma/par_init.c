@@ -140,6 +140,7 @@ int aml_dma_par_init_copier(struct aml_dma_par *dma,
 	atomic_init(&st->spinners, 0);
 	atomic_init(&st->pending, 0);
 	atomic_init(&st->stopping, false);
+	atomic_init(&st->released, NULL);
 	aml_handle_pool_init(&st->requests,
 	                     sizeof(struct par_request) +
 	                             aml_dma_par_max_chunks(o.nworkers) *

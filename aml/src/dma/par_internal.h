@@ -74,6 +74,8 @@ struct par_request {
 	struct par_request *prev;
 	/* The next request in submission order, until this one ends. */
 	struct par_request *order_next;
+	/* The next on the engine's released stack (par_release). */
+	struct par_request *released_next;
 	/* Modelled time of each chunk, as the copier charged it: the pool's
 	 * records have room for aml_dma_par_max_chunks(nworkers). */
 	uint64_t chunk_ns[];
@@ -123,6 +125,11 @@ struct aml_dma_par_state {
 	 * thread copied which chunk. */
 	uint64_t lane_ns[AML_DMA_PAR_WORKERS_MAX];
 	struct aml_handle_pool requests;
+	/* Requests waited without the lock, to put back in the pool: the
+	 * waiter pushes (par_release), a holder of the lock takes them all
+	 * (aml_dma_par_reclaim). Claimed until then, so refused by wait and
+	 * cancel as spent. */
+	_Atomic(struct par_request *) released;
 	struct aml_fork_hook fork;
 	/* Workers running: options.nworkers, or fewer in a child of fork()
 	 * until they are started again. */
@@ -149,6 +156,9 @@ static inline void aml_dma_par_queue_append(struct aml_dma_par_state *st,
  * lays its chunks on the model's workers to give its end, frees it if
  * detached, else marks it done, and wakes the waiters. */
 void aml_dma_par_end(struct aml_dma_par_state *st, struct par_request *r);
+
+/* Put the requests of the released stack back in the pool. */
+void aml_dma_par_reclaim(struct aml_dma_par_state *st);
 
 /* Start workers up to nworkers: all of them at init, again in a child of
  * fork(), which has none. Stops at the first that cannot start. */

@@ -10,7 +10,9 @@
  *   boundaries (a chunk may start inside a row of a strided layout), of at
  *   least chunk_size bytes but the last. The workers copy them at once;
  *   aml_dma_copy() and aml_dma_wait() also copy queued chunks in the
- *   calling thread rather than sleeping.
+ *   calling thread rather than sleeping: outside modelled time, a wait
+ *   whose copy a worker holds copies other requests' queued chunks
+ *   meanwhile, which delays its return by one chunk at most.
  * - A copy of at most inline_max bytes runs in the submitting thread, as
  *   with the sequential engine: a hand-off to a worker costs more than
  *   the copy itself. inline_max 0 takes the default, 16 KiB;
@@ -18,7 +20,9 @@
  * - Idle workers, and threads in aml_dma_wait(), spin for spin_ns before
  *   they sleep, so that a request submitted or completed within that time
  *   pays no wake-up (tens of microseconds where a condition variable sleep
- *   is involved).
+ *   is involved); spinners yield the CPU now and then. An idle worker
+ *   leaves a few small pending copies for about a microsecond while more
+ *   come, and takes up to 16 chunks (64 KiB) at once (one in delay mode).
  * - Requests are allocated from a free list: handles stay valid until
  *   waited or cancelled, whatever else is submitted; each carries its
  *   request's generation, so a spent one is refused (aml/dma.h).

@@ -25,6 +25,7 @@
 #include <aml/dma/seq.h>
 #include <aml/tiling/nd.h>
 
+#include "tests/testing/counting_copier.h"
 #include "tests/testing/knl_areas.h"
 #include "tests/testing/pattern.h"
 
@@ -455,34 +456,14 @@ TEST_P(DmaCopy, AHandleWaitedByTwoThreadsAtOnceIsWaitedOnce)
 	EXPECT_EQ(aml_dma_barrier(d.dma), 0);
 }
 
-// A copier that fails every copy while told to.
-struct FailingCopier {
-	static int Copy(const struct aml_copier *copier,
-	                void *dst,
-	                const void *src,
-	                size_t size,
-	                bool streamed)
-	{
-		(void)streamed;
-		auto *self = static_cast<FailingCopier *>(copier->data);
-		if (self->fail)
-			return AML_ENODEV;
-		std::memcpy(dst, src, size);
-		return 0;
-	}
-	const struct aml_copier_ops ops = {Copy, nullptr, nullptr, nullptr,
-	                                   nullptr};
-	const struct aml_copier copier = {&ops, this};
-	bool fail = true;
-};
-
 // A fire-and-forget copy that fails is reported by the next barrier, once
 // (aml/dma.h), by both engines.
 TEST(DmaBarrier, ReportsTheFirstFireAndForgetFailureOnce)
 {
 	for (bool par : {false, true}) {
 		SCOPED_TRACE(par ? "par" : "seq");
-		FailingCopier failing;
+		aml_testing::CountingCopier failing;
+		failing.fail = true;
 		AML_DMA_SEQ_DECL(seq);
 		AML_DMA_PAR_DECL(pe);
 		struct aml_dma *dma = nullptr;

@@ -18,23 +18,12 @@
 #include <aml.h>
 #include <aml/fast.h>
 
+#include "tests/testing/snc_machine.h"
+
 namespace
 {
 
-// Two quadrants, each a DDR node with one CPU and an HBM node seen at
-// 400 GB/s from its own CPU and 100 GB/s from the other's.
-const char kSnc[] = "tier: name=d0, kind=DRAM, capacity=64MiB, bw=100GB/s, "
-                    "latency=100ns, cpus=0;"
-                    "tier: name=d1, kind=DRAM, capacity=64MiB, bw=100GB/s, "
-                    "latency=100ns, cpus=1;"
-                    "tier: name=h0, kind=HBM, capacity=16MiB, bw=400GB/s, "
-                    "latency=120ns;"
-                    "tier: name=h1, kind=HBM, capacity=16MiB, bw=400GB/s, "
-                    "latency=120ns;"
-                    "access: from=d0, to=h0, bw=400GB/s, latency=120ns;"
-                    "access: from=d0, to=h1, bw=100GB/s, latency=200ns;"
-                    "access: from=d1, to=h1, bw=400GB/s, latency=120ns;"
-                    "access: from=d1, to=h0, bw=100GB/s, latency=200ns";
+using aml_testing::kSncMachine;
 
 // One DDR node and a 16 MiB HBM node, for the full-device cases.
 const char kSmallHbm[] =
@@ -130,7 +119,7 @@ TEST(Fast, KnlFlatServesMcdramAndSaysSo)
 
 TEST(Fast, EachQuadrantGetsItsOwnHbm)
 {
-	Machine m(kSnc);
+	Machine m(kSncMachine);
 	for (auto policy : {AML_FAST_PREFERRED, AML_FAST_BIND}) {
 		Fast fast(m, policy);
 		ASSERT_EQ(fast.err, 0);
@@ -150,7 +139,7 @@ TEST(Fast, EachQuadrantGetsItsOwnHbm)
 // the CPUs this host lets the test use.
 TEST(Fast, PinnedThreadsAllocateFromTheirQuadrant)
 {
-	Machine m(kSnc);
+	Machine m(kSncMachine);
 	Fast fast(m, AML_FAST_BIND);
 	ASSERT_EQ(fast.err, 0);
 	cpu_set_t allowed;
@@ -309,7 +298,7 @@ TEST(Fast, PreferredSpillsToOtherMemoryWhenTheHbmIsFull)
 
 TEST(Fast, InterleaveAndBindAllStayOnFastDevices)
 {
-	Machine m(kSnc);
+	Machine m(kSncMachine);
 	for (auto policy : {AML_FAST_INTERLEAVE, AML_FAST_BIND_ALL}) {
 		Fast fast(m, policy);
 		ASSERT_EQ(fast.err, 0);
@@ -420,7 +409,7 @@ TEST(Fast, BadInputChangesNothing)
 // with one domain per quadrant.
 TEST(Fast, BlocksMayBeFreedByAnyThread)
 {
-	Machine m(kSnc);
+	Machine m(kSncMachine);
 	Fast fast(m, AML_FAST_PREFERRED);
 	ASSERT_EQ(fast.err, 0);
 	std::vector<void *> made(2000);

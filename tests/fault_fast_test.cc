@@ -13,23 +13,13 @@
 #include <aml/fast.h>
 
 #include "tests/testing/fault.h"
+#include "tests/testing/snc_machine.h"
 
 namespace
 {
 
 using aml_test::FaultRun;
 using aml_test::ForEachFault;
-
-const char kSnc[] = "tier: name=d0, kind=DRAM, capacity=64MiB, bw=100GB/s, "
-                    "latency=100ns, cpus=0;"
-                    "tier: name=d1, kind=DRAM, capacity=64MiB, bw=100GB/s, "
-                    "latency=100ns, cpus=1;"
-                    "tier: name=h0, kind=HBM, capacity=16MiB, bw=400GB/s, "
-                    "latency=120ns;"
-                    "tier: name=h1, kind=HBM, capacity=16MiB, bw=400GB/s, "
-                    "latency=120ns;"
-                    "access: from=d0, to=h0, bw=400GB/s, latency=120ns;"
-                    "access: from=d1, to=h1, bw=400GB/s, latency=120ns";
 
 struct Block {
 	unsigned char *p;
@@ -109,7 +99,8 @@ TEST(FaultFast, EveryFailureIsCleanAndLeavesBlocksIntact)
 {
 	struct aml_topology *t = nullptr;
 	struct aml_emu_error error = {};
-	ASSERT_EQ(aml_emu_create(&t, kSnc, &error), 0) << error.reason;
+	ASSERT_EQ(aml_emu_create(&t, aml_testing::kSncMachine, &error), 0)
+	        << error.reason;
 	for (auto policy : {AML_FAST_PREFERRED, AML_FAST_BIND}) {
 		SCOPED_TRACE(aml_fast_policy_name(policy));
 		unsigned long runs = ForEachFault(

@@ -16,6 +16,7 @@
 #include <aml/dma/seq.h>
 #include <aml/scratchpad.h>
 
+#include "tests/testing/counting_copier.h"
 #include "tests/testing/scratchpad_fixture.h"
 
 namespace
@@ -304,36 +305,13 @@ TEST_F(Scratchpad, DeclWorksInsideAStruct)
 	EXPECT_EQ(h.after, 0);
 }
 
-// A copier that counts what it copies, and fails while told to.
-struct CountingCopier {
-	static int Copy(const struct aml_copier *copier,
-	                void *dst,
-	                const void *src,
-	                size_t size,
-	                bool streamed)
-	{
-		(void)streamed;
-		auto *self = static_cast<CountingCopier *>(copier->data);
-		if (self->fail)
-			return AML_ENODEV;
-		std::memcpy(dst, src, size);
-		self->bytes += size;
-		return 0;
-	}
-	const struct aml_copier_ops ops = {Copy, nullptr, nullptr, nullptr,
-	                                   nullptr};
-	const struct aml_copier copier = {&ops, this};
-	size_t bytes = 0;
-	bool fail = false;
-};
-
 // A seq engine runs a scratchpad's synchronous copies (loads, pushes,
 // write-backs) in the caller's thread without a dma request: they still
 // go through the engine's copier, whose errors they report.
 TEST_F(Scratchpad, SeqCopiesGoThroughTheEnginesCopier)
 {
 	MakeArray({64, 64}, {8, 16}); // tiles of 8 rows of 64 B
-	CountingCopier counter;
+	aml_testing::CountingCopier counter;
 	AML_DMA_SEQ_DECL(seq);
 	ASSERT_EQ(aml_dma_seq_init_copier(&seq, &counter.copier), 0);
 	AML_SCRATCHPAD_DECL(sp);

@@ -130,15 +130,8 @@ contains
     integer, intent(out) :: stat
     type(c_ptr) :: p
     nullify(a)
-    stat = AML_EINVAL
-    if (n < 1) return
-    p = aml_fast_malloc(int(n, c_size_t) * c_sizeof(0.0_c_double))
-    if (.not. c_associated(p)) then
-      stat = failure()
-      return
-    end if
-    call c_f_pointer(p, a, [n])
-    stat = 0
+    p = fast_bytes(n, c_sizeof(0.0_c_double), stat)
+    if (stat == 0) call c_f_pointer(p, a, [n])
   end subroutine
 
   subroutine allocate_real32(a, n, stat)
@@ -147,15 +140,8 @@ contains
     integer, intent(out) :: stat
     type(c_ptr) :: p
     nullify(a)
-    stat = AML_EINVAL
-    if (n < 1) return
-    p = aml_fast_malloc(int(n, c_size_t) * c_sizeof(0.0_c_float))
-    if (.not. c_associated(p)) then
-      stat = failure()
-      return
-    end if
-    call c_f_pointer(p, a, [n])
-    stat = 0
+    p = fast_bytes(n, c_sizeof(0.0_c_float), stat)
+    if (stat == 0) call c_f_pointer(p, a, [n])
   end subroutine
 
   subroutine allocate_int32(a, n, stat)
@@ -164,16 +150,24 @@ contains
     integer, intent(out) :: stat
     type(c_ptr) :: p
     nullify(a)
+    p = fast_bytes(n, c_sizeof(0_c_int32_t), stat)
+    if (stat == 0) call c_f_pointer(p, a, [n])
+  end subroutine
+
+  ! n >= 1 elements of esize bytes from fast memory, with the stat of the
+  ! allocate_* subroutines.
+  function fast_bytes(n, esize, stat) result(p)
+    integer, intent(in) :: n
+    integer(c_size_t), intent(in) :: esize
+    integer, intent(out) :: stat
+    type(c_ptr) :: p
+    p = c_null_ptr
     stat = AML_EINVAL
     if (n < 1) return
-    p = aml_fast_malloc(int(n, c_size_t) * c_sizeof(0_c_int32_t))
-    if (.not. c_associated(p)) then
-      stat = failure()
-      return
-    end if
-    call c_f_pointer(p, a, [n])
+    p = aml_fast_malloc(int(n, c_size_t) * esize)
     stat = 0
-  end subroutine
+    if (.not. c_associated(p)) stat = failure()
+  end function
 
   subroutine deallocate_real64(a)
     real(c_double), pointer, intent(inout) :: a(:)

@@ -65,15 +65,17 @@ class error : public std::runtime_error
 namespace detail
 {
 
-// One owned C object: T*, released by Destroy(T**).
-template <class T, void (*Destroy)(T **)> class owner
+// One owned C object: T*, released by the _destroy function it was made
+// for (an arena or an engine has one per kind).
+template <class T> class owner
 {
       public:
 	owner() noexcept = default;
-	explicit owner(T *p) noexcept : p_(p)
+	owner(T *p, void (*destroy)(T **)) noexcept : p_(p), destroy_(destroy)
 	{
 	}
-	owner(owner &&o) noexcept : p_(std::exchange(o.p_, nullptr))
+	owner(owner &&o) noexcept
+	    : p_(std::exchange(o.p_, nullptr)), destroy_(o.destroy_)
 	{
 	}
 	owner &operator=(owner &&o) noexcept
@@ -81,6 +83,7 @@ template <class T, void (*Destroy)(T **)> class owner
 		if (this != &o) {
 			reset();
 			p_ = std::exchange(o.p_, nullptr);
+			destroy_ = o.destroy_;
 		}
 		return *this;
 	}
@@ -90,22 +93,25 @@ template <class T, void (*Destroy)(T **)> class owner
 	{
 		reset();
 	}
+	/** The C handle, for the aml_X_verb() calls. */
 	T *get() const noexcept
 	{
 		return p_;
 	}
+	/** Whether it owns an object (not moved from). */
 	explicit operator bool() const noexcept
 	{
 		return p_ != nullptr;
 	}
+
+      private:
 	void reset() noexcept
 	{
 		if (p_ != nullptr)
-			Destroy(&p_);
+			destroy_(&p_);
 	}
-
-      private:
 	T *p_ = nullptr;
+	void (*destroy_)(T **) = nullptr;
 };
 
 inline void check(const char *what, int code)
@@ -117,7 +123,7 @@ inline void check(const char *what, int code)
 } // namespace detail
 
 /** A device area (aml/area/device.h), owned. */
-class area : public detail::owner<struct aml_area, aml_area_device_destroy>
+class area : public detail::owner<struct aml_area>
 {
       public:
 	/** aml_area_device_create() over @p devices of @p topology.
@@ -129,7 +135,8 @@ class area : public detail::owner<struct aml_area, aml_area_device_destroy>
 	    : owner(make(topology,
 	                 std::vector<const struct aml_device *>(devices),
 	                 policy,
-	                 weights))
+	                 weights),
+	            aml_area_device_destroy)
 	{
 	}
 
@@ -152,7 +159,7 @@ class area : public detail::owner<struct aml_area, aml_area_device_destroy>
 };
 
 /** An arena, owned: the scalable one or the thread-safe default. */
-class arena
+class arena : public detail::owner<struct aml_arena>
 {
       public:
 	/** aml_arena_scalable_create() over @p over, which must outlive
@@ -173,47 +180,13 @@ class arena
 		              aml_arena_thread_safe_create(&out, over.get()));
 		return arena(out, aml_arena_thread_safe_destroy);
 	}
-	arena(arena &&o) noexcept
-	    : p_(std::exchange(o.p_, nullptr)), destroy_(o.destroy_)
-	{
-	}
-	arena &operator=(arena &&o) noexcept
-	{
-		if (this != &o) {
-			reset();
-			p_ = std::exchange(o.p_, nullptr);
-			destroy_ = o.destroy_;
-		}
-		return *this;
-	}
-	arena(const arena &) = delete;
-	arena &operator=(const arena &) = delete;
-	~arena()
-	{
-		reset();
-	}
-	/** The C handle, for aml_arena_*(). */
-	struct aml_arena *get() const noexcept
-	{
-		return p_;
-	}
 
       private:
-	arena(struct aml_arena *p, void (*destroy)(struct aml_arena **))
-	    : p_(p), destroy_(destroy)
-	{
-	}
-	void reset() noexcept
-	{
-		if (p_ != nullptr)
-			destroy_(&p_);
-	}
-	struct aml_arena *p_ = nullptr;
-	void (*destroy_)(struct aml_arena **) = nullptr;
+	using owner::owner;
 };
 
 /** A dma engine, owned: sequential or parallel. */
-class dma
+class dma : public detail::owner<struct aml_dma>
 {
       public:
 	/** aml_dma_seq_create(). @throws aml::error with its code. */
@@ -234,59 +207,24 @@ class dma
 		              aml_dma_par_create(&out, topology, options));
 		return dma(out, aml_dma_par_destroy);
 	}
-	dma(dma &&o) noexcept
-	    : p_(std::exchange(o.p_, nullptr)), destroy_(o.destroy_)
-	{
-	}
-	dma &operator=(dma &&o) noexcept
-	{
-		if (this != &o) {
-			reset();
-			p_ = std::exchange(o.p_, nullptr);
-			destroy_ = o.destroy_;
-		}
-		return *this;
-	}
-	dma(const dma &) = delete;
-	dma &operator=(const dma &) = delete;
-	~dma()
-	{
-		reset();
-	}
-	/** The C handle, for aml_dma_*(). */
-	struct aml_dma *get() const noexcept
-	{
-		return p_;
-	}
 	/** aml_dma_copy_bytes(): copy and wait. @return 0 or AML_E*. */
 	int copy(void *dst, const void *src, std::size_t size) const noexcept
 	{
-		return aml_dma_copy_bytes(p_, dst, src, size);
+		return aml_dma_copy_bytes(get(), dst, src, size);
 	}
 
       private:
-	dma(struct aml_dma *p, void (*destroy)(struct aml_dma **))
-	    : p_(p), destroy_(destroy)
-	{
-	}
-	void reset() noexcept
-	{
-		if (p_ != nullptr)
-			destroy_(&p_);
-	}
-	struct aml_dma *p_ = nullptr;
-	void (*destroy_)(struct aml_dma **) = nullptr;
+	using owner::owner;
 };
 
 /** Fast memory over one topology (aml/fast.h), owned. */
-class fast_memory
-    : public detail::owner<struct aml_fast_memory, aml_fast_memory_destroy>
+class fast_memory : public detail::owner<struct aml_fast_memory>
 {
       public:
 	/** aml_fast_memory_create(). @throws aml::error with its code. */
 	explicit fast_memory(const struct aml_topology *topology,
 	                     enum aml_fast_policy policy = AML_FAST_PREFERRED)
-	    : owner(make(topology, policy))
+	    : owner(make(topology, policy), aml_fast_memory_destroy)
 	{
 	}
 

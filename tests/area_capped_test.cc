@@ -120,8 +120,15 @@ TEST(AreaCapped, ReportListsLiveMappingsAndTheirDevice)
 	snprintf(line, sizeof(line), "%#zx 8192 bytes on mcdram (device 1)",
 	         (size_t)touched);
 	EXPECT_NE(report.find(line), std::string::npos) << report;
-	snprintf(line, sizeof(line), "%#zx 4096 bytes untouched",
-	         (size_t)untouched);
+	// Where the emulator places pages at map time (under valgrind, which
+	// has no userfaultfd), an untouched page is placed already.
+	if (aml_emu_places_at_touch(c.t) == 1)
+		snprintf(line, sizeof(line), "%#zx 4096 bytes untouched",
+		         (size_t)untouched);
+	else
+		snprintf(line, sizeof(line),
+		         "%#zx 4096 bytes on mcdram (device 1)",
+		         (size_t)untouched);
 	EXPECT_NE(report.find(line), std::string::npos) << report;
 }
 

@@ -192,18 +192,15 @@ std::string Synthetic(int n)
 	return spec;
 }
 
-// topology/rank/synthetic/<n>: the ranking computed each time, not kept
-// (each thread keeps its last 4 answers: 5 initiators in turn, CPUs 0 to
-// 4, never find theirs), so the figure is the work a first question does.
-void BM_RankSynthetic(benchmark::State &state)
+// The timed loop of the ranking rows: rank the n devices of t by
+// bandwidth from CPU 0, or, with rotate, from CPUs 0 to 4 in turn (each
+// thread keeps its last 4 answers, so a fifth initiator is never found
+// kept, and every question is computed).
+void RankByBandwidth(benchmark::State &state,
+                     const struct aml_topology *t,
+                     int n,
+                     bool rotate)
 {
-	int n = (int)state.range(0);
-	struct aml_topology *t = nullptr;
-	struct aml_emu_error error = {};
-	if (aml_emu_create(&t, Synthetic(n).c_str(), &error) != 0) {
-		state.SkipWithError(error.reason);
-		return;
-	}
 	struct aml_bitmap cpus[5];
 	for (int i = 0; i < 5; i++) {
 		aml_bitmap_zero(&cpus[i]);
@@ -216,9 +213,25 @@ void BM_RankSynthetic(benchmark::State &state)
 		                            out.data(), out.size());
 		benchmark::DoNotOptimize(got);
 		benchmark::DoNotOptimize(out[0]);
-		next = next == 4 ? 0 : next + 1;
+		if (rotate)
+			next = next == 4 ? 0 : next + 1;
 	}
 	state.SetItemsProcessed(state.iterations());
+}
+
+// topology/rank/synthetic/<n>: the ranking computed each time, not kept
+// (each thread keeps its last 4 answers: 5 initiators in turn, CPUs 0 to
+// 4, never find theirs), so the figure is the work a first question does.
+void BM_RankSynthetic(benchmark::State &state)
+{
+	int n = (int)state.range(0);
+	struct aml_topology *t = nullptr;
+	struct aml_emu_error error = {};
+	if (aml_emu_create(&t, Synthetic(n).c_str(), &error) != 0) {
+		state.SkipWithError(error.reason);
+		return;
+	}
+	RankByBandwidth(state, t, n, true);
 	aml_topology_destroy(&t);
 }
 BENCHMARK(BM_RankSynthetic)
@@ -301,22 +314,7 @@ template <bool kept> void BM_RankXml(benchmark::State &state)
 		state.SkipWithError("the machine lost nodes");
 		return;
 	}
-	struct aml_bitmap cpus[5];
-	for (int i = 0; i < 5; i++) {
-		aml_bitmap_zero(&cpus[i]);
-		aml_bitmap_set(&cpus[i], (size_t)i);
-	}
-	std::vector<const struct aml_device *> out((size_t)n);
-	int next = 0;
-	for (auto _ : state) {
-		int got = aml_topology_rank(t, AML_RANK_BANDWIDTH, &cpus[next],
-		                            out.data(), out.size());
-		benchmark::DoNotOptimize(got);
-		benchmark::DoNotOptimize(out[0]);
-		if (!kept)
-			next = next == 4 ? 0 : next + 1;
-	}
-	state.SetItemsProcessed(state.iterations());
+	RankByBandwidth(state, t, n, !kept);
 }
 BENCHMARK_TEMPLATE(BM_RankXml, false)
         ->Name("topology/rank/xml")

@@ -33,6 +33,7 @@ namespace
 {
 
 using aml_bench::ArenaSizes;
+using aml_bench::MallocFreeLoop;
 
 enum Kind { kBump, kPool, kBuddy, kJemalloc, kLockedPool, kScalable };
 
@@ -131,12 +132,9 @@ template <Kind K> void BM_Arena(benchmark::State &state)
 		state.SkipWithError(aml_errname(err));
 		return;
 	}
-	for (auto _ : state) {
-		void *p = aml_arena_malloc(arena, size);
-		benchmark::DoNotOptimize(p);
-		aml_arena_free(arena, p);
-	}
-	state.SetItemsProcessed(state.iterations());
+	MallocFreeLoop(
+	        state, [&](size_t n) { return aml_arena_malloc(arena, n); },
+	        [&](void *p) { aml_arena_free(arena, p); });
 	DestroyArena(arena, inner);
 }
 
@@ -263,13 +261,7 @@ const Glibc &GlibcFunctions()
 void BM_GlibcMalloc(benchmark::State &state)
 {
 	const Glibc &glibc = GlibcFunctions();
-	size_t size = (size_t)state.range(0);
-	for (auto _ : state) {
-		void *p = glibc.malloc(size);
-		benchmark::DoNotOptimize(p);
-		glibc.free(p);
-	}
-	state.SetItemsProcessed(state.iterations());
+	MallocFreeLoop(state, glibc.malloc, glibc.free);
 }
 
 void BM_GlibcWorkflow(benchmark::State &state)

@@ -29,13 +29,7 @@ void BM_FastMalloc(benchmark::State &state)
 		state.SkipWithError(why);
 		return;
 	}
-	size_t size = (size_t)state.range(0);
-	for (auto _ : state) {
-		void *p = aml_fast_malloc(size);
-		benchmark::DoNotOptimize(p);
-		aml_fast_free(p);
-	}
-	state.SetItemsProcessed(state.iterations());
+	aml_bench::MallocFreeLoop(state, aml_fast_malloc, aml_fast_free);
 }
 
 } // namespace

@@ -18,13 +18,10 @@ namespace
 
 void BM_MemkindMalloc(benchmark::State &state)
 {
-	size_t size = (size_t)state.range(0);
-	for (auto _ : state) {
-		void *p = memkind_malloc(MEMKIND_DEFAULT, size);
-		benchmark::DoNotOptimize(p);
-		memkind_free(MEMKIND_DEFAULT, p);
-	}
-	state.SetItemsProcessed(state.iterations());
+	aml_bench::MallocFreeLoop(
+	        state,
+	        [](size_t n) { return memkind_malloc(MEMKIND_DEFAULT, n); },
+	        [](void *p) { memkind_free(MEMKIND_DEFAULT, p); });
 }
 
 } // namespace
@@ -49,13 +46,9 @@ void BM_MemkindFixed(benchmark::State &state)
 		state.SkipWithError("memkind_create_fixed failed");
 		return;
 	}
-	size_t size = (size_t)state.range(0);
-	for (auto _ : state) {
-		void *p = memkind_malloc(kind, size);
-		benchmark::DoNotOptimize(p);
-		memkind_free(kind, p);
-	}
-	state.SetItemsProcessed(state.iterations());
+	aml_bench::MallocFreeLoop(
+	        state, [&](size_t n) { return memkind_malloc(kind, n); },
+	        [&](void *p) { memkind_free(kind, p); });
 	memkind_destroy_kind(kind);
 	munmap(base, region);
 }
@@ -82,13 +75,7 @@ void BM_HbwMalloc(benchmark::State &state)
 		state.SkipWithError("hbw_check_available: no HBW node");
 		return;
 	}
-	size_t size = (size_t)state.range(0);
-	for (auto _ : state) {
-		void *p = hbw_malloc(size);
-		benchmark::DoNotOptimize(p);
-		hbw_free(p);
-	}
-	state.SetItemsProcessed(state.iterations());
+	aml_bench::MallocFreeLoop(state, hbw_malloc, hbw_free);
 }
 
 } // namespace

@@ -54,26 +54,14 @@ void BM_Jemalloc(benchmark::State &state)
 		state.SkipWithError("jemalloc's malloc not found");
 		return;
 	}
-	size_t size = (size_t)state.range(0);
-	for (auto _ : state) {
-		void *p = je->malloc(size);
-		benchmark::DoNotOptimize(p);
-		je->free(p);
-	}
-	state.SetItemsProcessed(state.iterations());
+	aml_bench::MallocFreeLoop(state, je->malloc, je->free);
 }
 #endif
 
 #ifdef AML_BENCH_HAVE_MIMALLOC
 void BM_Mimalloc(benchmark::State &state)
 {
-	size_t size = (size_t)state.range(0);
-	for (auto _ : state) {
-		void *p = mi_malloc(size);
-		benchmark::DoNotOptimize(p);
-		mi_free(p);
-	}
-	state.SetItemsProcessed(state.iterations());
+	aml_bench::MallocFreeLoop(state, mi_malloc, mi_free);
 }
 #endif
 

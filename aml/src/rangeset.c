@@ -59,6 +59,25 @@ bool aml_rangeset_contains(struct aml_rangeset *set, const void *addr)
 	return found;
 }
 
+size_t aml_rangeset_count(struct aml_rangeset *set)
+{
+	pthread_mutex_lock(&set->lock);
+	size_t n = set->count;
+	pthread_mutex_unlock(&set->lock);
+	return n;
+}
+
+void aml_rangeset_foreach(struct aml_rangeset *set,
+                          void (*visit)(const struct aml_range *range,
+                                        void *arg),
+                          void *arg)
+{
+	pthread_mutex_lock(&set->lock);
+	for (size_t i = 0; i < set->count; i++)
+		visit(&set->ranges[i], arg);
+	pthread_mutex_unlock(&set->lock);
+}
+
 /* Make room for one more range; the caller holds the lock. */
 static int rangeset_reserve(struct aml_rangeset *set)
 {

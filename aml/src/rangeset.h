@@ -74,6 +74,18 @@ void aml_rangeset_fini(struct aml_rangeset *set);
 /** Whether a recorded range holds @p addr. O(log n), under the lock. */
 bool aml_rangeset_contains(struct aml_rangeset *set, const void *addr);
 
+/** How many ranges are recorded now, under the lock. */
+size_t aml_rangeset_count(struct aml_rangeset *set);
+
+/**
+ * Call @p visit on every recorded range, in address order, under the set's
+ * lock: @p visit must not call the set.
+ */
+void aml_rangeset_foreach(struct aml_rangeset *set,
+                          void (*visit)(const struct aml_range *range,
+                                        void *arg),
+                          void *arg);
+
 /**
  * Record [start, start + size). @return 0; AML_EINVAL if it overlaps a
  * recorded range; AML_ENOMEM.

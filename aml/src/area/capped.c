@@ -158,9 +158,7 @@ int aml_area_capped_stats(const struct aml_area *area,
 	struct capped *self = capped_of(area);
 	if (self == NULL || out == NULL)
 		return AML_EINVAL;
-	pthread_mutex_lock(&self->live.lock);
-	size_t mappings = self->live.count;
-	pthread_mutex_unlock(&self->live.lock);
+	size_t mappings = aml_rangeset_count(&self->live);
 	*out = (struct aml_area_capped_stats){
 	        .cap_bytes = self->cap,
 	        .mapped_bytes = atomic_load(&self->mapped),
@@ -170,6 +168,35 @@ int aml_area_capped_stats(const struct aml_area *area,
 	        .refused_maps = atomic_load(&self->refused),
 	};
 	return 0;
+}
+
+/* Where aml_area_capped_report() prints, and what locates. */
+struct report_line {
+	FILE *out;
+	const struct aml_topology *topology;
+};
+
+/* One line of the report: a live mapping and the device of its first
+ * page (under the record's lock). */
+static void report_mapping(const struct aml_range *r, void *arg)
+{
+	const struct report_line *line = arg;
+	fprintf(line->out, "  %#zx %zu bytes", (size_t)r->start,
+	        (size_t)(r->end - r->start));
+	int id = AML_ENODEV;
+	if (line->topology != NULL &&
+	    aml_topology_locate(line->topology, (void *)r->start, 1, &id) ==
+	            0) {
+		const struct aml_device *d =
+		        id >= 0 ? aml_topology_device(line->topology,
+		                                      (size_t)id)
+		                : NULL;
+		if (d != NULL)
+			fprintf(line->out, " on %s (device %d)", d->name, id);
+		else
+			fprintf(line->out, " untouched");
+	}
+	fputc('\n', line->out);
 }
 
 int aml_area_capped_report(const struct aml_area *area, FILE *out)
@@ -183,26 +210,7 @@ int aml_area_capped_report(const struct aml_area *area, FILE *out)
 	        "mappings, %zu maps, %zu refused\n",
 	        s.mapped_bytes, s.cap_bytes, s.peak_mapped_bytes, s.mappings,
 	        s.maps, s.refused_maps);
-	pthread_mutex_lock(&self->live.lock);
-	for (size_t i = 0; i < self->live.count; i++) {
-		const struct aml_range *r = &self->live.ranges[i];
-		fprintf(out, "  %#zx %zu bytes", (size_t)r->start,
-		        (size_t)(r->end - r->start));
-		int id = AML_ENODEV;
-		if (self->topology != NULL &&
-		    aml_topology_locate(self->topology, (void *)r->start, 1,
-		                        &id) == 0) {
-			const struct aml_device *d =
-			        id >= 0 ? aml_topology_device(self->topology,
-			                                      (size_t)id)
-			                : NULL;
-			if (d != NULL)
-				fprintf(out, " on %s (device %d)", d->name, id);
-			else
-				fprintf(out, " untouched");
-		}
-		fputc('\n', out);
-	}
-	pthread_mutex_unlock(&self->live.lock);
+	struct report_line line = {.out = out, .topology = self->topology};
+	aml_rangeset_foreach(&self->live, report_mapping, &line);
 	return 0;
 }

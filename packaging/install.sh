@@ -10,6 +10,7 @@
 #   PREFIX/lib/pkgconfig/aml.pc
 #   PREFIX/lib/cmake/aml/amlConfig.cmake, amlConfigVersion.cmake
 #   PREFIX/bin/aml_topo, PREFIX/bin/aml_info
+#   PREFIX/lib/libaml_autofast.so (LD_PRELOAD, with aml linked in)
 set -euo pipefail
 
 die() {
@@ -20,7 +21,7 @@ die() {
 # The built files, named by their basenames, up to "--".
 usage="bazel run -c opt //:install -- --prefix DIR"
 shared='' static='' include='' version_file='' link_flags='' pc_in='' config_in=''
-config_version_in='' topo='' info='' mode=''
+config_version_in='' topo='' info='' autofast='' mode=''
 while [ $# -gt 0 ] && [ "$1" != -- ]; do
 	case ${1##*/} in
 	libaml.so) shared=$1 ;;
@@ -33,12 +34,13 @@ while [ $# -gt 0 ] && [ "$1" != -- ]; do
 	amlConfigVersion.cmake.in) config_version_in=$1 ;;
 	aml_topo) topo=$1 ;;
 	aml_info) info=$1 ;;
+	libaml_autofast.so) autofast=$1 ;;
 	--mode=*) mode=${1#--mode=} ;;
 	esac
 	shift
 done
 for file in "$shared" "$static" "$include" "$version_file" "$link_flags" \
-	"$pc_in" "$config_in" "$config_version_in" "$topo" "$info"; do
+	"$pc_in" "$config_in" "$config_version_in" "$topo" "$info" "$autofast"; do
 	[ -n "$file" ] && [ -e "$file" ] || die "run it through Bazel: $usage"
 done
 [ $# -gt 0 ] || die "run it through Bazel: $usage"
@@ -93,6 +95,7 @@ put 755 "$shared" "$lib/libaml.so.$version"
 ln -sfn "libaml.so.$version" "$lib/$soname"
 ln -sfn "$soname" "$lib/libaml.so"
 put 644 "$static" "$lib/libaml.a"
+put 755 "$autofast" "$lib/libaml_autofast.so"
 
 # The headers of this version only: a header an older aml had and this one
 # dropped must not stay behind.

@@ -39,10 +39,20 @@ install_into "$prefix"
 for f in lib/libaml.so lib/libaml.a include/aml.h include/aml/version.h \
 	include/aml/build_config.h lib/pkgconfig/aml.pc \
 	lib/cmake/aml/amlConfig.cmake lib/cmake/aml/amlConfigVersion.cmake \
-	bin/aml_topo bin/aml_info; do
+	bin/aml_topo bin/aml_info lib/libaml_autofast.so; do
 	[ -e "$prefix/$f" ] || fail "the install has no $f"
 done
 ok "the install has libraries, headers, aml.pc, the CMake package, the tools"
+
+# The preload library as installed: an unmodified program's large blocks
+# go to MCDRAM on emulated knl-flat (tools/autofast_test.sh tests it more).
+cc -O1 -o "$work/autofast_program" tools/autofast_program.c
+out=$(env AML_EMULATE='knl-flat;scale=1/64' AML_AUTOFAST_REPORT=1 \
+	LD_PRELOAD="$prefix/lib/libaml_autofast.so" "$work/autofast_program" 2>&1) ||
+	fail "a program under the installed libaml_autofast.so failed: $out"
+grep -q 'sent to fast memory.*on: mcdram' <<<"$out" ||
+	fail "the installed libaml_autofast.so sent nothing to MCDRAM: $out"
+ok "the installed libaml_autofast.so sends a program's large blocks to MCDRAM"
 
 export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
 version=$(pkg-config --modversion aml)
@@ -146,7 +156,7 @@ if [ "$system" = yes ]; then
 	sys=/usr/local
 	installed=(lib/libaml.so "lib/libaml.so.$version" "lib/$soname" lib/libaml.a
 		include/aml.h include/aml lib/pkgconfig/aml.pc lib/cmake/aml
-		bin/aml_topo bin/aml_info)
+		bin/aml_topo bin/aml_info lib/libaml_autofast.so)
 	for f in "${installed[@]}"; do
 		[ ! -e "$sys/$f" ] || fail "$sys/$f exists: not replacing an aml installed there"
 	done

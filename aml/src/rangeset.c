@@ -67,6 +67,16 @@ size_t aml_rangeset_count(struct aml_rangeset *set)
 	return n;
 }
 
+void aml_rangeset_bytes(struct aml_rangeset *set,
+                        size_t *bytes,
+                        size_t *peak_bytes)
+{
+	pthread_mutex_lock(&set->lock);
+	*bytes = set->bytes;
+	*peak_bytes = set->peak_bytes;
+	pthread_mutex_unlock(&set->lock);
+}
+
 void aml_rangeset_foreach(struct aml_rangeset *set,
                           void (*visit)(const struct aml_range *range,
                                         void *arg),
@@ -102,6 +112,13 @@ rangeset_insert_at(struct aml_rangeset *set, size_t i, struct aml_range range)
 	set->count++;
 }
 
+static void rangeset_add_bytes(struct aml_rangeset *set, size_t size)
+{
+	set->bytes += size;
+	if (set->bytes > set->peak_bytes)
+		set->peak_bytes = set->bytes;
+}
+
 int aml_rangeset_insert(struct aml_rangeset *set, void *start, size_t size)
 {
 	return aml_rangeset_insert_owned(set, start, size, NULL);
@@ -121,8 +138,10 @@ int aml_rangeset_insert_owned(struct aml_rangeset *set,
 		err = AML_EINVAL;
 	else
 		err = rangeset_reserve(set);
-	if (err == 0)
+	if (err == 0) {
 		rangeset_insert_at(set, i, range);
+		rangeset_add_bytes(set, size);
+	}
 	pthread_mutex_unlock(&set->lock);
 	return err;
 }
@@ -133,6 +152,7 @@ static void
 rangeset_cut(struct aml_rangeset *set, size_t i, uintptr_t start, uintptr_t end)
 {
 	struct aml_range *r = &set->ranges[i];
+	set->bytes -= end - start;
 	bool keep_left = r->start < start, keep_right = end < r->end;
 	if (keep_left && keep_right) {
 		struct aml_range right = {end, r->end, r->owner};
@@ -208,4 +228,5 @@ void aml_rangeset_drain(struct aml_rangeset *set,
 		release((void *)r->start, r->end - r->start, arg);
 	}
 	set->count = 0;
+	set->bytes = 0;
 }

@@ -52,6 +52,9 @@ struct aml_rangeset {
 	struct aml_range *ranges;
 	size_t count;
 	size_t allocated;
+	/** Bytes the ranges hold now, and the most they held at once. */
+	size_t bytes;
+	size_t peak_bytes;
 	/** Registered for fork() while initialised. */
 	struct aml_fork_hook fork;
 };
@@ -76,6 +79,11 @@ bool aml_rangeset_contains(struct aml_rangeset *set, const void *addr);
 
 /** How many ranges are recorded now, under the lock. */
 size_t aml_rangeset_count(struct aml_rangeset *set);
+/** The bytes the ranges hold now and the most they held at once since
+ * init, into *@p bytes and *@p peak_bytes, under the lock. */
+void aml_rangeset_bytes(struct aml_rangeset *set,
+                        size_t *bytes,
+                        size_t *peak_bytes);
 
 /**
  * Call @p visit on every recorded range, in address order, under the set's

@@ -6,7 +6,8 @@
  * allocation from the high-bandwidth memory nearest the calling thread
  * (aml/fast.h, docs/fast.md). Then what a pool of HBM needs in a real code:
  * a cap on what it may take, a report of what it holds, and errors that
- * say why (aml/area/capped.h, aml_error_detail(), docs/errors.md).
+ * say why (aml/area/capped.h, aml_error_detail(), docs/errors.md), and
+ * what aml holds on each device (aml_topology_usage()).
  *
  * Its Bazel target sets AML_EMULATE="knl-flat;scale=1/1024" (16 MiB of
  * MCDRAM, 96 MiB of DDR4), so it finds HBM on any machine.
@@ -57,6 +58,19 @@ static void one_call_fast_memory(const struct aml_topology *t, int hbm)
 	expect(aml_fast_usable_size(a) >= n * sizeof(*a), "usable size");
 	printf("%zu doubles on %s\n", n,
 	       aml_topology_device(t, (size_t)hbm)->name);
+
+	/* What aml holds on each device now, as numastat would say. */
+	struct aml_topology_usage total;
+	struct aml_device_usage devices[2];
+	expect(aml_topology_ndevices(t) == 2, "knl-flat has two devices");
+	expect_ok(aml_topology_usage(t, &total, devices, 2),
+	          "aml_topology_usage");
+	for (size_t d = 0; d < 2; d++)
+		printf("%s: %zu bytes of aml's memory\n",
+		       aml_topology_device(t, d)->name,
+		       devices[d].resident_bytes);
+	expect(devices[hbm].resident_bytes >= n * sizeof(*a),
+	       "MCDRAM holds the array");
 	aml_fast_free(a);
 }
 

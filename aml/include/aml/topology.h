@@ -417,6 +417,55 @@ int aml_topology_locate(const struct aml_topology *topology,
                         size_t npages,
                         int *ids);
 
+/** What aml has mapped on a topology (aml_topology_usage()). */
+struct aml_topology_usage {
+	/** Bytes of the live maps: aml_topology_map()'s and those of the
+	 * areas and arenas over the topology. */
+	size_t mapped_bytes;
+	/** Most bytes mapped at once since the topology was made. */
+	size_t peak_mapped_bytes;
+	/** Live maps (a partial unmap may split one in two). */
+	size_t mappings;
+	/** Bytes of the live maps whose pages are not placed: never
+	 * touched yet, or on memory outside the topology. */
+	size_t unplaced_bytes;
+};
+
+/** What aml's live maps hold on one device (aml_topology_usage()). */
+struct aml_device_usage {
+	/** Bytes of pages on the device now. */
+	size_t resident_bytes;
+	/** Live maps with at least one page on the device. */
+	size_t mappings;
+};
+
+/**
+ * What the live maps of @p topology hold, in all and on each device: the
+ * per-device statistics memkind and numastat users read, for aml's own
+ * memory only (numa_maps counts the whole process). The totals are
+ * counted as maps come and go; the pages of each map are located on
+ * request (aml_topology_locate(), a move_pages(2) query per 1024 pages on
+ * Linux), so the call costs time in the bytes mapped, and none is spent
+ * on the maps themselves.
+ * @param topology the topology.
+ * @param[out] total receives the totals.
+ * @param[out] devices NULL, or receives @p ndevices entries, one per
+ *             device index from 0.
+ * @param ndevices entries in @p devices: 0 (totals only, no page
+ *        located; unplaced_bytes is then 0), or at most
+ *        aml_topology_ndevices().
+ * @return 0; AML_EINVAL for a NULL @p topology or @p total, @p devices
+ *         NULL with @p ndevices > 0, or @p ndevices past the last device;
+ *         AML_ENOTSUP if the topology cannot locate pages (the totals are
+ *         filled, the devices' entries zeroed); AML_ENOMEM.
+ * @note Thread-safe. A snapshot: maps made or unmapped meanwhile by other
+ *       threads may be counted or not, and their pages as unplaced.
+ */
+int aml_topology_usage(const struct aml_topology *topology,
+                       struct aml_topology_usage *total,
+                       struct aml_device_usage *devices,
+                       size_t ndevices);
+
 /**
  * What copies between the memory of @p topology go through: the copier a
  * dma engine made with this topology uses (aml/copier.h). An emulated

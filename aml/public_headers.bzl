@@ -26,6 +26,7 @@ AML_PUBLIC_HEADERS = [
     "aml/device.h",
     "aml/device/memkind.h",
     "aml/dma.h",
+    "aml/dma/multiplex.h",
     "aml/dma/par.h",
     "aml/dma/plan.h",
     "aml/dma/seq.h",

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // DMA engines: every shape of copy against memcpy or an element-wise
-// reference, on the seq engine and on par engines that inline, chunk
-// finely, or neither; many requests in flight; cancel; barrier; errors;
-// and charging to the emulator.
+// reference, on the seq engine, on par engines that inline, chunk finely,
+// or neither, and on a multiplex engine over a seq and a par one; many
+// requests in flight; cancel; barrier; errors; and charging to the
+// emulator.
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,6 +22,7 @@
 #include <aml.h>
 #include <aml/area/device.h>
 #include <aml/dma.h>
+#include <aml/dma/multiplex.h>
 #include <aml/dma/par.h>
 #include <aml/dma/seq.h>
 #include <aml/tiling/nd.h>
@@ -32,7 +34,7 @@
 namespace
 {
 
-enum class Engine { kSeq, kPar, kParNoInline, kParFineChunks };
+enum class Engine { kSeq, kPar, kParNoInline, kParFineChunks, kMultiplex };
 
 std::string EngineName(const ::testing::TestParamInfo<Engine> &info)
 {
@@ -45,6 +47,8 @@ std::string EngineName(const ::testing::TestParamInfo<Engine> &info)
 		return "par_no_inline";
 	case Engine::kParFineChunks:
 		return "par_fine_chunks";
+	case Engine::kMultiplex:
+		return "multiplex";
 	}
 	return "unknown";
 }
@@ -71,19 +75,40 @@ struct Dma {
 			o.inline_max = AML_DMA_PAR_NO_INLINE;
 			o.spin_ns = 1000;
 			break;
+		case Engine::kMultiplex: {
+			// Copies spread 1:2 over a seq engine and a par
+			// engine that hands every copy to its workers.
+			o.nworkers = 2;
+			o.inline_max = AML_DMA_PAR_NO_INLINE;
+			EXPECT_EQ(aml_dma_seq_create(&inner_seq, topology), 0);
+			EXPECT_EQ(aml_dma_par_create(&inner_par, topology, &o),
+			          0);
+			struct aml_dma *engines[] = {inner_seq, inner_par};
+			const unsigned weights[] = {1, 2};
+			EXPECT_EQ(aml_dma_multiplex_create(&dma, engines,
+			                                   weights, 2),
+			          0);
+			return;
+		}
 		}
 		EXPECT_EQ(aml_dma_par_create(&dma, topology, &o), 0);
 		par = true;
 	}
 	~Dma()
 	{
-		if (par)
+		if (inner_par != nullptr) {
+			aml_dma_multiplex_destroy(&dma);
+			aml_dma_par_destroy(&inner_par);
+			aml_dma_seq_destroy(&inner_seq);
+		} else if (par) {
 			aml_dma_par_destroy(&dma);
-		else
+		} else {
 			aml_dma_seq_destroy(&dma);
+		}
 	}
 	struct aml_dma *dma = nullptr;
 	bool par = false;
+	struct aml_dma *inner_seq = nullptr, *inner_par = nullptr;
 };
 
 using aml_testing::Pattern;
@@ -504,7 +529,8 @@ INSTANTIATE_TEST_SUITE_P(Engines,
                          ::testing::Values(Engine::kSeq,
                                            Engine::kPar,
                                            Engine::kParNoInline,
-                                           Engine::kParFineChunks),
+                                           Engine::kParFineChunks,
+                                           Engine::kMultiplex),
                          EngineName);
 
 TEST(DmaPar, DestroyWithRequestsInFlightCompletesThem)

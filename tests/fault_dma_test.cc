@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // Fault injection on dma engines and scratchpads (tests/testing/fault.h):
-// the sequential and parallel engines, on an emulated knl-flat (copies
-// charged to its model) and on plain memory, through create, synchronous,
-// asynchronous, fire-and-forget and strided copies, cancel, barrier and
-// destroy; a scratchpad of MCDRAM slots over a DDR array, pulled, written,
-// pushed, released and flushed. After each failure the source is intact
-// and the destination holds what it held before, or the whole copy; once
+// the sequential, parallel and multiplex engines, on an emulated knl-flat
+// (copies charged to its model) and on plain memory, through create,
+// synchronous, asynchronous, fire-and-forget and strided copies, cancel,
+// barrier and destroy; a scratchpad of MCDRAM slots over a DDR array, pulled,
+// written, pushed, released and flushed. After each failure the source is
+// intact and the destination holds what it held before, or the whole copy; once
 // a call is retried, it holds the copy.
 #include <cstdint>
 #include <cstring>
@@ -16,6 +16,7 @@
 
 #include <aml.h>
 #include <aml/area/device.h>
+#include <aml/dma/multiplex.h>
 #include <aml/dma/par.h>
 #include <aml/dma/seq.h>
 #include <aml/layout.h>
@@ -123,6 +124,36 @@ void DmaScenario(FaultRun &run,
 	EXPECT_EQ(dma, nullptr);
 }
 
+// The inner engines of the multiplex one the scenario makes: one at a time.
+struct aml_dma *multiplexed[2];
+
+// A multiplex engine over a seq engine and a par one with small chunks;
+// what it made before a failure is destroyed again.
+int MakeMultiplex(struct aml_dma **out, const struct aml_topology *t)
+{
+	struct aml_dma_par_options o = {};
+	o.nworkers = 1;
+	o.chunk_size = 8 * 1024;
+	o.inline_max = AML_DMA_PAR_NO_INLINE;
+	int err = aml_dma_seq_create(&multiplexed[0], t);
+	if (err == 0)
+		err = aml_dma_par_create(&multiplexed[1], t, &o);
+	if (err == 0)
+		err = aml_dma_multiplex_create(out, multiplexed, nullptr, 2);
+	if (err != 0) {
+		aml_dma_par_destroy(&multiplexed[1]);
+		aml_dma_seq_destroy(&multiplexed[0]);
+	}
+	return err;
+}
+
+void UnmakeMultiplex(struct aml_dma **dma)
+{
+	aml_dma_multiplex_destroy(dma);
+	aml_dma_par_destroy(&multiplexed[1]);
+	aml_dma_seq_destroy(&multiplexed[0]);
+}
+
 struct Engine {
 	const char *name;
 	std::function<int(struct aml_dma **, const struct aml_topology *)> make;
@@ -150,6 +181,10 @@ std::vector<Engine> Engines()
 	         },
 	         {AML_ENOMEM, AML_FAILURE},
 	         aml_dma_par_destroy},
+	        {"multiplex",
+	         MakeMultiplex,
+	         {AML_ENOMEM, AML_FAILURE},
+	         UnmakeMultiplex},
 	};
 }
 

@@ -512,10 +512,24 @@ static void *par_worker(void *arg)
 /* Under the lock, which the new workers wait for (par_internal.h). */
 void aml_dma_par_start_workers(struct aml_dma_par_state *st)
 {
+	pthread_attr_t attr, *pin = NULL;
+	if (st->pinned) {
+		/* No worker rather than one elsewhere: the caller copies. */
+		if (pthread_attr_init(&attr) != 0)
+			return;
+		if (pthread_attr_setaffinity_np(&attr, sizeof(st->pin_cpus),
+		                                &st->pin_cpus) != 0) {
+			pthread_attr_destroy(&attr);
+			return;
+		}
+		pin = &attr;
+	}
 	while (st->nthreads < st->options.nworkers &&
-	       pthread_create(&st->threads[st->nthreads], NULL, par_worker,
+	       pthread_create(&st->threads[st->nthreads], pin, par_worker,
 	                      st) == 0)
 		st->nthreads++;
+	if (pin != NULL)
+		pthread_attr_destroy(pin);
 }
 
 /* Whether waiters and barriers copy queued chunks themselves: always,

@@ -40,14 +40,38 @@ static size_t par_default_workers(void)
 	return cpus > 1 ? cpus - 1 : 1;
 }
 
+/* options.cpus as a CPU set, less the CPUs this thread may not run on:
+ * *pinned false for an empty set; AML_EINVAL if none is left. */
+static int
+par_pin_set(const struct aml_bitmap *cpus, cpu_set_t *out, bool *pinned)
+{
+	CPU_ZERO(out);
+	*pinned = aml_bitmap_first(cpus) >= 0;
+	if (!*pinned)
+		return 0;
+	cpu_set_t allowed;
+	if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0)
+		return AML_EINVAL;
+	for (int cpu = aml_bitmap_first(cpus); cpu >= 0;
+	     cpu = aml_bitmap_next(cpus, (size_t)cpu))
+		if (cpu < CPU_SETSIZE && CPU_ISSET(cpu, &allowed))
+			CPU_SET(cpu, out);
+	return CPU_COUNT(out) > 0 ? 0 : AML_EINVAL;
+}
+
 static int par_resolve(struct aml_dma_par_options *out,
+                       cpu_set_t *pin_cpus,
+                       bool *pinned,
                        const struct aml_dma_par_options *in)
 {
 	struct aml_dma_par_options o = {0};
 	if (in != NULL)
 		o = *in;
+	if (par_pin_set(&o.cpus, pin_cpus, pinned) != 0)
+		return AML_EINVAL;
 	if (o.nworkers == 0)
-		o.nworkers = par_default_workers();
+		o.nworkers = *pinned ? (size_t)CPU_COUNT(pin_cpus)
+		                     : par_default_workers();
 	if (o.nworkers > AML_DMA_PAR_WORKERS_MAX)
 		return AML_EINVAL;
 	if (o.chunk_size == 0)
@@ -122,7 +146,10 @@ int aml_dma_par_init_copier(struct aml_dma_par *dma,
 	 * every call refuses it, whatever it held. */
 	*dma = (struct aml_dma_par){.state = NULL};
 	struct aml_dma_par_options o;
-	if (!aml_copier_can_copy(copier) || par_resolve(&o, options) != 0)
+	cpu_set_t pin_cpus;
+	bool pinned;
+	if (!aml_copier_can_copy(copier) ||
+	    par_resolve(&o, &pin_cpus, &pinned, options) != 0)
 		return AML_EINVAL;
 	struct aml_dma_par_state *st =
 	        calloc(1, sizeof(*st) + o.nworkers * sizeof(pthread_t));
@@ -137,6 +164,8 @@ int aml_dma_par_init_copier(struct aml_dma_par *dma,
 	st->models_time = aml_copier_models_time(copier);
 	st->delays = aml_copier_delays(copier);
 	st->ncpus = par_cpus();
+	st->pinned = pinned;
+	st->pin_cpus = pin_cpus;
 	atomic_init(&st->spinners, 0);
 	atomic_init(&st->pending, 0);
 	atomic_init(&st->stopping, false);

@@ -9,6 +9,7 @@
 #define AML_SRC_DMA_PAR_INTERNAL_H
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -92,6 +93,9 @@ struct aml_dma_par_state {
 	bool delays;
 	/* CPUs the initialising thread could run on (at least 1). */
 	size_t ncpus;
+	/* Workers' affinity, when options.cpus named CPUs. */
+	bool pinned;
+	cpu_set_t pin_cpus;
 	/* Delay mode: idle workers spinning for work (0 or 1, par_idle). */
 	atomic_size_t spinners;
 	pthread_mutex_t lock;

@@ -89,6 +89,14 @@ struct aml_dma_par_options {
 	size_t inline_max;
 	/** Nanoseconds to spin before sleeping. Default 50000. */
 	uint64_t spin_ns;
+	/** CPUs the workers run on (each worker's affinity is the whole
+	 * set), e.g. a NUMA node's (struct aml_device's cpus), so that the
+	 * copies run near its memory: aml/dma/multiplex.h spreads copies
+	 * over one such engine per node. CPUs the initialising thread may
+	 * not run on are left out; none left is AML_EINVAL. Empty (the
+	 * default): the initialising thread's CPUs. When set, nworkers
+	 * defaults to the number of CPUs kept. */
+	struct aml_bitmap cpus;
 };
 
 /** inline_max value that sends every copy to the workers. */

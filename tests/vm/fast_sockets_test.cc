@@ -61,13 +61,15 @@ int NumaOf(const struct aml_topology *t, int index)
 	return d != nullptr ? d->numa_id : -1000 + index;
 }
 
-// The NUMA node the emulated machine's fast memory serves @p cpu from,
+// The NUMA node the emulated @p machine's fast memory serves @p cpu from,
 // with the devices of @p numa_ids as fast ones (none: the HBM ones).
-int EmulatedServes(int cpu, std::initializer_list<int> numa_ids)
+int EmulatedServes(const char *machine,
+                   int cpu,
+                   std::initializer_list<int> numa_ids = {})
 {
 	struct aml_topology *t = nullptr;
 	struct aml_emu_error error = {};
-	if (aml_emu_create(&t, kMachine, &error) != 0) {
+	if (aml_emu_create(&t, machine, &error) != 0) {
 		ADD_FAILURE() << error.reason;
 		return -1;
 	}
@@ -94,13 +96,23 @@ int EmulatedServes(int cpu, std::initializer_list<int> numa_ids)
 
 TEST(FastSockets, EmulatedMachineServesBothSocketsFromTheHbm)
 {
-	EXPECT_EQ(EmulatedServes(0, {}), kHbmNode);
-	EXPECT_EQ(EmulatedServes(1, {}), kHbmNode);
+	EXPECT_EQ(EmulatedServes(kMachine, 0), kHbmNode);
+	EXPECT_EQ(EmulatedServes(kMachine, 1), kHbmNode);
 	// DDR named fast: socket 0 still prefers the HBM (400 against its
 	// own 100 GiB/s); socket 1 sees node1 and node2 both at 100 GiB/s,
 	// and its own node1 is nearer (100 ns against 220 ns).
-	EXPECT_EQ(EmulatedServes(0, {1, 2}), kHbmNode);
-	EXPECT_EQ(EmulatedServes(1, {1, 2}), 1);
+	EXPECT_EQ(EmulatedServes(kMachine, 0, {1, 2}), kHbmNode);
+	EXPECT_EQ(EmulatedServes(kMachine, 1, {1, 2}), 1);
+}
+
+// qemu-snc, where each cluster has an HBM node of its own: 400 GiB/s from
+// its own cluster, 300 from the other. The guest does not agree yet for
+// cluster 1 (docs/vm.md, "Linux tells user space one initiator per memory
+// node"), so qemu-snc's boot does not run the ranks' test.
+TEST(FastSockets, EmulatedSncServesEachClusterItsOwnHbm)
+{
+	EXPECT_EQ(EmulatedServes("qemu-snc", 0), 2);
+	EXPECT_EQ(EmulatedServes("qemu-snc", 1), 3);
 }
 
 // What one rank saw, sent to the parent through a pipe.

@@ -7,9 +7,11 @@
  *
  * Fast devices are, unless named otherwise, the topology's devices of kind
  * AML_DEVICE_HBM (KNL MCDRAM, Xeon Max HBM, A64FX's HBM2). Each CPU of the
- * topology is served by one of them: the one with the highest bandwidth
- * from that CPU (aml_device_perf_from()), then the lowest latency, then
- * the CPU's own node, then the first in topology order. So on a
+ * topology is served by one of them: one with figures from that CPU (an
+ * initiator of the device holds it: Linux lists only each node's best
+ * initiators) over one without, then the highest bandwidth from that CPU
+ * (aml_device_perf_from()), then the lowest latency, then the CPU's own
+ * node, then the first in topology order. So on a
  * sub-NUMA-clustered Xeon Max each quadrant's cores get their quadrant's
  * HBM, and on an HBM-only machine each core its own node. A thread
  * allocates from the device of the CPU it runs on at the call (read

@@ -28,6 +28,7 @@
 #include <aml/error.h>
 #include <aml/fast.h>
 
+#include "aml/src/bitmap.h"
 #include "aml/src/error_detail.h"
 #include "aml/src/fast/populate_area.h"
 
@@ -133,14 +134,33 @@ static int find_fast(struct aml_fast_memory *f, const struct aml_bitmap *asked)
 	return 0;
 }
 
-/* Whether fast device a serves cpus better than b: higher bandwidth
- * from them, then lower latency, then a node of their own (on a machine
- * whose nodes all have CPUs and the same figures, as A64FX's), then the
- * topology's order. Unknown figures (0) lose. */
+/* Whether some initiator of dev shares CPUs with cpus: the device has
+ * figures from them. Linux shows only each node's best initiators (sysfs
+ * access0), so on an SNC machine a cluster's CPUs have no figures for the
+ * other clusters' HBM; aml_device_perf_from() would answer with the local
+ * initiator's, which would make every HBM node look local. */
+static bool has_figures_from(const struct aml_device *dev,
+                             const struct aml_bitmap *cpus)
+{
+	for (size_t i = 0; i < dev->ninitiators; i++)
+		if (aml_bitmap_shared(&dev->initiators[i].cpus, cpus) > 0)
+			return true;
+	return false;
+}
+
+/* Whether fast device a serves cpus better than b: figures from them
+ * over none, then higher bandwidth from them, then lower latency, then a
+ * node of their own (on a machine whose nodes all have CPUs and the same
+ * figures, as A64FX's), then the topology's order. Unknown figures (0)
+ * lose. */
 static bool serves_better(const struct aml_device *a,
                           const struct aml_device *b,
                           const struct aml_bitmap *cpus)
 {
+	bool seen_a = has_figures_from(a, cpus);
+	bool seen_b = has_figures_from(b, cpus);
+	if (seen_a != seen_b)
+		return seen_a;
 	const struct aml_device_perf *pa = aml_device_perf_from(a, cpus);
 	const struct aml_device_perf *pb = aml_device_perf_from(b, cpus);
 	uint64_t bwa = pa != NULL ? pa->bandwidth : 0;

@@ -215,6 +215,22 @@ int aml_device_free_bytes(const struct aml_device *dev, size_t *out);
 size_t aml_device_populate_margin(const struct aml_device *dev);
 
 /**
+ * Whether @p dev has performance figures from @p initiator: one of its
+ * recorded initiators shares a CPU with it. Linux lists only each memory
+ * node's best initiators (sysfs access0/access1), so on a sub-NUMA-
+ * clustered machine a cluster's CPUs have no figures for the other
+ * clusters' nodes; aml_device_perf_from() then answers with the local
+ * initiator's, which a placement policy must not take for its own.
+ * aml_topology_rank() counts such a device's figures as unknown.
+ * @param dev the device.
+ * @param initiator CPU set; NULL for the calling thread's affinity.
+ * @return 1 or 0; AML_EINVAL for a NULL @p dev; AML_FAILURE when the
+ *         thread's affinity cannot be read.
+ */
+int aml_device_has_figures_from(const struct aml_device *dev,
+                                const struct aml_bitmap *initiator);
+
+/**
  * Performance of @p dev seen from @p initiator: the recorded initiator that
  * shares the most CPUs with it, or the best (local) one when none does.
  * @param dev the device.

@@ -230,7 +230,9 @@ int aml_topology_index_of(const struct aml_topology *topology,
 
 /**
  * Devices in the order @p by, as seen from @p initiator. Ties go to the
- * larger capacity, then to the lower NUMA OS index.
+ * larger capacity, then to the lower NUMA OS index. A device with no
+ * figures from @p initiator (aml_device_has_figures_from(): Linux lists
+ * only each node's best initiators) ranks with the unknown ones, last.
  *
  * A topology never changes once made, so each thread keeps its last few
  * answers (in memory of 8 bytes a device of the largest topology it has

@@ -89,6 +89,23 @@ int aml_device_free_bytes(const struct aml_device *dev, size_t *out)
 	return dev->ops->free_bytes(dev, out);
 }
 
+int aml_device_has_figures_from(const struct aml_device *dev,
+                                const struct aml_bitmap *initiator)
+{
+	if (dev == NULL)
+		return AML_EINVAL;
+	struct aml_bitmap self;
+	if (initiator == NULL) {
+		if (aml_thread_cpus(&self) != 0)
+			return AML_FAILURE;
+		initiator = &self;
+	}
+	for (size_t i = 0; i < dev->ninitiators; i++)
+		if (aml_bitmap_shared(&dev->initiators[i].cpus, initiator) > 0)
+			return 1;
+	return 0;
+}
+
 const struct aml_device_perf *
 aml_device_perf_from(const struct aml_device *dev,
                      const struct aml_bitmap *initiator)

@@ -122,6 +122,13 @@ uint64_t aml_topology_rank_key(const struct aml_device *dev,
 {
 	if (by == AML_RANK_CAPACITY)
 		return dev->capacity;
+	/* Figures from none of the initiator's CPUs are unknown ones, not
+	 * the local initiator's that aml_device_perf_from() falls back to:
+	 * Linux lists only each node's best initiators, and on an SNC
+	 * machine every cluster's HBM would look local to every CPU. */
+	if (initiator != NULL &&
+	    aml_device_has_figures_from(dev, initiator) == 0)
+		return 0;
 	const struct aml_device_perf *perf =
 	        aml_device_perf_from(dev, initiator);
 	if (perf == NULL)

@@ -28,7 +28,6 @@
 #include <aml/error.h>
 #include <aml/fast.h>
 
-#include "aml/src/bitmap.h"
 #include "aml/src/error_detail.h"
 #include "aml/src/fast/populate_area.h"
 
@@ -134,20 +133,6 @@ static int find_fast(struct aml_fast_memory *f, const struct aml_bitmap *asked)
 	return 0;
 }
 
-/* Whether some initiator of dev shares CPUs with cpus: the device has
- * figures from them. Linux shows only each node's best initiators (sysfs
- * access0), so on an SNC machine a cluster's CPUs have no figures for the
- * other clusters' HBM; aml_device_perf_from() would answer with the local
- * initiator's, which would make every HBM node look local. */
-static bool has_figures_from(const struct aml_device *dev,
-                             const struct aml_bitmap *cpus)
-{
-	for (size_t i = 0; i < dev->ninitiators; i++)
-		if (aml_bitmap_shared(&dev->initiators[i].cpus, cpus) > 0)
-			return true;
-	return false;
-}
-
 /* Whether fast device a serves cpus better than b: figures from them
  * over none, then higher bandwidth from them, then lower latency, then a
  * node of their own (on a machine whose nodes all have CPUs and the same
@@ -157,8 +142,10 @@ static bool serves_better(const struct aml_device *a,
                           const struct aml_device *b,
                           const struct aml_bitmap *cpus)
 {
-	bool seen_a = has_figures_from(a, cpus);
-	bool seen_b = has_figures_from(b, cpus);
+	/* Linux lists only each node's best initiators: a device without
+	 * figures from cpus is not near them (aml/device.h). */
+	bool seen_a = aml_device_has_figures_from(a, cpus) == 1;
+	bool seen_b = aml_device_has_figures_from(b, cpus) == 1;
 	if (seen_a != seen_b)
 		return seen_a;
 	const struct aml_device_perf *pa = aml_device_perf_from(a, cpus);

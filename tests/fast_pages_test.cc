@@ -3,6 +3,8 @@
 // spans its arenas map (their areas carry it), on this machine's node 0
 // named as the fast device; the one-call interface takes it from
 // AML_FAST_PAGES (set to "thp" by the BUILD rule).
+#include <unistd.h>
+
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
@@ -115,6 +117,65 @@ TEST_F(FastPages, BaseSpansAreNotAdvised)
 	EXPECT_EQ(VmFlags(p).find(" hg"), std::string::npos) << VmFlags(p);
 	EXPECT_EQ(aml_fast_memory_free(f, p), 0);
 	aml_fast_memory_destroy(&f);
+}
+
+size_t ReadNumber(const char *path)
+{
+	std::ifstream in(path);
+	size_t n = 0;
+	in >> n;
+	return n;
+}
+
+const char *kNr2M = "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages";
+const char *kFree2M =
+        "/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages";
+
+bool WritePool(size_t n)
+{
+	FILE *f = fopen(kNr2M, "w");
+	if (f == nullptr)
+		return false;
+	bool ok = fprintf(f, "%zu\n", n) > 0;
+	return fclose(f) == 0 && ok;
+}
+
+// hugetlb spans: small and large blocks each take whole 2 MiB pages from
+// the pool, and give them all back; with no pool, AML_ENOMEM at the call.
+TEST_F(FastPages, HugetlbSpansComeFromThePoolAndGoBack)
+{
+	if (access("/sys/kernel/mm/hugepages/hugepages-2048kB", F_OK) != 0)
+		GTEST_SKIP() << "no 2 MiB hugetlb pages on this system";
+	size_t old = ReadNumber(kNr2M);
+	bool resized = WritePool(old + 8);
+	size_t free_before = ReadNumber(kFree2M);
+	RecordProperty("free_huge_pages", (int)free_before);
+	struct aml_fast_options o = {};
+	o.devices = &fast;
+	o.policy = AML_FAST_BIND;
+	o.pages = AML_PAGE_HUGETLB_2M;
+	struct aml_fast_memory *f = nullptr;
+	ASSERT_EQ(aml_fast_memory_create(&f, t, &o), 0);
+	aml_errno = 0;
+	char *small = static_cast<char *>(aml_fast_memory_malloc(f, 64));
+	if (free_before == 0) {
+		EXPECT_EQ(small, nullptr);
+		EXPECT_EQ(aml_errno, AML_ENOMEM);
+	} else if (free_before >= 8) {
+		ASSERT_NE(small, nullptr) << aml_errname(aml_errno);
+		small[0] = 1;
+		char *large = static_cast<char *>(
+		        aml_fast_memory_malloc(f, 3 * kMiB));
+		ASSERT_NE(large, nullptr) << aml_errname(aml_errno);
+		large[0] = large[3 * kMiB - 1] = 1;
+		EXPECT_LT(ReadNumber(kFree2M), free_before);
+		EXPECT_EQ(aml_fast_memory_free(f, large), 0);
+		EXPECT_EQ(aml_fast_memory_free(f, small), 0);
+	}
+	aml_fast_memory_destroy(&f);
+	EXPECT_EQ(ReadNumber(kFree2M), free_before) << "huge pages leaked";
+	if (resized)
+		WritePool(old);
 }
 
 // The one-call interface, with AML_FAST_PAGES=thp and AML_FAST_NODES=0.

@@ -572,4 +572,10 @@ const struct aml_topology_ops aml_emu_topology_ops = {
         .rebind = emu_rebind,
         .populate = emu_populate,
         .fini = emu_fini,
+        /* The emulator models base pages only. A hugetlb map is
+         * AML_ENOTSUP ("maps base pages only"), never base pages in
+         * disguise; transparent huge pages are a hint, which the kernel
+         * may ignore too, so they are taken and placed as base pages. */
+        .map_nodes_hugetlb = NULL,
+        .advise_huge = NULL,
 };

@@ -47,7 +47,7 @@ TEST_F(AreaEmulated, BindPlacesOnTheDevicesAndFailsCleanlyWhenFull)
 	// Full: a populating map is refused (a map without populate would
 	// be mapped, and its first touch would stop the program, as Linux's
 	// OOM killer would: emulator_touch_test).
-	struct aml_area_mmap_options populate = {0, true};
+	struct aml_area_mmap_options populate = {0, true, AML_PAGE_DEFAULT};
 	aml_errno = 0;
 	EXPECT_EQ(aml_area_mmap(&area.base, Page(), &populate), nullptr);
 	EXPECT_EQ(aml_errno, AML_ENOMEM);
@@ -186,7 +186,7 @@ TEST_F(AreaEmulated, AlignmentAndPartialUnmap)
 	ASSERT_EQ(
 	        aml_area_device_init(&area, t, &ddr, 1, AML_AREA_BIND, nullptr),
 	        0);
-	struct aml_area_mmap_options opts = {2 << 20, false};
+	struct aml_area_mmap_options opts = {2 << 20, false, AML_PAGE_DEFAULT};
 	char *p = static_cast<char *>(
 	        aml_area_mmap(&area.base, 3 * Page(), &opts));
 	ASSERT_NE(p, nullptr) << aml_errname(aml_errno);
@@ -440,7 +440,8 @@ TEST(AreaDevice, AnAlignedMapWhoseTrimFailsLeavesNothingMapped)
 	ASSERT_EQ(aml_area_device_init(&area, nullptr, &dev, 1, AML_AREA_BIND,
 	                               nullptr),
 	          0);
-	struct aml_area_mmap_options opts = {TailRefusingDevice::kAlign, false};
+	struct aml_area_mmap_options opts = {TailRefusingDevice::kAlign, false,
+	                                     AML_PAGE_DEFAULT};
 	aml_errno = 0;
 	EXPECT_EQ(aml_area_mmap(&area.base, 2 * Page(), &opts), nullptr);
 	EXPECT_EQ(aml_errno, AML_ENOMEM);
@@ -467,7 +468,7 @@ TEST(AreaMemkind, BindToAMemkindKindWithoutTopology)
 	EXPECT_EQ(aml_area_munmap(&area.base, p, Page()), AML_EINVAL);
 	EXPECT_EQ(aml_area_munmap(&area.base, p, 8 * Page()), 0);
 	// ... and so aligned maps, which trim, are not supported.
-	struct aml_area_mmap_options opts = {2 << 20, false};
+	struct aml_area_mmap_options opts = {2 << 20, false, AML_PAGE_DEFAULT};
 	aml_errno = 0;
 	EXPECT_EQ(aml_area_mmap(&area.base, Page(), &opts), nullptr);
 	EXPECT_EQ(aml_errno, AML_ENOTSUP);
@@ -560,9 +561,12 @@ TEST_F(AreaEmulated, MapAndUnmapBadInput)
 	ASSERT_EQ(
 	        aml_area_device_init(&area, t, &ddr, 1, AML_AREA_BIND, nullptr),
 	        0);
-	struct aml_area_mmap_options odd = {3 * Page(), false},
-	                             small = {Page() / 2, false},
-	                             huge = {(size_t)1 << 63, false};
+	struct aml_area_mmap_options odd = {3 * Page(), false,
+	                                    AML_PAGE_DEFAULT},
+	                             small = {Page() / 2, false,
+	                                      AML_PAGE_DEFAULT},
+	                             huge = {(size_t)1 << 63, false,
+	                                     AML_PAGE_DEFAULT};
 	const struct aml_area_ops no_map = {};
 	struct aml_area broken = {&no_map, nullptr};
 	struct {

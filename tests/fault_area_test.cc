@@ -107,7 +107,8 @@ void AreaScenario(FaultRun &run,
 	live.push_back({p, n, 'a'});
 	Fill(live.back());
 
-	struct aml_area_mmap_options opts = {16 * Page(), true};
+	struct aml_area_mmap_options opts = {16 * Page(), true,
+	                                     AML_PAGE_DEFAULT};
 	auto *q = static_cast<char *>(
 	        run.CallPtr("aml_area_mmap aligned populated", {AML_ENOMEM},
 	                    [&] { return aml_area_mmap(area, n, &opts); }));

@@ -189,7 +189,7 @@ TEST_F(MapCapacityNuma, AreaPopulateOptionOnEveryPolicy)
 	             {AML_AREA_INTERLEAVE, 1, nullptr},
 	             {AML_AREA_WEIGHTED_INTERLEAVE, 1, &weight},
 	             {AML_AREA_FIRST_TOUCH, 0, nullptr}};
-	struct aml_area_mmap_options populate = {0, true};
+	struct aml_area_mmap_options populate = {0, true, AML_PAGE_DEFAULT};
 	for (const auto &c : cases) {
 		AML_AREA_DEVICE_DECL(area);
 		ASSERT_EQ(aml_area_device_init(&area, t, &node0, c.n, c.policy,
@@ -206,7 +206,8 @@ TEST_F(MapCapacityNuma, AreaPopulateOptionOnEveryPolicy)
 		        << c.policy;
 		EXPECT_EQ(aml_area_munmap(&area.base, p, npages * Page()), 0);
 		// With an alignment, only the aligned part stays, populated.
-		struct aml_area_mmap_options aligned = {2 << 20, true};
+		struct aml_area_mmap_options aligned = {2 << 20, true,
+		                                        AML_PAGE_DEFAULT};
 		p = static_cast<char *>(
 		        aml_area_mmap(&area.base, npages * Page(), &aligned));
 		ASSERT_NE(p, nullptr) << c.policy;
@@ -225,7 +226,7 @@ TEST_F(MapCapacityNuma, AreaPopulateBeyondFreeIsEnomem)
 	ASSERT_EQ(aml_area_device_init(&area, t, &node0, 1, AML_AREA_BIND,
 	                               nullptr),
 	          0);
-	struct aml_area_mmap_options populate = {0, true};
+	struct aml_area_mmap_options populate = {0, true, AML_PAGE_DEFAULT};
 	long before = VirtualPages();
 	aml_errno = 0;
 	EXPECT_EQ(aml_area_mmap(&area.base, node0->capacity, &populate),
@@ -245,7 +246,7 @@ TEST(MapCapacity, PopulateOnAnAreaWithoutTopologyIsNotSupported)
 	ASSERT_EQ(aml_area_device_init(&area, nullptr, &kind, 1, AML_AREA_BIND,
 	                               nullptr),
 	          0);
-	struct aml_area_mmap_options populate = {0, true};
+	struct aml_area_mmap_options populate = {0, true, AML_PAGE_DEFAULT};
 	aml_errno = 0;
 	EXPECT_EQ(aml_area_mmap(&area.base, Page(), &populate), nullptr);
 	EXPECT_EQ(aml_errno, AML_ENOTSUP);
@@ -361,7 +362,7 @@ TEST_F(MapCapacityEmulated, WeightedSharesPastADevicesCapacityAreEnomem)
 	}
 	// 300 MiB puts 225 MiB on node1: fits; with populate, 225 + 4 MiB
 	// of margin still fits node1, and 75 + 8 fits node0.
-	struct aml_area_mmap_options populate = {0, true};
+	struct aml_area_mmap_options populate = {0, true, AML_PAGE_DEFAULT};
 	void *p = aml_area_mmap(&area.base, (size_t)300 << 20, &populate);
 	ASSERT_NE(p, nullptr) << aml_errname(aml_errno);
 	EXPECT_EQ(Free(1), (size_t)31 << 20);

@@ -192,7 +192,7 @@ TEST_F(Placement, AnAlignedWeightedMapIsRecordedAlignedAndPlacedByWeight)
 {
 	AML_AREA_DEVICE_DECL(area);
 	ASSERT_NO_FATAL_FAILURE(MakeWeightedOverTwo(&area, 1, 1));
-	struct aml_area_mmap_options opts = {1 << 20, false};
+	struct aml_area_mmap_options opts = {1 << 20, false, AML_PAGE_DEFAULT};
 	char *p = static_cast<char *>(
 	        aml_area_mmap(&area.base, 4 * Page(), &opts));
 	ASSERT_NE(p, nullptr) << aml_errname(aml_errno);
@@ -217,7 +217,7 @@ TEST_F(Placement, AnAlignedWeightedMapStartsItsRunsAtTheAlignedAddress)
 {
 	AML_AREA_DEVICE_DECL(area);
 	ASSERT_NO_FATAL_FAILURE(MakeWeightedOverTwo(&area, 1, 1000));
-	struct aml_area_mmap_options opts = {2 << 20, false};
+	struct aml_area_mmap_options opts = {2 << 20, false, AML_PAGE_DEFAULT};
 	for (int attempt = 0; attempt < 4; attempt++) {
 		char *p = static_cast<char *>(
 		        aml_area_mmap(&area.base, 4 * Page(), &opts));
@@ -278,7 +278,7 @@ TEST(PlacementDevice, AnAlignedMapOnAWholeOnlyDeviceIsRefusedBeforeMapping)
 	ASSERT_EQ(aml_area_device_init(&area, nullptr, &dev, 1, AML_POLICY_BIND,
 	                               nullptr),
 	          0);
-	struct aml_area_mmap_options opts = {1 << 20, false};
+	struct aml_area_mmap_options opts = {1 << 20, false, AML_PAGE_DEFAULT};
 	aml_errno = 0;
 	EXPECT_EQ(aml_area_mmap(&area.base, Page(), &opts), nullptr);
 	EXPECT_EQ(aml_errno, AML_ENOTSUP);

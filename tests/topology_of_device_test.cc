@@ -246,7 +246,8 @@ TEST(TopologyOfDevice, AWholeOnlyDeviceIsNeitherAlignedNorUnmappedInPart)
 	ASSERT_EQ(aml_area_device_init(&area, t, &dev, 1, AML_POLICY_BIND,
 	                               nullptr),
 	          0);
-	struct aml_area_mmap_options aligned = {1 << 20, false};
+	struct aml_area_mmap_options aligned = {1 << 20, false,
+	                                        AML_PAGE_DEFAULT};
 	aml_errno = 0;
 	EXPECT_EQ(aml_area_mmap(&area.base, Page(), &aligned), nullptr);
 	EXPECT_EQ(aml_errno, AML_ENOTSUP);

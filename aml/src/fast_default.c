@@ -28,6 +28,8 @@ static struct aml_fast_memory *instance; /* atomic */
 static int instance_error;
 /* aml_fast_set_policy()'s, or -1 (atomic). */
 static int requested_policy = -1;
+/* aml_fast_set_pages()'s, or -1 (atomic). */
+static int requested_pages = -1;
 
 /* Why the instance could not be made; guarded by reason_lock. */
 static char failure_reason[AML_FAST_REASON_MAX];
@@ -62,6 +64,38 @@ static int policy_from_env(enum aml_fast_policy *out, char *why, size_t size)
 	snprintf(why, size,
 	         "AML_FAST_POLICY=%s: use preferred, bind, bind_all or "
 	         "interleave",
+	         aml_env_quote(q, env));
+	return AML_EINVAL;
+}
+
+/* AML_FAST_PAGES's words, by kind; AML_PAGE_DEFAULT has none. */
+static const char *const page_words[AML_PAGE_KIND_COUNT] = {
+        [AML_PAGE_BASE] = "base",
+        [AML_PAGE_TRANSPARENT_HUGE] = "thp",
+        [AML_PAGE_HUGETLB_2M] = "2M",
+        [AML_PAGE_HUGETLB_1G] = "1G",
+};
+
+/* The pages: requested, else AML_FAST_PAGES, else base pages. */
+static int pages_from_env(enum aml_page_kind *out, char *why, size_t size)
+{
+	int asked = __atomic_load_n(&requested_pages, __ATOMIC_ACQUIRE);
+	if (asked >= 0) {
+		*out = (enum aml_page_kind)asked;
+		return 0;
+	}
+	const char *env = getenv("AML_FAST_PAGES");
+	*out = AML_PAGE_DEFAULT;
+	if (env == NULL || env[0] == '\0')
+		return 0;
+	for (int k = 0; k < AML_PAGE_KIND_COUNT; k++) {
+		if (page_words[k] != NULL && strcmp(env, page_words[k]) == 0) {
+			*out = (enum aml_page_kind)k;
+			return 0;
+		}
+	}
+	char q[AML_ENV_QUOTE_SIZE];
+	snprintf(why, size, "AML_FAST_PAGES=%s: use base, thp, 2M or 1G",
 	         aml_env_quote(q, env));
 	return AML_EINVAL;
 }
@@ -114,6 +148,8 @@ static int instance_make(struct aml_fast_memory **out, char *why, size_t size)
 	}
 	struct aml_fast_options o = {0};
 	int err = policy_from_env(&o.policy, why, size);
+	if (err == 0)
+		err = pages_from_env(&o.pages, why, size);
 	if (err != 0)
 		return err;
 	struct aml_bitmap nodes;
@@ -175,6 +211,16 @@ int aml_fast_set_policy(enum aml_fast_policy policy)
 	if (__atomic_load_n(&instance, __ATOMIC_ACQUIRE) != NULL)
 		return AML_EBUSY;
 	__atomic_store_n(&requested_policy, (int)policy, __ATOMIC_RELEASE);
+	return 0;
+}
+
+int aml_fast_set_pages(enum aml_page_kind pages)
+{
+	if ((unsigned)pages >= AML_PAGE_KIND_COUNT)
+		return AML_EINVAL;
+	if (__atomic_load_n(&instance, __ATOMIC_ACQUIRE) != NULL)
+		return AML_EBUSY;
+	__atomic_store_n(&requested_pages, (int)pages, __ATOMIC_RELEASE);
 	return 0;
 }
 

@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 
+#include <aml/area.h>
 #include <aml/bitmap.h>
 
 #ifdef __cplusplus
@@ -68,6 +69,50 @@ struct aml_cache_sizes {
  * socket's whole L3. Read each time; thread-safe, never fails.
  */
 void aml_cache_sizes(struct aml_cache_sizes *out);
+
+/** The size of a transparent huge page (the PMD size), 2 MiB where the
+ * kernel does not say. */
+size_t aml_thp_size(void);
+
+/**
+ * Whether transparent huge pages can be asked for: 0, or AML_ENOTSUP with
+ * the reason in aml_error_detail() when
+ * /sys/kernel/mm/transparent_hugepage/enabled is [never] or absent.
+ * Read at each call: the setting can change while a process runs.
+ */
+int aml_thp_check(void);
+
+/** madvise(MADV_HUGEPAGE) on [ptr, ptr + size) (page-aligned). @return 0,
+ * AML_ENOTSUP (a kernel without THP), AML_ENOMEM. */
+int aml_advise_huge(void *ptr, size_t size);
+
+/** The page size of a hugetlb kind (2 MiB, 1 GiB), or 0 for the others. */
+size_t aml_hugetlb_size(enum aml_page_kind pages);
+
+/**
+ * Whether the system offers hugetlb pages of @p page bytes
+ * (/sys/kernel/mm/hugepages/hugepages-<kB>kB): 0, or AML_ENOTSUP with the
+ * reason in aml_error_detail().
+ */
+int aml_hugetlb_check(size_t page);
+
+/** Free hugetlb pages of @p page bytes on NUMA node @p node, or SIZE_MAX
+ * when the kernel does not say. */
+size_t aml_hugetlb_free_on_node(int node, size_t page);
+
+/** AML_ENOMEM, with the detail that @p node has fewer than @p npages free
+ * hugetlb pages of @p page bytes (or that the system has none reserved). */
+int aml_hugetlb_short_on_node(int node, size_t page, size_t npages);
+
+/**
+ * An anonymous private mapping of @p size bytes (a multiple of @p page)
+ * in hugetlb pages of @p page bytes (a size aml_hugetlb_check() accepted).
+ * The kernel reserves the pages from the pool here, so a pool too small
+ * fails now, not at first touch. @return the mapping, or NULL with
+ * aml_errno = AML_ENOMEM (the pool's figures in aml_error_detail()) or
+ * AML_ENOTSUP (another refusal; aml_os_errno() says which).
+ */
+void *aml_hugetlb_map(size_t size, size_t page);
 
 /** The number of CPUs the calling thread may run on, at least 1. */
 size_t aml_thread_ncpus(void);

@@ -129,8 +129,17 @@ int aml_rangeset_insert_owned(struct aml_rangeset *set,
                               size_t size,
                               const void *owner)
 {
+	return aml_rangeset_insert_units(set, start, size, owner, 0);
+}
+
+int aml_rangeset_insert_units(struct aml_rangeset *set,
+                              void *start,
+                              size_t size,
+                              const void *owner,
+                              size_t unit)
+{
 	struct aml_range range = {(uintptr_t)start, (uintptr_t)start + size,
-	                          owner};
+	                          owner, unit};
 	pthread_mutex_lock(&set->lock);
 	size_t i = rangeset_search(set, range.start);
 	int err = 0;
@@ -155,7 +164,7 @@ rangeset_cut(struct aml_rangeset *set, size_t i, uintptr_t start, uintptr_t end)
 	set->bytes -= end - start;
 	bool keep_left = r->start < start, keep_right = end < r->end;
 	if (keep_left && keep_right) {
-		struct aml_range right = {end, r->end, r->owner};
+		struct aml_range right = {end, r->end, r->owner, r->unit};
 		r->end = start;
 		rangeset_insert_at(set, i + 1, right);
 	} else if (keep_left) {
@@ -193,9 +202,16 @@ int aml_rangeset_remove_owned(struct aml_rangeset *set,
 	int err = AML_EINVAL;
 	if (i < set->count && set->ranges[i].owner == owner) {
 		const struct aml_range r = set->ranges[i];
+		if (r.unit > 1 && e <= r.end) {
+			/* Whole units only: r.end is on one, so this stays
+			 * inside. */
+			e = (e + r.unit - 1) & ~(uintptr_t)(r.unit - 1);
+			size = e - s;
+		}
+		bool on_unit = r.unit <= 1 || s % r.unit == 0;
 		bool inside = r.start <= s && e <= r.end;
 		bool matches = r.start == s && r.end == e;
-		if (exact ? matches : inside)
+		if (on_unit && (exact ? matches : inside))
 			err = r.start < s && e < r.end ? rangeset_reserve(set)
 			                               : 0;
 		if (err == 0 && release != NULL)

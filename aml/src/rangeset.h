@@ -34,6 +34,9 @@ struct aml_range {
 	uintptr_t end;
 	/** The owner it was recorded for (an area, a topology), or NULL. */
 	const void *owner;
+	/** 0, or the size of the range's pages where releasing needs whole
+	 * ones (hugetlb): parts are then aligned to it, and rounded up. */
+	size_t unit;
 };
 
 /** Whether [a, a + alen) and [b, b + blen) share a byte. Never overflows:
@@ -110,6 +113,18 @@ int aml_rangeset_insert_owned(struct aml_rangeset *set,
                               const void *owner);
 
 /**
+ * aml_rangeset_insert_owned() of a range released in whole units of
+ * @p unit bytes (a power of two; start and size multiples of it): a
+ * removal of part of it must start on a unit, and is rounded up to units
+ * (hugetlb pages, which munmap(2) releases whole only).
+ */
+int aml_rangeset_insert_units(struct aml_rangeset *set,
+                              void *start,
+                              size_t size,
+                              const void *owner,
+                              size_t unit);
+
+/**
  * How the owner of a set gives a range back (munmap, memkind_free...), called
  * by aml_rangeset_remove() with the set's lock held. @p arg is the one given
  * to aml_rangeset_remove(). @return 0, or an AML_E* code when the range is
@@ -142,6 +157,9 @@ int aml_rangeset_remove(struct aml_rangeset *set,
 /**
  * aml_rangeset_remove() of a range recorded for @p owner only: a range
  * recorded for another owner is AML_EINVAL, as one not recorded at all.
+ * In a range recorded with a unit (aml_rangeset_insert_units()), @p start
+ * must be on a unit (AML_EINVAL otherwise) and the size is rounded up to
+ * units before the release.
  */
 int aml_rangeset_remove_owned(struct aml_rangeset *set,
                               void *start,

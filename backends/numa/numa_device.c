@@ -14,6 +14,7 @@
  * refuses memory the device did not map.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -270,6 +271,63 @@ static void *numa_map_nodes(const struct aml_topology *topology,
 	return ptr;
 }
 
+/* Under BIND, the bound nodes must hold the huge pages: the kernel reserves
+ * them from the whole pool at map time, and a touch the bound nodes cannot
+ * serve is a SIGBUS, not an error. A node that does not say counts as
+ * enough. */
+static int numa_hugetlb_bind_check(const struct aml_bitmap *nodes,
+                                   size_t npages,
+                                   size_t page)
+{
+	size_t total = 0;
+	int last = -1;
+	AML_BITMAP_FOREACH (node, nodes) {
+		size_t n = aml_hugetlb_free_on_node(node, page);
+		if (n == SIZE_MAX)
+			return 0;
+		total += n;
+		last = node;
+	}
+	return total >= npages || last < 0
+	               ? 0
+	               : aml_hugetlb_short_on_node(last, page, npages);
+}
+
+static void *numa_map_nodes_hugetlb(const struct aml_topology *topology,
+                                    const struct aml_bitmap *nodes,
+                                    enum aml_policy policy,
+                                    size_t size,
+                                    size_t page)
+{
+	(void)topology;
+	int err = policy == AML_POLICY_BIND
+	                  ? numa_hugetlb_bind_check(nodes, size / page, page)
+	                  : 0;
+	if (err != 0) {
+		aml_errno = err;
+		return NULL;
+	}
+	unsigned long mask[NODEMASK_WORDS];
+	numa_nodemask(nodes, mask);
+	int mode = numa_policy_modes[policy];
+	void *ptr = aml_hugetlb_map(size, page);
+	if (ptr == NULL)
+		return NULL;
+	if (mbind(ptr, size, mode, mask, NODEMASK_MAXNODE, 0) != 0) {
+		aml_errno = numa_policy_error(ptr, size, mode, errno, mask);
+		munmap(ptr, size);
+		return NULL;
+	}
+	return ptr;
+}
+
+static int
+numa_advise_huge(const struct aml_topology *topology, void *ptr, size_t size)
+{
+	(void)topology;
+	return aml_advise_huge(ptr, size);
+}
+
 /* mbind without MPOL_MF_MOVE: the pages are not there yet, only the policy
  * of the range changes. */
 static int numa_rebind(const struct aml_topology *topology,
@@ -312,4 +370,6 @@ const struct aml_topology_ops aml_numa_topology_ops = {
         .unmap_nodes = numa_unmap_nodes,
         .rebind = numa_rebind,
         .populate = numa_populate,
+        .map_nodes_hugetlb = numa_map_nodes_hugetlb,
+        .advise_huge = numa_advise_huge,
 };

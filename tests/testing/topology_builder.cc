@@ -37,6 +37,8 @@ const struct aml_topology_ops kBuilderOps = {
         .rebind = nullptr,
         .populate = nullptr,
         .fini = nullptr,
+        .map_nodes_hugetlb = nullptr,
+        .advise_huge = nullptr,
 };
 
 } // namespace

@@ -164,7 +164,7 @@ TEST_F(Numa3, PopulatingPastFreeMemoryFailsWithoutTheOomKiller)
 	ASSERT_EQ(aml_area_device_init(&area, t, &node[1], 1, AML_AREA_BIND,
 	                               nullptr),
 	          0);
-	struct aml_area_mmap_options populate = {0, true};
+	struct aml_area_mmap_options populate = {0, true, AML_PAGE_DEFAULT};
 	aml_errno = 0;
 	EXPECT_EQ(aml_area_mmap(&area.base, 8 * kMiB, &populate), nullptr);
 	EXPECT_EQ(aml_errno, AML_ENOMEM);

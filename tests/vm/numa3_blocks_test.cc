@@ -49,7 +49,8 @@ TEST_F(Numa3Blocks, AreasPlaceOnEachNodeAndOverSets)
 		                               AML_AREA_BIND, nullptr),
 		          0);
 		const size_t npages = 512;
-		struct aml_area_mmap_options aligned = {2 * kMiB, false};
+		struct aml_area_mmap_options aligned = {2 * kMiB, false,
+		                                        AML_PAGE_DEFAULT};
 		char *p = static_cast<char *>(
 		        aml_area_mmap(&area.base, npages * Page(), &aligned));
 		ASSERT_NE(p, nullptr) << aml_errname(aml_errno);

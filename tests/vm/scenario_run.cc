@@ -414,7 +414,7 @@ void Runner::Map(const Statement &st)
 	        kPolicies[(int)st.policy], weighted ? weights.data() : nullptr);
 	std::vector<size_t> free_before = FreeBytes();
 	long vm_before = VirtualPages();
-	struct aml_area_mmap_options opts = {0, st.populate};
+	struct aml_area_mmap_options opts = {0, st.populate, AML_PAGE_DEFAULT};
 	if (err == 0)
 		m.ptr = static_cast<char *>(
 		        aml_area_mmap(m.area, m.npages * page_, &opts));
@@ -486,7 +486,8 @@ void Runner::MapInChild(const Statement &st,
 		        kPolicies[(int)st.policy],
 		        st.policy == Policy::kWeighted ? weights.data()
 		                                       : nullptr);
-		struct aml_area_mmap_options opts = {0, st.populate};
+		struct aml_area_mmap_options opts = {0, st.populate,
+		                                     AML_PAGE_DEFAULT};
 		char *ptr = nullptr;
 		if (err == 0)
 			ptr = static_cast<char *>(
@@ -527,7 +528,7 @@ void Runner::Reserve(const Statement &st)
 	m.npages = (free_bytes - st.leave_bytes) / page_;
 	int err = aml_area_device_create(&m.area, t_, &dev, 1, AML_AREA_BIND,
 	                                 nullptr);
-	struct aml_area_mmap_options opts = {0, true};
+	struct aml_area_mmap_options opts = {0, true, AML_PAGE_DEFAULT};
 	if (err == 0)
 		m.ptr = static_cast<char *>(
 		        aml_area_mmap(m.area, m.npages * page_, &opts));

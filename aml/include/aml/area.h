@@ -9,9 +9,9 @@
  * buffers. Implementations: aml/area/device.h (a set of devices of a
  * topology, or one device of any backend, e.g. a memkind kind).
  *
- * Sizes are rounded up to whole pages (aml_page_size()); a size of 0, or one
- * that overflows when rounded, is AML_EINVAL. Every function is
- * thread-safe.
+ * Sizes are rounded up to whole pages (aml_page_size(), or the huge page of
+ * a hugetlb mapping: see enum aml_page_kind); a size of 0, or one that
+ * overflows when rounded, is AML_EINVAL. Every function is thread-safe.
  */
 #ifndef AML_AREA_H
 #define AML_AREA_H
@@ -25,6 +25,44 @@ extern "C" {
 #endif
 
 struct aml_area;
+
+/**
+ * The pages a mapping is made of. Huge pages cover more memory per TLB
+ * entry, which decides much of the bandwidth random accesses see. A kind
+ * the system cannot give is an error, never a silent fall-back to base
+ * pages (docs/area.md, "Page sizes").
+ */
+enum aml_page_kind {
+	/** The area's kind: base pages, unless the area was made with
+	 * another (aml_area_device_set_pages()). Zero, so that options
+	 * initialised without it keep their behaviour. */
+	AML_PAGE_DEFAULT = 0,
+	/** Base pages (aml_page_size()), whatever the area's kind. */
+	AML_PAGE_BASE,
+	/**
+	 * Transparent huge pages: the mapping is aligned to the huge page
+	 * (2 MiB on x86-64) and advised with MADV_HUGEPAGE, and the kernel
+	 * gives huge pages where it can at first touch (base pages
+	 * otherwise, and at an unaligned tail). AML_ENOTSUP where THP is
+	 * "never" (/sys/kernel/mm/transparent_hugepage/enabled). The
+	 * emulator takes it as a hint and places base pages.
+	 */
+	AML_PAGE_TRANSPARENT_HUGE,
+	/**
+	 * hugetlb pages of 2 MiB (MAP_HUGETLB | MAP_HUGE_2MB): sizes are
+	 * rounded up to 2 MiB, and the pages come from the pool reserved
+	 * in /proc/sys/vm/nr_hugepages (or per node under
+	 * /sys/devices/system/node/nodeN/hugepages). AML_ENOMEM when the
+	 * pool is too small (for BIND: on the bound nodes), AML_ENOTSUP
+	 * where the system has no such size or the topology cannot map
+	 * hugetlb pages (the emulator's, a memkind kind's).
+	 */
+	AML_PAGE_HUGETLB_2M,
+	/** hugetlb pages of 1 GiB (MAP_HUGE_1GB), as AML_PAGE_HUGETLB_2M. */
+	AML_PAGE_HUGETLB_1G,
+	/** Number of kinds; not a kind. */
+	AML_PAGE_KIND_COUNT
+};
 
 /**
  * Options of one aml_area_mmap() call. NULL means all defaults; so does a
@@ -48,6 +86,8 @@ struct aml_area_mmap_options {
 	 * (AML_ENOTSUP otherwise).
 	 */
 	bool populate;
+	/** The pages to map: AML_PAGE_DEFAULT (0) for the area's. */
+	enum aml_page_kind pages;
 };
 
 /** Operations of an area implementation. */
@@ -55,7 +95,8 @@ struct aml_area_ops {
 	/**
 	 * Map @p size bytes. Required. Called with area != NULL, size > 0 a
 	 * multiple of the page size, and opts != NULL with opts->alignment a
-	 * power of two >= the page size (0 was replaced by the page size).
+	 * power of two >= the page size (0 was replaced by the page size),
+	 * opts->pages a kind below AML_PAGE_KIND_COUNT.
 	 * @return the mapping, or NULL with aml_errno set.
 	 */
 	void *(*map)(const struct aml_area *area,
@@ -88,14 +129,17 @@ struct aml_area {
  * Reserve @p size bytes (rounded up to pages) placed by the area's policy.
  * @param area the area.
  * @param size bytes to map, at least 1.
- * @param opts NULL, or options for this call (alignment, populate).
+ * @param opts NULL, or options for this call (alignment, populate, pages).
  * @return the mapping, owned by the caller until aml_area_munmap(); NULL
  *         with aml_errno = AML_EINVAL (NULL area, size 0 or overflowing, an
- *         alignment that is not a power of two multiple of the page size),
+ *         alignment that is not a power of two multiple of the page size,
+ *         an unknown page kind),
  *         AML_ENOMEM (under BIND: more than the devices' capacity, or, with
  *         populate, more than their free memory beyond the margin; the
- *         devices are full), AML_ENODEV or AML_ENOTSUP (from the devices;
- *         populate on a device that cannot tell its free memory).
+ *         devices are full; too few hugetlb pages reserved), AML_ENODEV or
+ *         AML_ENOTSUP (from the devices; populate on a device that cannot
+ *         tell its free memory; a page kind the system or the topology
+ *         does not offer). aml_error_detail() says why.
  */
 void *aml_area_mmap(const struct aml_area *area,
                     size_t size,
@@ -103,13 +147,15 @@ void *aml_area_mmap(const struct aml_area *area,
 
 /**
  * Release [ptr, ptr + size) (size rounded up to pages): a mapping
- * aml_area_mmap() returned, or a page-aligned part of one.
+ * aml_area_mmap() returned, or a page-aligned part of one. In a hugetlb
+ * mapping, @p ptr must be aligned to its huge page and the size is rounded
+ * up to huge pages (munmap(2) releases whole huge pages only).
  * @return 0; AML_EINVAL for a NULL area or pointer, a pointer that is not
- *         page-aligned, a size of 0 or overflowing, or a range the area did
- *         not map; AML_ENOMEM when releasing part of a mapping needs memory
- *         the process lacks (to split the area's record of the mapping, or
- *         the kernel's, past vm.max_map_count). On error nothing is
- *         released: the range stays mapped, and can be unmapped later.
+ *         page-aligned (huge-page-aligned in a hugetlb mapping), a size of 0
+ *         or overflowing, or a range the area did not map; AML_ENOMEM when
+ * releasing part of a mapping needs memory the process lacks (to split the
+ * area's record of the mapping, or the kernel's, past vm.max_map_count). On
+ * error nothing is released: the range stays mapped, and can be unmapped later.
  */
 int aml_area_munmap(const struct aml_area *area, void *ptr, size_t size);
 

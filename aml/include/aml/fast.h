@@ -52,6 +52,7 @@
 
 #include <stddef.h>
 
+#include <aml/area.h>
 #include <aml/bitmap.h>
 #include <aml/device.h>
 #include <aml/topology.h>
@@ -92,6 +93,17 @@ struct aml_fast_options {
 	/** Indices (in the topology) of the devices to treat as fast, or
 	 * NULL for the devices of kind AML_DEVICE_HBM. Copied. */
 	const struct aml_bitmap *devices;
+	/**
+	 * The pages of its mappings (aml/area.h): AML_PAGE_DEFAULT (0) or
+	 * AML_PAGE_BASE for base pages, AML_PAGE_TRANSPARENT_HUGE, or a
+	 * hugetlb kind (memkind's hbw_posix_memalign_psize() with
+	 * HBW_PAGESIZE_2MB, MEMKIND_HBW_HUGETLB). Its areas carry the kind,
+	 * so every span the arenas map from them has it. Whether the system
+	 * gives it is checked at each map: an allocation then fails with
+	 * AML_ENOTSUP or AML_ENOMEM, the reason in aml_error_detail(), and
+	 * never falls back to base pages.
+	 */
+	enum aml_page_kind pages;
 };
 
 /** An instance of fast memory over one topology (opaque). */
@@ -104,10 +116,9 @@ struct aml_fast_memory;
  * @param topology the topology; must outlive the instance.
  * @param options NULL for the defaults.
  * @return 0; AML_EINVAL for a NULL @p out or @p topology, an unknown
- *         policy, or a device set that names an index past the last
- *         device; AML_ENODEV when the policy needs a fast device and there
- *         is none (aml_fast_memory_available() on a PREFERRED instance says
- *         why); AML_ENOMEM.
+ *         policy or page kind, or a device set that names an index past the
+ * last device; AML_ENODEV when the policy needs a fast device and there is none
+ * (aml_fast_memory_available() on a PREFERRED instance says why); AML_ENOMEM.
  */
 int aml_fast_memory_create(struct aml_fast_memory **out,
                            const struct aml_topology *topology,
@@ -223,7 +234,10 @@ int aml_fast_memory_locate(const struct aml_fast_memory *fast, const void *ptr);
  * Its policy is the last aml_fast_set_policy() before that, else the
  * environment's AML_FAST_POLICY (a policy's name), else PREFERRED. Its
  * fast devices are the NUMA nodes listed in AML_FAST_NODES (e.g. "1,3" or
- * "4-7", as MEMKIND_HBW_NODES), else the HBM devices. Where the instance
+ * "4-7", as MEMKIND_HBW_NODES), else the HBM devices. Its pages are the
+ * last aml_fast_set_pages() before that, else the environment's
+ * AML_FAST_PAGES ("base", "thp", "2M" or "1G"), else base pages. Where the
+ * instance
  * cannot be made (a malformed variable, no fast memory under a policy
  * that needs it, no topology), every call fails with that error, and
  * aml_fast_available() says why.
@@ -236,6 +250,14 @@ int aml_fast_memory_locate(const struct aml_fast_memory *fast, const void *ptr);
  *         instance is made.
  */
 int aml_fast_set_policy(enum aml_fast_policy policy);
+
+/**
+ * Set the one-call interface's page kind (enum aml_page_kind of
+ * aml/area.h); only before its first call, as aml_fast_set_policy().
+ * @return 0; AML_EINVAL for an unknown kind; AML_EBUSY once the instance
+ *         is made.
+ */
+int aml_fast_set_pages(enum aml_page_kind pages);
 
 /**
  * The one-call interface's policy (making the instance if needed).

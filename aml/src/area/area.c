@@ -21,7 +21,10 @@ void *aml_area_mmap(const struct aml_area *area,
                     const struct aml_area_mmap_options *opts)
 {
 	size_t rounded, alignment = opts != NULL ? opts->alignment : 0;
+	enum aml_page_kind pages =
+	        opts != NULL ? opts->pages : AML_PAGE_DEFAULT;
 	if (area == NULL || area->ops == NULL || area->ops->map == NULL ||
+	    (unsigned)pages >= AML_PAGE_KIND_COUNT ||
 	    aml_round_to_pages(size, &rounded) != 0 ||
 	    !area_alignment_ok(alignment) ||
 	    (alignment != 0 && rounded > SIZE_MAX - alignment)) {
@@ -31,6 +34,7 @@ void *aml_area_mmap(const struct aml_area *area,
 	struct aml_area_mmap_options normal = {
 	        .alignment = alignment != 0 ? alignment : aml_page_size(),
 	        .populate = opts != NULL && opts->populate,
+	        .pages = pages,
 	};
 	return area->ops->map(area, rounded, &normal);
 }

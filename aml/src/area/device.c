@@ -36,6 +36,8 @@ static void *area_device_map(const struct aml_area *area,
                              const struct aml_area_mmap_options *opts)
 {
 	const struct aml_area_device *self = area_device(area);
+	enum aml_page_kind pages =
+	        opts->pages != AML_PAGE_DEFAULT ? opts->pages : self->pages;
 	struct aml_placement_request request = {
 	        .topology = self->topology,
 	        .set = &self->set,
@@ -43,6 +45,7 @@ static void *area_device_map(const struct aml_area *area,
 	        .size = size,
 	        .alignment = opts->alignment,
 	        .populate = opts->populate,
+	        .pages = pages,
 	        .owner = self,
 	};
 	if (self->policy == AML_POLICY_WEIGHTED_INTERLEAVE) {
@@ -201,6 +204,15 @@ int aml_area_device_create(struct aml_area **out,
 		return err;
 	}
 	*out = &area->base;
+	return 0;
+}
+
+int aml_area_device_set_pages(struct aml_area *area, enum aml_page_kind pages)
+{
+	if (area == NULL || area->ops != &area_device_ops ||
+	    (unsigned)pages >= AML_PAGE_KIND_COUNT)
+		return AML_EINVAL;
+	area_device(area)->pages = pages;
 	return 0;
 }
 

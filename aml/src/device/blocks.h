@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <aml/area.h>
 #include <aml/bitmap.h>
 #include <aml/device.h>
 #include <aml/topology.h>
@@ -49,6 +50,9 @@ struct aml_placement_request {
 	size_t alignment;
 	/** Fault every page in, under the free-memory rule. */
 	bool populate;
+	/** The pages to map: AML_PAGE_DEFAULT or AML_PAGE_BASE for base
+	 * pages (aml/area.h). */
+	enum aml_page_kind pages;
 	/** Recorded with the range; only this owner unmaps it. */
 	const void *owner;
 };

@@ -16,8 +16,10 @@
  *    memkind kind, a device a user wrote) is the one device of its own
  *    topology (topology_of_device.c), so it takes this path too;
  * 4. align: over-map by the alignment, give the unaligned head and tail
- *    back. A device that releases whole maps only says so in its ops
- *    (unmaps_whole_only), and an aligned map on its topology is
+ *    back. Transparent huge pages raise the alignment to the huge page,
+ *    so that the kernel can give them, and are advised (MADV_HUGEPAGE)
+ *    once aligned, before any touch. A device that releases whole maps only
+ * says so in its ops (unmaps_whole_only), and an aligned map on its topology is
  *    AML_ENOTSUP at step 1, with nothing mapped;
  * 5. bind a weighted interleave's runs, each to its device, from the
  *    aligned first page, before any page is touched
@@ -26,6 +28,14 @@
  * 6. populate, then record the range once, in the topology's registry
  *    (t->maps) with its owner: the topology itself for aml_topology_map(),
  *    the area for an area's map.
+ * Page kinds (enum aml_page_kind) are checked at step 1: a hugetlb kind
+ * needs the topology's map_nodes_hugetlb and a size the system offers, THP
+ * a kernel where it is not "never", else AML_ENOTSUP and nothing mapped. A
+ * hugetlb map counts in its huge pages (the unit) wherever a map counts
+ * pages: size, alignment, a weighted interleave's runs; its record carries
+ * the unit, so that an unmap of any part releases whole huge pages. Its
+ * populate skips the free-memory rule: the kernel reserves hugetlb pages
+ * from their pool at map time, which MemFree does not count.
  * Until step 6 the range is in no registry: a failure releases it through
  * the backend directly, and no other thread can unmap it meanwhile.
  *
@@ -64,10 +74,11 @@ placement_share(const struct aml_placement_request *r, size_t npages, size_t d)
 /* Each device's share within its capacity, and, populating, its free
  * memory. */
 static int placement_check_weighted(const struct aml_placement_request *r,
-                                    size_t size)
+                                    size_t size,
+                                    size_t page)
 {
 	const struct aml_topology *t = r->topology;
-	size_t page = aml_page_size();
+	bool hugetlb = page > aml_page_size();
 	for (size_t d = 0; d < r->nruns; d++) {
 		const struct aml_device *dev = r->run_devices[d];
 		size_t share = placement_share(r, size / page, d);
@@ -79,7 +90,7 @@ static int placement_check_weighted(const struct aml_placement_request *r,
 			                         size, share * page, dev->name,
 			                         dev->capacity);
 	}
-	for (size_t d = 0; r->populate && d < r->nruns; d++) {
+	for (size_t d = 0; r->populate && !hugetlb && d < r->nruns; d++) {
 		struct aml_bitmap one;
 		aml_bitmap_zero(&one);
 		aml_bitmap_set(&one, (size_t)aml_topology_index_of(
@@ -115,14 +126,36 @@ static int placement_check_args(const struct aml_placement_request *r)
 	return 0;
 }
 
+/* Whether the topology and the system give the pages asked for. */
+static int placement_check_pages(const struct aml_placement_request *r)
+{
+	const struct aml_topology *t = r->topology;
+	size_t huge = aml_hugetlb_size(r->pages);
+	if ((unsigned)r->pages >= AML_PAGE_KIND_COUNT)
+		return AML_EINVAL;
+	if (huge != 0 && t->ops->map_nodes_hugetlb == NULL)
+		return aml_error_explain(AML_ENOTSUP,
+		                         "hugetlb pages of %zu MiB: topology "
+		                         "\"%s\" maps base pages only",
+		                         huge >> 20, t->source);
+	if (huge != 0)
+		return aml_hugetlb_check(huge);
+	if (r->pages == AML_PAGE_TRANSPARENT_HUGE && t->ops->advise_huge)
+		return aml_thp_check();
+	return 0;
+}
+
 /* Steps 1 and 2 over a topology, for @p size bytes (the over-mapping
- * included). Fills the NUMA nodes to map on. */
+ * included) in pages of @p page bytes. Fills the NUMA nodes to map on. */
 static int placement_check_topology(const struct aml_placement_request *r,
                                     size_t size,
+                                    size_t page,
                                     struct aml_bitmap *nodes)
 {
 	const struct aml_topology *t = r->topology;
 	int err = placement_check_args(r);
+	if (err == 0)
+		err = placement_check_pages(r);
 	if (err != 0)
 		return err;
 	aml_bitmap_zero(nodes);
@@ -138,7 +171,7 @@ static int placement_check_topology(const struct aml_placement_request *r,
 	     t->ops->rebind == NULL))
 		return AML_ENOTSUP;
 	if (r->policy == AML_POLICY_WEIGHTED_INTERLEAVE)
-		return placement_check_weighted(r, size);
+		return placement_check_weighted(r, size, page);
 	if (r->policy == AML_POLICY_BIND &&
 	    !aml_topology_capacity_allows(t, r->set, size)) {
 		char names[128];
@@ -152,7 +185,7 @@ static int placement_check_topology(const struct aml_placement_request *r,
 		        "bytes",
 		        size, names, total);
 	}
-	if (!r->populate)
+	if (!r->populate || page > aml_page_size())
 		return 0;
 	/* Only BIND keeps the pages on its set; every other policy may
 	 * spill to any device. */
@@ -176,9 +209,9 @@ placement_release(const struct aml_placement_request *r, void *ptr, size_t size)
  * its first (aligned) page. */
 static int placement_place_runs(const struct aml_placement_request *r,
                                 char *ptr,
-                                size_t size)
+                                size_t size,
+                                size_t page)
 {
-	size_t page = aml_page_size();
 	for (size_t done = 0, d = 0; done < size; d = (d + 1) % r->nruns) {
 		size_t run = r->weights[d] * page;
 		run = run < size - done ? run : size - done;
@@ -197,12 +230,15 @@ static int placement_place_runs(const struct aml_placement_request *r,
  * set, until step 5 places its runs). */
 static void *placement_raw_map(const struct aml_placement_request *r,
                                const struct aml_bitmap *nodes,
-                               size_t size)
+                               size_t size,
+                               size_t page)
 {
 	const struct aml_topology *t = r->topology;
 	bool weighted = r->policy == AML_POLICY_WEIGHTED_INTERLEAVE;
-	return t->ops->map_nodes(t, nodes,
-	                         weighted ? AML_POLICY_BIND : r->policy, size);
+	enum aml_policy policy = weighted ? AML_POLICY_BIND : r->policy;
+	if (page > aml_page_size())
+		return t->ops->map_nodes_hugetlb(t, nodes, policy, size, page);
+	return t->ops->map_nodes(t, nodes, policy, size);
 }
 
 /*
@@ -231,21 +267,45 @@ static int placement_trim(const struct aml_placement_request *r,
 	return 0;
 }
 
+/* The pages of a request's unit: its huge page for hugetlb, else the base
+ * page; and the least alignment its kind needs into *alignment. */
+static size_t placement_unit(const struct aml_placement_request *r,
+                             size_t *alignment)
+{
+	size_t page = aml_hugetlb_size(r->pages);
+	if (page == 0)
+		page = aml_page_size();
+	*alignment = r->alignment > page ? r->alignment : page;
+	if (r->pages == AML_PAGE_TRANSPARENT_HUGE && r->topology != NULL &&
+	    r->topology->ops->advise_huge != NULL &&
+	    *alignment < aml_thp_size())
+		*alignment = aml_thp_size();
+	return page;
+}
+
+/* Step 1's rounding, to whole units of @p page bytes. */
+static int placement_round(size_t size, size_t page, size_t *out)
+{
+	if (size == 0 || size > SIZE_MAX - (page - 1))
+		return AML_EINVAL;
+	*out = (size + page - 1) & ~(page - 1);
+	return 0;
+}
+
 void *aml_placement_map(const struct aml_placement_request *r)
 {
-	size_t size, page = aml_page_size();
-	size_t alignment = r->alignment > page ? r->alignment : page;
+	size_t size, alignment, page = placement_unit(r, &alignment);
 	struct aml_bitmap nodes;
-	int err = aml_round_to_pages(r->size, &size);
+	int err = placement_round(r->size, page, &size);
 	if (err == 0 && size > SIZE_MAX - alignment)
 		err = AML_EINVAL;
 	size_t extra = alignment - page;
 	if (err == 0 && r->topology == NULL)
 		err = AML_EINVAL;
 	if (err == 0)
-		err = placement_check_topology(r, size + extra, &nodes);
-	char *raw =
-	        err == 0 ? placement_raw_map(r, &nodes, size + extra) : NULL;
+		err = placement_check_topology(r, size + extra, page, &nodes);
+	char *raw = err == 0 ? placement_raw_map(r, &nodes, size + extra, page)
+	                     : NULL;
 	if (raw == NULL) {
 		if (err != 0)
 			aml_errno = err;
@@ -259,13 +319,17 @@ void *aml_placement_map(const struct aml_placement_request *r)
 		aml_errno = err;
 		return NULL;
 	}
-	if (r->policy == AML_POLICY_WEIGHTED_INTERLEAVE)
-		err = placement_place_runs(r, ptr, size);
+	const struct aml_topology *t = r->topology;
+	if (r->pages == AML_PAGE_TRANSPARENT_HUGE && t->ops->advise_huge)
+		err = t->ops->advise_huge(t, ptr, size);
+	if (err == 0 && r->policy == AML_POLICY_WEIGHTED_INTERLEAVE)
+		err = placement_place_runs(r, ptr, size, page);
 	if (err == 0 && r->populate)
-		err = aml_topology_populate(r->topology, ptr, size);
+		err = aml_topology_populate(t, ptr, size);
 	if (err == 0)
-		err = aml_rangeset_insert_owned(r->topology->maps, ptr, size,
-		                                r->owner);
+		err = aml_rangeset_insert_units(t->maps, ptr, size, r->owner,
+		                                page > aml_page_size() ? page
+		                                                       : 0);
 	if (err != 0) {
 		placement_release(r, ptr, size);
 		aml_errno = err;

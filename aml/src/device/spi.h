@@ -94,6 +94,29 @@ struct aml_topology_ops {
 	 * Optional.
 	 */
 	void (*fini)(void *data);
+	/**
+	 * map_nodes() in hugetlb pages of @p page bytes (2 MiB or 1 GiB, a
+	 * size the system offers; @p size a multiple of it). Under BIND, a
+	 * node set with fewer free huge pages than the map needs is
+	 * AML_ENOMEM here: the kernel reserves from the whole pool at map
+	 * time, and a first touch the bound nodes cannot serve is a SIGBUS.
+	 * unmap_nodes() then gets huge-aligned ranges only. Optional: NULL
+	 * means hugetlb pages are AML_ENOTSUP on this topology.
+	 */
+	void *(*map_nodes_hugetlb)(const struct aml_topology *topology,
+	                           const struct aml_bitmap *nodes,
+	                           enum aml_policy policy,
+	                           size_t size,
+	                           size_t page);
+	/**
+	 * Ask for transparent huge pages on [ptr, ptr + size), a fresh
+	 * map_nodes() mapping aligned to the huge page, before any touch.
+	 * Optional: NULL means the topology takes the request as a hint it
+	 * ignores, and places its own pages (the emulator: base pages).
+	 */
+	int (*advise_huge)(const struct aml_topology *topology,
+	                   void *ptr,
+	                   size_t size);
 };
 
 /** Longest source string of a topology, NUL included. */

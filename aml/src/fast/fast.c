@@ -41,6 +41,8 @@ struct fast_domain {
 struct aml_fast_memory {
 	const struct aml_topology *topology;
 	enum aml_fast_policy policy;
+	/* The pages every domain's area maps. */
+	enum aml_page_kind pages;
 	/* The fast devices, in topology order. */
 	const struct aml_device **fast;
 	size_t nfast;
@@ -236,6 +238,9 @@ static int domain_init(struct aml_fast_memory *f, size_t k)
 	                               policy, NULL);
 	if (err != 0)
 		return err;
+	/* The area carries the kind: the arena maps its spans with default
+	 * options, and gets it without knowing. */
+	aml_area_device_set_pages(&d->area.base, f->pages);
 	const struct aml_area *area = &d->area.base;
 	if (populate) {
 		aml_populate_area_init(&d->populating, area);
@@ -263,13 +268,15 @@ int aml_fast_memory_create(struct aml_fast_memory **out,
 	*out = NULL;
 	struct aml_fast_options o =
 	        options != NULL ? *options : (struct aml_fast_options){0};
-	if (topology == NULL || (unsigned)o.policy >= AML_FAST_POLICY_COUNT)
+	if (topology == NULL || (unsigned)o.policy >= AML_FAST_POLICY_COUNT ||
+	    (unsigned)o.pages >= AML_PAGE_KIND_COUNT)
 		return AML_EINVAL;
 	struct aml_fast_memory *f = calloc(1, sizeof(*f));
 	if (f == NULL)
 		return AML_ENOMEM;
 	f->topology = topology;
 	f->policy = o.policy;
+	f->pages = o.pages;
 	int err = find_fast(f, o.devices);
 	if (err == 0 && f->nfast == 0 && o.policy != AML_FAST_PREFERRED)
 		err = aml_error_explain(AML_ENODEV, "%s policy: %s",

@@ -94,6 +94,8 @@ struct aml_area_device {
 	 * (aml_topology_of_device()), made by init and destroyed by fini;
 	 * NULL otherwise. */
 	struct aml_topology *own_topology;
+	/** The pages of a map whose options say AML_PAGE_DEFAULT. */
+	enum aml_page_kind pages;
 };
 
 /** Declare storage for a device area (see aml_area_device_init()). */
@@ -148,6 +150,21 @@ int aml_area_device_create(struct aml_area **out,
                            size_t ndevices,
                            enum aml_policy policy,
                            const unsigned *weights);
+
+/**
+ * Make @p area map @p pages (enum aml_page_kind) wherever a map's options
+ * leave the kind at AML_PAGE_DEFAULT: how the blocks above an area (the
+ * arenas, the fast-memory API) get huge pages without knowing. A map that
+ * names a kind still gets that kind. Whether the system offers the kind is
+ * checked at each map, which says AML_ENOTSUP or AML_ENOMEM then. Not
+ * thread-safe: set it before the area is shared.
+ * @param area a device area (aml_area_device_init() or _create()).
+ * @param pages AML_PAGE_DEFAULT or AML_PAGE_BASE for base pages, or a huge
+ *        kind.
+ * @return 0; AML_EINVAL for a NULL area, an area of another
+ *         implementation, or an unknown kind (the area unchanged).
+ */
+int aml_area_device_set_pages(struct aml_area *area, enum aml_page_kind pages);
 
 /** Free an area from aml_area_device_create() and set *area to NULL. NULL,
  * a pointer to NULL and an area of another kind are left alone. */

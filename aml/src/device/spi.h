@@ -143,6 +143,20 @@ int aml_topology_add_device(struct aml_topology *topology,
  */
 int aml_topology_finish(struct aml_topology *topology, bool classify);
 
+/**
+ * Record the distance from NUMA node @p from to node @p to, both added
+ * already, as Linux's node_distance() gives it (ACPI SLIT: 10 for a node
+ * to itself, larger for farther nodes; what `numactl -H` prints). Optional:
+ * a pair never given is unknown (aml_topology_distance() says
+ * AML_ENOTSUP). Given twice, the last one holds.
+ * @return 0; AML_EINVAL for a finished topology, a node not added, or a
+ *         distance of 0; AML_ENOMEM (nothing recorded).
+ */
+int aml_topology_set_distance(struct aml_topology *topology,
+                              int from,
+                              int to,
+                              unsigned distance);
+
 /** Record @p perf for @p initiator on @p dev, merging an equal CPU set. */
 int aml_device_add_initiator(struct aml_device *dev,
                              const struct aml_bitmap *initiator,

@@ -6,9 +6,11 @@
  *
  * A backend makes a topology in three calls: aml_topology_create() with a
  * description (its ops, its state, its name), aml_topology_add_device() once
- * per NUMA node with the node's attributes, and aml_topology_finish(), which
- * sorts the devices by NUMA OS index, indexes them by node, classifies their
- * kinds (classify.h) and gives each device its ops through device_init.
+ * per NUMA node with the node's attributes (and, when it knows them,
+ * aml_topology_set_distance() per pair of nodes), and aml_topology_finish(),
+ * which sorts the devices by NUMA OS index, indexes them by node, turns the
+ * distances into a matrix by device index, classifies their kinds
+ * (classify.h) and gives each device its ops through device_init.
  * After that the topology never changes. A backend never writes a field of
  * the topology: the struct is private to aml/src/device/.
  *

@@ -18,6 +18,7 @@
 
 #include <aml.h>
 
+#include "aml/src/topology_xml/topology_xml.h"
 #include "backends/numa/numa_backend.h"
 #include "tests/testing/hwloc_xml.h"
 
@@ -246,6 +247,33 @@ TEST(TopologyDistance, XmlWithoutUsableMatrixIsUnknown)
 		        << "variant " << v;
 		EXPECT_EQ(d, 7u) << "untouched on error";
 		aml_topology_destroy(&t);
+	}
+}
+
+// The canonical copy hwloc reads carries the matrix, written as it was
+// read, and checking the copy gives the copy again (a fixed point, as
+// tests/fuzz/topology_xml_fuzzer.c requires of every file).
+TEST(TopologyDistance, CanonicalCopyKeepsTheMatrixAndIsAFixedPoint)
+{
+	for (const char *name : {"xeon-max-snc4-flat", "knl-flat", "ddr-cxl"}) {
+		std::string xml = aml_testing::ReadFixture(name);
+		char *copy = nullptr, *again = nullptr;
+		size_t size = 0, size_again = 0;
+		struct aml_topology_xml_error error;
+		ASSERT_EQ(aml_topology_xml_check(xml.data(), xml.size(), &copy,
+		                                 &size, &error),
+		          0)
+		        << error.reason;
+		std::string text(copy, size);
+		EXPECT_EQ(XmlDistances(text), XmlDistances(xml)) << name;
+		EXPECT_NE(text.find("name=\"NUMALatency\""), std::string::npos);
+		ASSERT_EQ(aml_topology_xml_check(copy, size, &again,
+		                                 &size_again, &error),
+		          0)
+		        << error.reason;
+		EXPECT_EQ(std::string(again, size_again), text) << name;
+		free(copy);
+		free(again);
 	}
 }
 

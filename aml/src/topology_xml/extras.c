@@ -245,8 +245,10 @@ struct distances_copy {
 	uint64_t n;
 	uint64_t *indexes;
 	size_t nindexes;
+	/** Grown as values arrive, so that memory follows the text. */
 	uint64_t *values;
 	size_t nvalues;
+	size_t values_allocated;
 };
 
 /* kind: HWLOC_DISTANCES_KIND_FROM_OS (1) and _MEANS_LATENCY (4), not
@@ -280,6 +282,31 @@ static void copy_numbers(struct xml_check *c,
 		else
 			into[(*n)++] = v;
 	}
+}
+
+/* Room for @p count more values (at most n x n in all: past that the copy
+ * is not wanted, and the check refuses the file). @return 0; AML_ENOMEM. */
+static int copy_grow_values(struct distances_copy *copy, uint64_t count)
+{
+	uint64_t most = copy->n * copy->n;
+	if (!copy->wanted || copy->nvalues + count <= copy->values_allocated)
+		return 0;
+	if (copy->nvalues + count > most) {
+		copy->wanted = false;
+		return 0;
+	}
+	uint64_t want = 2 * (uint64_t)copy->values_allocated;
+	if (want < copy->nvalues + count)
+		want = copy->nvalues + count;
+	if (want > most)
+		want = most;
+	uint64_t *values =
+	        realloc(copy->values, (size_t)want * sizeof(*values));
+	if (values == NULL)
+		return AML_ENOMEM;
+	copy->values = values;
+	copy->values_allocated = (size_t)want;
+	return 0;
 }
 
 /* Are the indexes distinct NUMA nodes of the file? */
@@ -410,8 +437,10 @@ static int distances_child(struct xml_check *c,
 			copy_numbers(c, copy, copy->indexes, &copy->nindexes,
 			             (size_t)copy->n);
 		else if (err == 0)
+			err = copy_grow_values(copy, count);
+		if (err == 0 && !is_index)
 			copy_numbers(c, copy, copy->values, &copy->nvalues,
-			             (size_t)(copy->n * copy->n));
+			             copy->values_allocated);
 		if (err == 0)
 			err = aml_xml_expect_end(c);
 	} else if (ev == AML_XML_START) {
@@ -448,8 +477,7 @@ static int copy_start(struct xml_check *c,
 	if (!copy->wanted)
 		return 0;
 	copy->indexes = malloc((size_t)n * sizeof(*copy->indexes));
-	copy->values = malloc((size_t)(n * n) * sizeof(*copy->values));
-	return copy->indexes == NULL || copy->values == NULL ? AML_ENOMEM : 0;
+	return copy->indexes == NULL ? AML_ENOMEM : 0;
 }
 
 static int distances_matrix(struct xml_check *c,

@@ -207,6 +207,16 @@ static int create_devices(struct aml_topology *t, struct emu_machine *m)
 		if (err != 0)
 			return err;
 	}
+	/* The distances placement orders by (placement.c), so that what
+	 * aml_topology_distance() reports is what the emulator does. */
+	for (size_t i = 0; i < m->ndevices; i++) {
+		for (size_t j = 0; j < m->ndevices; j++) {
+			int err = aml_topology_set_distance(
+			        t, (int)i, (int)j, emu_distance(m, i, j));
+			if (err != 0)
+				return err;
+		}
+	}
 	return 0;
 }
 

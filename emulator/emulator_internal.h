@@ -278,6 +278,10 @@ void emu_slab_fini(struct emu_slabs *slabs);
 /* Fill machine->fallback as Linux 6.1 builds its zonelists. Needs the
  * tiers and distances; called once, by create.c. */
 void emu_build_zonelists(struct emu_machine *machine);
+/* Linux's node_distance() between devices a and b: the spec's matrix, or
+ * without one 10 (a == b) and 20, as for a machine without a SLIT. What
+ * placement orders by, and what the topology reports (create.c). */
+unsigned emu_distance(const struct emu_machine *machine, size_t a, size_t b);
 /* The device whose CPUs include cpu (0 if none does). */
 size_t emu_cpu_device(const struct emu_machine *machine, int cpu);
 /* Pages taken per device by a placement being planned. */

@@ -44,7 +44,7 @@ static size_t emu_order(const struct emu_machine *m, size_t from, size_t i)
 
 /* Linux's node_distance(): the spec's matrix, or without one what Linux
  * reports for a machine without a SLIT (LOCAL_DISTANCE, REMOTE_DISTANCE). */
-static unsigned emu_distance(const struct emu_machine *m, size_t a, size_t b)
+unsigned emu_distance(const struct emu_machine *m, size_t a, size_t b)
 {
 	if (m->spec.has_distances)
 		return m->spec.distances[a][b];

@@ -10,8 +10,9 @@
  * - add --json for scripts.
  *
  * For each device: kind, NUMA node, capacity, free bytes where known, CPUs,
- * backend, and bandwidth and latency per initiator; then the devices ranked
- * by bandwidth, latency and capacity for the calling thread; then the fast
+ * backend, and bandwidth and latency per initiator; then the distances
+ * between devices, as numactl -H prints them; then the devices ranked by
+ * bandwidth, latency and capacity for the calling thread; then the fast
  * memory aml_fast_malloc() would serve, or why there is none.
  */
 #include <stdbool.h>
@@ -137,6 +138,48 @@ static void print_text_device(const struct aml_topology *t,
 		printf("    bandwidth and latency unknown (no HMAT)\n");
 }
 
+/* Does the topology know any distance? */
+static bool has_distances(const struct aml_topology *t)
+{
+	int n = aml_topology_ndevices(t);
+	unsigned d;
+	for (int i = 0; i < n; i++) {
+		for (int j = 0; j < n; j++) {
+			if (aml_topology_distance(t, (size_t)i, (size_t)j,
+			                          &d) == 0)
+				return true;
+		}
+	}
+	return false;
+}
+
+/* The distance matrix as numactl -H prints it, rows and columns by device
+ * (headed by NUMA node); "-" for a pair the source does not give. */
+static void print_text_distances(const struct aml_topology *t)
+{
+	if (!has_distances(t)) {
+		printf("node distances: unknown\n");
+		return;
+	}
+	int n = aml_topology_ndevices(t);
+	printf("node distances:\nnode ");
+	AML_TOPOLOGY_FOREACH (d, t)
+		printf(" %4d", d->numa_id);
+	printf("\n");
+	for (int i = 0; i < n; i++) {
+		printf("%4d:", aml_topology_device(t, (size_t)i)->numa_id);
+		for (int j = 0; j < n; j++) {
+			unsigned d;
+			if (aml_topology_distance(t, (size_t)i, (size_t)j,
+			                          &d) == 0)
+				printf(" %4u", d);
+			else
+				printf(" %4s", "-");
+		}
+		printf("\n");
+	}
+}
+
 /* The error, and what aml knew about it (aml_error_detail()). */
 static void print_error(int err)
 {
@@ -172,6 +215,7 @@ static void print_text(const struct aml_topology *t)
 	                                           : " (not this machine)");
 	AML_TOPOLOGY_FOREACH (d, t)
 		print_text_device(t, d);
+	print_text_distances(t);
 	const struct aml_device *ranked[AML_BITMAP_MAX];
 	for (int by = 0; by < 3; by++) {
 		int count = aml_topology_rank(t, (enum aml_topology_rank)by,
@@ -224,6 +268,31 @@ static void print_json_device(const struct aml_topology *t,
 	printf("]}%s\n", last ? "" : ",");
 }
 
+/* Rows by device index, null for an unknown pair; null for none at all. */
+static void print_json_distances(const struct aml_topology *t)
+{
+	int n = aml_topology_ndevices(t);
+	printf("  \"distances\": ");
+	if (!has_distances(t)) {
+		printf("null,\n");
+		return;
+	}
+	printf("[");
+	for (int i = 0; i < n; i++) {
+		printf("%s[", i ? ", " : "");
+		for (int j = 0; j < n; j++) {
+			unsigned d;
+			if (aml_topology_distance(t, (size_t)i, (size_t)j,
+			                          &d) == 0)
+				printf("%s%u", j ? ", " : "", d);
+			else
+				printf("%snull", j ? ", " : "");
+		}
+		printf("]");
+	}
+	printf("],\n");
+}
+
 static void print_json(const struct aml_topology *t)
 {
 	int n = aml_topology_ndevices(t);
@@ -236,7 +305,9 @@ static void print_json(const struct aml_topology *t)
 	       aml_topology_is_this_system(t) == 1 ? "true" : "false");
 	AML_TOPOLOGY_FOREACH (d, t)
 		print_json_device(t, d, aml_topology_index_of(t, d) == n - 1);
-	printf("  ],\n  \"ranking\": {");
+	printf("  ],\n");
+	print_json_distances(t);
+	printf("  \"ranking\": {");
 	const struct aml_device *ranked[AML_BITMAP_MAX];
 	for (int by = 0; by < 3; by++) {
 		int count = aml_topology_rank(t, (enum aml_topology_rank)by,

@@ -26,6 +26,29 @@ grep -qx 'fast memory: 1 fast device (HBM): NUMA node 1' <<<"$out" || fail "emul
 out=$($topo --emulate 'tier: name=tiny, kind=HBM, capacity=64KiB, bw=400GB/s, latency=90ns, cpus=all') ||
 	fail "aml_topo --emulate tiny"
 grep -Eq '^tiny +HBM +node 0 +64.0 KiB \(64.0 KiB free\)' <<<"$out" || fail "small tier: $out"
+# Distances as numactl -H prints them: the machine file's matrix, row by
+# row (node, then one column per node).
+spec=machines/qemu-4node-2socket.spec
+out=$($topo --emulate "@$spec") || fail "aml_topo --emulate @$spec"
+rows=$(sed -n 's/^distances: *//p' "$spec" | tr '/' '\n' | tr -d ' ' |
+	awk -F, '{ printf "%4d:", NR - 1; for (i = 1; i <= NF; i++) printf " %4d", $i; print "" }')
+[ -n "$rows" ] || fail "no distances in $spec"
+got=$(sed -n '/^node distances:$/,/^by /p' <<<"$out" | sed -n '3,6p')
+[ "$got" = "$rows" ] || fail "distances: got
+$got
+expected
+$rows"
+grep -qx 'node     0    1    2    3' <<<"$out" || fail "distance header: $out"
+$topo --emulate "@$spec" --json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+spec = [l for l in open(sys.argv[1]) if l.startswith("distances:")][0]
+rows = [[int(v) for v in r.split(",")] for r in spec.split(":", 1)[1].split("/")]
+assert d["distances"] == rows, (d["distances"], rows)
+' "$spec" || fail "JSON distances"
+# This machine: the kernel's own distance of each node to itself.
+out=$($topo)
+grep -A1 '^node distances:$' <<<"$out" | grep -q '^node ' || fail "no distances on this machine: $out"
 out=$($topo --emulate single) || fail "aml_topo --emulate single"
 grep -q '^fast memory: no fast memory: none of the 1 devices is HBM' <<<"$out" || fail "single fast: $out"
 if err=$($topo --emulate 'tier:name=x' 2>&1); then fail "bad spec accepted"; fi
@@ -66,6 +89,20 @@ expect xeon-max-snc4-flat 'all(kinds["node%d" % n] == "HBM" for n in range(8, 16
 expect xeon-max-snc4-flat 'set(rank["capacity"][:8]) == {"node%d" % n for n in range(8)}'
 expect ddr-cxl 'kinds == {"node0": "DRAM", "node1": "CXL"}'
 expect ddr-cxl 'rank["latency"][-1] == "node1"'
+# The fixtures' NUMALatency matrices, as the XML gives them.
+for f in knl-flat xeon-max-snc4-flat ddr-cxl; do
+	$topo --xml "$fixtures/$f.xml" --json | python3 -c '
+import json, re, sys
+d = json.load(sys.stdin)
+xml = open(sys.argv[1]).read()
+m = re.search(r"<distances2 type=\"NUMANode\".*?</distances2>", xml, re.S).group(0)
+nums = [[int(v) for v in c.split()] for c in re.findall(r">([0-9 ]+)</", m)]
+nodes, rows = nums[0], nums[1:]
+ids = [dev["numa_id"] for dev in d["devices"]]
+want = [[rows[nodes.index(a)][nodes.index(b)] for b in ids] for a in ids]
+assert d["distances"] == want, (d["distances"], want)
+' "$fixtures/$f.xml" || fail "$f: distances"
+done
 expect ddr-cxl 'not d["this_system"] and all("free_bytes" in dev and dev["free_bytes"] is None for dev in d["devices"])'
 out=$($topo --xml "$fixtures/xeon-max-snc4-flat.xml")
 head -4 <<<"$out"

@@ -14,6 +14,9 @@
  * have any number of initiators; aml_device_set_initiators() fits them in
  * the device.
  *
+ * Distances between nodes come from hwloc's NUMALatency matrix (ACPI SLIT),
+ * or from sysfs when hwloc has none for this machine.
+ *
  * XML reaches this file only as the canonical text aml wrote after checking
  * the user's (aml/src/topology_xml): hwloc never parses a byte aml did not
  * check.
@@ -232,6 +235,76 @@ hwloc_add_node(hwloc_topology_t topo, hwloc_obj_t node, struct aml_topology *t)
 	return err;
 }
 
+/* One distance into @p t; a pair hwloc gives that aml has no device for, or
+ * a value aml cannot hold, stays unknown. */
+static int hwloc_set_distance(struct aml_topology *t,
+                              unsigned from,
+                              unsigned to,
+                              hwloc_uint64_t value)
+{
+	if (from >= AML_BITMAP_MAX || to >= AML_BITMAP_MAX || value == 0 ||
+	    value > UINT_MAX)
+		return 0;
+	int err = aml_topology_set_distance(t, (int)from, (int)to,
+	                                    (unsigned)value);
+	return err == AML_EINVAL ? 0 : err;
+}
+
+/*
+ * The distances between nodes: hwloc's NUMALatency matrix (the SLIT, from
+ * the OS or an XML file: kind from-OS and latency), else, on this machine,
+ * the kernel's nodeN/distance, since hwloc's Linux discovery records no
+ * matrix for a single node.
+ */
+static int hwloc_add_distances(hwloc_topology_t topo, struct aml_topology *t)
+{
+	struct hwloc_distances_s *d = NULL;
+	unsigned nr = 1;
+	if (hwloc_distances_get_by_type(
+	            topo, HWLOC_OBJ_NUMANODE, &nr, &d,
+	            HWLOC_DISTANCES_KIND_FROM_OS |
+	                    HWLOC_DISTANCES_KIND_MEANS_LATENCY,
+	            0) != 0)
+		return errno == ENOMEM ? AML_ENOMEM : 0;
+	int err = 0;
+	if (nr > 0 && d != NULL) {
+		for (unsigned i = 0; err == 0 && i < d->nbobjs; i++) {
+			for (unsigned j = 0; err == 0 && j < d->nbobjs; j++) {
+				if (d->objs[i] == NULL || d->objs[j] == NULL)
+					continue;
+				err = hwloc_set_distance(
+				        t, d->objs[i]->os_index,
+				        d->objs[j]->os_index,
+				        d->values[i * d->nbobjs + j]);
+			}
+		}
+		hwloc_distances_release(topo, d);
+		return err;
+	}
+	if (!hwloc_topology_is_thissystem(topo))
+		return 0;
+	unsigned *row = malloc(AML_BITMAP_MAX * sizeof(*row));
+	if (row == NULL)
+		return AML_ENOMEM;
+	for (hwloc_obj_t node = NULL;
+	     err == 0 && (node = hwloc_get_next_obj_by_type(
+	                          topo, HWLOC_OBJ_NUMANODE, node)) != NULL;) {
+		if (node->os_index >= AML_BITMAP_MAX)
+			continue;
+		/* No file, or one that does not parse: unknown. */
+		err = aml_sysfs_node_distances((int)node->os_index, row);
+		if (err != 0) {
+			err = err == AML_ENOMEM ? err : 0;
+			continue;
+		}
+		for (unsigned to = 0; err == 0 && to < AML_BITMAP_MAX; to++)
+			err = hwloc_set_distance(t, node->os_index, to,
+			                         row[to]);
+	}
+	free(row);
+	return err;
+}
+
 /* A load that failed for lack of memory must say so: taken for a bad file,
  * or for a machine hwloc cannot see (which falls back to libnuma, without
  * HMAT per initiator), a passing shortage would change the answer. */
@@ -282,6 +355,8 @@ int aml_hwloc_discover(struct aml_topology **out,
 	     err == 0 && (node = hwloc_get_next_obj_by_type(
 	                          topo, HWLOC_OBJ_NUMANODE, node)) != NULL;)
 		err = hwloc_add_node(topo, node, t);
+	if (err == 0)
+		err = hwloc_add_distances(topo, t);
 	if (err == 0)
 		err = aml_topology_finish(t, true);
 	hwloc_topology_destroy(topo);

@@ -4,7 +4,8 @@
  * hwloc: one device per node the process may allocate on, with its CPUs,
  * its size, and the bandwidth and latency the kernel read from ACPI HMAT
  * (/sys/devices/system/node/nodeN/access0/initiators/, Linux 5.2+), which
- * only describes the best (local) initiators.
+ * only describes the best (local) initiators; and the distances between
+ * nodes (nodeN/distance, through libnuma).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -96,6 +97,27 @@ static int numa_discover_node(struct aml_topology *t, int node)
 	return aml_topology_add_device(t, &dev, NULL);
 }
 
+/* Linux's node_distance() between every two nodes of @p t, as libnuma read
+ * it from nodeN/distance; 0 (unreadable) leaves a pair unknown. */
+static int numa_discover_distances(struct aml_topology *t)
+{
+	int err = 0;
+	for (int a = 0; a <= numa_max_node() && err == 0; a++) {
+		if (!numa_bitmask_isbitset(numa_all_nodes_ptr, (unsigned)a))
+			continue;
+		for (int b = 0; b <= numa_max_node() && err == 0; b++) {
+			if (!numa_bitmask_isbitset(numa_all_nodes_ptr,
+			                           (unsigned)b))
+				continue;
+			int d = numa_distance(a, b);
+			if (d > 0)
+				err = aml_topology_set_distance(t, a, b,
+				                                (unsigned)d);
+		}
+	}
+	return err;
+}
+
 int aml_numa_discover(struct aml_topology **out)
 {
 	*out = NULL;
@@ -112,6 +134,8 @@ int aml_numa_discover(struct aml_topology **out)
 		if (numa_bitmask_isbitset(numa_all_nodes_ptr, (unsigned)node))
 			err = numa_discover_node(t, node);
 	}
+	if (err == 0)
+		err = numa_discover_distances(t);
 	if (err == 0)
 		err = aml_topology_finish(t, true);
 	if (err != 0) {

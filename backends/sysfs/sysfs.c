@@ -5,6 +5,7 @@
 #include "backends/sysfs/sysfs.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,24 +15,57 @@
 
 #define NODE_SYSFS "/sys/devices/system/node"
 
-int aml_sysfs_node_cpus(int node, struct aml_bitmap *out)
+/* A numactl-style list file (cpulist, online) into @p out. */
+static int sysfs_read_list(const char *path, struct aml_bitmap *out)
 {
-	char path[128];
 	/* The longest list alternates single CPUs: 5 bytes per CPU at most. */
 	char list[AML_BITMAP_FORMAT_MAX];
-	snprintf(path, sizeof(path), NODE_SYSFS "/node%d/cpulist", node);
 	FILE *f = fopen(path, "r");
 	if (f == NULL)
 		return aml_os_open_error(errno, AML_ENODEV);
-	int err = 0;
 	if (fgets(list, sizeof(list), f) == NULL)
-		list[0] = '\0'; /* an empty file: no CPUs */
+		list[0] = '\0'; /* an empty file: an empty set */
 	list[strcspn(list, "\n")] = '\0';
-	struct aml_bitmap cpus;
-	err = aml_bitmap_parse(&cpus, list);
+	struct aml_bitmap set;
+	int err = aml_bitmap_parse(&set, list);
 	fclose(f);
 	if (err == 0)
-		*out = cpus;
+		*out = set;
+	return err;
+}
+
+int aml_sysfs_node_cpus(int node, struct aml_bitmap *out)
+{
+	char path[128];
+	snprintf(path, sizeof(path), NODE_SYSFS "/node%d/cpulist", node);
+	return sysfs_read_list(path, out);
+}
+
+int aml_sysfs_node_distances(int node, unsigned *out)
+{
+	struct aml_bitmap online;
+	int err = sysfs_read_list(NODE_SYSFS "/online", &online);
+	if (err != 0)
+		return err;
+	char path[128];
+	snprintf(path, sizeof(path), NODE_SYSFS "/node%d/distance", node);
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return aml_os_open_error(errno, AML_ENODEV);
+	unsigned row[AML_BITMAP_MAX] = {0};
+	/* The kernel writes one value per online node, in node order. */
+	AML_BITMAP_FOREACH (other, &online) {
+		unsigned long value;
+		if (fscanf(f, "%lu", &value) != 1 || value == 0 ||
+		    value > UINT_MAX) {
+			err = AML_EINVAL;
+			break;
+		}
+		row[other] = (unsigned)value;
+	}
+	fclose(f);
+	if (err == 0)
+		memcpy(out, row, sizeof(row));
 	return err;
 }
 

@@ -25,6 +25,16 @@ extern "C" {
 int aml_sysfs_node_cpus(int node, struct aml_bitmap *out);
 
 /**
+ * Distances from NUMA node @p node to every online node (nodeN/distance,
+ * one value per node of /sys/devices/system/node/online, in order): out[m]
+ * for node m, 0 for a node not online. @p out has AML_BITMAP_MAX entries.
+ * @return 0; AML_ENODEV if a file is not there; AML_EINVAL if one does not
+ *         parse (too few values, a 0); AML_ENOMEM as for
+ *         aml_sysfs_node_cpus(). @p out is untouched on error.
+ */
+int aml_sysfs_node_distances(int node, unsigned *out);
+
+/**
  * One unsigned value of nodeN/access0/initiators/@p name (HMAT: MB/s or
  * ns) into *@p out, 0 when absent. @return 0; AML_ENOMEM as for
  * aml_sysfs_node_cpus() (*@p out is 0 then too).

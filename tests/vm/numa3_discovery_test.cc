@@ -2,9 +2,11 @@
 // Guest-only: discovery of the 3-node kernel. hwloc, and libnuma with sysfs,
 // both find three devices with the HMAT bandwidth and latency QEMU was given
 // (102400, 409600 and 30720 MiB/s; 100, 120 and 300 ns), classify node 1 as
-// HBM and node 2 as CXL, and rank them; memkind finds high-bandwidth memory
-// on node 1 from HMAT alone, with no MEMKIND_HBW_NODES.
+// HBM and node 2 as CXL, and rank them, with the distances the kernel gives
+// in nodeN/distance; memkind finds high-bandwidth memory on node 1 from HMAT
+// alone, with no MEMKIND_HBW_NODES.
 #include <cstdlib>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -38,8 +40,40 @@ const Expected kNodes[3] = {
         {AML_DEVICE_CXL, 30720, 300},
 };
 
+// Row @p from of the kernel's distances: one value per online node, which
+// in the guest are nodes 0, 1 and 2.
+std::vector<unsigned> KernelDistances(int from)
+{
+	std::ifstream row("/sys/devices/system/node/node" +
+	                  std::to_string(from) + "/distance");
+	std::vector<unsigned> out;
+	for (unsigned d; row >> d;)
+		out.push_back(d);
+	return out;
+}
+
+void ExpectTheKernelsDistances(const struct aml_topology *t)
+{
+	auto index = [t](int node) {
+		return (size_t)aml_topology_index_of(
+		        t, aml_topology_device_of_node(t, node));
+	};
+	for (int from = 0; from < 3; from++) {
+		std::vector<unsigned> kernel = KernelDistances(from);
+		ASSERT_EQ(kernel.size(), 3u);
+		for (int to = 0; to < 3; to++) {
+			unsigned d = 0;
+			ASSERT_EQ(aml_topology_distance(t, index(from),
+			                                index(to), &d),
+			          0);
+			EXPECT_EQ(d, kernel[to]) << from << " -> " << to;
+		}
+	}
+}
+
 void ExpectTheGuest(const struct aml_topology *t)
 {
+	ExpectTheKernelsDistances(t);
 	ASSERT_EQ(aml_topology_ndevices(t), 3);
 	for (int n = 0; n < 3; n++) {
 		const struct aml_device *dev =

@@ -292,6 +292,37 @@ int aml_topology_by_kind(const struct aml_topology *topology,
 const struct aml_device *
 aml_topology_nearest(const struct aml_topology *topology, int cpu);
 
+/**
+ * The distance from device @p from to device @p to, as `numactl -H` prints
+ * it under "node distances": Linux's node_distance(), from the firmware's
+ * ACPI SLIT. It is relative, not a time: 10 from a node to itself, and 20
+ * for "remote" when the firmware gives no table. It need not be symmetric.
+ *
+ * Where it comes from: on this machine, hwloc's "NUMALatency" matrix, else
+ * /sys/devices/system/node/nodeN/distance (hwloc gives none for a single
+ * node), or libnuma's numa_distance() without hwloc; in an hwloc XML file,
+ * its NUMALatency matrix (a `<distances2 type="NUMANode">` of kind
+ * from-OS and latency, docs/topology-xml.md); on an emulated machine, the
+ * spec's `distances:` matrix, or without one what Linux reports for a
+ * machine without a SLIT (10 to itself, 20 elsewhere), which the emulator
+ * places pages by.
+ * @param topology the topology.
+ * @param from a device index, 0 to aml_topology_ndevices() - 1.
+ * @param to a device index.
+ * @param[out] out receives the distance (never 0); untouched on error.
+ * @return 0; AML_EINVAL if @p topology or @p out is NULL; AML_EDOM if an
+ *         index is past the last device; AML_ENOTSUP if the source gives
+ *         no distance for this pair (an XML file without a NUMALatency
+ *         matrix or with one that leaves out a node, a device no discovery
+ *         makes, a kernel that does not tell).
+ * @note Thread-safe; O(1), no system call: the distances are read when
+ *       the topology is made.
+ */
+int aml_topology_distance(const struct aml_topology *topology,
+                          size_t from,
+                          size_t to,
+                          unsigned *out);
+
 /** How pages of a mapping over several devices are placed. */
 enum aml_policy {
 	/** Only on the given devices. A map larger than their total

@@ -45,7 +45,29 @@ struct aml_topology {
 	/** Never reused within a process, unlike its address: answers kept
 	 * about it (rank.c) name it by this. */
 	uint64_t serial;
+	/** Distances between devices, row-major by device index, 0 for
+	 * unknown; NULL when the source gave none (topology_distance.c). */
+	unsigned *distances;
+	/** What aml_topology_set_distance() recorded before finish, by NUMA
+	 * OS index: devices are sorted only then. */
+	struct aml_topology_distance_entry *pending;
+	size_t npending;
+	size_t pending_allocated;
 };
+
+/** One distance a backend gave, by NUMA OS index, until finish. */
+struct aml_topology_distance_entry {
+	int from;
+	int to;
+	unsigned distance;
+};
+
+/** Turn the distances recorded by NUMA node into the matrix by device
+ * index, once devices are sorted. @return 0; AML_ENOMEM. */
+int aml_topology_distances_finish(struct aml_topology *topology);
+
+/** Release what the distances hold. */
+void aml_topology_distances_fini(struct aml_topology *topology);
 
 /** A topology serial number, never given before in this process. */
 uint64_t aml_topology_new_serial(void);

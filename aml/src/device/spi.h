@@ -6,9 +6,11 @@
  *
  * A backend makes a topology in three calls: aml_topology_create() with a
  * description (its ops, its state, its name), aml_topology_add_device() once
- * per NUMA node with the node's attributes, and aml_topology_finish(), which
- * sorts the devices by NUMA OS index, indexes them by node, classifies their
- * kinds (classify.h) and gives each device its ops through device_init.
+ * per NUMA node with the node's attributes (and, when it knows them,
+ * aml_topology_set_distance() per pair of nodes), and aml_topology_finish(),
+ * which sorts the devices by NUMA OS index, indexes them by node, turns the
+ * distances into a matrix by device index, classifies their kinds
+ * (classify.h) and gives each device its ops through device_init.
  * After that the topology never changes. A backend never writes a field of
  * the topology: the struct is private to aml/src/device/.
  *
@@ -165,6 +167,20 @@ int aml_topology_add_device(struct aml_topology *topology,
  * @return 0; AML_ENODEV if there is no device; errors of device_init.
  */
 int aml_topology_finish(struct aml_topology *topology, bool classify);
+
+/**
+ * Record the distance from NUMA node @p from to node @p to, both added
+ * already, as Linux's node_distance() gives it (ACPI SLIT: 10 for a node
+ * to itself, larger for farther nodes; what `numactl -H` prints). Optional:
+ * a pair never given is unknown (aml_topology_distance() says
+ * AML_ENOTSUP). Given twice, the last one holds.
+ * @return 0; AML_EINVAL for a finished topology, a node not added, or a
+ *         distance of 0; AML_ENOMEM (nothing recorded).
+ */
+int aml_topology_set_distance(struct aml_topology *topology,
+                              int from,
+                              int to,
+                              unsigned distance);
 
 /** Record @p perf for @p initiator on @p dev, merging an equal CPU set. */
 int aml_device_add_initiator(struct aml_device *dev,

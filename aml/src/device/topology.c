@@ -196,12 +196,15 @@ int aml_topology_finish(struct aml_topology *t, bool classify)
 	if (t->ndevices == 0)
 		return AML_ENODEV;
 	topology_sort_devices(t);
+	int err = aml_topology_distances_finish(t);
+	if (err != 0)
+		return err;
 	for (size_t i = 0; i < t->ndevices; i++)
 		topology_sort_initiators(&t->devices[i]);
 	if (classify)
 		topology_classify(t);
 	for (size_t i = 0; i < t->ndevices; i++) {
-		int err = t->ops->device_init(&t->devices[i]);
+		err = t->ops->device_init(&t->devices[i]);
 		if (err != 0) {
 			while (i-- > 0)
 				t->ops->device_fini(&t->devices[i]);
@@ -232,6 +235,7 @@ void aml_topology_destroy(struct aml_topology **topology)
 	aml_rangeset_drain(t->maps, topology_release_map, t);
 	aml_rangeset_fini(t->maps);
 	free(t->maps);
+	aml_topology_distances_fini(t);
 	if (t->ops->fini != NULL)
 		t->ops->fini(t->data);
 	free(t->devices);

@@ -5,12 +5,14 @@
  *
  * Of these aml reads only the six performance attributes (Bandwidth,
  * ReadBandwidth, WriteBandwidth in MiB/s, Latency, ReadLatency,
- * WriteLatency in ns) with CPU-set initiators on NUMA nodes, so only they
- * are written for hwloc. The rest is checked as hwloc would read it (hwloc
+ * WriteLatency in ns) with CPU-set initiators on NUMA nodes, and the NUMA
+ * nodes' latency matrix (NUMALatency, the SLIT), so only they are written
+ * for hwloc. The rest is checked as hwloc would read it (hwloc
  * refuses the file for most of these faults, and its distance import
  * multiplies an unchecked nbobjs in 32 bits before allocating) and left
  * out.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include <aml/error.h>
@@ -227,6 +229,144 @@ int aml_xml_memattr(struct xml_check *c)
 
 /* ---- Distances ---- */
 
+/*
+ * The one matrix aml gives hwloc: the first <distances2> of NUMA nodes by
+ * OS index whose kind says from the OS and latency, hwloc's "NUMALatency"
+ * (the SLIT, what numactl -H prints; aml_topology_distance()), with 2 to
+ * AML_BITMAP_MAX distinct nodes of the file and values that fit in 64
+ * bits. hwloc ignores NUMA matrices indexed by gp_index and those of one
+ * node, so aml leaves them out too; any other fault leaves the matrix out
+ * rather than refusing a file hwloc would take. Numbers are kept as they
+ * are read, then written once the whole element is checked.
+ */
+struct distances_copy {
+	/** Still a candidate. */
+	bool wanted;
+	uint64_t n;
+	uint64_t *indexes;
+	size_t nindexes;
+	/** Grown as values arrive, so that memory follows the text. */
+	uint64_t *values;
+	size_t nvalues;
+	size_t values_allocated;
+};
+
+/* kind: HWLOC_DISTANCES_KIND_FROM_OS (1) and _MEANS_LATENCY (4), not
+ * _MEANS_BANDWIDTH (8) nor _HETEROGENEOUS_TYPES (16). */
+#define DISTANCES_KIND_NUMA_LATENCY 5u
+#define DISTANCES_KIND_EXCLUDED     24u
+
+/* Append the numbers of the current content (checked by count_numbers())
+ * to @p into, which has room for @p max; past it, or on a number past 64
+ * bits, the copy is no longer wanted. */
+static void copy_numbers(struct xml_check *c,
+                         struct distances_copy *copy,
+                         uint64_t *into,
+                         size_t *n,
+                         size_t max)
+{
+	for (const char *p = c->scan.chars; copy->wanted && *p != '\0';) {
+		while (*p == ' ')
+			p++;
+		if (*p == '\0')
+			break;
+		uint64_t v = 0;
+		for (; *p >= '0' && *p <= '9'; p++) {
+			uint64_t digit = (uint64_t)(*p - '0');
+			if (v > (UINT64_MAX - digit) / 10)
+				copy->wanted = false;
+			v = v * 10 + digit;
+		}
+		if (*n == max)
+			copy->wanted = false;
+		else
+			into[(*n)++] = v;
+	}
+}
+
+/* Room for @p count more values (at most n x n in all: past that the copy
+ * is not wanted, and the check refuses the file). @return 0; AML_ENOMEM. */
+static int copy_grow_values(struct distances_copy *copy, uint64_t count)
+{
+	uint64_t most = copy->n * copy->n;
+	if (!copy->wanted || copy->nvalues + count <= copy->values_allocated)
+		return 0;
+	if (copy->nvalues + count > most) {
+		copy->wanted = false;
+		return 0;
+	}
+	uint64_t want = 2 * (uint64_t)copy->values_allocated;
+	if (want < copy->nvalues + count)
+		want = copy->nvalues + count;
+	if (want > most)
+		want = most;
+	uint64_t *values =
+	        realloc(copy->values, (size_t)want * sizeof(*values));
+	if (values == NULL)
+		return AML_ENOMEM;
+	copy->values = values;
+	copy->values_allocated = (size_t)want;
+	return 0;
+}
+
+/* Are the indexes distinct NUMA nodes of the file? */
+static bool copy_indexes_are_nodes(const struct xml_check *c,
+                                   const struct distances_copy *copy)
+{
+	struct aml_bitmap seen;
+	aml_bitmap_zero(&seen);
+	for (size_t i = 0; i < copy->nindexes; i++) {
+		uint64_t node = copy->indexes[i];
+		if (node >= AML_BITMAP_MAX ||
+		    aml_bitmap_is_set(&c->numas, (size_t)node) != 1 ||
+		    aml_bitmap_is_set(&seen, (size_t)node) == 1)
+			return false;
+		aml_bitmap_set(&seen, (size_t)node);
+	}
+	return true;
+}
+
+/* Decimal digits of v. */
+static size_t digits_of(uint64_t v)
+{
+	size_t d = 1;
+	for (; v >= 10; v /= 10)
+		d++;
+	return d;
+}
+
+/* "v v ... " of @p n numbers, after its length attribute, as hwloc
+ * writes a row. */
+static void
+put_numbers(struct xml_check *c, const char *tag, const uint64_t *v, size_t n)
+{
+	size_t length = 0;
+	for (size_t i = 0; i < n; i++)
+		length += digits_of(v[i]) + 1;
+	aml_xml_putf(c, "  <%s length=\"%zu\">", tag, length);
+	for (size_t i = 0; i < n; i++)
+		aml_xml_putf(c, "%llu ", (unsigned long long)v[i]);
+	aml_xml_putf(c, "</%s>\n", tag);
+}
+
+static void copy_write(struct xml_check *c,
+                       const struct distances_copy *copy,
+                       const char *name)
+{
+	size_t n = (size_t)copy->n;
+	aml_xml_putf(c,
+	             "<distances2 type=\"NUMANode\" nbobjs=\"%zu\" "
+	             "kind=\"%u\"",
+	             n, DISTANCES_KIND_NUMA_LATENCY);
+	if (name != NULL)
+		aml_xml_put_attr(c, "name", name);
+	aml_xml_put(c, " indexing=\"os\">\n");
+	put_numbers(c, "indexes", copy->indexes, n);
+	for (size_t row = 0; row < n; row++)
+		put_numbers(c, "u64values", copy->values + row * n, n);
+	aml_xml_put(c, "</distances2>\n");
+}
+
 /* Count the space-separated numbers of a distances child, hetero ones as
  * Type:index. */
 static int count_numbers(struct xml_check *c, bool typed, uint64_t *count)
@@ -265,11 +405,13 @@ malformed:
 }
 
 /* The <indexes> or <u64values> whose start tag is current, to its end: its
- * numbers counted into *nindexes or *nvalues. */
+ * numbers counted into *nindexes or *nvalues, and kept in @p copy while it
+ * is wanted. */
 static int distances_child(struct xml_check *c,
                            bool hetero,
                            uint64_t *nindexes,
-                           uint64_t *nvalues)
+                           uint64_t *nvalues,
+                           struct distances_copy *copy)
 {
 	static const char *const names[] = {"length", NULL};
 	bool is_index = strcmp(c->scan.name, "indexes") == 0;
@@ -291,6 +433,14 @@ static int distances_child(struct xml_check *c,
 			                   "length=\"%llu\"",
 			                   (unsigned long long)c->scan.nchars,
 			                   (unsigned long long)len);
+		if (err == 0 && is_index)
+			copy_numbers(c, copy, copy->indexes, &copy->nindexes,
+			             (size_t)copy->n);
+		else if (err == 0)
+			err = copy_grow_values(copy, count);
+		if (err == 0 && !is_index)
+			copy_numbers(c, copy, copy->values, &copy->nvalues,
+			             copy->values_allocated);
 		if (err == 0)
 			err = aml_xml_expect_end(c);
 	} else if (ev == AML_XML_START) {
@@ -306,11 +456,67 @@ static int distances_child(struct xml_check *c,
 	return 0;
 }
 
+/* Start a copy of the matrix whose attributes are read, if it is the one
+ * aml writes. @return 0, or AML_ENOMEM; the caller frees the arrays
+ * either way. */
+static int copy_start(struct xml_check *c,
+                      struct distances_copy *copy,
+                      bool hetero,
+                      uint64_t n,
+                      uint64_t kind,
+                      const char *type,
+                      const char *indexing)
+{
+	*copy = (struct distances_copy){.n = n};
+	copy->wanted = !hetero && !c->wrote_distances && n >= 2 &&
+	               n <= AML_BITMAP_MAX && strcmp(type, "NUMANode") == 0 &&
+	               strcmp(indexing, "os") == 0 &&
+	               (kind & DISTANCES_KIND_NUMA_LATENCY) ==
+	                       DISTANCES_KIND_NUMA_LATENCY &&
+	               (kind & DISTANCES_KIND_EXCLUDED) == 0;
+	if (!copy->wanted)
+		return 0;
+	copy->indexes = malloc((size_t)n * sizeof(*copy->indexes));
+	return copy->indexes == NULL ? AML_ENOMEM : 0;
+}
+
+static int distances_matrix(struct xml_check *c,
+                            bool hetero,
+                            uint64_t n,
+                            struct distances_copy *copy)
+{
+	uint64_t nindexes = 0, nvalues = 0;
+	size_t line = c->scan.name_line;
+	for (;;) {
+		int ev = aml_xml_next(&c->scan);
+		if (ev < 0)
+			return ev;
+		if (ev == AML_XML_END)
+			break;
+		if (ev != AML_XML_START ||
+		    (strcmp(c->scan.name, "indexes") != 0 &&
+		     strcmp(c->scan.name, "u64values") != 0))
+			return aml_xml_fail(&c->scan, c->scan.name_line,
+			                    "only <indexes> and <u64values> go "
+			                    "in a distances matrix");
+		int err = distances_child(c, hetero, &nindexes, &nvalues, copy);
+		if (err != 0)
+			return err;
+	}
+	if (nindexes != n || nvalues != n * n)
+		return aml_xml_fail(&c->scan, line,
+		                    "a distances matrix of %llu objects needs "
+		                    "%llu indexes and %llu values",
+		                    (unsigned long long)n,
+		                    (unsigned long long)n,
+		                    (unsigned long long)(n * n));
+	return 0;
+}
+
 int aml_xml_distances(struct xml_check *c, bool hetero)
 {
 	const struct aml_xml_attr *nbobjs, *indexing, *kind, *type = NULL;
-	uint64_t n, k, nindexes = 0, nvalues = 0;
-	size_t line = c->scan.name_line;
+	uint64_t n, k;
 	int err = need_attr(c, "nbobjs", &nbobjs);
 	if (err == 0)
 		err = need_attr(c, "indexing", &indexing);
@@ -332,30 +538,26 @@ int aml_xml_distances(struct xml_check *c, bool hetero)
 		                    "malformed <%s> (nbobjs, kind, type or "
 		                    "indexing)",
 		                    c->scan.name);
-	for (;;) {
-		int ev = aml_xml_next(&c->scan);
-		if (ev < 0)
-			return ev;
-		if (ev == AML_XML_END)
-			break;
-		if (ev != AML_XML_START ||
-		    (strcmp(c->scan.name, "indexes") != 0 &&
-		     strcmp(c->scan.name, "u64values") != 0))
-			return aml_xml_fail(&c->scan, c->scan.name_line,
-			                    "only <indexes> and <u64values> go "
-			                    "in a distances matrix");
-		err = distances_child(c, hetero, &nindexes, &nvalues);
-		if (err != 0)
-			return err;
+	/* The name, before the scanner moves on and overwrites it. */
+	const struct aml_xml_attr *name_attr = aml_xml_attr(&c->scan, "name");
+	char name[AML_XML_NAME_MAX + 1] = "";
+	bool has_name =
+	        name_attr != NULL && strlen(name_attr->value) < sizeof(name);
+	if (has_name)
+		strcpy(name, name_attr->value);
+	struct distances_copy copy;
+	err = copy_start(c, &copy, hetero, n, k,
+	                 type != NULL ? type->value : "", indexing->value);
+	if (err == 0)
+		err = distances_matrix(c, hetero, n, &copy);
+	if (err == 0 && copy.wanted && copy.nindexes == n &&
+	    copy.nvalues == n * n && copy_indexes_are_nodes(c, &copy)) {
+		copy_write(c, &copy, has_name ? name : NULL);
+		c->wrote_distances = true;
 	}
-	if (nindexes != n || nvalues != n * n)
-		return aml_xml_fail(&c->scan, line,
-		                    "a distances matrix of %llu objects needs "
-		                    "%llu indexes and %llu values",
-		                    (unsigned long long)n,
-		                    (unsigned long long)n,
-		                    (unsigned long long)(n * n));
-	return 0;
+	free(copy.indexes);
+	free(copy.values);
+	return err;
 }
 
 /* ---- CPU kinds, support, and objects' extra elements ---- */

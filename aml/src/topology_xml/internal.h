@@ -133,6 +133,8 @@ struct xml_check {
 	/** The root's allowed sets, when given. */
 	struct aml_bitmap allowed_cpuset, allowed_nodeset;
 	bool has_allowed_cpuset, has_allowed_nodeset;
+	/** A NUMA latency matrix was written (extras.c): the first only. */
+	bool wrote_distances;
 	/** Values kept per memory attribute (aml's six) and NUMA node. */
 	uint16_t nvalues[6][AML_BITMAP_MAX];
 };
@@ -197,7 +199,8 @@ int aml_xml_object(struct xml_check *c);
 
 /** Check a <memattr> (current start tag); write aml's six. */
 int aml_xml_memattr(struct xml_check *c);
-/** Check a <distances2> or <distances2hetero>; never written. */
+/** Check a <distances2> or <distances2hetero>; write the first NUMA
+ * latency matrix (NUMALatency) for hwloc, when its nodes are the file's. */
 int aml_xml_distances(struct xml_check *c, bool hetero);
 /** Check a <cpukind> or <support>; never written. */
 int aml_xml_cpukind(struct xml_check *c);

@@ -308,8 +308,8 @@ size_t aml_fast_usable_size(const void *ptr);
 int aml_fast_locate(const void *ptr);
 /** aml_fast_memory_stats() of the one-call interface's instance. */
 int aml_fast_stats(struct aml_arena_usage *out);
-/** aml_fast_memory_set_cap() on the one-call interface's instance; it may
- * be called before the first allocation (it makes the instance). */
+/** aml_fast_memory_set_cap() on the one-call interface's instance. It
+ * makes the instance if needed: call aml_fast_set_policy() first. */
 int aml_fast_set_cap(size_t cap_bytes);
 /** aml_fast_memory_report() of the one-call interface's instance. */
 int aml_fast_report(FILE *out);

@@ -173,10 +173,10 @@ static struct aml_fork_hook registry_hook;
 static _Thread_local struct scalable_slot slots[NSLOTS] SLOTS_TLS_MODEL;
 
 /* The count of another thread's bin, which that thread may be writing.
- * The owner writes with plain instructions: an _Atomic count made gcc
- * split its `subl $1, mem` into a load, a subtract and a store, and cost
- * the 64-byte malloc+free ~0.2 ns (5 %, docs/arena.md). An aligned 32-bit
- * load is one instruction, so a reader sees either value: what a relaxed
+ * The owner writes with plain instructions, as before the statistics (an
+ * _Atomic count made gcc split its `subl $1, mem` into a load, a subtract
+ * and a store on the hot paths). An aligned 32-bit load is one
+ * instruction, so a reader sees the old or the new value: what a relaxed
  * load would see. The read is volatile, so that it happens once, here,
  * and hidden from ThreadSanitizer, for which the owner's writes are not
  * atomic. */

@@ -290,3 +290,29 @@ int aml_fast_locate(const void *ptr)
 	struct aml_fast_memory *f = instance_get();
 	return f != NULL ? aml_fast_memory_locate(f, ptr) : aml_errno;
 }
+
+int aml_fast_stats(struct aml_arena_usage *out)
+{
+	if (out == NULL)
+		return AML_EINVAL;
+	struct aml_fast_memory *f = instance_get();
+	if (f == NULL) {
+		*out = (struct aml_arena_usage){0};
+		return aml_errno;
+	}
+	return aml_fast_memory_stats(f, out);
+}
+
+int aml_fast_set_cap(size_t cap_bytes)
+{
+	struct aml_fast_memory *f = instance_get();
+	return f != NULL ? aml_fast_memory_set_cap(f, cap_bytes) : aml_errno;
+}
+
+int aml_fast_report(FILE *out)
+{
+	if (out == NULL)
+		return AML_EINVAL;
+	struct aml_fast_memory *f = instance_get();
+	return f != NULL ? aml_fast_memory_report(f, out) : aml_errno;
+}

@@ -8,7 +8,9 @@
  * object size, O(1) malloc and free), and per-step scratch data in DDR with
  * a bump arena (freed all at once by reset). It checks that every object is
  * where its area puts pages, that the arenas give memory back, and that bad
- * frees are refused rather than corrupting anything.
+ * frees are refused rather than corrupting anything. Last, a scalable
+ * arena (the thread-safe one) with a cap, and its report of live blocks,
+ * the way to hunt a leak.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -19,6 +21,7 @@
 #include <aml/area/device.h>
 #include <aml/arena/bump.h>
 #include <aml/arena/pool.h>
+#include <aml/arena/scalable.h>
 
 static void expect(bool ok, const char *what)
 {
@@ -175,6 +178,43 @@ int main(void)
 	aml_arena_bump_destroy(&scratch);
 	expect(scratch == NULL && resident(t, 0) == 0,
 	       "destroy gives everything back and clears the handle");
+
+	/*
+	 * The scalable arena counts its live blocks and may be capped: past
+	 * the cap, malloc is AML_ENOMEM, takes nothing, and
+	 * aml_error_detail() says why. The report lists every live block
+	 * with the device of its page: here, the one block "leaked".
+	 */
+	AML_ARENA_SCALABLE_DECL(shared);
+	expect_ok(aml_arena_scalable_init(&shared, &fast.base),
+	          "aml_arena_scalable_init");
+	expect_ok(aml_arena_scalable_set_cap(&shared.base, 64 << 10),
+	          "aml_arena_scalable_set_cap");
+	void *blocks[64];
+	for (int i = 0; i < 64; i++)
+		expect((blocks[i] = aml_arena_malloc(&shared.base, 1000)) !=
+		               NULL,
+		       "64 blocks of 1000 bytes (1 KiB class) fit in 64 KiB");
+	expect(aml_arena_malloc(&shared.base, 1000) == NULL &&
+	               aml_errno == AML_ENOMEM,
+	       "the 65th block is past the cap");
+	char why[AML_ERROR_DETAIL_MAX];
+	aml_error_detail(why, sizeof(why));
+	printf("refused: %s\n", why);
+	for (int i = 1; i < 64; i++)
+		expect_ok(aml_arena_free(&shared.base, blocks[i]),
+		          "aml_arena_free");
+	((char *)blocks[0])[0] = 1; /* touched: the report names its device */
+	struct aml_arena_usage usage;
+	expect_ok(aml_arena_scalable_usage(&shared.base, &usage),
+	          "aml_arena_scalable_usage");
+	expect(usage.live_allocations == 1 && usage.bytes_in_use == 1024 &&
+	               usage.refused == 1,
+	       "one live block of 1 KiB, one refusal");
+	expect_ok(aml_arena_scalable_report(&shared.base, stdout, t),
+	          "aml_arena_scalable_report");
+	expect_ok(aml_arena_free(&shared.base, blocks[0]), "aml_arena_free");
+	aml_arena_scalable_fini(&shared);
 
 	aml_area_device_fini(&slow);
 	aml_area_device_fini(&fast);

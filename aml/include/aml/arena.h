@@ -74,6 +74,31 @@ struct aml_arena_stats {
 };
 
 /**
+ * What an arena's users hold (aml_arena_scalable_usage(),
+ * aml_fast_memory_usage()): the blocks, where aml_arena_stats() tells the
+ * regions. Kept apart from struct aml_arena_stats, which every arena fills
+ * and embeds in its storage, because only the scalable arena counts its
+ * blocks: see aml/arena/scalable.h for how exact each field is.
+ */
+struct aml_arena_usage {
+	/** Usable bytes of the live blocks (aml_arena_usable_size() of each).
+	 */
+	size_t bytes_in_use;
+	/** Blocks allocated and not yet freed. */
+	size_t live_allocations;
+	/** bytes_in_use, plus free blocks the arena keeps for its threads
+	 * only (in their caches): what a cap counts. */
+	size_t bytes_held;
+	/** Most bytes_held at once, since init: at least the peak of
+	 * bytes_in_use. */
+	size_t peak_bytes_held;
+	/** The cap on bytes_held; 0 for none. */
+	size_t cap_bytes;
+	/** Allocations refused with AML_ENOMEM because of the cap. */
+	size_t refused;
+};
+
+/**
  * Operations of an arena implementation.
  *
  * The generic functions check their arguments before they call an op: the

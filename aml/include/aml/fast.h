@@ -51,8 +51,10 @@
 #define AML_FAST_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include <aml/area.h>
+#include <aml/arena.h>
 #include <aml/bitmap.h>
 #include <aml/device.h>
 #include <aml/topology.h>
@@ -228,6 +230,46 @@ size_t aml_fast_memory_usable_size(const struct aml_fast_memory *fast,
 int aml_fast_memory_locate(const struct aml_fast_memory *fast, const void *ptr);
 
 /**
+ * The instance's blocks: the sums over its domains' scalable arenas (see
+ * aml/arena/scalable.h for how exact each field is: the counts are exact
+ * when no thread allocates or frees meanwhile). peak_bytes_held is the
+ * sum of each domain's peak, which bounds the instance's peak from above;
+ * cap_bytes is the cap of each domain (aml_fast_memory_set_cap()).
+ * @param fast the instance.
+ * @param[out] out the statistics; zeroed on error.
+ * @return 0; AML_EINVAL for NULL arguments.
+ * Thread-safety: any thread, at any time.
+ */
+int aml_fast_memory_stats(const struct aml_fast_memory *fast,
+                          struct aml_arena_usage *out);
+
+/**
+ * Cap the bytes each domain of the instance holds (one domain per fast
+ * device under PREFERRED and BIND, else one): an allocation that would
+ * pass its domain's cap is AML_ENOMEM, maps nothing, and says why in
+ * aml_error_detail(); aml_arena_scalable_set_cap() tells the details. The
+ * allocation does not fall back to another domain.
+ * @param fast the instance.
+ * @param cap_bytes the cap per domain; 0 removes it.
+ * @return 0; AML_EINVAL for a NULL @p fast.
+ * Thread-safety: any thread, at any time.
+ */
+int aml_fast_memory_set_cap(struct aml_fast_memory *fast, size_t cap_bytes);
+
+/**
+ * Print the instance's statistics and its live blocks, one domain after
+ * the other: a line "fast domain K (DEVICE):" (or "(local memory)"), then
+ * aml_arena_scalable_report() of its arena, located on the instance's
+ * topology (one aml_topology_locate() per page with live blocks).
+ * @param fast the instance.
+ * @param out where to print.
+ * @return 0; AML_EINVAL for NULL arguments.
+ * Thread-safety: any thread; it holds each domain's arena mutex while it
+ * prints that domain's blocks.
+ */
+int aml_fast_memory_report(const struct aml_fast_memory *fast, FILE *out);
+
+/**
  * The one-call interface: the process's instance over
  * aml_topology_default(), made at the first of these calls.
  *
@@ -288,6 +330,13 @@ void aml_fast_free(void *ptr);
 size_t aml_fast_usable_size(const void *ptr);
 /** aml_fast_memory_locate() in the one-call interface's instance. */
 int aml_fast_locate(const void *ptr);
+/** aml_fast_memory_stats() of the one-call interface's instance. */
+int aml_fast_stats(struct aml_arena_usage *out);
+/** aml_fast_memory_set_cap() on the one-call interface's instance. It
+ * makes the instance if needed: call aml_fast_set_policy() first. */
+int aml_fast_set_cap(size_t cap_bytes);
+/** aml_fast_memory_report() of the one-call interface's instance. */
+int aml_fast_report(FILE *out);
 
 #ifdef __cplusplus
 }

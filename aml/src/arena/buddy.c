@@ -463,3 +463,27 @@ void aml_arena_buddy_destroy(struct aml_arena **arena)
 	free(self);
 	*arena = NULL;
 }
+
+void aml_arena_buddy_foreach(const struct aml_arena_buddy *buddy,
+                             void (*fn)(void *ptr, size_t size, void *arg),
+                             void *arg)
+{
+	for (size_t i = 0; i < buddy->regions.n; i++) {
+		const struct aml_arena_index_entry *e =
+		        &buddy->regions.entries[i];
+		if (e->meta == NULL) {
+			fn((void *)e->start, e->size, arg);
+			continue;
+		}
+		/* A used chunk's head slot holds its order; every other slot
+		 * is 0, free or cached. */
+		const struct buddy_region *r = e->meta;
+		size_t slots = e->size >> BUDDY_MIN_ORDER;
+		for (size_t k = 0; k < slots; k++) {
+			unsigned char st = r->state[k];
+			if ((st & BUDDY_CACHED) == BUDDY_USED)
+				fn((void *)(r->base + (k << BUDDY_MIN_ORDER)),
+				   (size_t)1 << (st & BUDDY_ORDER_MASK), arg);
+		}
+	}
+}

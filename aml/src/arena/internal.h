@@ -49,4 +49,13 @@ void aml_arena_unmap(const struct aml_area *area,
                      void *ptr,
                      size_t size);
 
+struct aml_arena_buddy;
+
+/* Call @p fn on every live block of a buddy arena (address, usable size):
+ * chunks of regions and large blocks, by address. For the arenas built
+ * on a buddy (the scalable arena's large blocks); the caller serialises. */
+void aml_arena_buddy_foreach(const struct aml_arena_buddy *buddy,
+                             void (*fn)(void *ptr, size_t size, void *arg),
+                             void *arg);
+
 #endif /* AML_SRC_ARENA_INTERNAL_H */

@@ -56,9 +56,12 @@
 #include <string.h>
 
 #include <aml/arena/scalable.h>
+#include <aml/device.h>
 #include <aml/error.h>
+#include <aml/topology.h>
 
 #include "aml/src/arena/internal.h"
+#include "aml/src/error_detail.h"
 #include "aml/src/fork.h"
 
 #define SPAN_SHIFT      16
@@ -104,6 +107,8 @@ struct aml_scalable_map {
 /* Free blocks of one class in a thread's cache. */
 struct scalable_bin {
 	void *head;
+	/* Written by the cache's thread only; other threads read it with
+	 * bin_count_peek() (aml_arena_scalable_usage()). */
 	uint32_t count;
 	/* At cap, half the blocks go back to their spans. */
 	uint32_t cap;
@@ -133,6 +138,16 @@ struct aml_scalable_state {
 	struct scalable_cache *caches;
 	/* Caches being flushed by exiting threads. */
 	_Atomic size_t exiting;
+	/* The statistics (aml/arena/scalable.h), under the arena's mutex:
+	 * blocks out of the spans per class (live or in a cache), large
+	 * blocks and their usable bytes, and the bytes of both together. */
+	size_t out[NCLASSES];
+	size_t large_blocks;
+	size_t large_bytes;
+	size_t held;
+	size_t peak_held;
+	size_t cap;
+	size_t refused;
 };
 
 static const uint32_t class_size[NCLASSES] = {
@@ -156,6 +171,31 @@ static struct aml_fork_hook registry_hook;
 #define SLOTS_TLS_MODEL
 #endif
 static _Thread_local struct scalable_slot slots[NSLOTS] SLOTS_TLS_MODEL;
+
+/* The count of another thread's bin, which that thread may be writing.
+ * The owner writes with plain instructions, as before the statistics (an
+ * _Atomic count made gcc split its `subl $1, mem` into a load, a subtract
+ * and a store on the hot paths). An aligned 32-bit load is one
+ * instruction, so a reader sees the old or the new value: what a relaxed
+ * load would see. The read is volatile, so that it happens once, here,
+ * and hidden from ThreadSanitizer, for which the owner's writes are not
+ * atomic. */
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define NO_TSAN __attribute__((no_sanitize("thread")))
+#endif
+#endif
+#ifndef NO_TSAN
+#if defined(__SANITIZE_THREAD__)
+#define NO_TSAN __attribute__((no_sanitize_thread))
+#else
+#define NO_TSAN
+#endif
+#endif
+static NO_TSAN uint32_t bin_count_peek(const struct scalable_bin *bin)
+{
+	return *(const volatile uint32_t *)&bin->count;
+}
 
 static inline unsigned size_class(size_t size)
 {
@@ -349,8 +389,38 @@ static uint32_t spans_take(struct aml_arena_scalable *self,
 		if (s->free == NULL && s->fresh == s->end)
 			partial_unlink(self, s);
 	}
+	struct aml_scalable_state *st = self->state;
+	st->out[cls] += got;
+	st->held += (size_t)got * bs;
+	if (st->held > st->peak_held)
+		st->peak_held = st->held;
 	*head = list;
 	return got;
+}
+
+/* How many blocks of class @p cls, up to @p n, fit under the cap. */
+static uint32_t
+under_cap(const struct aml_arena_scalable *self, unsigned cls, uint32_t n)
+{
+	const struct aml_scalable_state *st = self->state;
+	if (LIKELY(st->cap == 0))
+		return n;
+	size_t room = st->held < st->cap ? st->cap - st->held : 0;
+	size_t fit = room / class_size[cls];
+	return fit < n ? (uint32_t)fit : n;
+}
+
+/* Refuse an allocation of @p size bytes at the cap (under the mutex). */
+static void *refuse(struct aml_arena_scalable *self, size_t size)
+{
+	struct aml_scalable_state *st = self->state;
+	st->refused++;
+	aml_errno = aml_error_explain(
+	        AML_ENOMEM,
+	        "scalable arena: %zu more bytes would pass its cap of %zu "
+	        "bytes (%zu held: in use, or free in threads' caches)",
+	        size, st->cap, st->held);
+	return NULL;
 }
 
 /* Give back @p n blocks of the list at @p head to their spans. */
@@ -360,6 +430,8 @@ static void spans_put(struct aml_arena_scalable *self, void *head, uint32_t n)
 		void *b = head;
 		head = *(void **)b;
 		struct aml_scalable_span *s = span_base(b);
+		self->state->out[s->cls]--;
+		self->state->held -= class_size[s->cls];
 		*(void **)b = s->free;
 		s->free = b;
 		if (!s->on_partial)
@@ -379,15 +451,21 @@ static void spans_put(struct aml_arena_scalable *self, void *head, uint32_t n)
 
 /* ---- Thread caches ---- */
 
+/* Every free block of @p c back to its span (under the arena's mutex). */
+static void cache_flush_locked(struct scalable_cache *c)
+{
+	for (unsigned i = 0; i < NCLASSES; i++) {
+		spans_put(c->arena, c->bins[i].head, c->bins[i].count);
+		c->bins[i].head = NULL;
+		c->bins[i].count = 0;
+	}
+}
+
 static void cache_flush_all(struct scalable_cache *c)
 {
 	struct aml_arena_scalable *self = c->arena;
 	pthread_mutex_lock(&self->mutex);
-	for (unsigned i = 0; i < NCLASSES; i++) {
-		spans_put(self, c->bins[i].head, c->bins[i].count);
-		c->bins[i].head = NULL;
-		c->bins[i].count = 0;
-	}
+	cache_flush_locked(c);
 	pthread_mutex_unlock(&self->mutex);
 }
 
@@ -519,34 +597,84 @@ static void *__attribute__((noinline))
 small_alloc_slow(struct aml_arena_scalable *self, unsigned cls)
 {
 	struct scalable_cache *c = cache_get(self);
-	void *b = c != NULL ? c->bins[cls].head : NULL;
+	struct scalable_bin *bin = c != NULL ? &c->bins[cls] : NULL;
+	void *b = bin != NULL ? bin->head : NULL;
 	if (b != NULL) {
-		c->bins[cls].head = *(void **)b;
-		c->bins[cls].count--;
+		bin->head = *(void **)b;
+		bin->count--;
 		mark(b, 1);
 		return b;
 	}
-	void *list;
 	pthread_mutex_lock(&self->mutex);
-	uint32_t n = spans_take(self, cls, c != NULL ? c->bins[cls].cap / 2 : 1,
-	                        &list);
+	uint32_t batch = bin != NULL ? bin->cap / 2 : 1;
+	uint32_t want = under_cap(self, cls, batch);
+	if (UNLIKELY(want == 0) && c != NULL) {
+		/* Not one block fits under the cap: this thread's own free
+		 * blocks may make room. */
+		cache_flush_locked(c);
+		want = under_cap(self, cls, batch);
+	}
+	if (UNLIKELY(want == 0)) {
+		refuse(self, class_size[cls]);
+		pthread_mutex_unlock(&self->mutex);
+		return NULL;
+	}
+	void *list;
+	uint32_t n = spans_take(self, cls, want, &list);
+	/* The cache's count changes under the mutex, with the arena's count
+	 * of blocks out of the spans, so that the usage adds up. */
+	if (n != 0 && bin != NULL) {
+		bin->head = *(void **)list;
+		bin->count = n - 1;
+	}
 	pthread_mutex_unlock(&self->mutex);
 	if (n == 0)
 		return NULL;
-	b = list;
-	if (c != NULL) {
-		c->bins[cls].head = *(void **)b;
-		c->bins[cls].count = n - 1;
+	mark(list, 1);
+	return list;
+}
+
+/* The usable size the buddy arena will give a large block (buddy.c):
+ * pages beyond a region, else a power-of-two chunk of at least 64 B. The
+ * cap is checked against it before anything is mapped. */
+static size_t
+large_usable(const struct aml_arena_scalable *self, size_t size, size_t align)
+{
+	size_t region = self->large.region_size;
+	if (size > region || align > region) {
+		size_t page = aml_page_size();
+		return (size + page - 1) / page * page;
 	}
-	mark(b, 1);
-	return b;
+	size_t need = size > align ? size : align;
+	size_t chunk = AML_ARENA_BUDDY_MIN_CHUNK;
+	while (chunk < need)
+		chunk <<= 1;
+	return chunk;
 }
 
 static void *__attribute__((noinline))
 large_alloc(struct aml_arena_scalable *self, size_t size, size_t align)
 {
+	struct aml_scalable_state *st = self->state;
 	pthread_mutex_lock(&self->mutex);
+	if (st->cap != 0) {
+		size_t want = large_usable(self, size, align);
+		if (want > st->cap || st->held > st->cap - want) {
+			refuse(self, want);
+			pthread_mutex_unlock(&self->mutex);
+			return NULL;
+		}
+	}
 	void *p = aml_arena_aligned_alloc(&self->large.base, align, size);
+	size_t usable;
+	if (p != NULL &&
+	    aml_arena_usable_size(&self->large.base, p, &usable) == 0) {
+		st->large_blocks++;
+		st->large_bytes += usable;
+		st->held += usable;
+		if (st->held > st->peak_held)
+			st->peak_held = st->held;
+	}
 	note_peak(self);
 	pthread_mutex_unlock(&self->mutex);
 	return p;
@@ -582,8 +710,17 @@ static void *scalable_alloc(struct aml_arena *arena, size_t size, size_t align)
 static int __attribute__((noinline))
 large_release(struct aml_arena_scalable *self, void *ptr)
 {
+	struct aml_scalable_state *st = self->state;
 	pthread_mutex_lock(&self->mutex);
-	int err = aml_arena_free(&self->large.base, ptr);
+	size_t usable;
+	int err = aml_arena_usable_size(&self->large.base, ptr, &usable);
+	if (err == 0)
+		err = aml_arena_free(&self->large.base, ptr);
+	if (err == 0) {
+		st->large_blocks--;
+		st->large_bytes -= usable;
+		st->held -= usable;
+	}
 	pthread_mutex_unlock(&self->mutex);
 	return err;
 }
@@ -599,9 +736,10 @@ cache_drain(struct aml_arena_scalable *self, struct scalable_bin *bin)
 		last = *(void **)last;
 	pthread_mutex_lock(&self->mutex);
 	spans_put(self, *(void **)last, bin->count - keep);
+	/* Under the mutex, as in small_alloc_slow(). */
+	bin->count = keep;
 	pthread_mutex_unlock(&self->mutex);
 	*(void **)last = NULL;
-	bin->count = keep;
 	return 0;
 }
 
@@ -807,4 +945,160 @@ void aml_arena_scalable_destroy(struct aml_arena **arena)
 	aml_arena_scalable_fini(self);
 	free(self);
 	*arena = NULL;
+}
+
+/* ---- Statistics ---- */
+
+/* The scalable arena of a handle, or NULL for another kind. */
+static struct aml_arena_scalable *scalable_of(const struct aml_arena *arena)
+{
+	if (arena == NULL || arena->ops != &aml_arena_scalable_ops)
+		return NULL;
+	return arena->data;
+}
+
+int aml_arena_scalable_usage(const struct aml_arena *arena,
+                             struct aml_arena_usage *out)
+{
+	struct aml_arena_scalable *self = scalable_of(arena);
+	if (out == NULL || self == NULL) {
+		if (out != NULL)
+			*out = (struct aml_arena_usage){0};
+		return AML_EINVAL;
+	}
+	struct aml_scalable_state *st = self->state;
+	size_t cached[NCLASSES] = {0};
+	/* The mutex first: the registry is a leaf. Caches change their
+	 * counts against the spans' under the mutex (refill, drain, flush),
+	 * so the difference is the live blocks but for those in a cached
+	 * malloc or free at this instant. */
+	pthread_mutex_lock(&self->mutex);
+	pthread_mutex_lock(&registry);
+	for (struct scalable_cache *c = st->caches; c != NULL; c = c->next)
+		for (unsigned k = 0; k < NCLASSES; k++)
+			cached[k] += bin_count_peek(&c->bins[k]);
+	pthread_mutex_unlock(&registry);
+	struct aml_arena_usage u = {
+	        .bytes_in_use = st->large_bytes,
+	        .live_allocations = st->large_blocks,
+	        .bytes_held = st->held,
+	        .peak_bytes_held = st->peak_held,
+	        .cap_bytes = st->cap,
+	        .refused = st->refused,
+	};
+	for (unsigned k = 0; k < NCLASSES; k++) {
+		/* A cache of an exiting thread, off the list and not yet
+		 * flushed, counts as live; one in the middle of a cached
+		 * malloc or free may put cached above out for a moment. */
+		size_t live =
+		        st->out[k] > cached[k] ? st->out[k] - cached[k] : 0;
+		u.live_allocations += live;
+		u.bytes_in_use += live * class_size[k];
+	}
+	pthread_mutex_unlock(&self->mutex);
+	*out = u;
+	return 0;
+}
+
+int aml_arena_scalable_set_cap(struct aml_arena *arena, size_t cap_bytes)
+{
+	struct aml_arena_scalable *self = scalable_of(arena);
+	if (self == NULL)
+		return AML_EINVAL;
+	pthread_mutex_lock(&self->mutex);
+	self->state->cap = cap_bytes;
+	pthread_mutex_unlock(&self->mutex);
+	return 0;
+}
+
+/* Under the mutex: the live blocks of every span, then the large ones. */
+static void foreach_locked(struct aml_arena_scalable *self,
+                           void (*fn)(void *ptr, size_t size, void *arg),
+                           void *arg)
+{
+	for (struct aml_scalable_span *s = self->spans; s != NULL;
+	     s = s->all_next) {
+		size_t bs = class_size[s->cls];
+		/* Blocks past fresh were never handed out. */
+		for (uint32_t i = s->first; i < s->fresh; i++) {
+			size_t off = (size_t)i * bs;
+			if (atomic_load_explicit(&s->state[off >> 4],
+			                         memory_order_relaxed) == 1)
+				fn((char *)s + off, bs, arg);
+		}
+	}
+	aml_arena_buddy_foreach(&self->large, fn, arg);
+}
+
+int aml_arena_scalable_foreach(const struct aml_arena *arena,
+                               void (*fn)(void *ptr, size_t size, void *arg),
+                               void *arg)
+{
+	struct aml_arena_scalable *self = scalable_of(arena);
+	if (self == NULL || fn == NULL)
+		return AML_EINVAL;
+	pthread_mutex_lock(&self->mutex);
+	foreach_locked(self, fn, arg);
+	pthread_mutex_unlock(&self->mutex);
+	return 0;
+}
+
+/* Where aml_arena_scalable_report() prints, and the last page located:
+ * blocks of one page cost one aml_topology_locate(). */
+struct report_line {
+	FILE *out;
+	const struct aml_topology *topology;
+	uintptr_t page;
+	int id;
+};
+
+static void report_block(void *ptr, size_t size, void *arg)
+{
+	struct report_line *line = arg;
+	fprintf(line->out, "  %#zx %zu bytes", (size_t)(uintptr_t)ptr, size);
+	if (line->topology == NULL) {
+		fputc('\n', line->out);
+		return;
+	}
+	uintptr_t page = (uintptr_t)ptr & ~(uintptr_t)(aml_page_size() - 1);
+	if (page != line->page) {
+		line->page = page;
+		if (aml_topology_locate(line->topology, (void *)page, 1,
+		                        &line->id) != 0)
+			line->id = AML_EINVAL;
+	}
+	const struct aml_device *d =
+	        line->id >= 0
+	                ? aml_topology_device(line->topology, (size_t)line->id)
+	                : NULL;
+	if (d != NULL)
+		fprintf(line->out, " on %s (device %d)", d->name, line->id);
+	else if (line->id == AML_ENODEV)
+		fprintf(line->out, " untouched");
+	fputc('\n', line->out);
+}
+
+int aml_arena_scalable_report(const struct aml_arena *arena,
+                              FILE *out,
+                              const struct aml_topology *topology)
+{
+	struct aml_arena_usage u;
+	if (out == NULL || aml_arena_scalable_usage(arena, &u) != 0)
+		return AML_EINVAL;
+	struct aml_arena_scalable *self = arena->data;
+	fprintf(out,
+	        "scalable arena: live blocks %zu, bytes in use %zu, held %zu "
+	        "(peak %zu), ",
+	        u.live_allocations, u.bytes_in_use, u.bytes_held,
+	        u.peak_bytes_held);
+	if (u.cap_bytes != 0)
+		fprintf(out, "cap %zu, refused %zu\n", u.cap_bytes, u.refused);
+	else
+		fprintf(out, "cap none, refused %zu\n", u.refused);
+	struct report_line line = {
+	        .out = out, .topology = topology, .page = 0, .id = 0};
+	pthread_mutex_lock(&self->mutex);
+	foreach_locked(self, report_block, &line);
+	pthread_mutex_unlock(&self->mutex);
+	return 0;
 }

@@ -487,3 +487,67 @@ size_t aml_fast_memory_usable_size(const struct aml_fast_memory *fast,
 	}
 	return usable;
 }
+
+/* ---- Statistics ---- */
+
+int aml_fast_memory_stats(const struct aml_fast_memory *fast,
+                          struct aml_arena_usage *out)
+{
+	if (out == NULL)
+		return AML_EINVAL;
+	*out = (struct aml_arena_usage){0};
+	if (fast == NULL)
+		return AML_EINVAL;
+	struct aml_arena_usage sum = {0};
+	for (size_t k = 0; k < fast->ndomains; k++) {
+		struct aml_arena_usage u;
+		int err = aml_arena_scalable_usage(&fast->domains[k].arena.base,
+		                                   &u);
+		if (err != 0)
+			return err;
+		sum.bytes_in_use += u.bytes_in_use;
+		sum.live_allocations += u.live_allocations;
+		sum.bytes_held += u.bytes_held;
+		sum.peak_bytes_held += u.peak_bytes_held;
+		sum.cap_bytes = u.cap_bytes;
+		sum.refused += u.refused;
+	}
+	*out = sum;
+	return 0;
+}
+
+int aml_fast_memory_set_cap(struct aml_fast_memory *fast, size_t cap_bytes)
+{
+	if (fast == NULL)
+		return AML_EINVAL;
+	for (size_t k = 0; k < fast->ndomains; k++) {
+		int err = aml_arena_scalable_set_cap(
+		        &fast->domains[k].arena.base, cap_bytes);
+		if (err != 0)
+			return err;
+	}
+	return 0;
+}
+
+int aml_fast_memory_report(const struct aml_fast_memory *fast, FILE *out)
+{
+	if (fast == NULL || out == NULL)
+		return AML_EINVAL;
+	for (size_t k = 0; k < fast->ndomains; k++) {
+		/* One domain per fast device when there are several; else
+		 * one over every fast device, or over local memory. */
+		if (fast->nfast == 0)
+			fprintf(out, "fast domain %zu (local memory):\n", k);
+		else if (fast->ndomains == fast->nfast)
+			fprintf(out, "fast domain %zu (%s):\n", k,
+			        fast->fast[k]->name);
+		else
+			fprintf(out, "fast domain %zu (every fast device):\n",
+			        k);
+		int err = aml_arena_scalable_report(
+		        &fast->domains[k].arena.base, out, fast->topology);
+		if (err != 0)
+			return err;
+	}
+	return 0;
+}

@@ -152,10 +152,11 @@ void *aml_area_mmap(const struct aml_area *area,
  * up to huge pages (munmap(2) releases whole huge pages only).
  * @return 0; AML_EINVAL for a NULL area or pointer, a pointer that is not
  *         page-aligned (huge-page-aligned in a hugetlb mapping), a size of 0
- *         or overflowing, or a range the area did not map; AML_ENOMEM when
- * releasing part of a mapping needs memory the process lacks (to split the
- * area's record of the mapping, or the kernel's, past vm.max_map_count). On
- * error nothing is released: the range stays mapped, and can be unmapped later.
+ *         or overflowing, or a range the area did not map; AML_ENOMEM
+ *         when releasing part of a mapping needs memory the process lacks
+ *         (to split the area's record of the mapping, or the kernel's,
+ *         past vm.max_map_count). On error nothing is released: the range
+ *         stays mapped, and can be unmapped later.
  */
 int aml_area_munmap(const struct aml_area *area, void *ptr, size_t size);
 

@@ -75,7 +75,7 @@ struct aml_arena_stats {
 
 /**
  * What an arena's users hold (aml_arena_scalable_usage(),
- * aml_fast_memory_usage()): the blocks, where aml_arena_stats() tells the
+ * aml_fast_memory_stats()): the blocks, where aml_arena_stats() tells the
  * regions. Kept apart from struct aml_arena_stats, which every arena fills
  * and embeds in its storage, because only the scalable arena counts its
  * blocks: see aml/arena/scalable.h for how exact each field is.

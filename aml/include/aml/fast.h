@@ -118,9 +118,10 @@ struct aml_fast_memory;
  * @param topology the topology; must outlive the instance.
  * @param options NULL for the defaults.
  * @return 0; AML_EINVAL for a NULL @p out or @p topology, an unknown
- *         policy or page kind, or a device set that names an index past the
- * last device; AML_ENODEV when the policy needs a fast device and there is none
- * (aml_fast_memory_available() on a PREFERRED instance says why); AML_ENOMEM.
+ *         policy or page kind, or a device set that names an index past
+ *         the last device; AML_ENODEV when the policy needs a fast device
+ *         and there is none (aml_fast_memory_available() on a PREFERRED
+ *         instance says why); AML_ENOMEM.
  */
 int aml_fast_memory_create(struct aml_fast_memory **out,
                            const struct aml_topology *topology,
@@ -278,11 +279,10 @@ int aml_fast_memory_report(const struct aml_fast_memory *fast, FILE *out);
  * fast devices are the NUMA nodes listed in AML_FAST_NODES (e.g. "1,3" or
  * "4-7", as MEMKIND_HBW_NODES), else the HBM devices. Its pages are the
  * last aml_fast_set_pages() before that, else the environment's
- * AML_FAST_PAGES ("base", "thp", "2M" or "1G"), else base pages. Where the
- * instance
- * cannot be made (a malformed variable, no fast memory under a policy
- * that needs it, no topology), every call fails with that error, and
- * aml_fast_available() says why.
+ * AML_FAST_PAGES ("base", "thp", "2M" or "1G"), else base pages. Where
+ * the instance cannot be made (a malformed variable, no fast memory under
+ * a policy that needs it, no topology), every call fails with that error,
+ * and aml_fast_available() says why.
  */
 
 /**

@@ -248,27 +248,37 @@ static int numa_policy_error(
 	return numa_mbind_error(err);
 }
 
-static void *numa_map_nodes(const struct aml_topology *topology,
-                            const struct aml_bitmap *nodes,
-                            enum aml_policy policy,
-                            size_t size)
+/* Apply the policy to a mapping just made; unmap it if the kernel refuses.
+ * @return ptr, or NULL with aml_errno set. */
+static void *numa_bind_new(void *ptr,
+                           size_t size,
+                           const struct aml_bitmap *nodes,
+                           enum aml_policy policy)
 {
-	(void)topology;
 	unsigned long mask[NODEMASK_WORDS];
 	numa_nodemask(nodes, mask);
 	int mode = numa_policy_modes[policy];
-	void *ptr = mmap(NULL, size, PROT_READ | PROT_WRITE,
-	                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (ptr == MAP_FAILED) {
-		aml_errno = aml_os_error(errno, AML_ENOMEM);
-		return NULL;
-	}
 	if (mbind(ptr, size, mode, mask, NODEMASK_MAXNODE, 0) != 0) {
 		aml_errno = numa_policy_error(ptr, size, mode, errno, mask);
 		munmap(ptr, size);
 		return NULL;
 	}
 	return ptr;
+}
+
+static void *numa_map_nodes(const struct aml_topology *topology,
+                            const struct aml_bitmap *nodes,
+                            enum aml_policy policy,
+                            size_t size)
+{
+	(void)topology;
+	void *ptr = mmap(NULL, size, PROT_READ | PROT_WRITE,
+	                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (ptr == MAP_FAILED) {
+		aml_errno = aml_os_error(errno, AML_ENOMEM);
+		return NULL;
+	}
+	return numa_bind_new(ptr, size, nodes, policy);
 }
 
 /* Under BIND, the bound nodes must hold the huge pages: the kernel reserves
@@ -307,18 +317,8 @@ static void *numa_map_nodes_hugetlb(const struct aml_topology *topology,
 		aml_errno = err;
 		return NULL;
 	}
-	unsigned long mask[NODEMASK_WORDS];
-	numa_nodemask(nodes, mask);
-	int mode = numa_policy_modes[policy];
 	void *ptr = aml_hugetlb_map(size, page);
-	if (ptr == NULL)
-		return NULL;
-	if (mbind(ptr, size, mode, mask, NODEMASK_MAXNODE, 0) != 0) {
-		aml_errno = numa_policy_error(ptr, size, mode, errno, mask);
-		munmap(ptr, size);
-		return NULL;
-	}
-	return ptr;
+	return ptr != NULL ? numa_bind_new(ptr, size, nodes, policy) : NULL;
 }
 
 static int

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // aml_topology_usage(): what aml's live maps hold in all and on each device,
 // on emulated knl-flat (maps of the topology and of an area over it, pages
-// touched or not, unmaps whole and partial, the peak) and on this machine
+// touched or not, unmaps whole and partial, the peaks, bytes bound to one
+// device and maps bound to none) and on this machine
 // (a bound map's pages on its node, as the kernel says); bad input.
 #include <cstring>
 #include <vector>
@@ -78,6 +79,10 @@ TEST(TopologyUsage, CountsMapsAndLocatesTheirPagesOnEachDevice)
 	EXPECT_EQ(u.devices[mcdram].mappings, 2u);
 	EXPECT_EQ(u.devices[ddr].resident_bytes, 2 * page);
 	EXPECT_EQ(u.devices[ddr].mappings, 1u);
+	// Bound to one device: counted there, touched or not.
+	EXPECT_EQ(u.devices[mcdram].bound_bytes, 5 * page);
+	EXPECT_EQ(u.devices[mcdram].peak_bound_bytes, 5 * page);
+	EXPECT_EQ(u.devices[ddr].bound_bytes, 2 * page);
 
 	// The totals alone locate nothing.
 	struct aml_topology_usage totals = {};
@@ -92,6 +97,8 @@ TEST(TopologyUsage, CountsMapsAndLocatesTheirPagesOnEachDevice)
 	EXPECT_EQ(u.total.peak_mapped_bytes, 7 * page);
 	EXPECT_EQ(u.total.mappings, 4u);
 	EXPECT_EQ(u.devices[mcdram].resident_bytes, 4 * page - untouched);
+	EXPECT_EQ(u.devices[mcdram].bound_bytes, 4 * page);
+	EXPECT_EQ(u.devices[mcdram].peak_bound_bytes, 5 * page);
 	EXPECT_EQ(u.devices[mcdram].mappings, 3u);
 
 	ASSERT_EQ(aml_area_munmap(&area.base, a, page), 0);
@@ -104,6 +111,31 @@ TEST(TopologyUsage, CountsMapsAndLocatesTheirPagesOnEachDevice)
 	EXPECT_EQ(u.total.mappings, 0u);
 	EXPECT_EQ(u.devices[mcdram].resident_bytes, 0u);
 	EXPECT_EQ(u.devices[ddr].resident_bytes, 0u);
+	EXPECT_EQ(u.devices[mcdram].bound_bytes, 0u);
+	EXPECT_EQ(u.devices[mcdram].peak_bound_bytes, 5 * page);
+	EXPECT_EQ(u.devices[ddr].bound_bytes, 0u);
+	EXPECT_EQ(u.devices[ddr].peak_bound_bytes, 2 * page);
+
+	// Maps over both devices, or that may spill, are bound to none.
+	struct aml_bitmap both;
+	aml_bitmap_zero(&both);
+	aml_bitmap_set(&both, ddr);
+	aml_bitmap_set(&both, mcdram);
+	void *spread =
+	        aml_topology_map(t, &both, AML_POLICY_INTERLEAVE, 4 * page);
+	ASSERT_NE(spread, nullptr);
+	struct aml_bitmap one;
+	aml_bitmap_zero(&one);
+	aml_bitmap_set(&one, mcdram);
+	void *preferred =
+	        aml_topology_map(t, &one, AML_POLICY_PREFERRED, 2 * page);
+	ASSERT_NE(preferred, nullptr);
+	u = UsageOf(t);
+	EXPECT_EQ(u.total.mapped_bytes, 6 * page);
+	EXPECT_EQ(u.devices[mcdram].bound_bytes, 0u);
+	EXPECT_EQ(u.devices[ddr].bound_bytes, 0u);
+	ASSERT_EQ(aml_topology_unmap(t, spread, 4 * page), 0);
+	ASSERT_EQ(aml_topology_unmap(t, preferred, 2 * page), 0);
 	aml_area_device_fini(&area);
 	aml_topology_destroy(&t);
 }
@@ -122,6 +154,8 @@ TEST(TopologyUsage, OnThisMachineTheKernelPlacesABoundMapOnItsNode)
 	EXPECT_EQ(u.total.unplaced_bytes, 0u);
 	EXPECT_EQ(u.devices[0].resident_bytes, 8 * page);
 	EXPECT_EQ(u.devices[0].mappings, 1u);
+	EXPECT_EQ(u.devices[0].bound_bytes, 8 * page);
+	EXPECT_EQ(u.devices[0].peak_bound_bytes, 8 * page);
 	ASSERT_EQ(aml_topology_unmap(t, p, 8 * page), 0);
 	aml_topology_destroy(&t);
 }

@@ -30,9 +30,44 @@ void aml_rangeset_fini(struct aml_rangeset *set)
 {
 	aml_fork_unregister(&set->fork);
 	free(set->ranges);
+	free(set->tag_bytes);
+	free(set->tag_peak_bytes);
 	set->ranges = NULL;
-	set->count = set->allocated = 0;
+	set->tag_bytes = set->tag_peak_bytes = NULL;
+	set->count = set->allocated = set->ntags = 0;
 	pthread_mutex_destroy(&set->lock);
+}
+
+int aml_rangeset_set_tags(struct aml_rangeset *set, size_t ntags)
+{
+	size_t *bytes = calloc(ntags > 0 ? ntags : 1, sizeof(*bytes));
+	size_t *peak = calloc(ntags > 0 ? ntags : 1, sizeof(*peak));
+	pthread_mutex_lock(&set->lock);
+	int err = set->tag_bytes != NULL          ? AML_EINVAL
+	          : bytes == NULL || peak == NULL ? AML_ENOMEM
+	                                          : 0;
+	if (err == 0) {
+		set->tag_bytes = bytes;
+		set->tag_peak_bytes = peak;
+		set->ntags = ntags;
+		bytes = peak = NULL;
+	}
+	pthread_mutex_unlock(&set->lock);
+	free(bytes);
+	free(peak);
+	return err;
+}
+
+void aml_rangeset_tag_bytes(struct aml_rangeset *set,
+                            size_t tag,
+                            size_t *bytes,
+                            size_t *peak_bytes)
+{
+	pthread_mutex_lock(&set->lock);
+	bool known = tag < set->ntags;
+	*bytes = known ? set->tag_bytes[tag] : 0;
+	*peak_bytes = known ? set->tag_peak_bytes[tag] : 0;
+	pthread_mutex_unlock(&set->lock);
 }
 
 /* Index of the first range whose end is above addr (binary search). */
@@ -112,11 +147,24 @@ rangeset_insert_at(struct aml_rangeset *set, size_t i, struct aml_range range)
 	set->count++;
 }
 
-static void rangeset_add_bytes(struct aml_rangeset *set, size_t size)
+/* Count size more (or less) bytes in all and under tag; lock held. */
+static void rangeset_count(struct aml_rangeset *set, int tag, size_t size)
 {
 	set->bytes += size;
 	if (set->bytes > set->peak_bytes)
 		set->peak_bytes = set->bytes;
+	if (tag < 0 || (size_t)tag >= set->ntags)
+		return;
+	set->tag_bytes[tag] += size;
+	if (set->tag_bytes[tag] > set->tag_peak_bytes[tag])
+		set->tag_peak_bytes[tag] = set->tag_bytes[tag];
+}
+
+static void rangeset_uncount(struct aml_rangeset *set, int tag, size_t size)
+{
+	set->bytes -= size;
+	if (tag >= 0 && (size_t)tag < set->ntags)
+		set->tag_bytes[tag] -= size;
 }
 
 int aml_rangeset_insert(struct aml_rangeset *set, void *start, size_t size)
@@ -129,17 +177,18 @@ int aml_rangeset_insert_owned(struct aml_rangeset *set,
                               size_t size,
                               const void *owner)
 {
-	return aml_rangeset_insert_units(set, start, size, owner, 0);
+	return aml_rangeset_insert_units(set, start, size, owner, 0, -1);
 }
 
 int aml_rangeset_insert_units(struct aml_rangeset *set,
                               void *start,
                               size_t size,
                               const void *owner,
-                              size_t unit)
+                              size_t unit,
+                              int tag)
 {
 	struct aml_range range = {(uintptr_t)start, (uintptr_t)start + size,
-	                          owner, unit};
+	                          owner, unit, tag};
 	pthread_mutex_lock(&set->lock);
 	size_t i = rangeset_search(set, range.start);
 	int err = 0;
@@ -149,7 +198,7 @@ int aml_rangeset_insert_units(struct aml_rangeset *set,
 		err = rangeset_reserve(set);
 	if (err == 0) {
 		rangeset_insert_at(set, i, range);
-		rangeset_add_bytes(set, size);
+		rangeset_count(set, tag, size);
 	}
 	pthread_mutex_unlock(&set->lock);
 	return err;
@@ -161,10 +210,11 @@ static void
 rangeset_cut(struct aml_rangeset *set, size_t i, uintptr_t start, uintptr_t end)
 {
 	struct aml_range *r = &set->ranges[i];
-	set->bytes -= end - start;
+	rangeset_uncount(set, r->tag, end - start);
 	bool keep_left = r->start < start, keep_right = end < r->end;
 	if (keep_left && keep_right) {
-		struct aml_range right = {end, r->end, r->owner, r->unit};
+		struct aml_range right = {end, r->end, r->owner, r->unit,
+		                          r->tag};
 		r->end = start;
 		rangeset_insert_at(set, i + 1, right);
 	} else if (keep_left) {
@@ -245,4 +295,6 @@ void aml_rangeset_drain(struct aml_rangeset *set,
 	}
 	set->count = 0;
 	set->bytes = 0;
+	for (size_t t = 0; t < set->ntags; t++)
+		set->tag_bytes[t] = 0;
 }

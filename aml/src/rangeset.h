@@ -37,6 +37,9 @@ struct aml_range {
 	/** 0, or the size of the range's pages where releasing needs whole
 	 * ones (hugetlb): parts are then aligned to it, and rounded up. */
 	size_t unit;
+	/** The tag its bytes count under (aml_rangeset_set_tags()), or -1
+	 * for none. */
+	int tag;
 };
 
 /** Whether [a, a + alen) and [b, b + blen) share a byte. Never overflows:
@@ -58,6 +61,10 @@ struct aml_rangeset {
 	/** Bytes the ranges hold now, and the most they held at once. */
 	size_t bytes;
 	size_t peak_bytes;
+	/** The same per tag, ntags entries each; NULL without tags. */
+	size_t *tag_bytes;
+	size_t *tag_peak_bytes;
+	size_t ntags;
 	/** Registered for fork() while initialised. */
 	struct aml_fork_hook fork;
 };
@@ -82,6 +89,20 @@ bool aml_rangeset_contains(struct aml_rangeset *set, const void *addr);
 
 /** How many ranges are recorded now, under the lock. */
 size_t aml_rangeset_count(struct aml_rangeset *set);
+/**
+ * Count bytes per tag from now on: tags 0 to @p ntags - 1, given to ranges
+ * by aml_rangeset_insert_units() (a topology tags a map bound to one
+ * device with the device's index). Call it before any tagged insert, once.
+ * @return 0; AML_EINVAL if tags were set already; AML_ENOMEM.
+ */
+int aml_rangeset_set_tags(struct aml_rangeset *set, size_t ntags);
+/** The bytes of the ranges tagged @p tag now and at most at once, into
+ * *@p bytes and *@p peak_bytes (0 for a tag past the last), under the
+ * lock. */
+void aml_rangeset_tag_bytes(struct aml_rangeset *set,
+                            size_t tag,
+                            size_t *bytes,
+                            size_t *peak_bytes);
 /** The bytes the ranges hold now and the most they held at once since
  * init, into *@p bytes and *@p peak_bytes, under the lock. */
 void aml_rangeset_bytes(struct aml_rangeset *set,
@@ -114,15 +135,18 @@ int aml_rangeset_insert_owned(struct aml_rangeset *set,
 
 /**
  * aml_rangeset_insert_owned() of a range released in whole units of
- * @p unit bytes (a power of two; start and size multiples of it): a
+ * @p unit bytes (0, or a power of two; start and size multiples of it): a
  * removal of part of it must start on a unit, and is rounded up to units
- * (hugetlb pages, which munmap(2) releases whole only).
+ * (hugetlb pages, which munmap(2) releases whole only). Its bytes count
+ * under @p tag too: -1 for none, else below aml_rangeset_set_tags()'s
+ * count (a tag past it counts under none).
  */
 int aml_rangeset_insert_units(struct aml_rangeset *set,
                               void *start,
                               size_t size,
                               const void *owner,
-                              size_t unit);
+                              size_t unit,
+                              int tag);
 
 /**
  * How the owner of a set gives a range back (munmap, memkind_free...), called

@@ -66,9 +66,11 @@ static void one_call_fast_memory(const struct aml_topology *t, int hbm)
 	expect_ok(aml_topology_usage(t, &total, devices, 2),
 	          "aml_topology_usage");
 	for (size_t d = 0; d < 2; d++)
-		printf("%s: %zu bytes of aml's memory\n",
+		printf("%s: %zu bytes of aml's memory, %zu bound there "
+		       "(peak %zu)\n",
 		       aml_topology_device(t, d)->name,
-		       devices[d].resident_bytes);
+		       devices[d].resident_bytes, devices[d].bound_bytes,
+		       devices[d].peak_bound_bytes);
 	expect(devices[hbm].resident_bytes >= n * sizeof(*a),
 	       "MCDRAM holds the array");
 	aml_fast_free(a);

@@ -470,6 +470,12 @@ struct aml_device_usage {
 	size_t resident_bytes;
 	/** Live maps with at least one page on the device. */
 	size_t mappings;
+	/** Bytes of the live maps bound to this device alone (BIND to it):
+	 * mapped there whether touched or not, counted as maps come and go.
+	 * Maps over several devices, or that may spill, count on none. */
+	size_t bound_bytes;
+	/** Most bound_bytes at once since the topology was made. */
+	size_t peak_bound_bytes;
 };
 
 /**
@@ -489,8 +495,9 @@ struct aml_device_usage {
  *        aml_topology_ndevices().
  * @return 0; AML_EINVAL for a NULL @p topology or @p total, @p devices
  *         NULL with @p ndevices > 0, or @p ndevices past the last device;
- *         AML_ENOTSUP if the topology cannot locate pages (the totals are
- *         filled, the devices' entries zeroed); AML_ENOMEM.
+ *         AML_ENOTSUP if the topology cannot locate pages, AML_ENOMEM:
+ *         then the totals and the bound figures are filled, the located
+ *         ones (resident_bytes, mappings, unplaced_bytes) zeroed.
  * @note Thread-safe. A snapshot: maps made or unmapped meanwhile by other
  *       threads may be counted or not, and their pages as unplaced.
  */

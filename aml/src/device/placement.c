@@ -292,6 +292,16 @@ static int placement_round(size_t size, size_t page, size_t *out)
 	return 0;
 }
 
+/* The one device every page of the map must be on (BIND to one device),
+ * or -1: what aml_topology_usage() counts per device as bound. */
+static int placement_bound_to(const struct aml_placement_request *r)
+{
+	if (r->policy != AML_POLICY_BIND || r->set == NULL ||
+	    aml_bitmap_count(r->set) != 1)
+		return -1;
+	return aml_bitmap_first(r->set);
+}
+
 void *aml_placement_map(const struct aml_placement_request *r)
 {
 	size_t size, alignment, page = placement_unit(r, &alignment);
@@ -329,7 +339,8 @@ void *aml_placement_map(const struct aml_placement_request *r)
 	if (err == 0)
 		err = aml_rangeset_insert_units(t->maps, ptr, size, r->owner,
 		                                page > aml_page_size() ? page
-		                                                       : 0);
+		                                                       : 0,
+		                                placement_bound_to(r));
 	if (err != 0) {
 		placement_release(r, ptr, size);
 		aml_errno = err;

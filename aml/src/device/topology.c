@@ -197,6 +197,9 @@ int aml_topology_finish(struct aml_topology *t, bool classify)
 		return AML_ENODEV;
 	topology_sort_devices(t);
 	int err = aml_topology_distances_finish(t);
+	/* Maps bound to one device count under its index (usage.c). */
+	if (err == 0)
+		err = aml_rangeset_set_tags(t->maps, t->ndevices);
 	if (err != 0)
 		return err;
 	for (size_t i = 0; i < t->ndevices; i++)

@@ -111,6 +111,11 @@ int aml_topology_of_device(struct aml_topology **out,
 	int err = t->devices == NULL || t->maps == NULL
 	                  ? AML_ENOMEM
 	                  : aml_rangeset_init(t->maps, AML_FORK_AREA);
+	if (err == 0) {
+		err = aml_rangeset_set_tags(t->maps, 1);
+		if (err != 0)
+			aml_rangeset_fini(t->maps);
+	}
 	if (err != 0) {
 		free(t->maps);
 		free(t->devices);

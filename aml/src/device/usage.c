@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * aml_topology_usage(): the totals come from the topology's record of live
- * maps (aml/src/rangeset.h), which counts bytes as maps come and go; the
- * per-device figures locate the pages of a copy of that record, taken under
- * its lock and walked without it, so that locating (a system call per
- * batch of pages) never holds up a map or an unmap.
+ * aml_topology_usage(): the totals and the bytes bound to each device come
+ * from the topology's record of live maps (aml/src/rangeset.h), which
+ * counts bytes as maps come and go (a map bound to one device under that
+ * device's tag); the resident figures locate the pages of a copy of that
+ * record, taken under its lock and walked without it, so that locating (a
+ * system call per batch of pages) never holds up a map or an unmap.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -109,6 +110,10 @@ int aml_topology_usage(const struct aml_topology *topology,
 	total->mappings = aml_rangeset_count(topology->maps);
 	if (ndevices == 0)
 		return 0;
+	for (size_t d = 0; d < ndevices; d++)
+		aml_rangeset_tag_bytes(topology->maps, d,
+		                       &devices[d].bound_bytes,
+		                       &devices[d].peak_bound_bytes);
 
 	struct aml_range *ranges = NULL;
 	size_t count = 0;
@@ -123,7 +128,8 @@ int aml_topology_usage(const struct aml_topology *topology,
 	free(ranges);
 	if (err != 0) {
 		total->unplaced_bytes = 0;
-		memset(devices, 0, ndevices * sizeof(*devices));
+		for (size_t d = 0; d < ndevices; d++)
+			devices[d].resident_bytes = devices[d].mappings = 0;
 	}
 	return err;
 }

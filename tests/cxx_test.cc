@@ -3,6 +3,7 @@
 // destroy what they made and move without double frees, constructors throw
 // aml::error with the code, and std::vector keeps its elements in MCDRAM
 // through aml::fast_allocator.
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <utility>
@@ -83,6 +84,19 @@ TEST(Cxx, OwnersMakeMoveAndDestroy)
 	std::vector<char> src(100000, 7), dst(100000);
 	EXPECT_EQ(par.copy(dst.data(), src.data(), src.size()), 0);
 	EXPECT_EQ(dst, src);
+	{
+		// Copies spread 1:2 over the two engines, which outlive it.
+		aml::dma spread = aml::dma::multiplex({&seq, &par}, {1, 2});
+		std::fill(dst.begin(), dst.end(), 0);
+		for (int i = 0; i < 3; i++)
+			EXPECT_EQ(
+			        spread.copy(dst.data(), src.data(), src.size()),
+			        0);
+		EXPECT_EQ(dst, src);
+		EXPECT_THROW(aml::dma::multiplex({&seq, &par}, {1}),
+		             aml::error);
+		EXPECT_THROW(aml::dma::multiplex({&seq, &seq}), aml::error);
+	}
 	seq = std::move(par);
 	EXPECT_EQ(par.get(), nullptr);
 	EXPECT_EQ(seq.copy(dst.data(), src.data(), 10), 0);

@@ -34,6 +34,7 @@
 #include <aml.h>
 #include <aml/area/device.h>
 #include <aml/arena/scalable.h>
+#include <aml/dma/multiplex.h>
 #include <aml/dma/par.h>
 #include <aml/dma/seq.h>
 #include <aml/fast.h>
@@ -185,7 +186,7 @@ class arena : public detail::owner<struct aml_arena>
 	using owner::owner;
 };
 
-/** A dma engine, owned: sequential or parallel. */
+/** A dma engine, owned: sequential, parallel or multiplex. */
 class dma : public detail::owner<struct aml_dma>
 {
       public:
@@ -206,6 +207,26 @@ class dma : public detail::owner<struct aml_dma>
 		detail::check("aml_dma_par_create",
 		              aml_dma_par_create(&out, topology, options));
 		return dma(out, aml_dma_par_destroy);
+	}
+	/** aml_dma_multiplex_create() over @p engines (they stay the
+	 * caller's and must outlive it); @p weights empty for equal shares,
+	 * else one per engine. @throws aml::error with its code. */
+	static dma multiplex(const std::vector<const dma *> &engines,
+	                     const std::vector<unsigned> &weights = {})
+	{
+		std::vector<struct aml_dma *> raw;
+		for (const dma *e : engines)
+			raw.push_back(e != nullptr ? e->get() : nullptr);
+		if (!weights.empty() && weights.size() != raw.size())
+			throw error("aml_dma_multiplex_create", AML_EINVAL);
+		struct aml_dma *out = nullptr;
+		detail::check("aml_dma_multiplex_create",
+		              aml_dma_multiplex_create(&out, raw.data(),
+		                                       weights.empty()
+		                                               ? nullptr
+		                                               : weights.data(),
+		                                       raw.size()));
+		return dma(out, aml_dma_multiplex_destroy);
 	}
 	/** aml_dma_copy_bytes(): copy and wait. @return 0 or AML_E*. */
 	int copy(void *dst, const void *src, std::size_t size) const noexcept

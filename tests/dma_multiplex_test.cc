@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstring>
+#include <deque>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -266,16 +267,22 @@ TEST(DmaParPinned, WorkersRunOnTheGivenCpusOnly)
 	ASSERT_EQ(aml_dma_par_options(&dma, &got), 0);
 	EXPECT_EQ(got.nworkers, 1u); // one per CPU kept
 	// Submit without waiting until a worker has copied: only workers
-	// copy until the first wait (the waiter helps).
-	std::vector<unsigned char> src(4096, 3), dst(4096);
+	// copy until the first wait (the waiter helps). Each copy has a
+	// destination of its own: the barrier's help and the worker may
+	// copy two of them at once.
+	std::vector<unsigned char> src(4096, 3);
+	std::deque<std::vector<unsigned char>> dst;
 	while (where.worker_copies.load() == 0) {
+		dst.emplace_back(src.size());
 		ASSERT_EQ(aml_dma_async_copy_bytes(&dma.base, nullptr,
-		                                   dst.data(), src.data(),
-		                                   src.size()),
+		                                   dst.back().data(),
+		                                   src.data(), src.size()),
 		          0);
 		sched_yield();
 	}
 	ASSERT_EQ(aml_dma_barrier(&dma.base), 0);
+	for (const auto &d : dst)
+		EXPECT_EQ(d, src);
 	aml_dma_par_fini(&dma);
 	EXPECT_EQ(where.affinity, std::set<int>{last});
 }

@@ -18,9 +18,9 @@
  * 4. align: over-map by the alignment, give the unaligned head and tail
  *    back. Transparent huge pages raise the alignment to the huge page,
  *    so that the kernel can give them, and are advised (MADV_HUGEPAGE)
- *    once aligned, before any touch. A device that releases whole maps only
- * says so in its ops (unmaps_whole_only), and an aligned map on its topology is
- *    AML_ENOTSUP at step 1, with nothing mapped;
+ *    once aligned, before any touch. A device that releases whole maps
+ *    only says so in its ops (unmaps_whole_only), and an aligned map on
+ *    its topology is AML_ENOTSUP at step 1, with nothing mapped;
  * 5. bind a weighted interleave's runs, each to its device, from the
  *    aligned first page, before any page is touched
  *    (aml_topology_rebind()). Each run is a VMA on Linux, so weights count

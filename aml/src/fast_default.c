@@ -42,63 +42,83 @@ static void set_reason(const char *text)
 	pthread_mutex_unlock(&reason_lock);
 }
 
-/* The policy: requested, else AML_FAST_POLICY, else PREFERRED. */
-static int policy_from_env(enum aml_fast_policy *out, char *why, size_t size)
+/* A setting chosen by a call, else by an environment variable's word,
+ * else by default (choice_from_env). */
+struct env_choice {
+	/* The call's choice (atomic), or -1. */
+	const int *requested;
+	const char *variable;
+	/* The word of each value below count, NULL for a value without. */
+	const char *(*word)(int value);
+	int count;
+	int fallback;
+	/* The words to use, for the error. */
+	const char *hint;
+};
+
+/* c's value in *out; AML_EINVAL with the reason in why for a word the
+ * variable does not take. */
+static int
+choice_from_env(const struct env_choice *c, int *out, char *why, size_t size)
 {
-	int asked = __atomic_load_n(&requested_policy, __ATOMIC_ACQUIRE);
+	int asked = __atomic_load_n(c->requested, __ATOMIC_ACQUIRE);
 	if (asked >= 0) {
-		*out = (enum aml_fast_policy)asked;
+		*out = asked;
 		return 0;
 	}
-	const char *env = getenv("AML_FAST_POLICY");
-	*out = AML_FAST_PREFERRED;
+	const char *env = getenv(c->variable);
+	*out = c->fallback;
 	if (env == NULL || env[0] == '\0')
 		return 0;
-	for (int p = 0; p < AML_FAST_POLICY_COUNT; p++) {
-		if (strcmp(env, aml_fast_policy_name(p)) == 0) {
-			*out = (enum aml_fast_policy)p;
+	for (int v = 0; v < c->count; v++) {
+		const char *w = c->word(v);
+		if (w != NULL && strcmp(env, w) == 0) {
+			*out = v;
 			return 0;
 		}
 	}
 	char q[AML_ENV_QUOTE_SIZE];
-	snprintf(why, size,
-	         "AML_FAST_POLICY=%s: use preferred, bind, bind_all or "
-	         "interleave",
-	         aml_env_quote(q, env));
+	snprintf(why, size, "%s=%s: use %s", c->variable, aml_env_quote(q, env),
+	         c->hint);
 	return AML_EINVAL;
+}
+
+static const char *policy_word(int policy)
+{
+	return aml_fast_policy_name((enum aml_fast_policy)policy);
 }
 
 /* AML_FAST_PAGES's words, by kind; AML_PAGE_DEFAULT has none. */
-static const char *const page_words[AML_PAGE_KIND_COUNT] = {
-        [AML_PAGE_BASE] = "base",
-        [AML_PAGE_TRANSPARENT_HUGE] = "thp",
-        [AML_PAGE_HUGETLB_2M] = "2M",
-        [AML_PAGE_HUGETLB_1G] = "1G",
+static const char *page_word(int kind)
+{
+	static const char *const words[AML_PAGE_KIND_COUNT] = {
+	        [AML_PAGE_BASE] = "base",
+	        [AML_PAGE_TRANSPARENT_HUGE] = "thp",
+	        [AML_PAGE_HUGETLB_2M] = "2M",
+	        [AML_PAGE_HUGETLB_1G] = "1G",
+	};
+	return words[kind];
+}
+
+/* The policy: requested, else AML_FAST_POLICY, else PREFERRED. */
+static const struct env_choice policy_choice = {
+        .requested = &requested_policy,
+        .variable = "AML_FAST_POLICY",
+        .word = policy_word,
+        .count = AML_FAST_POLICY_COUNT,
+        .fallback = AML_FAST_PREFERRED,
+        .hint = "preferred, bind, bind_all or interleave",
 };
 
-/* The pages: requested, else AML_FAST_PAGES, else base pages. */
-static int pages_from_env(enum aml_page_kind *out, char *why, size_t size)
-{
-	int asked = __atomic_load_n(&requested_pages, __ATOMIC_ACQUIRE);
-	if (asked >= 0) {
-		*out = (enum aml_page_kind)asked;
-		return 0;
-	}
-	const char *env = getenv("AML_FAST_PAGES");
-	*out = AML_PAGE_DEFAULT;
-	if (env == NULL || env[0] == '\0')
-		return 0;
-	for (int k = 0; k < AML_PAGE_KIND_COUNT; k++) {
-		if (page_words[k] != NULL && strcmp(env, page_words[k]) == 0) {
-			*out = (enum aml_page_kind)k;
-			return 0;
-		}
-	}
-	char q[AML_ENV_QUOTE_SIZE];
-	snprintf(why, size, "AML_FAST_PAGES=%s: use base, thp, 2M or 1G",
-	         aml_env_quote(q, env));
-	return AML_EINVAL;
-}
+/* The pages: requested, else AML_FAST_PAGES, else the area's default. */
+static const struct env_choice pages_choice = {
+        .requested = &requested_pages,
+        .variable = "AML_FAST_PAGES",
+        .word = page_word,
+        .count = AML_PAGE_KIND_COUNT,
+        .fallback = AML_PAGE_DEFAULT,
+        .hint = "base, thp, 2M or 1G",
+};
 
 /* The devices AML_FAST_NODES names (NUMA OS indices), as topology
  * indices in *out; *named false when the variable is unset. */
@@ -147,11 +167,14 @@ static int instance_make(struct aml_fast_memory **out, char *why, size_t size)
 		return err;
 	}
 	struct aml_fast_options o = {0};
-	int err = policy_from_env(&o.policy, why, size);
+	int policy, pages;
+	int err = choice_from_env(&policy_choice, &policy, why, size);
 	if (err == 0)
-		err = pages_from_env(&o.pages, why, size);
+		err = choice_from_env(&pages_choice, &pages, why, size);
 	if (err != 0)
 		return err;
+	o.policy = (enum aml_fast_policy)policy;
+	o.pages = (enum aml_page_kind)pages;
 	struct aml_bitmap nodes;
 	bool named;
 	err = nodes_from_env(t, &nodes, &named, why, size);

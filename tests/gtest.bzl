@@ -4,11 +4,12 @@ load("@rules_cc//cc:defs.bzl", "cc_test")
 load("@aml_host//:config.bzl", "if_hwloc", "if_memkind", "if_numa")
 load("//aml:copts.bzl", "AML_TEST_COPTS")
 
-def aml_gtest(name, deps = ["//aml"], size = "small", **kwargs):
+def aml_gtest(name, deps = ["//aml"], size = "small", src = None, **kwargs):
     """A cc_test from <name>.cc, linked with gtest_main.
 
     Args:
       name: the test, and the stem of its source file.
+      src: the source file instead, for a test run under several settings.
       deps: aml targets it tests; //aml unless said otherwise.
       size: the Bazel test size; every test declares one.
       **kwargs: passed to cc_test (env, tags, ...).
@@ -16,7 +17,7 @@ def aml_gtest(name, deps = ["//aml"], size = "small", **kwargs):
     cc_test(
         name = name,
         size = size,
-        srcs = [name + ".cc"],
+        srcs = [src if src else name + ".cc"],
         copts = AML_TEST_COPTS,
         deps = deps + ["@aml_test_libs//:gtest_main"],
         **kwargs

@@ -8,14 +8,13 @@
 //
 //   bazel run -c opt //bench:page_bench
 #include <cstdint>
-#include <cstdio>
-#include <fstream>
-#include <string>
 
 #include <benchmark/benchmark.h>
 
 #include <aml.h>
 #include <aml/area/device.h>
+
+#include "tests/testing/smaps.h"
 
 namespace
 {
@@ -23,32 +22,12 @@ namespace
 constexpr size_t kMiB = 1 << 20;
 constexpr size_t kReads = 1 << 20;
 
-// kB of AnonHugePages (THP) and of 2 MiB KernelPageSize mappings (hugetlb)
-// in the mappings overlapping [p, p + size).
+// kB of [p, p + size) in transparent huge pages and in hugetlb pages.
 void HugeKb(const void *p, size_t size, size_t *thp, size_t *hugetlb)
 {
-	std::ifstream in("/proc/self/smaps");
-	std::string line;
-	bool inside = false;
-	size_t vma = 0;
-	uintptr_t lo = (uintptr_t)p, hi = lo + size;
-	*thp = *hugetlb = 0;
-	while (std::getline(in, line)) {
-		unsigned long start, end;
-		if (sscanf(line.c_str(), "%lx-%lx ", &start, &end) == 2 &&
-		    line.find(':') > line.find(' ')) {
-			inside = start < hi && lo < end;
-			vma = (end - start) >> 10;
-			continue;
-		}
-		if (!inside)
-			continue;
-		if (line.compare(0, 14, "AnonHugePages:") == 0)
-			*thp += std::stoul(line.substr(14));
-		if (line.compare(0, 15, "KernelPageSize:") == 0 &&
-		    std::stoul(line.substr(15)) == 2048)
-			*hugetlb += vma;
-	}
+	*thp = aml_testing::SmapsKb(p, size, "AnonHugePages");
+	*hugetlb = aml_testing::SmapsKb(p, size, "Private_Hugetlb") +
+	           aml_testing::SmapsKb(p, size, "Shared_Hugetlb");
 }
 
 void BM_RandomReads(benchmark::State &state)

@@ -21,6 +21,7 @@
 
 #include "tests/testing/node0.h"
 #include "tests/testing/process.h"
+#include "tests/testing/smaps.h"
 
 namespace
 {
@@ -39,31 +40,6 @@ bool ThpNever()
 {
 	std::string s = ReadFile("/sys/kernel/mm/transparent_hugepage/enabled");
 	return s.empty() || s.find("[never]") != std::string::npos;
-}
-
-// The kB of an smaps field summed over the mappings that overlap
-// [p, p + size).
-size_t SmapsKb(const void *p, size_t size, const char *field)
-{
-	std::ifstream in("/proc/self/smaps");
-	std::string line;
-	bool inside = false;
-	size_t total = 0, flen = strlen(field);
-	uintptr_t lo = (uintptr_t)p, hi = lo + size;
-	while (std::getline(in, line)) {
-		unsigned long start, end;
-		// A mapping's first line: "start-end perms ...", where the
-		// fields are "Name:   value kB".
-		if (sscanf(line.c_str(), "%lx-%lx ", &start, &end) == 2 &&
-		    line.find(':') > line.find(' ')) {
-			inside = start < hi && lo < end;
-			continue;
-		}
-		if (inside && line.compare(0, flen, field) == 0 &&
-		    line[flen] == ':')
-			total += std::stoul(line.substr(flen + 1));
-	}
-	return total;
 }
 
 // The detail of the calling thread's last error.
@@ -191,7 +167,7 @@ TEST_F(AreaPages, TransparentHugeGivesHugePagesOrSaysWhyNot)
 	ASSERT_NE(p, nullptr) << aml_errname(aml_errno) << ": " << Detail();
 	EXPECT_EQ((uintptr_t)p % (2 * kMiB), 0u);
 	Touch(p, size);
-	EXPECT_GT(SmapsKb(p, size, "AnonHugePages"), 0u);
+	EXPECT_GT(aml_testing::SmapsKb(p, size, "AnonHugePages"), 0u);
 	int id = -1;
 	ASSERT_EQ(aml_topology_locate(t, p, 1, &id), 0);
 	EXPECT_EQ(id, static_cast<int>(index));
@@ -213,7 +189,7 @@ TEST_F(AreaPages, AreaKindReachesMapsThatLeaveTheDefault)
 	ASSERT_NE(p, nullptr) << Detail();
 	EXPECT_EQ((uintptr_t)p % (2 * kMiB), 0u);
 	Touch(p, size);
-	EXPECT_GT(SmapsKb(p, size, "AnonHugePages"), 0u);
+	EXPECT_GT(aml_testing::SmapsKb(p, size, "AnonHugePages"), 0u);
 	EXPECT_EQ(aml_area_munmap(&area.base, p, size), 0);
 	// A map that names base pages gets them on the same area.
 	struct aml_area_mmap_options base = {};
@@ -222,7 +198,7 @@ TEST_F(AreaPages, AreaKindReachesMapsThatLeaveTheDefault)
 	p = static_cast<char *>(aml_area_mmap(&area.base, size, &base));
 	ASSERT_NE(p, nullptr);
 	Touch(p, size);
-	EXPECT_EQ(SmapsKb(p, size, "AnonHugePages"), 0u);
+	EXPECT_EQ(aml_testing::SmapsKb(p, size, "AnonHugePages"), 0u);
 	EXPECT_EQ(aml_area_munmap(&area.base, p, size), 0);
 }
 
@@ -270,7 +246,7 @@ TEST_F(AreaPages, HugetlbPagesAreTwoMegabytesAndLocated)
 	ASSERT_NE(p, nullptr) << aml_errname(aml_errno) << ": " << Detail();
 	EXPECT_EQ((uintptr_t)p % (2 * kMiB), 0u);
 	Touch(p, 4 * kMiB);
-	EXPECT_EQ(SmapsKb(p, 4 * kMiB, "KernelPageSize"), 2048u);
+	EXPECT_EQ(aml_testing::SmapsKb(p, 4 * kMiB, "KernelPageSize"), 2048u);
 	int ids[2] = {-1, -1};
 	ASSERT_EQ(aml_topology_locate(t, p + 2 * kMiB + 4096, 1, ids), 0);
 	EXPECT_EQ(ids[0], static_cast<int>(index));

@@ -193,13 +193,14 @@ static int instance_make(struct aml_fast_memory **out, char *why, size_t size)
 	return err;
 }
 
-/* The instance, made if needed; NULL with aml_errno set. */
-static struct aml_fast_memory *instance_get(void)
+/* instance_get() before the instance exists: make it, or say why not.
+ * Out of line: inlined, its frame (a reason buffer, five saved
+ * registers, a stack guard) was set up on every call, and a malloc plus
+ * a free cost 13 ns instead of 6.2-6.9 (arena_bench, aml_fast rows). */
+static struct aml_fast_memory *__attribute__((noinline))
+instance_make_or_fail(void)
 {
-	struct aml_fast_memory *f =
-	        __atomic_load_n(&instance, __ATOMIC_ACQUIRE);
-	if (f != NULL)
-		return f;
+	struct aml_fast_memory *f = NULL;
 	int err = __atomic_load_n(&instance_error, __ATOMIC_ACQUIRE);
 	if (err != 0) {
 		pthread_mutex_lock(&reason_lock);
@@ -225,6 +226,14 @@ static struct aml_fast_memory *instance_get(void)
 	}
 	aml_errno = err;
 	return NULL;
+}
+
+/* The instance, made if needed; NULL with aml_errno set. */
+static inline struct aml_fast_memory *instance_get(void)
+{
+	struct aml_fast_memory *f =
+	        __atomic_load_n(&instance, __ATOMIC_ACQUIRE);
+	return __builtin_expect(f != NULL, 1) ? f : instance_make_or_fail();
 }
 
 int aml_fast_set_policy(enum aml_fast_policy policy)

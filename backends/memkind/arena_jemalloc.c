@@ -22,8 +22,10 @@
  *   fixed kind takes jemalloc's bin lock and costs ~150 ns here, against
  *   ~10 ns for MEMKIND_DEFAULT (docs/arena.md). Small requests are
  *   rounded up to their class before they reach memkind, so that any
- *   cached block of a class serves any request of it. A cached block is
- *   not in live: freeing it again is AML_EINVAL.
+ *   cached block of a class serves any request of it. A cached block
+ *   stays in live, marked cached: freeing it again is AML_EINVAL, and
+ *   handing it out again costs a lookup where an erase and an insert
+ *   cost a probe run each.
  *
  * Thread-safety: one mutex guards regions, live and cache. memkind calls happen
  * outside it (jemalloc has its own locks), except memkind_create_fixed()
@@ -64,6 +66,8 @@ struct jemalloc_slot {
 	memkind_t kind;
 	/* Size class of the block, or JEMALLOC_UNCACHED. */
 	unsigned cls;
+	/* In the cache: not live for free() and usable_size(). */
+	bool cached;
 };
 
 /* Classes: 16 B steps up to 128 B, then four per power of two to 4 KiB. */
@@ -73,11 +77,6 @@ struct jemalloc_slot {
 /* A class keeps up to 16 KiB, and 2 to 64 blocks. */
 #define JEMALLOC_CACHE_BYTES ((size_t)16 << 10)
 #define JEMALLOC_CACHE_DEPTH 64
-
-struct jemalloc_cached {
-	void *ptr;
-	memkind_t kind;
-};
 
 struct aml_arena_jemalloc_state {
 	pthread_mutex_t lock;
@@ -92,7 +91,8 @@ struct aml_arena_jemalloc_state {
 	size_t nlive;
 	struct aml_arena_stats stats;
 	struct aml_fork_hook fork;
-	struct jemalloc_cached cache[JEMALLOC_CLASSES][JEMALLOC_CACHE_DEPTH];
+	/* Cached blocks per class (their kind is in live). */
+	void *cache[JEMALLOC_CLASSES][JEMALLOC_CACHE_DEPTH];
 	unsigned char ncached[JEMALLOC_CLASSES];
 };
 
@@ -140,16 +140,13 @@ jemalloc_lookup(const struct aml_arena_jemalloc_state *s, uintptr_t p)
 	}
 }
 
-static void jemalloc_put(struct jemalloc_slot *table,
-                         size_t mask,
-                         uintptr_t p,
-                         memkind_t kind,
-                         unsigned cls)
+static void
+jemalloc_put(struct jemalloc_slot *table, size_t mask, struct jemalloc_slot x)
 {
-	size_t i = jemalloc_hash(p, mask);
+	size_t i = jemalloc_hash(x.ptr, mask);
 	while (table[i].ptr != 0)
 		i = (i + 1) & mask;
-	table[i] = (struct jemalloc_slot){.ptr = p, .kind = kind, .cls = cls};
+	table[i] = x;
 }
 
 /* Record a live block; AML_ENOMEM if the table cannot grow. */
@@ -165,13 +162,14 @@ static int jemalloc_insert(struct aml_arena_jemalloc_state *s,
 			return AML_ENOMEM;
 		for (size_t i = 0; i <= s->live_mask; i++)
 			if (s->live[i].ptr != 0)
-				jemalloc_put(t, n - 1, s->live[i].ptr,
-				             s->live[i].kind, s->live[i].cls);
+				jemalloc_put(t, n - 1, s->live[i]);
 		free(s->live);
 		s->live = t;
 		s->live_mask = n - 1;
 	}
-	jemalloc_put(s->live, s->live_mask, (uintptr_t)p, kind, cls);
+	jemalloc_put(s->live, s->live_mask,
+	             (struct jemalloc_slot){
+	                     .ptr = (uintptr_t)p, .kind = kind, .cls = cls});
 	s->nlive++;
 	return 0;
 }
@@ -300,17 +298,10 @@ static void *jemalloc_alloc(struct aml_arena *arena, size_t size, size_t align)
 		size = jemalloc_class_size(cls);
 		pthread_mutex_lock(&s->lock);
 		if (s->ncached[cls] > 0) {
-			struct jemalloc_cached c =
-			        s->cache[cls][s->ncached[cls] - 1];
-			int err = jemalloc_insert(s, c.ptr, c.kind, cls);
-			if (err == 0)
-				s->ncached[cls]--;
+			void *p = s->cache[cls][--s->ncached[cls]];
+			jemalloc_lookup(s, (uintptr_t)p)->cached = false;
 			pthread_mutex_unlock(&s->lock);
-			if (err != 0) {
-				aml_errno = err;
-				return NULL;
-			}
-			return c.ptr;
+			return p;
 		}
 		pthread_mutex_unlock(&s->lock);
 	}
@@ -360,20 +351,20 @@ static int jemalloc_release(struct aml_arena *arena, void *ptr)
 	struct aml_arena_jemalloc_state *s = jemalloc_state_of(arena);
 	pthread_mutex_lock(&s->lock);
 	struct jemalloc_slot *x = jemalloc_lookup(s, (uintptr_t)ptr);
-	if (x == NULL) {
+	if (x == NULL || x->cached) {
 		pthread_mutex_unlock(&s->lock);
 		return AML_EINVAL;
 	}
 	memkind_t kind = x->kind;
 	unsigned cls = x->cls;
-	jemalloc_erase(s, x);
 	if (cls != JEMALLOC_UNCACHED &&
 	    s->ncached[cls] < jemalloc_cache_depth(cls)) {
-		s->cache[cls][s->ncached[cls]++] =
-		        (struct jemalloc_cached){.ptr = ptr, .kind = kind};
+		x->cached = true;
+		s->cache[cls][s->ncached[cls]++] = ptr;
 		pthread_mutex_unlock(&s->lock);
 		return 0;
 	}
+	jemalloc_erase(s, x);
 	pthread_mutex_unlock(&s->lock);
 	memkind_free(kind, ptr);
 	return 0;
@@ -386,7 +377,7 @@ static int jemalloc_usable_size(const struct aml_arena *arena,
 	struct aml_arena_jemalloc_state *s = jemalloc_state_of(arena);
 	pthread_mutex_lock(&s->lock);
 	struct jemalloc_slot *x = jemalloc_lookup(s, (uintptr_t)ptr);
-	memkind_t kind = x != NULL ? x->kind : NULL;
+	memkind_t kind = x != NULL && !x->cached ? x->kind : NULL;
 	pthread_mutex_unlock(&s->lock);
 	if (kind == NULL)
 		return AML_EINVAL;
@@ -480,11 +471,8 @@ void aml_arena_jemalloc_fini(struct aml_arena_jemalloc *arena)
 	aml_fork_unregister(&s->fork);
 	/* memkind_destroy_kind() of a kind with blocks still allocated
 	 * leaves blocks of libc's heap behind (fault_arena_test saw 16;
-	 * why, inside memkind, is not known): free the cached blocks, and
-	 * the live ones, first. */
-	for (unsigned c = 0; c < JEMALLOC_CLASSES; c++)
-		for (unsigned i = 0; i < s->ncached[c]; i++)
-			memkind_free(s->cache[c][i].kind, s->cache[c][i].ptr);
+	 * why, inside memkind, is not known): free the live blocks, cached
+	 * ones included, first. */
 	for (size_t i = 0; i <= s->live_mask; i++)
 		if (s->live[i].ptr != 0)
 			memkind_free(s->live[i].kind, (void *)s->live[i].ptr);

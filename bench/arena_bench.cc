@@ -138,9 +138,9 @@ template <Kind K> void BM_Arena(benchmark::State &state)
 	DestroyArena(arena, inner);
 }
 
-// One arena shared by the benchmark's threads: thread 0 makes it before
-// the timed loop, whose start and end are barriers for every thread, and
-// destroys it after.
+// One arena shared by the benchmark's threads, made by Setup before they
+// start and destroyed by Teardown after they end, so that the timed loop
+// is MallocFreeLoop's, as for the peers' `/threads:2` rows.
 struct Shared {
 	Node0Area *node0;
 	struct aml_arena *arena;
@@ -149,33 +149,34 @@ struct Shared {
 };
 Shared shared;
 
-template <Kind K> void BM_ArenaShared(benchmark::State &state)
+template <Kind K> void SharedSetup(const benchmark::State &state)
 {
-	size_t size = (size_t)state.range(0);
-	if (state.thread_index() == 0) {
-		shared.node0 = new Node0Area();
-		shared.err =
-		        shared.node0->ok
-		                ? MakeArena<K>(&shared.arena, &shared.inner,
-		                               &shared.node0->area.base, size)
-		                : AML_ENOTSUP;
+	shared.node0 = new Node0Area();
+	shared.err = shared.node0->ok
+	                     ? MakeArena<K>(&shared.arena, &shared.inner,
+	                                    &shared.node0->area.base,
+	                                    (size_t)state.range(0))
+	                     : AML_ENOTSUP;
+}
+
+void SharedTeardown(const benchmark::State &)
+{
+	if (shared.err == 0)
+		DestroyArena(shared.arena, shared.inner);
+	delete shared.node0;
+	shared = Shared{};
+}
+
+void BM_ArenaShared(benchmark::State &state)
+{
+	if (shared.err != 0) {
+		state.SkipWithError(aml_errname(shared.err));
+		return;
 	}
-	for (auto _ : state) {
-		if (shared.err != 0) {
-			state.SkipWithError(aml_errname(shared.err));
-			break;
-		}
-		void *p = aml_arena_malloc(shared.arena, size);
-		benchmark::DoNotOptimize(p);
-		aml_arena_free(shared.arena, p);
-	}
-	state.SetItemsProcessed(state.iterations());
-	if (state.thread_index() == 0) {
-		if (shared.err == 0)
-			DestroyArena(shared.arena, shared.inner);
-		delete shared.node0;
-		shared = Shared{};
-	}
+	struct aml_arena *arena = shared.arena;
+	MallocFreeLoop(
+	        state, [&](size_t n) { return aml_arena_malloc(arena, n); },
+	        [&](void *p) { aml_arena_free(arena, p); });
 }
 
 constexpr size_t kWorkflowLive = 512;
@@ -294,15 +295,21 @@ BENCHMARK(BM_GlibcMalloc)
         ->Name("arena/malloc_free/glibc_malloc")
         ->Apply(ArenaSizes);
 // Two threads on one arena.
-BENCHMARK_TEMPLATE(BM_ArenaShared, kScalable)
+BENCHMARK(BM_ArenaShared)
+        ->Setup(SharedSetup<kScalable>)
+        ->Teardown(SharedTeardown)
         ->Name("arena/malloc_free/aml_scalable")
         ->Apply(ArenaSizes)
         ->Threads(2);
-BENCHMARK_TEMPLATE(BM_ArenaShared, kLockedPool)
+BENCHMARK(BM_ArenaShared)
+        ->Setup(SharedSetup<kLockedPool>)
+        ->Teardown(SharedTeardown)
         ->Name("arena/malloc_free/aml_locked_pool")
         ->Apply(ArenaSizes)
         ->Threads(2);
-BENCHMARK_TEMPLATE(BM_ArenaShared, kJemalloc)
+BENCHMARK(BM_ArenaShared)
+        ->Setup(SharedSetup<kJemalloc>)
+        ->Teardown(SharedTeardown)
         ->Name("arena/malloc_free/aml_jemalloc")
         ->Apply(ArenaSizes)
         ->Threads(2);

@@ -20,8 +20,9 @@
  * return, an interior pointer and a double free are AML_EINVAL and never
  * reach memkind_free(). aml_arena_reset() is AML_ENOTSUP.
  *
- * Thread-safe: any thread may allocate and free; a mutex guards the region
- * list and the record of blocks, jemalloc its own state.
+ * Thread-safe: any thread may allocate and free; one lock (a flag that
+ * waiters spin on, then yield) guards the region list, the record of blocks
+ * and the cache, jemalloc its own state.
  *
  * Available where aml was built with memkind
  * (aml_backend_is_built(AML_BACKEND_MEMKIND)); elsewhere init and create

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -132,6 +133,69 @@ TEST_F(AreaFile, EveryPolicyOnAMemfdPlacesOnNode0)
 			EXPECT_EQ(c, shared ? 'x' : '\0');
 			EXPECT_EQ(aml_area_munmap(&area.base, p, 4 * Page()),
 			          0);
+			aml_area_file_fini(&area);
+		}
+	}
+}
+
+// The policy of the mapping at @p p, as /proc/self/numa_maps shows it
+// ("bind:0", "default"), or "" if it has no line.
+std::string NumaMapsPolicy(const void *p)
+{
+	char want[32];
+	std::snprintf(want, sizeof(want), "%lx ", (unsigned long)(uintptr_t)p);
+	FILE *f = std::fopen("/proc/self/numa_maps", "re");
+	if (f == nullptr)
+		return "";
+	char line[1024];
+	std::string policy;
+	while (std::fgets(line, sizeof(line), f) != nullptr) {
+		if (std::strncmp(line, want, std::strlen(want)) != 0)
+			continue;
+		const char *rest = line + std::strlen(want);
+		policy.assign(rest, std::strcspn(rest, " \n"));
+		break;
+	}
+	std::fclose(f);
+	return policy;
+}
+
+// On a memfd the policy is the shared object's, whether the area's
+// mappings are shared or private: a plain shared mmap of the same range,
+// never mbound, shows the area's policy; another range of the same file,
+// which no area mapped, shows none.
+TEST_F(AreaFile, AMemfdsPolicyIsTheSharedObjects)
+{
+	for (enum aml_policy policy :
+	     {AML_POLICY_BIND, AML_POLICY_PREFERRED, AML_POLICY_INTERLEAVE}) {
+		for (bool shared : {true, false}) {
+			SCOPED_TRACE(shared ? "shared" : "private");
+			AML_AREA_FILE_DECL(area);
+			ASSERT_EQ(Memfd(&area, shared, policy), 0);
+			uint64_t off = 0;
+			void *p = aml_area_file_mmap(&area.base, Page(),
+			                             nullptr, &off);
+			ASSERT_NE(p, nullptr);
+			int fd = aml_area_file_fd(&area.base);
+			void *plain =
+			        mmap(nullptr, Page(), PROT_READ | PROT_WRITE,
+			             MAP_SHARED, fd, (off_t)off);
+			void *other =
+			        mmap(nullptr, Page(), PROT_READ | PROT_WRITE,
+			             MAP_SHARED, fd, (off_t)(off + Page()));
+			ASSERT_NE(plain, MAP_FAILED);
+			ASSERT_NE(other, MAP_FAILED);
+			std::string node = std::to_string(node0->numa_id);
+			const char *mode = policy == AML_POLICY_BIND ? "bind:"
+			                   : policy == AML_POLICY_PREFERRED
+			                           ? "prefer:"
+			                           : "interleave:";
+			EXPECT_EQ(NumaMapsPolicy(p), mode + node);
+			EXPECT_EQ(NumaMapsPolicy(plain), mode + node);
+			EXPECT_EQ(NumaMapsPolicy(other), "default");
+			munmap(plain, Page());
+			munmap(other, Page());
+			EXPECT_EQ(aml_area_munmap(&area.base, p, Page()), 0);
 			aml_area_file_fini(&area);
 		}
 	}

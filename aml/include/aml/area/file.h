@@ -11,7 +11,8 @@
  * - memfd (and any shmem/tmpfs file): the policy is the shared object's
  *   (shmem's shared policy): pages of the range are placed by it whichever
  *   process first touches them, private or shared, and a later mbind of the
- *   same range, in any process, replaces it. Checked by the test on node 0.
+ *   same range, in any process, replaces it (area_file_test reads it back
+ *   from /proc/self/numa_maps through a plain mapping of the range).
  * - regular file on a disk file system: the page cache is the kernel's; a
  *   page read in is placed by the policy of the task that faults it, not by
  *   the mapping's. Only the pages a MAP_PRIVATE mapping copies on write
@@ -165,6 +166,8 @@ void aml_area_file_fini(struct aml_area_file *area);
 /**
  * aml_area_file_init() into one allocation.
  * @param[out] out receives the area; NULL on error.
+ * @param source,topology,devices,ndevices,policy,weights as for
+ *        aml_area_file_init().
  * @return as aml_area_file_init(), or AML_ENOMEM.
  */
 int aml_area_file_create(struct aml_area **out,
@@ -188,6 +191,9 @@ int aml_area_file_fd(const struct aml_area *area);
 
 /**
  * aml_area_mmap() that also says which offset of the file it mapped.
+ * @param area a file area.
+ * @param size bytes to map, at least 1 (rounded up to pages).
+ * @param opts NULL, or options for this call, as for aml_area_mmap().
  * @param[out] offset receives the offset; untouched on error. May be NULL.
  * @return as aml_area_mmap(); AML_EINVAL too for an area of another kind.
  */
@@ -200,6 +206,10 @@ void *aml_area_file_mmap(const struct aml_area *area,
  * Map [offset, offset + size) of the area's file (size rounded up to
  * pages), e.g. a range another process's area handed out. Leaves the
  * cursor alone.
+ * @param area a file area.
+ * @param offset page-aligned offset in the file.
+ * @param size bytes to map, at least 1 (rounded up to pages).
+ * @param opts NULL, or options for this call, as for aml_area_mmap().
  * @return as aml_area_mmap(); AML_EINVAL too for an area of another kind,
  *         an offset that is not page-aligned, the first page of a memfd
  *         area (its policy), or a range past the end of the file.
@@ -212,6 +222,8 @@ void *aml_area_file_mmap_at(const struct aml_area *area,
 /**
  * Send descriptor @p fd over the connected Unix socket @p sock
  * (SCM_RIGHTS), with one byte of data. The caller keeps @p fd.
+ * @param sock a connected Unix socket.
+ * @param fd the descriptor to send.
  * @return 0; AML_EINVAL for a negative argument or a socket that is not a
  *         Unix socket; AML_FAILURE for another refusal of sendmsg
  *         (aml_os_errno() says which).
@@ -221,6 +233,7 @@ int aml_area_file_send_fd(int sock, int fd);
 /**
  * Receive a descriptor aml_area_file_send_fd() sent over @p sock (blocks
  * until it comes). The received descriptor is the caller's to close.
+ * @param sock a connected Unix socket.
  * @param[out] out receives the descriptor (close-on-exec); untouched on
  *        error.
  * @return 0; AML_EINVAL for a NULL @p out or a negative @p sock;

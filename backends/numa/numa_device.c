@@ -321,11 +321,20 @@ static void *numa_map_nodes_hugetlb(const struct aml_topology *topology,
 	return ptr != NULL ? numa_bind_new(ptr, size, nodes, policy) : NULL;
 }
 
+static int numa_file_map_error(int err)
+{
+	return aml_os_error_in("mmap of a file", err,
+	                       err == EACCES || err == EPERM ? AML_EPERM
+	                       : err == ENOMEM               ? AML_ENOMEM
+	                                                     : AML_EINVAL);
+}
+
 /*
  * A file range at an aligned address: reserve the range plus the alignment
  * as inaccessible anonymous memory (no memory is charged for it), map the
  * file over its aligned part with MAP_FIXED, give back the ends. The
- * reservation keeps another thread's mmap out of the hole meanwhile.
+ * reservation keeps another thread's mmap out of the hole meanwhile. With
+ * no alignment beyond the page, one mmap of the file does.
  */
 static void *numa_map_file_nodes(const struct aml_topology *topology,
                                  const struct aml_bitmap *nodes,
@@ -337,27 +346,34 @@ static void *numa_map_file_nodes(const struct aml_topology *topology,
                                  bool shared)
 {
 	(void)topology;
-	size_t page = aml_page_size(), extra = alignment - page;
+	size_t extra = alignment - aml_page_size();
+	int prot = PROT_READ | PROT_WRITE;
+	int flags = shared ? MAP_SHARED : MAP_PRIVATE;
+	char *ptr;
+	if (extra == 0) {
+		ptr = mmap(NULL, size, prot, flags, fd, (off_t)offset);
+		if (ptr == MAP_FAILED) {
+			aml_errno = numa_file_map_error(errno);
+			return NULL;
+		}
+		return numa_bind_new(ptr, size, nodes, policy);
+	}
 	char *raw = mmap(NULL, size + extra, PROT_NONE,
 	                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (raw == MAP_FAILED) {
-		aml_errno = aml_os_error(errno, AML_ENOMEM);
+		aml_errno = numa_file_map_error(errno);
 		return NULL;
 	}
-	char *ptr = (char *)(((uintptr_t)raw + alignment - 1) &
-	                     ~(uintptr_t)(alignment - 1));
-	int flags = (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED;
-	if (mmap(ptr, size, PROT_READ | PROT_WRITE, flags, fd, (off_t)offset) ==
+	ptr = (char *)(((uintptr_t)raw + alignment - 1) &
+	               ~(uintptr_t)(alignment - 1));
+	if (mmap(ptr, size, prot, flags | MAP_FIXED, fd, (off_t)offset) ==
 	    MAP_FAILED) {
 		int err = errno;
 		munmap(raw, size + extra);
-		aml_errno = aml_os_error_in("mmap", err,
-		                            err == EACCES || err == EPERM
-		                                    ? AML_EPERM
-		                            : err == ENOMEM ? AML_ENOMEM
-		                                            : AML_EINVAL);
+		aml_errno = numa_file_map_error(err);
 		return NULL;
 	}
+	/* The ends are whole mappings of the reservation now: no split. */
 	size_t head = (size_t)(ptr - raw), tail = extra - head;
 	if (head != 0)
 		munmap(raw, head);

@@ -14,7 +14,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -238,6 +240,46 @@ TEST_F(AreaFile, OffsetsFollowEachOtherAndAFullMemfdIsENOMEM)
 	EXPECT_EQ(aml_area_munmap(&area.base, again, Page()), 0);
 	EXPECT_EQ(aml_area_munmap(&area.base, p, 2 * Page()), 0);
 	EXPECT_EQ(aml_area_munmap(&area.base, q, Page()), 0);
+	aml_area_file_fini(&area);
+}
+
+// Maps on several threads take distinct ranges, all of the file, until it
+// is full.
+TEST_F(AreaFile, ConcurrentMapsTakeDistinctOffsets)
+{
+	constexpr int kThreads = 4, kMaps = 16;
+	AML_AREA_FILE_DECL(area);
+	ASSERT_EQ(Memfd(&area, true, AML_POLICY_BIND, 1 + kThreads * kMaps), 0);
+	std::vector<uint64_t> offsets(kThreads * kMaps, 0);
+	std::vector<char *> ptrs(kThreads * kMaps, nullptr);
+	std::vector<std::thread> threads;
+	for (int i = 0; i < kThreads; i++)
+		threads.emplace_back([&, i] {
+			for (int j = 0; j < kMaps; j++) {
+				int k = i * kMaps + j;
+				ptrs[k] = (char *)aml_area_file_mmap(
+				        &area.base, 1, nullptr, &offsets[k]);
+				if (ptrs[k] != nullptr)
+					ptrs[k][0] = (char)k;
+			}
+		});
+	for (std::thread &th : threads)
+		th.join();
+	std::set<uint64_t> seen;
+	int fd = aml_area_file_fd(&area.base);
+	for (int k = 0; k < kThreads * kMaps; k++) {
+		ASSERT_NE(ptrs[k], nullptr) << k;
+		EXPECT_TRUE(seen.insert(offsets[k]).second) << offsets[k];
+		char c = -1;
+		ASSERT_EQ(pread(fd, &c, 1, (off_t)offsets[k]), 1);
+		EXPECT_EQ(c, (char)k);
+	}
+	EXPECT_EQ(*seen.begin(), Page());
+	EXPECT_EQ(*seen.rbegin(), (uint64_t)kThreads * kMaps * Page());
+	EXPECT_EQ(aml_area_mmap(&area.base, 1, nullptr), nullptr);
+	EXPECT_EQ(aml_errno, AML_ENOMEM);
+	for (char *p : ptrs)
+		EXPECT_EQ(aml_area_munmap(&area.base, p, Page()), 0);
 	aml_area_file_fini(&area);
 }
 

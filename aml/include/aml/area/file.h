@@ -19,6 +19,10 @@
  *   (anonymous memory) follow the area's policy.
  * - device DAX: the device is the memory; no policy moves it. A DAX area
  *   takes AML_POLICY_LOCAL only (AML_EINVAL otherwise) and is shared only.
+ *   The device maps in its own alignment (often 2 MiB): pass it as the
+ *   map's alignment, and sizes and offsets in its multiples, or the kernel
+ *   refuses (AML_EINVAL). Only the refusals are tested (no DAX device on
+ *   the test machines).
  *
  * Offsets: each aml_area_mmap() takes the next range of the file from the
  * area's cursor (page-aligned, never reused: the file space of an unmapped

@@ -14,7 +14,10 @@
  * 3. map through the backend: the topology's map_nodes (a weighted
  *    interleave maps BIND over its set). A device no discovery makes (a
  *    memkind kind, a device a user wrote) is the one device of its own
- *    topology (topology_of_device.c), so it takes this path too;
+ *    topology (topology_of_device.c), so it takes this path too. A file
+ *    area's request names a file range: the topology's map_file_nodes
+ *    maps it (AML_ENOTSUP where there is none, as on the emulator),
+ *    already aligned, so step 4 has nothing to trim;
  * 4. align: over-map by the alignment, give the unaligned head and tail
  *    back. Transparent huge pages raise the alignment to the huge page,
  *    so that the kernel can give them, and are advised (MADV_HUGEPAGE)

@@ -10,6 +10,7 @@ AML_PUBLIC_HEADERS = [
     "aml/area.h",
     "aml/area/capped.h",
     "aml/area/device.h",
+    "aml/area/file.h",
     "aml/arena.h",
     "aml/arena/buddy.h",
     "aml/arena/bump.h",

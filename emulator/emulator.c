@@ -578,4 +578,5 @@ const struct aml_topology_ops aml_emu_topology_ops = {
          * may ignore too, so they are taken and placed as base pages. */
         .map_nodes_hugetlb = NULL,
         .advise_huge = NULL,
+        .map_file_nodes = NULL, /* its devices map anonymous memory */
 };

@@ -16,6 +16,7 @@
 
 #include <aml.h>
 #include <aml/area/device.h>
+#include <aml/area/file.h>
 #include <aml/device/memkind.h>
 
 #include "tests/testing/fault.h"
@@ -62,6 +63,11 @@ struct AreaCase {
 	bool decl = false;
 };
 
+void MapsScenario(FaultRun &run,
+                  const struct aml_area *area,
+                  std::vector<Mapping> &live,
+                  const char *name);
+
 // The scenario: create, map, map aligned and populated, cut a page out of
 // the middle of the first mapping, unmap everything, destroy.
 void AreaScenario(FaultRun &run,
@@ -98,7 +104,23 @@ void AreaScenario(FaultRun &run,
 		});
 	}
 	ASSERT_NE(area, nullptr);
+	MapsScenario(run, area, live, c.name);
+	if (c.decl) {
+		run.Quiet([&] { aml_area_device_fini(&storage); });
+	} else {
+		run.Quiet([&] { aml_area_device_destroy(&area); });
+		EXPECT_EQ(area, nullptr);
+	}
+}
 
+// Map, map aligned and populated, cut a page out of the middle of the
+// first mapping, unmap everything; @p live is the scenario's model.
+void MapsScenario(FaultRun &run,
+                  const struct aml_area *area,
+                  std::vector<Mapping> &live,
+                  const char *name)
+{
+	(void)name;
 	size_t n = 8 * Page();
 	auto *p = static_cast<char *>(
 	        run.CallPtr("aml_area_mmap", {AML_ENOMEM},
@@ -131,12 +153,6 @@ void AreaScenario(FaultRun &run,
 		live.pop_back();
 		run.Call("aml_area_munmap", {AML_ENOMEM},
 		         [&] { return aml_area_munmap(area, m.p, m.size); });
-	}
-	if (c.decl) {
-		run.Quiet([&] { aml_area_device_fini(&storage); });
-	} else {
-		run.Quiet([&] { aml_area_device_destroy(&area); });
-		EXPECT_EQ(area, nullptr);
 	}
 }
 
@@ -289,6 +305,41 @@ TEST_F(FaultAreaNode0, EveryPolicy)
 		SCOPED_TRACE(c.name);
 		unsigned long runs = ForEachFault(
 		        [&](FaultRun &run) { AreaScenario(run, t, c); });
+		EXPECT_GT(runs, 0u) << "no failure was ever injected";
+		if (HasFailure())
+			break;
+	}
+}
+
+// File areas over node 0 (aml/area/file.h): a memfd, shared and private,
+// through the same maps and unmaps; memfd_create is not wrapped, the
+// mmap, mbind, munmap and populate of the file's ranges are.
+TEST_F(FaultAreaNode0, MemfdFileAreas)
+{
+	for (bool shared : {true, false}) {
+		SCOPED_TRACE(shared ? "shared" : "private");
+		unsigned long runs = ForEachFault([&](FaultRun &run) {
+			std::vector<Mapping> live;
+			run.SetModel([&] {
+				for (const Mapping &m : live)
+					EXPECT_TRUE(Intact(m));
+			});
+			struct aml_area_file_source src = {};
+			src.kind = AML_AREA_FILE_MEMFD;
+			src.name = "fault";
+			src.capacity = 64 * Page();
+			src.shared = shared;
+			struct aml_area *area = nullptr;
+			run.Call("aml_area_file_create", {AML_ENOMEM}, [&] {
+				return aml_area_file_create(
+				        &area, &src, t, &node0, 1,
+				        AML_POLICY_BIND, nullptr);
+			});
+			ASSERT_NE(area, nullptr);
+			MapsScenario(run, area, live, "file");
+			run.Quiet([&] { aml_area_file_destroy(&area); });
+			EXPECT_EQ(area, nullptr);
+		});
 		EXPECT_GT(runs, 0u) << "no failure was ever injected";
 		if (HasFailure())
 			break;

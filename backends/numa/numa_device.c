@@ -321,6 +321,67 @@ static void *numa_map_nodes_hugetlb(const struct aml_topology *topology,
 	return ptr != NULL ? numa_bind_new(ptr, size, nodes, policy) : NULL;
 }
 
+static int numa_file_map_error(int err)
+{
+	return aml_os_error_in("mmap of a file", err,
+	                       err == EACCES || err == EPERM ? AML_EPERM
+	                       : err == ENOMEM               ? AML_ENOMEM
+	                                                     : AML_EINVAL);
+}
+
+/*
+ * A file range at an aligned address: reserve the range plus the alignment
+ * as inaccessible anonymous memory (no memory is charged for it), map the
+ * file over its aligned part with MAP_FIXED, give back the ends. The
+ * reservation keeps another thread's mmap out of the hole meanwhile. With
+ * no alignment beyond the page, one mmap of the file does.
+ */
+static void *numa_map_file_nodes(const struct aml_topology *topology,
+                                 const struct aml_bitmap *nodes,
+                                 enum aml_policy policy,
+                                 size_t size,
+                                 size_t alignment,
+                                 int fd,
+                                 uint64_t offset,
+                                 bool shared)
+{
+	(void)topology;
+	size_t extra = alignment - aml_page_size();
+	int prot = PROT_READ | PROT_WRITE;
+	int flags = shared ? MAP_SHARED : MAP_PRIVATE;
+	char *ptr;
+	if (extra == 0) {
+		ptr = mmap(NULL, size, prot, flags, fd, (off_t)offset);
+		if (ptr == MAP_FAILED) {
+			aml_errno = numa_file_map_error(errno);
+			return NULL;
+		}
+		return numa_bind_new(ptr, size, nodes, policy);
+	}
+	char *raw = mmap(NULL, size + extra, PROT_NONE,
+	                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (raw == MAP_FAILED) {
+		aml_errno = numa_file_map_error(errno);
+		return NULL;
+	}
+	ptr = (char *)(((uintptr_t)raw + alignment - 1) &
+	               ~(uintptr_t)(alignment - 1));
+	if (mmap(ptr, size, prot, flags | MAP_FIXED, fd, (off_t)offset) ==
+	    MAP_FAILED) {
+		int err = errno;
+		munmap(raw, size + extra);
+		aml_errno = numa_file_map_error(err);
+		return NULL;
+	}
+	/* The ends are whole mappings of the reservation now: no split. */
+	size_t head = (size_t)(ptr - raw), tail = extra - head;
+	if (head != 0)
+		munmap(raw, head);
+	if (tail != 0)
+		munmap(ptr + size, tail);
+	return numa_bind_new(ptr, size, nodes, policy);
+}
+
 static int
 numa_advise_huge(const struct aml_topology *topology, void *ptr, size_t size)
 {
@@ -372,4 +433,5 @@ const struct aml_topology_ops aml_numa_topology_ops = {
         .populate = numa_populate,
         .map_nodes_hugetlb = numa_map_nodes_hugetlb,
         .advise_huge = numa_advise_huge,
+        .map_file_nodes = numa_map_file_nodes,
 };

@@ -270,6 +270,10 @@ __wrap_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 		return MAP_FAILED;
 	}
 	void *p = __real_mmap(addr, len, prot, flags, fd, off);
+	// MAP_FIXED replaces what was mapped there (a file area maps its
+	// range into a reservation), as munmap would have.
+	if (p != MAP_FAILED && (flags & MAP_FIXED) != 0)
+		DropRegion((uintptr_t)p, (uintptr_t)p + len);
 	if (p != MAP_FAILED)
 		AddRegion(p, len);
 	return p;

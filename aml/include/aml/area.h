@@ -7,7 +7,9 @@
  * more devices. It is the low-level block the others allocate through:
  * arenas ask their area for regions, scratchpads and replicasets for their
  * buffers. Implementations: aml/area/device.h (a set of devices of a
- * topology, or one device of any backend, e.g. a memkind kind).
+ * topology, or one device of any backend, e.g. a memkind kind),
+ * aml/area/file.h (a file, a memfd or a DAX device, under the same
+ * policies), aml/area/capped.h (a cap over another area).
  *
  * Sizes are rounded up to whole pages (aml_page_size(), or the huge page of
  * a hugetlb mapping: see enum aml_page_kind); a size of 0, or one that

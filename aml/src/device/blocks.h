@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <aml/area.h>
 #include <aml/bitmap.h>
@@ -26,6 +27,19 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/**
+ * A range of a file to map instead of anonymous memory (file areas,
+ * aml/area/file.h). The descriptor stays its owner's.
+ */
+struct aml_placement_file {
+	/** An open descriptor: readable, and writable if @p shared. */
+	int fd;
+	/** Page-aligned offset of the range in the file. */
+	uint64_t offset;
+	/** MAP_SHARED; MAP_PRIVATE otherwise. */
+	bool shared;
+};
 
 /** What to map, where, and for whom. */
 struct aml_placement_request {
@@ -55,6 +69,9 @@ struct aml_placement_request {
 	enum aml_page_kind pages;
 	/** Recorded with the range; only this owner unmaps it. */
 	const void *owner;
+	/** NULL for anonymous memory, else the file range to map (base
+	 * pages only: a hugetlb kind is AML_ENOTSUP). */
+	const struct aml_placement_file *file;
 };
 
 /**

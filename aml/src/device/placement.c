@@ -14,7 +14,10 @@
  * 3. map through the backend: the topology's map_nodes (a weighted
  *    interleave maps BIND over its set). A device no discovery makes (a
  *    memkind kind, a device a user wrote) is the one device of its own
- *    topology (topology_of_device.c), so it takes this path too;
+ *    topology (topology_of_device.c), so it takes this path too. A file
+ *    area's request names a file range: the topology's map_file_nodes
+ *    maps it (AML_ENOTSUP where there is none, as on the emulator),
+ *    already aligned, so step 4 has nothing to trim;
  * 4. align: over-map by the alignment, give the unaligned head and tail
  *    back. Transparent huge pages raise the alignment to the huge page,
  *    so that the kernel can give them, and are advised (MADV_HUGEPAGE)
@@ -133,6 +136,17 @@ static int placement_check_pages(const struct aml_placement_request *r)
 	size_t huge = aml_hugetlb_size(r->pages);
 	if ((unsigned)r->pages >= AML_PAGE_KIND_COUNT)
 		return AML_EINVAL;
+	if (huge != 0 && r->file != NULL)
+		return aml_error_explain(
+		        AML_ENOTSUP,
+		        "hugetlb pages of %zu MiB: a file area "
+		        "maps base pages only",
+		        huge >> 20);
+	if (r->file != NULL && t->ops->map_file_nodes == NULL)
+		return aml_error_explain(AML_ENOTSUP,
+		                         "topology \"%s\" maps anonymous "
+		                         "memory only, not files",
+		                         t->source);
 	if (huge != 0 && t->ops->map_nodes_hugetlb == NULL)
 		return aml_error_explain(AML_ENOTSUP,
 		                         "hugetlb pages of %zu MiB: topology "
@@ -227,15 +241,21 @@ static int placement_place_runs(const struct aml_placement_request *r,
 }
 
 /* Step 3: the raw mapping of @p size bytes (a weighted one BIND over its
- * set, until step 5 places its runs). */
+ * set, until step 5 places its runs). A file range is mapped aligned by the
+ * backend: over-mapping it would shift the offset the aligned start maps. */
 static void *placement_raw_map(const struct aml_placement_request *r,
                                const struct aml_bitmap *nodes,
                                size_t size,
-                               size_t page)
+                               size_t page,
+                               size_t alignment)
 {
 	const struct aml_topology *t = r->topology;
 	bool weighted = r->policy == AML_POLICY_WEIGHTED_INTERLEAVE;
 	enum aml_policy policy = weighted ? AML_POLICY_BIND : r->policy;
+	if (r->file != NULL)
+		return t->ops->map_file_nodes(t, nodes, policy, size, alignment,
+		                              r->file->fd, r->file->offset,
+		                              r->file->shared);
 	if (page > aml_page_size())
 		return t->ops->map_nodes_hugetlb(t, nodes, policy, size, page);
 	return t->ops->map_nodes(t, nodes, policy, size);
@@ -309,12 +329,13 @@ void *aml_placement_map(const struct aml_placement_request *r)
 	int err = placement_round(r->size, page, &size);
 	if (err == 0 && size > SIZE_MAX - alignment)
 		err = AML_EINVAL;
-	size_t extra = alignment - page;
+	size_t extra = r->file == NULL ? alignment - page : 0;
 	if (err == 0 && r->topology == NULL)
 		err = AML_EINVAL;
 	if (err == 0)
 		err = placement_check_topology(r, size + extra, page, &nodes);
-	char *raw = err == 0 ? placement_raw_map(r, &nodes, size + extra, page)
+	char *raw = err == 0 ? placement_raw_map(r, &nodes, size + extra, page,
+	                                         alignment)
 	                     : NULL;
 	if (raw == NULL) {
 		if (err != 0)

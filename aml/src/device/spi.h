@@ -119,6 +119,23 @@ struct aml_topology_ops {
 	int (*advise_huge)(const struct aml_topology *topology,
 	                   void *ptr,
 	                   size_t size);
+	/**
+	 * map_nodes() over [offset, offset + size) of @p fd (MAP_SHARED if
+	 * @p shared, else MAP_PRIVATE; offset page-aligned), at an
+	 * address aligned to @p alignment (a power of two >= the page
+	 * size; the file's range cannot be over-mapped and trimmed as an
+	 * anonymous map is). The policy is set with mbind on the mapping.
+	 * The fd stays the caller's. Optional: NULL means AML_ENOTSUP (the
+	 * emulator, whose devices map anonymous memory only).
+	 */
+	void *(*map_file_nodes)(const struct aml_topology *topology,
+	                        const struct aml_bitmap *nodes,
+	                        enum aml_policy policy,
+	                        size_t size,
+	                        size_t alignment,
+	                        int fd,
+	                        uint64_t offset,
+	                        bool shared);
 };
 
 /** Longest source string of a topology, NUL included. */

@@ -39,6 +39,7 @@ const struct aml_topology_ops kBuilderOps = {
         .fini = nullptr,
         .map_nodes_hugetlb = nullptr,
         .advise_huge = nullptr,
+        .check_pages = nullptr,
 };
 
 } // namespace

@@ -16,6 +16,8 @@
 
 #include <aml.h>
 #include <aml/area/device.h>
+#include <aml/binding/devices.h>
+#include <aml/tiling/nd.h>
 
 #include "tests/testing/emulated.h"
 
@@ -305,6 +307,59 @@ TEST_P(EmulatorHugePages, AThpMovesWholeOrNotAtAll)
 	EXPECT_EQ(Stats(0).pages_moved_in, 0u);
 	EXPECT_EQ(aml_area_munmap(&areas[1].base, p, kHuge), 0);
 	EXPECT_EQ(aml_area_munmap(&areas[0].base, base, 3 * kMiB), 0);
+}
+
+TEST_P(EmulatorHugePages, ABindingOfHugePageTilesMovesWholeUnits)
+{
+	const struct aml_area *area = Area(1);
+	char *p = Map(area, 2 * kHuge, AML_PAGE_TRANSPARENT_HUGE);
+	ASSERT_NE(p, nullptr) << Detail();
+	for (size_t off = 0; off < 2 * kHuge; off += aml_page_size())
+		p[off] = 1;
+	// Two tiles of 2 MiB, interleaved over fast and bare.
+	struct aml_layout bytes;
+	struct aml_tiling_nd tiling;
+	size_t dims[1] = {2 * kHuge}, tile[1] = {kHuge};
+	ASSERT_EQ(aml_layout_init(&bytes, p, AML_LAYOUT_ORDER_C, 1, 1, dims,
+	                          nullptr),
+	          0);
+	ASSERT_EQ(aml_tiling_nd_init(&tiling, &bytes, tile,
+	                             AML_TILING_ORDER_ROW_MAJOR,
+	                             AML_TILING_RESIZE, AML_TILING_IN_PLACE),
+	          0);
+	const struct aml_device *two[2] = {Dev(0), Dev(2)};
+	struct aml_binding *b = nullptr;
+	ASSERT_EQ(aml_binding_devices_create(&b, two, 2, AML_BINDING_INTERLEAVE,
+	                                     AML_BINDING_TILE),
+	          0);
+	ASSERT_EQ(aml_binding_apply(b, &tiling.base, p), 0);
+	EXPECT_EQ(On(p, 0, unit, 0), unit);
+	EXPECT_EQ(On(p, unit, unit, 2), unit);
+	EXPECT_EQ(Stats(0).pages_moved_in, unit);
+	EXPECT_EQ(Stats(2).pages_moved_in, unit);
+	size_t misplaced = 1;
+	EXPECT_EQ(aml_binding_check(b, t, &tiling.base, p, nullptr, 0,
+	                            &misplaced),
+	          0);
+	EXPECT_EQ(misplaced, 0u);
+	// Tiles of 1 MiB: each move of a tile moves its whole huge page,
+	// so the second tile of each wins, and the first's pages are left
+	// on the other device: half the buffer misplaced.
+	aml_tiling_nd_fini(&tiling);
+	tile[0] = kHuge / 2;
+	ASSERT_EQ(aml_tiling_nd_init(&tiling, &bytes, tile,
+	                             AML_TILING_ORDER_ROW_MAJOR,
+	                             AML_TILING_RESIZE, AML_TILING_IN_PLACE),
+	          0);
+	ASSERT_EQ(aml_binding_apply(b, &tiling.base, p), 0);
+	EXPECT_EQ(On(p, 0, 2 * unit, 2), 2 * unit);
+	EXPECT_EQ(aml_binding_check(b, t, &tiling.base, p, nullptr, 0,
+	                            &misplaced),
+	          0);
+	EXPECT_EQ(misplaced, unit);
+	aml_binding_devices_destroy(&b);
+	aml_tiling_nd_fini(&tiling);
+	EXPECT_EQ(aml_area_munmap(area, p, 2 * kHuge), 0);
 }
 
 TEST_P(EmulatorHugePages, HugetlbMovesWholeIntoTheTargetsPool)

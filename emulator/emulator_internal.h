@@ -3,17 +3,19 @@
  * Private to the emulator: the state of one emulated machine, shared by its
  * files (emulator.c: maps, unmaps, moves and the topology's ops;
  * pagetable.c: which device holds each page; slab.c: the address space of
- * small mappings; placement.c: where a page goes; fault.c: placing pages at
+ * small mappings; placement.c: where a page (or a huge page) goes; huge.c:
+ * hugetlb memory, pools and moves in huge pages; fault.c: placing pages at
  * first touch; clock.c: virtual clock and delay; cost.c: cost model and
  * statistics; copier.c: the copier its topology hands out).
  *
  * Calls go one way: fork.c (its handlers call nothing), pagetable.c and
- * slab.c at the bottom; placement.c on pagetable.c; fault.c on placement.c
- * and slab.c; clock.c on fork.c (it registers the machine); emulator.c on
- * clock.c, fault.c and below; cost.c on those and emulator.c (is a
- * topology emulated?); copier.c on cost.c and clock.c; access.c (ordinary
- * loads and stores) on clock.c, placement.c and pagetable.c, its hooks
- * called by emulator.c and cost.c; create.c at the top.
+ * slab.c at the bottom; placement.c on pagetable.c; huge.c on both;
+ * fault.c on placement.c and slab.c; clock.c on fork.c (it registers the
+ * machine); emulator.c on clock.c, fault.c, huge.c and below; cost.c on
+ * those and emulator.c (is a topology emulated?); copier.c on cost.c and
+ * clock.c; access.c (ordinary loads and stores) on clock.c, placement.c and
+ * pagetable.c, its hooks called by emulator.c and cost.c; create.c at the
+ * top.
  *
  * Locking: one read-write lock per machine. Maps, unmaps, moves and
  * placing pages change the page table and the capacity counters under the
@@ -356,6 +358,25 @@ size_t emu_place_now(struct emu_machine *machine,
                      struct emu_mapping *map,
                      size_t index,
                      size_t local);
+
+/* ---- huge.c: on pagetable.c and placement.c ---- */
+
+/* Anonymous memory for a mapping of size bytes (hugetlb: aligned to
+ * EMU_HUGE_SIZE, as MAP_HUGETLB aligns it), MAP_NORESERVE: the mapping,
+ * or NULL with *err set. */
+void *emu_map_memory(size_t size, bool hugetlb, int *err);
+/* Whether the pools give a hugetlb map of npages pages under policy over
+ * the devices of bits (the bound ones under BIND, else all): 0, or
+ * AML_ENOMEM with the reason explained. Write lock held. */
+int emu_check_huge(const struct emu_machine *machine,
+                   uint64_t bits,
+                   enum aml_policy policy,
+                   size_t npages);
+/* Widen [*start, *start + *size) to whole huge pages at an end that falls
+ * in a unit of a map of huge pages. Write lock held. */
+void emu_round_units(const struct emu_machine *machine,
+                     uintptr_t *start,
+                     size_t *size);
 
 /* ---- fault.c: on placement.c ---- */
 

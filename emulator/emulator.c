@@ -435,9 +435,10 @@ static int emu_device_move(const struct aml_device *dev, void *ptr, size_t size)
 	uint64_t moving, moved = 0, ns = 0;
 	uintptr_t start = (uintptr_t)ptr;
 	pthread_rwlock_wrlock(&m->lock);
-	emu_round_units(m, &start, &size);
+	int err = emu_round_units(m, &start, &size);
 	size_t npages = size / m->page_size;
-	int err = emu_move_plan(m, start, npages, d->index, &moving);
+	if (err == 0)
+		err = emu_move_plan(m, start, npages, d->index, &moving);
 	if (err == 0) {
 		uint64_t room = emu_device_room(m, d->index);
 		ns = emu_move_pages(m, start, npages, d->index, room, &moved);

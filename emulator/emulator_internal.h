@@ -373,10 +373,12 @@ int emu_check_huge(const struct emu_machine *machine,
                    enum aml_policy policy,
                    size_t npages);
 /* Widen [*start, *start + *size) to whole huge pages at an end that falls
- * in a unit of a map of huge pages. Write lock held. */
-void emu_round_units(const struct emu_machine *machine,
-                     uintptr_t *start,
-                     size_t *size);
+ * in a THP unit: 0; or AML_EINVAL (the reason explained, nothing changed)
+ * for an end inside a hugetlb page, as mbind() refuses it. Write lock
+ * held. */
+int emu_round_units(const struct emu_machine *machine,
+                    uintptr_t *start,
+                    size_t *size);
 
 /* ---- fault.c: on placement.c ---- */
 

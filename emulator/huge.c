@@ -76,15 +76,25 @@ int emu_check_huge(const struct emu_machine *m,
 	        policy == AML_POLICY_BIND ? " on the bound devices" : "");
 }
 
-/* Round [*start, *start + *size) out to whole huge pages at either end
- * that falls inside a huge page of a map of huge pages: the kernel moves
- * a huge page whole (a hugetlb page always; a THP too, unless it must
- * split it for want of memory). Write lock held. */
-void emu_round_units(const struct emu_machine *m,
-                     uintptr_t *start,
-                     size_t *size)
+/* Is addr inside (not at the start of) a huge page of a hugetlb map? */
+static bool emu_inside_hugetlb(const struct emu_machine *m, uintptr_t addr)
+{
+	const struct emu_mapping *map = emu_pagetable_find(&m->table, addr);
+	return map != NULL && map->hugetlb && (addr & (EMU_HUGE_SIZE - 1));
+}
+
+/* A THP moves whole: mbind() splits the VMA at an unaligned end, and the
+ * kernel migrates the huge page that straddles it whole (it splits it only
+ * when the target has no free huge page: the emulator then moves nothing
+ * of it). A hugetlb VMA cannot be split inside a huge page: mbind() fails
+ * with EINVAL before anything moves. Write lock held. */
+int emu_round_units(const struct emu_machine *m, uintptr_t *start, size_t *size)
 {
 	uintptr_t end = *start + *size;
+	if (emu_inside_hugetlb(m, *start) || emu_inside_hugetlb(m, end))
+		return aml_error_explain(
+		        AML_EINVAL, "a move of part of a 2 MiB hugetlb "
+		                    "page: its ends must be on huge pages");
 	const struct emu_mapping *map = emu_pagetable_find(&m->table, *start);
 	size_t first;
 	if (map != NULL &&
@@ -100,4 +110,5 @@ void emu_round_units(const struct emu_machine *m,
 			end = map->start + ((first + n) << m->page_shift);
 	}
 	*size = end - *start;
+	return 0;
 }

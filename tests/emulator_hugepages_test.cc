@@ -367,11 +367,21 @@ TEST_P(EmulatorHugePages, HugetlbMovesWholeIntoTheTargetsPool)
 	const struct aml_area *area = Area(0);
 	char *p = Map(area, 2 * kHuge, AML_PAGE_HUGETLB_2M);
 	ASSERT_NE(p, nullptr) << Detail();
-	// A page of the second huge page: that huge page moves, into slow's
-	// pool.
-	ASSERT_EQ(aml_device_move(Dev(1), p + kHuge + aml_page_size(),
+	// A part of a hugetlb page is refused, as mbind() refuses to split
+	// a hugetlb VMA there: nothing moves.
+	aml_errno = 0;
+	EXPECT_EQ(aml_device_move(Dev(1), p + kHuge + aml_page_size(),
 	                          aml_page_size()),
-	          0);
+	          AML_EINVAL);
+	EXPECT_NE(Detail().find("part of a 2 MiB hugetlb page"),
+	          std::string::npos)
+	        << Detail();
+	EXPECT_EQ(aml_device_move(Dev(1), p, kHuge + aml_page_size()),
+	          AML_EINVAL);
+	EXPECT_EQ(On(p, 0, 2 * unit, 0), 2 * unit);
+	EXPECT_EQ(Stats(1).pages_moved_in, 0u);
+	// The second huge page, whole: it moves, into slow's pool.
+	ASSERT_EQ(aml_device_move(Dev(1), p + kHuge, kHuge), 0);
 	EXPECT_EQ(On(p, 0, unit, 0), unit);
 	EXPECT_EQ(On(p, unit, unit, 1), unit);
 	EXPECT_EQ(Stats(1).pages_moved_in, unit);

@@ -248,9 +248,7 @@ static void access_cost(struct emu_machine *m,
 			 * where a touch from this CPU places it. */
 			if (local < 0)
 				local = (int)emu_local_device(m);
-			struct emu_plan empty = {{0}};
-			d = 0;
-			emu_place_page(m, &empty, map, i, (size_t)local, &d);
+			d = emu_place_where(m, map, i, (size_t)local);
 		}
 		if (!(bill->touched >> d & 1))
 			bill->pages_of[d] = 0;

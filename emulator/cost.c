@@ -141,10 +141,7 @@ static size_t cost_label(const struct emu_machine *m,
 	/* Not touched yet: where a touch from this CPU would place it. */
 	if (cur->local < 0)
 		cur->local = (int)emu_local_device(m);
-	struct emu_plan empty = {{0}};
-	size_t d = 0;
-	emu_place_page(m, &empty, map, index, (size_t)cur->local, &d);
-	return d;
+	return emu_place_where(m, map, index, (size_t)cur->local);
 }
 
 /* A run of bytes on one (source, destination) pair is complete: cost it

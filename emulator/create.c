@@ -101,6 +101,8 @@ static int create_machine(struct emu_machine *m)
 		return err;
 	m->page_size = aml_page_size();
 	m->page_shift = (unsigned)__builtin_ctzll(m->page_size);
+	m->huge_pages =
+	        EMU_HUGE_SIZE > m->page_size ? EMU_HUGE_SIZE / m->page_size : 1;
 	m->slabs.page_size = m->page_size;
 	m->ndevices = m->spec.ntiers;
 	for (size_t i = 0; i < m->ndevices; i++) {
@@ -112,6 +114,11 @@ static int create_machine(struct emu_machine *m)
 		        .machine = m,
 		        .capacity_pages = create_pages(m, tier),
 		};
+		/* As many as the tier holds, as writing nr_hugepages
+		 * reserves as many as the node can give. */
+		uint64_t fit = m->devices[i].capacity_pages / m->huge_pages;
+		m->devices[i].huge_pool =
+		        tier->hugepages_2m < fit ? tier->hugepages_2m : fit;
 	}
 	emu_build_zonelists(m);
 	m->uffd = m->uffd_stop = -1;

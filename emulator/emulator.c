@@ -11,6 +11,8 @@
  * on Linux; past their free memory, the touch that finds no room stops the
  * program where the kernel would call the OOM killer (placement=map: the
  * map fails with AML_ENOMEM). Capacity is counted in pages per device.
+ * Maps of huge pages (THP, hugetlb 2 MiB from the tiers' pools) are
+ * placed, counted and moved in 2 MiB units (placement.c, huge.c).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -22,6 +24,7 @@
 #include <aml/topology.h>
 
 #include "aml/src/device/spi.h"
+#include "aml/src/error_detail.h"
 #include "aml/src/os.h"
 #include "emulator/emulator_internal.h"
 
@@ -62,20 +65,33 @@ static uint64_t emu_set_bits(const struct aml_bitmap *set)
  * the labels). Write lock held. */
 static int emu_place_all(struct emu_machine *m, struct emu_mapping *map)
 {
-	struct emu_plan plan = {{0}};
+	struct emu_plan plan = {{0}, {0}};
 	size_t local = emu_local_device(m);
-	for (size_t i = 0; i < map->npages; i++) {
-		size_t d;
-		if (emu_place_page(m, &plan, map, i, local, &d) != 0)
+	for (size_t i = 0; i < map->npages;) {
+		size_t d, first, n = emu_unit_of(m, map, i, &first);
+		int err = emu_place_page(m, &plan, map, i, n, local, &d);
+		if (err != 0 && n > 1 && !map->hugetlb) {
+			n = 1; /* THP without room: a base page */
+			err = emu_place_page(m, &plan, map, i, n, local, &d);
+		}
+		if (err != 0) {
+			/* Nothing counted: the labels go back too, so that
+			 * a release of the mapping uncounts nothing. */
+			memset(map->labels, EMU_UNPLACED, map->npages);
 			return AML_ENOMEM;
-		plan.take[d]++;
-		map->labels[i] = (uint8_t)d; /* read for page i alone */
+		}
+		plan.take[d] += n;
+		plan.huge_take[d] += map->hugetlb;
+		/* Read for pages [i, i + n) alone. */
+		memset(&map->labels[i], (int)d, n);
+		i += n;
 	}
 	for (size_t d = 0; d < m->ndevices; d++) {
 		struct emu_device_state *s = &m->devices[d];
 		if (plan.take[d] == 0)
 			continue;
 		s->used_pages += plan.take[d];
+		s->huge_used += plan.huge_take[d];
 		s->maps++;
 		map->reached |= UINT64_C(1) << d;
 		if (s->used_pages > s->peak_pages)
@@ -86,14 +102,20 @@ static int emu_place_all(struct emu_machine *m, struct emu_mapping *map)
 	return 0;
 }
 
-/* Give back the capacity the placed pages among labels[0, npages) took.
- * Write lock held. */
-static void
-emu_uncount(struct emu_machine *m, const uint8_t *labels, size_t npages)
+/* Give back the capacity the placed pages among labels[0, npages) of a
+ * map took (a hugetlb map's whole huge pages, from index 0). Write lock
+ * held. */
+static void emu_uncount(struct emu_machine *m,
+                        const struct emu_mapping *map,
+                        const uint8_t *labels,
+                        size_t npages)
 {
 	for (size_t i = 0; i < npages; i++) {
-		if (emu_label_placed(labels[i]))
-			m->devices[labels[i]].used_pages--;
+		if (!emu_label_placed(labels[i]))
+			continue;
+		m->devices[labels[i]].used_pages--;
+		if (map->hugetlb && i % map->unit == 0)
+			m->devices[labels[i]].huge_used--;
 	}
 }
 
@@ -135,11 +157,15 @@ static int emu_map_page(struct emu_machine *m, void **out)
 	return 0;
 }
 
+/* A map of size bytes; hugetlb: of 2 MiB hugetlb pages, all placed now
+ * (the kernel takes them from the pools when mapping, and the emulator
+ * chooses their devices then too, from the mapping thread's CPU). */
 static void *emu_map(struct emu_machine *m,
                      const struct aml_bitmap *set,
                      enum aml_policy policy,
                      size_t size,
-                     int owner)
+                     int owner,
+                     bool hugetlb)
 {
 	size_t npages = size / m->page_size;
 	uint64_t bits = emu_set_bits(set);
@@ -158,36 +184,32 @@ static void *emu_map(struct emu_machine *m,
 	                          .policy = policy,
 	                          .set = bits,
 	                          .labels = malloc(npages),
-	                          .unplaced = npages};
+	                          .unplaced = npages,
+	                          .unit = hugetlb ? m->huge_pages : 1,
+	                          .hugetlb = hugetlb};
 	/* One-page mappings placed at touch are pages of slabs, registered
 	 * already (slab.c): no system call. */
 	bool slab_page = m->at_touch && npages == 1;
 	void *ptr = NULL;
 	int err = map.labels == NULL ? AML_ENOMEM : 0;
-	if (err == 0 && !slab_page) {
-		/* MAP_NORESERVE: an emulated 16 GiB tier costs this
-		 * machine only the pages a test touches. */
-		ptr = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-		if (ptr == MAP_FAILED) {
-			ptr = NULL;
-			err = aml_os_error(errno, AML_ENOMEM);
-		}
-	}
+	if (err == 0 && !slab_page)
+		ptr = emu_map_memory(size, hugetlb, &err);
 	if (err == 0) {
 		memset(map.labels, EMU_UNPLACED, npages);
 		pthread_rwlock_wrlock(&m->lock);
-		if (slab_page)
+		if (hugetlb)
+			err = emu_check_huge(m, bits, policy, npages);
+		if (err == 0 && slab_page)
 			err = emu_map_page(m, &ptr);
-		else if (m->at_touch)
+		else if (err == 0 && m->at_touch)
 			err = emu_fault_register(m, ptr, size);
 		map.start = (uintptr_t)ptr;
-		if (err == 0 && !m->at_touch)
+		if (err == 0 && (!m->at_touch || hugetlb))
 			err = emu_place_all(m, &map);
 		if (err == 0) {
 			err = emu_pagetable_insert(&m->table, &map);
 			if (err != 0)
-				emu_uncount(m, map.labels, npages);
+				emu_uncount(m, &map, map.labels, npages);
 			else
 				emu_access_mapped(m, ptr, size);
 		}
@@ -250,12 +272,17 @@ static int emu_unmap(struct emu_machine *m, void *ptr, size_t size, int owner)
 			if (emu_label_placed(label))
 				freed[label]++;
 		}
+		/* hugetlb: the placement layer unmaps whole huge pages. */
+		size_t unit = map->hugetlb ? map->unit : 0;
 		emu_access_forget(m, start, size);
 		struct emu_release release = {m, ptr, size};
 		err = emu_pagetable_cut(&m->table, map, first, npages,
 		                        emu_release_pages, &release);
-		for (size_t d = 0; err == 0 && d < m->ndevices; d++)
+		for (size_t d = 0; err == 0 && d < m->ndevices; d++) {
 			m->devices[d].used_pages -= freed[d];
+			if (unit != 0)
+				m->devices[d].huge_used -= freed[d] / unit;
+		}
 	}
 	pthread_rwlock_unlock(&m->lock);
 	return err;
@@ -274,7 +301,8 @@ static void *emu_device_map(const struct aml_device *dev, size_t size)
 	struct aml_bitmap set;
 	aml_bitmap_zero(&set);
 	aml_bitmap_set(&set, d->index);
-	return emu_map(d->machine, &set, AML_POLICY_BIND, size, (int)d->index);
+	return emu_map(d->machine, &set, AML_POLICY_BIND, size, (int)d->index,
+	               false);
 }
 
 static int
@@ -326,23 +354,38 @@ static uint64_t emu_move_pages(struct emu_machine *m,
                                uint64_t *moved)
 {
 	uint64_t pages_from[AML_EMU_TIERS_MAX] = {0};
+	struct emu_device_state *dst_state = &m->devices[to];
 	*moved = 0;
-	for (size_t i = 0; i < npages; i++) {
+	/* A huge page moves whole, or not at all (the range was rounded out
+	 * to whole huge pages): a hugetlb page needs a free one in the
+	 * target's pool, a THP the room for all its pages. */
+	for (size_t i = 0, n; i < npages; i += n) {
 		uintptr_t addr = start + i * m->page_size;
 		struct emu_mapping *map = emu_pagetable_find(&m->table, addr);
-		uint8_t *label =
-		        &map->labels[(addr - map->start) / m->page_size];
-		if (!emu_label_placed(*label)) {
-			*label = (uint8_t)(EMU_UNPLACED_BOUND | to);
+		size_t index = (addr - map->start) >> m->page_shift, first;
+		n = emu_unit_of(m, map, index, &first);
+		if (first != index || n > npages - i)
+			n = 1;
+		uint8_t *label = &map->labels[index];
+		uint8_t from = *label;
+		if (!emu_label_placed(from)) {
+			memset(label, EMU_UNPLACED_BOUND | (int)to, n);
 			continue;
 		}
-		if (*label == to || *moved == room)
+		if (from == to)
 			continue;
-		pages_from[*label]++;
-		m->devices[*label].used_pages--;
-		m->devices[*label].pages_moved_out++;
-		*label = (uint8_t)to;
-		(*moved)++;
+		if (map->hugetlb ? dst_state->huge_used == dst_state->huge_pool
+		                 : *moved + n > room)
+			continue;
+		if (map->hugetlb && n == map->unit) {
+			m->devices[from].huge_used--;
+			dst_state->huge_used++;
+		}
+		pages_from[from] += n;
+		m->devices[from].used_pages -= n;
+		m->devices[from].pages_moved_out += n;
+		memset(label, (int)to, n);
+		*moved += n;
 	}
 	/* Each mapping the range crosses may have become (or stopped being)
 	 * uniform. */
@@ -388,15 +431,17 @@ static int emu_device_move(const struct aml_device *dev, void *ptr, size_t size)
 {
 	struct emu_device_state *d = emu_device(dev);
 	struct emu_machine *m = d->machine;
-	size_t npages = size / m->page_size;
 	uint64_t start_ns = emu_delaying(m) ? emu_now_ns() : 0;
 	uint64_t moving, moved = 0, ns = 0;
+	uintptr_t start = (uintptr_t)ptr;
 	pthread_rwlock_wrlock(&m->lock);
-	int err = emu_move_plan(m, (uintptr_t)ptr, npages, d->index, &moving);
+	int err = emu_round_units(m, &start, &size);
+	size_t npages = size / m->page_size;
+	if (err == 0)
+		err = emu_move_plan(m, start, npages, d->index, &moving);
 	if (err == 0) {
-		uint64_t room = d->capacity_pages - d->used_pages;
-		ns = emu_move_pages(m, (uintptr_t)ptr, npages, d->index, room,
-		                    &moved);
+		uint64_t room = emu_device_room(m, d->index);
+		ns = emu_move_pages(m, start, npages, d->index, room, &moved);
 		d->used_pages += moved;
 		d->pages_moved_in += moved;
 		if (d->used_pages > d->peak_pages)
@@ -416,7 +461,8 @@ static int emu_device_free_bytes(const struct aml_device *dev, size_t *out)
 	struct emu_device_state *d = emu_device(dev);
 	struct emu_machine *m = d->machine;
 	pthread_rwlock_rdlock(&m->lock);
-	*out = (size_t)(d->capacity_pages - d->used_pages) * m->page_size;
+	/* Free hugetlb pages are not free memory, as in MemFree. */
+	*out = (size_t)emu_device_room(m, d->index) * m->page_size;
 	pthread_rwlock_unlock(&m->lock);
 	return 0;
 }
@@ -481,7 +527,8 @@ static void *emu_map_nodes(const struct aml_topology *t,
                            size_t size)
 {
 	/* Emulated NUMA ids are device indices. */
-	return emu_map(emu_of(t), nodes, policy, size, EMU_OWNER_TOPOLOGY);
+	return emu_map(emu_of(t), nodes, policy, size, EMU_OWNER_TOPOLOGY,
+	               false);
 }
 
 static int emu_unmap_nodes(const struct aml_topology *t, void *ptr, size_t size)
@@ -501,16 +548,27 @@ emu_rebind(const struct aml_topology *t, void *ptr, size_t size, int numa_id)
 	pthread_rwlock_wrlock(&m->lock);
 	int err = emu_move_plan(m, (uintptr_t)ptr, npages, to, &moving);
 	struct emu_device_state *d = &m->devices[to];
-	if (err == 0 && d->used_pages + moving > d->capacity_pages)
+	/* A fresh mapping: hugetlb (its runs are whole huge pages, placed
+	 * already) takes the target's pool, any other its room. */
+	const struct emu_mapping *fresh =
+	        emu_pagetable_find(&m->table, (uintptr_t)ptr);
+	bool hugetlb = fresh != NULL && fresh->hugetlb;
+	if (err == 0 &&
+	    (hugetlb ? moving / m->huge_pages > d->huge_pool - d->huge_used
+	             : moving > emu_device_room(m, to)))
 		err = AML_ENOMEM;
 	for (size_t i = 0; err == 0 && i < npages; i++) {
 		uintptr_t addr = (uintptr_t)ptr + i * m->page_size;
 		struct emu_mapping *map = emu_pagetable_find(&m->table, addr);
-		uint8_t *label =
-		        &map->labels[(addr - map->start) / m->page_size];
+		size_t index = (addr - map->start) / m->page_size;
+		uint8_t *label = &map->labels[index];
 		if (!emu_label_placed(*label)) {
 			*label = (uint8_t)(EMU_UNPLACED_BOUND | to);
 			continue;
+		}
+		if (map->hugetlb && index % map->unit == 0 && *label != to) {
+			m->devices[*label].huge_used--;
+			d->huge_used++;
 		}
 		m->devices[*label].used_pages--;
 		*label = (uint8_t)to;
@@ -537,6 +595,67 @@ static int emu_populate(const struct aml_topology *t, void *ptr, size_t size)
 	int err = emu_fault_place_range(m, (uintptr_t)ptr, size, true);
 	pthread_rwlock_unlock(&m->lock);
 	return err;
+}
+
+static void *emu_map_nodes_hugetlb(const struct aml_topology *t,
+                                   const struct aml_bitmap *nodes,
+                                   enum aml_policy policy,
+                                   size_t size,
+                                   size_t page)
+{
+	if (page != EMU_HUGE_SIZE) {
+		aml_errno = AML_ENOTSUP; /* check_pages refused it first */
+		return NULL;
+	}
+	return emu_map(emu_of(t), nodes, policy, size, EMU_OWNER_TOPOLOGY,
+	               true);
+}
+
+/*
+ * Transparent huge pages on a fresh mapping: its aligned 2 MiB ranges
+ * become units, placed whole at first touch. Placed at map time already
+ * (placement=map), its pages are placed again, in units: nobody has
+ * touched them, and the kernel would have given huge pages at the map's
+ * population.
+ */
+static int emu_advise_huge(const struct aml_topology *t, void *ptr, size_t size)
+{
+	struct emu_machine *m = emu_of(t);
+	int err = 0;
+	pthread_rwlock_wrlock(&m->lock);
+	struct emu_mapping *map = emu_pagetable_find(&m->table, (uintptr_t)ptr);
+	if (map == NULL || map->hugetlb || map->start != (uintptr_t)ptr ||
+	    map->npages != size / m->page_size) {
+		err = AML_EINVAL; /* not a whole fresh mapping */
+	} else if (m->huge_pages > 1 && map->unit == 1) {
+		bool placed = map->unplaced == 0;
+		if (placed) {
+			emu_uncount(m, map, map->labels, map->npages);
+			for (size_t d = 0; d < m->ndevices; d++)
+				m->devices[d].maps -= map->reached >> d & 1;
+			memset(map->labels, EMU_UNPLACED, map->npages);
+			map->unplaced = map->npages;
+			map->reached = 0;
+		}
+		map->unit = m->huge_pages;
+		if (placed)
+			err = emu_place_all(m, map);
+	}
+	pthread_rwlock_unlock(&m->lock);
+	return err;
+}
+
+/* The emulator's page kinds: THP always (whatever the host's setting: the
+ * machine is emulated), hugetlb in 2 MiB pages only. */
+static int emu_check_pages(const struct aml_topology *t,
+                           enum aml_page_kind kind)
+{
+	(void)t;
+	if (kind == AML_PAGE_HUGETLB_1G)
+		return aml_error_explain(AML_ENOTSUP,
+		                         "hugetlb pages of 1 GiB: the emulator "
+		                         "has 2 MiB huge pages only");
+	return 0;
 }
 
 static void emu_machine_free(struct emu_machine *m)
@@ -572,11 +691,10 @@ const struct aml_topology_ops aml_emu_topology_ops = {
         .rebind = emu_rebind,
         .populate = emu_populate,
         .fini = emu_fini,
-        /* The emulator models base pages only. A hugetlb map is
-         * AML_ENOTSUP ("maps base pages only"), never base pages in
-         * disguise; transparent huge pages are a hint, which the kernel
-         * may ignore too, so they are taken and placed as base pages. */
-        .map_nodes_hugetlb = NULL,
-        .advise_huge = NULL,
+        /* Huge pages of 2 MiB, transparent or hugetlb (from the tiers'
+         * pools), placed and moved whole (docs/emulator.md). */
+        .map_nodes_hugetlb = emu_map_nodes_hugetlb,
+        .advise_huge = emu_advise_huge,
+        .check_pages = emu_check_pages,
         .map_file_nodes = NULL, /* its devices map anonymous memory */
 };

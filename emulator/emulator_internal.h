@@ -3,17 +3,19 @@
  * Private to the emulator: the state of one emulated machine, shared by its
  * files (emulator.c: maps, unmaps, moves and the topology's ops;
  * pagetable.c: which device holds each page; slab.c: the address space of
- * small mappings; placement.c: where a page goes; fault.c: placing pages at
+ * small mappings; placement.c: where a page (or a huge page) goes; huge.c:
+ * hugetlb memory, pools and moves in huge pages; fault.c: placing pages at
  * first touch; clock.c: virtual clock and delay; cost.c: cost model and
  * statistics; copier.c: the copier its topology hands out).
  *
  * Calls go one way: fork.c (its handlers call nothing), pagetable.c and
- * slab.c at the bottom; placement.c on pagetable.c; fault.c on placement.c
- * and slab.c; clock.c on fork.c (it registers the machine); emulator.c on
- * clock.c, fault.c and below; cost.c on those and emulator.c (is a
- * topology emulated?); copier.c on cost.c and clock.c; access.c (ordinary
- * loads and stores) on clock.c, placement.c and pagetable.c, its hooks
- * called by emulator.c and cost.c; create.c at the top.
+ * slab.c at the bottom; placement.c on pagetable.c; huge.c on both;
+ * fault.c on placement.c and slab.c; clock.c on fork.c (it registers the
+ * machine); emulator.c on clock.c, fault.c, huge.c and below; cost.c on
+ * those and emulator.c (is a topology emulated?); copier.c on cost.c and
+ * clock.c; access.c (ordinary loads and stores) on clock.c, placement.c and
+ * pagetable.c, its hooks called by emulator.c and cost.c; create.c at the
+ * top.
  *
  * Locking: one read-write lock per machine. Maps, unmaps, moves and
  * placing pages change the page table and the capacity counters under the
@@ -59,6 +61,11 @@
 #define EMU_UNPLACED_BOUND 0x80
 #define EMU_UNPLACED       0xFF
 
+/* The emulator's huge page (transparent or hugetlb): 2 MiB, x86-64's PMD.
+ * A huge page is placed, counted and moved whole: a unit of
+ * EMU_HUGE_SIZE / page_size pages. */
+#define EMU_HUGE_SIZE ((size_t)2 << 20)
+
 static inline int emu_label_placed(uint8_t label)
 {
 	return label < EMU_UNPLACED_BOUND;
@@ -81,6 +88,12 @@ struct emu_mapping {
 	size_t unplaced;
 	/* Devices it has placed a page on (statistics' maps). */
 	uint64_t reached;
+	/* Pages per placement unit: 1, or machine->huge_pages for a map of
+	 * huge pages, whose aligned huge ranges are placed and moved whole
+	 * (a THP range that finds no room whole takes base pages). */
+	size_t unit;
+	/* hugetlb: its units come from the devices' pools, never base. */
+	bool hugetlb;
 };
 
 /* The page table: mappings ordered by start, never overlapping, in a
@@ -127,6 +140,11 @@ struct emu_device_state {
 	uint64_t maps;
 	uint64_t pages_moved_in;
 	uint64_t pages_moved_out;
+	/* hugetlb pool: huge pages reserved on the device (the spec's
+	 * hugepages_2m), and how many are mapped. The free ones are not free
+	 * memory for base pages, as on Linux. */
+	uint64_t huge_pool;
+	uint64_t huge_used;
 	uint64_t bytes_copied_in;  /* atomic */
 	uint64_t bytes_copied_out; /* atomic */
 	uint64_t modelled_ns;      /* atomic */
@@ -157,6 +175,7 @@ struct emu_machine {
 	uint8_t fallback[AML_EMU_TIERS_MAX][AML_EMU_TIERS_MAX];
 	size_t page_size;
 	unsigned page_shift; /* log2(page_size) */
+	size_t huge_pages;   /* EMU_HUGE_SIZE / page_size */
 
 	pthread_rwlock_t lock;
 	struct emu_pagetable table;
@@ -284,35 +303,82 @@ void emu_build_zonelists(struct emu_machine *machine);
 unsigned emu_distance(const struct emu_machine *machine, size_t a, size_t b);
 /* The device whose CPUs include cpu (0 if none does). */
 size_t emu_cpu_device(const struct emu_machine *machine, int cpu);
-/* Pages taken per device by a placement being planned. */
+/* Pages (and hugetlb pages) taken per device by a placement being
+ * planned. */
 struct emu_plan {
 	uint64_t take[AML_EMU_TIERS_MAX];
+	uint64_t huge_take[AML_EMU_TIERS_MAX];
 };
-/* The device page `index` of map goes to when touched now from a CPU of
- * device `local`, given the pages plan already takes: 0 with *device set,
- * or AML_ENOMEM where the kernel would call the OOM killer. Reads the
- * counters only. */
+/* Pages of a device free for base pages: its capacity less what is used
+ * and its free hugetlb pages. */
+uint64_t emu_device_room(const struct emu_machine *machine, size_t device);
+/* The unit page `index` of map is placed with: the first page of its huge
+ * page into *first and the unit's pages returned, when map has huge pages,
+ * the huge page lies within map and its pages share index's label; else
+ * index and 1. */
+size_t emu_unit_of(const struct emu_machine *machine,
+                   const struct emu_mapping *map,
+                   size_t index,
+                   size_t *first);
+/* The device a unit of `need` pages holding page `index` of map goes to
+ * when touched now from a CPU of device `local`, given what plan already
+ * takes (for a hugetlb map, a huge page of a device's pool): 0 with
+ * *device set, or AML_ENOMEM where the kernel would call the OOM killer.
+ * Reads the counters only. */
 int emu_place_page(const struct emu_machine *machine,
                    const struct emu_plan *plan,
                    const struct emu_mapping *map,
                    size_t index,
+                   size_t need,
                    size_t local,
                    size_t *device);
+/* The device a touch of page `index` of map (unplaced) from a CPU of
+ * device `local` would place it on now, with its unit as emu_place_try()
+ * places it; 0 where no device has room. Reads the counters only. */
+size_t emu_place_where(const struct emu_machine *machine,
+                       const struct emu_mapping *map,
+                       size_t index,
+                       size_t local);
 /* The device of the CPU the calling thread runs on. */
 size_t emu_local_device(const struct emu_machine *machine);
-/* Place page `index` of map (unplaced) as emu_place_page() says and count
- * it: 0, or AML_ENOMEM with nothing changed where it finds no room. Write
- * lock held. */
+/* Place page `index` of map (unplaced), with its unit (emu_unit_of(); a
+ * THP unit without room falls back to the page alone, as the kernel falls
+ * back to a base page), as emu_place_page() says, and count it: 0 with
+ * *end (if not NULL) past the last page placed, or AML_ENOMEM with
+ * nothing changed where it finds no room. Write lock held. */
 int emu_place_try(struct emu_machine *machine,
                   struct emu_mapping *map,
                   size_t index,
-                  size_t local);
+                  size_t local,
+                  size_t *end);
 /* emu_place_try(); where the kernel would call the OOM killer, print what
- * it would kill for and abort(). Write lock held. */
-void emu_place_now(struct emu_machine *machine,
-                   struct emu_mapping *map,
-                   size_t index,
-                   size_t local);
+ * it would kill for and abort(). Returns the index past the last page
+ * placed. Write lock held. */
+size_t emu_place_now(struct emu_machine *machine,
+                     struct emu_mapping *map,
+                     size_t index,
+                     size_t local);
+
+/* ---- huge.c: on pagetable.c and placement.c ---- */
+
+/* Anonymous memory for a mapping of size bytes (hugetlb: aligned to
+ * EMU_HUGE_SIZE, as MAP_HUGETLB aligns it), MAP_NORESERVE: the mapping,
+ * or NULL with *err set. */
+void *emu_map_memory(size_t size, bool hugetlb, int *err);
+/* Whether the pools give a hugetlb map of npages pages under policy over
+ * the devices of bits (the bound ones under BIND, else all): 0, or
+ * AML_ENOMEM with the reason explained. Write lock held. */
+int emu_check_huge(const struct emu_machine *machine,
+                   uint64_t bits,
+                   enum aml_policy policy,
+                   size_t npages);
+/* Widen [*start, *start + *size) to whole huge pages at an end that falls
+ * in a THP unit: 0; or AML_EINVAL (the reason explained, nothing changed)
+ * for an end inside a hugetlb page, as mbind() refuses it. Write lock
+ * held. */
+int emu_round_units(const struct emu_machine *machine,
+                    uintptr_t *start,
+                    size_t *size);
 
 /* ---- fault.c: on placement.c ---- */
 

@@ -342,19 +342,20 @@ int emu_fault_place_range(struct emu_machine *m,
 				i++;
 				continue;
 			}
-			/* A run of unplaced pages: placed one by one, in
-			 * order, then given memory in one call. */
-			size_t run = i;
+			/* A run of unplaced pages: placed one by one (a
+			 * huge page at once), in order, then given memory in
+			 * one call. */
+			size_t run = i, past = i + 1;
 			int err = 0;
-			for (; i < last && !emu_label_placed(map->labels[i]);
-			     i++) {
-				if (!fail_when_full) {
-					emu_place_now(m, map, i, local);
-					continue;
-				}
-				err = emu_place_try(m, map, i, local);
+			while (i < last && !emu_label_placed(map->labels[i])) {
+				if (!fail_when_full)
+					past = emu_place_now(m, map, i, local);
+				else
+					err = emu_place_try(m, map, i, local,
+					                    &past);
 				if (err != 0)
 					break;
+				i = past < last ? past : last;
 			}
 			if (fill)
 				fault_fill(m, map->start + run * m->page_size,

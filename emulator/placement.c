@@ -21,6 +21,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <aml/bitmap.h>
 #include <aml/error.h>
@@ -116,10 +117,43 @@ void emu_build_zonelists(struct emu_machine *m)
 	}
 }
 
-/* The first device with room in fallback order from `from`, within
- * `allowed` (a set of device bits): 0, or AML_ENOMEM. */
+uint64_t emu_device_room(const struct emu_machine *m, size_t d)
+{
+	const struct emu_device_state *s = &m->devices[d];
+	uint64_t held =
+	        s->used_pages + (s->huge_pool - s->huge_used) * m->huge_pages;
+	return held < s->capacity_pages ? s->capacity_pages - held : 0;
+}
+
+size_t emu_unit_of(const struct emu_machine *m,
+                   const struct emu_mapping *map,
+                   size_t index,
+                   size_t *first)
+{
+	*first = index;
+	if (map->unit <= 1)
+		return 1;
+	uintptr_t addr = map->start + (index << m->page_shift);
+	uintptr_t head = addr & ~(uintptr_t)(EMU_HUGE_SIZE - 1);
+	if (head < map->start ||
+	    (head - map->start) / m->page_size + map->unit > map->npages)
+		return 1; /* an unaligned end: base pages, as THP gives */
+	size_t from = (head - map->start) >> m->page_shift;
+	for (size_t i = from; i < from + map->unit; i++) {
+		if (map->labels[i] != map->labels[index])
+			return 1;
+	}
+	*first = from;
+	return map->unit;
+}
+
+/* The first device with room for `need` pages (for a hugetlb map, a free
+ * huge page of its pool) in fallback order from `from`, within `allowed`
+ * (a set of device bits): 0, or AML_ENOMEM. */
 static int emu_walk(const struct emu_machine *m,
                     const struct emu_plan *p,
+                    const struct emu_mapping *map,
+                    size_t need,
                     size_t from,
                     uint64_t allowed,
                     size_t *device)
@@ -128,8 +162,12 @@ static int emu_walk(const struct emu_machine *m,
 		size_t d = emu_order(m, from, i);
 		if (!(allowed >> d & 1))
 			continue;
-		if (m->devices[d].used_pages + p->take[d] <
-		    m->devices[d].capacity_pages) {
+		const struct emu_device_state *s = &m->devices[d];
+		bool room =
+		        map->hugetlb
+		                ? s->huge_used + p->huge_take[d] < s->huge_pool
+		                : p->take[d] + need <= emu_device_room(m, d);
+		if (room) {
 			*device = d;
 			return 0;
 		}
@@ -156,32 +194,38 @@ int emu_place_page(const struct emu_machine *m,
                    const struct emu_plan *p,
                    const struct emu_mapping *map,
                    size_t index,
+                   size_t need,
                    size_t local,
                    size_t *device)
 {
 	const uint64_t any = UINT64_MAX;
 	uint8_t label = map->labels[index];
 	if (label != EMU_UNPLACED) /* bound to one device */
-		return emu_walk(m, p, local,
+		return emu_walk(m, p, map, need, local,
 		                UINT64_C(1) << (label & ~EMU_UNPLACED_BOUND),
 		                device);
 	switch (map->policy) {
 	case AML_POLICY_BIND:
-		return emu_walk(m, p, local, map->set, device);
+		return emu_walk(m, p, map, need, local, map->set, device);
 	case AML_POLICY_PREFERRED:
-		return emu_walk(m, p, (size_t)__builtin_ctzll(map->set), any,
-		                device);
+		return emu_walk(m, p, map, need,
+		                (size_t)__builtin_ctzll(map->set), any, device);
 	case AML_POLICY_PREFERRED_MANY:
-		if (emu_walk(m, p, local, map->set, device) == 0)
+		if (emu_walk(m, p, map, need, local, map->set, device) == 0)
 			return 0;
-		return emu_walk(m, p, local, any, device);
+		return emu_walk(m, p, map, need, local, any, device);
 	case AML_POLICY_INTERLEAVE: {
-		uintptr_t vpn = (map->start >> m->page_shift) + index;
-		return emu_walk(m, p, emu_interleave_device(map->set, vpn), any,
+		/* A huge page is interleaved by its own number: 6.1's
+		 * interleave_nid() shifts the offset by the huge page's. */
+		uintptr_t addr = map->start + (index << m->page_shift);
+		uintptr_t vpn =
+		        need > 1 ? addr / EMU_HUGE_SIZE : addr >> m->page_shift;
+		return emu_walk(m, p, map, need,
+		                emu_interleave_device(map->set, vpn), any,
 		                device);
 	}
 	default: /* AML_POLICY_LOCAL */
-		return emu_walk(m, p, local, any, device);
+		return emu_walk(m, p, map, need, local, any, device);
 	}
 }
 
@@ -231,6 +275,19 @@ static _Noreturn void emu_out_of_memory(const struct emu_machine *m,
 	abort();
 }
 
+size_t emu_place_where(const struct emu_machine *m,
+                       const struct emu_mapping *map,
+                       size_t index,
+                       size_t local)
+{
+	struct emu_plan empty = {{0}, {0}};
+	size_t d = 0, first, n = emu_unit_of(m, map, index, &first);
+	if (emu_place_page(m, &empty, map, index, n, local, &d) != 0 && n > 1 &&
+	    !map->hugetlb)
+		emu_place_page(m, &empty, map, index, 1, local, &d);
+	return d;
+}
+
 size_t emu_local_device(const struct emu_machine *m)
 {
 	return emu_cpu_device(m, sched_getcpu());
@@ -239,30 +296,46 @@ size_t emu_local_device(const struct emu_machine *m)
 int emu_place_try(struct emu_machine *m,
                   struct emu_mapping *map,
                   size_t index,
-                  size_t local)
+                  size_t local,
+                  size_t *end)
 {
-	struct emu_plan empty = {{0}};
-	size_t d;
-	if (emu_place_page(m, &empty, map, index, local, &d) != 0)
+	struct emu_plan empty = {{0}, {0}};
+	size_t d, first, n = emu_unit_of(m, map, index, &first);
+	int err = emu_place_page(m, &empty, map, index, n, local, &d);
+	if (err != 0 && n > 1 && !map->hugetlb) {
+		/* THP: no device has the huge page free, a base page will
+		 * do. */
+		first = index;
+		n = 1;
+		err = emu_place_page(m, &empty, map, index, n, local, &d);
+	}
+	if (err != 0)
 		return AML_ENOMEM;
 	struct emu_device_state *s = &m->devices[d];
-	map->labels[index] = (uint8_t)d;
+	memset(&map->labels[first], (int)d, n);
 	if (!(map->reached >> d & 1)) {
 		map->reached |= UINT64_C(1) << d;
 		s->maps++;
 	}
-	if (++s->used_pages > s->peak_pages)
+	s->used_pages += n;
+	s->huge_used += map->hugetlb;
+	if (s->used_pages > s->peak_pages)
 		s->peak_pages = s->used_pages;
-	if (--map->unplaced == 0)
+	map->unplaced -= n;
+	if (map->unplaced == 0)
 		emu_mapping_update_uniform(map);
+	if (end != NULL)
+		*end = first + n;
 	return 0;
 }
 
-void emu_place_now(struct emu_machine *m,
-                   struct emu_mapping *map,
-                   size_t index,
-                   size_t local)
+size_t emu_place_now(struct emu_machine *m,
+                     struct emu_mapping *map,
+                     size_t index,
+                     size_t local)
 {
-	if (emu_place_try(m, map, index, local) != 0)
+	size_t end;
+	if (emu_place_try(m, map, index, local, &end) != 0)
 		emu_out_of_memory(m, map, index);
+	return end;
 }

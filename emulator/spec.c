@@ -47,6 +47,7 @@ enum spec_key {
 	KEY_CPUS,
 	KEY_VCPUS,
 	KEY_USABLE,
+	KEY_HUGEPAGES_2M,
 	/* Access items only. */
 	KEY_FROM,
 	KEY_TO,
@@ -66,6 +67,7 @@ static const char *const spec_keys[KEY_COUNT] = {
         [KEY_CPUS] = "cpus",
         [KEY_VCPUS] = "vcpus",
         [KEY_USABLE] = "usable",
+        [KEY_HUGEPAGES_2M] = "hugepages_2m",
         [KEY_FROM] = "from",
         [KEY_TO] = "to",
 };
@@ -155,6 +157,24 @@ static int spec_vcpus(struct spec_parser *p,
 	return 0;
 }
 
+/* hugepages_2m: a count of 2 MiB hugetlb pages, 0 or more. */
+static int spec_hugepages(struct spec_parser *p,
+                          struct aml_emu_tier *tier,
+                          size_t off,
+                          size_t len)
+{
+	uint64_t v = 0;
+	size_t end = off;
+	int err = emu_spec_integer(p, off, "hugepages_2m", &v, &end);
+	if (err != 0)
+		return err;
+	if (end != off + len)
+		return emu_spec_fail(p, end,
+		                     "unexpected text after hugepages_2m");
+	tier->hugepages_2m = v;
+	return 0;
+}
+
 /* The index of a tier named before this point, for an access item. */
 static int
 spec_tier_ref(struct spec_parser *p, size_t off, size_t len, size_t *out)
@@ -224,6 +244,8 @@ static int spec_field(struct spec_parser *p,
 	case KEY_USABLE:
 		return emu_spec_quantity(p, &emu_spec_capacity, off, len,
 		                         &tier->usable);
+	case KEY_HUGEPAGES_2M:
+		return spec_hugepages(p, tier, off, len);
 	case KEY_FROM:
 		return spec_tier_ref(p, off, len, &p->access_from);
 	case KEY_TO:

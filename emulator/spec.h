@@ -32,6 +32,9 @@
  * capacity, at most the tier's: what the kernel reports as the node's
  * memory). A tier with vcpus and no cpus key gets the guest's CPU numbers as
  * its cpus, so that the emulator and the guest agree on which CPU is whose.
+ * hugepages_2m (an integer, default 0): 2 MiB hugetlb pages reserved on the
+ * tier, as nodeN/hugepages/hugepages-2048kB/nr_hugepages; at most what its
+ * capacity holds once scaled (fewer are reserved, as the kernel does).
  *
  * Access keys: from and to (names of tiers given before the item; from has
  * CPUs: cpus or vcpus; from != to; each pair once), and bw or read_bw and
@@ -87,6 +90,8 @@ struct aml_emu_tier {
 	/** Bytes the kernel reports (before scaling); 0 when not given. The
 	 * emulator uses it as the device's capacity, QEMU gets capacity. */
 	uint64_t usable;
+	/** 2 MiB hugetlb pages reserved on the tier; 0 when not given. */
+	uint64_t hugepages_2m;
 };
 
 /** Tier @c to seen from the CPUs of tier @c from (an access item). */

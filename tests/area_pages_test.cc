@@ -262,7 +262,7 @@ TEST_F(AreaPages, HugetlbPagesAreTwoMegabytesAndLocated)
 	EXPECT_EQ(ReadNumber(kFree2M) >= 4, true);
 }
 
-TEST(AreaPagesEmulated, HugetlbIsEnotsupThpIsAHint)
+TEST(AreaPagesEmulated, HugetlbNeedsThePoolThpIsPlacedWhole)
 {
 	struct aml_topology *t = nullptr;
 	ASSERT_EQ(aml_emu_create(&t, "knl-flat", nullptr), 0);
@@ -275,19 +275,23 @@ TEST(AreaPagesEmulated, HugetlbIsEnotsupThpIsAHint)
 	o.pages = AML_PAGE_HUGETLB_2M;
 	aml_errno = 0;
 	EXPECT_EQ(aml_area_mmap(&area.base, 2 * kMiB, &o), nullptr);
-	EXPECT_EQ(aml_errno, AML_ENOTSUP);
-	EXPECT_NE(Detail().find("base pages only"), std::string::npos)
+	// Its spec reserves no hugetlb pages (tier key hugepages_2m).
+	EXPECT_EQ(aml_errno, AML_ENOMEM);
+	EXPECT_NE(Detail().find("no 2 MiB huge pages reserved"),
+	          std::string::npos)
 	        << Detail();
 	o.pages = AML_PAGE_HUGETLB_1G;
 	EXPECT_EQ(aml_area_mmap(&area.base, 2 * kMiB, &o), nullptr);
 	EXPECT_EQ(aml_errno, AML_ENOTSUP);
-	// THP: taken as a hint, placed in base pages, on the bound device.
+	// THP: a huge page on the bound device, whatever the host's THP
+	// setting (tests/emulator_hugepages_test.cc has the rest).
 	o.pages = AML_PAGE_TRANSPARENT_HUGE;
 	char *p = static_cast<char *>(aml_area_mmap(&area.base, 2 * kMiB, &o));
 	ASSERT_NE(p, nullptr) << Detail();
+	EXPECT_EQ((uintptr_t)p % (2 * kMiB), 0u);
 	p[0] = 1;
 	int id = -1;
-	ASSERT_EQ(aml_topology_locate(t, p, 1, &id), 0);
+	ASSERT_EQ(aml_topology_locate(t, p + 2 * kMiB - 4096, 1, &id), 0);
 	EXPECT_EQ(id, 0);
 	EXPECT_EQ(aml_area_munmap(&area.base, p, 2 * kMiB), 0);
 	aml_area_device_fini(&area);

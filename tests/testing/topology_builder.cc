@@ -40,6 +40,7 @@ const struct aml_topology_ops kBuilderOps = {
         .map_nodes_hugetlb = nullptr,
         .advise_huge = nullptr,
         .map_file_nodes = nullptr,
+        .check_pages = nullptr,
 };
 
 } // namespace

@@ -47,7 +47,8 @@ enum aml_page_kind {
 	 * gives huge pages where it can at first touch (base pages
 	 * otherwise, and at an unaligned tail). AML_ENOTSUP where THP is
 	 * "never" (/sys/kernel/mm/transparent_hugepage/enabled). The
-	 * emulator takes it as a hint and places base pages.
+	 * emulator places and moves 2 MiB units whole, base pages where a
+	 * unit finds no room (docs/emulator.md, "Huge pages").
 	 */
 	AML_PAGE_TRANSPARENT_HUGE,
 	/**
@@ -57,10 +58,12 @@ enum aml_page_kind {
 	 * /sys/devices/system/node/nodeN/hugepages). AML_ENOMEM when the
 	 * pool is too small (for BIND: on the bound nodes), AML_ENOTSUP
 	 * where the system has no such size or the topology cannot map
-	 * hugetlb pages (the emulator's, a memkind kind's).
+	 * hugetlb pages (a memkind kind's). The emulator's pools are in its
+	 * spec (tier key hugepages_2m; none by default).
 	 */
 	AML_PAGE_HUGETLB_2M,
-	/** hugetlb pages of 1 GiB (MAP_HUGE_1GB), as AML_PAGE_HUGETLB_2M. */
+	/** hugetlb pages of 1 GiB (MAP_HUGE_1GB), as AML_PAGE_HUGETLB_2M
+	 * (AML_ENOTSUP on the emulator). */
 	AML_PAGE_HUGETLB_1G,
 	/** Number of kinds; not a kind. */
 	AML_PAGE_KIND_COUNT

@@ -187,8 +187,11 @@ int aml_device_unmap(const struct aml_device *dev, void *ptr, size_t size);
  * range also go there. The range may come from anywhere in the process.
  * Pages move in address order until @p dev is full; those moved stay
  * moved (Linux's mbind(MPOL_MF_MOVE), which the emulator follows).
- * @return 0; AML_EINVAL for bad arguments or a range that is not mapped
- *         (then nothing moves); AML_ENOMEM if the kernel lacks memory for
+ * Huge pages move whole (docs/emulator.md, "Huge pages"); an end inside a
+ * hugetlb page is refused.
+ * @return 0; AML_EINVAL for bad arguments, a range that is not mapped, or
+ *         one that starts or ends inside a hugetlb page (then nothing
+ *         moves); AML_ENOMEM if the kernel lacks memory for
  *         the move itself; AML_ENODEV if the device is not on this
  *         machine; AML_ENOTSUP if the backend cannot move pages;
  *         AML_FAILURE if some pages could not be moved, as when @p dev

@@ -152,9 +152,12 @@ static int placement_check_pages(const struct aml_placement_request *r)
 		                         "hugetlb pages of %zu MiB: topology "
 		                         "\"%s\" maps base pages only",
 		                         huge >> 20, t->source);
+	bool thp = r->pages == AML_PAGE_TRANSPARENT_HUGE && t->ops->advise_huge;
+	if ((huge != 0 || thp) && t->ops->check_pages != NULL)
+		return t->ops->check_pages(t, r->pages);
 	if (huge != 0)
 		return aml_hugetlb_check(huge);
-	if (r->pages == AML_PAGE_TRANSPARENT_HUGE && t->ops->advise_huge)
+	if (thp)
 		return aml_thp_check();
 	return 0;
 }

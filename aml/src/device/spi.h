@@ -30,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <aml/area.h>
 #include <aml/bitmap.h>
 #include <aml/copier.h>
 #include <aml/device.h>
@@ -136,6 +137,15 @@ struct aml_topology_ops {
 	                        int fd,
 	                        uint64_t offset,
 	                        bool shared);
+	/**
+	 * Whether the topology gives pages of kind @p kind
+	 * (AML_PAGE_TRANSPARENT_HUGE or a hugetlb kind whose op is set):
+	 * 0, or AML_ENOTSUP with the reason explained. Optional: NULL means
+	 * the system decides (its THP setting, its hugetlb sizes); an
+	 * emulated machine decides for itself.
+	 */
+	int (*check_pages)(const struct aml_topology *topology,
+	                   enum aml_page_kind kind);
 };
 
 /** Longest source string of a topology, NUL included. */

@@ -118,6 +118,11 @@ struct aml_scratchpad_template {
 	size_t strides[AML_LAYOUT_NDIMS_MAX];
 	/* Tile to slot, slot to tile; dst and src set per copy. */
 	struct aml_dma_plan plan[2];
+	/* uniform, and the engine copies synchronously with memcpy (a seq
+	 * engine on the memcpy copier) plans of at most one outer
+	 * dimension: a synchronous copy is then the plan's rows, copied by
+	 * the scratchpad itself (slots.c). */
+	bool direct;
 };
 
 struct aml_scratchpad_state {

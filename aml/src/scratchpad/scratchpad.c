@@ -405,8 +405,8 @@ int aml_scratchpad_init(struct aml_scratchpad *sp,
 		slots[i].prev = slots[i].next = AML_SCRATCHPAD_NONE;
 		aml_scratchpad_lru_add(sp, i);
 	}
-	aml_scratchpad_plan_full(sp);
 	state->copier = aml_dma_seq_copier(dma);
+	aml_scratchpad_plan_full(sp);
 	state->owner = sp;
 	aml_fork_register_object(&state->fork, &scratchpad_fork_ops, sp,
 	                         &sp->lock);

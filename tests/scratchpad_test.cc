@@ -7,9 +7,11 @@
 // memcpy copier, whose full tiles the scratchpad copies itself. Asynchronous
 // use: scratchpad_async_test.cc; bad input and failures:
 // scratchpad_failure_test.cc.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <list>
 
 #include <gtest/gtest.h>
 
@@ -435,6 +437,49 @@ TEST_F(Scratchpad, WriteBackOnMemcpy)
 	EXPECT_EQ(*At(corner), Mark(corner, 2) + 3);
 	EXPECT_EQ(*At(last), Mark(last, 2) + 3);
 	EXPECT_EQ(*At(next), Mark(next, 2));
+}
+
+// The index under churn: 37 slots over 1024 tiles, pulled in an order that
+// mixes hits, misses and evictions (entries shifted back in the table as
+// others leave). Every pull must hit exactly when an LRU model says so,
+// and give the slot holding its tile.
+TEST_F(Scratchpad, IndexFollowsAnLruModelUnderChurn)
+{
+	MakeArray({4096}, {4}); // 1024 tiles of 16 B
+	AML_DMA_SEQ_DECL(seq);
+	ASSERT_EQ(aml_dma_seq_init_copier(&seq, &aml_copier_memcpy), 0);
+	AML_SCRATCHPAD_DECL(sp);
+	const size_t nslots = 37;
+	ASSERT_EQ(aml_scratchpad_init(&sp, &tiling.base, &fast.base, &seq.base,
+	                              nslots),
+	          0);
+	std::list<size_t> lru; // most recent first
+	size_t hits = 0;
+	for (size_t i = 0; i < 4000; i++) {
+		// Mostly a window of 48 tiles moving slowly, sometimes far.
+		size_t tile = i % 5 == 0 ? (i * 7919) % 1024
+		                         : (i / 16 + (i * 31) % 48) % 1024;
+		auto it = std::find(lru.begin(), lru.end(), tile);
+		bool hit = it != lru.end();
+		if (hit)
+			lru.erase(it);
+		else if (lru.size() == nslots)
+			lru.pop_back();
+		lru.push_front(tile);
+		hits += hit;
+		size_t slot = SIZE_MAX;
+		ASSERT_EQ(aml_scratchpad_pull(&sp, tile, 0, &slot), 0);
+		size_t held = SIZE_MAX;
+		ASSERT_EQ(aml_scratchpad_slot_tile(&sp, slot, &held), 0);
+		ASSERT_EQ(held, tile) << "pull " << i;
+		CheckSlot(&sp, slot, tile);
+		ASSERT_EQ(aml_scratchpad_release(&sp, slot), 0);
+		ASSERT_EQ(Stats(&sp).hits, hits) << "pull " << i;
+	}
+	EXPECT_GT(hits, 0u);
+	EXPECT_LT(hits, 4000u);
+	aml_scratchpad_fini(&sp);
+	aml_dma_seq_fini(&seq);
 }
 
 } // namespace

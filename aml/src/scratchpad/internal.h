@@ -69,6 +69,10 @@ struct aml_scratchpad_slot {
 	/* LRU links, AML_SCRATCHPAD_NONE at the ends. */
 	size_t prev;
 	size_t next;
+	/* Position of this slot's entry in sp->hash, AML_SCRATCHPAD_NONE
+	 * when not indexed: a miss unindexes its victim without probing
+	 * for it (index.c). */
+	size_t hpos;
 };
 
 /* One copy between a slot and its tile, shared by every handle on it. */

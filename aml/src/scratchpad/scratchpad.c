@@ -403,6 +403,7 @@ int aml_scratchpad_init(struct aml_scratchpad *sp,
 	}
 	for (size_t i = 0; i < nslots; i++) {
 		slots[i].prev = slots[i].next = AML_SCRATCHPAD_NONE;
+		slots[i].hpos = AML_SCRATCHPAD_NONE;
 		aml_scratchpad_lru_add(sp, i);
 	}
 	state->copier = aml_dma_seq_copier(dma);

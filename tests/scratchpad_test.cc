@@ -3,11 +3,15 @@
 // slots on MCDRAM. Round trips of every tile of 1d and 2d tilings (ragged
 // borders, both border rules), placement, hits without copies, output
 // tiles, LRU eviction with write-back, pins and AML_EBUSY, storage inside
-// a struct, synchronous copies through a seq engine's copier. Asynchronous use:
-// scratchpad_async_test.cc; bad input and failures: scratchpad_failure_test.cc.
+// a struct, synchronous copies through a seq engine's copier, and on the
+// memcpy copier, whose full tiles the scratchpad copies itself. Asynchronous
+// use: scratchpad_async_test.cc; bad input and failures:
+// scratchpad_failure_test.cc.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <list>
 
 #include <gtest/gtest.h>
 
@@ -358,6 +362,124 @@ TEST_F(Scratchpad, SeqCopiesGoThroughTheEnginesCopier)
 	const size_t corner[] = {8, 16}, next[] = {8, 32}; // tiles 5 and 6
 	EXPECT_EQ(*At(corner), Mark(corner, 2) + 1);
 	EXPECT_EQ(*At(next), Mark(next, 2));
+}
+
+// A seq engine on the memcpy copier: the scratchpad copies the rows of a
+// tile of a uniform tiling itself (slots.c), loads, pushes and write-backs.
+void RoundTripOnMemcpy(Scratchpad *f, size_t nslots)
+{
+	AML_DMA_SEQ_DECL(seq);
+	ASSERT_EQ(aml_dma_seq_init_copier(&seq, &aml_copier_memcpy), 0);
+	AML_SCRATCHPAD_DECL(sp);
+	ASSERT_EQ(aml_scratchpad_init(&sp, &f->tiling.base, &f->fast.base,
+	                              &seq.base, nslots),
+	          0);
+	RoundTrip(f, &sp);
+	aml_scratchpad_fini(&sp);
+	aml_dma_seq_fini(&seq);
+}
+
+TEST_F(Scratchpad, RoundTripOnMemcpy1dUniform)
+{
+	MakeArray({1024}, {64}); // one run per tile
+	RoundTripOnMemcpy(this, 3);
+}
+
+TEST_F(Scratchpad, RoundTripOnMemcpy2dUniform)
+{
+	MakeArray({64, 96}, {16, 32}); // 4 x 3 tiles of 16 rows
+	RoundTripOnMemcpy(this, 2);
+}
+
+TEST_F(Scratchpad, RoundTripOnMemcpy2dPitched)
+{
+	MakeArray({64, 96}, {16, 32}, AML_TILING_RESIZE, 100);
+	RoundTripOnMemcpy(this, 2);
+}
+
+TEST_F(Scratchpad, RoundTripOnMemcpy2dRagged)
+{
+	MakeArray({60, 90}, {16, 32}); // border tiles: the general path
+	RoundTripOnMemcpy(this, 2);
+}
+
+TEST_F(Scratchpad, RoundTripOnMemcpy3dUniform)
+{
+	// Two outer dimensions a tile: the plan, through aml_dma_plan_copy().
+	MakeArray({8, 12, 16}, {4, 4, 8});
+	RoundTripOnMemcpy(this, 2);
+}
+
+// A dirty tile evicted on the memcpy copier is written back by the rows
+// copied in the scratchpad.
+TEST_F(Scratchpad, WriteBackOnMemcpy)
+{
+	MakeArray({64, 64}, {8, 16});
+	AML_DMA_SEQ_DECL(seq);
+	ASSERT_EQ(aml_dma_seq_init_copier(&seq, &aml_copier_memcpy), 0);
+	AML_SCRATCHPAD_DECL(sp);
+	ASSERT_EQ(aml_scratchpad_init(&sp, &tiling.base, &fast.base, &seq.base,
+	                              1),
+	          0);
+	size_t slot = SIZE_MAX;
+	ASSERT_EQ(aml_scratchpad_pull(&sp, 5, AML_SCRATCHPAD_DIRTY, &slot), 0);
+	CheckSlot(&sp, slot, 5, 3);
+	ASSERT_EQ(aml_scratchpad_release(&sp, slot), 0);
+	ASSERT_EQ(aml_scratchpad_pull(&sp, 6, 0, &slot), 0); // evicts 5
+	CheckSlot(&sp, slot, 6);
+	ASSERT_EQ(aml_scratchpad_release(&sp, slot), 0);
+	struct aml_scratchpad_stats s = Stats(&sp);
+	EXPECT_EQ(s.writebacks, 1u);
+	EXPECT_EQ(s.bytes_pushed, 8 * 16 * sizeof(uint32_t));
+	aml_scratchpad_fini(&sp);
+	aml_dma_seq_fini(&seq);
+	const size_t corner[] = {8, 16}, last[] = {15, 31}, next[] = {8, 32};
+	EXPECT_EQ(*At(corner), Mark(corner, 2) + 3);
+	EXPECT_EQ(*At(last), Mark(last, 2) + 3);
+	EXPECT_EQ(*At(next), Mark(next, 2));
+}
+
+// The index under churn: 37 slots over 1024 tiles, pulled in an order that
+// mixes hits, misses and evictions (entries shifted back in the table as
+// others leave). Every pull must hit exactly when an LRU model says so,
+// and give the slot holding its tile.
+TEST_F(Scratchpad, IndexFollowsAnLruModelUnderChurn)
+{
+	MakeArray({4096}, {4}); // 1024 tiles of 16 B
+	AML_DMA_SEQ_DECL(seq);
+	ASSERT_EQ(aml_dma_seq_init_copier(&seq, &aml_copier_memcpy), 0);
+	AML_SCRATCHPAD_DECL(sp);
+	const size_t nslots = 37;
+	ASSERT_EQ(aml_scratchpad_init(&sp, &tiling.base, &fast.base, &seq.base,
+	                              nslots),
+	          0);
+	std::list<size_t> lru; // most recent first
+	size_t hits = 0;
+	for (size_t i = 0; i < 4000; i++) {
+		// Mostly a window of 48 tiles moving slowly, sometimes far.
+		size_t tile = i % 5 == 0 ? (i * 7919) % 1024
+		                         : (i / 16 + (i * 31) % 48) % 1024;
+		auto it = std::find(lru.begin(), lru.end(), tile);
+		bool hit = it != lru.end();
+		if (hit)
+			lru.erase(it);
+		else if (lru.size() == nslots)
+			lru.pop_back();
+		lru.push_front(tile);
+		hits += hit;
+		size_t slot = SIZE_MAX;
+		ASSERT_EQ(aml_scratchpad_pull(&sp, tile, 0, &slot), 0);
+		size_t held = SIZE_MAX;
+		ASSERT_EQ(aml_scratchpad_slot_tile(&sp, slot, &held), 0);
+		ASSERT_EQ(held, tile) << "pull " << i;
+		CheckSlot(&sp, slot, tile);
+		ASSERT_EQ(aml_scratchpad_release(&sp, slot), 0);
+		ASSERT_EQ(Stats(&sp).hits, hits) << "pull " << i;
+	}
+	EXPECT_GT(hits, 0u);
+	EXPECT_LT(hits, 4000u);
+	aml_scratchpad_fini(&sp);
+	aml_dma_seq_fini(&seq);
 }
 
 } // namespace

@@ -29,15 +29,18 @@ void aml_scratchpad_hash_insert(struct aml_scratchpad *sp, size_t slot)
 	while (sp->hash[i] != 0)
 		i = (i + 1) & sp->hash_mask;
 	sp->hash[i] = slot + 1;
+	sp->slots[slot].hpos = i;
 }
 
-/* Remove the slot's tile; backward-shift deletion keeps every entry
- * reachable from its home without tombstones. */
+/* Remove the slot's tile, at the position the slot keeps (no probe);
+ * backward-shift deletion keeps every entry reachable from its home
+ * without tombstones, and tells each entry it moves where it went. */
 void aml_scratchpad_hash_remove(struct aml_scratchpad *sp, size_t slot)
 {
-	size_t i = aml_scratchpad_hash_find(sp, sp->slots[slot].tile);
+	size_t i = sp->slots[slot].hpos;
 	if (i == AML_SCRATCHPAD_NONE)
 		return;
+	sp->slots[slot].hpos = AML_SCRATCHPAD_NONE;
 	sp->hash[i] = 0;
 	for (size_t j = (i + 1) & sp->hash_mask; sp->hash[j] != 0;
 	     j = (j + 1) & sp->hash_mask) {
@@ -49,6 +52,7 @@ void aml_scratchpad_hash_remove(struct aml_scratchpad *sp, size_t slot)
 		if (stays)
 			continue;
 		sp->hash[i] = sp->hash[j];
+		sp->slots[sp->hash[j] - 1].hpos = i;
 		sp->hash[j] = 0;
 		i = j;
 	}

@@ -69,6 +69,10 @@ struct aml_scratchpad_slot {
 	/* LRU links, AML_SCRATCHPAD_NONE at the ends. */
 	size_t prev;
 	size_t next;
+	/* Position of this slot's entry in sp->hash, AML_SCRATCHPAD_NONE
+	 * when not indexed: a miss unindexes its victim without probing
+	 * for it (index.c). */
+	size_t hpos;
 };
 
 /* One copy between a slot and its tile, shared by every handle on it. */
@@ -118,6 +122,11 @@ struct aml_scratchpad_template {
 	size_t strides[AML_LAYOUT_NDIMS_MAX];
 	/* Tile to slot, slot to tile; dst and src set per copy. */
 	struct aml_dma_plan plan[2];
+	/* uniform, and the engine copies synchronously with memcpy (a seq
+	 * engine on the memcpy copier) plans of at most one outer
+	 * dimension: a synchronous copy is then the plan's rows, copied by
+	 * the scratchpad itself (slots.c). */
+	bool direct;
 };
 
 struct aml_scratchpad_state {

@@ -403,10 +403,11 @@ int aml_scratchpad_init(struct aml_scratchpad *sp,
 	}
 	for (size_t i = 0; i < nslots; i++) {
 		slots[i].prev = slots[i].next = AML_SCRATCHPAD_NONE;
+		slots[i].hpos = AML_SCRATCHPAD_NONE;
 		aml_scratchpad_lru_add(sp, i);
 	}
-	aml_scratchpad_plan_full(sp);
 	state->copier = aml_dma_seq_copier(dma);
+	aml_scratchpad_plan_full(sp);
 	state->owner = sp;
 	aml_fork_register_object(&state->fork, &scratchpad_fork_ops, sp,
 	                         &sp->lock);

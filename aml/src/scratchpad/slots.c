@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include <aml/copier.h>
 #include <aml/dma.h>
 #include <aml/dma/plan.h>
 #include <aml/error.h>
@@ -28,6 +29,7 @@
 #include <aml/tiling.h>
 #include <aml/tiling/nd.h>
 
+#include "aml/src/dma/copy_large.h"
 #include "aml/src/dma/seq_internal.h"
 #include "aml/src/scratchpad/index.h"
 #include "aml/src/scratchpad/internal.h"
@@ -113,6 +115,43 @@ void aml_scratchpad_plan_full(struct aml_scratchpad *sp)
 	        aml_tiling_is_nd(sp->tiling) &&
 	        aml_tiling_tile_layout(sp->tiling, sp->ntiles - 1, &tl) == 0 &&
 	        scratchpad_is_full(full, &tl);
+	const struct aml_copier *copier = sp->state->copier;
+	full->direct = full->uniform && copier != NULL &&
+	               copier->ops == aml_copier_memcpy.ops &&
+	               full->plan[AML_SCRATCHPAD_TO_SLOT].nouter <= 1 &&
+	               full->plan[AML_SCRATCHPAD_TO_TILE].nouter <= 1;
+}
+
+/*
+ * The rows of a full-tile copy between slot @slot and tile @tile, copied
+ * here: what aml_dma_plan_copy() does with the whole of a plan of at most
+ * one outer dimension and the memcpy copier (aml_copy_run() per row,
+ * streamed past the cache), without setting the plan's addresses, calling
+ * through, and checking again a plan init made. The miss of a small tile
+ * pays that bookkeeping on every pull.
+ */
+static int scratchpad_copy_direct(struct aml_scratchpad *sp,
+                                  size_t slot,
+                                  size_t tile,
+                                  enum aml_scratchpad_copy kind)
+{
+	char *tile_addr = aml_tiling_tile_ptr(sp->tiling, tile);
+	if (tile_addr == NULL)
+		return aml_errno;
+	char *slot_addr = aml_scratchpad_slot_addr(sp, slot);
+	const struct aml_dma_plan *plan = &sp->state->full.plan[kind];
+	char *dst = kind == AML_SCRATCHPAD_TO_SLOT ? slot_addr : tile_addr;
+	const char *src =
+	        kind == AML_SCRATCHPAD_TO_SLOT ? tile_addr : slot_addr;
+	size_t run = plan->run, total = plan->bytes;
+	if (plan->nouter == 0) {
+		aml_copy_run(dst, src, run, total);
+	} else {
+		size_t ds = plan->dst_strides[0], ss = plan->src_strides[0];
+		for (size_t r = 0, n = plan->dims[0]; r < n; r++)
+			aml_copy_run(dst + r * ds, src + r * ss, run, total);
+	}
+	return 0;
 }
 
 /*
@@ -185,12 +224,30 @@ int aml_scratchpad_submit(struct aml_scratchpad *sp,
 	return sp->dma->ops->submit(sp->dma, out, plan);
 }
 
+static void scratchpad_count_copy(struct aml_scratchpad *sp,
+                                  enum aml_scratchpad_copy kind,
+                                  size_t bytes)
+{
+	sp->stats.copies++;
+	if (kind == AML_SCRATCHPAD_TO_SLOT)
+		sp->stats.bytes_pulled += bytes;
+	else
+		sp->stats.bytes_pushed += bytes;
+}
+
 /* Synchronous copy between slot and tile, counted. */
 int aml_scratchpad_copy(struct aml_scratchpad *sp,
                         size_t slot,
                         size_t tile,
                         enum aml_scratchpad_copy kind)
 {
+	struct aml_scratchpad_template *full = &sp->state->full;
+	if (full->direct) {
+		int err = scratchpad_copy_direct(sp, slot, tile, kind);
+		if (err == 0)
+			scratchpad_count_copy(sp, kind, full->plan[kind].bytes);
+		return err;
+	}
 	struct aml_dma_plan scratch;
 	const struct aml_dma_plan *plan;
 	int err = scratchpad_plan(sp, slot, tile, kind, &scratch, &plan);
@@ -207,14 +264,9 @@ int aml_scratchpad_copy(struct aml_scratchpad *sp,
 		if (err == 0)
 			err = aml_dma_wait(sp->dma, &request);
 	}
-	if (err != 0)
-		return err;
-	sp->stats.copies++;
-	if (kind == AML_SCRATCHPAD_TO_SLOT)
-		sp->stats.bytes_pulled += plan->bytes;
-	else
-		sp->stats.bytes_pushed += plan->bytes;
-	return 0;
+	if (err == 0)
+		scratchpad_count_copy(sp, kind, plan->bytes);
+	return err;
 }
 
 /* ---- Transitions ---- */

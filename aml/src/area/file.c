@@ -125,7 +125,8 @@ static void *area_file_map_next(const struct aml_area *area,
                                 uint64_t *out)
 {
 	struct aml_area_file *self = area_file(area);
-	uint64_t offset;
+	/* Set by a take that succeeds; gcc -O2 cannot tell. */
+	uint64_t offset = 0;
 	int err = area_file_take(self, size, &offset);
 	if (err != 0) {
 		aml_errno = err;

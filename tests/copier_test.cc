@@ -562,13 +562,15 @@ TEST(CopierPar, TheSameCopyTakesTheSameModelledTimeWhoeverCopies)
 		advances.push_back(fake.Now() - t0);
 	}
 	// Two copies at once share the two workers: the second's chunks
-	// wait for the first's, whichever the threads finish first.
+	// wait for the first's, whichever the threads finish first. Each
+	// has its own destination: the workers may copy both at once.
+	Bytes c(size, 0);
 	uint64_t t0 = fake.Now();
 	struct aml_dma_request *r1 = nullptr, *r2 = nullptr;
 	ASSERT_EQ(aml_dma_async_copy_bytes(&par.base, &r1, b.data(), a.data(),
 	                                   size),
 	          0);
-	ASSERT_EQ(aml_dma_async_copy_bytes(&par.base, &r2, b.data(), a.data(),
+	ASSERT_EQ(aml_dma_async_copy_bytes(&par.base, &r2, c.data(), a.data(),
 	                                   size),
 	          0);
 	ASSERT_EQ(aml_dma_wait(&par.base, &r2), 0);
@@ -579,6 +581,7 @@ TEST(CopierPar, TheSameCopyTakesTheSameModelledTimeWhoeverCopies)
 	busy.join();
 	EXPECT_EQ(advances, std::vector<uint64_t>(20, 6 * chunk_ns));
 	EXPECT_EQ(a, b);
+	EXPECT_EQ(a, c);
 	EXPECT_EQ(fake.BytesCopied(), 22 * size);
 	aml_dma_par_fini(&par);
 }

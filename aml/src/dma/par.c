@@ -120,6 +120,18 @@ static bool par_delaying(const struct aml_dma_par_state *st)
 	return st->delays && st->copier->ops->wall_ns(st->copier, 1) != 0;
 }
 
+/* Spin steps between two yields of a spinner (par_relax). */
+#define PAR_YIELD_EVERY 16
+
+/* One step of a spin that yields every period steps (par_relax). */
+static inline void par_relax_every(unsigned i, unsigned period)
+{
+	if (i % period == 0)
+		sched_yield();
+	else
+		par_pause();
+}
+
 /* One step of a spin for another thread's progress (work to take, a copy
  * to end, the lock). The thread waited for may be queued behind the
  * spinner on the same CPU: on a machine with few CPUs, or busy with other
@@ -129,10 +141,7 @@ static bool par_delaying(const struct aml_dma_par_state *st)
  * the thread it waits for off its CPU for the rest of its time slice. */
 static inline void par_relax(unsigned i)
 {
-	if (i % 16 == 0)
-		sched_yield();
-	else
-		par_pause();
+	par_relax_every(i, PAR_YIELD_EVERY);
 }
 
 /* Attempts at the engine's lock before sleeping for it: a few
@@ -404,9 +413,16 @@ static size_t par_take(struct aml_dma_par_state *st, struct par_request *r)
  * number grows, up to a batch: a submitter in a run of small requests
  * then hands them over a batch at a time, rather than meet the worker at
  * the lock on each, and a waiter that copies its own request at once
- * (par_help) finds no worker contending for it. */
-static void
-par_spin_for_work(struct aml_dma_par_state *st, uint64_t ns, bool gather)
+ * (par_help) finds no worker contending for it. With leave_one (delay
+ * mode's yielding spinners, par_idle), a lone chunk is left for
+ * PAR_GATHER_STEPS steps to the spinner that spins as usual, if one
+ * does: it takes it sooner, and the yielding spinner stays off the CPUs
+ * rather than take a chunk and spin again. */
+static void par_spin_for_work(struct aml_dma_par_state *st,
+                              uint64_t ns,
+                              bool gather,
+                              bool leave_one,
+                              unsigned yield_every)
 {
 	uint64_t deadline = par_deadline(ns);
 	size_t seen = 0;
@@ -416,7 +432,11 @@ par_spin_for_work(struct aml_dma_par_state *st, uint64_t ns, bool gather)
 			return;
 		size_t p = atomic_load_explicit(&st->pending,
 		                                memory_order_relaxed);
-		if (p > 0 && (!gather || p >= PAR_BATCH_MAX))
+		size_t left =
+		        leave_one ? atomic_load_explicit(&st->spinners,
+		                                         memory_order_relaxed)
+		                  : 0;
+		if (p > left && (!gather || p >= PAR_BATCH_MAX))
 			return;
 		if (p > 0 && p == seen) {
 			if (++still >= PAR_GATHER_STEPS)
@@ -425,33 +445,48 @@ par_spin_for_work(struct aml_dma_par_state *st, uint64_t ns, bool gather)
 			seen = p;
 			still = 0;
 		}
-		par_relax(i);
+		par_relax_every(i, yield_every);
 		if (i % 64 == 0 && par_now_ns() >= deadline)
 			return;
 	}
 }
 
 /* An idle worker, without the lock: spin for work, then return (to sleep
- * unless work came). In delay mode, one idle worker spins, for
- * PAR_DELAY_SPIN_NS, and the others return at once: a hand-off to the
- * spinner costs no wake-up, which the copy's modelled time could not
- * absorb, and a second spinner would take a CPU from the threads that
- * wait for the copies, busy too (par_delay). */
-static void par_idle(struct aml_dma_par_state *st)
+ * unless work came); worked says whether it has just copied. In delay
+ * mode one idle worker spins as usual, for PAR_DELAY_SPIN_NS, and takes
+ * small copies at once; the others, after work, spin as long but yield
+ * at every step, so that they leave the CPUs to it and to the threads
+ * that wait for copies and busy-wait too (par_delay). A wake-up costs
+ * tens of microseconds here (more when the CPU it lands on idles: a
+ * virtual CPU is halted), which a copy's dilated model cannot absorb,
+ * and copies cut in chunks back to back need every worker each time. A
+ * worker that has not worked sleeps: when every one spun from the
+ * start, 4 KiB copies came out up to 1.9 times late at p90 in some runs
+ * (by the look of it, a waiter and the spinner had been put on one CPU,
+ * where each hand-off costs two switches). */
+static void par_idle(struct aml_dma_par_state *st, bool worked)
 {
 	if (!par_delaying(st)) {
-		par_spin_for_work(st, st->options.spin_ns, true);
+		par_spin_for_work(st, st->options.spin_ns, true, false,
+		                  PAR_YIELD_EVERY);
 		return;
 	}
+	uint64_t ns = st->options.spin_ns > PAR_DELAY_SPIN_NS
+	                      ? st->options.spin_ns
+	                      : PAR_DELAY_SPIN_NS;
 	size_t none = 0;
-	if (!atomic_compare_exchange_strong(&st->spinners, &none, 1))
+	if (atomic_compare_exchange_strong(&st->spinners, &none, 1)) {
+		par_spin_for_work(st, ns, false, false, PAR_YIELD_EVERY);
+		atomic_store(&st->spinners, 0);
 		return;
-	par_spin_for_work(st,
-	                  st->options.spin_ns > PAR_DELAY_SPIN_NS
-	                          ? st->options.spin_ns
-	                          : PAR_DELAY_SPIN_NS,
-	                  false);
-	atomic_store(&st->spinners, 0);
+	}
+	/* Only after work: copies of a single chunk, which the other
+	 * spinner takes, never wake it, and it stays asleep. */
+	if (!worked)
+		return;
+	atomic_fetch_add(&st->yielding_spinners, 1);
+	par_spin_for_work(st, ns, false, true, 1);
+	atomic_fetch_sub(&st->yielding_spinners, 1);
 }
 
 /* Hand out to a worker the queue's first chunks, up to PAR_BATCH_BYTES
@@ -489,15 +524,18 @@ static void *par_worker(void *arg)
 	if (st->delays)
 		st->copier->ops->thread_undelayed(st->copier);
 	par_lock(st);
+	bool worked = false;
 	for (;;) {
 		if (st->head != NULL) {
 			par_run_batch(st);
+			worked = true;
 			continue;
 		}
 		if (atomic_load(&st->stopping))
 			break;
 		pthread_mutex_unlock(&st->lock);
-		par_idle(st);
+		par_idle(st, worked);
+		worked = false;
 		par_lock(st);
 		if (st->head != NULL || atomic_load(&st->stopping))
 			continue;
@@ -601,12 +639,18 @@ static int par_submit(struct aml_dma *dma,
                       const struct aml_dma_plan *plan)
 {
 	struct aml_dma_par_state *st = par_state(dma);
+	/* Delay mode: the request starts now, before anything the workers
+	 * write is read (`stopping` shares its cache line with the queue's
+	 * counters: fetching it from the worker's CPU took about 100 ns, a
+	 * thirtieth of a 4 KiB copy's dilated model here) and before the
+	 * lock, waiting for which is part of the hand-off. st->delays never
+	 * changes after init. */
+	uint64_t entered = st->delays ? par_now_ns() : 0;
 	if (atomic_load(&st->stopping))
 		return AML_EINVAL;
 	if (plan->bytes <= st->options.inline_max)
 		return par_submit_inline(st, out, plan);
-	/* Before the lock: waiting for it is part of the hand-off. */
-	uint64_t wall_start = par_delaying(st) ? par_now_ns() : 0;
+	uint64_t wall_start = entered != 0 && par_delaying(st) ? entered : 0;
 
 	par_lock(st);
 	if (st->nthreads < st->options.nworkers)
@@ -636,9 +680,12 @@ static int par_submit(struct aml_dma *dma,
 	atomic_fetch_add_explicit(&st->pending, r->nchunks,
 	                          memory_order_relaxed);
 	st->inflight++;
-	/* In delay mode, a worker may spin for the chunks (par_idle):
+	/* In delay mode, workers may spin for the chunks (par_idle):
 	 * wake only the sleepers that the others need. */
-	size_t spinning = st->delays ? atomic_load(&st->spinners) : 0;
+	size_t spinning = st->delays
+	                          ? atomic_load(&st->spinners) +
+	                                    atomic_load(&st->yielding_spinners)
+	                          : 0;
 	if (st->sleeping_workers > 0 && r->nchunks > spinning) {
 		if (r->nchunks - spinning > 1)
 			pthread_cond_broadcast(&st->work);
@@ -684,17 +731,26 @@ static void par_help(struct aml_dma_par_state *st, struct par_request *r)
  * past the deadline (par.h). */
 static void par_delay(uint64_t ns)
 {
+	/* No pause between reads: the read (tens of ns) is the step, and a
+	 * pause would add its own length past the deadline. */
 	while (ns != 0 && par_now_ns() < ns)
-		par_pause();
+		;
 }
 
-/* Spin until r has ended, for spin_ns at most: whether it has. */
-static bool par_spin_for_end(const struct par_request *r, uint64_t spin_ns)
+/* How a waiter spins for its request's end (par_wait_spin). */
+struct par_spin {
+	uint64_t ns;
+	/* Steps between two yields. */
+	unsigned yield_every;
+};
+
+/* Spin until r has ended, for spin.ns at most: whether it has. */
+static bool par_spin_for_end(const struct par_request *r, struct par_spin spin)
 {
-	uint64_t deadline = par_deadline(spin_ns);
+	uint64_t deadline = par_deadline(spin.ns);
 	for (unsigned i = 1;
 	     !atomic_load_explicit(&r->done, memory_order_acquire); i++) {
-		par_relax(i);
+		par_relax_every(i, spin.yield_every);
 		if (i % 64 == 0 && par_now_ns() >= deadline)
 			return false;
 	}
@@ -717,23 +773,32 @@ static void par_wait_ended(struct aml_dma_par_state *st,
                            struct par_request *r,
                            uint64_t spin_ns)
 {
-	bool ended = par_spin_for_end(r, spin_ns);
+	struct par_spin spin = {.ns = spin_ns, .yield_every = PAR_YIELD_EVERY};
+	bool ended = par_spin_for_end(r, spin);
 	par_lock(st);
 	if (!ended)
 		par_sleep_for_end(st, r);
 }
 
-/* How long a waiter for r spins before it sleeps; under the lock. In delay
- * mode, where r keeps every worker busy and they have no CPU to spare, it
- * sleeps at once, so as not to slow them down: they copy at the host's
- * speed, and the deadline leaves them only the calibration's margin. */
-static uint64_t par_wait_spin(const struct aml_dma_par_state *st,
-                              const struct par_request *r)
+/* How a waiter for r spins before it sleeps; under the lock. In delay
+ * mode, where r keeps every worker busy and they have no CPU to spare,
+ * it yields at every step, for PAR_DELAY_SPIN_NS: it then takes almost
+ * no CPU from the workers, which copy at the host's speed with only the
+ * calibration's margin, and it runs as soon as one of them is done with
+ * the copy, where a sleeper would pay a wake-up past the deadline (10 to
+ * 100 us here, more than the whole margin of a copy of a megabyte). */
+static struct par_spin par_wait_spin(const struct aml_dma_par_state *st,
+                                     const struct par_request *r)
 {
+	struct par_spin spin = {.ns = st->options.spin_ns,
+	                        .yield_every = PAR_YIELD_EVERY};
 	if (r->nchunks >= st->nthreads && st->nthreads >= st->ncpus &&
-	    par_delaying(st))
-		return 0;
-	return st->options.spin_ns;
+	    par_delaying(st)) {
+		spin.yield_every = 1;
+		if (spin.ns < PAR_DELAY_SPIN_NS)
+			spin.ns = PAR_DELAY_SPIN_NS;
+	}
+	return spin;
 }
 
 static int par_wait(struct aml_dma *dma, struct aml_dma_request *handle)
@@ -751,9 +816,9 @@ static int par_wait(struct aml_dma *dma, struct aml_dma_request *handle)
 	if (!atomic_load_explicit(&r->done, memory_order_acquire))
 		par_help(st, r);
 	if (!atomic_load_explicit(&r->done, memory_order_acquire)) {
-		uint64_t spin_ns = par_wait_spin(st, r);
+		struct par_spin spin = par_wait_spin(st, r);
 		pthread_mutex_unlock(&st->lock);
-		locked = !par_spin_for_end(r, spin_ns);
+		locked = !par_spin_for_end(r, spin);
 		if (locked) {
 			par_lock(st);
 			par_sleep_for_end(st, r);

@@ -167,6 +167,7 @@ int aml_dma_par_init_copier(struct aml_dma_par *dma,
 	st->pinned = pinned;
 	st->pin_cpus = pin_cpus;
 	atomic_init(&st->spinners, 0);
+	atomic_init(&st->yielding_spinners, 0);
 	atomic_init(&st->pending, 0);
 	atomic_init(&st->stopping, false);
 	atomic_init(&st->released, NULL);

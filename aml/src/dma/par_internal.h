@@ -96,8 +96,10 @@ struct aml_dma_par_state {
 	/* Workers' affinity, when options.cpus named CPUs. */
 	bool pinned;
 	cpu_set_t pin_cpus;
-	/* Delay mode: idle workers spinning for work (0 or 1, par_idle). */
+	/* Delay mode: idle workers spinning for work (par_idle): the one
+	 * that spins as usual (0 or 1), and those that yield at every step. */
 	atomic_size_t spinners;
+	atomic_size_t yielding_spinners;
 	pthread_mutex_t lock;
 	/* Idle workers sleep on work; waiters and barriers on ended. */
 	pthread_cond_t work;

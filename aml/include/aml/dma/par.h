@@ -44,9 +44,10 @@
  *   workers copy undelayed, and a waiter or barrier resumes at the
  *   request's submission plus the copier's wall time for its modelled
  *   duration, so that the hand-off to a worker is absorbed in the wait. One
- *   idle worker then spins for work for 2 ms (or spin_ns if longer) and
- *   the others sleep; a waiter whose copy keeps every worker busy, with no
- *   CPU to spare, sleeps rather than spin (docs/emulator.md, "Delay
+ *   idle worker then spins for work for 2 ms (or spin_ns if longer), and
+ *   the others as long after they copied, yielding the CPU at every step;
+ *   a waiter whose copy keeps every worker busy, with no CPU to spare,
+ *   yields at every step too, rather than sleep (docs/emulator.md, "Delay
  *   mode").
  *
  * Usage:

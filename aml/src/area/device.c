@@ -22,6 +22,7 @@
 #include <aml/area/device.h>
 #include <aml/error.h>
 
+#include "aml/src/area/device_print.h"
 #include "aml/src/device/blocks.h"
 
 static const struct aml_area_ops area_device_ops;
@@ -73,18 +74,29 @@ static const char *const area_policy_names[AML_POLICY_COUNT] = {
         [AML_POLICY_LOCAL] = "first-touch",
 };
 
-static int
-area_device_print(const struct aml_area *area, FILE *out, const char *prefix)
+const char *aml_area_device_policy_name(enum aml_policy policy)
 {
-	const struct aml_area_device *self = area_device(area);
-	fprintf(out, "%sdevice area: %s", prefix,
-	        area_policy_names[self->policy]);
+	return (unsigned)policy < AML_POLICY_COUNT ? area_policy_names[policy]
+	                                           : "unknown";
+}
+
+void aml_area_device_print_placement(const struct aml_area_device *self,
+                                     FILE *out)
+{
+	fprintf(out, "%s", aml_area_device_policy_name(self->policy));
 	for (size_t i = 0; i < self->ndevices; i++) {
 		fprintf(out, "%s%s", i ? "," : " over ",
 		        self->devices[i]->name);
 		if (self->policy == AML_POLICY_WEIGHTED_INTERLEAVE)
 			fprintf(out, ":%u", self->weights[i]);
 	}
+}
+
+static int
+area_device_print(const struct aml_area *area, FILE *out, const char *prefix)
+{
+	fprintf(out, "%sdevice area: ", prefix);
+	aml_area_device_print_placement(area_device(area), out);
 	fprintf(out, "\n");
 	return 0;
 }

@@ -23,6 +23,7 @@
 #include <aml/area/file.h>
 #include <aml/error.h>
 
+#include "aml/src/area/device_print.h"
 #include "aml/src/area/file_os.h"
 #include "aml/src/device/blocks.h"
 #include "aml/src/error_detail.h"
@@ -158,25 +159,13 @@ static int area_file_unmap(const struct aml_area *area, void *ptr, size_t size)
 	return aml_placement_unmap(self->placement.topology, self, ptr, size);
 }
 
-static const char *const area_file_policy_names[AML_POLICY_COUNT] = {
-        [AML_POLICY_BIND] = "bind",
-        [AML_POLICY_PREFERRED] = "preferred",
-        [AML_POLICY_PREFERRED_MANY] = "preferred-many",
-        [AML_POLICY_INTERLEAVE] = "interleave",
-        [AML_POLICY_WEIGHTED_INTERLEAVE] = "weighted-interleave",
-        [AML_POLICY_LOCAL] = "first-touch",
-};
-
 static int
 area_file_print(const struct aml_area *area, FILE *out, const char *prefix)
 {
 	const struct aml_area_file *self = area_file(area);
-	const struct aml_area_device *p = &self->placement;
-	fprintf(out, "%sfile area: fd %d%s %s, %s", prefix, self->fd,
-	        self->dax ? " (dax)" : "", self->shared ? "shared" : "private",
-	        area_file_policy_names[p->policy]);
-	for (size_t i = 0; i < p->ndevices; i++)
-		fprintf(out, "%s%s", i ? "," : " over ", p->devices[i]->name);
+	fprintf(out, "%sfile area: fd %d%s %s, ", prefix, self->fd,
+	        self->dax ? " (dax)" : "", self->shared ? "shared" : "private");
+	aml_area_device_print_placement(&self->placement, out);
 	fprintf(out, "\n");
 	return 0;
 }
@@ -238,10 +227,7 @@ area_file_check_policy(int fd, const struct aml_area_device *p, uint64_t *first)
 		        AML_EBUSY,
 		        "descriptor %d is placed under another "
 		        "policy (%s over %u devices)",
-		        fd,
-		        (unsigned)theirs.policy < AML_POLICY_COUNT
-		                ? area_file_policy_names[theirs.policy]
-		                : "unknown",
+		        fd, aml_area_device_policy_name(theirs.policy),
 		        (unsigned)theirs.ndevices);
 	*first = aml_page_size();
 	return 0;

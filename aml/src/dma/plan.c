@@ -16,6 +16,7 @@
 #include <aml/error.h>
 
 #include "aml/src/dma/copy_large.h"
+#include "aml/src/dma/plan_rows.h"
 #include "aml/src/rangeset.h"
 
 static bool same_shape(const struct aml_layout *dst,
@@ -113,6 +114,19 @@ static bool plan_is_memcpy(const struct aml_copier *copier)
 	return copier == NULL || copier->ops == aml_copier_memcpy.ops;
 }
 
+void aml_dma_plan_copy_rows(const struct aml_dma_plan *plan,
+                            char *dst,
+                            const char *src,
+                            size_t first,
+                            size_t last)
+{
+	size_t ds = plan->nouter > 0 ? plan->dst_strides[0] : 0;
+	size_t ss = plan->nouter > 0 ? plan->src_strides[0] : 0;
+	for (size_t r = first; r < last; r++)
+		aml_copy_run(dst + r * ds, src + r * ss, plan->run,
+		             plan->bytes);
+}
+
 int aml_dma_plan_copy(const struct aml_dma_plan *plan,
                       size_t begin,
                       size_t end,
@@ -144,12 +158,11 @@ int aml_dma_plan_copy(const struct aml_dma_plan *plan,
 			last = end / run;
 			whole_rows = begin == first * run && end == last * run;
 		}
-		size_t ds = plan->dst_strides[0], ss = plan->src_strides[0];
-		for (size_t r = first; whole_rows && r < last; r++)
-			aml_copy_run(plan->dst + r * ds, plan->src + r * ss,
-			             run, plan->bytes);
-		if (whole_rows)
+		if (whole_rows) {
+			aml_dma_plan_copy_rows(plan, plan->dst, plan->src,
+			                       first, last);
 			return 0;
+		}
 	}
 	/* Coordinates of the run holding byte begin, then an odometer. */
 	size_t r = begin / plan->run;

@@ -29,7 +29,7 @@
 #include <aml/tiling.h>
 #include <aml/tiling/nd.h>
 
-#include "aml/src/dma/copy_large.h"
+#include "aml/src/dma/plan_rows.h"
 #include "aml/src/dma/seq_internal.h"
 #include "aml/src/scratchpad/index.h"
 #include "aml/src/scratchpad/internal.h"
@@ -124,11 +124,10 @@ void aml_scratchpad_plan_full(struct aml_scratchpad *sp)
 
 /*
  * The rows of a full-tile copy between slot @slot and tile @tile, copied
- * here: what aml_dma_plan_copy() does with the whole of a plan of at most
- * one outer dimension and the memcpy copier (aml_copy_run() per row,
- * streamed past the cache), without setting the plan's addresses, calling
- * through, and checking again a plan init made. The miss of a small tile
- * pays that bookkeeping on every pull.
+ * here with the rows aml_dma_plan_copy() copies for the memcpy copier
+ * (aml_dma_plan_copy_rows()), without setting the plan's addresses,
+ * calling through, and checking again a plan init made. The miss of a small
+ * tile pays that bookkeeping on every pull.
  */
 static int scratchpad_copy_direct(struct aml_scratchpad *sp,
                                   size_t slot,
@@ -143,14 +142,8 @@ static int scratchpad_copy_direct(struct aml_scratchpad *sp,
 	char *dst = kind == AML_SCRATCHPAD_TO_SLOT ? slot_addr : tile_addr;
 	const char *src =
 	        kind == AML_SCRATCHPAD_TO_SLOT ? tile_addr : slot_addr;
-	size_t run = plan->run, total = plan->bytes;
-	if (plan->nouter == 0) {
-		aml_copy_run(dst, src, run, total);
-	} else {
-		size_t ds = plan->dst_strides[0], ss = plan->src_strides[0];
-		for (size_t r = 0, n = plan->dims[0]; r < n; r++)
-			aml_copy_run(dst + r * ds, src + r * ss, run, total);
-	}
+	aml_dma_plan_copy_rows(plan, dst, src, 0,
+	                       plan->nouter == 0 ? 1 : plan->dims[0]);
 	return 0;
 }
 

@@ -26,6 +26,10 @@
 // - dma/batch_64x16KiB/<engine>: 64 async copies of 16 KiB, then 64 waits.
 // - dma/copy/memcpy/<bytes>, dma/inflight_4KiB/memcpy/<n> and
 //   dma/batch_64x16KiB/memcpy: the peer, in the caller's thread.
+// - dma/line_handoff/2_threads: one cache line passed to a second thread
+//   and back (a round trip; "one_way" is half of it), spinning on both
+//   sides: what any hand-off between two CPUs costs at least, once each
+//   way (the request there, its end back). Measured, 2 threads.
 // - dma/copy/stream_copy_2_threads/<bytes>: STREAM's copy kernel on two
 //   threads (each memcpy's one half; the second thread is kept spinning
 //   between iterations, as an OpenMP team is): the machine's copy
@@ -238,6 +242,48 @@ void BM_StreamCopy2Threads(benchmark::State &state)
 	Bytes(state, n);
 }
 
+// Spin until word holds want, or stop is set (then false): yields now and
+// then, so that a machine with one CPU still moves on.
+bool SpinUntil(const std::atomic<unsigned long> &word,
+               unsigned long want,
+               const std::atomic<bool> &stop)
+{
+	for (unsigned i = 1; word.load(std::memory_order_acquire) != want;
+	     i++) {
+		if (stop.load(std::memory_order_relaxed))
+			return false;
+		if (i % 4096 == 0)
+			std::this_thread::yield();
+	}
+	return true;
+}
+
+// One cache line passed between two threads and back: the floor under
+// any hand-off between them, which must at least carry the request one
+// way and its end the other.
+void BM_LineHandoff(benchmark::State &state)
+{
+	struct alignas(64) Line {
+		std::atomic<unsigned long> turn{0};
+	} line;
+	std::atomic<bool> stop{false};
+	std::thread peer([&] {
+		for (unsigned long t = 1; SpinUntil(line.turn, t, stop); t += 2)
+			line.turn.store(t + 1, std::memory_order_release);
+	});
+	unsigned long t = 0;
+	for (auto _ : state) {
+		line.turn.store(t + 1, std::memory_order_release);
+		SpinUntil(line.turn, t + 2, stop);
+		t += 2;
+	}
+	stop.store(true);
+	peer.join();
+	state.counters["one_way"] = benchmark::Counter(
+	        2, benchmark::Counter::kIsIterationInvariantRate |
+	                   benchmark::Counter::kInvert);
+}
+
 constexpr size_t kSmall = 4 << 10;
 
 void BM_InflightMemcpy(benchmark::State &state)
@@ -334,6 +380,7 @@ void Sizes(benchmark::internal::Benchmark *b)
 } // namespace
 
 BENCHMARK(BM_Memcpy)->Name("dma/copy/memcpy")->Apply(Sizes)->UseRealTime();
+BENCHMARK(BM_LineHandoff)->Name("dma/line_handoff/2_threads")->UseRealTime();
 BENCHMARK(BM_StreamCopy2Threads)
         ->Name("dma/copy/stream_copy_2_threads")
         ->Apply(Large)

@@ -29,11 +29,13 @@
 // the two nodes (of the one with CPUs), less one left to the caller, at
 // least one (the par engine's own default without a CPU set). Counters:
 // src_node and dst_node (NUMA OS indices), nodes (the machine's), workers
-// (all engines'), caller_pinned (1 or 0); the label says which CPUs.
+// (all engines'), chunk_size (the par engines' resolved default, 0 for
+// memcpy), caller_pinned (1 or 0); the label says which CPUs.
 //
 // The pair: the first two nodes with CPUs; with fewer than two such nodes,
 // the node with CPUs (else the first node) to the next node.
-// AML_BENCH_NUMA_PAIR=SRC,DST (NUMA OS indices) picks another pair. A row
+// AML_BENCH_NUMA_PAIR=SRC,DST (NUMA OS indices) picks another pair; SRC
+// equal to DST is the local baseline, a copy within one node. A row
 // whose node has no CPUs skips saying so; on a machine with one node every
 // row skips (state.SkipWithError), as in the smoke test here.
 #include <sched.h>
@@ -100,9 +102,9 @@ bool FromEnvironment(Pair *p, const char *text)
 {
 	int s, d;
 	char end;
-	if (std::sscanf(text, "%d,%d%c", &s, &d, &end) != 2 || s == d) {
+	if (std::sscanf(text, "%d,%d%c", &s, &d, &end) != 2) {
 		p->error = std::string("AML_BENCH_NUMA_PAIR=") + text +
-		           ": want SRC,DST, two distinct NUMA OS indices";
+		           ": want SRC,DST, two NUMA OS indices";
 		return false;
 	}
 	p->src = aml_topology_device_of_node(p->topology, s);
@@ -326,8 +328,8 @@ class Engines
 	~Engines()
 	{
 		aml_dma_multiplex_destroy(&multiplex_);
-		for (struct aml_dma *&d : pars_)
-			aml_dma_par_destroy(&d);
+		for (std::unique_ptr<struct aml_dma_par> &par : storage_)
+			aml_dma_par_fini(par.get());
 	}
 	struct aml_dma *dma() const
 	{
@@ -338,6 +340,11 @@ class Engines
 	size_t workers() const
 	{
 		return workers_;
+	}
+	// The par engines' chunk size, defaults resolved (the same for all).
+	size_t chunk_size() const
+	{
+		return chunk_size_;
 	}
 	const std::string &error() const
 	{
@@ -351,18 +358,24 @@ class Engines
 		o.nworkers = p.workers;
 		if (cpus != nullptr)
 			o.cpus = *cpus;
-		struct aml_dma *d = nullptr;
-		int err = aml_dma_par_create(&d, nullptr, &o);
+		std::unique_ptr<struct aml_dma_par> par(
+		        new struct aml_dma_par());
+		int err = aml_dma_par_init(par.get(), nullptr, &o);
 		if (err != 0) {
-			error_ = std::string("aml_dma_par_create: ") +
+			error_ = std::string("aml_dma_par_init: ") +
 			         aml_strerror(err);
 			return false;
 		}
-		pars_.push_back(d);
+		if (aml_dma_par_options(par.get(), &o) == 0)
+			chunk_size_ = o.chunk_size;
+		pars_.push_back(&par->base);
+		storage_.push_back(std::move(par));
 		workers_ += p.workers;
 		return true;
 	}
+	std::vector<std::unique_ptr<struct aml_dma_par>> storage_;
 	std::vector<struct aml_dma *> pars_;
+	size_t chunk_size_ = 0;
 	struct aml_dma *multiplex_ = nullptr;
 	size_t workers_ = 0;
 	std::string error_;
@@ -467,6 +480,7 @@ template <Where W> void BM_Copy(benchmark::State &state)
 	state.counters["dst_node"] = p.dst->numa_id;
 	state.counters["nodes"] = p.nodes;
 	state.counters["workers"] = (double)e.workers();
+	state.counters["chunk_size"] = (double)e.chunk_size();
 	state.counters["caller_pinned"] = caller != nullptr;
 }
 

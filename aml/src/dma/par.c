@@ -123,6 +123,15 @@ static bool par_delaying(const struct aml_dma_par_state *st)
 /* Spin steps between two yields of a spinner (par_relax). */
 #define PAR_YIELD_EVERY 16
 
+/* The same for delay mode's one spinning worker (par_idle): about 10 us
+ * of spinning. A yield is a system call, which takes microseconds on a
+ * virtual machine; work that came meanwhile waited for it, past the
+ * deadline of a small copy's dilated model. With a yield every 16 steps,
+ * 4 of 18 runs had the p90 of a 4 KiB copy on the fastest tier 1.28 to
+ * 1.51 times its model; with one every 256, none of 18 was past 1.06
+ * (emulator_bench delayed_copy/par2/4096/1, alternate runs). */
+#define PAR_DELAY_YIELD_EVERY 256
+
 /* One step of a spin that yields every period steps (par_relax). */
 static inline void par_relax_every(unsigned i, unsigned period)
 {
@@ -453,17 +462,17 @@ static void par_spin_for_work(struct aml_dma_par_state *st,
 
 /* An idle worker, without the lock: spin for work, then return (to sleep
  * unless work came); worked says whether it has just copied. In delay
- * mode one idle worker spins as usual, for PAR_DELAY_SPIN_NS, and takes
- * small copies at once; the others, after work, spin as long but yield
- * at every step, so that they leave the CPUs to it and to the threads
- * that wait for copies and busy-wait too (par_delay). A wake-up costs
- * tens of microseconds here (more when the CPU it lands on idles: a
- * virtual CPU is halted), which a copy's dilated model cannot absorb,
- * and copies cut in chunks back to back need every worker each time. A
- * worker that has not worked sleeps: when every one spun from the
- * start, 4 KiB copies came out up to 1.9 times late at p90 in some runs
- * (by the look of it, a waiter and the spinner had been put on one CPU,
- * where each hand-off costs two switches). */
+ * mode one idle worker spins for PAR_DELAY_SPIN_NS, yielding seldom
+ * (PAR_DELAY_YIELD_EVERY), and takes small copies at once; the others, after
+ * work, spin as long but yield at every step, so that they leave the CPUs to it
+ * and to the threads that wait for copies and busy-wait too (par_delay). A
+ * wake-up costs tens of microseconds here (more when the CPU it lands on idles:
+ * a virtual CPU is halted), which a copy's dilated model cannot absorb, and
+ * copies cut in chunks back to back need every worker each time. A worker that
+ * has not worked sleeps: when every one spun from the start, 4 KiB copies came
+ * out up to 1.9 times late at p90 in some runs (by the look of it, a waiter and
+ * the spinner had been put on one CPU, where each hand-off costs two switches).
+ */
 static void par_idle(struct aml_dma_par_state *st, bool worked)
 {
 	if (!par_delaying(st)) {
@@ -476,7 +485,7 @@ static void par_idle(struct aml_dma_par_state *st, bool worked)
 	                      : PAR_DELAY_SPIN_NS;
 	size_t none = 0;
 	if (atomic_compare_exchange_strong(&st->spinners, &none, 1)) {
-		par_spin_for_work(st, ns, false, false, PAR_YIELD_EVERY);
+		par_spin_for_work(st, ns, false, false, PAR_DELAY_YIELD_EVERY);
 		atomic_store(&st->spinners, 0);
 		return;
 	}

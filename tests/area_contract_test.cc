@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
@@ -21,6 +22,7 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <thread>
 #include <type_traits>
@@ -47,11 +49,19 @@ size_t Page()
 // ---- What the checks read of the process.
 
 // Whether every page of [p, p + npages pages) is mapped: mincore(2) says
-// ENOMEM for a range with an unmapped page.
+// ENOMEM for a range with an unmapped page. No allocation here: a check
+// right after an unmap must not let malloc map something into the hole.
 bool Mapped(const void *p, size_t npages)
 {
-	std::vector<unsigned char> v(npages);
-	return mincore(const_cast<void *>(p), npages * Page(), v.data()) == 0;
+	unsigned char v[64];
+	for (size_t i = 0; i < npages; i += sizeof(v)) {
+		size_t n = std::min(npages - i, sizeof(v));
+		if (mincore(const_cast<char *>(static_cast<const char *>(p)) +
+		                    i * Page(),
+		            n * Page(), v) != 0)
+			return false;
+	}
+	return true;
 }
 
 // Whether no page of [p, p + npages pages) is mapped.
@@ -519,6 +529,12 @@ struct KindFactory {
 	const char *name;
 	std::function<std::unique_ptr<AreaKind>()> make;
 };
+
+// gtest names a failed case's parameter with this.
+void PrintTo(const KindFactory &kind, std::ostream *os)
+{
+	*os << kind.name;
+}
 
 std::unique_ptr<AreaKind> EmulatedDevice(aml_policy policy)
 {

@@ -4,7 +4,8 @@
 // under every policy, emulated and on this machine's node 0; a device area
 // over a memkind kind; file areas over a memfd and over a caller's file,
 // private and shared, and over an emulated topology (whose maps are
-// AML_ENOTSUP); capped areas over a device and over a file area.
+// AML_ENOTSUP); capped areas over a device and over a file area; the fast
+// memory's private populating area.
 //
 // Where a kind legitimately differs (memkind frees whole allocations, a
 // capped area has no fini, the emulator maps no files), its factory says so
@@ -37,6 +38,11 @@
 #include <aml/area/file.h>
 #include <aml/device/memkind.h>
 #include <aml/emulator.h>
+
+// A private C header, without the public headers' extern "C".
+extern "C" {
+#include "aml/src/fast/populate_area.h"
+}
 
 namespace
 {
@@ -520,6 +526,56 @@ class CappedKind : public AreaKind
 	std::unique_ptr<AreaKind> inner_;
 };
 
+// The fast memory's private area (aml/src/fast/populate_area.h), which
+// forwards to another and populates every map.
+class PopulatingArea : public TestArea
+{
+      public:
+	explicit PopulatingArea(std::unique_ptr<TestArea> inner)
+	    : inner_(std::move(inner))
+	{
+		if (inner_->Area() != nullptr)
+			aml_populate_area_init(&area_, inner_->Area());
+	}
+	struct aml_area *Area() override
+	{
+		return inner_->Area() != nullptr ? &area_.base : nullptr;
+	}
+
+      private:
+	std::unique_ptr<TestArea> inner_;
+	struct aml_populate_area area_ = {};
+};
+
+class PopulatingKind : public AreaKind
+{
+      public:
+	explicit PopulatingKind(std::unique_ptr<AreaKind> inner)
+	    : inner_(std::move(inner))
+	{
+		caps = inner_->caps;
+		caps.fini_in_place = false;
+		caps.why = "the populating area has no fini: it holds nothing "
+		           "(" +
+		           inner_->caps.why + ")";
+	}
+	std::string Prepare() override
+	{
+		return inner_->Prepare();
+	}
+	std::unique_ptr<TestArea> Make() override
+	{
+		return std::make_unique<PopulatingArea>(inner_->Make());
+	}
+	const struct aml_topology *Topology() const override
+	{
+		return inner_->Topology();
+	}
+
+      private:
+	std::unique_ptr<AreaKind> inner_;
+};
+
 // ---- The factories.
 
 // Nodes of 16 MiB: room for populate's margin of 4 MiB on each.
@@ -609,6 +665,11 @@ const KindFactory kKinds[] = {
          [] {
 	         return std::unique_ptr<AreaKind>(
 	                 new CappedKind(EmulatedDevice(AML_POLICY_BIND)));
+         }},
+        {"populating_device_emulated",
+         [] {
+	         return std::unique_ptr<AreaKind>(new PopulatingKind(
+	                 EmulatedDevice(AML_POLICY_INTERLEAVE)));
          }},
         {"capped_file_memfd",
          [] {

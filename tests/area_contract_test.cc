@@ -357,6 +357,8 @@ class MemkindKind : public AreaKind
 	}
 	std::unique_ptr<TestArea> Make() override
 	{
+		// BIND to the kind alone; no topology: the area makes the
+		// kind's own.
 		Placement p(nullptr, false, AML_POLICY_LOCAL);
 		p.policy = AML_POLICY_BIND;
 		p.devices = {kind_};

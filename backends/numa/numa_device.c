@@ -361,7 +361,11 @@ static void *numa_map_file_nodes(const struct aml_topology *topology,
 	char *raw = mmap(NULL, size + extra, PROT_NONE,
 	                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (raw == MAP_FAILED) {
-		aml_errno = numa_file_map_error(errno);
+		/* Its arguments are valid: only room can lack. Linux says
+		 * ENOMEM, valgrind EINVAL for a range larger than the
+		 * address space. */
+		aml_errno = aml_os_error_in("reserving an aligned file range",
+		                            errno, AML_ENOMEM);
 		return NULL;
 	}
 	ptr = (char *)(((uintptr_t)raw + alignment - 1) &

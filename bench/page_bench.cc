@@ -26,6 +26,8 @@
 // minimum of repetitions: on a shared machine, other work only adds time.
 //
 //   bazel run -c opt //bench:page_bench -- --benchmark_repetitions=5
+//
+// docs/area.md ("The TLB effect") has the figures and what they mean.
 #include <algorithm>
 #include <cstdint>
 #include <vector>
@@ -101,8 +103,8 @@ class Buffer
 			return;
 		}
 		// The first touch after the map is not the TLB: on our VM it
-		// cost up to 24 us per base page, populated or not (the host
-		// backs the page then), so every page is touched here.
+		// cost 24-30 us per base page even after populate (the host
+		// backing the page then, we suppose), so it happens here.
 		for (size_t i = 0; i < size_ / sizeof(uint64_t);
 		     i += kPage / sizeof(uint64_t))
 			buf_[i] = 0;

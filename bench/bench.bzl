@@ -3,7 +3,7 @@
 load("@rules_cc//cc:defs.bzl", "cc_binary", "cc_test")
 load("//aml:copts.bzl", "AML_TEST_COPTS")
 
-def aml_benchmark(name, srcs, deps, copts = [], linkopts = [], custom_main = False, smoke_size = "small"):
+def aml_benchmark(name, srcs, deps, copts = [], linkopts = [], custom_main = False, smoke_size = "small", smoke_args = []):
     """`bazel run -c opt //bench:<name>`, and <name>_smoke_test in //... .
 
     The smoke test runs every benchmark once for a millisecond: it proves
@@ -20,6 +20,9 @@ def aml_benchmark(name, srcs, deps, copts = [], linkopts = [], custom_main = Fal
         benchmark::Initialize themselves).
       smoke_size: the smoke test's size, for its timeout: "medium" where
         one pass takes seconds, so that it passes on a loaded machine.
+      smoke_args: more arguments for the smoke test, such as a
+        --benchmark_filter that leaves out rows whose setup takes seconds
+        (their code runs in the rows kept).
     """
     deps = deps + [
         "//bench:user_directory",
@@ -41,7 +44,7 @@ def aml_benchmark(name, srcs, deps, copts = [], linkopts = [], custom_main = Fal
         args = [
             "--benchmark_min_time=0.001",
             "--benchmark_repetitions=1",
-        ],
+        ] + smoke_args,
         copts = AML_TEST_COPTS + copts,
         linkopts = linkopts,
         # Left out of CI's rounds under load: it proves the benchmarks

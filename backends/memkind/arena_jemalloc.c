@@ -28,7 +28,12 @@
  *   of a fixed kind takes jemalloc's bin lock and costs ~150 ns here,
  *   against ~10 ns for MEMKIND_DEFAULT (docs/arena.md). Small requests
  *   are rounded up to their class before they reach memkind, so that any
- *   cached block of a class serves any request of it.
+ *   cached block of a class serves any request of it;
+ * - held: a hash set of every block held from memkind, live or cached,
+ *   changed under the lock where memkind is called (~150 ns a call
+ *   anyway), so that fini gives them back in time of their number: a scan
+ *   of the state bytes took seconds for the regions of upstream AML's
+ *   workflow (tens of GiB, so a table of a GiB and more).
  *
  * The common paths, a malloc served and a free kept by the thread's
  * cache, take no lock and do no read-modify-write: malloc stores the
@@ -49,9 +54,9 @@
  * the arena's `exiting`, then flushes them under the arena's lock; fini
  * frees the caches still linked and waits for `exiting` to drop to zero,
  * so a thread may exit while another finalises the arena. fini then gives
- * every block whose byte is not 0 back to memkind, cached ones included.
+ * every block held back to memkind, cached ones included.
  *
- * The lock guards growth, the shared cache and the statistics. memkind
+ * The lock guards growth, the shared cache, held and the statistics. memkind
  * calls happen outside it (jemalloc has its own locks), except
  * memkind_create_fixed() for growth.
  *
@@ -158,6 +163,13 @@ struct aml_arena_jemalloc_state {
 	/* The shared cache, per class. */
 	void *cache[JEMALLOC_CLASSES][JEMALLOC_CACHE_DEPTH];
 	unsigned char ncached[JEMALLOC_CLASSES];
+	/* Every block held from memkind (live or cached), for fini: an
+	 * open-addressing hash set (linear probing, backward-shift
+	 * deletion), a power of two of slots, at most half used, written
+	 * under the lock by the paths that call memkind only. */
+	uintptr_t *held;
+	size_t held_mask;
+	size_t nheld;
 };
 
 static pthread_mutex_t registry = PTHREAD_MUTEX_INITIALIZER;
@@ -235,6 +247,63 @@ static inline struct aml_arena_jemalloc_state *
 jemalloc_state_of(const struct aml_arena *a)
 {
 	return ((struct aml_arena_jemalloc *)a->data)->state;
+}
+
+/* ---- The set of blocks held, under the lock ---- */
+
+static size_t jemalloc_hash(uintptr_t p, size_t mask)
+{
+	/* Fibonacci hashing; blocks are 16-byte aligned. */
+	return (size_t)(((uint64_t)p * 0x9e3779b97f4a7c15ULL) >> 17) & mask;
+}
+
+static void jemalloc_put(uintptr_t *table, size_t mask, uintptr_t p)
+{
+	size_t i = jemalloc_hash(p, mask);
+	while (table[i] != 0)
+		i = (i + 1) & mask;
+	table[i] = p;
+}
+
+/* Record a block held; AML_ENOMEM if the set cannot grow. */
+static int jemalloc_hold(struct aml_arena_jemalloc_state *s, void *p)
+{
+	if (2 * (s->nheld + 1) > s->held_mask + 1) {
+		size_t n = 2 * (s->held_mask + 1);
+		uintptr_t *t = calloc(n, sizeof(*t));
+		if (t == NULL)
+			return AML_ENOMEM;
+		for (size_t i = 0; i <= s->held_mask; i++)
+			if (s->held[i] != 0)
+				jemalloc_put(t, n - 1, s->held[i]);
+		free(s->held);
+		s->held = t;
+		s->held_mask = n - 1;
+	}
+	jemalloc_put(s->held, s->held_mask, (uintptr_t)p);
+	s->nheld++;
+	return 0;
+}
+
+/* Forget a block held, shifting back the entries of its probe run. */
+static void jemalloc_unhold(struct aml_arena_jemalloc_state *s, void *p)
+{
+	size_t mask = s->held_mask, i = jemalloc_hash((uintptr_t)p, mask);
+	while (s->held[i] != (uintptr_t)p) {
+		if (s->held[i] == 0)
+			return; /* not held: nothing to forget */
+		i = (i + 1) & mask;
+	}
+	for (size_t j = (i + 1) & mask; s->held[j] != 0; j = (j + 1) & mask) {
+		size_t home = jemalloc_hash(s->held[j], mask);
+		/* Move j to i if i lies in [home, j) cyclically. */
+		if (((j - home) & mask) >= ((j - i) & mask)) {
+			s->held[i] = s->held[j];
+			i = j;
+		}
+	}
+	s->held[i] = 0;
+	s->nheld--;
 }
 
 /* ---- Regions and state bytes ---- */
@@ -382,6 +451,14 @@ jemalloc_obtain(struct aml_arena_jemalloc_state *s,
 				aml_errno = AML_ENOMEM;
 				return NULL;
 			}
+			jemalloc_lock(s);
+			int err = jemalloc_hold(s, p);
+			jemalloc_unlock(s);
+			if (err != 0) {
+				memkind_free(r->kind, p);
+				aml_errno = err;
+				return NULL;
+			}
 			*region = r;
 			return p;
 		}
@@ -406,6 +483,12 @@ jemalloc_obtain(struct aml_arena_jemalloc_state *s,
 static void
 jemalloc_give_back(struct aml_arena_jemalloc_state *s, void **v, uint32_t n)
 {
+	if (n == 0)
+		return;
+	jemalloc_lock(s);
+	for (uint32_t i = 0; i < n; i++)
+		jemalloc_unhold(s, v[i]);
+	jemalloc_unlock(s);
 	for (uint32_t i = 0; i < n; i++) {
 		struct jemalloc_region *r = jemalloc_region_of(s, v[i]);
 		jemalloc_byte_store(jemalloc_byte(r, v[i]), 0);
@@ -621,10 +704,16 @@ static void *jemalloc_alloc(struct aml_arena *arena, size_t size, size_t align)
 /* Free a larger block: its byte, exchanged, tells which of two racing
  * frees gives it back. */
 static int __attribute__((noinline))
-jemalloc_big_release(struct jemalloc_region *r, unsigned char *byte, void *ptr)
+jemalloc_big_release(struct aml_arena_jemalloc_state *s,
+                     struct jemalloc_region *r,
+                     unsigned char *byte,
+                     void *ptr)
 {
 	if (__atomic_exchange_n(byte, 0, __ATOMIC_RELAXED) != JEMALLOC_LIVE_BIG)
 		return AML_EINVAL;
+	jemalloc_lock(s);
+	jemalloc_unhold(s, ptr);
+	jemalloc_unlock(s);
 	memkind_free(r->kind, ptr);
 	return 0;
 }
@@ -678,7 +767,7 @@ static int jemalloc_release(struct aml_arena *arena, void *ptr)
 	unsigned v = jemalloc_byte_load(byte);
 	if (UNLIKELY(v == 0 || v >= JEMALLOC_LIVE_BIG)) {
 		if (v == JEMALLOC_LIVE_BIG)
-			return jemalloc_big_release(r, byte, ptr);
+			return jemalloc_big_release(s, r, byte, ptr);
 		return AML_EINVAL;
 	}
 	unsigned cls = v - 1;
@@ -773,8 +862,13 @@ int aml_arena_jemalloc_init(struct aml_arena_jemalloc *arena,
 	if (!registry_ok)
 		return AML_ENOMEM;
 	struct aml_arena_jemalloc_state *s = calloc(1, sizeof(*s));
-	if (s == NULL)
+	uintptr_t *held = s != NULL ? calloc(64, sizeof(*held)) : NULL;
+	if (held == NULL) {
+		free(s);
 		return AML_ENOMEM;
+	}
+	s->held = held;
+	s->held_mask = 63;
 	s->area = area;
 	s->region_size = region_size;
 	aml_fork_register(&s->fork, &jemalloc_fork_ops);
@@ -783,21 +877,6 @@ int aml_arena_jemalloc_init(struct aml_arena_jemalloc *arena,
 	        .state = s,
 	};
 	return 0;
-}
-
-/* memkind_free() every block of @p r whose byte is not 0. */
-static void jemalloc_region_free_blocks(struct jemalloc_region *r)
-{
-	size_t n = r->size >> 4;
-	for (size_t i = 0; i < n; i += sizeof(uint64_t)) {
-		uint64_t word;
-		memcpy(&word, r->state + i, sizeof(word));
-		if (word == 0)
-			continue;
-		for (size_t j = i; j < i + sizeof(uint64_t); j++)
-			if (r->state[j] != 0)
-				memkind_free(r->kind, (char *)r->base + 16 * j);
-	}
 }
 
 void aml_arena_jemalloc_fini(struct aml_arena_jemalloc *arena)
@@ -820,11 +899,16 @@ void aml_arena_jemalloc_fini(struct aml_arena_jemalloc *arena)
 	 * leaves blocks of libc's heap behind (fault_arena_test saw 16;
 	 * why, inside memkind, is not known): free the blocks held, cached
 	 * ones included, first. */
+	for (size_t i = 0; i <= s->held_mask; i++)
+		if (s->held[i] != 0)
+			memkind_free(
+			        jemalloc_region_of(s, (void *)s->held[i])->kind,
+			        (void *)s->held[i]);
+	free(s->held);
 	struct jemalloc_region *r =
 	        atomic_load_explicit(&s->newest, memory_order_relaxed);
 	while (r != NULL) {
 		struct jemalloc_region *older = r->older;
-		jemalloc_region_free_blocks(r);
 		memkind_destroy_kind(r->kind);
 		aml_area_munmap(s->area, r->base, r->size);
 		free(r->state);

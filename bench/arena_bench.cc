@@ -5,6 +5,8 @@
 // arena_bench_peers.cc when found). Sizes: 16 B to 4 KiB. The thread-safe
 // arenas and the peers also run on two threads sharing one arena
 // (`/threads:2` rows; time per malloc + free of one thread).
+// arena/malloc_free_threaded rows: the same loop with a second thread
+// parked in the process (aml_bench::ParkedThread).
 // arena/random_workflow rows: upstream AML's workflow, 2^9 live blocks of
 // random sizes from 4 KiB to 16 MiB (seeded); an iteration frees a random
 // one and allocates another in its place.
@@ -136,6 +138,13 @@ template <Kind K> void BM_Arena(benchmark::State &state)
 	        state, [&](size_t n) { return aml_arena_malloc(arena, n); },
 	        [&](void *p) { aml_arena_free(arena, p); });
 	DestroyArena(arena, inner);
+}
+
+// BM_Arena with a parked second thread in the process (ParkedThread).
+template <Kind K> void BM_ArenaThreaded(benchmark::State &state)
+{
+	aml_bench::ParkedThread parked;
+	BM_Arena<K>(state);
 }
 
 // One arena shared by the benchmark's threads, made by Setup before they
@@ -293,6 +302,12 @@ BENCHMARK_TEMPLATE(BM_Arena, kScalable)
         ->Apply(ArenaSizes);
 BENCHMARK(BM_GlibcMalloc)
         ->Name("arena/malloc_free/glibc_malloc")
+        ->Apply(ArenaSizes);
+BENCHMARK_TEMPLATE(BM_ArenaThreaded, kJemalloc)
+        ->Name("arena/malloc_free_threaded/aml_jemalloc")
+        ->Apply(ArenaSizes);
+BENCHMARK_TEMPLATE(BM_ArenaThreaded, kScalable)
+        ->Name("arena/malloc_free_threaded/aml_scalable")
         ->Apply(ArenaSizes);
 // Two threads on one arena.
 BENCHMARK(BM_ArenaShared)

@@ -3,7 +3,10 @@
 #ifndef AML_BENCH_ARENA_BENCH_H
 #define AML_BENCH_ARENA_BENCH_H
 
+#include <condition_variable>
 #include <cstddef>
+#include <mutex>
+#include <thread>
 
 #include <benchmark/benchmark.h>
 
@@ -30,6 +33,39 @@ void MallocFreeLoop(benchmark::State &state, Malloc malloc_fn, Free free_fn)
 	}
 	state.SetItemsProcessed(state.iterations());
 }
+
+// A second thread that waits, doing nothing, while it is in scope: the
+// arena/malloc_free_threaded rows time one thread as MallocFreeLoop does,
+// but in a process that has another thread, as any program that shares an
+// arena between threads has. glibc's locks, and the jemalloc arena's, take
+// a cheaper path while a process has one thread (__libc_single_threaded),
+// which is what the plain rows measure until the first `/threads:2` row.
+class ParkedThread
+{
+      public:
+	ParkedThread()
+	    : thread_([this] {
+		      std::unique_lock<std::mutex> lock(mutex_);
+		      cv_.wait(lock, [this] { return done_; });
+	      })
+	{
+	}
+	~ParkedThread()
+	{
+		{
+			std::lock_guard<std::mutex> lock(mutex_);
+			done_ = true;
+		}
+		cv_.notify_one();
+		thread_.join();
+	}
+
+      private:
+	std::mutex mutex_;
+	std::condition_variable cv_;
+	bool done_ = false;
+	std::thread thread_;
+};
 
 } // namespace aml_bench
 

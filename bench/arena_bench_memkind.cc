@@ -33,6 +33,27 @@ BENCHMARK(BM_MemkindMalloc)
 namespace
 {
 
+// The peer of arena/malloc_free_threaded/aml_jemalloc: a parked second
+// thread in the process.
+void BM_MemkindMallocThreaded(benchmark::State &state)
+{
+	aml_bench::ParkedThread parked;
+	BM_MemkindMalloc(state);
+}
+
+} // namespace
+
+BENCHMARK(BM_MemkindMallocThreaded)
+        ->Name("arena/malloc_free_threaded/memkind_malloc")
+        ->Apply(aml_bench::ArenaSizes);
+BENCHMARK(BM_MemkindMalloc)
+        ->Name("arena/malloc_free/memkind_malloc")
+        ->Apply(aml_bench::ArenaSizes)
+        ->Threads(2);
+
+namespace
+{
+
 // memkind's own fixed kind over a plain mapping: what the jemalloc arena
 // adds on top of it (a lock and the record of live blocks) is the gap.
 void BM_MemkindFixed(benchmark::State &state)

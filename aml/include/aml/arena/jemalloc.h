@@ -13,16 +13,24 @@
  *
  * memkind serves its fixed kinds without jemalloc's thread cache, so each
  * of its calls takes a lock inside jemalloc (~150 ns per malloc and free):
- * the arena keeps freed blocks of up to 4 KiB in a cache per size class
- * (16 KiB per class at most) and serves requests of their class from it.
+ * the arena keeps freed blocks of up to 4 KiB in caches per size class (a
+ * cache per thread, and one shared that takes their overflow; 16 KiB per
+ * class in each at most) and serves requests of their class from them. A
+ * thread's cache goes back to the shared one when the thread exits.
  *
- * Every live block is recorded, so that a pointer the arena did not
- * return, an interior pointer and a double free are AML_EINVAL and never
- * reach memkind_free(). aml_arena_reset() is AML_ENOTSUP.
+ * Every block the arena holds from memkind has a state byte (one per
+ * 16 bytes of region, allocated beside it: 1/16 of the region's size, in
+ * zero pages until touched), so that a pointer the arena did not return,
+ * an interior pointer and a double free are AML_EINVAL and never reach
+ * memkind_free(), whichever thread frees. aml_arena_reset() is
+ * AML_ENOTSUP.
  *
- * Thread-safe: any thread may allocate and free; one lock (a flag that
- * waiters spin on, then yield) guards the region list, the record of blocks
- * and the cache, jemalloc its own state.
+ * Thread-safe: any thread may allocate and free any block. A malloc
+ * served and a free kept by the thread's cache take no lock; a lock (a
+ * flag that waiters spin on, then yield) guards growth, the shared cache
+ * and the statistics, jemalloc its own state. Two threads that free the
+ * same block of up to 4 KiB at the same instant (a race in the caller)
+ * may both succeed; freed one after the other, the second is AML_EINVAL.
  *
  * Available where aml was built with memkind
  * (aml_backend_is_built(AML_BACKEND_MEMKIND)); elsewhere init and create
@@ -49,7 +57,7 @@ struct aml_arena_jemalloc {
 	struct aml_arena base;
 	/** @privatesection */
 	/* Private: use the aml_arena_jemalloc_*() functions. */
-	/** Regions, kinds, the record of blocks and the lock (malloc'd). */
+	/** Regions, kinds, state bytes, caches and the lock (malloc'd). */
 	struct aml_arena_jemalloc_state *state;
 };
 
@@ -71,9 +79,12 @@ int aml_arena_jemalloc_init(struct aml_arena_jemalloc *arena,
                             const struct aml_area *area,
                             size_t region_size);
 
-/** Destroy the fixed kinds and give every region back to the area. Blocks
- * become invalid. The handle then answers AML_EINVAL to every call until
- * the storage is initialised again. NULL and a second fini are no-ops. */
+/** Give every block held back to memkind (those in threads' caches too),
+ * destroy the fixed kinds and give every region back to the area. Blocks
+ * become invalid. No other thread may use the arena meanwhile; threads
+ * that used it may exit before, during or after fini. The handle then answers
+ * AML_EINVAL to every call until the storage is initialised again. NULL and a
+ * second fini are no-ops. */
 void aml_arena_jemalloc_fini(struct aml_arena_jemalloc *arena);
 
 /**

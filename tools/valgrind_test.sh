@@ -13,10 +13,11 @@
 # minutes under valgrind): its case of a live set that does not fit runs
 # the same arenas' code on small sizes. The children of fork_test's forks
 # while busy or while a scratchpad waiter is held (ForkWhileBusy,
-# ForkScratchpadWaiter), arena_scalable_test's fork while threads use the
-# arena, and topology_default_fork_test's only child, lose by design the
-# parent's threads and their state: memcheck counts those as definite
-# leaks in the child (exit 99); the last test is left out whole.
+# ForkScratchpadWaiter), arena_scalable_test's and arena_jemalloc_test's
+# forks while threads use the arena, and topology_default_fork_test's only
+# child, lose by design the parent's threads and their state: memcheck
+# counts those as definite leaks in the child (exit 99); the last test is
+# left out whole.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,11 +26,11 @@ command -v valgrind >/dev/null || {
 	exit 1
 }
 
-filtered="//tests:dma_test + //tests:fork_test + //tests:arena_scalable_test + //tests:arena_workflow_test + //tests:topology_default_fork_test"
+filtered="//tests:dma_test + //tests:fork_test + //tests:arena_scalable_test + //tests:arena_jemalloc_test + //tests:arena_workflow_test + //tests:topology_default_fork_test"
 mapfile -t targets < <(bazel query --noshow_progress \
 	"kind(cc_test, //tests/... + //docs/...) except ($filtered)")
 bazel test --config=valgrind "$@" -- "${targets[@]}"
 bazel test --config=valgrind "$@" \
-	--test_arg=--gtest_filter='-*TenThousand*:*BytesOfEverySize*:ForkWhileBusy.*:*ForkScratchpadWaiter*:ArenaScalable.ForkWhileThreadsUseTheArena:*ServesEveryAllocationWhenTheLiveSetFits*' \
+	--test_arg=--gtest_filter='-*TenThousand*:*BytesOfEverySize*:ForkWhileBusy.*:*ForkScratchpadWaiter*:ArenaScalable.ForkWhileThreadsUseTheArena:ArenaJemalloc.ForkWhileThreadsUseTheArena:*ServesEveryAllocationWhenTheLiveSetFits*' \
 	//tests:dma_test //tests:fork_test //tests:arena_scalable_test \
-	//tests:arena_workflow_test
+	//tests:arena_jemalloc_test //tests:arena_workflow_test

@@ -398,6 +398,49 @@ TEST_P(EmulatorHugePages, HugetlbMovesWholeIntoTheTargetsPool)
 	EXPECT_EQ(Stats(0).pages + Stats(1).pages, 0u);
 }
 
+TEST_P(EmulatorHugePages, APoolIsSetAtRunTimeAsNrHugepagesIs)
+{
+	// bare has no pool: a map is refused, until one is reserved.
+	const struct aml_area *area = Area(2);
+	uint64_t reserved = 99;
+	EXPECT_EQ(Map(area, kHuge, AML_PAGE_HUGETLB_2M), nullptr);
+	ASSERT_EQ(aml_emu_set_hugepages_2m(t, 2, 2, &reserved), 0);
+	EXPECT_EQ(reserved, 2u);
+	// Out of free memory, as MemFree no longer counts them.
+	EXPECT_EQ(FreeBytes(2), 8 * kMiB - 2 * kHuge);
+	char *p = Map(area, kHuge, AML_PAGE_HUGETLB_2M);
+	ASSERT_NE(p, nullptr) << Detail();
+	EXPECT_EQ(On(p, 0, unit, 2), unit);
+	EXPECT_EQ(Stats(2).hugepages_2m, 2u);
+	EXPECT_EQ(Stats(2).hugepages_2m_free, 1u);
+	EXPECT_EQ(Stats(0).hugepages_2m, 2u); // the spec's
+	// Shrunk below what is mapped: the mapped huge page stays.
+	ASSERT_EQ(aml_emu_set_hugepages_2m(t, 2, 0, &reserved), 0);
+	EXPECT_EQ(reserved, 1u);
+	EXPECT_EQ(Stats(2).hugepages_2m_free, 0u);
+	EXPECT_EQ(Map(area, kHuge, AML_PAGE_HUGETLB_2M), nullptr);
+	EXPECT_EQ(FreeBytes(2), 8 * kMiB - kHuge);
+	// More than the device's free memory holds: as many as fit.
+	ASSERT_EQ(aml_emu_set_hugepages_2m(t, 2, 100, nullptr), 0);
+	ASSERT_EQ(aml_emu_set_hugepages_2m(t, 2, 100, &reserved), 0);
+	EXPECT_EQ(reserved, 4u);
+	EXPECT_EQ(FreeBytes(2), 0u);
+	EXPECT_EQ(aml_area_munmap(area, p, kHuge), 0);
+	ASSERT_EQ(aml_emu_set_hugepages_2m(t, 2, 0, &reserved), 0);
+	EXPECT_EQ(reserved, 0u);
+	EXPECT_EQ(FreeBytes(2), 8 * kMiB);
+	// Bad arguments change nothing.
+	EXPECT_EQ(aml_emu_set_hugepages_2m(nullptr, 0, 1, &reserved),
+	          AML_EINVAL);
+	EXPECT_EQ(aml_emu_set_hugepages_2m(t, 3, 1, &reserved), AML_EDOM);
+	EXPECT_EQ(reserved, 0u);
+	const struct aml_topology *real = aml_topology_default();
+	if (real != nullptr && aml_topology_is_emulated(real) == 0) {
+		EXPECT_EQ(aml_emu_set_hugepages_2m(real, 0, 1, &reserved),
+		          AML_EINVAL);
+	}
+}
+
 TEST_P(EmulatorHugePages, ACopyCostsAHugePageAsOneRun)
 {
 	// A copy from a huge page on slow to one on fast: one transfer of

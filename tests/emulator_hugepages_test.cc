@@ -398,6 +398,39 @@ TEST_P(EmulatorHugePages, HugetlbMovesWholeIntoTheTargetsPool)
 	EXPECT_EQ(Stats(0).pages + Stats(1).pages, 0u);
 }
 
+TEST_P(EmulatorHugePages, HugetlbInterleaveStartsEachMapOnTheFirstDevice)
+{
+	// A MAP_HUGETLB VMA maps a hugetlbfs file from offset 0: Linux
+	// interleaves its huge pages by their number within the map, not by
+	// address, so every map starts on the set's first device (the 3-node
+	// guest, docs/vm.md), at an even huge page number as at an odd one.
+	ASSERT_EQ(aml_emu_set_hugepages_2m(t, 1, 8, nullptr), 0);
+	ASSERT_EQ(aml_emu_set_hugepages_2m(t, 2, 4, nullptr), 0);
+	const struct aml_device *both[] = {Dev(1), Dev(2)};
+	areas.emplace_back();
+	ASSERT_EQ(aml_area_device_init(&areas.back(), t, both, 2,
+	                               AML_POLICY_INTERLEAVE, nullptr),
+	          0);
+	const struct aml_area *area = &areas.back().base;
+	std::vector<std::pair<char *, size_t>> maps;
+	bool parity[2] = {false, false};
+	for (int i = 0; i < 4 && !(parity[0] && parity[1]); i++) {
+		// A base page between maps shifts the next one's address.
+		char *gap = Map(area, aml_page_size(), AML_PAGE_BASE);
+		char *p = Map(area, 2 * kHuge, AML_PAGE_HUGETLB_2M);
+		ASSERT_NE(p, nullptr) << Detail();
+		maps.push_back({gap, aml_page_size()});
+		maps.push_back({p, 2 * kHuge});
+		parity[reinterpret_cast<uintptr_t>(p) / kHuge % 2] = true;
+		EXPECT_EQ(On(p, 0, unit, 1), unit) << "map " << i;
+		EXPECT_EQ(On(p, unit, unit, 2), unit) << "map " << i;
+	}
+	EXPECT_TRUE(parity[0] && parity[1])
+	        << "no map at an even and an odd huge page number";
+	for (const auto &m : maps)
+		EXPECT_EQ(aml_area_munmap(area, m.first, m.second), 0);
+}
+
 TEST_P(EmulatorHugePages, APoolIsSetAtRunTimeAsNrHugepagesIs)
 {
 	// bare has no pool: a map is refused, until one is reserved.

@@ -382,6 +382,8 @@ int aml_emu_stats(const struct aml_topology *t,
 	                __atomic_load_n(&d->access_reads, __ATOMIC_RELAXED),
 	        .access_pages_written =
 	                __atomic_load_n(&d->access_writes, __ATOMIC_RELAXED),
+	        .hugepages_2m = d->huge_pool,
+	        .hugepages_2m_free = d->huge_pool - d->huge_used,
 	};
 	pthread_rwlock_unlock(&m->lock);
 	return 0;

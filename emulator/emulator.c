@@ -355,10 +355,19 @@ static uint64_t emu_move_pages(struct emu_machine *m,
 {
 	uint64_t pages_from[AML_EMU_TIERS_MAX] = {0};
 	struct emu_device_state *dst_state = &m->devices[to];
+	/* Pages of the target's free memory the move took. */
+	uint64_t taken = 0;
 	*moved = 0;
 	/* A huge page moves whole, or not at all (the range was rounded out
-	 * to whole huge pages): a hugetlb page needs a free one in the
-	 * target's pool, a THP the room for all its pages. */
+	 * to whole huge pages): a THP needs the room for all its pages; a
+	 * hugetlb page takes a free one of the target's pool, or else a fresh
+	 * one from the target's free memory, which then joins the target's
+	 * pool while the source's page leaves its pool for free memory. So
+	 * 6.1 migrates it: alloc_hugetlb_folio_nodemask() falls back to
+	 * alloc_migrate_huge_page() (a temporary page), and
+	 * move_hugetlb_state() makes the old page the temporary one (the
+	 * 3-node guest: 2 pages of node 1's pool moved to node 0, which had
+	 * none, left node 0 a pool of 2 and node 1 none; docs/vm.md). */
 	for (size_t i = 0, n; i < npages; i += n) {
 		uintptr_t addr = start + i * m->page_size;
 		struct emu_mapping *map = emu_pagetable_find(&m->table, addr);
@@ -374,10 +383,19 @@ static uint64_t emu_move_pages(struct emu_machine *m,
 		}
 		if (from == to)
 			continue;
-		if (map->hugetlb ? dst_state->huge_used == dst_state->huge_pool
-		                 : *moved + n > room)
+		bool whole = map->hugetlb && n == map->unit;
+		bool fresh = map->hugetlb &&
+		             dst_state->huge_used == dst_state->huge_pool;
+		if ((fresh && !whole) ||
+		    ((!map->hugetlb || fresh) && taken + n > room))
 			continue;
-		if (map->hugetlb && n == map->unit) {
+		if (fresh) {
+			dst_state->huge_pool++;
+			m->devices[from].huge_pool--;
+		}
+		if (!map->hugetlb || fresh)
+			taken += n;
+		if (whole) {
 			m->devices[from].huge_used--;
 			dst_state->huge_used++;
 		}

@@ -94,6 +94,10 @@ struct emu_mapping {
 	size_t unit;
 	/* hugetlb: its units come from the devices' pools, never base. */
 	bool hugetlb;
+	/* Pages between the start of the map that made it and its start
+	 * (a partial unmap cut its head): a hugetlb map's vm_pgoff, by
+	 * which Linux interleaves its huge pages. */
+	size_t pgoff;
 };
 
 /* The page table: mappings ordered by start, never overlapping, in a

@@ -2,14 +2,17 @@
 /*
  * Huge pages of emulated maps (docs/emulator.md, "Huge pages"): the memory
  * of a hugetlb map, aligned as MAP_HUGETLB aligns it; the pools' check at
- * map time; and the widening of a move to whole huge pages. Where a unit
- * goes is placement.c's (emu_unit_of()).
+ * map time; a pool's size set at run time; and the widening of a move to
+ * whole huge pages. Where a unit goes is placement.c's (emu_unit_of()).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <sys/mman.h>
 
+#include <aml/emulator.h>
 #include <aml/error.h>
 
+#include "aml/src/device/spi.h"
 #include "aml/src/error_detail.h"
 #include "aml/src/os.h"
 #include "emulator/emulator_internal.h"
@@ -74,6 +77,35 @@ int emu_check_huge(const struct emu_machine *m,
 	        "%llu free%s",
 	        (unsigned long long)need, (unsigned long long)free,
 	        policy == AML_POLICY_BIND ? " on the bound devices" : "");
+}
+
+int aml_emu_set_hugepages_2m(const struct aml_topology *t,
+                             size_t index,
+                             uint64_t pages,
+                             uint64_t *reserved)
+{
+	struct emu_machine *m =
+	        t != NULL ? aml_topology_impl_data(t, &aml_emu_topology_ops)
+	                  : NULL;
+	if (m == NULL)
+		return AML_EINVAL;
+	if (index >= m->ndevices)
+		return AML_EDOM;
+	pthread_rwlock_wrlock(&m->lock);
+	struct emu_device_state *d = &m->devices[index];
+	uint64_t pool = pages > d->huge_used ? pages : d->huge_used;
+	if (pool > d->huge_pool) {
+		/* Grown by what the device's free memory holds, as the
+		 * kernel allocates fresh huge pages on the node. */
+		uint64_t fit = emu_device_room(m, index) / m->huge_pages;
+		if (pool - d->huge_pool > fit)
+			pool = d->huge_pool + fit;
+	}
+	d->huge_pool = pool;
+	pthread_rwlock_unlock(&m->lock);
+	if (reserved != NULL)
+		*reserved = pool;
+	return 0;
 }
 
 /* Is addr inside (not at the start of) a huge page of a hugetlb map? */

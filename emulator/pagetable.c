@@ -279,6 +279,7 @@ int emu_pagetable_cut(struct emu_pagetable *table,
 		memcpy(labels, m->labels + first + npages, right_pages);
 		right->mapping = *m;
 		right->mapping.start = m->start + (first + npages) * page;
+		right->mapping.pgoff = m->pgoff + first + npages;
 		right->mapping.npages = right_pages;
 		right->mapping.labels = labels;
 		right->height = 1;
@@ -293,6 +294,7 @@ int emu_pagetable_cut(struct emu_pagetable *table,
 		 * other mapping overlaps: the tree's order holds. */
 		memmove(m->labels, m->labels + npages, right_pages);
 		m->start += npages * page;
+		m->pgoff += npages;
 		m->npages = right_pages;
 	} else {
 		struct emu_pagetable_node *node = pagetable_node_of(m);

@@ -11,8 +11,10 @@
  *   LOCAL           the touching CPU's device, then its fallback order;
  *   INTERLEAVE      the page at virtual page number v on the set's
  *                   ((unsigned int)v mod n)-th device, as 6.1's
- *                   interleave_nid() picks it for an anonymous mapping; a
- *                   full one spills as PREFERRED would, as Linux's does.
+ *                   interleave_nid() picks it for an anonymous mapping
+ *                   (a hugetlb map's huge page by its number within the
+ *                   map); a full one spills as PREFERRED would, as
+ *                   Linux's does.
  * A page a move or a weighted run bound to one device before its first
  * touch is BIND to that device. The fallback orders are the kernel's
  * zonelists, built as 6.1's build_zonelists() builds them.
@@ -216,10 +218,17 @@ int emu_place_page(const struct emu_machine *m,
 		return emu_walk(m, p, map, need, local, any, device);
 	case AML_POLICY_INTERLEAVE: {
 		/* A huge page is interleaved by its own number: 6.1's
-		 * interleave_nid() shifts the offset by the huge page's. */
+		 * interleave_nid() shifts the offset by the huge page's. The
+		 * offset is vm_pgoff plus the page's within the VMA: the
+		 * address's page number for anonymous memory (a THP's), but
+		 * for MAP_HUGETLB, whose VMA maps a hugetlbfs file from 0, the
+		 * page's number within the map: each hugetlb map starts on
+		 * the set's first device (the 3-node guest, docs/vm.md). */
 		uintptr_t addr = map->start + (index << m->page_shift);
-		uintptr_t vpn =
-		        need > 1 ? addr / EMU_HUGE_SIZE : addr >> m->page_shift;
+		uintptr_t vpn = map->hugetlb
+		                        ? (map->pgoff + index) / m->huge_pages
+		                : need > 1 ? addr / EMU_HUGE_SIZE
+		                           : addr >> m->page_shift;
 		return emu_walk(m, p, map, need,
 		                emu_interleave_device(map->set, vpn), any,
 		                device);

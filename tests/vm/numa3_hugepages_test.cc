@@ -4,9 +4,10 @@
 // the guest). A device area bound to a node gets its huge pages there
 // (smaps' KernelPageSize, move_pages(2) and aml_topology_locate() agree,
 // and that node's pool shrinks), a move takes whole huge pages to the
-// other node, a node without pages is refused up front with the reason,
-// and transparent huge pages, which the guest's kernel has "never", are
-// AML_ENOTSUP.
+// other node (to a node without a pool too: the pool follows them), a
+// range that cuts a huge page is refused, a node without pages is refused
+// up front with the reason, and transparent huge pages, which the guest's
+// kernel has "never", are AML_ENOTSUP.
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -151,6 +152,35 @@ TEST_F(Numa3HugePages, AMoveTakesWholeHugePagesToTheOtherNode)
 	for (size_t i = 0; i < npages; i++)
 		ASSERT_EQ(p[i * Page()], (char)i) << "page " << i;
 	EXPECT_EQ(aml_area_munmap(&area_.base, p, 2 * kHuge), 0);
+}
+
+TEST_F(Numa3HugePages, AMoveOntoANodeWithoutPagesTakesAFreshHugePage)
+{
+	Reserve(0, 2, 0);
+	char *p = Map(1, AML_POLICY_BIND, 2 * kHuge);
+	ASSERT_NE(p, nullptr) << aml_errname(aml_errno) << ": " << Detail();
+	size_t npages = 2 * kHuge / Page();
+	Touch(p, npages);
+	// An end inside a huge page: mbind() cannot split the VMA there.
+	aml_errno = 0;
+	EXPECT_EQ(aml_device_move(node[2], p + Page(), Page()), AML_EINVAL)
+	        << Detail();
+	EXPECT_EQ(aml_device_move(node[2], p, kHuge + Page()), AML_EINVAL)
+	        << Detail();
+	EXPECT_EQ(NodesOf(p, npages), std::vector<int>(npages, 1));
+	// Node 0 has no pool, yet the huge pages move there.
+	ASSERT_EQ(aml_device_move(node[0], p, 2 * kHuge), 0) << Detail();
+	EXPECT_EQ(NodesOf(p, npages), std::vector<int>(npages, 0));
+	EXPECT_EQ(aml_testing::SmapsKb(p, 2 * kHuge, "KernelPageSize"), 2048u);
+	// Each went to a fresh huge page of node 0, which joined node 0's
+	// pool, and node 1's left its pool for free memory
+	// (alloc_migrate_huge_page(), move_hugetlb_state()).
+	EXPECT_EQ(ReadPool(0, "nr_hugepages"), 2);
+	EXPECT_EQ(ReadPool(0, "free_hugepages"), 0);
+	EXPECT_EQ(ReadPool(1, "nr_hugepages"), 0);
+	EXPECT_EQ(ReadPool(0, "surplus_hugepages"), 0);
+	EXPECT_EQ(aml_area_munmap(&area_.base, p, 2 * kHuge), 0);
+	EXPECT_EQ(ReadPool(0, "free_hugepages"), 2);
 }
 
 TEST_F(Numa3HugePages, ABoundNodeWithoutPagesIsRefusedWithTheReason)

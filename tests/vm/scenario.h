@@ -34,6 +34,8 @@ enum class Policy {
 
 enum class Kind {
 	kMachine,
+	kHugepages,
+	kThpMode,
 	kRunOn,
 	kMap,
 	kReserve,
@@ -42,6 +44,10 @@ enum class Kind {
 	kUnmap,
 	kExpect
 };
+
+// The pages a map is made of (aml_page_kind): base pages, 2 MiB hugetlb
+// pages from the nodes' pools, or transparent huge pages.
+enum class Pages { kBase, kHugetlb2m, kThp };
 
 // A map's size: bytes, or a device's capacity or free memory (read when the
 // statement runs) plus or minus bytes.
@@ -81,6 +87,7 @@ struct Statement {
 	Size size;
 	size_t npages = 0;
 	bool populate = false;
+	Pages pages = Pages::kBase;
 	// Not written at map time: pages are placed by 'touch' lines.
 	bool untouched = false;
 	// A capacity-edge map: its page counts depend on the machine's free
@@ -90,9 +97,12 @@ struct Statement {
 	// pages run in a child process, and nothing of the map is left here.
 	bool forked = false;
 	// reserve: device and bytes to leave free; run-on and move: device;
-	// touch: the device whose CPUs touch ("" for the runner's thread).
+	// touch: the device whose CPUs touch ("" for the runner's thread);
+	// hugepages: the device whose pool is set.
 	std::string device;
 	size_t leave_bytes = 0;
+	// hugepages: the pool's size, in 2 MiB hugetlb pages.
+	size_t huge_pages = 0;
 	// move, touch, expect and a partial unmap: the page range, inclusive.
 	bool partial = false; // unmap: of the range only
 	size_t first = 0, last = 0;

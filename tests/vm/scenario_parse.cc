@@ -15,6 +15,12 @@ namespace aml_scenario
 namespace
 {
 
+// The huge page of x86-64, which the guest and the emulator have.
+const size_t kHugePage = (size_t)2 << 20;
+
+// The most 2 MiB pages a 'hugepages' line may reserve on a device (8 GiB).
+const size_t kMaxHugePages = 4096;
+
 // Raised with a message; caught once per line and given its file:line.
 struct ParseError {
 	std::string reason;
@@ -262,6 +268,13 @@ class Parser
 
 	Scenario *s_;
 	std::map<std::string, MapInfo> maps_;
+	// Devices whose hugetlb pool a 'hugepages' line set.
+	std::vector<std::string> pools_;
+	// A statement other than machine, hugepages, transparent-hugepages
+	// and run-on was read: pools and modes are set before any map.
+	bool setup_done_ = false;
+	// A 'transparent-hugepages madvise' line was read.
+	bool thp_ = false;
 };
 
 void Parser::Need(const std::vector<std::string> &w, size_t min, size_t max)
@@ -301,7 +314,7 @@ void Parser::PagesOf(const std::string &word,
 
 void Parser::ParseMap(const std::vector<std::string> &w, Statement *st)
 {
-	Need(w, 5, 8);
+	Need(w, 5, 9);
 	st->map = Name(w[1], "map name");
 	if (maps_[st->map].live)
 		Fail("map '" + st->map + "' is still mapped");
@@ -310,16 +323,34 @@ void Parser::ParseMap(const std::vector<std::string> &w, Statement *st)
 	st->size = SizeWord(w[4]);
 	if (st->size.base == Size::Base::kBytes)
 		st->npages = st->size.bytes / aml_page_size();
+	bool thp = false, hugetlb = false;
 	for (size_t i = 5; i < w.size(); i++) {
-		bool *flag = w[i] == "populate"    ? &st->populate
-		             : w[i] == "edge"      ? &st->edge
-		             : w[i] == "untouched" ? &st->untouched
-		                                   : nullptr;
+		bool *flag = w[i] == "populate"     ? &st->populate
+		             : w[i] == "edge"       ? &st->edge
+		             : w[i] == "untouched"  ? &st->untouched
+		             : w[i] == "hugetlb-2m" ? &hugetlb
+		             : w[i] == "thp"        ? &thp
+		                                    : nullptr;
 		if (flag == nullptr || *flag)
 			Fail("bad map option '" + w[i] +
-			     "' (populate, edge, untouched)");
+			     "' (populate, edge, untouched, hugetlb-2m, thp)");
 		*flag = true;
 	}
+	if (thp && hugetlb)
+		Fail("a map has one page kind: hugetlb-2m or thp");
+	st->pages = hugetlb ? Pages::kHugetlb2m
+	            : thp   ? Pages::kThp
+	                    : Pages::kBase;
+	if (thp && !thp_)
+		Fail("a thp map needs 'transparent-hugepages madvise' first "
+		     "(the guest boots with THP never)");
+	// Expectations name base pages; a huge page is 2 MiB of them, so a
+	// map of huge pages is whole huge pages, known when parsed.
+	if (st->pages != Pages::kBase && (st->size.base != Size::Base::kBytes ||
+	                                  st->size.bytes % kHugePage != 0))
+		Fail(std::string("a map of ") +
+		     (hugetlb ? "hugetlb-2m" : "thp") +
+		     " pages is a multiple of 2MiB, in bytes or pages");
 	maps_[st->map] =
 	        MapInfo{true, false, st->npages, s_->statements.size(), false};
 }
@@ -413,10 +444,47 @@ void Parser::Line(int number, const std::vector<std::string> &w)
 	if ((verb == "machine") != s_->statements.empty())
 		Fail(verb == "machine" ? "'machine' comes once, first"
 		                       : "the first statement is 'machine'");
+	if (verb != "machine" && verb != "run-on" && verb != "hugepages" &&
+	    verb != "transparent-hugepages")
+		setup_done_ = true;
 	if (verb == "machine") {
 		Need(w, 2, 2);
 		st.kind = Kind::kMachine;
 		s_->machine = Name(w[1], "machine");
+	} else if (verb == "hugepages") {
+		// hugepages DEVICE N: the device's pool of 2 MiB hugetlb
+		// pages, as nodeN/hugepages/hugepages-2048kB/nr_hugepages
+		// (the emulator's hugepages_2m), set before any map.
+		Need(w, 3, 3);
+		st.kind = Kind::kHugepages;
+		if (setup_done_)
+			Fail("'hugepages' lines come before any map, reserve, "
+			     "move, touch, unmap or expect");
+		st.device = Name(w[1], "device");
+		for (const std::string &seen : pools_) {
+			if (seen == st.device)
+				Fail("the pool of " + st.device + " set twice");
+		}
+		pools_.push_back(st.device);
+		st.huge_pages = Number(w[2], w[2]);
+		if (st.huge_pages > kMaxHugePages)
+			Fail("at most " + std::to_string(kMaxHugePages) +
+			     " huge pages in a pool, not " + w[2]);
+	} else if (verb == "transparent-hugepages") {
+		// transparent-hugepages madvise: THP for the maps that ask
+		// (MADV_HUGEPAGE), as the guest's sysfs switch sets it; the
+		// guest boots with "never", where thp maps are AML_ENOTSUP.
+		Need(w, 2, 2);
+		st.kind = Kind::kThpMode;
+		if (setup_done_)
+			Fail("'transparent-hugepages' comes before any map, "
+			     "reserve, move, touch, unmap or expect");
+		if (thp_)
+			Fail("'transparent-hugepages' comes once");
+		if (w[1] != "madvise")
+			Fail("bad mode '" + w[1] +
+			     "' (madvise: THP for the thp maps only)");
+		thp_ = true;
 	} else if (verb == "run-on") {
 		Need(w, 2, 2);
 		st.kind = Kind::kRunOn;
@@ -480,8 +548,8 @@ void Parser::Line(int number, const std::vector<std::string> &w)
 		ParseExpect(w, &st);
 	} else {
 		Fail("unknown statement '" + verb +
-		     "' (machine, run-on, map, reserve, move, touch, unmap, "
-		     "expect)");
+		     "' (machine, hugepages, transparent-hugepages, run-on, "
+		     "map, reserve, move, touch, unmap, expect)");
 	}
 	s_->statements.push_back(st);
 }

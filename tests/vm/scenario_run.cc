@@ -12,6 +12,13 @@
 // compare that observation with what the file says, and explain any
 // difference by page range.
 //
+// Maps of huge pages (hugetlb-2m, thp) are located per base page, as both
+// sides can tell; a 'hugepages' line sets a device's pool of 2 MiB hugetlb
+// pages, through the emulator's aml_emu_set_hugepages_2m() or the node's
+// sysfs nr_hugepages, and every pool is given back its size at the end; a
+// 'transparent-hugepages madvise' line switches the guest's THP mode for
+// the scenario (the emulator's THP needs no switch).
+//
 // A map expected 'killed' runs, with the writing of its pages, in a child
 // process: near a node's limit Linux's OOM killer kills the process that
 // touches a BIND map the node's free memory cannot hold (SIGKILL), and the
@@ -57,6 +64,68 @@ const enum aml_policy kPolicies[] = {AML_POLICY_BIND,
                                      AML_POLICY_INTERLEAVE,
                                      AML_POLICY_WEIGHTED_INTERLEAVE,
                                      AML_POLICY_LOCAL};
+
+// aml's page kind of each Pages, in the enum's order.
+const enum aml_page_kind kPageKinds[] = {AML_PAGE_DEFAULT, AML_PAGE_HUGETLB_2M,
+                                         AML_PAGE_TRANSPARENT_HUGE};
+
+// The sysfs file of a NUMA node's pool of 2 MiB hugetlb pages.
+std::string PoolFile(int numa_id)
+{
+	return "/sys/devices/system/node/node" + std::to_string(numa_id) +
+	       "/hugepages/hugepages-2048kB/nr_hugepages";
+}
+
+// Where the kernel says whether it gives transparent huge pages.
+const char kThpFile[] = "/sys/kernel/mm/transparent_hugepage/enabled";
+
+// The mode of transparent huge pages, the bracketed word of kThpFile
+// ("always [madvise] never"), or "" if it cannot be read.
+std::string ReadThpMode()
+{
+	FILE *f = std::fopen(kThpFile, "r");
+	char line[128] = "";
+	if (f == nullptr)
+		return "";
+	bool read = std::fgets(line, sizeof(line), f) != nullptr;
+	std::fclose(f);
+	const char *open = read ? std::strchr(line, '[') : nullptr;
+	const char *close = open != nullptr ? std::strchr(open, ']') : nullptr;
+	return close != nullptr ? std::string(open + 1, close) : "";
+}
+
+// Sets the mode of transparent huge pages, as root; false if refused.
+bool WriteThpMode(const std::string &mode)
+{
+	FILE *f = std::fopen(kThpFile, "w");
+	if (f == nullptr)
+		return false;
+	bool ok = std::fputs(mode.c_str(), f) >= 0;
+	return std::fclose(f) == 0 && ok && ReadThpMode() == mode;
+}
+
+// The size of a node's pool, or -1 if it cannot be read.
+long ReadPool(int numa_id)
+{
+	FILE *f = std::fopen(PoolFile(numa_id).c_str(), "r");
+	long n = -1;
+	if (f == nullptr)
+		return -1;
+	if (std::fscanf(f, "%ld", &n) != 1)
+		n = -1;
+	std::fclose(f);
+	return n;
+}
+
+// Asks for a pool of @p pages on a node, as root; false if refused.
+bool WritePool(int numa_id, size_t pages)
+{
+	FILE *f = std::fopen(PoolFile(numa_id).c_str(), "w");
+	if (f == nullptr)
+		return false;
+	bool ok = std::fprintf(f, "%zu\n", pages) > 0;
+	return std::fclose(f) == 0 && ok;
+}
 
 std::string Join(const std::vector<std::string> &items, const char *sep)
 {
@@ -164,6 +233,13 @@ class Runner
       private:
 	bool Step(const Statement &st);
 	bool Machine(const Statement &st);
+	void Hugepages(const Statement &st);
+	bool SetPool(const struct aml_device *dev, size_t pages, size_t *got);
+	bool ReadPoolOf(const struct aml_device *dev, size_t *out);
+	bool SavePools();
+	void RestorePools();
+	void ThpMode(const Statement &st);
+	size_t DeviceIndex(const struct aml_device *dev);
 	void RunOn(const Statement &st);
 	void Map(const Statement &st);
 	void MapInChild(const Statement &st,
@@ -202,6 +278,12 @@ class Runner
 	std::map<std::string, LiveMap> maps_;
 	std::vector<std::string> items_;
 	Outcome out_;
+	// With a 'hugepages' line, every device's pool as the scenario
+	// found it: put back when it ends, for the next one on the machine.
+	std::vector<std::pair<const struct aml_device *, size_t>> pools_;
+	// The guest's THP mode before a 'transparent-hugepages' line set
+	// it, given back at the end; "" when no line did.
+	std::string thp_before_;
 };
 
 void Runner::Problem(const Statement &st, const std::string &what)
@@ -299,6 +381,129 @@ bool Runner::Machine(const Statement &st)
 		return false;
 	}
 	return true;
+}
+
+size_t Runner::DeviceIndex(const struct aml_device *dev)
+{
+	size_t index = 0;
+	while (aml_topology_device(t_, index) != dev)
+		index++;
+	return index;
+}
+
+/*
+ * A device's pool of 2 MiB hugetlb pages set to @p pages: on the emulator
+ * through aml_emu_set_hugepages_2m(), on Linux by writing the node's
+ * nr_hugepages (root). Both give what the device's memory holds, which
+ * *got tells; false when the pool cannot be set or read.
+ */
+bool Runner::SetPool(const struct aml_device *dev, size_t pages, size_t *got)
+{
+	if (aml_topology_is_emulated(t_) == 1) {
+		uint64_t reserved = 0;
+		if (aml_emu_set_hugepages_2m(t_, DeviceIndex(dev), pages,
+		                             &reserved) != 0)
+			return false;
+		*got = (size_t)reserved;
+		return true;
+	}
+	long now = dev->numa_id >= 0 && WritePool(dev->numa_id, pages)
+	                   ? ReadPool(dev->numa_id)
+	                   : -1;
+	*got = now >= 0 ? (size_t)now : 0;
+	return now >= 0;
+}
+
+// The size of a device's pool now, or false.
+bool Runner::ReadPoolOf(const struct aml_device *dev, size_t *out)
+{
+	if (aml_topology_is_emulated(t_) == 1) {
+		struct aml_emu_stats stats = {};
+		if (aml_emu_stats(t_, DeviceIndex(dev), &stats) != 0)
+			return false;
+		*out = (size_t)stats.hugepages_2m;
+		return true;
+	}
+	long now = dev->numa_id >= 0 ? ReadPool(dev->numa_id) : -1;
+	*out = now >= 0 ? (size_t)now : 0;
+	return now >= 0;
+}
+
+/*
+ * Every device's pool as the scenario found it, to give back at its end:
+ * a move of hugetlb pages onto a node without free ones grows that node's
+ * pool too, which no 'hugepages' line names.
+ */
+bool Runner::SavePools()
+{
+	AML_TOPOLOGY_FOREACH (dev, t_) {
+		size_t pages = 0;
+		if (!ReadPoolOf(dev, &pages)) {
+			out_.failures.push_back(
+			        s_.file + ": cannot read the pool of " +
+			        dev->name +
+			        (dev->numa_id >= 0
+			                 ? " (" + PoolFile(dev->numa_id) + ")"
+			                 : std::string()));
+			return false;
+		}
+		pools_.push_back({dev, pages});
+	}
+	return true;
+}
+
+void Runner::Hugepages(const Statement &st)
+{
+	const struct aml_device *dev = Device(st, st.device);
+	if (dev == nullptr)
+		return;
+	size_t got = 0;
+	if (!SetPool(dev, st.huge_pages, &got)) {
+		Problem(st, "cannot set the pool of " + st.device +
+		                    (aml_topology_is_emulated(t_) == 1
+		                             ? ""
+		                             : " (as root: " +
+		                                       PoolFile(dev->numa_id) +
+		                                       ")"));
+		return;
+	}
+	items_.push_back("hugepages " + st.device + "=" + std::to_string(got));
+	if (got != st.huge_pages)
+		Problem(st, "expected a pool of " +
+		                    std::to_string(st.huge_pages) +
+		                    " huge pages, got " + std::to_string(got));
+}
+
+/*
+ * transparent-hugepages madvise: the kernel gives transparent huge pages to
+ * the maps that ask (MADV_HUGEPAGE, aml's thp maps), where the guest boots
+ * with "never" (thp maps AML_ENOTSUP). The emulator gives them whatever
+ * the host's mode: nothing to set there.
+ */
+void Runner::ThpMode(const Statement &st)
+{
+	items_.push_back(st.text);
+	if (aml_topology_is_emulated(t_) == 1)
+		return;
+	thp_before_ = ReadThpMode();
+	if (thp_before_.empty() || !WriteThpMode("madvise")) {
+		Problem(st, std::string("cannot set madvise in ") + kThpFile +
+		                    " (root only)");
+		thp_before_.clear();
+	}
+}
+
+void Runner::RestorePools()
+{
+	for (auto it = pools_.rbegin(); it != pools_.rend(); ++it) {
+		size_t got = 0;
+		if (!SetPool(it->first, it->second, &got) || got != it->second)
+			out_.failures.push_back(
+			        s_.file + ": cannot give the pool of " +
+			        it->first->name + " back its " +
+			        std::to_string(it->second) + " huge pages");
+	}
+	pools_.clear();
 }
 
 void Runner::RunOn(const Statement &st)
@@ -414,7 +619,8 @@ void Runner::Map(const Statement &st)
 	        kPolicies[(int)st.policy], weighted ? weights.data() : nullptr);
 	std::vector<size_t> free_before = FreeBytes();
 	long vm_before = VirtualPages();
-	struct aml_area_mmap_options opts = {0, st.populate, AML_PAGE_DEFAULT};
+	struct aml_area_mmap_options opts = {0, st.populate,
+	                                     kPageKinds[(int)st.pages]};
 	if (err == 0)
 		m.ptr = static_cast<char *>(
 		        aml_area_mmap(m.area, m.npages * page_, &opts));
@@ -487,7 +693,7 @@ void Runner::MapInChild(const Statement &st,
 		        st.policy == Policy::kWeighted ? weights.data()
 		                                       : nullptr);
 		struct aml_area_mmap_options opts = {0, st.populate,
-		                                     AML_PAGE_DEFAULT};
+		                                     kPageKinds[(int)st.pages]};
 		char *ptr = nullptr;
 		if (err == 0)
 			ptr = static_cast<char *>(
@@ -780,6 +986,12 @@ bool Runner::Step(const Statement &st)
 	switch (st.kind) {
 	case Kind::kMachine:
 		return Machine(st);
+	case Kind::kHugepages:
+		Hugepages(st);
+		break;
+	case Kind::kThpMode:
+		ThpMode(st);
+		break;
 	case Kind::kRunOn:
 		RunOn(st);
 		break;
@@ -849,6 +1061,11 @@ Outcome Runner::Go()
 	// CPU the runner happens to be on, on either side.
 	bool placed_by_cpu = DevicesWithCpus(t_) > 1;
 	for (const Statement &st : s_.statements) {
+		// Pools are set before any map: saved at the first line that
+		// sets one.
+		if (st.kind == Kind::kHugepages && pools_.empty() &&
+		    !SavePools())
+			break;
 		if (st.kind == Kind::kRunOn)
 			placed_by_cpu = false;
 		if (placed_by_cpu && DependsOnTheCpu(st)) {
@@ -869,6 +1086,10 @@ Outcome Runner::Go()
 	}
 	for (auto &entry : maps_)
 		Release(&entry.second);
+	RestorePools();
+	if (!thp_before_.empty() && !WriteThpMode(thp_before_))
+		out_.failures.push_back(s_.file + ": cannot give " + kThpFile +
+		                        " back its mode " + thp_before_);
 	if (pinned)
 		sched_setaffinity(0, sizeof(affinity), &affinity);
 	out_.passed = out_.failures.empty();

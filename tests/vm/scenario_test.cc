@@ -124,6 +124,38 @@ TEST(ScenarioParse, ReadsTouchesPartsCountsAndSizesOfTheMachine)
 	EXPECT_EQ(c.size.bytes, 1u << 20);
 }
 
+TEST(ScenarioParse, ReadsPageKindsAndPools)
+{
+	Scenario s;
+	std::string error;
+	ASSERT_TRUE(Parse("t.scn",
+	                  "machine qemu-3node\n"
+	                  "hugepages node1 4\n"
+	                  "run-on node0\n"
+	                  "hugepages node2 0   # emptied\n"
+	                  "transparent-hugepages madvise\n"
+	                  "map h bind node1 4MiB hugetlb-2m populate\n"
+	                  "map t preferred node1 2MiB thp\n"
+	                  "map b bind node0 1page\n"
+	                  "expect h pages 0-1023 node1\n",
+	                  &s, &error))
+	        << error;
+	ASSERT_EQ(s.statements.size(), 9u);
+	EXPECT_EQ(s.statements[4].kind, aml_scenario::Kind::kThpMode);
+	s.statements.erase(s.statements.begin() + 4);
+	const auto &pool = s.statements[1];
+	EXPECT_EQ(pool.kind, aml_scenario::Kind::kHugepages);
+	EXPECT_EQ(pool.device, "node1");
+	EXPECT_EQ(pool.huge_pages, 4u);
+	EXPECT_EQ(s.statements[3].huge_pages, 0u);
+	EXPECT_EQ(s.statements[3].text, "hugepages node2 0");
+	EXPECT_EQ(s.statements[4].pages, aml_scenario::Pages::kHugetlb2m);
+	EXPECT_TRUE(s.statements[4].populate);
+	EXPECT_EQ(s.statements[4].npages, (4u << 20) / aml_page_size());
+	EXPECT_EQ(s.statements[5].pages, aml_scenario::Pages::kThp);
+	EXPECT_EQ(s.statements[6].pages, aml_scenario::Pages::kBase);
+}
+
 TEST(ScenarioParse, RefusesWhatTheFormatDoesNotAllow)
 {
 	const std::string m = "machine qemu-3node\n";
@@ -137,7 +169,7 @@ TEST(ScenarioParse, RefusesWhatTheFormatDoesNotAllow)
 	        {m + "machine qemu-3node\n", "t.scn:2: 'machine' comes once"},
 	        {m + "mapp a bind node0 1page\n", "t.scn:2: unknown statement"},
 	        {m + "map a bind node0\n",
-	         "t.scn:2: 'map' takes 4 to 7 argument(s), not 3"},
+	         "t.scn:2: 'map' takes 4 to 8 argument(s), not 3"},
 	        {m + "map A bind node0 1page\n", "t.scn:2: bad map name 'A'"},
 	        {m + "map a bound node0 1page\n", "t.scn:2: unknown policy"},
 	        {m + "map a bind node0 1000B\n", "t.scn:2: bad size '1000B'"},
@@ -221,6 +253,49 @@ TEST(ScenarioParse, RefusesWhatTheFormatDoesNotAllow)
 	        {m + "map a bind node0 4pages\nexpect a killed\n"
 	             "expect a fails ENOMEM\n",
 	         "t.scn:4: 'a' runs in a child process"},
+	        // Page kinds and pools.
+	        {m + "map a bind node1 2MiB hugetlb\n",
+	         "t.scn:2: bad map option 'hugetlb' (populate, edge, "
+	         "untouched, hugetlb-2m, thp)"},
+	        {m + "map a bind node1 2MiB hugetlb-2m thp\n",
+	         "t.scn:2: a map has one page kind"},
+	        {m + "transparent-hugepages madvise\nmap a bind node1 2MiB "
+	             "thp thp\n",
+	         "bad map option 'thp'"},
+	        {m + "map a bind node1 3MiB hugetlb-2m\n",
+	         "t.scn:2: a map of hugetlb-2m pages is a multiple of 2MiB"},
+	        {m + "transparent-hugepages madvise\nmap a bind node1 4KiB "
+	             "thp\n",
+	         "t.scn:3: a map of thp pages is a multiple of 2MiB"},
+	        {m + "map a bind node1 2MiB thp\n",
+	         "t.scn:2: a thp map needs 'transparent-hugepages madvise' "
+	         "first"},
+	        {m + "transparent-hugepages always\n",
+	         "t.scn:2: bad mode 'always' (madvise"},
+	        {m + "transparent-hugepages\n",
+	         "'transparent-hugepages' takes 1 argument(s), not 0"},
+	        {m + "transparent-hugepages madvise\n"
+	             "transparent-hugepages madvise\n",
+	         "t.scn:3: 'transparent-hugepages' comes once"},
+	        {m + "map a bind node0 4pages\ntransparent-hugepages madvise\n",
+	         "t.scn:3: 'transparent-hugepages' comes before any map"},
+	        {m + "map a bind node1 capacity(node1) hugetlb-2m\n",
+	         "is a multiple of 2MiB, in bytes or pages"},
+	        {m + "hugepages node1\n",
+	         "t.scn:2: 'hugepages' takes 2 argument(s), not 1"},
+	        {m + "hugepages node1 4 now\n", "takes 2 argument(s), not 3"},
+	        {m + "hugepages Node1 4\n", "t.scn:2: bad device 'Node1'"},
+	        {m + "hugepages node1 four\n", "t.scn:2: bad number in 'four'"},
+	        {m + "hugepages node1 -1\n", "bad number in '-1'"},
+	        {m + "hugepages node1 4097\n",
+	         "t.scn:2: at most 4096 huge pages in a pool, not 4097"},
+	        {m + "hugepages node1 4\nhugepages node1 2\n",
+	         "t.scn:3: the pool of node1 set twice"},
+	        {m + "map a bind node0 4pages\nhugepages node1 4\n",
+	         "t.scn:3: 'hugepages' lines come before any map"},
+	        {m + "reserve r node0 leaving 1MiB\nhugepages node1 4\n",
+	         "t.scn:3: 'hugepages' lines come before any map"},
+	        {"hugepages node1 4\n" + m, "t.scn:1: the first statement"},
 	};
 	for (const auto &c : cases) {
 		std::string error = ParseError(c.text);
@@ -487,6 +562,53 @@ TEST_F(ScenarioEmulated, CanonicalLineRecordsObservations)
 	          "t.scn:7: expect a pages 0-3 rotation node0,node1: "
 	          "expected rotation node0,node1, got node2 for page 3 (1 of "
 	          "4 pages differ)");
+}
+
+// The pool of device index d now, in huge pages.
+uint64_t Pool(const struct aml_topology *t, size_t d)
+{
+	struct aml_emu_stats stats = {};
+	EXPECT_EQ(aml_emu_stats(t, d, &stats), 0);
+	return stats.hugepages_2m;
+}
+
+TEST_F(ScenarioEmulated, PoolsAreSetAndGivenBackAndHugePagesLocatedPerPage)
+{
+	size_t huge = (2u << 20) / aml_page_size();
+	Outcome out = RunText("machine qemu-3node\n"
+	                      "hugepages node1 2\n"
+	                      "map h bind node1 4MiB hugetlb-2m\n"
+	                      "expect h pages 0-" +
+	                      std::to_string(2 * huge - 1) +
+	                      " node1\n"
+	                      "move h 0-" +
+	                      std::to_string(huge - 1) +
+	                      " node0\n"
+	                      "expect h pages 0-" +
+	                      std::to_string(huge - 1) + " node0\n");
+	EXPECT_TRUE(out.passed) << Failures(out);
+	std::string first = "0-" + std::to_string(huge - 1);
+	EXPECT_EQ(out.canonical,
+	          "t.scn: hugepages node1=2; h=ok(node1:" +
+	                  std::to_string(2 * huge) + "); h pages 0-" +
+	                  std::to_string(2 * huge - 1) + ": node1; move h " +
+	                  first + " node0=ok; h pages " + first + ": node0");
+	// Node 0, which no line named, took a huge page by the move: every
+	// pool is as the scenario found it.
+	for (size_t d = 0; d < 3; d++)
+		EXPECT_EQ(Pool(t, d), 0u) << "node" << d;
+	// A pool the device cannot hold: what it holds, and a failure.
+	size_t fit = aml_topology_device(t, 1)->capacity / (2u << 20);
+	out = RunText("machine qemu-3node\n"
+	              "hugepages node1 4000\n"
+	              "map h bind node1 2MiB hugetlb-2m\n"
+	              "expect h pages 0 node1\n");
+	ASSERT_EQ(out.failures.size(), 1u) << Failures(out);
+	EXPECT_EQ(out.failures[0],
+	          "t.scn:2: hugepages node1 4000: expected a pool of 4000 "
+	          "huge pages, got " +
+	                  std::to_string(fit));
+	EXPECT_EQ(Pool(t, 1), 0u);
 }
 
 TEST_F(ScenarioEmulated, AFailedMapMustBeExpectedToFail)

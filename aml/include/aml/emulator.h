@@ -263,6 +263,11 @@ struct aml_emu_stats {
 	/** Pages of the device the program's ordinary stores wrote, by every
 	 * thread. */
 	uint64_t access_pages_written;
+	/** The device's pool of 2 MiB hugetlb pages (the spec's
+	 * hugepages_2m, or aml_emu_set_hugepages_2m()), in huge pages. */
+	uint64_t hugepages_2m;
+	/** Huge pages of the pool no map holds. */
+	uint64_t hugepages_2m_free;
 };
 
 /**
@@ -273,6 +278,30 @@ struct aml_emu_stats {
 int aml_emu_stats(const struct aml_topology *topology,
                   size_t index,
                   struct aml_emu_stats *out);
+
+/**
+ * Set the pool of 2 MiB hugetlb pages of device @p index, as writing
+ * `nodeN/hugepages/hugepages-2048kB/nr_hugepages` sets a node's on Linux
+ * (the spec's `hugepages_2m` sets it when the machine is made;
+ * docs/emulator.md, "Huge pages"). Growing it takes huge pages out of the
+ * device's free memory, as many as fit when fewer than @p pages do, as the
+ * kernel reserves what the node can give; shrinking it gives its free
+ * huge pages back, and never goes below the huge pages mapped, which stay
+ * where they are.
+ * @param topology an emulated topology.
+ * @param index the device.
+ * @param pages the pool's size wanted, in huge pages.
+ * @param[out] reserved the pool's size now (may be NULL): @p pages, or
+ *        fewer when the device had no room, or more when more are mapped.
+ * @return 0, even when the pool is not the size asked (*reserved tells);
+ *         AML_EINVAL for a NULL topology or one that is not emulated;
+ *         AML_EDOM for an index out of range. Nothing changes on error.
+ * @note Thread-safe.
+ */
+int aml_emu_set_hugepages_2m(const struct aml_topology *topology,
+                             size_t index,
+                             uint64_t pages,
+                             uint64_t *reserved);
 
 /** Access accounting sees memory in blocks of this many pages, aligned on
  * their mapping's start (the last block of a mapping may be shorter). */

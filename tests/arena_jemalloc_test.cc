@@ -130,54 +130,83 @@ TEST_F(ArenaJemalloc, BlocksFreedByAnotherThreadComeBack)
 	EXPECT_EQ(Resident(), 0u);
 }
 
-// Two threads at once, each freeing what the other allocated; a block is
-// never handed out twice (the bytes of each stay its owner's).
+// Two threads, each freeing what the other allocated; a block is never
+// handed out twice (the bytes of each stay its owner's). A thread that
+// finds its peer's mailbox full frees its own block instead, so the live
+// blocks stay bounded however the threads are scheduled: the second
+// schedule runs one thread to its end before the other starts, which is
+// what a loaded machine may do to the first.
 TEST_F(ArenaJemalloc, TwoThreadsExchangeBlocks)
 {
-	AML_ARENA_JEMALLOC_DECL(je);
-	ASSERT_EQ(aml_arena_jemalloc_init(&je, &area.base, 4 * kMiB), 0);
-	std::mutex m;
-	std::vector<std::pair<unsigned char *, size_t>> mailbox[2];
-	auto work = [&](int me) {
-		std::mt19937 rng(me + 1);
-		for (int i = 0; i < 20000; i++) {
-			size_t n = 1 + rng() % 6000;
-			auto *p = static_cast<unsigned char *>(
-			        aml_arena_malloc(&je.base, n));
-			ASSERT_NE(p, nullptr);
-			std::memset(p, me + 1, n);
-			std::pair<unsigned char *, size_t> theirs = {nullptr,
-			                                             0};
-			{
-				std::lock_guard<std::mutex> g(m);
-				mailbox[1 - me].push_back({p, n});
-				if (!mailbox[me].empty()) {
-					theirs = mailbox[me].back();
-					mailbox[me].pop_back();
+	constexpr size_t kMailboxLimit = 512;
+	for (bool one_after_the_other : {false, true}) {
+		SCOPED_TRACE(one_after_the_other ? "one after the other"
+		                                 : "at once");
+		AML_ARENA_JEMALLOC_DECL(je);
+		ASSERT_EQ(aml_arena_jemalloc_init(&je, &area.base, 4 * kMiB),
+		          0);
+		std::mutex m;
+		std::vector<std::pair<unsigned char *, size_t>> mailbox[2];
+		auto work = [&](int me) {
+			std::mt19937 rng(me + 1);
+			for (int i = 0; i < 20000; i++) {
+				size_t n = 1 + rng() % 6000;
+				auto *p = static_cast<unsigned char *>(
+				        aml_arena_malloc(&je.base, n));
+				ASSERT_NE(p, nullptr);
+				std::memset(p, me + 1, n);
+				std::pair<unsigned char *, size_t> theirs = {
+				        nullptr, 0};
+				bool posted = false;
+				{
+					std::lock_guard<std::mutex> g(m);
+					if (mailbox[1 - me].size() <
+					    kMailboxLimit) {
+						mailbox[1 - me].push_back(
+						        {p, n});
+						posted = true;
+					}
+					if (!mailbox[me].empty()) {
+						theirs = mailbox[me].back();
+						mailbox[me].pop_back();
+					}
+				}
+				if (!posted) {
+					ASSERT_EQ(aml_arena_free(&je.base, p),
+					          0);
+				}
+				if (theirs.first != nullptr) {
+					ASSERT_EQ(theirs.first[0], 2 - me);
+					ASSERT_EQ(
+					        theirs.first[theirs.second - 1],
+					        2 - me);
+					ASSERT_EQ(aml_arena_free(&je.base,
+					                         theirs.first),
+					          0);
 				}
 			}
-			if (theirs.first != nullptr) {
-				ASSERT_EQ(theirs.first[0], 2 - me);
-				ASSERT_EQ(theirs.first[theirs.second - 1],
-				          2 - me);
-				ASSERT_EQ(
-				        aml_arena_free(&je.base, theirs.first),
-				        0);
-			}
+		};
+		if (one_after_the_other) {
+			std::thread(work, 0).join();
+			std::thread(work, 1).join();
+		} else {
+			std::thread t0(work, 0), t1(work, 1);
+			t0.join();
+			t1.join();
 		}
-	};
-	std::thread t0(work, 0), t1(work, 1);
-	t0.join();
-	t1.join();
-	// The rest, from a thread whose cache goes back when it exits.
-	std::thread rest([&] {
-		for (auto &box : mailbox)
-			for (auto &b : box)
-				ASSERT_EQ(aml_arena_free(&je.base, b.first), 0);
-	});
-	rest.join();
-	aml_arena_jemalloc_fini(&je);
-	EXPECT_EQ(Resident(), 0u);
+		// The rest, from a thread whose cache goes back when it
+		// exits.
+		std::thread rest([&] {
+			for (auto &box : mailbox)
+				for (auto &b : box)
+					ASSERT_EQ(aml_arena_free(&je.base,
+					                         b.first),
+					          0);
+		});
+		rest.join();
+		aml_arena_jemalloc_fini(&je);
+		EXPECT_EQ(Resident(), 0u);
+	}
 }
 
 // fini takes the caches of threads still alive, with blocks in them;

@@ -13,6 +13,10 @@
 //   (30 GiB/s) to node1, far within the dilation; pair 1 node1 to node1,
 //   the fastest tier, whose dilated model leaves the host copy only the
 //   calibration's margin;
+// - emulator/delayed_copy/memcpy/<size>/<pair>: the same bytes copied by a
+//   plain memcpy, measured, over their modelled time x dilation: how much
+//   of its dilated model the host's own copy takes (below 1 when the
+//   margin covers it; the inline copy above cannot end before this);
 // - emulator/first_touch: the first write of each page of a fresh mapping,
 //   map and unmap included, one thread, measured: a plain anonymous mmap
 //   against an emulated device's map, whose touches go through the fault
@@ -199,6 +203,34 @@ void DelayedCopy(benchmark::State &state, size_t workers)
 	state.counters["dilation"] = dilation;
 }
 
+// The host's own copy against the dilated model of the same copy.
+void BM_DelayedMemcpy(benchmark::State &state)
+{
+	size_t size = (size_t)state.range(0);
+	Buffers b(size, "qemu-3node", 2 * size);
+	double dilation = 0;
+	uint64_t model_ns = 0;
+	const char *src = state.range(1) == 0 ? b.src : b.dst + size;
+	if (!b.ok() || aml_emu_set_mode(b.t, AML_EMU_DELAY) != 0 ||
+	    aml_emu_dilation(b.t, &dilation) != 0 ||
+	    aml_emu_copy_cost(b.t, b.dst, src, size, &model_ns) != 0) {
+		state.SkipWithError("cannot set up delay mode");
+		return;
+	}
+	double budget = (double)model_ns * dilation;
+	std::vector<double> ratios;
+	for (auto _ : state) {
+		uint64_t t0 = NowNs();
+		std::memcpy(b.dst, src, size);
+		benchmark::ClobberMemory();
+		ratios.push_back((double)(NowNs() - t0) / budget);
+	}
+	state.SetBytesProcessed(state.iterations() * (int64_t)size);
+	state.counters["host_over_model_p50"] = Quantile(ratios, 0.5);
+	state.counters["host_over_model_p90"] = Quantile(ratios, 0.9);
+	state.counters["dilation"] = dilation;
+}
+
 void DelayedSizes(benchmark::internal::Benchmark *b)
 {
 	for (int pair = 0; pair < 2; pair++) {
@@ -222,6 +254,9 @@ void BM_DelayedParCopy(benchmark::State &state)
 }
 BENCHMARK(BM_DelayedParCopy)
         ->Name("emulator/delayed_copy/par2")
+        ->Apply(DelayedSizes);
+BENCHMARK(BM_DelayedMemcpy)
+        ->Name("emulator/delayed_copy/memcpy")
         ->Apply(DelayedSizes);
 
 void Pages(benchmark::internal::Benchmark *b)

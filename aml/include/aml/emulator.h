@@ -133,7 +133,7 @@ int aml_emu_set_mode(const struct aml_topology *topology,
                      enum aml_emu_mode mode);
 
 /**
- * The factor delay mode multiplies modelled time by: 1.25 times the fastest
+ * The factor delay mode multiplies modelled time by: 1.5 times the fastest
  * emulated tier's bandwidth over this machine's measured copy bandwidth, at
  * least 1 (the margin keeps a real copy from outlasting its dilated model).
  * The copy bandwidth is measured once per process, by the first call here

@@ -39,10 +39,7 @@
 #include <aml/device/memkind.h>
 #include <aml/emulator.h>
 
-// A private C header, without the public headers' extern "C".
-extern "C" {
 #include "aml/src/fast/populate_area.h"
-}
 
 namespace
 {

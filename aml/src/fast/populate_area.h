@@ -9,6 +9,10 @@
 
 #include <aml/area.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct aml_populate_area {
 	/* Pass &base to the aml_area_*() functions. */
 	struct aml_area base;
@@ -19,5 +23,9 @@ struct aml_populate_area {
  * free. */
 void aml_populate_area_init(struct aml_populate_area *out,
                             const struct aml_area *inner);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

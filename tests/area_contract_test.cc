@@ -231,17 +231,18 @@ class Host
 	const struct aml_topology *t_ = nullptr;
 };
 
-// The devices and weights a policy is given: on the emulated qemu-3node,
-// several devices where the policy takes several; on this machine, node
-// 0 alone (the machine may have no other).
+// The devices and weights a policy is given: several devices where the
+// policy takes several and the machine has them (the emulated qemu-3node,
+// the 3-node guest, where vm_test runs this suite too); otherwise node 0
+// alone.
 struct Placement {
 	std::vector<const struct aml_device *> devices;
 	std::vector<unsigned> weights;
 	enum aml_policy policy;
 
-	Placement(const struct aml_topology *t, bool several, aml_policy p)
-	    : policy(p)
+	Placement(const struct aml_topology *t, aml_policy p) : policy(p)
 	{
+		bool several = t != nullptr && aml_topology_ndevices(t) > 1;
 		size_t n = 1;
 		if (several && (p == AML_POLICY_INTERLEAVE ||
 		                p == AML_POLICY_PREFERRED_MANY ||
@@ -307,8 +308,7 @@ template <class Env> class DeviceKind : public AreaKind
 		std::string why = env_.Prepare();
 		if (why.empty())
 			placement_ = std::make_unique<Placement>(
-			        env_.Topology(),
-			        std::is_same<Env, Emulated>::value, policy_);
+			        env_.Topology(), policy_);
 		return why;
 	}
 	std::unique_ptr<TestArea> Make() override
@@ -356,7 +356,7 @@ class MemkindKind : public AreaKind
 	{
 		// BIND to the kind alone; no topology: the area makes the
 		// kind's own.
-		Placement p(nullptr, false, AML_POLICY_LOCAL);
+		Placement p(nullptr, AML_POLICY_LOCAL);
 		p.policy = AML_POLICY_BIND;
 		p.devices = {kind_};
 		return std::make_unique<DeviceArea>(nullptr, p);
@@ -451,7 +451,7 @@ template <class Env> class FileKind : public AreaKind
 		std::string why = env_.Prepare();
 		if (why.empty())
 			placement_ = std::make_unique<Placement>(
-			        env_.Topology(), false, policy_);
+			        env_.Topology(), policy_);
 		return why;
 	}
 	std::unique_ptr<TestArea> Make() override

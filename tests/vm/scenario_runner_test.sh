@@ -7,7 +7,8 @@
 # the file, the line, what was expected and what was found, by page range;
 # a map expected killed whose child process maps and writes every page
 # fails too, and says so; a map that dies without 'expect killed' takes the
-# runner with it, which names the statement first.
+# runner with it, which names the statement first; a scenario that switches
+# transparent huge pages on runs last.
 # Arguments: the runner, the three wrong scenarios, then the shipped ones.
 runner=$1
 wrong=$2
@@ -75,6 +76,33 @@ if [ $status -ne 134 ] || ! echo "$out" | grep -qxF "$expected"; then
 	echo "scenario_runner_test: a map that killed the runner (exit" \
 		"$status) was not named with:"
 	echo "  $expected"
+	exit 1
+fi
+
+# A scenario that switches transparent huge pages on runs after the
+# others, whatever the order given: the 2 MiB pages it frees wait on the
+# kernel's per-CPU lists, out of MemFree, until the kernel drains them, and
+# a capacity scenario after it would find more room than MemFree said.
+thp=
+plain=
+for scenario in "$@"; do
+	case $scenario in */qemu-3node/*) ;; *) continue ;; esac
+	if grep -q '^transparent-hugepages ' "$scenario"; then
+		thp=${thp:-$scenario}
+	else
+		plain=${plain:-$scenario}
+	fi
+done
+if [ -z "$thp" ] || [ -z "$plain" ]; then
+	echo "scenario_runner_test: no qemu-3node scenario with" \
+		"transparent-hugepages, or none without"
+	exit 1
+fi
+order=$("$runner" --emulate qemu-3node "$thp" "$plain" |
+	sed -n 's/^RESULT \([^:]*\):.*/\1/p' | tr '\n' ' ')
+if [ "$order" != "$(basename "$plain") $(basename "$thp") " ]; then
+	echo "scenario_runner_test: given $thp first, the runner ran" \
+		"'$order' (the THP scenario must run last)"
 	exit 1
 fi
 

@@ -82,6 +82,65 @@ struct par_request {
 	uint64_t chunk_ns[];
 };
 
+/* ---- Lanes: copies without the lock (par_lane.c) ---- */
+
+/* Slots per lane (a power of 2), lanes per engine, and the largest copy a
+ * lane takes: larger ones go to the queue, where they are cut in chunks. */
+#define PAR_LANE_SLOTS     1024
+#define PAR_LANES_MAX      16
+#define PAR_LANE_BYTES_MAX ((size_t)64 << 10)
+
+/* A slot's state: FREE (the owner may fill it) -> QUEUED (filled) ->
+ * TAKEN (by one thread, by compare-and-swap: a worker, a waiter that
+ * helps, or a barrier) -> DONE (copied; status set) -> FREE (by its
+ * waiter, or by its taker when detached). A cancel may take QUEUED to
+ * FREE. */
+enum par_slot_state {
+	PAR_SLOT_FREE,
+	PAR_SLOT_QUEUED,
+	PAR_SLOT_TAKEN,
+	PAR_SLOT_DONE,
+};
+
+/* One copy in a lane, on a cache line of its own: its owner writes it,
+ * its taker and its waiter read it, and nobody else touches it. */
+struct par_slot {
+	_Alignas(64) atomic_uint state;
+	/* The copy's result, written by the taker before DONE. */
+	int status;
+	/* No handle was given out: the taker frees the slot. */
+	bool detached;
+	/* The copy, written by the owner before QUEUED. */
+	char *dst;
+	const char *src;
+	size_t bytes;
+	/* Its position in the lane (for a child of fork()). */
+	size_t seq;
+	/* seq + 1 while a handle may claim the slot (one wait or cancel
+	 * does, by compare-and-swap to 0); 0 otherwise. */
+	_Atomic uint64_t ticket;
+};
+
+/*
+ * A submitting thread's lane: a ring of slots in submission order, which
+ * only its owner fills, with plain stores. Workers take the oldest queued
+ * slots (from top up), waiters the newest (from bottom down); each take
+ * is a compare-and-swap on the slot's state, so the two ends meet only
+ * where they cross.
+ */
+struct par_lane {
+	/* Slots filled, ever; written by the owner alone. */
+	_Alignas(64) atomic_size_t bottom;
+	pthread_t owner;
+	/* Workers' hint: every slot below it has been taken. */
+	_Alignas(64) atomic_size_t top;
+	/* Waiters' hint: where the last helper took a slot, when bottom was
+	 * low_bottom; both only hints. */
+	_Alignas(64) atomic_size_t low;
+	atomic_size_t low_bottom;
+	struct par_slot slots[PAR_LANE_SLOTS];
+};
+
 struct aml_dma_par_state {
 	struct aml_dma_par_options options;
 	/* What copies go through (aml/copier.h); never NULL. */
@@ -137,6 +196,18 @@ struct aml_dma_par_state {
 	 * cancel as spent. */
 	_Atomic(struct par_request *) released;
 	struct aml_fork_hook fork;
+	/* Lanes (par_lane.c): whether copies may use them (no modelled
+	 * time, no delay), the handles' tag, the engine's serial number
+	 * (threads cache their lane by it), the lanes made (under the
+	 * lock, read without it), the first error of a fire-and-forget
+	 * copy in a lane, and whether workers sleep (under the lock). */
+	bool lanes_on;
+	uint16_t lane_tag;
+	uint64_t serial;
+	_Atomic(struct par_lane *) lanes[PAR_LANES_MAX];
+	atomic_size_t nlanes;
+	atomic_int lane_error;
+	atomic_size_t lane_sleepers;
 	/* Workers running: options.nworkers, or fewer in a child of fork()
 	 * until they are started again. */
 	size_t nthreads;
@@ -173,6 +244,43 @@ void aml_dma_par_start_workers(struct aml_dma_par_state *st);
 /* Copy queued chunks where waiters help, wait for every request to end,
  * and return (and clear) the first error of a fire-and-forget copy. */
 int aml_dma_par_barrier_locked(struct aml_dma_par_state *st);
+
+/* Without the lock: copy @p plan through a lane of the calling thread,
+ * if it fits one (contiguous, at most PAR_LANE_BYTES_MAX bytes, a free
+ * slot): 0 then, else 1 (use the queue). */
+int aml_dma_par_lane_submit(struct aml_dma_par_state *st,
+                            struct aml_dma_request **out,
+                            const struct aml_dma_plan *plan);
+
+/* Whether @p handle names a lane's slot (a lane handle, live or not). */
+bool aml_dma_par_lane_handle(const struct aml_dma_par_state *st,
+                             const struct aml_dma_request *handle);
+
+/* Without the lock: wait for (or cancel) the lane copy of @p handle; as
+ * the engine's wait and cancel. */
+int aml_dma_par_lane_wait(struct aml_dma_par_state *st,
+                          struct aml_dma_request *handle,
+                          bool cancel);
+
+/* Without the lock: a worker takes up to a batch of the oldest queued
+ * slots and copies them; whether it copied any. */
+bool aml_dma_par_lanes_run(struct aml_dma_par_state *st);
+
+/* Slots queued in lanes and not taken by a worker (a hint: a waiter may
+ * have taken some). */
+size_t aml_dma_par_lanes_pending(const struct aml_dma_par_state *st);
+
+/* Copy every queued slot and wait for every taken one (a barrier); with
+ * or without the lock. Returns and clears the first error of a
+ * fire-and-forget copy in a lane. */
+int aml_dma_par_lanes_drain(struct aml_dma_par_state *st);
+
+/* A child of fork(): slots a gone thread was copying are queued again,
+ * and those a gone thread was waiting for may be waited again. */
+void aml_dma_par_lanes_fork_child(struct aml_dma_par_state *st);
+
+/* Free the lanes (fini). */
+void aml_dma_par_lanes_free(struct aml_dma_par_state *st);
 
 /* The engine's ops (par.c). */
 extern const struct aml_dma_ops aml_dma_par_ops;

@@ -108,8 +108,8 @@ static struct par_lane *lane_mine(struct aml_dma_par_state *st, size_t *index)
 	pthread_mutex_lock(&st->lock);
 	size_t n = atomic_load_explicit(&st->nlanes, memory_order_relaxed);
 	for (; i < n; i++) {
-		struct par_lane *l = atomic_load_explicit(
-		        &st->lanes[i], memory_order_relaxed);
+		struct par_lane *l = atomic_load_explicit(&st->lanes[i],
+		                                          memory_order_relaxed);
 		if (pthread_equal(l->owner, self)) {
 			lane = l;
 			break;
@@ -182,7 +182,8 @@ int aml_dma_par_lane_submit(struct aml_dma_par_state *st,
 		                                      << PAR_LANE_TAG_SHIFT |
 		                              (uint64_t)index
 		                                      << PAR_LANE_IDX_SHIFT |
-		                              ((uint64_t)b & PAR_LANE_SEQ_MASK));
+		                              ((uint64_t)b &
+		                               PAR_LANE_SEQ_MASK));
 	/* A hint, read without a fence: a worker that went to sleep just
 	 * now wakes by its timed wait (par.c). */
 	if (atomic_load_explicit(&st->lane_sleepers, memory_order_relaxed) >
@@ -230,8 +231,8 @@ static inline bool lane_take(struct par_slot *s)
 	return atomic_load_explicit(&s->state, memory_order_relaxed) ==
 	               PAR_SLOT_QUEUED &&
 	       atomic_compare_exchange_strong_explicit(
-	               &s->state, &queued, PAR_SLOT_TAKEN,
-	               memory_order_acquire, memory_order_relaxed);
+	               &s->state, &queued, PAR_SLOT_TAKEN, memory_order_acquire,
+	               memory_order_relaxed);
 }
 
 /* The lowest position of l that may hold a queued slot, given bottom b. */
@@ -280,8 +281,8 @@ static bool lanes_help(struct aml_dma_par_state *st, struct par_lane *own)
 		return true;
 	size_t n = atomic_load_explicit(&st->nlanes, memory_order_acquire);
 	for (size_t i = 0; i < n; i++) {
-		struct par_lane *l =
-		        atomic_load_explicit(&st->lanes[i], memory_order_acquire);
+		struct par_lane *l = atomic_load_explicit(&st->lanes[i],
+		                                          memory_order_acquire);
 		if (l != own && lane_help(st, l))
 			return true;
 	}
@@ -300,7 +301,8 @@ int aml_dma_par_lane_wait(struct aml_dma_par_state *st,
 	struct par_lane *l =
 	        atomic_load_explicit(&st->lanes[index], memory_order_acquire);
 	struct par_slot *s = lane_slot(l, (size_t)seq);
-	uint64_t ticket = atomic_load_explicit(&s->ticket, memory_order_relaxed);
+	uint64_t ticket =
+	        atomic_load_explicit(&s->ticket, memory_order_relaxed);
 	if (ticket == 0 || ((ticket - 1) & PAR_LANE_SEQ_MASK) != seq ||
 	    !atomic_compare_exchange_strong_explicit(&s->ticket, &ticket, 0,
 	                                             memory_order_acquire,
@@ -319,9 +321,9 @@ int aml_dma_par_lane_wait(struct aml_dma_par_state *st,
 	bool ended = atomic_load_explicit(&s->state, memory_order_acquire) ==
 	             PAR_SLOT_DONE;
 	uint64_t deadline = 0;
-	for (unsigned i = 1; atomic_load_explicit(&s->state,
-	                                          memory_order_acquire) !=
-	                     PAR_SLOT_DONE;
+	for (unsigned i = 1;
+	     atomic_load_explicit(&s->state, memory_order_acquire) !=
+	     PAR_SLOT_DONE;
 	     i++) {
 		if (!cancel && lanes_help(st, l))
 			continue;
@@ -352,8 +354,8 @@ bool aml_dma_par_lanes_run(struct aml_dma_par_state *st)
 	for (size_t li = 0; li < n; li++) {
 		struct par_lane *l = atomic_load_explicit(&st->lanes[li],
 		                                          memory_order_acquire);
-		size_t b = atomic_load_explicit(&l->bottom,
-		                                memory_order_acquire);
+		size_t b =
+		        atomic_load_explicit(&l->bottom, memory_order_acquire);
 		size_t i = lane_floor(l, b);
 		struct par_slot *batch[PAR_LANE_BATCH_MAX];
 		size_t k = 0, bytes = 0;
@@ -385,8 +387,8 @@ size_t aml_dma_par_lanes_pending(const struct aml_dma_par_state *st)
 	for (size_t li = 0; li < n; li++) {
 		struct par_lane *l = atomic_load_explicit(&st->lanes[li],
 		                                          memory_order_acquire);
-		size_t b = atomic_load_explicit(&l->bottom,
-		                                memory_order_relaxed);
+		size_t b =
+		        atomic_load_explicit(&l->bottom, memory_order_relaxed);
 		pending += b - lane_floor(l, b);
 	}
 	return pending;
@@ -442,8 +444,8 @@ void aml_dma_par_lanes_fork_child(struct aml_dma_par_state *st)
 				                      (uint64_t)s->seq + 1,
 				                      memory_order_relaxed);
 		}
-		size_t b = atomic_load_explicit(&l->bottom,
-		                                memory_order_relaxed);
+		size_t b =
+		        atomic_load_explicit(&l->bottom, memory_order_relaxed);
 		size_t ring = b > PAR_LANE_SLOTS ? b - PAR_LANE_SLOTS : 0;
 		atomic_store_explicit(&l->top, ring, memory_order_relaxed);
 		atomic_store_explicit(&l->low_bottom, 0, memory_order_relaxed);

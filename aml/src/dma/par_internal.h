@@ -90,35 +90,33 @@ struct par_request {
 #define PAR_LANES_MAX      16
 #define PAR_LANE_BYTES_MAX ((size_t)64 << 10)
 
-/* A slot's state: FREE (the owner may fill it) -> QUEUED (filled) ->
- * TAKEN (by one thread, by compare-and-swap: a worker, a waiter that
- * helps, or a barrier) -> DONE (copied; status set) -> FREE (by its
- * waiter, or by its taker when detached). A cancel may take QUEUED to
- * FREE. */
+/* A slot's state (par_lane.state): IDLE before its first use; QUEUED
+ * (filled by its owner) -> TAKEN (by one thread, by compare-and-swap: a
+ * worker, a waiter that helps, a barrier or a cancel) -> OK or FAILED
+ * (copied; a failed one's status says how). */
 enum par_slot_state {
-	PAR_SLOT_FREE,
+	PAR_SLOT_IDLE,
 	PAR_SLOT_QUEUED,
 	PAR_SLOT_TAKEN,
-	PAR_SLOT_DONE,
+	PAR_SLOT_OK,
+	PAR_SLOT_FAILED,
 };
 
-/* One copy in a lane, on a cache line of its own: its owner writes it,
- * its taker and its waiter read it, and nobody else touches it. */
+/* A slot's ticket (par_lane.tickets), besides seq + 1 while a handle may
+ * claim it: free (its owner may fill it), claimed by a wait or cancel,
+ * fire-and-forget (its taker frees it). */
+#define PAR_TICKET_FREE     UINT64_C(0)
+#define PAR_TICKET_CLAIMED  UINT64_MAX
+#define PAR_TICKET_DETACHED (UINT64_MAX - 1)
+
+/* One copy in a lane: its owner writes it, its taker reads it. Two to
+ * a cache line. */
 struct par_slot {
-	_Alignas(64) atomic_uint state;
-	/* The copy's result, written by the taker before DONE. */
-	int status;
-	/* No handle was given out: the taker frees the slot. */
-	bool detached;
-	/* The copy, written by the owner before QUEUED. */
 	char *dst;
 	const char *src;
 	size_t bytes;
-	/* Its position in the lane (for a child of fork()). */
-	size_t seq;
-	/* seq + 1 while a handle may claim the slot (one wait or cancel
-	 * does, by compare-and-swap to 0); 0 otherwise. */
-	_Atomic uint64_t ticket;
+	/* The copy's error, when it ended FAILED; written by its taker. */
+	int status;
 };
 
 /*
@@ -126,7 +124,12 @@ struct par_slot {
  * only its owner fills, with plain stores. Workers take the oldest queued
  * slots (from top up), waiters the newest (from bottom down); each take
  * is a compare-and-swap on the slot's state, so the two ends meet only
- * where they cross.
+ * where they cross. States and tickets are packed in arrays of their own:
+ * a worker takes and ends a batch of copies in one cache line of states,
+ * which their waiter reads once, the owner's stores to the slots find
+ * lines that no other CPU wrote, and tickets, which the workers never
+ * touch, stay in the submitting thread's cache, so that its claims (a
+ * compare-and-swap) do not wait for a line another CPU holds.
  */
 struct par_lane {
 	/* Slots filled, ever; written by the owner alone. */
@@ -138,7 +141,11 @@ struct par_lane {
 	 * low_bottom; both only hints. */
 	_Alignas(64) atomic_size_t low;
 	atomic_size_t low_bottom;
-	struct par_slot slots[PAR_LANE_SLOTS];
+	/* Each slot's state (enum par_slot_state). */
+	_Alignas(64) atomic_uchar state[PAR_LANE_SLOTS];
+	/* Each slot's ticket (PAR_TICKET_*, or seq + 1). */
+	_Alignas(64) _Atomic uint64_t tickets[PAR_LANE_SLOTS];
+	_Alignas(64) struct par_slot slots[PAR_LANE_SLOTS];
 };
 
 struct aml_dma_par_state {

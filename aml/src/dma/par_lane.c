@@ -10,21 +10,25 @@
  * So a submission takes no lock and no locked instruction: each
  * submitting thread owns a lane, a ring of slots in submission order
  * that only it fills, with plain stores, publishing the count (bottom)
- * last. Anybody takes a queued slot by one compare-and-swap of its state,
- * on the slot's own cache line: the workers from the oldest (from their
- * hint top up, in batches), and a waiter whose copy is not done from the
- * newest (from bottom down), as in a work-stealing deque, so that on two
- * CPUs both copy and they meet where they cross rather than at each take.
- * A copy ends with a release store of DONE in its slot, the line its
- * waiter reads.
+ * last. Anybody takes a queued slot by one compare-and-swap of its state:
+ * the workers from the oldest (from their hint top up, in batches), and
+ * a waiter whose copy is not done from the newest (from bottom down), as
+ * in a work-stealing deque, so that on two CPUs both copy and they meet
+ * where they cross rather than at each take. A copy ends with a release
+ * store of its state, OK or FAILED. States are bytes, 64 to a cache line:
+ * a worker takes a batch in one line and ends it at once, and a waiter
+ * that waits for copies in order reads a line per batch, not one per
+ * copy; the slots' descriptors, which only their owner writes, are never
+ * written by the other CPU.
  *
- * A slot serves again once its waiter (or, fire-and-forget, its taker)
- * set it FREE; the owner fills slots in ring order and sends a copy to
- * the queue (par.c) when the next slot is not free, so a lane never
- * blocks. Handles name a lane and a position: the slot's ticket holds
- * the position (plus one) while a handle may claim it, and one wait or
- * cancel claims it by compare-and-swap, so stale, doubled and foreign
- * handles are refused as the queue's are.
+ * A slot serves again once its ticket is FREE again: set by its waiter
+ * or, fire-and-forget, by its taker. The owner fills slots in ring order
+ * and sends a copy to the queue (par.c) when the next slot is not free,
+ * so a lane never blocks. Handles name a lane and a position: the
+ * ticket holds the position (plus one) while a handle may claim it, and
+ * one wait or cancel claims it by compare-and-swap, so stale, doubled and
+ * foreign handles are refused as the queue's are. Tickets are in an
+ * array the workers never touch, in the submitter's cache.
  *
  * Lanes are for copies that no model watches: an engine whose copier
  * models time or delays keeps every copy on the queue (lanes_on false).
@@ -124,9 +128,8 @@ static struct par_lane *lane_mine(struct aml_dma_par_state *st, size_t *index)
 			atomic_init(&lane->low_bottom, 0);
 			lane->owner = self;
 			for (size_t s = 0; s < PAR_LANE_SLOTS; s++) {
-				atomic_init(&lane->slots[s].state,
-				            PAR_SLOT_FREE);
-				atomic_init(&lane->slots[s].ticket, 0);
+				atomic_init(&lane->state[s], PAR_SLOT_IDLE);
+				atomic_init(&lane->tickets[s], PAR_TICKET_FREE);
 			}
 			i = n;
 			atomic_store_explicit(&st->lanes[n], lane,
@@ -144,11 +147,6 @@ static struct par_lane *lane_mine(struct aml_dma_par_state *st, size_t *index)
 	return lane;
 }
 
-static inline struct par_slot *lane_slot(struct par_lane *l, size_t pos)
-{
-	return &l->slots[pos & PAR_LANE_MASK];
-}
-
 int aml_dma_par_lane_submit(struct aml_dma_par_state *st,
                             struct aml_dma_request **out,
                             const struct aml_dma_plan *plan)
@@ -161,20 +159,21 @@ int aml_dma_par_lane_submit(struct aml_dma_par_state *st,
 	if (l == NULL)
 		return 1;
 	size_t b = atomic_load_explicit(&l->bottom, memory_order_relaxed);
-	struct par_slot *s = lane_slot(l, b);
+	size_t pos = b & PAR_LANE_MASK;
 	/* Acquire: its last waiter's reads are done before we write. */
-	if (atomic_load_explicit(&s->state, memory_order_acquire) !=
-	    PAR_SLOT_FREE)
+	if (atomic_load_explicit(&l->tickets[pos], memory_order_acquire) !=
+	    PAR_TICKET_FREE)
 		return 1;
+	struct par_slot *s = &l->slots[pos];
 	s->dst = plan->dst;
 	s->src = plan->src;
 	s->bytes = plan->bytes;
-	s->status = 0;
-	s->detached = out == NULL;
-	s->seq = b;
-	atomic_store_explicit(&s->ticket, out != NULL ? (uint64_t)b + 1 : 0,
+	atomic_store_explicit(&l->tickets[pos],
+	                      out != NULL ? (uint64_t)b + 1
+	                                  : PAR_TICKET_DETACHED,
 	                      memory_order_relaxed);
-	atomic_store_explicit(&s->state, PAR_SLOT_QUEUED, memory_order_release);
+	atomic_store_explicit(&l->state[pos], PAR_SLOT_QUEUED,
+	                      memory_order_release);
 	atomic_store_explicit(&l->bottom, b + 1, memory_order_release);
 	if (out != NULL)
 		*out = (struct aml_dma_request
@@ -202,9 +201,12 @@ bool aml_dma_par_lane_handle(const struct aml_dma_par_state *st,
 	       st->lane_tag;
 }
 
-/* Copy slot s, taken by the calling thread, and end it. */
-static void lane_run(struct aml_dma_par_state *st, struct par_slot *s)
+/* Copy slot pos of l, taken by the calling thread; its end, to record
+ * with lane_end. */
+static unsigned
+lane_copy(struct aml_dma_par_state *st, struct par_lane *l, size_t pos)
 {
+	struct par_slot *s = &l->slots[pos];
 	/* Only the fields a contiguous copy reads (aml/dma/plan.h). */
 	struct aml_dma_plan plan;
 	plan.dst = s->dst;
@@ -212,27 +214,42 @@ static void lane_run(struct aml_dma_par_state *st, struct par_slot *s)
 	plan.run = plan.bytes = s->bytes;
 	plan.nouter = 0;
 	int err = aml_dma_plan_copy(&plan, 0, plan.bytes, st->copier);
-	if (s->detached) {
-		int none = 0;
-		if (err != 0)
-			atomic_compare_exchange_strong(&st->lane_error, &none,
-			                               err);
-		atomic_store_explicit(&s->state, PAR_SLOT_FREE,
-		                      memory_order_release);
-		return;
-	}
+	if (err == 0)
+		return PAR_SLOT_OK;
 	s->status = err;
-	atomic_store_explicit(&s->state, PAR_SLOT_DONE, memory_order_release);
+	if (atomic_load_explicit(&l->tickets[pos], memory_order_relaxed) ==
+	    PAR_TICKET_DETACHED) {
+		int none = 0;
+		atomic_compare_exchange_strong(&st->lane_error, &none, err);
+	}
+	return PAR_SLOT_FAILED;
 }
 
-static inline bool lane_take(struct par_slot *s)
+/* Record the end of slot pos of l, copied by the calling thread. */
+static void lane_end(struct par_lane *l, size_t pos, unsigned end)
 {
-	unsigned queued = PAR_SLOT_QUEUED;
-	return atomic_load_explicit(&s->state, memory_order_relaxed) ==
+	atomic_store_explicit(&l->state[pos], (unsigned char)end,
+	                      memory_order_release);
+	if (atomic_load_explicit(&l->tickets[pos], memory_order_relaxed) ==
+	    PAR_TICKET_DETACHED)
+		atomic_store_explicit(&l->tickets[pos], PAR_TICKET_FREE,
+		                      memory_order_release);
+}
+
+static void
+lane_run(struct aml_dma_par_state *st, struct par_lane *l, size_t pos)
+{
+	lane_end(l, pos, lane_copy(st, l, pos));
+}
+
+static inline bool lane_take(struct par_lane *l, size_t pos)
+{
+	unsigned char queued = PAR_SLOT_QUEUED;
+	return atomic_load_explicit(&l->state[pos], memory_order_relaxed) ==
 	               PAR_SLOT_QUEUED &&
 	       atomic_compare_exchange_strong_explicit(
-	               &s->state, &queued, PAR_SLOT_TAKEN, memory_order_acquire,
-	               memory_order_relaxed);
+	               &l->state[pos], &queued, PAR_SLOT_TAKEN,
+	               memory_order_acquire, memory_order_relaxed);
 }
 
 /* The lowest position of l that may hold a queued slot, given bottom b. */
@@ -257,13 +274,13 @@ static bool lane_help(struct aml_dma_par_state *st, struct par_lane *l)
 			i = h;
 	}
 	for (; i > lo; i--) {
-		struct par_slot *s = lane_slot(l, i - 1);
-		if (lane_take(s)) {
+		size_t pos = (i - 1) & PAR_LANE_MASK;
+		if (lane_take(l, pos)) {
 			atomic_store_explicit(&l->low, i - 1,
 			                      memory_order_relaxed);
 			atomic_store_explicit(&l->low_bottom, b,
 			                      memory_order_relaxed);
-			lane_run(st, s);
+			lane_run(st, l, pos);
 			return true;
 		}
 	}
@@ -300,31 +317,36 @@ int aml_dma_par_lane_wait(struct aml_dma_par_state *st,
 		return AML_EINVAL;
 	struct par_lane *l =
 	        atomic_load_explicit(&st->lanes[index], memory_order_acquire);
-	struct par_slot *s = lane_slot(l, (size_t)seq);
+	size_t pos = (size_t)seq & PAR_LANE_MASK;
 	uint64_t ticket =
-	        atomic_load_explicit(&s->ticket, memory_order_relaxed);
-	if (ticket == 0 || ((ticket - 1) & PAR_LANE_SEQ_MASK) != seq ||
-	    !atomic_compare_exchange_strong_explicit(&s->ticket, &ticket, 0,
-	                                             memory_order_acquire,
-	                                             memory_order_relaxed))
+	        atomic_load_explicit(&l->tickets[pos], memory_order_relaxed);
+	if (ticket == PAR_TICKET_FREE || ticket == PAR_TICKET_CLAIMED ||
+	    ticket == PAR_TICKET_DETACHED ||
+	    ((ticket - 1) & PAR_LANE_SEQ_MASK) != seq ||
+	    !atomic_compare_exchange_strong_explicit(
+	            &l->tickets[pos], &ticket, PAR_TICKET_CLAIMED,
+	            memory_order_acquire, memory_order_relaxed))
 		return AML_EINVAL;
-	/* Claimed: nobody else waits for, cancels or fills s until FREE. */
-	if (cancel) {
-		unsigned queued = PAR_SLOT_QUEUED;
-		if (atomic_compare_exchange_strong(&s->state, &queued,
-		                                   PAR_SLOT_FREE))
+	/* Claimed: nobody else waits for, cancels or fills it until its
+	 * ticket is FREE again. */
+	if (lane_take(l, pos)) {
+		/* Not begun: the caller's CPU copies it, or nobody. */
+		if (cancel) {
+			atomic_store_explicit(&l->state[pos], PAR_SLOT_OK,
+			                      memory_order_relaxed);
+			atomic_store_explicit(&l->tickets[pos], PAR_TICKET_FREE,
+			                      memory_order_release);
 			return 0;
-	} else if (lane_take(s)) {
-		/* Not begun: the waiter's CPU copies it, no hand-off. */
-		lane_run(st, s);
+		}
+		lane_run(st, l, pos);
 	}
-	bool ended = atomic_load_explicit(&s->state, memory_order_acquire) ==
-	             PAR_SLOT_DONE;
+	unsigned end =
+	        atomic_load_explicit(&l->state[pos], memory_order_acquire);
+	bool ended = end >= PAR_SLOT_OK;
 	uint64_t deadline = 0;
-	for (unsigned i = 1;
-	     atomic_load_explicit(&s->state, memory_order_acquire) !=
-	     PAR_SLOT_DONE;
-	     i++) {
+	for (unsigned i = 1; end < PAR_SLOT_OK;
+	     i++, end = atomic_load_explicit(&l->state[pos],
+	                                     memory_order_acquire)) {
 		if (!cancel && lanes_help(st, l))
 			continue;
 		/* Taken by a thread that copies it now: at most
@@ -340,8 +362,9 @@ int aml_dma_par_lane_wait(struct aml_dma_par_state *st,
 			lane_pause();
 		}
 	}
-	int status = s->status;
-	atomic_store_explicit(&s->state, PAR_SLOT_FREE, memory_order_release);
+	int status = end == PAR_SLOT_FAILED ? l->slots[pos].status : 0;
+	atomic_store_explicit(&l->tickets[pos], PAR_TICKET_FREE,
+	                      memory_order_release);
 	if (cancel)
 		return ended ? 1 : 0;
 	return status;
@@ -357,24 +380,32 @@ bool aml_dma_par_lanes_run(struct aml_dma_par_state *st)
 		size_t b =
 		        atomic_load_explicit(&l->bottom, memory_order_acquire);
 		size_t i = lane_floor(l, b);
-		struct par_slot *batch[PAR_LANE_BATCH_MAX];
+		size_t batch[PAR_LANE_BATCH_MAX];
 		size_t k = 0, bytes = 0;
 		for (; i < b && k < PAR_LANE_BATCH_MAX &&
 		       bytes < PAR_LANE_BATCH_BYTES;
 		     i++) {
 			if (i + PAR_LANE_PREFETCH < b)
 				__builtin_prefetch(
-				        lane_slot(l, i + PAR_LANE_PREFETCH), 1);
-			struct par_slot *s = lane_slot(l, i);
-			if (lane_take(s)) {
-				batch[k++] = s;
-				bytes += s->bytes;
+				        &l->slots[(i + PAR_LANE_PREFETCH) &
+				                  PAR_LANE_MASK],
+				        1);
+			size_t pos = i & PAR_LANE_MASK;
+			if (lane_take(l, pos)) {
+				batch[k++] = pos;
+				bytes += l->slots[pos].bytes;
 			}
 		}
 		/* A hint: every slot below i was taken or not queued. */
 		atomic_store_explicit(&l->top, i, memory_order_relaxed);
+		/* Ends recorded after the whole batch: the waiter, who
+		 * polls the done array's line, reads it once per batch
+		 * rather than once per copy. */
+		unsigned char ends[PAR_LANE_BATCH_MAX];
 		for (size_t j = 0; j < k; j++)
-			lane_run(st, batch[j]);
+			ends[j] = (unsigned char)lane_copy(st, l, batch[j]);
+		for (size_t j = 0; j < k; j++)
+			lane_end(l, batch[j], ends[j]);
 		ran = ran || k > 0;
 	}
 	return ran;
@@ -400,13 +431,12 @@ int aml_dma_par_lanes_drain(struct aml_dma_par_state *st)
 	for (size_t li = 0; li < n; li++) {
 		struct par_lane *l = atomic_load_explicit(&st->lanes[li],
 		                                          memory_order_acquire);
-		for (size_t i = 0; i < PAR_LANE_SLOTS; i++) {
-			struct par_slot *s = &l->slots[i];
+		for (size_t pos = 0; pos < PAR_LANE_SLOTS; pos++) {
 			for (unsigned k = 1;; k++) {
-				if (lane_take(s))
-					lane_run(st, s);
+				if (lane_take(l, pos))
+					lane_run(st, l, pos);
 				unsigned state = atomic_load_explicit(
-				        &s->state, memory_order_acquire);
+				        &l->state[pos], memory_order_acquire);
 				if (state != PAR_SLOT_QUEUED &&
 				    state != PAR_SLOT_TAKEN)
 					break;
@@ -426,26 +456,29 @@ void aml_dma_par_lanes_fork_child(struct aml_dma_par_state *st)
 	for (size_t li = 0; li < n; li++) {
 		struct par_lane *l = atomic_load_explicit(&st->lanes[li],
 		                                          memory_order_relaxed);
-		for (size_t i = 0; i < PAR_LANE_SLOTS; i++) {
-			struct par_slot *s = &l->slots[i];
-			unsigned state = atomic_load_explicit(
-			        &s->state, memory_order_relaxed);
-			if (state == PAR_SLOT_FREE)
-				continue;
-			/* A gone thread was copying it: again, from the
-			 * start (the source has not changed). */
-			if (state == PAR_SLOT_TAKEN)
-				atomic_store_explicit(&s->state,
-				                      PAR_SLOT_QUEUED,
-				                      memory_order_relaxed);
-			/* A gone thread was waiting for it. */
-			if (!s->detached)
-				atomic_store_explicit(&s->ticket,
-				                      (uint64_t)s->seq + 1,
-				                      memory_order_relaxed);
-		}
 		size_t b =
 		        atomic_load_explicit(&l->bottom, memory_order_relaxed);
+		for (size_t pos = 0; pos < PAR_LANE_SLOTS; pos++) {
+			/* A gone thread was copying it: again, from the
+			 * start (the source has not changed). */
+			if (atomic_load_explicit(&l->state[pos],
+			                         memory_order_relaxed) ==
+			    PAR_SLOT_TAKEN)
+				atomic_store_explicit(&l->state[pos],
+				                      PAR_SLOT_QUEUED,
+				                      memory_order_relaxed);
+			/* A gone thread was waiting for it: the slot holds
+			 * the last position below b that maps to it (its
+			 * owner fills a slot only once it is free). */
+			size_t seq = b - 1 - ((b - 1 - pos) & PAR_LANE_MASK);
+			if (b > pos &&
+			    atomic_load_explicit(&l->tickets[pos],
+			                         memory_order_relaxed) ==
+			            PAR_TICKET_CLAIMED)
+				atomic_store_explicit(&l->tickets[pos],
+				                      (uint64_t)seq + 1,
+				                      memory_order_relaxed);
+		}
 		size_t ring = b > PAR_LANE_SLOTS ? b - PAR_LANE_SLOTS : 0;
 		atomic_store_explicit(&l->top, ring, memory_order_relaxed);
 		atomic_store_explicit(&l->low_bottom, 0, memory_order_relaxed);

@@ -35,6 +35,11 @@
  * the worker that ended it may still hold; the next submission puts the
  * stack back in the pool. Claimed until then, such a request is spent.
  *
+ * Small contiguous copies where no model watches skip all of this: they
+ * go to the submitting thread's lane (par_lane.c), which takes no lock;
+ * workers look at the lanes when the queue is empty, and waiters and
+ * barriers of lane copies copy lane requests.
+ *
  * This file is the engine at work. The state and requests are in
  * par_internal.h, shared with par_init.c (construction) and par_fork.c
  * (repair in a child of fork()). In such a child, workers start again when

@@ -2,8 +2,9 @@
 /*
  * Private state of the parallel engine (aml/dma/par.h), shared by par.c
  * (the engine at work), par_init.c (construction) and par_fork.c (repair
- * in a child of fork()). Every function here is called with the engine's
- * lock held.
+ * in a child of fork()), and par_lane.c (copies handed over without the
+ * lock). Every function here but the lanes' (aml_dma_par_lane*) is called
+ * with the engine's lock held.
  */
 #ifndef AML_SRC_DMA_PAR_INTERNAL_H
 #define AML_SRC_DMA_PAR_INTERNAL_H

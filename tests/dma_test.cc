@@ -384,6 +384,64 @@ TEST_P(DmaCopy, ManyThreadsSubmitAndWaitAtOnce)
 		th.join();
 }
 
+// More small copies in flight from one thread than a par engine's lane
+// holds (1024, aml/src/dma/par_lane.c), some fire-and-forget, waited in
+// reverse order; and more submitting threads than it has lanes (16), each
+// waiting for its copies in another thread. Every copy lands whichever
+// way it went (a lane or the queue).
+TEST_P(DmaCopy, MoreInFlightThanALaneAndMoreThreadsThanLanes)
+{
+	Dma d(GetParam());
+	const size_t n = 3000, size = 4096;
+	auto src = Pattern(n * size, 23);
+	std::vector<unsigned char> dst(n * size, 0);
+	std::vector<struct aml_dma_request *> r(n, nullptr);
+	for (size_t i = 0; i < n; i++)
+		ASSERT_EQ(aml_dma_async_copy_bytes(d.dma,
+		                                   i % 3 == 0 ? nullptr : &r[i],
+		                                   dst.data() + i * size,
+		                                   src.data() + i * size, size),
+		          0);
+	for (size_t i = n; i-- > 0;) {
+		if (i % 3 != 0) {
+			ASSERT_EQ(aml_dma_wait(d.dma, &r[i]), 0);
+		}
+	}
+	ASSERT_EQ(aml_dma_barrier(d.dma), 0);
+	EXPECT_EQ(dst, src);
+
+	const size_t nthreads = 20, per = 100;
+	std::fill(dst.begin(), dst.end(), 0);
+	std::vector<std::vector<struct aml_dma_request *>> handles(
+	        nthreads, std::vector<struct aml_dma_request *>(per));
+	std::vector<std::thread> submitters;
+	for (size_t t = 0; t < nthreads; t++)
+		submitters.emplace_back([&, t] {
+			for (size_t i = 0; i < per; i++) {
+				size_t k = t * per + i;
+				ASSERT_EQ(aml_dma_async_copy_bytes(
+				                  d.dma, &handles[t][i],
+				                  dst.data() + k * size,
+				                  src.data() + k * size, size),
+				          0);
+			}
+		});
+	for (auto &th : submitters)
+		th.join();
+	std::vector<std::thread> waiters;
+	for (size_t t = 0; t < nthreads; t++)
+		waiters.emplace_back([&, t] {
+			// Another thread's handles.
+			auto &mine = handles[(t + 1) % nthreads];
+			for (auto &h : mine)
+				ASSERT_EQ(aml_dma_wait(d.dma, &h), 0);
+		});
+	for (auto &th : waiters)
+		th.join();
+	EXPECT_EQ(std::memcmp(dst.data(), src.data(), nthreads * per * size),
+	          0);
+}
+
 // A handle is good for one wait or cancel. A copy of it used again, a
 // handle of another engine and a made-up pointer are AML_EINVAL and change
 // nothing: the engine goes on giving each copy a request of its own.

@@ -232,6 +232,46 @@ TEST(Fork, ACopyInFlightAtTheForkCompletesInBothProcesses)
 	aml_dma_par_destroy(&dma);
 }
 
+// Small copies (a par engine's lane, aml/src/dma/par_lane.c) in flight at
+// the fork, queued, being copied by a worker or done: the child's waits and
+// barrier return once the child's destinations hold them, as the parent's.
+TEST(Fork, SmallCopiesInFlightAtTheForkCompleteInBothProcesses)
+{
+	const size_t n = 300, size = 4096;
+	auto src = Pattern(n * size, 5);
+	std::vector<unsigned char> dst(n * size);
+	struct aml_dma *dma = NewPar(nullptr);
+	ASSERT_NE(dma, nullptr);
+	for (int round = 0; round < 5; round++) {
+		std::fill(dst.begin(), dst.end(), 0);
+		std::vector<struct aml_dma_request *> r(n, nullptr);
+		for (size_t i = 0; i < n; i++)
+			ASSERT_EQ(aml_dma_async_copy_bytes(
+			                  dma, i % 4 == 0 ? nullptr : &r[i],
+			                  dst.data() + i * size,
+			                  src.data() + i * size, size),
+			          0);
+		EXPECT_TRUE(InChild([&] {
+			for (size_t i = 0; i < n; i++)
+				if (i % 4 != 0)
+					CHILD_EXPECT(aml_dma_wait(dma, &r[i]) ==
+					             0);
+			CHILD_EXPECT(aml_dma_barrier(dma) == 0);
+			CHILD_EXPECT(dst == src);
+			aml_dma_par_destroy(&dma);
+			return 0;
+		}));
+		for (size_t i = 0; i < n; i++) {
+			if (i % 4 != 0) {
+				ASSERT_EQ(aml_dma_wait(dma, &r[i]), 0);
+			}
+		}
+		ASSERT_EQ(aml_dma_barrier(dma), 0);
+		EXPECT_EQ(dst, src);
+	}
+	aml_dma_par_destroy(&dma);
+}
+
 TEST_F(ForkEmulated, AScratchpadLoadInFlightAtTheForkCompletesInTheChild)
 {
 	struct aml_dma *dma = NewPar(t);

@@ -35,6 +35,11 @@
  * the worker that ended it may still hold; the next submission puts the
  * stack back in the pool. Claimed until then, such a request is spent.
  *
+ * Small contiguous copies where no model watches skip all of this: they
+ * go to the submitting thread's lane (par_lane.c), which takes no lock;
+ * workers look at the lanes when the queue is empty, and waiters and
+ * barriers of lane copies copy lane requests.
+ *
  * This file is the engine at work. The state and requests are in
  * par_internal.h, shared with par_init.c (construction) and par_fork.c
  * (repair in a child of fork()). In such a child, workers start again when
@@ -440,7 +445,8 @@ static void par_spin_for_work(struct aml_dma_par_state *st,
 		if (atomic_load_explicit(&st->stopping, memory_order_relaxed))
 			return;
 		size_t p = atomic_load_explicit(&st->pending,
-		                                memory_order_relaxed);
+		                                memory_order_relaxed) +
+		           aml_dma_par_lanes_pending(st);
 		size_t left =
 		        leave_one ? atomic_load_explicit(&st->spinners,
 		                                         memory_order_relaxed)
@@ -526,6 +532,31 @@ static void par_run_batch(struct aml_dma_par_state *st)
 		par_finish_chunk(st, &batch[i]);
 }
 
+/* Sleep until work comes; lock held. Submitters to a lane wake a
+ * sleeper only if they see lane_sleepers set, which they read without a
+ * fence (par_lane.c): where lanes exist, sleep for 10 ms at most, so
+ * that a wake-up missed that way costs that much at most (a waiter copies
+ * its own copy meanwhile). */
+static void par_sleep_for_work(struct aml_dma_par_state *st)
+{
+	st->sleeping_workers++;
+	atomic_fetch_add(&st->lane_sleepers, 1);
+	if (atomic_load_explicit(&st->nlanes, memory_order_relaxed) > 0) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 10000000;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_nsec -= 1000000000;
+			until.tv_sec++;
+		}
+		pthread_cond_timedwait(&st->work, &st->lock, &until);
+	} else {
+		pthread_cond_wait(&st->work, &st->lock);
+	}
+	atomic_fetch_sub(&st->lane_sleepers, 1);
+	st->sleeping_workers--;
+}
+
 static void *par_worker(void *arg)
 {
 	struct aml_dma_par_state *st = arg;
@@ -543,14 +574,20 @@ static void *par_worker(void *arg)
 		if (atomic_load(&st->stopping))
 			break;
 		pthread_mutex_unlock(&st->lock);
+		if (aml_dma_par_lanes_run(st)) {
+			/* Lanes take no lock: back for the queue's
+			 * chunks, which come first. */
+			worked = true;
+			par_lock(st);
+			continue;
+		}
 		par_idle(st, worked);
 		worked = false;
 		par_lock(st);
-		if (st->head != NULL || atomic_load(&st->stopping))
+		if (st->head != NULL || atomic_load(&st->stopping) ||
+		    aml_dma_par_lanes_pending(st) > 0)
 			continue;
-		st->sleeping_workers++;
-		pthread_cond_wait(&st->work, &st->lock);
-		st->sleeping_workers--;
+		par_sleep_for_work(st);
 	}
 	pthread_mutex_unlock(&st->lock);
 	return NULL;
@@ -659,6 +696,8 @@ static int par_submit(struct aml_dma *dma,
 		return AML_EINVAL;
 	if (plan->bytes <= st->options.inline_max)
 		return par_submit_inline(st, out, plan);
+	if (aml_dma_par_lane_submit(st, out, plan) == 0)
+		return 0;
 	uint64_t wall_start = entered != 0 && par_delaying(st) ? entered : 0;
 
 	par_lock(st);
@@ -813,6 +852,8 @@ static struct par_spin par_wait_spin(const struct aml_dma_par_state *st,
 static int par_wait(struct aml_dma *dma, struct aml_dma_request *handle)
 {
 	struct aml_dma_par_state *st = par_state(dma);
+	if (aml_dma_par_lane_handle(st, handle))
+		return aml_dma_par_lane_wait(st, handle, false);
 	par_lock(st);
 	struct par_request *r = par_request_find(st, handle);
 	if (r == NULL) {
@@ -852,6 +893,8 @@ static int par_wait(struct aml_dma *dma, struct aml_dma_request *handle)
 static int par_cancel(struct aml_dma *dma, struct aml_dma_request *handle)
 {
 	struct aml_dma_par_state *st = par_state(dma);
+	if (aml_dma_par_lane_handle(st, handle))
+		return aml_dma_par_lane_wait(st, handle, true);
 	par_lock(st);
 	struct par_request *r = par_request_find(st, handle);
 	if (r == NULL) {
@@ -890,6 +933,9 @@ static int par_cancel(struct aml_dma *dma, struct aml_dma_request *handle)
 
 int aml_dma_par_barrier_locked(struct aml_dma_par_state *st)
 {
+	int lane_err = aml_dma_par_lanes_drain(st);
+	if (lane_err != 0 && st->detached_error == 0)
+		st->detached_error = lane_err;
 	while (st->head != NULL && par_helps(st)) {
 		struct par_request *r = st->head;
 		size_t c = par_take(st, r);

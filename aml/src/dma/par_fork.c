@@ -69,6 +69,8 @@ static void par_fork_child(struct aml_fork_hook *hook)
 	for (struct par_request *r = st->head; r != NULL; r = r->next)
 		pending += r->nchunks - r->started;
 	atomic_store_explicit(&st->pending, pending, memory_order_relaxed);
+	aml_dma_par_lanes_fork_child(st);
+	atomic_store_explicit(&st->lane_sleepers, 0, memory_order_relaxed);
 }
 
 const struct aml_fork_ops aml_dma_par_fork_ops = {

@@ -107,8 +107,12 @@ err_lock:
 	return AML_ENOMEM;
 }
 
+/* Engines' serial numbers, never reused (par_lane.c). */
+static _Atomic uint64_t par_serials = 1;
+
 static void par_free_state(struct aml_dma_par_state *st)
 {
+	aml_dma_par_lanes_free(st);
 	aml_handle_pool_fini(&st->requests);
 	pthread_cond_destroy(&st->work);
 	pthread_cond_destroy(&st->ended);
@@ -171,6 +175,18 @@ int aml_dma_par_init_copier(struct aml_dma_par *dma,
 	atomic_init(&st->pending, 0);
 	atomic_init(&st->stopping, false);
 	atomic_init(&st->released, NULL);
+	/* Lanes where no model watches the copies (par_lane.c). */
+	st->lanes_on = !st->models_time && !st->delays;
+	struct aml_handle_pool tag_only;
+	aml_handle_pool_init(&tag_only, sizeof(struct aml_handle_record));
+	st->lane_tag = tag_only.tag;
+	aml_handle_pool_fini(&tag_only);
+	st->serial = atomic_fetch_add(&par_serials, 1);
+	atomic_init(&st->nlanes, 0);
+	atomic_init(&st->lane_error, 0);
+	atomic_init(&st->lane_sleepers, 0);
+	for (size_t i = 0; i < PAR_LANES_MAX; i++)
+		atomic_init(&st->lanes[i], NULL);
 	aml_handle_pool_init(&st->requests,
 	                     sizeof(struct par_request) +
 	                             aml_dma_par_max_chunks(o.nworkers) *

@@ -2,8 +2,9 @@
 /*
  * Private state of the parallel engine (aml/dma/par.h), shared by par.c
  * (the engine at work), par_init.c (construction) and par_fork.c (repair
- * in a child of fork()). Every function here is called with the engine's
- * lock held.
+ * in a child of fork()), and par_lane.c (copies handed over without the
+ * lock). Every function here but the lanes' (aml_dma_par_lane*) is called
+ * with the engine's lock held.
  */
 #ifndef AML_SRC_DMA_PAR_INTERNAL_H
 #define AML_SRC_DMA_PAR_INTERNAL_H
@@ -82,6 +83,72 @@ struct par_request {
 	uint64_t chunk_ns[];
 };
 
+/* ---- Lanes: copies without the lock (par_lane.c) ---- */
+
+/* Slots per lane (a power of 2), lanes per engine, and the largest copy a
+ * lane takes: larger ones go to the queue, where they are cut in chunks. */
+#define PAR_LANE_SLOTS     1024
+#define PAR_LANES_MAX      16
+#define PAR_LANE_BYTES_MAX ((size_t)64 << 10)
+
+/* A slot's state (par_lane.state): IDLE before its first use; QUEUED
+ * (filled by its owner) -> TAKEN (by one thread, by compare-and-swap: a
+ * worker, a waiter that helps, a barrier or a cancel) -> OK or FAILED
+ * (copied; a failed one's status says how). */
+enum par_slot_state {
+	PAR_SLOT_IDLE,
+	PAR_SLOT_QUEUED,
+	PAR_SLOT_TAKEN,
+	PAR_SLOT_OK,
+	PAR_SLOT_FAILED,
+};
+
+/* A slot's ticket (par_lane.tickets), besides seq + 1 while a handle may
+ * claim it: free (its owner may fill it), claimed by a wait or cancel,
+ * fire-and-forget (its taker frees it). */
+#define PAR_TICKET_FREE     UINT64_C(0)
+#define PAR_TICKET_CLAIMED  UINT64_MAX
+#define PAR_TICKET_DETACHED (UINT64_MAX - 1)
+
+/* One copy in a lane: its owner writes it, its taker reads it. Two to
+ * a cache line. */
+struct par_slot {
+	char *dst;
+	const char *src;
+	size_t bytes;
+	/* The copy's error, when it ended FAILED; written by its taker. */
+	int status;
+};
+
+/*
+ * A submitting thread's lane: a ring of slots in submission order, which
+ * only its owner fills, with plain stores. Workers take the oldest queued
+ * slots (from top up), waiters the newest (from bottom down); each take
+ * is a compare-and-swap on the slot's state, so the two ends meet only
+ * where they cross. States and tickets are packed in arrays of their own:
+ * a worker takes and ends a batch of copies in one cache line of states,
+ * which their waiter reads once, the owner's stores to the slots find
+ * lines that no other CPU wrote, and tickets, which the workers never
+ * touch, stay in the submitting thread's cache, so that its claims (a
+ * compare-and-swap) do not wait for a line another CPU holds.
+ */
+struct par_lane {
+	/* Slots filled, ever; written by the owner alone. */
+	_Alignas(64) atomic_size_t bottom;
+	pthread_t owner;
+	/* Workers' hint: every slot below it has been taken. */
+	_Alignas(64) atomic_size_t top;
+	/* Waiters' hint: where the last helper took a slot, when bottom was
+	 * low_bottom; both only hints. */
+	_Alignas(64) atomic_size_t low;
+	atomic_size_t low_bottom;
+	/* Each slot's state (enum par_slot_state). */
+	_Alignas(64) atomic_uchar state[PAR_LANE_SLOTS];
+	/* Each slot's ticket (PAR_TICKET_*, or seq + 1). */
+	_Alignas(64) _Atomic uint64_t tickets[PAR_LANE_SLOTS];
+	_Alignas(64) struct par_slot slots[PAR_LANE_SLOTS];
+};
+
 struct aml_dma_par_state {
 	struct aml_dma_par_options options;
 	/* What copies go through (aml/copier.h); never NULL. */
@@ -137,6 +204,18 @@ struct aml_dma_par_state {
 	 * cancel as spent. */
 	_Atomic(struct par_request *) released;
 	struct aml_fork_hook fork;
+	/* Lanes (par_lane.c): whether copies may use them (no modelled
+	 * time, no delay), the handles' tag, the engine's serial number
+	 * (threads cache their lane by it), the lanes made (under the
+	 * lock, read without it), the first error of a fire-and-forget
+	 * copy in a lane, and whether workers sleep (under the lock). */
+	bool lanes_on;
+	uint16_t lane_tag;
+	uint64_t serial;
+	_Atomic(struct par_lane *) lanes[PAR_LANES_MAX];
+	atomic_size_t nlanes;
+	atomic_int lane_error;
+	atomic_size_t lane_sleepers;
 	/* Workers running: options.nworkers, or fewer in a child of fork()
 	 * until they are started again. */
 	size_t nthreads;
@@ -173,6 +252,43 @@ void aml_dma_par_start_workers(struct aml_dma_par_state *st);
 /* Copy queued chunks where waiters help, wait for every request to end,
  * and return (and clear) the first error of a fire-and-forget copy. */
 int aml_dma_par_barrier_locked(struct aml_dma_par_state *st);
+
+/* Without the lock: copy @p plan through a lane of the calling thread,
+ * if it fits one (contiguous, at most PAR_LANE_BYTES_MAX bytes, a free
+ * slot): 0 then, else 1 (use the queue). */
+int aml_dma_par_lane_submit(struct aml_dma_par_state *st,
+                            struct aml_dma_request **out,
+                            const struct aml_dma_plan *plan);
+
+/* Whether @p handle names a lane's slot (a lane handle, live or not). */
+bool aml_dma_par_lane_handle(const struct aml_dma_par_state *st,
+                             const struct aml_dma_request *handle);
+
+/* Without the lock: wait for (or cancel) the lane copy of @p handle; as
+ * the engine's wait and cancel. */
+int aml_dma_par_lane_wait(struct aml_dma_par_state *st,
+                          struct aml_dma_request *handle,
+                          bool cancel);
+
+/* Without the lock: a worker takes up to a batch of the oldest queued
+ * slots and copies them; whether it copied any. */
+bool aml_dma_par_lanes_run(struct aml_dma_par_state *st);
+
+/* Slots queued in lanes and not taken by a worker (a hint: a waiter may
+ * have taken some). */
+size_t aml_dma_par_lanes_pending(const struct aml_dma_par_state *st);
+
+/* Copy every queued slot and wait for every taken one (a barrier); with
+ * or without the lock. Returns and clears the first error of a
+ * fire-and-forget copy in a lane. */
+int aml_dma_par_lanes_drain(struct aml_dma_par_state *st);
+
+/* A child of fork(): slots a gone thread was copying are queued again,
+ * and those a gone thread was waiting for may be waited again. */
+void aml_dma_par_lanes_fork_child(struct aml_dma_par_state *st);
+
+/* Free the lanes (fini). */
+void aml_dma_par_lanes_free(struct aml_dma_par_state *st);
 
 /* The engine's ops (par.c). */
 extern const struct aml_dma_ops aml_dma_par_ops;

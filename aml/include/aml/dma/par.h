@@ -13,6 +13,15 @@
  *   calling thread rather than sleeping: outside modelled time, a wait
  *   whose copy a worker holds copies other requests' queued chunks
  *   meanwhile, which delays its return by one chunk at most.
+ * - A contiguous copy of at most 64 KiB that does not run inline (see
+ *   below) goes, where no model watches copies (no modelled time, no delay
+ *   mode), to the submitting thread's lane: a ring of 1024 requests that
+ *   the thread fills without a lock (the first 16 threads to submit get
+ *   one; others, and copies that find the next request of their lane not
+ *   yet waited, take the queue). Workers copy a lane's oldest requests,
+ *   and a wait whose copy is not done copies the newest meanwhile, so
+ *   that its return is delayed by one such copy at most; such a wait
+ *   spins, yielding the CPU, rather than sleep.
  * - A copy of at most inline_max bytes runs in the submitting thread, as
  *   with the sequential engine: a hand-off to a worker costs more than
  *   the copy itself. inline_max 0 takes the default, 16 KiB;

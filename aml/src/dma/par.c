@@ -84,38 +84,16 @@
 /* Chunks start on cache-line boundaries of the stream. */
 #define PAR_CHUNK_ALIGN 64
 
-/* A worker's batch (par_run_batch): at most this many chunks, of at most
- * this many bytes in all (but a first chunk larger). Small enough that a
- * waiter whose request is in a batch waits for a few microseconds' copy
- * at most (helping meanwhile), large enough that the lock is taken once
- * per 16 copies of 4 KiB. */
-#define PAR_BATCH_MAX   16
-#define PAR_BATCH_BYTES ((size_t)64 << 10)
-
 /* Spin steps (par_relax) an idle worker leaves fewer than PAR_BATCH_MAX
  * pending chunks to gather, if their number does not change: about a
  * microsecond, a few submissions (par_spin_for_work). */
 #define PAR_GATHER_STEPS 16
 
-static uint64_t par_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* now + ns, saturated. */
 static uint64_t par_deadline(uint64_t ns)
 {
-	uint64_t now = par_now_ns();
+	uint64_t now = aml_dma_par_now_ns();
 	return ns > UINT64_MAX - now ? UINT64_MAX : now + ns;
-}
-
-static inline void par_pause(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
 }
 
 /* Whether the copier delays now (delay mode, aml/copier.h): a copier that
@@ -143,7 +121,7 @@ static inline void par_relax_every(unsigned i, unsigned period)
 	if (i % period == 0)
 		sched_yield();
 	else
-		par_pause();
+		aml_dma_par_pause();
 }
 
 /* One step of a spin for another thread's progress (work to take, a copy
@@ -461,7 +439,7 @@ static void par_spin_for_work(struct aml_dma_par_state *st,
 			still = 0;
 		}
 		par_relax_every(i, yield_every);
-		if (i % 64 == 0 && par_now_ns() >= deadline)
+		if (i % 64 == 0 && aml_dma_par_now_ns() >= deadline)
 			return;
 	}
 }
@@ -691,7 +669,7 @@ static int par_submit(struct aml_dma *dma,
 	 * thirtieth of a 4 KiB copy's dilated model here) and before the
 	 * lock, waiting for which is part of the hand-off. st->delays never
 	 * changes after init. */
-	uint64_t entered = st->delays ? par_now_ns() : 0;
+	uint64_t entered = st->delays ? aml_dma_par_now_ns() : 0;
 	if (atomic_load(&st->stopping))
 		return AML_EINVAL;
 	if (plan->bytes <= st->options.inline_max)
@@ -781,7 +759,7 @@ static void par_delay(uint64_t ns)
 {
 	/* No pause between reads: the read (tens of ns) is the step, and a
 	 * pause would add its own length past the deadline. */
-	while (ns != 0 && par_now_ns() < ns)
+	while (ns != 0 && aml_dma_par_now_ns() < ns)
 		;
 }
 
@@ -799,7 +777,7 @@ static bool par_spin_for_end(const struct par_request *r, struct par_spin spin)
 	for (unsigned i = 1;
 	     !atomic_load_explicit(&r->done, memory_order_acquire); i++) {
 		par_relax_every(i, spin.yield_every);
-		if (i % 64 == 0 && par_now_ns() >= deadline)
+		if (i % 64 == 0 && aml_dma_par_now_ns() >= deadline)
 			return false;
 	}
 	return true;

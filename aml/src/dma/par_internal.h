@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <aml/copier.h>
 #include <aml/dma/par.h>
@@ -82,6 +83,30 @@ struct par_request {
 	 * records have room for aml_dma_par_max_chunks(nworkers). */
 	uint64_t chunk_ns[];
 };
+
+/* A worker's batch, from the queue (par_run_batch) or a lane: at most
+ * this many chunks, of at most this many bytes in all (but a first chunk
+ * larger). Small enough that a waiter whose request is in a batch waits
+ * for a few microseconds' copy at most (helping meanwhile), large enough
+ * that the lock, or a lane's line of states, is taken once per 16 copies
+ * of 4 KiB. */
+#define PAR_BATCH_MAX   16
+#define PAR_BATCH_BYTES ((size_t)64 << 10)
+
+static inline uint64_t aml_dma_par_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* One step of a spin: the CPU's hint that this is one. */
+static inline void aml_dma_par_pause(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
 
 /* ---- Lanes: copies without the lock (par_lane.c) ---- */
 

@@ -44,7 +44,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include <aml/copier.h>
 #include <aml/dma/par.h>
@@ -64,26 +63,8 @@ _Static_assert((PAR_LANE_SLOTS & (PAR_LANE_SLOTS - 1)) == 0,
                "PAR_LANE_SLOTS is a power of 2");
 _Static_assert(PAR_LANES_MAX <= 16, "a lane index takes 4 bits");
 
-/* A worker's batch from a lane: as par.c's from the queue. */
-#define PAR_LANE_BATCH_MAX   16
-#define PAR_LANE_BATCH_BYTES ((size_t)64 << 10)
-
 /* Slots a worker prefetches ahead of the one it takes. */
 #define PAR_LANE_PREFETCH 4
-
-static uint64_t lane_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static inline void lane_pause(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
-}
 
 /* The thread's lanes, by engine serial number: a thread that submits to
  * a few engines finds its lane without the lock. An engine's serial is
@@ -354,12 +335,13 @@ int aml_dma_par_lane_wait(struct aml_dma_par_state *st,
 		 * and at every step after spin_ns. */
 		if (i % 16 == 0) {
 			if (deadline == 0)
-				deadline = lane_now_ns() + st->options.spin_ns;
+				deadline = aml_dma_par_now_ns() +
+				           st->options.spin_ns;
 			sched_yield();
-		} else if (deadline != 0 && lane_now_ns() >= deadline) {
+		} else if (deadline != 0 && aml_dma_par_now_ns() >= deadline) {
 			sched_yield();
 		} else {
-			lane_pause();
+			aml_dma_par_pause();
 		}
 	}
 	int status = end == PAR_SLOT_FAILED ? l->slots[pos].status : 0;
@@ -380,10 +362,9 @@ bool aml_dma_par_lanes_run(struct aml_dma_par_state *st)
 		size_t b =
 		        atomic_load_explicit(&l->bottom, memory_order_acquire);
 		size_t i = lane_floor(l, b);
-		size_t batch[PAR_LANE_BATCH_MAX];
+		size_t batch[PAR_BATCH_MAX];
 		size_t k = 0, bytes = 0;
-		for (; i < b && k < PAR_LANE_BATCH_MAX &&
-		       bytes < PAR_LANE_BATCH_BYTES;
+		for (; i < b && k < PAR_BATCH_MAX && bytes < PAR_BATCH_BYTES;
 		     i++) {
 			if (i + PAR_LANE_PREFETCH < b)
 				__builtin_prefetch(
@@ -401,7 +382,7 @@ bool aml_dma_par_lanes_run(struct aml_dma_par_state *st)
 		/* Ends recorded after the whole batch: the waiter, who
 		 * polls the done array's line, reads it once per batch
 		 * rather than once per copy. */
-		unsigned char ends[PAR_LANE_BATCH_MAX];
+		unsigned char ends[PAR_BATCH_MAX];
 		for (size_t j = 0; j < k; j++)
 			ends[j] = (unsigned char)lane_copy(st, l, batch[j]);
 		for (size_t j = 0; j < k; j++)
@@ -443,7 +424,7 @@ int aml_dma_par_lanes_drain(struct aml_dma_par_state *st)
 				if (k % 16 == 0)
 					sched_yield();
 				else
-					lane_pause();
+					aml_dma_par_pause();
 			}
 		}
 	}

@@ -8,7 +8,6 @@
 // range that cuts a huge page is refused, a node without pages is refused
 // up front with the reason, and transparent huge pages, which the guest's
 // kernel has "never", are AML_ENOTSUP.
-#include <cstdio>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -20,39 +19,19 @@
 
 #include "tests/testing/smaps.h"
 #include "tests/vm/guest.h"
+#include "tests/vm/node_pool.h"
 
 namespace
 {
 
 using aml_vm::NodesOf;
 using aml_vm::Page;
+using aml_vm::ReadNodePool;
 using aml_vm::Touch;
+using aml_vm::WriteNodePool;
 
 constexpr size_t kMiB = 1 << 20;
 constexpr size_t kHuge = 2 * kMiB;
-
-std::string PoolFile(int node, const char *name)
-{
-	return "/sys/devices/system/node/node" + std::to_string(node) +
-	       "/hugepages/hugepages-2048kB/" + name;
-}
-
-long ReadPool(int node, const char *name)
-{
-	std::ifstream in(PoolFile(node, name));
-	long n = -1;
-	in >> n;
-	return n;
-}
-
-bool WritePool(int node, long pages)
-{
-	FILE *f = fopen(PoolFile(node, "nr_hugepages").c_str(), "w");
-	if (f == nullptr)
-		return false;
-	bool ok = fprintf(f, "%ld\n", pages) > 0;
-	return fclose(f) == 0 && ok;
-}
 
 std::string Detail()
 {
@@ -82,8 +61,9 @@ class Numa3HugePages : public aml_vm::Guest3Node
 	{
 		long n[3] = {n0, n1, n2};
 		for (int node = 0; node < 3; node++) {
-			ASSERT_TRUE(WritePool(node, n[node])) << "node" << node;
-			ASSERT_EQ(ReadPool(node, "free_hugepages"), n[node])
+			ASSERT_TRUE(WriteNodePool(node, (size_t)n[node]))
+			        << "node" << node;
+			ASSERT_EQ(ReadNodePool(node, "free_hugepages"), n[node])
 			        << "node" << node;
 		}
 	}
@@ -124,10 +104,10 @@ TEST_F(Numa3HugePages, BoundPagesComeFromTheNodesOwnPool)
 		          2048u);
 		EXPECT_EQ(NodesOf(p, npages), std::vector<int>(npages, n));
 		EXPECT_EQ(LocatedNodes(p, npages), std::vector<int>(npages, n));
-		EXPECT_EQ(ReadPool(n, "free_hugepages"), 2) << "node" << n;
-		EXPECT_EQ(ReadPool(0, "free_hugepages"), 4);
+		EXPECT_EQ(ReadNodePool(n, "free_hugepages"), 2) << "node" << n;
+		EXPECT_EQ(ReadNodePool(0, "free_hugepages"), 4);
 		EXPECT_EQ(aml_area_munmap(&area_.base, p, 2 * kHuge), 0);
-		EXPECT_EQ(ReadPool(n, "free_hugepages"), 4) << "node" << n;
+		EXPECT_EQ(ReadNodePool(n, "free_hugepages"), 4) << "node" << n;
 		aml_area_device_fini(&area_);
 		inited_ = false;
 	}
@@ -147,8 +127,8 @@ TEST_F(Numa3HugePages, AMoveTakesWholeHugePagesToTheOtherNode)
 	EXPECT_EQ(NodesOf(p, npages), std::vector<int>(npages, 2));
 	EXPECT_EQ(LocatedNodes(p, npages), std::vector<int>(npages, 2));
 	EXPECT_EQ(aml_testing::SmapsKb(p, 2 * kHuge, "KernelPageSize"), 2048u);
-	EXPECT_EQ(ReadPool(1, "free_hugepages"), 2);
-	EXPECT_EQ(ReadPool(2, "free_hugepages"), 0);
+	EXPECT_EQ(ReadNodePool(1, "free_hugepages"), 2);
+	EXPECT_EQ(ReadNodePool(2, "free_hugepages"), 0);
 	for (size_t i = 0; i < npages; i++)
 		ASSERT_EQ(p[i * Page()], (char)i) << "page " << i;
 	EXPECT_EQ(aml_area_munmap(&area_.base, p, 2 * kHuge), 0);
@@ -175,12 +155,12 @@ TEST_F(Numa3HugePages, AMoveOntoANodeWithoutPagesTakesAFreshHugePage)
 	// Each went to a fresh huge page of node 0, which joined node 0's
 	// pool, and node 1's left its pool for free memory
 	// (alloc_migrate_huge_page(), move_hugetlb_state()).
-	EXPECT_EQ(ReadPool(0, "nr_hugepages"), 2);
-	EXPECT_EQ(ReadPool(0, "free_hugepages"), 0);
-	EXPECT_EQ(ReadPool(1, "nr_hugepages"), 0);
-	EXPECT_EQ(ReadPool(0, "surplus_hugepages"), 0);
+	EXPECT_EQ(ReadNodePool(0, "nr_hugepages"), 2);
+	EXPECT_EQ(ReadNodePool(0, "free_hugepages"), 0);
+	EXPECT_EQ(ReadNodePool(1, "nr_hugepages"), 0);
+	EXPECT_EQ(ReadNodePool(0, "surplus_hugepages"), 0);
 	EXPECT_EQ(aml_area_munmap(&area_.base, p, 2 * kHuge), 0);
-	EXPECT_EQ(ReadPool(0, "free_hugepages"), 2);
+	EXPECT_EQ(ReadNodePool(0, "free_hugepages"), 2);
 }
 
 TEST_F(Numa3HugePages, ABoundNodeWithoutPagesIsRefusedWithTheReason)
@@ -193,7 +173,7 @@ TEST_F(Numa3HugePages, ABoundNodeWithoutPagesIsRefusedWithTheReason)
 	EXPECT_EQ(aml_errno, AML_ENOMEM);
 	EXPECT_NE(Detail().find("0 free on node 2"), std::string::npos)
 	        << Detail();
-	EXPECT_EQ(ReadPool(1, "free_hugepages"), 4);
+	EXPECT_EQ(ReadNodePool(1, "free_hugepages"), 4);
 	std::ifstream resv(
 	        "/sys/kernel/mm/hugepages/hugepages-2048kB/resv_hugepages");
 	long reserved = -1;

@@ -43,6 +43,7 @@
 #include <aml/area/device.h>
 
 #include "tests/testing/process.h"
+#include "tests/vm/node_pool.h"
 #include "tests/vm/scenario.h"
 
 namespace aml_scenario
@@ -50,6 +51,9 @@ namespace aml_scenario
 
 using aml_testing::LeftNothingMapped;
 using aml_testing::VirtualPages;
+using aml_vm::NodePoolFile;
+using aml_vm::ReadNodePool;
+using aml_vm::WriteNodePool;
 namespace
 {
 
@@ -68,13 +72,6 @@ const enum aml_policy kPolicies[] = {AML_POLICY_BIND,
 // aml's page kind of each Pages, in the enum's order.
 const enum aml_page_kind kPageKinds[] = {AML_PAGE_DEFAULT, AML_PAGE_HUGETLB_2M,
                                          AML_PAGE_TRANSPARENT_HUGE};
-
-// The sysfs file of a NUMA node's pool of 2 MiB hugetlb pages.
-std::string PoolFile(int numa_id)
-{
-	return "/sys/devices/system/node/node" + std::to_string(numa_id) +
-	       "/hugepages/hugepages-2048kB/nr_hugepages";
-}
 
 // Where the kernel says whether it gives transparent huge pages.
 const char kThpFile[] = "/sys/kernel/mm/transparent_hugepage/enabled";
@@ -102,29 +99,6 @@ bool WriteThpMode(const std::string &mode)
 		return false;
 	bool ok = std::fputs(mode.c_str(), f) >= 0;
 	return std::fclose(f) == 0 && ok && ReadThpMode() == mode;
-}
-
-// The size of a node's pool, or -1 if it cannot be read.
-long ReadPool(int numa_id)
-{
-	FILE *f = std::fopen(PoolFile(numa_id).c_str(), "r");
-	long n = -1;
-	if (f == nullptr)
-		return -1;
-	if (std::fscanf(f, "%ld", &n) != 1)
-		n = -1;
-	std::fclose(f);
-	return n;
-}
-
-// Asks for a pool of @p pages on a node, as root; false if refused.
-bool WritePool(int numa_id, size_t pages)
-{
-	FILE *f = std::fopen(PoolFile(numa_id).c_str(), "w");
-	if (f == nullptr)
-		return false;
-	bool ok = std::fprintf(f, "%zu\n", pages) > 0;
-	return std::fclose(f) == 0 && ok;
 }
 
 std::string Join(const std::vector<std::string> &items, const char *sep)
@@ -407,8 +381,8 @@ bool Runner::SetPool(const struct aml_device *dev, size_t pages, size_t *got)
 		*got = (size_t)reserved;
 		return true;
 	}
-	long now = dev->numa_id >= 0 && WritePool(dev->numa_id, pages)
-	                   ? ReadPool(dev->numa_id)
+	long now = dev->numa_id >= 0 && WriteNodePool(dev->numa_id, pages)
+	                   ? ReadNodePool(dev->numa_id, "nr_hugepages")
 	                   : -1;
 	*got = now >= 0 ? (size_t)now : 0;
 	return now >= 0;
@@ -424,7 +398,9 @@ bool Runner::ReadPoolOf(const struct aml_device *dev, size_t *out)
 		*out = (size_t)stats.hugepages_2m;
 		return true;
 	}
-	long now = dev->numa_id >= 0 ? ReadPool(dev->numa_id) : -1;
+	long now = dev->numa_id >= 0
+	                   ? ReadNodePool(dev->numa_id, "nr_hugepages")
+	                   : -1;
 	*out = now >= 0 ? (size_t)now : 0;
 	return now >= 0;
 }
@@ -443,7 +419,11 @@ bool Runner::SavePools()
 			        s_.file + ": cannot read the pool of " +
 			        dev->name +
 			        (dev->numa_id >= 0
-			                 ? " (" + PoolFile(dev->numa_id) + ")"
+			                 ? " (" +
+			                           NodePoolFile(
+			                                   dev->numa_id,
+			                                   "nr_hugepages") +
+			                           ")"
 			                 : std::string()));
 			return false;
 		}
@@ -463,7 +443,9 @@ void Runner::Hugepages(const Statement &st)
 		                    (aml_topology_is_emulated(t_) == 1
 		                             ? ""
 		                             : " (as root: " +
-		                                       PoolFile(dev->numa_id) +
+		                                       NodePoolFile(
+		                                               dev->numa_id,
+		                                               "nr_hugepages") +
 		                                       ")"));
 		return;
 	}

@@ -7,7 +7,7 @@
 #   tools/fuzz.sh env                   the environment variables aml reads
 #   tools/fuzz.sh xml                   hwloc XML files (aml's check, then
 #                                       hwloc loading what passed)
-#   tools/fuzz.sh all                   each of them in turn
+#   tools/fuzz.sh all                   all of them, one per core at a time
 #   FUZZ_SECONDS=600 tools/fuzz.sh list
 #   FUZZ_KEEP=1 tools/fuzz.sh env       keep the work directory
 #   FUZZ_CORPUS=dir tools/fuzz.sh xml   start from (and add to) a corpus
@@ -28,11 +28,24 @@ usage() {
 	exit 2
 }
 [ $# -eq 1 ] || usage
+# all: as many fuzzers at a time as there are cores (each is one process
+# on one core), each line of theirs marked with its name; fails if any finds.
 if [ "$1" = all ]; then
+	status=0
+	running=0
 	for name in spec list env xml; do
-		"$0" "$name"
+		if [ "$running" -ge "$(nproc)" ]; then
+			wait -n || status=1
+			running=$((running - 1))
+		fi
+		("$0" "$name" 2>&1 | sed -u "/^fuzz $name:/!s/^/fuzz $name| /") &
+		running=$((running + 1))
 	done
-	exit 0
+	while [ "$running" -gt 0 ]; do
+		wait -n || status=1
+		running=$((running - 1))
+	done
+	exit "$status"
 fi
 name=$1
 

@@ -278,6 +278,16 @@ TEST_F(Numa3Dax, BadInputsGiveTheDocumentedErrors)
 	void *p = aml_area_file_mmap(&area.base, align, &o, &off);
 	ASSERT_NE(p, nullptr) << aml_errname(aml_errno);
 	EXPECT_EQ(off, 0u) << "a refused map moved the cursor";
+	// The kernel splits a DAX mapping only at its unit: a part off it is
+	// refused, and the mapping stays whole and usable.
+	static_cast<char *>(p)[0] = 'k';
+	EXPECT_EQ(aml_area_munmap(&area.base, p, aml_vm::Page()), AML_EINVAL);
+	EXPECT_EQ(
+	        aml_area_munmap(&area.base,
+	                        static_cast<char *>(p) + align - aml_vm::Page(),
+	                        aml_vm::Page()),
+	        AML_EINVAL);
+	EXPECT_EQ(static_cast<char *>(p)[0], 'k');
 	EXPECT_EQ(aml_area_munmap(&area.base, p, align), 0);
 	aml_area_file_fini(&area);
 }

@@ -169,6 +169,15 @@ static void *area_file_map(const struct aml_area *area,
 static int area_file_unmap(const struct aml_area *area, void *ptr, size_t size)
 {
 	const struct aml_area_file *self = area_file(area);
+	/* Linux splits a DAX mapping only at the device's unit, and its
+	 * EINVAL would reach the caller as the backend's AML_ENOMEM. */
+	if (self->align != 0 &&
+	    ((uintptr_t)ptr % self->align != 0 || size % self->align != 0))
+		return aml_error_explain(AML_EINVAL,
+		                         "%zu bytes at %p: the DAX device "
+		                         "unmaps in units of %llu bytes",
+		                         size, ptr,
+		                         (unsigned long long)self->align);
 	return aml_placement_unmap(self->placement.topology, self, ptr, size);
 }
 

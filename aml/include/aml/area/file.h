@@ -22,7 +22,9 @@
  *   The device maps in its own unit, its sysfs "align" (often 2 MiB): pass
  *   it as the map's alignment, and sizes and offsets in its multiples, or
  *   the map is AML_EINVAL (aml checks sizes and offsets: Linux would map
- *   an offset off the unit from the unit it falls in, other bytes). Tested
+ *   an offset off the unit from the unit it falls in, other bytes). An
+ *   unmap, too, takes whole units (AML_EINVAL otherwise, nothing
+ *   released). Tested
  *   on an emulated NVDIMM in the 3-node guest (tests/vm/numa3_dax_test).
  *
  * Offsets: each aml_area_mmap() takes the next range of the file from the

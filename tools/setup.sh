@@ -24,6 +24,7 @@ packages=(
 	qemu-system-x86 qemu-system-data # QEMU, and qboot.rom for a fast boot
 	linux-image-amd64                # the guest's kernel (6.1: NUMA, HMAT)
 	busybox-static cpio              # the guest's userland and initramfs
+	ndctl e2fsprogs                  # the guest's NVDIMM namespaces (DAX)
 	python3                          # tests/vm/run_vm.py
 )
 

@@ -1,8 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-3-Clause
-# run_vm.py's --machine, without booting: a machine the tool does not know,
-# or a spec file that is not a QEMU machine, is exit 2 with the tool's
-# reason, before QEMU or the kernel is looked for.
+# run_vm.py's --machine and --nvdimm, without booting: a machine the tool
+# does not know, a spec file that is not a QEMU machine, or an NVDIMM that
+# is not MODE:SIZE is exit 2 with the reason, before QEMU or the kernel is
+# looked for.
 # Arguments: run_vm.py, the aml_machine tool.
 run_vm=$1
 tool=$2
@@ -28,4 +29,7 @@ printf 'tier: name=node0, kind=DRAM, capacity=64MiB, bw=1GiB/s\n' \
 check "missing latency" --machine "$work/broken.spec"
 check "bazel build //tools:aml_machine" --aml-machine "$work/none" \
 	--machine qemu-3node
+check "not MODE:SIZE" --nvdimm pmem:64M
+check "not MODE:SIZE" --nvdimm devdax:64
+check "not MODE:SIZE" --nvdimm fsdax:0M
 echo "run_vm_test: PASS"

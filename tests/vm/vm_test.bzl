@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """The VM suite's tests: one boot per machine (docs/vm.md)."""
 
-def vm_test(name, machine, scenarios, binaries, commands):
+def vm_test(name, machine, scenarios, binaries, commands, nvdimms = []):
     """One boot of a machine's guest (tests/vm/vm_test.sh).
 
     Args:
@@ -11,6 +11,8 @@ def vm_test(name, machine, scenarios, binaries, commands):
         must equal those of the emulated machine.
       binaries: labels copied to the guest's /t with their libraries.
       commands: guest commands, run in order before the scenarios.
+      nvdimms: emulated NVDIMMs, as run_vm.py's --nvdimm MODE:SIZE
+        (devdax:64M, fsdax:64M), set up by the guest's /init.
     """
     native.sh_test(
         name = name,
@@ -23,6 +25,7 @@ def vm_test(name, machine, scenarios, binaries, commands):
             machine,
             "--aml-machine",
             "$(rootpath //tools:aml_machine)",
+        ] + [a for n in nvdimms for a in ["--nvdimm", n]] + [
             # The guest's scenario results must equal the emulator's.
             "--compare",
             "'$(rootpath :scenario_runner) --emulate %s %s'" % (

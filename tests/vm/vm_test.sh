@@ -3,11 +3,12 @@
 # The VM suite: boot one machine's guest once (tests/vm/run_vm.py) and run
 # the guest tests in it.
 #
-#   vm_test.sh [--machine NAME] [--aml-machine TOOL]
+#   vm_test.sh [--machine NAME] [--aml-machine TOOL] [--nvdimm MODE:SIZE]...
 #              [--compare 'HOST COMMAND'] FILE... -- 'GUEST COMMAND'...
 #
 # NAME is a machine of machines/ (default qemu-3node), TOOL the
-# aml_machine binary that turns it into QEMU's arguments.
+# aml_machine binary that turns it into QEMU's arguments; each --nvdimm
+# gives the guest an emulated NVDIMM (run_vm.py --nvdimm).
 # FILEs (runfiles of binaries and data) are copied to the guest's /t, where
 # the GUEST COMMANDs run. With --compare, the HOST COMMAND (the scenario
 # runner on the emulator) runs here too, and the "RESULT ..." lines it
@@ -33,7 +34,7 @@ compare=""
 args=""
 while [ $# -gt 0 ]; do
 	case $1 in
-	--machine | --aml-machine) args="$args $1 $2" ;;
+	--machine | --aml-machine | --nvdimm) args="$args $1 $2" ;;
 	--compare) compare=$2 ;;
 	*) break ;;
 	esac

@@ -69,6 +69,19 @@ static void *area_file_map_range(const struct aml_area_file *self,
 		        (unsigned long long)offset, (unsigned long long)limit);
 		return NULL;
 	}
+	/* Linux 6.1 refuses a DAX map whose size is off the device's unit,
+	 * but takes an offset off it and then serves the unit the offset
+	 * falls in: another range of the device, silently. */
+	if (self->align != 0 &&
+	    (offset % self->align != 0 || size % self->align != 0)) {
+		aml_errno = aml_error_explain(
+		        AML_EINVAL,
+		        "%zu bytes at offset %llu: the DAX device maps in "
+		        "units of %llu bytes",
+		        size, (unsigned long long)offset,
+		        (unsigned long long)self->align);
+		return NULL;
+	}
 	struct aml_placement_file file = {
 	        .fd = self->fd,
 	        .offset = offset,
@@ -156,6 +169,15 @@ static void *area_file_map(const struct aml_area *area,
 static int area_file_unmap(const struct aml_area *area, void *ptr, size_t size)
 {
 	const struct aml_area_file *self = area_file(area);
+	/* Linux splits a DAX mapping only at the device's unit, and its
+	 * EINVAL would reach the caller as the backend's AML_ENOMEM. */
+	if (self->align != 0 &&
+	    ((uintptr_t)ptr % self->align != 0 || size % self->align != 0))
+		return aml_error_explain(AML_EINVAL,
+		                         "%zu bytes at %p: the DAX device "
+		                         "unmaps in units of %llu bytes",
+		                         size, ptr,
+		                         (unsigned long long)self->align);
 	return aml_placement_unmap(self->placement.topology, self, ptr, size);
 }
 
@@ -286,7 +308,9 @@ static int area_file_open(const struct aml_area_file_source *s,
 		                        "%s is a DAX device: shared and LOCAL "
 		                        "only, the device is the memory",
 		                        s->name != NULL ? s->name : "the fd");
-	uint64_t first = 0;
+	uint64_t first = 0, align = 0;
+	if (err == 0)
+		err = aml_file_dax_align(fd, dax, &align);
 	if (err == 0 && s->kind == AML_AREA_FILE_MEMFD) {
 		struct file_policy mine;
 		area_file_policy_of(p, &mine);
@@ -305,6 +329,7 @@ static int area_file_open(const struct aml_area_file_source *s,
 	out->owns_fd = owns;
 	out->shared = s->shared;
 	out->dax = dax;
+	out->align = align;
 	out->cursor = first;
 	out->first = first;
 	out->limit = capacity;

@@ -47,6 +47,26 @@ bool aml_file_is_dax(const struct stat *st)
 	return strcmp(base != NULL ? base + 1 : link, "dax") == 0;
 }
 
+/* The number in sysfs file @p leaf of character device @p st into *out.
+ * @return 0; AML_EINVAL with errno kept if the file cannot be read. */
+static int
+file_sysfs_number(const struct stat *st, const char *leaf, uint64_t *out)
+{
+	char path[PATH_MAX];
+	unsigned long long n = 0;
+	if (file_sysfs_path(st, leaf, path, sizeof(path)) != 0)
+		return AML_EINVAL;
+	FILE *f = fopen(path, "re");
+	if (f == NULL)
+		return aml_os_error_in(path, errno, AML_EINVAL);
+	int got = fscanf(f, "%llu", &n);
+	fclose(f);
+	if (got != 1)
+		return aml_error_explain(AML_EINVAL, "%s: no number", path);
+	*out = n;
+	return 0;
+}
+
 int aml_file_size(int fd, bool dax, uint64_t *out)
 {
 	struct stat st;
@@ -57,18 +77,22 @@ int aml_file_size(int fd, bool dax, uint64_t *out)
 		return 0;
 	}
 	/* A DAX device's st_size is 0: sysfs knows its size. */
-	char path[PATH_MAX];
-	unsigned long long size = 0;
-	if (file_sysfs_path(&st, "size", path, sizeof(path)) != 0)
-		return AML_EINVAL;
-	FILE *f = fopen(path, "re");
-	if (f == NULL)
-		return aml_os_error_in(path, errno, AML_EINVAL);
-	int got = fscanf(f, "%llu", &size);
-	fclose(f);
-	if (got != 1)
-		return aml_error_explain(AML_EINVAL, "%s: no size", path);
-	*out = size;
+	return file_sysfs_number(&st, "size", out);
+}
+
+int aml_file_dax_align(int fd, bool dax, uint64_t *out)
+{
+	struct stat st;
+	*out = 0;
+	if (!dax)
+		return 0;
+	if (fstat(fd, &st) != 0)
+		return aml_os_error_in("fstat", errno, AML_EINVAL);
+	/* A device's own "align" came with Linux 5.10; before, its region's
+	 * applied to every device of the region. */
+	if (file_sysfs_number(&st, "align", out) != 0 &&
+	    file_sysfs_number(&st, "device/dax_region/align", out) != 0)
+		*out = 0;
 	return 0;
 }
 

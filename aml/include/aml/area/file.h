@@ -19,10 +19,13 @@
  *   (anonymous memory) follow the area's policy.
  * - device DAX: the device is the memory; no policy moves it. A DAX area
  *   takes AML_POLICY_LOCAL only (AML_EINVAL otherwise) and is shared only.
- *   The device maps in its own alignment (often 2 MiB): pass it as the
- *   map's alignment, and sizes and offsets in its multiples, or the kernel
- *   refuses (AML_EINVAL). Only the refusals are tested (no DAX device on
- *   the test machines).
+ *   The device maps in its own unit, its sysfs "align" (often 2 MiB): pass
+ *   it as the map's alignment, and sizes and offsets in its multiples, or
+ *   the map is AML_EINVAL (aml checks sizes and offsets: Linux would map
+ *   an offset off the unit from the unit it falls in, other bytes). An
+ *   unmap, too, takes whole units (AML_EINVAL otherwise, nothing
+ *   released). Tested
+ *   on an emulated NVDIMM in the 3-node guest (tests/vm/numa3_dax_test).
  *
  * Offsets: each aml_area_mmap() takes the next range of the file from the
  * area's cursor (page-aligned, never reused: the file space of an unmapped
@@ -120,6 +123,9 @@ struct aml_area_file {
 	bool owns_fd;
 	bool shared;
 	bool dax;
+	/** A DAX device's mapping unit (sysfs "align"): maps' sizes and
+	 * offsets are multiples of it; 0 for other files. */
+	uint64_t align;
 	/** The next offset aml_area_mmap() hands out (atomic). */
 	uint64_t cursor;
 	/** The first offset a map may take: past the policy page, if any. */
@@ -216,7 +222,8 @@ void *aml_area_file_mmap(const struct aml_area *area,
  * @param opts NULL, or options for this call, as for aml_area_mmap().
  * @return as aml_area_mmap(); AML_EINVAL too for an area of another kind,
  *         an offset that is not page-aligned, the first page of a memfd
- *         area (its policy), or a range past the end of the file.
+ *         area (its policy), a range past the end of the file, or, over
+ *         a DAX device, an offset or size off the device's unit.
  */
 void *aml_area_file_mmap_at(const struct aml_area *area,
                             uint64_t offset,

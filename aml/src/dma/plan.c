@@ -114,30 +114,6 @@ static bool plan_is_memcpy(const struct aml_copier *copier)
 	return copier == NULL || copier->ops == aml_copier_memcpy.ops;
 }
 
-void aml_dma_plan_copy_rows(const struct aml_dma_plan *plan,
-                            char *dst,
-                            const char *src,
-                            size_t first,
-                            size_t last)
-{
-	size_t ds = plan->nouter > 0 ? plan->dst_strides[0] : 0;
-	size_t ss = plan->nouter > 0 ? plan->src_strides[0] : 0;
-	size_t run = plan->run, total = plan->bytes;
-	char *d = dst + first * ds;
-	const char *s = src + first * ss;
-	if (total < AML_COPY_STREAM_MIN || run < AML_COPY_STREAM_RUN_MIN) {
-		/* No row is streamed (aml_copy_run): plain memcpy calls, with
-		 * the plan's fields in locals, which each call would make the
-		 * compiler load again (memcpy may write the plan, as far as
-		 * it knows). A 4 KiB tile is 16 such rows. */
-		for (size_t r = first; r < last; r++, d += ds, s += ss)
-			memcpy(d, s, run);
-		return;
-	}
-	for (size_t r = first; r < last; r++, d += ds, s += ss)
-		aml_copy_run(d, s, run, total);
-}
-
 int aml_dma_plan_copy(const struct aml_dma_plan *plan,
                       size_t begin,
                       size_t end,

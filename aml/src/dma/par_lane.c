@@ -373,7 +373,8 @@ bool aml_dma_par_lanes_run(struct aml_dma_par_state *st)
 		size_t i = lane_floor(l, b);
 		size_t batch[PAR_BATCH_MAX];
 		size_t k = 0, bytes = 0;
-		for (; i < b && k < PAR_BATCH_MAX && bytes < PAR_BATCH_BYTES;
+		for (;
+		     i < b && k < PAR_BATCH_MAX && bytes < PAR_LANE_BATCH_BYTES;
 		     i++) {
 			if (i + PAR_LANE_PREFETCH < b)
 				__builtin_prefetch(

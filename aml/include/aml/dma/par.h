@@ -34,7 +34,8 @@
  *   worker spins and the others sleep at once: the waiting thread copies
  *   too, and a spinner would take its CPU. An idle worker
  *   leaves a few small pending copies for about a microsecond while more
- *   come, and takes up to 16 chunks (64 KiB) at once (one in delay mode).
+ *   come, and takes up to 16 chunks (64 KiB; from a lane, 128 KiB) at
+ *   once (one in delay mode).
  * - Requests are allocated from a free list: handles stay valid until
  *   waited or cancelled, whatever else is submitted; each carries its
  *   request's generation, so a spent one is refused (aml/dma.h).

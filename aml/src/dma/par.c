@@ -456,13 +456,27 @@ static void par_spin_for_work(struct aml_dma_par_state *st,
  * has not worked sleeps: when every one spun from the start, 4 KiB copies came
  * out up to 1.9 times late at p90 in some runs (by the look of it, a waiter and
  * the spinner had been put on one CPU, where each hand-off costs two switches).
+ *
+ * Outside delay mode, where the workers alone fill every CPU (nworkers >=
+ * ncpus), one idle worker spins and the others park: they sleep without
+ * counting in lane_sleepers, so that lane submissions do not wake them
+ * (queue submissions and their 10 ms timeout do). A waiter copies too, so
+ * a second spinner made three threads on two CPUs: each spinner took a
+ * CPU from the thread it waited for until it yielded. Returns false for a
+ * worker that parks.
  */
-static void par_idle(struct aml_dma_par_state *st, bool worked)
+static bool par_idle(struct aml_dma_par_state *st, bool worked)
 {
 	if (!par_delaying(st)) {
+		size_t none = 0;
+		if (st->options.nworkers >= st->ncpus &&
+		    !atomic_compare_exchange_strong(&st->spinners, &none, 1))
+			return false;
 		par_spin_for_work(st, st->options.spin_ns, true, false,
 		                  PAR_YIELD_EVERY);
-		return;
+		if (st->options.nworkers >= st->ncpus)
+			atomic_store(&st->spinners, 0);
+		return true;
 	}
 	uint64_t ns = st->options.spin_ns > PAR_DELAY_SPIN_NS
 	                      ? st->options.spin_ns
@@ -471,15 +485,16 @@ static void par_idle(struct aml_dma_par_state *st, bool worked)
 	if (atomic_compare_exchange_strong(&st->spinners, &none, 1)) {
 		par_spin_for_work(st, ns, false, false, PAR_DELAY_YIELD_EVERY);
 		atomic_store(&st->spinners, 0);
-		return;
+		return true;
 	}
 	/* Only after work: copies of a single chunk, which the other
 	 * spinner takes, never wake it, and it stays asleep. */
 	if (!worked)
-		return;
+		return true;
 	atomic_fetch_add(&st->yielding_spinners, 1);
 	par_spin_for_work(st, ns, false, true, 1);
 	atomic_fetch_sub(&st->yielding_spinners, 1);
+	return true;
 }
 
 /* Hand out to a worker the queue's first chunks, up to PAR_BATCH_BYTES
@@ -514,11 +529,13 @@ static void par_run_batch(struct aml_dma_par_state *st)
  * sleeper only if they see lane_sleepers set, which they read without a
  * fence (par_lane.c): where lanes exist, sleep for 10 ms at most, so
  * that a wake-up missed that way costs that much at most (a waiter copies
- * its own copy meanwhile). */
-static void par_sleep_for_work(struct aml_dma_par_state *st)
+ * its own copy meanwhile). A parked worker (par_idle) is not counted in
+ * lane_sleepers: only the queue and the timeout wake it. */
+static void par_sleep_for_work(struct aml_dma_par_state *st, bool parked)
 {
 	st->sleeping_workers++;
-	atomic_fetch_add(&st->lane_sleepers, 1);
+	if (!parked)
+		atomic_fetch_add(&st->lane_sleepers, 1);
 	if (atomic_load_explicit(&st->nlanes, memory_order_relaxed) > 0) {
 		struct timespec until;
 		clock_gettime(CLOCK_REALTIME, &until);
@@ -531,7 +548,8 @@ static void par_sleep_for_work(struct aml_dma_par_state *st)
 	} else {
 		pthread_cond_wait(&st->work, &st->lock);
 	}
-	atomic_fetch_sub(&st->lane_sleepers, 1);
+	if (!parked)
+		atomic_fetch_sub(&st->lane_sleepers, 1);
 	st->sleeping_workers--;
 }
 
@@ -559,13 +577,13 @@ static void *par_worker(void *arg)
 			par_lock(st);
 			continue;
 		}
-		par_idle(st, worked);
+		bool parked = !par_idle(st, worked);
 		worked = false;
 		par_lock(st);
 		if (st->head != NULL || atomic_load(&st->stopping) ||
 		    aml_dma_par_lanes_pending(st) > 0)
 			continue;
-		par_sleep_for_work(st);
+		par_sleep_for_work(st, parked);
 	}
 	pthread_mutex_unlock(&st->lock);
 	return NULL;

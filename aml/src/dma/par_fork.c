@@ -71,6 +71,10 @@ static void par_fork_child(struct aml_fork_hook *hook)
 	atomic_store_explicit(&st->pending, pending, memory_order_relaxed);
 	aml_dma_par_lanes_fork_child(st);
 	atomic_store_explicit(&st->lane_sleepers, 0, memory_order_relaxed);
+	/* The spinners were the parent's workers (par_idle): none runs
+	 * here, and a count left set would park every new worker. */
+	atomic_store_explicit(&st->spinners, 0, memory_order_relaxed);
+	atomic_store_explicit(&st->yielding_spinners, 0, memory_order_relaxed);
 }
 
 const struct aml_fork_ops aml_dma_par_fork_ops = {

@@ -86,10 +86,10 @@ struct par_request {
 
 /* A worker's batch, from the queue (par_run_batch) or a lane: at most
  * this many chunks, of at most this many bytes in all (but a first chunk
- * larger). Small enough that a waiter whose request is in a batch waits
- * for a few microseconds' copy at most (helping meanwhile), large enough
- * that the lock, or a lane's line of states, is taken once per 16 copies
- * of 4 KiB. */
+ * larger; a lane's batch has PAR_LANE_BATCH_BYTES). Small enough that a
+ * waiter whose request is in a batch waits for a few microseconds' copy
+ * at most (helping meanwhile), large enough that the lock, or a lane's
+ * line of states, is taken once per 16 copies of 4 KiB. */
 #define PAR_BATCH_MAX   16
 #define PAR_BATCH_BYTES ((size_t)64 << 10)
 
@@ -115,6 +115,17 @@ static inline void aml_dma_par_pause(void)
 #define PAR_LANE_SLOTS     1024
 #define PAR_LANES_MAX      16
 #define PAR_LANE_BYTES_MAX ((size_t)64 << 10)
+
+/* A worker's batch from a lane: at most PAR_BATCH_MAX slots, taken until
+ * they reach this many bytes. Twice PAR_BATCH_BYTES: lane copies of 16
+ * KiB went 4 to a batch, and each batch is a round trip of the states'
+ * cache line with the submitter and the waiter; 8 to a batch took
+ * dma_bench batch_64x16KiB from 15.2-16.4 to 13.9-14.4 us with 1 worker,
+ * 16.3-17.9 to 14.1-16.8 us with 2 (5 alternations; 16 to a batch, 256
+ * KiB, did no better). Copies of 4 KiB still go 16 to a batch. A waiter
+ * whose copy is in a batch waits for some 2 us of copying at most,
+ * helping meanwhile. */
+#define PAR_LANE_BATCH_BYTES ((size_t)128 << 10)
 
 /* A slot's state (par_lane.state): IDLE before its first use; QUEUED
  * (filled by its owner) -> TAKEN (by one thread, by compare-and-swap: a

@@ -63,6 +63,15 @@ _Static_assert((PAR_LANE_SLOTS & (PAR_LANE_SLOTS - 1)) == 0,
                "PAR_LANE_SLOTS is a power of 2");
 _Static_assert(PAR_LANES_MAX <= 16, "a lane index takes 4 bits");
 
+/* Spin steps between two yields of a waiter whose slot another thread
+ * copies, until spin_ns has passed (then it yields at every step). A
+ * yield is a system call, microseconds on a virtual machine, and the copy
+ * waited for is at most PAR_LANE_BYTES_MAX bytes: with a yield every 16
+ * steps the waiter noticed the end late, and batch_64x16KiB with 1 worker
+ * took 16.4-17.4 us where every 256 took 15.2-15.5 (dma_bench, alternate
+ * runs, with workers parked as par.c's par_idle says). */
+#define PAR_LANE_YIELD_EVERY 256
+
 /* Slots a worker prefetches ahead of the one it takes. */
 #define PAR_LANE_PREFETCH 4
 
@@ -333,7 +342,7 @@ int aml_dma_par_lane_wait(struct aml_dma_par_state *st,
 		/* Taken by a thread that copies it now: at most
 		 * PAR_LANE_BYTES_MAX bytes. Spin, yielding now and then,
 		 * and at every step after spin_ns. */
-		if (i % 16 == 0) {
+		if (i % PAR_LANE_YIELD_EVERY == 0) {
 			if (deadline == 0)
 				deadline = aml_dma_par_now_ns() +
 				           st->options.spin_ns;
@@ -364,7 +373,8 @@ bool aml_dma_par_lanes_run(struct aml_dma_par_state *st)
 		size_t i = lane_floor(l, b);
 		size_t batch[PAR_BATCH_MAX];
 		size_t k = 0, bytes = 0;
-		for (; i < b && k < PAR_BATCH_MAX && bytes < PAR_BATCH_BYTES;
+		for (;
+		     i < b && k < PAR_BATCH_MAX && bytes < PAR_LANE_BATCH_BYTES;
 		     i++) {
 			if (i + PAR_LANE_PREFETCH < b)
 				__builtin_prefetch(

@@ -114,19 +114,6 @@ static bool plan_is_memcpy(const struct aml_copier *copier)
 	return copier == NULL || copier->ops == aml_copier_memcpy.ops;
 }
 
-void aml_dma_plan_copy_rows(const struct aml_dma_plan *plan,
-                            char *dst,
-                            const char *src,
-                            size_t first,
-                            size_t last)
-{
-	size_t ds = plan->nouter > 0 ? plan->dst_strides[0] : 0;
-	size_t ss = plan->nouter > 0 ? plan->src_strides[0] : 0;
-	for (size_t r = first; r < last; r++)
-		aml_copy_run(dst + r * ds, src + r * ss, plan->run,
-		             plan->bytes);
-}
-
 int aml_dma_plan_copy(const struct aml_dma_plan *plan,
                       size_t begin,
                       size_t end,

@@ -99,14 +99,7 @@ int aml_scratchpad_pull(struct aml_scratchpad *sp,
 		return err;
 	}
 	size_t v;
-	err = aml_scratchpad_claim(sp, tile, &v);
-	if (err == 0 && !(flags & AML_SCRATCHPAD_OVERWRITE)) {
-		err = aml_scratchpad_copy(sp, v, tile, AML_SCRATCHPAD_TO_SLOT);
-		if (err != 0)
-			aml_scratchpad_unclaim(sp, v);
-	}
-	if (err == 0)
-		aml_scratchpad_count_miss(sp, v, flags);
+	err = aml_scratchpad_miss(sp, tile, flags, &v);
 	pthread_mutex_unlock(&sp->lock);
 	if (err == 0)
 		*slot = v;

@@ -127,12 +127,14 @@ void aml_scratchpad_plan_full(struct aml_scratchpad *sp)
  * here with the rows aml_dma_plan_copy() copies for the memcpy copier
  * (aml_dma_plan_copy_rows()), without setting the plan's addresses,
  * calling through, and checking again a plan init made. The miss of a small
- * tile pays that bookkeeping on every pull.
+ * tile pays that bookkeeping on every pull. Forced inline, as
+ * scratchpad_copy().
  */
-static int scratchpad_copy_direct(struct aml_scratchpad *sp,
-                                  size_t slot,
-                                  size_t tile,
-                                  enum aml_scratchpad_copy kind)
+static inline __attribute__((always_inline)) int
+scratchpad_copy_direct(struct aml_scratchpad *sp,
+                       size_t slot,
+                       size_t tile,
+                       enum aml_scratchpad_copy kind)
 {
 	char *tile_addr = aml_tiling_tile_ptr(sp->tiling, tile);
 	if (tile_addr == NULL)
@@ -228,19 +230,15 @@ static void scratchpad_count_copy(struct aml_scratchpad *sp,
 		sp->stats.bytes_pushed += bytes;
 }
 
-/* Synchronous copy between slot and tile, counted. */
-int aml_scratchpad_copy(struct aml_scratchpad *sp,
+/* A synchronous copy through the engine or its copier: the path of every
+ * copy but a full tile's on a memcpy seq engine. Out of line, so that the
+ * inline fast path below stays small. */
+static int __attribute__((noinline))
+scratchpad_copy_planned(struct aml_scratchpad *sp,
                         size_t slot,
                         size_t tile,
                         enum aml_scratchpad_copy kind)
 {
-	struct aml_scratchpad_template *full = &sp->state->full;
-	if (full->direct) {
-		int err = scratchpad_copy_direct(sp, slot, tile, kind);
-		if (err == 0)
-			scratchpad_count_copy(sp, kind, full->plan[kind].bytes);
-		return err;
-	}
 	struct aml_dma_plan scratch;
 	const struct aml_dma_plan *plan;
 	int err = scratchpad_plan(sp, slot, tile, kind, &scratch, &plan);
@@ -262,6 +260,33 @@ int aml_scratchpad_copy(struct aml_scratchpad *sp,
 	return err;
 }
 
+/* Synchronous copy between slot and tile, counted. Forced inline into a
+ * miss (aml_scratchpad_miss()): GCC leaves a static function called from
+ * two places out of line, and the calls were most of what a miss of a
+ * small tile spent outside the copy and the locks. */
+static inline __attribute__((always_inline)) int
+scratchpad_copy(struct aml_scratchpad *sp,
+                size_t slot,
+                size_t tile,
+                enum aml_scratchpad_copy kind)
+{
+	struct aml_scratchpad_template *full = &sp->state->full;
+	if (!full->direct)
+		return scratchpad_copy_planned(sp, slot, tile, kind);
+	int err = scratchpad_copy_direct(sp, slot, tile, kind);
+	if (err == 0)
+		scratchpad_count_copy(sp, kind, full->plan[kind].bytes);
+	return err;
+}
+
+int aml_scratchpad_copy(struct aml_scratchpad *sp,
+                        size_t slot,
+                        size_t tile,
+                        enum aml_scratchpad_copy kind)
+{
+	return scratchpad_copy(sp, slot, tile, kind);
+}
+
 /* ---- Transitions ---- */
 
 /*
@@ -270,7 +295,8 @@ int aml_scratchpad_copy(struct aml_scratchpad *sp,
  * the LRU list; the caller pins it or puts it back. On error nothing
  * changed.
  */
-int aml_scratchpad_claim(struct aml_scratchpad *sp, size_t tile, size_t *out)
+static inline __attribute__((always_inline)) int
+scratchpad_claim(struct aml_scratchpad *sp, size_t tile, size_t *out)
 {
 	size_t v = sp->lru_head;
 	if (v == AML_SCRATCHPAD_NONE)
@@ -297,6 +323,11 @@ int aml_scratchpad_claim(struct aml_scratchpad *sp, size_t tile, size_t *out)
 	return 0;
 }
 
+int aml_scratchpad_claim(struct aml_scratchpad *sp, size_t tile, size_t *out)
+{
+	return scratchpad_claim(sp, tile, out);
+}
+
 /* Undo a claim whose load could not start: the slot is empty and first in
  * line again. */
 void aml_scratchpad_unclaim(struct aml_scratchpad *sp, size_t slot)
@@ -316,14 +347,26 @@ void aml_scratchpad_count_hit(struct aml_scratchpad *sp,
 	sp->stats.hits++;
 }
 
-void aml_scratchpad_count_miss(struct aml_scratchpad *sp,
-                               size_t slot,
-                               unsigned flags)
+/* The claim, the load and the count of a synchronous miss in one
+ * function, each inline (the victim's write-back and the planned copies
+ * stay out of line). */
+int aml_scratchpad_miss(struct aml_scratchpad *sp,
+                        size_t tile,
+                        unsigned flags,
+                        size_t *out)
 {
-	sp->slots[slot].pins = 1;
-	sp->slots[slot].dirty =
-	        (flags & (AML_SCRATCHPAD_DIRTY | AML_SCRATCHPAD_OVERWRITE)) !=
-	        0;
-	sp->stats.pulls++;
-	sp->stats.misses++;
+	size_t v;
+	int err = scratchpad_claim(sp, tile, &v);
+	if (err != 0)
+		return err;
+	if (!(flags & AML_SCRATCHPAD_OVERWRITE)) {
+		err = scratchpad_copy(sp, v, tile, AML_SCRATCHPAD_TO_SLOT);
+		if (err != 0) {
+			aml_scratchpad_unclaim(sp, v);
+			return err;
+		}
+	}
+	aml_scratchpad_count_miss(sp, v, flags);
+	*out = v;
+	return 0;
 }

@@ -107,8 +107,25 @@ void aml_scratchpad_count_hit(struct aml_scratchpad *sp,
                               unsigned flags);
 /* Count a pull that missed, pin its freshly claimed slot and apply its
  * flags. */
-void aml_scratchpad_count_miss(struct aml_scratchpad *sp,
-                               size_t slot,
-                               unsigned flags);
+static inline void aml_scratchpad_count_miss(struct aml_scratchpad *sp,
+                                             size_t slot,
+                                             unsigned flags)
+{
+	sp->slots[slot].pins = 1;
+	sp->slots[slot].dirty =
+	        (flags & (AML_SCRATCHPAD_DIRTY | AML_SCRATCHPAD_OVERWRITE)) !=
+	        0;
+	sp->stats.pulls++;
+	sp->stats.misses++;
+}
+/* A synchronous miss of @p tile: claim a slot (aml_scratchpad_claim()),
+ * load the tile into it unless @p flags has AML_SCRATCHPAD_OVERWRITE, pin
+ * it and count the miss (aml_scratchpad_count_miss()); *out receives the
+ * slot. On error nothing changed but a victim's write-back (the slot is
+ * empty if its load failed). */
+int aml_scratchpad_miss(struct aml_scratchpad *sp,
+                        size_t tile,
+                        unsigned flags,
+                        size_t *out);
 
 #endif /* AML_SRC_SCRATCHPAD_SLOTS_H */

@@ -29,9 +29,13 @@
  * - Idle workers, and threads in aml_dma_wait(), spin for spin_ns before
  *   they sleep, so that a request submitted or completed within that time
  *   pays no wake-up (tens of microseconds where a condition variable sleep
- *   is involved); spinners yield the CPU now and then. An idle worker
+ *   is involved); spinners yield the CPU now and then. Where the workers
+ *   alone fill every CPU the engine may use (nworkers >= CPUs), one idle
+ *   worker spins and the others sleep at once: the waiting thread copies
+ *   too, and a spinner would take its CPU. An idle worker
  *   leaves a few small pending copies for about a microsecond while more
- *   come, and takes up to 16 chunks (64 KiB) at once (one in delay mode).
+ *   come, and takes up to 16 chunks (64 KiB; from a lane, 128 KiB) at
+ *   once (one in delay mode).
  * - Requests are allocated from a free list: handles stay valid until
  *   waited or cancelled, whatever else is submitted; each carries its
  *   request's generation, so a spent one is refused (aml/dma.h).

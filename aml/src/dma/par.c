@@ -89,13 +89,6 @@
  * microsecond, a few submissions (par_spin_for_work). */
 #define PAR_GATHER_STEPS 16
 
-/* Spin steps between two looks of a gathering spinner (par_spin_for_work)
- * at the counts of queued copies. Each look takes the line of a lane's
- * bottom from its submitter, whose next submission then waits for it:
- * a look at every step made the 64 submissions of dma_bench
- * batch_64x16KiB take 4-5.7 us while a worker spun, 1.4 us otherwise. */
-#define PAR_GATHER_POLL_EVERY 4
-
 /* now + ns, saturated. */
 static uint64_t par_deadline(uint64_t ns)
 {
@@ -424,30 +417,26 @@ static void par_spin_for_work(struct aml_dma_par_state *st,
                               unsigned yield_every)
 {
 	uint64_t deadline = par_deadline(ns);
-	unsigned every = gather ? PAR_GATHER_POLL_EVERY : 1;
 	size_t seen = 0;
 	unsigned still = 0;
 	for (unsigned i = 1;; i++) {
 		if (atomic_load_explicit(&st->stopping, memory_order_relaxed))
 			return;
-		if (i % every == 0) {
-			size_t p = atomic_load_explicit(&st->pending,
-			                                memory_order_relaxed) +
-			           aml_dma_par_lanes_pending(st);
-			size_t left = leave_one ? atomic_load_explicit(
-			                                  &st->spinners,
-			                                  memory_order_relaxed)
-			                        : 0;
-			if (p > left && (!gather || p >= PAR_BATCH_MAX))
+		size_t p = atomic_load_explicit(&st->pending,
+		                                memory_order_relaxed) +
+		           aml_dma_par_lanes_pending(st);
+		size_t left =
+		        leave_one ? atomic_load_explicit(&st->spinners,
+		                                         memory_order_relaxed)
+		                  : 0;
+		if (p > left && (!gather || p >= PAR_BATCH_MAX))
+			return;
+		if (p > 0 && p == seen) {
+			if (++still >= PAR_GATHER_STEPS)
 				return;
-			if (p > 0 && p == seen) {
-				still += every;
-				if (still >= PAR_GATHER_STEPS)
-					return;
-			} else {
-				seen = p;
-				still = 0;
-			}
+		} else {
+			seen = p;
+			still = 0;
 		}
 		par_relax_every(i, yield_every);
 		if (i % 64 == 0 && aml_dma_par_now_ns() >= deadline)

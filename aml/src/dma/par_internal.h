@@ -127,12 +127,6 @@ static inline void aml_dma_par_pause(void)
  * helping meanwhile. */
 #define PAR_LANE_BATCH_BYTES ((size_t)128 << 10)
 
-/* Slots whose states share a cache line: a worker's batch (at most
- * PAR_BATCH_MAX) in one line, which the waiter reads once, while the
- * submitter, a batch or more ahead, writes the next line rather than the
- * one the worker takes from. */
-#define PAR_LANE_STATES_PER_LINE 16
-
 /* A slot's state (par_lane.state): IDLE before its first use; QUEUED
  * (filled by its owner) -> TAKEN (by one thread, by compare-and-swap: a
  * worker, a waiter that helps, a barrier or a cancel) -> OK or FAILED
@@ -184,10 +178,8 @@ struct par_lane {
 	 * low_bottom; both only hints. */
 	_Alignas(64) atomic_size_t low;
 	atomic_size_t low_bottom;
-	/* Each slot's state (enum par_slot_state), PAR_LANE_STATES_PER_LINE
-	 * to a line (lane_state). */
-	_Alignas(64) atomic_uchar
-	        state[PAR_LANE_SLOTS / PAR_LANE_STATES_PER_LINE * 64];
+	/* Each slot's state (enum par_slot_state). */
+	_Alignas(64) atomic_uchar state[PAR_LANE_SLOTS];
 	/* Each slot's ticket (PAR_TICKET_*, or seq + 1). */
 	_Alignas(64) _Atomic uint64_t tickets[PAR_LANE_SLOTS];
 	_Alignas(64) struct par_slot slots[PAR_LANE_SLOTS];

@@ -75,14 +75,6 @@ _Static_assert(PAR_LANES_MAX <= 16, "a lane index takes 4 bits");
 /* Slots a worker prefetches ahead of the one it takes. */
 #define PAR_LANE_PREFETCH 4
 
-/* Slot pos's state: PAR_LANE_STATES_PER_LINE to a cache line
- * (par_internal.h). */
-static inline atomic_uchar *lane_state(struct par_lane *l, size_t pos)
-{
-	return &l->state[(pos / PAR_LANE_STATES_PER_LINE) * 64 +
-	                 pos % PAR_LANE_STATES_PER_LINE];
-}
-
 /* The thread's lanes, by engine serial number: a thread that submits to
  * a few engines finds its lane without the lock. An engine's serial is
  * never reused, so an entry of a finalised engine never matches. */
@@ -126,7 +118,7 @@ static struct par_lane *lane_mine(struct aml_dma_par_state *st, size_t *index)
 			atomic_init(&lane->low_bottom, 0);
 			lane->owner = self;
 			for (size_t s = 0; s < PAR_LANE_SLOTS; s++) {
-				atomic_init(lane_state(lane, s), PAR_SLOT_IDLE);
+				atomic_init(&lane->state[s], PAR_SLOT_IDLE);
 				atomic_init(&lane->tickets[s], PAR_TICKET_FREE);
 			}
 			i = n;
@@ -170,7 +162,7 @@ int aml_dma_par_lane_submit(struct aml_dma_par_state *st,
 	                      out != NULL ? (uint64_t)b + 1
 	                                  : PAR_TICKET_DETACHED,
 	                      memory_order_relaxed);
-	atomic_store_explicit(lane_state(l, pos), PAR_SLOT_QUEUED,
+	atomic_store_explicit(&l->state[pos], PAR_SLOT_QUEUED,
 	                      memory_order_release);
 	atomic_store_explicit(&l->bottom, b + 1, memory_order_release);
 	if (out != NULL)
@@ -226,7 +218,7 @@ lane_copy(struct aml_dma_par_state *st, struct par_lane *l, size_t pos)
 /* Record the end of slot pos of l, copied by the calling thread. */
 static void lane_end(struct par_lane *l, size_t pos, unsigned end)
 {
-	atomic_store_explicit(lane_state(l, pos), (unsigned char)end,
+	atomic_store_explicit(&l->state[pos], (unsigned char)end,
 	                      memory_order_release);
 	if (atomic_load_explicit(&l->tickets[pos], memory_order_relaxed) ==
 	    PAR_TICKET_DETACHED)
@@ -243,10 +235,10 @@ lane_run(struct aml_dma_par_state *st, struct par_lane *l, size_t pos)
 static inline bool lane_take(struct par_lane *l, size_t pos)
 {
 	unsigned char queued = PAR_SLOT_QUEUED;
-	return atomic_load_explicit(lane_state(l, pos), memory_order_relaxed) ==
+	return atomic_load_explicit(&l->state[pos], memory_order_relaxed) ==
 	               PAR_SLOT_QUEUED &&
 	       atomic_compare_exchange_strong_explicit(
-	               lane_state(l, pos), &queued, PAR_SLOT_TAKEN,
+	               &l->state[pos], &queued, PAR_SLOT_TAKEN,
 	               memory_order_acquire, memory_order_relaxed);
 }
 
@@ -330,7 +322,7 @@ int aml_dma_par_lane_wait(struct aml_dma_par_state *st,
 	if (lane_take(l, pos)) {
 		/* Not begun: the caller's CPU copies it, or nobody. */
 		if (cancel) {
-			atomic_store_explicit(lane_state(l, pos), PAR_SLOT_OK,
+			atomic_store_explicit(&l->state[pos], PAR_SLOT_OK,
 			                      memory_order_relaxed);
 			atomic_store_explicit(&l->tickets[pos], PAR_TICKET_FREE,
 			                      memory_order_release);
@@ -339,11 +331,11 @@ int aml_dma_par_lane_wait(struct aml_dma_par_state *st,
 		lane_run(st, l, pos);
 	}
 	unsigned end =
-	        atomic_load_explicit(lane_state(l, pos), memory_order_acquire);
+	        atomic_load_explicit(&l->state[pos], memory_order_acquire);
 	bool ended = end >= PAR_SLOT_OK;
 	uint64_t deadline = 0;
 	for (unsigned i = 1; end < PAR_SLOT_OK;
-	     i++, end = atomic_load_explicit(lane_state(l, pos),
+	     i++, end = atomic_load_explicit(&l->state[pos],
 	                                     memory_order_acquire)) {
 		if (!cancel && lanes_help(st, l))
 			continue;
@@ -435,8 +427,7 @@ int aml_dma_par_lanes_drain(struct aml_dma_par_state *st)
 				if (lane_take(l, pos))
 					lane_run(st, l, pos);
 				unsigned state = atomic_load_explicit(
-				        lane_state(l, pos),
-				        memory_order_acquire);
+				        &l->state[pos], memory_order_acquire);
 				if (state != PAR_SLOT_QUEUED &&
 				    state != PAR_SLOT_TAKEN)
 					break;
@@ -461,10 +452,10 @@ void aml_dma_par_lanes_fork_child(struct aml_dma_par_state *st)
 		for (size_t pos = 0; pos < PAR_LANE_SLOTS; pos++) {
 			/* A gone thread was copying it: again, from the
 			 * start (the source has not changed). */
-			if (atomic_load_explicit(lane_state(l, pos),
+			if (atomic_load_explicit(&l->state[pos],
 			                         memory_order_relaxed) ==
 			    PAR_SLOT_TAKEN)
-				atomic_store_explicit(lane_state(l, pos),
+				atomic_store_explicit(&l->state[pos],
 				                      PAR_SLOT_QUEUED,
 				                      memory_order_relaxed);
 			/* A gone thread was waiting for it: the slot holds

@@ -154,6 +154,9 @@ struct par_slot {
 	size_t bytes;
 	/* The copy's error, when it ended FAILED; written by its taker. */
 	int status;
+	/* Fire-and-forget (its ticket is PAR_TICKET_DETACHED): its taker
+	 * reads this rather than the ticket, whose line the waiters write. */
+	bool detached;
 };
 
 /*

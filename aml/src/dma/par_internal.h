@@ -167,9 +167,10 @@ struct par_slot {
  * where they cross. States and tickets are packed in arrays of their own:
  * a worker takes and ends a batch of copies in one cache line of states,
  * which their waiter reads once, the owner's stores to the slots find
- * lines that no other CPU wrote, and tickets, which the workers never
- * touch, stay in the submitting thread's cache, so that its claims (a
- * compare-and-swap) do not wait for a line another CPU holds.
+ * lines that no other CPU wrote, and tickets, which the workers touch
+ * only to free fire-and-forget copies, stay in the submitting thread's
+ * cache, so that its claims (a compare-and-swap) do not wait for a line
+ * another CPU holds.
  */
 struct par_lane {
 	/* Slots filled, ever; written by the owner alone. */

@@ -28,7 +28,8 @@
  * ticket holds the position (plus one) while a handle may claim it, and
  * one wait or cancel claims it by compare-and-swap, so stale, doubled and
  * foreign handles are refused as the queue's are. Tickets are in an
- * array the workers never touch, in the submitter's cache.
+ * array that workers touch only to free a fire-and-forget copy's (a slot
+ * says whether it is one), in the submitter's cache.
  *
  * Lanes are for copies that no model watches: an engine whose copier
  * models time or delays keeps every copy on the queue (lanes_on false).

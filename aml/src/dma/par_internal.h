@@ -154,6 +154,9 @@ struct par_slot {
 	size_t bytes;
 	/* The copy's error, when it ended FAILED; written by its taker. */
 	int status;
+	/* Fire-and-forget (its ticket is PAR_TICKET_DETACHED): its taker
+	 * reads this rather than the ticket, whose line the waiters write. */
+	bool detached;
 };
 
 /*
@@ -164,9 +167,10 @@ struct par_slot {
  * where they cross. States and tickets are packed in arrays of their own:
  * a worker takes and ends a batch of copies in one cache line of states,
  * which their waiter reads once, the owner's stores to the slots find
- * lines that no other CPU wrote, and tickets, which the workers never
- * touch, stay in the submitting thread's cache, so that its claims (a
- * compare-and-swap) do not wait for a line another CPU holds.
+ * lines that no other CPU wrote, and tickets, which the workers touch
+ * only to free fire-and-forget copies, stay in the submitting thread's
+ * cache, so that its claims (a compare-and-swap) do not wait for a line
+ * another CPU holds.
  */
 struct par_lane {
 	/* Slots filled, ever; written by the owner alone. */

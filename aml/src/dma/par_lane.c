@@ -28,7 +28,8 @@
  * ticket holds the position (plus one) while a handle may claim it, and
  * one wait or cancel claims it by compare-and-swap, so stale, doubled and
  * foreign handles are refused as the queue's are. Tickets are in an
- * array the workers never touch, in the submitter's cache.
+ * array that workers touch only to free a fire-and-forget copy's (a slot
+ * says whether it is one), in the submitter's cache.
  *
  * Lanes are for copies that no model watches: an engine whose copier
  * models time or delays keeps every copy on the queue (lanes_on false).
@@ -158,6 +159,7 @@ int aml_dma_par_lane_submit(struct aml_dma_par_state *st,
 	s->dst = plan->dst;
 	s->src = plan->src;
 	s->bytes = plan->bytes;
+	s->detached = out == NULL;
 	atomic_store_explicit(&l->tickets[pos],
 	                      out != NULL ? (uint64_t)b + 1
 	                                  : PAR_TICKET_DETACHED,
@@ -207,21 +209,22 @@ lane_copy(struct aml_dma_par_state *st, struct par_lane *l, size_t pos)
 	if (err == 0)
 		return PAR_SLOT_OK;
 	s->status = err;
-	if (atomic_load_explicit(&l->tickets[pos], memory_order_relaxed) ==
-	    PAR_TICKET_DETACHED) {
+	if (s->detached) {
 		int none = 0;
 		atomic_compare_exchange_strong(&st->lane_error, &none, err);
 	}
 	return PAR_SLOT_FAILED;
 }
 
-/* Record the end of slot pos of l, copied by the calling thread. */
-static void lane_end(struct par_lane *l, size_t pos, unsigned end)
+/* Record the end of slot pos of l, copied by the calling thread; detached
+ * is its slot's, read before: once the end is stored, its waiter may free
+ * the slot and the owner fill it again, fire-and-forget. */
+static void
+lane_end(struct par_lane *l, size_t pos, unsigned end, bool detached)
 {
 	atomic_store_explicit(&l->state[pos], (unsigned char)end,
 	                      memory_order_release);
-	if (atomic_load_explicit(&l->tickets[pos], memory_order_relaxed) ==
-	    PAR_TICKET_DETACHED)
+	if (detached)
 		atomic_store_explicit(&l->tickets[pos], PAR_TICKET_FREE,
 		                      memory_order_release);
 }
@@ -229,7 +232,8 @@ static void lane_end(struct par_lane *l, size_t pos, unsigned end)
 static void
 lane_run(struct aml_dma_par_state *st, struct par_lane *l, size_t pos)
 {
-	lane_end(l, pos, lane_copy(st, l, pos));
+	bool detached = l->slots[pos].detached;
+	lane_end(l, pos, lane_copy(st, l, pos), detached);
 }
 
 static inline bool lane_take(struct par_lane *l, size_t pos)
@@ -372,6 +376,7 @@ bool aml_dma_par_lanes_run(struct aml_dma_par_state *st)
 		        atomic_load_explicit(&l->bottom, memory_order_acquire);
 		size_t i = lane_floor(l, b);
 		size_t batch[PAR_BATCH_MAX];
+		bool detached[PAR_BATCH_MAX];
 		size_t k = 0, bytes = 0;
 		for (;
 		     i < b && k < PAR_BATCH_MAX && bytes < PAR_LANE_BATCH_BYTES;
@@ -383,6 +388,7 @@ bool aml_dma_par_lanes_run(struct aml_dma_par_state *st)
 				        1);
 			size_t pos = i & PAR_LANE_MASK;
 			if (lane_take(l, pos)) {
+				detached[k] = l->slots[pos].detached;
 				batch[k++] = pos;
 				bytes += l->slots[pos].bytes;
 			}
@@ -396,7 +402,7 @@ bool aml_dma_par_lanes_run(struct aml_dma_par_state *st)
 		for (size_t j = 0; j < k; j++)
 			ends[j] = (unsigned char)lane_copy(st, l, batch[j]);
 		for (size_t j = 0; j < k; j++)
-			lane_end(l, batch[j], ends[j]);
+			lane_end(l, batch[j], ends[j], detached[j]);
 		ran = ran || k > 0;
 	}
 	return ran;

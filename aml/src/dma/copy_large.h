@@ -18,6 +18,7 @@
 #ifndef AML_SRC_DMA_COPY_LARGE_H
 #define AML_SRC_DMA_COPY_LARGE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -84,15 +85,24 @@ size_t aml_copy_chunk_size(void);
 void aml_copy_stream(void *dst, const void *src, size_t n);
 
 /**
+ * Whether runs of @p n bytes, parts of a copy of @p total bytes, stream:
+ * total reaches the threshold and the run is long enough. Inline: the
+ * small copies' answer is one comparison.
+ */
+static inline bool aml_copy_run_streams(size_t n, size_t total)
+{
+	return total >= AML_COPY_STREAM_MIN && n >= AML_COPY_STREAM_RUN_MIN &&
+	       total >= aml_copy_stream_threshold();
+}
+
+/**
  * Copy one run of @p n bytes, part of a copy of @p total bytes: streamed
- * when total reaches the threshold and the run is long enough, else
- * memcpy. Inline: the small copies' path is one comparison.
+ * where aml_copy_run_streams() says so, else memcpy.
  */
 static inline void
 aml_copy_run(void *dst, const void *src, size_t n, size_t total)
 {
-	if (total >= AML_COPY_STREAM_MIN && n >= AML_COPY_STREAM_RUN_MIN &&
-	    total >= aml_copy_stream_threshold())
+	if (aml_copy_run_streams(n, total))
 		aml_copy_stream(dst, src, n);
 	else
 		memcpy(dst, src, n);

@@ -17,9 +17,9 @@
 /* Copy rows [first, last) of @p plan (at most one outer dimension; a
  * plan with none has one row) from @p src to @p dst with memcpy, in place
  * of plan->src and plan->dst, each row streamed past the cache as the
- * whole plan's size asks (aml_copy_run). Inline: a scratchpad miss of a
- * 4 KiB tile copies 16 rows of 256 B, and a call's prologue and epilogue
- * cost as much as several of them. */
+ * whole plan's size asks (aml_copy_run_streams()). Inline: a scratchpad
+ * miss of a 4 KiB tile copies 16 rows of 256 B, and a call's prologue and
+ * epilogue cost as much as several of them. */
 static inline void aml_dma_plan_copy_rows(const struct aml_dma_plan *plan,
                                           char *dst,
                                           const char *src,
@@ -31,17 +31,17 @@ static inline void aml_dma_plan_copy_rows(const struct aml_dma_plan *plan,
 	size_t run = plan->run, total = plan->bytes;
 	char *d = dst + first * ds;
 	const char *s = src + first * ss;
-	if (total < AML_COPY_STREAM_MIN || run < AML_COPY_STREAM_RUN_MIN) {
-		/* No row is streamed (aml_copy_run): plain memcpy calls, with
-		 * the plan's fields in locals, which each call would make the
-		 * compiler load again (memcpy may write the plan, as far as
-		 * it knows). A 4 KiB tile is 16 such rows. */
+	/* Every row has the same run and total: one answer for all, and the
+	 * plan's fields in locals, which each call would make the compiler
+	 * load again (memcpy may write the plan, as far as it knows). A 4
+	 * KiB tile is 16 rows of plain memcpy calls. */
+	if (!aml_copy_run_streams(run, total)) {
 		for (size_t r = first; r < last; r++, d += ds, s += ss)
 			memcpy(d, s, run);
 		return;
 	}
 	for (size_t r = first; r < last; r++, d += ds, s += ss)
-		aml_copy_run(d, s, run, total);
+		aml_copy_stream(d, s, run);
 }
 
 #endif /* AML_SRC_DMA_PLAN_ROWS_H */

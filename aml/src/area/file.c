@@ -299,7 +299,8 @@ static int area_file_open(const struct aml_area_file_source *s,
 	if (err != 0)
 		return err;
 	bool owns = s->kind != AML_AREA_FILE_FD, dax = false;
-	err = aml_file_check_fd(fd, s->shared, &dax);
+	uint64_t first = 0, align = 0;
+	err = aml_file_check_fd(fd, s->shared, &dax, &align);
 	if (err == 0 && s->kind == AML_AREA_FILE_DAX && !dax)
 		err = aml_error_explain(
 		        AML_EINVAL, "%s is not a device-DAX device", s->name);
@@ -308,9 +309,6 @@ static int area_file_open(const struct aml_area_file_source *s,
 		                        "%s is a DAX device: shared and LOCAL "
 		                        "only, the device is the memory",
 		                        s->name != NULL ? s->name : "the fd");
-	uint64_t first = 0, align = 0;
-	if (err == 0)
-		err = aml_file_dax_align(fd, dax, &align);
 	if (err == 0 && s->kind == AML_AREA_FILE_MEMFD) {
 		struct file_policy mine;
 		area_file_policy_of(p, &mine);

@@ -80,23 +80,19 @@ int aml_file_size(int fd, bool dax, uint64_t *out)
 	return file_sysfs_number(&st, "size", out);
 }
 
-int aml_file_dax_align(int fd, bool dax, uint64_t *out)
+/* A DAX device's mapping unit, 0 where sysfs does not say. A device's own
+ * "align" came with Linux 5.10; before, its region's applied to every
+ * device of the region. */
+static uint64_t file_dax_align(const struct stat *st)
 {
-	struct stat st;
-	*out = 0;
-	if (!dax)
-		return 0;
-	if (fstat(fd, &st) != 0)
-		return aml_os_error_in("fstat", errno, AML_EINVAL);
-	/* A device's own "align" came with Linux 5.10; before, its region's
-	 * applied to every device of the region. */
-	if (file_sysfs_number(&st, "align", out) != 0 &&
-	    file_sysfs_number(&st, "device/dax_region/align", out) != 0)
-		*out = 0;
-	return 0;
+	uint64_t align = 0;
+	if (file_sysfs_number(st, "align", &align) != 0 &&
+	    file_sysfs_number(st, "device/dax_region/align", &align) != 0)
+		align = 0;
+	return align;
 }
 
-int aml_file_check_fd(int fd, bool shared, bool *dax)
+int aml_file_check_fd(int fd, bool shared, bool *dax, uint64_t *dax_align)
 {
 	struct stat st;
 	if (fd < 0)
@@ -117,6 +113,7 @@ int aml_file_check_fd(int fd, bool shared, bool *dax)
 		return aml_error_explain(
 		        AML_EPERM, "descriptor %d is not open for %s", fd,
 		        shared ? "reading and writing" : "reading");
+	*dax_align = *dax ? file_dax_align(&st) : 0;
 	return 0;
 }
 

@@ -18,13 +18,12 @@ bool aml_file_is_dax(const struct stat *st);
 /** Bytes of @p fd: st_size, or a DAX device's size from sysfs. */
 int aml_file_size(int fd, bool dax, uint64_t *out);
 
-/** A DAX device's mapping unit (sysfs "align", or its region's on kernels
- * before 5.10), into *out; 0 for a file or when sysfs does not say. */
-int aml_file_dax_align(int fd, bool dax, uint64_t *out);
-
 /** @p fd is open on a regular file or a DAX device (into *dax), readable,
- * and writable if @p shared: else AML_EINVAL, or AML_EPERM for the mode. */
-int aml_file_check_fd(int fd, bool shared, bool *dax);
+ * and writable if @p shared: else AML_EINVAL, or AML_EPERM for the mode.
+ * On success *dax_align is a DAX device's mapping unit (sysfs "align", or
+ * its region's on kernels before 5.10); 0 for a file or when sysfs does not
+ * say. One fstat for both. */
+int aml_file_check_fd(int fd, bool shared, bool *dax, uint64_t *dax_align);
 
 /** Open the existing @p path, read-write if @p shared, else read-only. */
 int aml_file_open(const char *path, bool shared, int *out);

@@ -4,7 +4,8 @@
 and exit with their verdict.
 
     run_vm.py [--machine NAME|FILE] [--aml-machine TOOL] [--timeout S]
-              [--nvdimm MODE:SIZE]... [--file PATH]... --run 'CMD'...
+              [--nvdimm MODE:SIZE]... [--kernel-arg ARG]...
+              [--file PATH]... --run 'CMD'...
 
 The guest is a machine file (machines/NAME.spec, or any spec FILE with
 vcpus): //tools:aml_machine (TOOL, by default bazel-bin/tools/aml_machine
@@ -26,6 +27,13 @@ mounts with -o dax on /mnt/fsdaxN, exported as AML_VM_FSDAX. Several
 devices of a mode give space-separated lists. A failure there fails the
 verdict (the commands still run). The kernel line then also says
 swiotlb=noforce, so that the nodes keep the RAM they have without NVDIMMs.
+
+Each --kernel-arg ARG (repeatable) is added to the guest kernel's line,
+in order: NAME or NAME=VALUE, NAME of letters, digits, '_', '-' and '.',
+VALUE of printable characters without blanks or quotes (e.g.
+hugepagesz=1G, hugepages=0:1,1:1: qemu-gigantic's pools of 1 GiB pages,
+which only a boot can reserve, docs/vm.md). Anything else, "--" (the rest
+of the line would go to /init) included, is refused (exit 2).
 
 Every --file (test binaries, scenario files) is copied into the guest's /t
 under its base name, with the shared libraries of ELF files at their host
@@ -184,6 +192,23 @@ def parse_nvdimm(text):
     return mode, int(size[:-1]) * units[size[-1]]
 
 
+def check_kernel_arg(text):
+    """--kernel-arg's ARG, refused unless it is one parameter of the
+    kernel line (NAME or NAME=VALUE) that the kernel reads as written."""
+    if not isinstance(text, str):
+        text = "--"  # argparse's value of --kernel-arg=--
+    name, eq, value = text.partition("=")
+    name_chars = set("abcdefghijklmnopqrstuvwxyz"
+                     "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
+    if not name or name.startswith("-") or \
+            not set(name) <= name_chars or (eq and not value) or \
+            any(c <= " " or c > "~" or c in "\"'\\" for c in value):
+        fail("--kernel-arg %r: not NAME or NAME=VALUE (NAME of letters, "
+             "digits, _ - .; VALUE printable, without blanks or quotes), "
+             "e.g. hugepagesz=1G" % text)
+    return text
+
+
 def mebibytes(text):
     """QEMU's -m size (512M, 1G) in MiB."""
     units = {"M": 1, "G": 1024}
@@ -335,6 +360,10 @@ def main():
                         metavar="MODE:SIZE",
                         help="an NVDIMM whose namespace /init makes MODE "
                         "(devdax or fsdax), e.g. devdax:64M")
+    parser.add_argument("--kernel-arg", action="append", default=[],
+                        metavar="ARG",
+                        help="a parameter added to the guest kernel's "
+                        "line, e.g. hugepagesz=1G")
     # The guest takes 10-20 s on an idle machine; QEMU emulates its CPUs
     # (TCG), so with the host's cores busy it takes several times that.
     # Below the 300 s Bazel gives vm_test, so that a hang is reported here.
@@ -343,6 +372,7 @@ def main():
     # The machine first: a bad one is the caller's error on any host.
     machine, guest = machine_args(args.machine, args.aml_machine)
     nvdimms = [parse_nvdimm(n) for n in args.nvdimm]
+    kernel_args = [check_kernel_arg(a) for a in args.kernel_arg]
     if shutil.which(QEMU) is None:
         fail(QEMU + " not found: install qemu-system-x86 "
              "(tools/setup.sh does)")
@@ -365,6 +395,7 @@ def main():
             # would take 64 MiB of bounce buffers from the last node's RAM
             # (swiotlb): the guest has no device that needs them.
             append += " swiotlb=noforce"
+        append = " ".join([append] + kernel_args)
         command = [QEMU] + machine + [
             "-kernel", kernel, "-initrd", initrd, "-append", append,
             "-display", "none", "-serial", "stdio", "-monitor", "none",

@@ -1,9 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-3-Clause
-# run_vm.py's --machine and --nvdimm, without booting: a machine the tool
-# does not know, a spec file that is not a QEMU machine, or an NVDIMM that
-# is not MODE:SIZE is exit 2 with the reason, before QEMU or the kernel is
-# looked for.
+# run_vm.py's --machine, --nvdimm and --kernel-arg, without booting: a
+# machine the tool does not know, a spec file that is not a QEMU machine, an
+# NVDIMM that is not MODE:SIZE, or a kernel argument that is not one
+# NAME[=VALUE] parameter is exit 2 with the reason, before QEMU or the
+# kernel is looked for.
 # Arguments: run_vm.py, the aml_machine tool.
 run_vm=$1
 tool=$2
@@ -32,4 +33,12 @@ check "bazel build //tools:aml_machine" --aml-machine "$work/none" \
 check "not MODE:SIZE" --nvdimm pmem:64M
 check "not MODE:SIZE" --nvdimm devdax:64
 check "not MODE:SIZE" --nvdimm fsdax:0M
+check "not NAME or NAME=VALUE" --kernel-arg=
+check "not NAME or NAME=VALUE" --kernel-arg=--
+check "not NAME or NAME=VALUE" --kernel-arg=-x
+check "not NAME or NAME=VALUE" --kernel-arg "hugepages=0:1 1:1"
+check "not NAME or NAME=VALUE" --kernel-arg 'init="/bin/sh"'
+check "not NAME or NAME=VALUE" --kernel-arg hugepages=
+check "not NAME or NAME=VALUE" --kernel-arg =1G
+check "not NAME or NAME=VALUE" --kernel-arg "$(printf 'a=\tb')"
 echo "run_vm_test: PASS"

@@ -4,11 +4,13 @@
 # the guest tests in it.
 #
 #   vm_test.sh [--machine NAME] [--aml-machine TOOL] [--nvdimm MODE:SIZE]...
-#              [--compare 'HOST COMMAND'] FILE... -- 'GUEST COMMAND'...
+#              [--kernel-arg ARG]... [--compare 'HOST COMMAND']
+#              FILE... -- 'GUEST COMMAND'...
 #
 # NAME is a machine of machines/ (default qemu-3node), TOOL the
 # aml_machine binary that turns it into QEMU's arguments; each --nvdimm
-# gives the guest an emulated NVDIMM (run_vm.py --nvdimm).
+# gives the guest an emulated NVDIMM (run_vm.py --nvdimm), each
+# --kernel-arg a parameter of its kernel line (run_vm.py --kernel-arg).
 # FILEs (runfiles of binaries and data) are copied to the guest's /t, where
 # the GUEST COMMANDs run. With --compare, the HOST COMMAND (the scenario
 # runner on the emulator) runs here too, and the "RESULT ..." lines it
@@ -34,7 +36,9 @@ compare=""
 args=""
 while [ $# -gt 0 ]; do
 	case $1 in
-	--machine | --aml-machine | --nvdimm) args="$args $1 $2" ;;
+	--machine | --aml-machine | --nvdimm | --kernel-arg)
+		args="$args $1 $2"
+		;;
 	--compare) compare=$2 ;;
 	*) break ;;
 	esac
@@ -67,7 +71,11 @@ cat "$log"
 host=0
 [ -n "$compare" ] && { wait "$emulator" || host=$?; }
 [ $status -eq 0 ] || exit $status
-[ -n "$compare" ] || exit 0
+if [ -z "$compare" ]; then
+	echo "vm_test: PASS ($(grep -o 'guest .* finished in .*' "$log" |
+		tr -d '\r'))"
+	exit 0
+fi
 
 # The serial console ends lines with CR LF.
 tr -d '\r' <"$log" | grep '^RESULT ' >"$work/guest.results"

@@ -6,15 +6,15 @@
 namespace aml_vm
 {
 
-std::string NodePoolFile(int node, const char *name)
+std::string NodePoolFile(int node, const char *name, size_t kib)
 {
 	return "/sys/devices/system/node/node" + std::to_string(node) +
-	       "/hugepages/hugepages-2048kB/" + name;
+	       "/hugepages/hugepages-" + std::to_string(kib) + "kB/" + name;
 }
 
-long ReadNodePool(int node, const char *name)
+long ReadNodePool(int node, const char *name, size_t kib)
 {
-	FILE *f = std::fopen(NodePoolFile(node, name).c_str(), "r");
+	FILE *f = std::fopen(NodePoolFile(node, name, kib).c_str(), "r");
 	long n = -1;
 	if (f == nullptr)
 		return -1;
@@ -24,9 +24,10 @@ long ReadNodePool(int node, const char *name)
 	return n;
 }
 
-bool WriteNodePool(int node, size_t pages)
+bool WriteNodePool(int node, size_t pages, size_t kib)
 {
-	FILE *f = std::fopen(NodePoolFile(node, "nr_hugepages").c_str(), "w");
+	FILE *f = std::fopen(NodePoolFile(node, "nr_hugepages", kib).c_str(),
+	                     "w");
 	if (f == nullptr)
 		return false;
 	bool ok = std::fprintf(f, "%zu\n", pages) > 0;

@@ -456,7 +456,10 @@ bool Runner::SavePools()
 		if (st.kind == Kind::kHugepages)
 			used[st.pages == Pages::kHugetlb1g] = true;
 	}
-	for (int gig = 0; gig < 2; gig++) {
+	// 1 GiB pools first, so that they are given back last (in reverse),
+	// once the 2 MiB pages that may sit in a freed 1 GiB range are gone:
+	// a gigantic page needs its whole range.
+	for (int gig = 1; gig >= 0; gig--) {
 		Pages kind = gig ? Pages::kHugetlb1g : Pages::kHugetlb2m;
 		if (!used[gig])
 			continue;

@@ -196,8 +196,8 @@ static void *emu_map(struct emu_machine *m,
 	void *ptr = NULL;
 	int err = map.labels == NULL ? AML_ENOMEM : 0;
 	if (err == 0 && !slab_page)
-		ptr = emu_map_memory(size, hugetlb ? map.unit * m->page_size : 0,
-		                     &err);
+		ptr = emu_map_memory(
+		        size, hugetlb ? map.unit * m->page_size : 0, &err);
 	if (err == 0) {
 		memset(map.labels, EMU_UNPLACED, npages);
 		pthread_rwlock_wrlock(&m->lock);
@@ -636,8 +636,8 @@ static void *emu_map_nodes_hugetlb(const struct aml_topology *t,
 		aml_errno = AML_ENOTSUP; /* check_pages refused it first */
 		return NULL;
 	}
-	return emu_map(emu_of(t), nodes, policy, size, EMU_OWNER_TOPOLOGY,
-	               true, page == EMU_GIG_SIZE ? EMU_POOL_1G : EMU_POOL_2M);
+	return emu_map(emu_of(t), nodes, policy, size, EMU_OWNER_TOPOLOGY, true,
+	               page == EMU_GIG_SIZE ? EMU_POOL_1G : EMU_POOL_2M);
 }
 
 /*

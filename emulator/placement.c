@@ -167,9 +167,10 @@ static int emu_walk(const struct emu_machine *m,
 			continue;
 		const struct emu_device_state *s = &m->devices[d];
 		bool room =
-		        map->hugetlb ? s->huge_used[map->pool] + p->huge_take[d] <
-		                               s->huge_pool[map->pool]
-		                     : p->take[d] + need <= emu_device_room(m, d);
+		        map->hugetlb
+		                ? s->huge_used[map->pool] + p->huge_take[d] <
+		                          s->huge_pool[map->pool]
+		                : p->take[d] + need <= emu_device_room(m, d);
 		if (room) {
 			*device = d;
 			return 0;
@@ -226,10 +227,9 @@ int emu_place_page(const struct emu_machine *m,
 		 * page's number within the map: each hugetlb map starts on
 		 * the set's first device (the 3-node guest, docs/vm.md). */
 		uintptr_t addr = map->start + (index << m->page_shift);
-		uintptr_t vpn = map->hugetlb
-		                        ? (map->pgoff + index) / map->unit
-		                : need > 1 ? addr / EMU_HUGE_SIZE
-		                           : addr >> m->page_shift;
+		uintptr_t vpn = map->hugetlb ? (map->pgoff + index) / map->unit
+		                : need > 1   ? addr / EMU_HUGE_SIZE
+		                             : addr >> m->page_shift;
 		return emu_walk(m, p, map, need,
 		                emu_interleave_device(map->set, vpn), any,
 		                device);

@@ -353,14 +353,14 @@ void Parser::ParseMap(const std::vector<std::string> &w, Statement *st)
 	// them, so a map of huge pages is whole huge pages, known when
 	// parsed.
 	size_t huge = gigantic ? kGiganticPage : kHugePage;
-	if (st->pages != Pages::kBase && (st->size.base != Size::Base::kBytes ||
-	                                  st->size.bytes % huge != 0))
+	if (st->pages != Pages::kBase &&
+	    (st->size.base != Size::Base::kBytes || st->size.bytes % huge != 0))
 		Fail(std::string("a map of ") +
 		     (hugetlb    ? "hugetlb-2m"
 		      : gigantic ? "hugetlb-1g"
 		                 : "thp") +
-		     " pages is a multiple of " +
-		     (gigantic ? "1GiB" : "2MiB") + ", in bytes or pages");
+		     " pages is a multiple of " + (gigantic ? "1GiB" : "2MiB") +
+		     ", in bytes or pages");
 	maps_[st->map] =
 	        MapInfo{true, false, st->npages, s_->statements.size(), false};
 }

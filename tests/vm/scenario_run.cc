@@ -404,13 +404,12 @@ bool Runner::SetPool(const struct aml_device *dev,
 	size_t kib = PoolKib(kind);
 	if (aml_topology_is_emulated(t_) == 1) {
 		uint64_t reserved = 0;
-		int err = kib == kPool1g
-		                  ? aml_emu_set_hugepages_1g(t_,
-		                                             DeviceIndex(dev),
-		                                             pages, &reserved)
-		                  : aml_emu_set_hugepages_2m(t_,
-		                                             DeviceIndex(dev),
-		                                             pages, &reserved);
+		int err =
+		        kib == kPool1g
+		                ? aml_emu_set_hugepages_1g(t_, DeviceIndex(dev),
+		                                           pages, &reserved)
+		                : aml_emu_set_hugepages_2m(t_, DeviceIndex(dev),
+		                                           pages, &reserved);
 		if (err != 0)
 			return false;
 		*got = (size_t)reserved;
@@ -473,7 +472,8 @@ bool Runner::SavePools()
 				                 ? " (" +
 				                           NodePoolFile(
 				                                   dev->numa_id,
-				                                   "nr_hugepages",
+				                                   "nr_"
+				                                   "hugepages",
 				                                   PoolKib(kind)) +
 				                           ")"
 				                 : std::string()));
@@ -492,15 +492,16 @@ void Runner::Hugepages(const Statement &st)
 		return;
 	size_t got = 0;
 	if (!SetPool(dev, st.pages, st.huge_pages, &got)) {
-		Problem(st, "cannot set the pool of " + st.device +
-		                    (aml_topology_is_emulated(t_) == 1
-		                             ? ""
-		                             : " (as root: " +
-		                                       NodePoolFile(
-		                                               dev->numa_id,
-		                                               "nr_hugepages",
-		                                               PoolKib(st.pages)) +
-		                                       ")"));
+		Problem(st,
+		        "cannot set the pool of " + st.device +
+		                (aml_topology_is_emulated(t_) == 1
+		                         ? ""
+		                         : " (as root: " +
+		                                   NodePoolFile(
+		                                           dev->numa_id,
+		                                           "nr_hugepages",
+		                                           PoolKib(st.pages)) +
+		                                   ")"));
 		return;
 	}
 	// The 2 MiB pool's item as it always read; a 1 GiB pool's says so.

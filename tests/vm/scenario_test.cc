@@ -679,12 +679,13 @@ TEST_F(ScenarioEmulated, OneGigabytePoolsAreSetAndGivenBack)
 	        << perr;
 	Outcome out = aml_scenario::Run(s, gig);
 	EXPECT_TRUE(out.passed) << Failures(out);
-	EXPECT_EQ(out.canonical,
-	          "t.scn: hugepages node1=1(1G); hugepages node1=2; g=ok(node1:" +
-	                  std::to_string(gunit) + "); g pages " + all +
-	                  ": node1; move g " + all +
-	                  " node0=AML_FAILURE; h=ok(node1:" +
-	                  std::to_string(gunit / 512) + "); h pages 0: node1");
+	EXPECT_EQ(
+	        out.canonical,
+	        "t.scn: hugepages node1=1(1G); hugepages node1=2; g=ok(node1:" +
+	                std::to_string(gunit) + "); g pages " + all +
+	                ": node1; move g " + all +
+	                " node0=AML_FAILURE; h=ok(node1:" +
+	                std::to_string(gunit / 512) + "); h pages 0: node1");
 	// Both sizes' pools as the scenario found them: empty.
 	struct aml_emu_stats stats = {};
 	ASSERT_EQ(aml_emu_stats(gig, 1, &stats), 0);

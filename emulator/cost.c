@@ -382,8 +382,12 @@ int aml_emu_stats(const struct aml_topology *t,
 	                __atomic_load_n(&d->access_reads, __ATOMIC_RELAXED),
 	        .access_pages_written =
 	                __atomic_load_n(&d->access_writes, __ATOMIC_RELAXED),
-	        .hugepages_2m = d->huge_pool,
-	        .hugepages_2m_free = d->huge_pool - d->huge_used,
+	        .hugepages_2m = d->huge_pool[EMU_POOL_2M],
+	        .hugepages_2m_free =
+	                d->huge_pool[EMU_POOL_2M] - d->huge_used[EMU_POOL_2M],
+	        .hugepages_1g = d->huge_pool[EMU_POOL_1G],
+	        .hugepages_1g_free =
+	                d->huge_pool[EMU_POOL_1G] - d->huge_used[EMU_POOL_1G],
 	};
 	pthread_rwlock_unlock(&m->lock);
 	return 0;

@@ -103,6 +103,9 @@ static int create_machine(struct emu_machine *m)
 	m->page_shift = (unsigned)__builtin_ctzll(m->page_size);
 	m->huge_pages =
 	        EMU_HUGE_SIZE > m->page_size ? EMU_HUGE_SIZE / m->page_size : 1;
+	m->pool_pages[EMU_POOL_2M] = m->huge_pages;
+	m->pool_pages[EMU_POOL_1G] =
+	        EMU_GIG_SIZE > m->page_size ? EMU_GIG_SIZE / m->page_size : 1;
 	m->slabs.page_size = m->page_size;
 	m->ndevices = m->spec.ntiers;
 	for (size_t i = 0; i < m->ndevices; i++) {
@@ -115,10 +118,18 @@ static int create_machine(struct emu_machine *m)
 		        .capacity_pages = create_pages(m, tier),
 		};
 		/* As many as the tier holds, as writing nr_hugepages
-		 * reserves as many as the node can give. */
-		uint64_t fit = m->devices[i].capacity_pages / m->huge_pages;
-		m->devices[i].huge_pool =
-		        tier->hugepages_2m < fit ? tier->hugepages_2m : fit;
+		 * reserves as many as the node can give: 1 GiB pages first,
+		 * as the kernel reserves gigantic pages early in boot, then
+		 * 2 MiB ones from what is left. */
+		struct emu_device_state *d = &m->devices[i];
+		uint64_t want[EMU_POOLS] = {tier->hugepages_2m,
+		                            tier->hugepages_1g};
+		uint64_t left = d->capacity_pages;
+		for (size_t k = EMU_POOLS; k-- > 0;) {
+			uint64_t fit = left / m->pool_pages[k];
+			d->huge_pool[k] = want[k] < fit ? want[k] : fit;
+			left -= d->huge_pool[k] * m->pool_pages[k];
+		}
 	}
 	emu_build_zonelists(m);
 	m->uffd = m->uffd_stop = -1;

@@ -11,8 +11,9 @@
  * on Linux; past their free memory, the touch that finds no room stops the
  * program where the kernel would call the OOM killer (placement=map: the
  * map fails with AML_ENOMEM). Capacity is counted in pages per device.
- * Maps of huge pages (THP, hugetlb 2 MiB from the tiers' pools) are
- * placed, counted and moved in 2 MiB units (placement.c, huge.c).
+ * Maps of huge pages (THP, hugetlb 2 MiB and 1 GiB from the tiers' pools)
+ * are placed, counted and moved in units of their huge page (placement.c,
+ * huge.c).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -91,7 +92,7 @@ static int emu_place_all(struct emu_machine *m, struct emu_mapping *map)
 		if (plan.take[d] == 0)
 			continue;
 		s->used_pages += plan.take[d];
-		s->huge_used += plan.huge_take[d];
+		s->huge_used[map->pool] += plan.huge_take[d];
 		s->maps++;
 		map->reached |= UINT64_C(1) << d;
 		if (s->used_pages > s->peak_pages)
@@ -115,7 +116,7 @@ static void emu_uncount(struct emu_machine *m,
 			continue;
 		m->devices[labels[i]].used_pages--;
 		if (map->hugetlb && i % map->unit == 0)
-			m->devices[labels[i]].huge_used--;
+			m->devices[labels[i]].huge_used[map->pool]--;
 	}
 }
 
@@ -157,15 +158,16 @@ static int emu_map_page(struct emu_machine *m, void **out)
 	return 0;
 }
 
-/* A map of size bytes; hugetlb: of 2 MiB hugetlb pages, all placed now
- * (the kernel takes them from the pools when mapping, and the emulator
+/* A map of size bytes; hugetlb: of the hugetlb pages of pool, all placed
+ * now (the kernel takes them from the pools when mapping, and the emulator
  * chooses their devices then too, from the mapping thread's CPU). */
 static void *emu_map(struct emu_machine *m,
                      const struct aml_bitmap *set,
                      enum aml_policy policy,
                      size_t size,
                      int owner,
-                     bool hugetlb)
+                     bool hugetlb,
+                     enum emu_pool pool)
 {
 	size_t npages = size / m->page_size;
 	uint64_t bits = emu_set_bits(set);
@@ -185,20 +187,22 @@ static void *emu_map(struct emu_machine *m,
 	                          .set = bits,
 	                          .labels = malloc(npages),
 	                          .unplaced = npages,
-	                          .unit = hugetlb ? m->huge_pages : 1,
-	                          .hugetlb = hugetlb};
+	                          .unit = hugetlb ? m->pool_pages[pool] : 1,
+	                          .hugetlb = hugetlb,
+	                          .pool = (uint8_t)pool};
 	/* One-page mappings placed at touch are pages of slabs, registered
 	 * already (slab.c): no system call. */
 	bool slab_page = m->at_touch && npages == 1;
 	void *ptr = NULL;
 	int err = map.labels == NULL ? AML_ENOMEM : 0;
 	if (err == 0 && !slab_page)
-		ptr = emu_map_memory(size, hugetlb, &err);
+		ptr = emu_map_memory(
+		        size, hugetlb ? map.unit * m->page_size : 0, &err);
 	if (err == 0) {
 		memset(map.labels, EMU_UNPLACED, npages);
 		pthread_rwlock_wrlock(&m->lock);
 		if (hugetlb)
-			err = emu_check_huge(m, bits, policy, npages);
+			err = emu_check_huge(m, pool, bits, policy, npages);
 		if (err == 0 && slab_page)
 			err = emu_map_page(m, &ptr);
 		else if (err == 0 && m->at_touch)
@@ -274,6 +278,7 @@ static int emu_unmap(struct emu_machine *m, void *ptr, size_t size, int owner)
 		}
 		/* hugetlb: the placement layer unmaps whole huge pages. */
 		size_t unit = map->hugetlb ? map->unit : 0;
+		enum emu_pool pool = map->pool;
 		emu_access_forget(m, start, size);
 		struct emu_release release = {m, ptr, size};
 		err = emu_pagetable_cut(&m->table, map, first, npages,
@@ -281,7 +286,8 @@ static int emu_unmap(struct emu_machine *m, void *ptr, size_t size, int owner)
 		for (size_t d = 0; err == 0 && d < m->ndevices; d++) {
 			m->devices[d].used_pages -= freed[d];
 			if (unit != 0)
-				m->devices[d].huge_used -= freed[d] / unit;
+				m->devices[d].huge_used[pool] -=
+				        freed[d] / unit;
 		}
 	}
 	pthread_rwlock_unlock(&m->lock);
@@ -302,7 +308,7 @@ static void *emu_device_map(const struct aml_device *dev, size_t size)
 	aml_bitmap_zero(&set);
 	aml_bitmap_set(&set, d->index);
 	return emu_map(d->machine, &set, AML_POLICY_BIND, size, (int)d->index,
-	               false);
+	               false, EMU_POOL_2M);
 }
 
 static int
@@ -367,7 +373,10 @@ static uint64_t emu_move_pages(struct emu_machine *m,
 	 * alloc_migrate_huge_page() (a temporary page), and
 	 * move_hugetlb_state() makes the old page the temporary one (the
 	 * 3-node guest: 2 pages of node 1's pool moved to node 0, which had
-	 * none, left node 0 a pool of 2 and node 1 none; docs/vm.md). */
+	 * none, left node 0 a pool of 2 and node 1 none; docs/vm.md). A
+	 * 1 GiB page has no such fallback: alloc_migrate_huge_page() returns
+	 * NULL for a gigantic hstate, so it moves only into a free page of
+	 * the target's pool, and otherwise stays where it is. */
 	for (size_t i = 0, n; i < npages; i += n) {
 		uintptr_t addr = start + i * m->page_size;
 		struct emu_mapping *map = emu_pagetable_find(&m->table, addr);
@@ -383,21 +392,22 @@ static uint64_t emu_move_pages(struct emu_machine *m,
 		}
 		if (from == to)
 			continue;
+		size_t k = map->pool;
 		bool whole = map->hugetlb && n == map->unit;
 		bool fresh = map->hugetlb &&
-		             dst_state->huge_used == dst_state->huge_pool;
-		if ((fresh && !whole) ||
+		             dst_state->huge_used[k] == dst_state->huge_pool[k];
+		if ((fresh && (!whole || k == EMU_POOL_1G)) ||
 		    ((!map->hugetlb || fresh) && taken + n > room))
 			continue;
 		if (fresh) {
-			dst_state->huge_pool++;
-			m->devices[from].huge_pool--;
+			dst_state->huge_pool[k]++;
+			m->devices[from].huge_pool[k]--;
 		}
 		if (!map->hugetlb || fresh)
 			taken += n;
 		if (whole) {
-			m->devices[from].huge_used--;
-			dst_state->huge_used++;
+			m->devices[from].huge_used[k]--;
+			dst_state->huge_used[k]++;
 		}
 		pages_from[from] += n;
 		m->devices[from].used_pages -= n;
@@ -546,7 +556,7 @@ static void *emu_map_nodes(const struct aml_topology *t,
 {
 	/* Emulated NUMA ids are device indices. */
 	return emu_map(emu_of(t), nodes, policy, size, EMU_OWNER_TOPOLOGY,
-	               false);
+	               false, EMU_POOL_2M);
 }
 
 static int emu_unmap_nodes(const struct aml_topology *t, void *ptr, size_t size)
@@ -571,8 +581,9 @@ emu_rebind(const struct aml_topology *t, void *ptr, size_t size, int numa_id)
 	const struct emu_mapping *fresh =
 	        emu_pagetable_find(&m->table, (uintptr_t)ptr);
 	bool hugetlb = fresh != NULL && fresh->hugetlb;
+	size_t k = hugetlb ? fresh->pool : EMU_POOL_2M;
 	if (err == 0 &&
-	    (hugetlb ? moving / m->huge_pages > d->huge_pool - d->huge_used
+	    (hugetlb ? moving / fresh->unit > d->huge_pool[k] - d->huge_used[k]
 	             : moving > emu_device_room(m, to)))
 		err = AML_ENOMEM;
 	for (size_t i = 0; err == 0 && i < npages; i++) {
@@ -585,8 +596,8 @@ emu_rebind(const struct aml_topology *t, void *ptr, size_t size, int numa_id)
 			continue;
 		}
 		if (map->hugetlb && index % map->unit == 0 && *label != to) {
-			m->devices[*label].huge_used--;
-			d->huge_used++;
+			m->devices[*label].huge_used[map->pool]--;
+			d->huge_used[map->pool]++;
 		}
 		m->devices[*label].used_pages--;
 		*label = (uint8_t)to;
@@ -621,12 +632,12 @@ static void *emu_map_nodes_hugetlb(const struct aml_topology *t,
                                    size_t size,
                                    size_t page)
 {
-	if (page != EMU_HUGE_SIZE) {
+	if (page != EMU_HUGE_SIZE && page != EMU_GIG_SIZE) {
 		aml_errno = AML_ENOTSUP; /* check_pages refused it first */
 		return NULL;
 	}
-	return emu_map(emu_of(t), nodes, policy, size, EMU_OWNER_TOPOLOGY,
-	               true);
+	return emu_map(emu_of(t), nodes, policy, size, EMU_OWNER_TOPOLOGY, true,
+	               page == EMU_GIG_SIZE ? EMU_POOL_1G : EMU_POOL_2M);
 }
 
 /*
@@ -664,15 +675,13 @@ static int emu_advise_huge(const struct aml_topology *t, void *ptr, size_t size)
 }
 
 /* The emulator's page kinds: THP always (whatever the host's setting: the
- * machine is emulated), hugetlb in 2 MiB pages only. */
+ * machine is emulated), hugetlb of 2 MiB and 1 GiB (an empty pool is the
+ * map's AML_ENOMEM, with the reason). */
 static int emu_check_pages(const struct aml_topology *t,
                            enum aml_page_kind kind)
 {
 	(void)t;
-	if (kind == AML_PAGE_HUGETLB_1G)
-		return aml_error_explain(AML_ENOTSUP,
-		                         "hugetlb pages of 1 GiB: the emulator "
-		                         "has 2 MiB huge pages only");
+	(void)kind;
 	return 0;
 }
 
@@ -709,8 +718,9 @@ const struct aml_topology_ops aml_emu_topology_ops = {
         .rebind = emu_rebind,
         .populate = emu_populate,
         .fini = emu_fini,
-        /* Huge pages of 2 MiB, transparent or hugetlb (from the tiers'
-         * pools), placed and moved whole (docs/emulator.md). */
+        /* Huge pages of 2 MiB, transparent or hugetlb, and hugetlb pages
+         * of 1 GiB (from the tiers' pools), placed and moved whole
+         * (docs/emulator.md). */
         .map_nodes_hugetlb = emu_map_nodes_hugetlb,
         .advise_huge = emu_advise_huge,
         .check_pages = emu_check_pages,

@@ -65,6 +65,17 @@
  * A huge page is placed, counted and moved whole: a unit of
  * EMU_HUGE_SIZE / page_size pages. */
 #define EMU_HUGE_SIZE ((size_t)2 << 20)
+/* The gigantic page of hugetlb maps of 1 GiB, x86-64's PUD: a unit of
+ * EMU_GIG_SIZE / page_size pages, from pools of their own. */
+#define EMU_GIG_SIZE ((size_t)1 << 30)
+
+/* The hugetlb pools of a device, one per huge page size, as Linux keeps
+ * one hstate per size. */
+enum emu_pool {
+	EMU_POOL_2M,
+	EMU_POOL_1G,
+	EMU_POOLS,
+};
 
 static inline int emu_label_placed(uint8_t label)
 {
@@ -92,8 +103,10 @@ struct emu_mapping {
 	 * huge pages, whose aligned huge ranges are placed and moved whole
 	 * (a THP range that finds no room whole takes base pages). */
 	size_t unit;
-	/* hugetlb: its units come from the devices' pools, never base. */
+	/* hugetlb: its units come from the devices' pools (of `pool`, an
+	 * enum emu_pool), never base. */
 	bool hugetlb;
+	uint8_t pool;
 	/* Pages between the start of the map that made it and its start
 	 * (a partial unmap cut its head): a hugetlb map's vm_pgoff, by
 	 * which Linux interleaves its huge pages. */
@@ -144,11 +157,12 @@ struct emu_device_state {
 	uint64_t maps;
 	uint64_t pages_moved_in;
 	uint64_t pages_moved_out;
-	/* hugetlb pool: huge pages reserved on the device (the spec's
-	 * hugepages_2m), and how many are mapped. The free ones are not free
-	 * memory for base pages, as on Linux. */
-	uint64_t huge_pool;
-	uint64_t huge_used;
+	/* hugetlb pools, by enum emu_pool: huge pages reserved on the
+	 * device (the spec's hugepages_2m and hugepages_1g), and how many are
+	 * mapped. The free ones are not free memory for base pages, as on
+	 * Linux. */
+	uint64_t huge_pool[EMU_POOLS];
+	uint64_t huge_used[EMU_POOLS];
 	uint64_t bytes_copied_in;  /* atomic */
 	uint64_t bytes_copied_out; /* atomic */
 	uint64_t modelled_ns;      /* atomic */
@@ -180,6 +194,8 @@ struct emu_machine {
 	size_t page_size;
 	unsigned page_shift; /* log2(page_size) */
 	size_t huge_pages;   /* EMU_HUGE_SIZE / page_size */
+	/* Pages per huge page of each pool (by enum emu_pool). */
+	size_t pool_pages[EMU_POOLS];
 
 	pthread_rwlock_t lock;
 	struct emu_pagetable table;
@@ -365,14 +381,15 @@ size_t emu_place_now(struct emu_machine *machine,
 
 /* ---- huge.c: on pagetable.c and placement.c ---- */
 
-/* Anonymous memory for a mapping of size bytes (hugetlb: aligned to
- * EMU_HUGE_SIZE, as MAP_HUGETLB aligns it), MAP_NORESERVE: the mapping,
- * or NULL with *err set. */
-void *emu_map_memory(size_t size, bool hugetlb, int *err);
-/* Whether the pools give a hugetlb map of npages pages under policy over
- * the devices of bits (the bound ones under BIND, else all): 0, or
- * AML_ENOMEM with the reason explained. Write lock held. */
+/* Anonymous memory for a mapping of size bytes aligned to align (a
+ * hugetlb map's huge page, as MAP_HUGETLB aligns it; 0 for none),
+ * MAP_NORESERVE: the mapping, or NULL with *err set. */
+void *emu_map_memory(size_t size, size_t align, int *err);
+/* Whether the pools of `pool` give a hugetlb map of npages pages under
+ * policy over the devices of bits (the bound ones under BIND, else all):
+ * 0, or AML_ENOMEM with the reason explained. Write lock held. */
 int emu_check_huge(const struct emu_machine *machine,
+                   enum emu_pool pool,
                    uint64_t bits,
                    enum aml_policy policy,
                    size_t npages);

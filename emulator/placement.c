@@ -122,8 +122,9 @@ void emu_build_zonelists(struct emu_machine *m)
 uint64_t emu_device_room(const struct emu_machine *m, size_t d)
 {
 	const struct emu_device_state *s = &m->devices[d];
-	uint64_t held =
-	        s->used_pages + (s->huge_pool - s->huge_used) * m->huge_pages;
+	uint64_t held = s->used_pages;
+	for (size_t k = 0; k < EMU_POOLS; k++)
+		held += (s->huge_pool[k] - s->huge_used[k]) * m->pool_pages[k];
 	return held < s->capacity_pages ? s->capacity_pages - held : 0;
 }
 
@@ -136,7 +137,7 @@ size_t emu_unit_of(const struct emu_machine *m,
 	if (map->unit <= 1)
 		return 1;
 	uintptr_t addr = map->start + (index << m->page_shift);
-	uintptr_t head = addr & ~(uintptr_t)(EMU_HUGE_SIZE - 1);
+	uintptr_t head = addr & ~(uintptr_t)((map->unit << m->page_shift) - 1);
 	if (head < map->start ||
 	    (head - map->start) / m->page_size + map->unit > map->npages)
 		return 1; /* an unaligned end: base pages, as THP gives */
@@ -167,7 +168,8 @@ static int emu_walk(const struct emu_machine *m,
 		const struct emu_device_state *s = &m->devices[d];
 		bool room =
 		        map->hugetlb
-		                ? s->huge_used + p->huge_take[d] < s->huge_pool
+		                ? s->huge_used[map->pool] + p->huge_take[d] <
+		                          s->huge_pool[map->pool]
 		                : p->take[d] + need <= emu_device_room(m, d);
 		if (room) {
 			*device = d;
@@ -225,10 +227,9 @@ int emu_place_page(const struct emu_machine *m,
 		 * page's number within the map: each hugetlb map starts on
 		 * the set's first device (the 3-node guest, docs/vm.md). */
 		uintptr_t addr = map->start + (index << m->page_shift);
-		uintptr_t vpn = map->hugetlb
-		                        ? (map->pgoff + index) / m->huge_pages
-		                : need > 1 ? addr / EMU_HUGE_SIZE
-		                           : addr >> m->page_shift;
+		uintptr_t vpn = map->hugetlb ? (map->pgoff + index) / map->unit
+		                : need > 1   ? addr / EMU_HUGE_SIZE
+		                             : addr >> m->page_shift;
 		return emu_walk(m, p, map, need,
 		                emu_interleave_device(map->set, vpn), any,
 		                device);
@@ -327,7 +328,7 @@ int emu_place_try(struct emu_machine *m,
 		s->maps++;
 	}
 	s->used_pages += n;
-	s->huge_used += map->hugetlb;
+	s->huge_used[map->pool] += map->hugetlb;
 	if (s->used_pages > s->peak_pages)
 		s->peak_pages = s->used_pages;
 	map->unplaced -= n;

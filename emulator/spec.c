@@ -48,6 +48,7 @@ enum spec_key {
 	KEY_VCPUS,
 	KEY_USABLE,
 	KEY_HUGEPAGES_2M,
+	KEY_HUGEPAGES_1G,
 	/* Access items only. */
 	KEY_FROM,
 	KEY_TO,
@@ -68,6 +69,7 @@ static const char *const spec_keys[KEY_COUNT] = {
         [KEY_VCPUS] = "vcpus",
         [KEY_USABLE] = "usable",
         [KEY_HUGEPAGES_2M] = "hugepages_2m",
+        [KEY_HUGEPAGES_1G] = "hugepages_1g",
         [KEY_FROM] = "from",
         [KEY_TO] = "to",
 };
@@ -157,21 +159,22 @@ static int spec_vcpus(struct spec_parser *p,
 	return 0;
 }
 
-/* hugepages_2m: a count of 2 MiB hugetlb pages, 0 or more. */
+/* hugepages_2m, hugepages_1g (key): a count of hugetlb pages, 0 or
+ * more, into *out. */
 static int spec_hugepages(struct spec_parser *p,
-                          struct aml_emu_tier *tier,
+                          const char *key,
+                          uint64_t *out,
                           size_t off,
                           size_t len)
 {
 	uint64_t v = 0;
 	size_t end = off;
-	int err = emu_spec_integer(p, off, "hugepages_2m", &v, &end);
+	int err = emu_spec_integer(p, off, key, &v, &end);
 	if (err != 0)
 		return err;
 	if (end != off + len)
-		return emu_spec_fail(p, end,
-		                     "unexpected text after hugepages_2m");
-	tier->hugepages_2m = v;
+		return emu_spec_fail(p, end, "unexpected text after %s", key);
+	*out = v;
 	return 0;
 }
 
@@ -245,7 +248,11 @@ static int spec_field(struct spec_parser *p,
 		return emu_spec_quantity(p, &emu_spec_capacity, off, len,
 		                         &tier->usable);
 	case KEY_HUGEPAGES_2M:
-		return spec_hugepages(p, tier, off, len);
+		return spec_hugepages(p, "hugepages_2m", &tier->hugepages_2m,
+		                      off, len);
+	case KEY_HUGEPAGES_1G:
+		return spec_hugepages(p, "hugepages_1g", &tier->hugepages_1g,
+		                      off, len);
 	case KEY_FROM:
 		return spec_tier_ref(p, off, len, &p->access_from);
 	case KEY_TO:

@@ -35,6 +35,9 @@
  * hugepages_2m (an integer, default 0): 2 MiB hugetlb pages reserved on the
  * tier, as nodeN/hugepages/hugepages-2048kB/nr_hugepages; at most what its
  * capacity holds once scaled (fewer are reserved, as the kernel does).
+ * hugepages_1g (likewise): 1 GiB hugetlb pages, as
+ * nodeN/hugepages/hugepages-1048576kB/nr_hugepages, reserved before the
+ * 2 MiB ones when the tier cannot hold both.
  *
  * Access keys: from and to (names of tiers given before the item; from has
  * CPUs: cpus or vcpus; from != to; each pair once), and bw or read_bw and
@@ -92,6 +95,8 @@ struct aml_emu_tier {
 	uint64_t usable;
 	/** 2 MiB hugetlb pages reserved on the tier; 0 when not given. */
 	uint64_t hugepages_2m;
+	/** 1 GiB hugetlb pages reserved on the tier; 0 when not given. */
+	uint64_t hugepages_1g;
 };
 
 /** Tier @c to seen from the CPUs of tier @c from (an access item). */

@@ -600,10 +600,10 @@ std::unique_ptr<AreaKind> EmulatedDevice(aml_policy policy)
 {
 	auto kind =
 	        std::make_unique<DeviceKind<Emulated>>(policy, kEmulatedSpec);
-	// The emulator's spec reserves no hugetlb pool (none by default),
-	// and it has no 1 GiB pages (area.h).
+	// The emulator's spec reserves no hugetlb pool of either size (none
+	// by default).
 	kind->caps.hugetlb_2m_error = AML_ENOMEM;
-	kind->caps.hugetlb_1g_error = AML_ENOTSUP;
+	kind->caps.hugetlb_1g_error = AML_ENOMEM;
 	kind->caps.release = Capabilities::kTopology;
 	kind->caps.why = "the emulated machine has no hugetlb pool, and keeps "
 	                 "one-page mappings mapped in a slab after unmap";

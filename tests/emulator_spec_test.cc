@@ -219,10 +219,10 @@ TEST(EmulatorSpecPresets, NamesAreTheCompiledThenTheMachineFiles)
 	std::vector<std::string> names;
 	for (size_t i = 0; aml_emu_preset_names[i] != nullptr; i++)
 		names.push_back(aml_emu_preset_names[i]);
-	EXPECT_EQ(names,
-	          (std::vector<std::string>{
-	                  "knl-flat", "xeon-max-flat", "cxl-tiered", "single",
-	                  "qemu-3node", "qemu-4node-2socket", "qemu-snc"}));
+	EXPECT_EQ(names, (std::vector<std::string>{
+	                         "knl-flat", "xeon-max-flat", "cxl-tiered",
+	                         "single", "qemu-3node", "qemu-4node-2socket",
+	                         "qemu-gigantic", "qemu-snc"}));
 	EXPECT_EQ(aml_emu_preset(nullptr), nullptr);
 	EXPECT_EQ(aml_emu_preset("no-such-preset"), nullptr);
 	EXPECT_EQ(aml_emu_preset("KNL-flat"), nullptr);
@@ -250,8 +250,8 @@ TEST(EmulatorSpecPresets, EveryPresetHasCpusFirstAndEveryCpuAtMostOnce)
 // the access items of every remote pair.
 TEST(EmulatorSpecPresets, MachineFilesHaveVcpusAndUsableCapacities)
 {
-	for (const char *name :
-	     {"qemu-3node", "qemu-4node-2socket", "qemu-snc"}) {
+	for (const char *name : {"qemu-3node", "qemu-4node-2socket",
+	                         "qemu-gigantic", "qemu-snc"}) {
 		auto p = ParseGood(name);
 		ASSERT_EQ(p->err, 0);
 		unsigned vcpus = 0;

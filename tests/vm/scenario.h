@@ -46,8 +46,9 @@ enum class Kind {
 };
 
 // The pages a map is made of (aml_page_kind): base pages, 2 MiB hugetlb
-// pages from the nodes' pools, or transparent huge pages.
-enum class Pages { kBase, kHugetlb2m, kThp };
+// pages from the nodes' pools, transparent huge pages, or 1 GiB hugetlb
+// pages from the nodes' pools of those.
+enum class Pages { kBase, kHugetlb2m, kThp, kHugetlb1g };
 
 // A map's size: bytes, or a device's capacity or free memory (read when the
 // statement runs) plus or minus bytes.
@@ -101,7 +102,8 @@ struct Statement {
 	// hugepages: the device whose pool is set.
 	std::string device;
 	size_t leave_bytes = 0;
-	// hugepages: the pool's size, in 2 MiB hugetlb pages.
+	// hugepages: the pool's size, in hugetlb pages of `pages`
+	// (kHugetlb2m or kHugetlb1g).
 	size_t huge_pages = 0;
 	// move, touch, expect and a partial unmap: the page range, inclusive.
 	bool partial = false; // unmap: of the range only

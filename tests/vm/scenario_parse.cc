@@ -15,11 +15,13 @@ namespace aml_scenario
 namespace
 {
 
-// The huge page of x86-64, which the guest and the emulator have.
+// The huge pages of x86-64, which the guest and the emulator have.
 const size_t kHugePage = (size_t)2 << 20;
+const size_t kGiganticPage = (size_t)1 << 30;
 
-// The most 2 MiB pages a 'hugepages' line may reserve on a device (8 GiB).
+// The most pages a 'hugepages' line may reserve on a device (8 GiB).
 const size_t kMaxHugePages = 4096;
+const size_t kMaxGiganticPages = 8;
 
 // Raised with a message; caught once per line and given its file:line.
 struct ParseError {
@@ -268,7 +270,7 @@ class Parser
 
 	Scenario *s_;
 	std::map<std::string, MapInfo> maps_;
-	// Devices whose hugetlb pool a 'hugepages' line set.
+	// Pools a 'hugepages' line set: device, and "2M" or "1G".
 	std::vector<std::string> pools_;
 	// A statement other than machine, hugepages, transparent-hugepages
 	// and run-on was read: pools and modes are set before any map.
@@ -323,34 +325,42 @@ void Parser::ParseMap(const std::vector<std::string> &w, Statement *st)
 	st->size = SizeWord(w[4]);
 	if (st->size.base == Size::Base::kBytes)
 		st->npages = st->size.bytes / aml_page_size();
-	bool thp = false, hugetlb = false;
+	bool thp = false, hugetlb = false, gigantic = false;
 	for (size_t i = 5; i < w.size(); i++) {
 		bool *flag = w[i] == "populate"     ? &st->populate
 		             : w[i] == "edge"       ? &st->edge
 		             : w[i] == "untouched"  ? &st->untouched
 		             : w[i] == "hugetlb-2m" ? &hugetlb
+		             : w[i] == "hugetlb-1g" ? &gigantic
 		             : w[i] == "thp"        ? &thp
 		                                    : nullptr;
 		if (flag == nullptr || *flag)
 			Fail("bad map option '" + w[i] +
-			     "' (populate, edge, untouched, hugetlb-2m, thp)");
+			     "' (populate, edge, untouched, hugetlb-2m, "
+			     "hugetlb-1g, thp)");
 		*flag = true;
 	}
-	if (thp && hugetlb)
-		Fail("a map has one page kind: hugetlb-2m or thp");
-	st->pages = hugetlb ? Pages::kHugetlb2m
-	            : thp   ? Pages::kThp
-	                    : Pages::kBase;
+	if (thp + hugetlb + gigantic > 1)
+		Fail("a map has one page kind: hugetlb-2m, hugetlb-1g or thp");
+	st->pages = hugetlb    ? Pages::kHugetlb2m
+	            : gigantic ? Pages::kHugetlb1g
+	            : thp      ? Pages::kThp
+	                       : Pages::kBase;
 	if (thp && !thp_)
 		Fail("a thp map needs 'transparent-hugepages madvise' first "
 		     "(the guest boots with THP never)");
-	// Expectations name base pages; a huge page is 2 MiB of them, so a
-	// map of huge pages is whole huge pages, known when parsed.
-	if (st->pages != Pages::kBase && (st->size.base != Size::Base::kBytes ||
-	                                  st->size.bytes % kHugePage != 0))
+	// Expectations name base pages; a huge page is 2 MiB (1 GiB) of
+	// them, so a map of huge pages is whole huge pages, known when
+	// parsed.
+	size_t huge = gigantic ? kGiganticPage : kHugePage;
+	if (st->pages != Pages::kBase &&
+	    (st->size.base != Size::Base::kBytes || st->size.bytes % huge != 0))
 		Fail(std::string("a map of ") +
-		     (hugetlb ? "hugetlb-2m" : "thp") +
-		     " pages is a multiple of 2MiB, in bytes or pages");
+		     (hugetlb    ? "hugetlb-2m"
+		      : gigantic ? "hugetlb-1g"
+		                 : "thp") +
+		     " pages is a multiple of " + (gigantic ? "1GiB" : "2MiB") +
+		     ", in bytes or pages");
 	maps_[st->map] =
 	        MapInfo{true, false, st->npages, s_->statements.size(), false};
 }
@@ -452,23 +462,32 @@ void Parser::Line(int number, const std::vector<std::string> &w)
 		st.kind = Kind::kMachine;
 		s_->machine = Name(w[1], "machine");
 	} else if (verb == "hugepages") {
-		// hugepages DEVICE N: the device's pool of 2 MiB hugetlb
-		// pages, as nodeN/hugepages/hugepages-2048kB/nr_hugepages
-		// (the emulator's hugepages_2m), set before any map.
-		Need(w, 3, 3);
+		// hugepages DEVICE N [2M|1G]: the device's pool of hugetlb
+		// pages of that size (2M when not given), as
+		// nodeN/hugepages/hugepages-2048kB (-1048576kB)/nr_hugepages
+		// (the emulator's hugepages_2m, hugepages_1g), set before any
+		// map.
+		Need(w, 3, 4);
 		st.kind = Kind::kHugepages;
 		if (setup_done_)
 			Fail("'hugepages' lines come before any map, reserve, "
 			     "move, touch, unmap or expect");
 		st.device = Name(w[1], "device");
+		std::string size = w.size() == 4 ? w[3] : "2M";
+		if (size != "2M" && size != "1G")
+			Fail("bad huge page size '" + size + "' (2M or 1G)");
+		bool gigantic = size == "1G";
+		st.pages = gigantic ? Pages::kHugetlb1g : Pages::kHugetlb2m;
 		for (const std::string &seen : pools_) {
-			if (seen == st.device)
-				Fail("the pool of " + st.device + " set twice");
+			if (seen == st.device + " " + size)
+				Fail("the " + size + " pool of " + st.device +
+				     " set twice");
 		}
-		pools_.push_back(st.device);
+		pools_.push_back(st.device + " " + size);
 		st.huge_pages = Number(w[2], w[2]);
-		if (st.huge_pages > kMaxHugePages)
-			Fail("at most " + std::to_string(kMaxHugePages) +
+		size_t most = gigantic ? kMaxGiganticPages : kMaxHugePages;
+		if (st.huge_pages > most)
+			Fail("at most " + std::to_string(most) + " " + size +
 			     " huge pages in a pool, not " + w[2]);
 	} else if (verb == "transparent-hugepages") {
 		// transparent-hugepages madvise: THP for the maps that ask

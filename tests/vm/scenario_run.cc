@@ -12,10 +12,15 @@
 // compare that observation with what the file says, and explain any
 // difference by page range.
 //
-// Maps of huge pages (hugetlb-2m, thp) are located per base page, as both
-// sides can tell; a 'hugepages' line sets a device's pool of 2 MiB hugetlb
-// pages, through the emulator's aml_emu_set_hugepages_2m() or the node's
-// sysfs nr_hugepages, and every pool is given back its size at the end; a
+// Maps of huge pages (hugetlb-2m, hugetlb-1g, thp) are located per base
+// page, as both sides can tell; a 'hugepages' line sets a device's pool of
+// 2 MiB (or 1 GiB) hugetlb pages, through the emulator's
+// aml_emu_set_hugepages_2m() (_1g()) or the node's sysfs nr_hugepages, and
+// every pool of the sizes the lines name is given back its size at the
+// end; a map of 1 GiB pages is written once per huge page (its first
+// touch faults all of it in the guest, and the emulator placed it at map
+// time: writing its every base page would make the emulator's host commit
+// a GiB per page for nothing); a
 // 'transparent-hugepages madvise' line switches the guest's THP mode for
 // the scenario (the emulator's THP needs no switch).
 //
@@ -51,6 +56,8 @@ namespace aml_scenario
 
 using aml_testing::LeftNothingMapped;
 using aml_testing::VirtualPages;
+using aml_vm::kPool1G;
+using aml_vm::kPool2M;
 using aml_vm::NodePoolFile;
 using aml_vm::ReadNodePool;
 using aml_vm::WriteNodePool;
@@ -71,7 +78,14 @@ const enum aml_policy kPolicies[] = {AML_POLICY_BIND,
 
 // aml's page kind of each Pages, in the enum's order.
 const enum aml_page_kind kPageKinds[] = {AML_PAGE_DEFAULT, AML_PAGE_HUGETLB_2M,
-                                         AML_PAGE_TRANSPARENT_HUGE};
+                                         AML_PAGE_TRANSPARENT_HUGE,
+                                         AML_PAGE_HUGETLB_1G};
+
+// The sysfs size (KiB) of a pool of hugetlb pages of `pages`.
+size_t PoolKib(Pages pages)
+{
+	return pages == Pages::kHugetlb1g ? kPool1G : kPool2M;
+}
 
 // Where the kernel says whether it gives transparent huge pages.
 const char kThpFile[] = "/sys/kernel/mm/transparent_hugepage/enabled";
@@ -208,8 +222,11 @@ class Runner
 	bool Step(const Statement &st);
 	bool Machine(const Statement &st);
 	void Hugepages(const Statement &st);
-	bool SetPool(const struct aml_device *dev, size_t pages, size_t *got);
-	bool ReadPoolOf(const struct aml_device *dev, size_t *out);
+	bool SetPool(const struct aml_device *dev,
+	             Pages kind,
+	             size_t pages,
+	             size_t *got);
+	bool ReadPoolOf(const struct aml_device *dev, Pages kind, size_t *out);
 	bool SavePools();
 	void RestorePools();
 	void ThpMode(const Statement &st);
@@ -227,6 +244,7 @@ class Runner
 	void Unmap(const Statement &st);
 	void UnmapPart(const Statement &st);
 	bool ResolveSize(const Statement &st, size_t *npages);
+	size_t WriteStride(const Statement &st);
 	void Expect(const Statement &st);
 	void ExpectPages(const Statement &st, const LiveMap &m);
 	void ExpectCount(const Statement &st, const LiveMap &m);
@@ -254,7 +272,12 @@ class Runner
 	Outcome out_;
 	// With a 'hugepages' line, every device's pool as the scenario
 	// found it: put back when it ends, for the next one on the machine.
-	std::vector<std::pair<const struct aml_device *, size_t>> pools_;
+	struct SavedPool {
+		const struct aml_device *dev;
+		Pages kind;
+		size_t pages;
+	};
+	std::vector<SavedPool> pools_;
 	// The guest's THP mode before a 'transparent-hugepages' line set
 	// it, given back at the end; "" when no line did.
 	std::string thp_before_;
@@ -366,68 +389,98 @@ size_t Runner::DeviceIndex(const struct aml_device *dev)
 }
 
 /*
- * A device's pool of 2 MiB hugetlb pages set to @p pages: on the emulator
- * through aml_emu_set_hugepages_2m(), on Linux by writing the node's
- * nr_hugepages (root). Both give what the device's memory holds, which
- * *got tells; false when the pool cannot be set or read.
+ * A device's pool of hugetlb pages of `kind` (2 MiB or 1 GiB) set to
+ * @p pages: on the emulator through aml_emu_set_hugepages_2m() (_1g()), on
+ * Linux by writing the node's nr_hugepages (root). Both give what the
+ * device's memory holds (the guest's 1 GiB pages also need a free, movable
+ * 1 GiB range), which *got tells; false when the pool cannot be set or
+ * read.
  */
-bool Runner::SetPool(const struct aml_device *dev, size_t pages, size_t *got)
+bool Runner::SetPool(const struct aml_device *dev,
+                     Pages kind,
+                     size_t pages,
+                     size_t *got)
 {
+	size_t kib = PoolKib(kind);
 	if (aml_topology_is_emulated(t_) == 1) {
 		uint64_t reserved = 0;
-		if (aml_emu_set_hugepages_2m(t_, DeviceIndex(dev), pages,
-		                             &reserved) != 0)
+		int err =
+		        kib == kPool1G
+		                ? aml_emu_set_hugepages_1g(t_, DeviceIndex(dev),
+		                                           pages, &reserved)
+		                : aml_emu_set_hugepages_2m(t_, DeviceIndex(dev),
+		                                           pages, &reserved);
+		if (err != 0)
 			return false;
 		*got = (size_t)reserved;
 		return true;
 	}
-	long now = dev->numa_id >= 0 && WriteNodePool(dev->numa_id, pages)
-	                   ? ReadNodePool(dev->numa_id, "nr_hugepages")
+	long now = dev->numa_id >= 0 && WriteNodePool(dev->numa_id, pages, kib)
+	                   ? ReadNodePool(dev->numa_id, "nr_hugepages", kib)
 	                   : -1;
 	*got = now >= 0 ? (size_t)now : 0;
 	return now >= 0;
 }
 
-// The size of a device's pool now, or false.
-bool Runner::ReadPoolOf(const struct aml_device *dev, size_t *out)
+// The size of a device's pool of `kind` now, or false.
+bool Runner::ReadPoolOf(const struct aml_device *dev, Pages kind, size_t *out)
 {
+	size_t kib = PoolKib(kind);
 	if (aml_topology_is_emulated(t_) == 1) {
 		struct aml_emu_stats stats = {};
 		if (aml_emu_stats(t_, DeviceIndex(dev), &stats) != 0)
 			return false;
-		*out = (size_t)stats.hugepages_2m;
+		*out = (size_t)(kib == kPool1G ? stats.hugepages_1g
+		                               : stats.hugepages_2m);
 		return true;
 	}
 	long now = dev->numa_id >= 0
-	                   ? ReadNodePool(dev->numa_id, "nr_hugepages")
+	                   ? ReadNodePool(dev->numa_id, "nr_hugepages", kib)
 	                   : -1;
 	*out = now >= 0 ? (size_t)now : 0;
 	return now >= 0;
 }
 
 /*
- * Every device's pool as the scenario found it, to give back at its end:
- * a move of hugetlb pages onto a node without free ones grows that node's
- * pool too, which no 'hugepages' line names.
+ * Every device's pool of each size the scenario's 'hugepages' lines name,
+ * as the scenario found it, to give back at its end: a move of 2 MiB
+ * hugetlb pages onto a node without free ones grows that node's pool too,
+ * which no 'hugepages' line names. A size no line names is not read: a
+ * guest without 1 GiB pages runs the 2 MiB scenarios.
  */
 bool Runner::SavePools()
 {
-	AML_TOPOLOGY_FOREACH (dev, t_) {
-		size_t pages = 0;
-		if (!ReadPoolOf(dev, &pages)) {
-			out_.failures.push_back(
-			        s_.file + ": cannot read the pool of " +
-			        dev->name +
-			        (dev->numa_id >= 0
-			                 ? " (" +
-			                           NodePoolFile(
-			                                   dev->numa_id,
-			                                   "nr_hugepages") +
-			                           ")"
-			                 : std::string()));
-			return false;
+	bool used[2] = {false, false};
+	for (const Statement &st : s_.statements) {
+		if (st.kind == Kind::kHugepages)
+			used[st.pages == Pages::kHugetlb1g] = true;
+	}
+	// 1 GiB pools first, so that they are given back last (in reverse),
+	// once the 2 MiB pages that may sit in a freed 1 GiB range are gone:
+	// a gigantic page needs its whole range.
+	for (int gig = 1; gig >= 0; gig--) {
+		Pages kind = gig ? Pages::kHugetlb1g : Pages::kHugetlb2m;
+		if (!used[gig])
+			continue;
+		AML_TOPOLOGY_FOREACH (dev, t_) {
+			size_t pages = 0;
+			if (!ReadPoolOf(dev, kind, &pages)) {
+				out_.failures.push_back(
+				        s_.file + ": cannot read the pool of " +
+				        dev->name +
+				        (dev->numa_id >= 0
+				                 ? " (" +
+				                           NodePoolFile(
+				                                   dev->numa_id,
+				                                   "nr_"
+				                                   "hugepages",
+				                                   PoolKib(kind)) +
+				                           ")"
+				                 : std::string()));
+				return false;
+			}
+			pools_.push_back({dev, kind, pages});
 		}
-		pools_.push_back({dev, pages});
 	}
 	return true;
 }
@@ -438,18 +491,22 @@ void Runner::Hugepages(const Statement &st)
 	if (dev == nullptr)
 		return;
 	size_t got = 0;
-	if (!SetPool(dev, st.huge_pages, &got)) {
-		Problem(st, "cannot set the pool of " + st.device +
-		                    (aml_topology_is_emulated(t_) == 1
-		                             ? ""
-		                             : " (as root: " +
-		                                       NodePoolFile(
-		                                               dev->numa_id,
-		                                               "nr_hugepages") +
-		                                       ")"));
+	if (!SetPool(dev, st.pages, st.huge_pages, &got)) {
+		Problem(st,
+		        "cannot set the pool of " + st.device +
+		                (aml_topology_is_emulated(t_) == 1
+		                         ? ""
+		                         : " (as root: " +
+		                                   NodePoolFile(
+		                                           dev->numa_id,
+		                                           "nr_hugepages",
+		                                           PoolKib(st.pages)) +
+		                                   ")"));
 		return;
 	}
-	items_.push_back("hugepages " + st.device + "=" + std::to_string(got));
+	// The 2 MiB pool's item as it always read; a 1 GiB pool's says so.
+	items_.push_back("hugepages " + st.device + "=" + std::to_string(got) +
+	                 (st.pages == Pages::kHugetlb1g ? "(1G)" : ""));
 	if (got != st.huge_pages)
 		Problem(st, "expected a pool of " +
 		                    std::to_string(st.huge_pages) +
@@ -479,11 +536,13 @@ void Runner::RestorePools()
 {
 	for (auto it = pools_.rbegin(); it != pools_.rend(); ++it) {
 		size_t got = 0;
-		if (!SetPool(it->first, it->second, &got) || got != it->second)
+		if (!SetPool(it->dev, it->kind, it->pages, &got) ||
+		    got != it->pages)
 			out_.failures.push_back(
-			        s_.file + ": cannot give the pool of " +
-			        it->first->name + " back its " +
-			        std::to_string(it->second) + " huge pages");
+			        s_.file + ": cannot give the " +
+			        (it->kind == Pages::kHugetlb1g ? "1G" : "2M") +
+			        " pool of " + it->dev->name + " back its " +
+			        std::to_string(it->pages) + " huge pages");
 	}
 	pools_.clear();
 }
@@ -574,6 +633,13 @@ bool Runner::ResolveSize(const Statement &st, size_t *npages)
 	return true;
 }
 
+// Pages between two writes of a map's first touch: one a 1 GiB page (see
+// the top of this file), else every page.
+size_t Runner::WriteStride(const Statement &st)
+{
+	return st.pages == Pages::kHugetlb1g ? ((size_t)1 << 30) / page_ : 1;
+}
+
 void Runner::Map(const Statement &st)
 {
 	// Until it maps, the map counts as failed (its problem reported).
@@ -631,7 +697,7 @@ void Runner::Map(const Statement &st)
 		items_.push_back(st.map + "=ok(untouched)");
 		return;
 	}
-	for (size_t i = 0; i < m.npages; i++)
+	for (size_t i = 0; i < m.npages; i += WriteStride(st))
 		*(volatile char *)(m.ptr + i * page_) = 1;
 	items_.push_back(st.map + "=ok(" + Summary(st, m) + ")");
 }
@@ -682,7 +748,7 @@ void Runner::MapInChild(const Statement &st,
 			        aml_area_mmap(area, m->npages * page_, &opts));
 		if (ptr == nullptr)
 			_exit(-(err != 0 ? err : aml_errno));
-		for (size_t i = 0; i < m->npages; i++)
+		for (size_t i = 0; i < m->npages; i += WriteStride(st))
 			*(volatile char *)(ptr + i * page_) = 1;
 		if (hook_ != nullptr)
 			hook_(st);

@@ -141,6 +141,7 @@ TEST(ScenarioParse, ReadsPageKindsAndPools)
 	                  &s, &error))
 	        << error;
 	ASSERT_EQ(s.statements.size(), 9u);
+	EXPECT_EQ(s.statements[1].pages, aml_scenario::Pages::kHugetlb2m);
 	EXPECT_EQ(s.statements[4].kind, aml_scenario::Kind::kThpMode);
 	s.statements.erase(s.statements.begin() + 4);
 	const auto &pool = s.statements[1];
@@ -154,6 +155,29 @@ TEST(ScenarioParse, ReadsPageKindsAndPools)
 	EXPECT_EQ(s.statements[4].npages, (4u << 20) / aml_page_size());
 	EXPECT_EQ(s.statements[5].pages, aml_scenario::Pages::kThp);
 	EXPECT_EQ(s.statements[6].pages, aml_scenario::Pages::kBase);
+}
+
+TEST(ScenarioParse, ReadsOneGigabytePoolsAndMaps)
+{
+	Scenario s;
+	std::string error;
+	ASSERT_TRUE(Parse("t.scn",
+	                  "machine qemu-gigantic\n"
+	                  "hugepages node1 1 1G\n"
+	                  "hugepages node1 3 2M\n"
+	                  "hugepages node0 8 1G\n"
+	                  "map g bind node1 2GiB hugetlb-1g\n"
+	                  "expect g pages 0-524287 node1\n",
+	                  &s, &error))
+	        << error;
+	ASSERT_EQ(s.statements.size(), 6u);
+	EXPECT_EQ(s.statements[1].pages, aml_scenario::Pages::kHugetlb1g);
+	EXPECT_EQ(s.statements[1].huge_pages, 1u);
+	EXPECT_EQ(s.statements[2].pages, aml_scenario::Pages::kHugetlb2m);
+	EXPECT_EQ(s.statements[2].huge_pages, 3u);
+	EXPECT_EQ(s.statements[3].huge_pages, 8u);
+	EXPECT_EQ(s.statements[4].pages, aml_scenario::Pages::kHugetlb1g);
+	EXPECT_EQ(s.statements[4].npages, (size_t(2) << 30) / aml_page_size());
 }
 
 TEST(ScenarioParse, RefusesWhatTheFormatDoesNotAllow)
@@ -256,7 +280,13 @@ TEST(ScenarioParse, RefusesWhatTheFormatDoesNotAllow)
 	        // Page kinds and pools.
 	        {m + "map a bind node1 2MiB hugetlb\n",
 	         "t.scn:2: bad map option 'hugetlb' (populate, edge, "
-	         "untouched, hugetlb-2m, thp)"},
+	         "untouched, hugetlb-2m, hugetlb-1g, thp)"},
+	        {m + "map a bind node1 1GiB hugetlb-1g hugetlb-2m\n",
+	         "t.scn:2: a map has one page kind"},
+	        {m + "map a bind node1 1026MiB hugetlb-1g\n",
+	         "t.scn:2: a map of hugetlb-1g pages is a multiple of 1GiB"},
+	        {m + "map a bind node1 2MiB hugetlb-1g\n",
+	         "is a multiple of 1GiB, in bytes or pages"},
 	        {m + "map a bind node1 2MiB hugetlb-2m thp\n",
 	         "t.scn:2: a map has one page kind"},
 	        {m + "transparent-hugepages madvise\nmap a bind node1 2MiB "
@@ -282,15 +312,26 @@ TEST(ScenarioParse, RefusesWhatTheFormatDoesNotAllow)
 	        {m + "map a bind node1 capacity(node1) hugetlb-2m\n",
 	         "is a multiple of 2MiB, in bytes or pages"},
 	        {m + "hugepages node1\n",
-	         "t.scn:2: 'hugepages' takes 2 argument(s), not 1"},
-	        {m + "hugepages node1 4 now\n", "takes 2 argument(s), not 3"},
+	         "t.scn:2: 'hugepages' takes 2 to 3 argument(s), not 1"},
+	        {m + "hugepages node1 4 2M now\n",
+	         "takes 2 to 3 argument(s), not 4"},
+	        {m + "hugepages node1 4 now\n",
+	         "t.scn:2: bad huge page size 'now' (2M or 1G)"},
+	        {m + "hugepages node1 4 1g\n", "bad huge page size '1g'"},
+	        {m + "hugepages node1 4 1GiB\n", "bad huge page size '1GiB'"},
+	        {m + "hugepages node1 9 1G\n",
+	         "t.scn:2: at most 8 1G huge pages in a pool, not 9"},
+	        {m + "hugepages node1 1 1G\nhugepages node1 1 1G\n",
+	         "t.scn:3: the 1G pool of node1 set twice"},
+	        {m + "hugepages node1 4\nhugepages node1 4 2M\n",
+	         "t.scn:3: the 2M pool of node1 set twice"},
 	        {m + "hugepages Node1 4\n", "t.scn:2: bad device 'Node1'"},
 	        {m + "hugepages node1 four\n", "t.scn:2: bad number in 'four'"},
 	        {m + "hugepages node1 -1\n", "bad number in '-1'"},
 	        {m + "hugepages node1 4097\n",
-	         "t.scn:2: at most 4096 huge pages in a pool, not 4097"},
+	         "t.scn:2: at most 4096 2M huge pages in a pool, not 4097"},
 	        {m + "hugepages node1 4\nhugepages node1 2\n",
-	         "t.scn:3: the pool of node1 set twice"},
+	         "t.scn:3: the 2M pool of node1 set twice"},
 	        {m + "map a bind node0 4pages\nhugepages node1 4\n",
 	         "t.scn:3: 'hugepages' lines come before any map"},
 	        {m + "reserve r node0 leaving 1MiB\nhugepages node1 4\n",
@@ -609,6 +650,60 @@ TEST_F(ScenarioEmulated, PoolsAreSetAndGivenBackAndHugePagesLocatedPerPage)
 	          "huge pages, got " +
 	                  std::to_string(fit));
 	EXPECT_EQ(Pool(t, 1), 0u);
+}
+
+TEST_F(ScenarioEmulated, OneGigabytePoolsAreSetAndGivenBack)
+{
+	struct aml_topology *gig = nullptr;
+	struct aml_emu_error error = {};
+	ASSERT_EQ(aml_emu_create(&gig, "qemu-gigantic", &error), 0)
+	        << error.reason;
+	size_t gunit = (size_t(1) << 30) / aml_page_size();
+	std::string all = "0-" + std::to_string(gunit - 1);
+	Scenario s;
+	std::string perr;
+	ASSERT_TRUE(Parse("t.scn",
+	                  "machine qemu-gigantic\n"
+	                  "hugepages node1 1 1G\n"
+	                  "hugepages node1 2\n"
+	                  "map g bind node1 1GiB hugetlb-1g\n"
+	                  "expect g pages " +
+	                          all +
+	                          " node1\n"
+	                          "move g " +
+	                          all +
+	                          " node0 fails FAILURE\n"
+	                          "map h bind node1 2MiB hugetlb-2m\n"
+	                          "expect h pages 0 node1\n",
+	                  &s, &perr))
+	        << perr;
+	Outcome out = aml_scenario::Run(s, gig);
+	EXPECT_TRUE(out.passed) << Failures(out);
+	EXPECT_EQ(
+	        out.canonical,
+	        "t.scn: hugepages node1=1(1G); hugepages node1=2; g=ok(node1:" +
+	                std::to_string(gunit) + "); g pages " + all +
+	                ": node1; move g " + all +
+	                " node0=AML_FAILURE; h=ok(node1:" +
+	                std::to_string(gunit / 512) + "); h pages 0: node1");
+	// Both sizes' pools as the scenario found them: empty.
+	struct aml_emu_stats stats = {};
+	ASSERT_EQ(aml_emu_stats(gig, 1, &stats), 0);
+	EXPECT_EQ(stats.hugepages_1g, 0u);
+	EXPECT_EQ(stats.hugepages_2m, 0u);
+	// More than the node holds: what it holds (one), and a failure.
+	ASSERT_TRUE(Parse("t.scn",
+	                  "machine qemu-gigantic\n"
+	                  "hugepages node1 2 1G\n"
+	                  "map g bind node1 1GiB hugetlb-1g\n"
+	                  "expect g pages 0 node1\n",
+	                  &s, &perr))
+	        << perr;
+	out = aml_scenario::Run(s, gig);
+	ASSERT_EQ(out.failures.size(), 1u) << Failures(out);
+	EXPECT_EQ(out.failures[0], "t.scn:2: hugepages node1 2 1G: expected a "
+	                           "pool of 2 huge pages, got 1");
+	aml_topology_destroy(&gig);
 }
 
 TEST_F(ScenarioEmulated, AFailedMapMustBeExpectedToFail)

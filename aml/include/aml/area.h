@@ -63,7 +63,8 @@ enum aml_page_kind {
 	 */
 	AML_PAGE_HUGETLB_2M,
 	/** hugetlb pages of 1 GiB (MAP_HUGE_1GB), as AML_PAGE_HUGETLB_2M
-	 * (AML_ENOTSUP on the emulator). */
+	 * (the emulator's pools: tier key hugepages_1g; none by
+	 * default). */
 	AML_PAGE_HUGETLB_1G,
 	/** Number of kinds; not a kind. */
 	AML_PAGE_KIND_COUNT

@@ -268,6 +268,11 @@ struct aml_emu_stats {
 	uint64_t hugepages_2m;
 	/** Huge pages of the pool no map holds. */
 	uint64_t hugepages_2m_free;
+	/** The device's pool of 1 GiB hugetlb pages (the spec's
+	 * hugepages_1g, or aml_emu_set_hugepages_1g()), in huge pages. */
+	uint64_t hugepages_1g;
+	/** 1 GiB huge pages of the pool no map holds. */
+	uint64_t hugepages_1g_free;
 };
 
 /**
@@ -299,6 +304,30 @@ int aml_emu_stats(const struct aml_topology *topology,
  * @note Thread-safe.
  */
 int aml_emu_set_hugepages_2m(const struct aml_topology *topology,
+                             size_t index,
+                             uint64_t pages,
+                             uint64_t *reserved);
+
+/**
+ * Set the pool of 1 GiB hugetlb pages of device @p index, as writing
+ * `nodeN/hugepages/hugepages-1048576kB/nr_hugepages` sets a node's on Linux
+ * (the spec's `hugepages_1g` sets it when the machine is made). As
+ * aml_emu_set_hugepages_2m() in every other respect: the pool grows by as
+ * many 1 GiB pages as the device's free memory holds (the emulator has no
+ * fragmentation: a real node may give fewer), and shrinks to no fewer
+ * than are mapped. The two pools of a device are separate, as the
+ * kernel's hstates are; each takes its pages out of the device's free
+ * memory.
+ * @param topology an emulated topology.
+ * @param index the device.
+ * @param pages the pool's size wanted, in 1 GiB pages.
+ * @param[out] reserved the pool's size now (may be NULL).
+ * @return 0, even when the pool is not the size asked (*reserved tells);
+ *         AML_EINVAL for a NULL topology or one that is not emulated;
+ *         AML_EDOM for an index out of range. Nothing changes on error.
+ * @note Thread-safe.
+ */
+int aml_emu_set_hugepages_1g(const struct aml_topology *topology,
                              size_t index,
                              uint64_t pages,
                              uint64_t *reserved);

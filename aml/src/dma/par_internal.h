@@ -108,6 +108,21 @@ static inline void aml_dma_par_pause(void)
 #endif
 }
 
+/* Fetch the cache line of p for writing, ahead of a store to it: a line
+ * another CPU has read must be taken from it before the store commits,
+ * and on x86 the stores after it wait in order behind it. PREFETCHW is
+ * a no-op on x86 CPUs without it; __builtin_prefetch emits it only where
+ * the target says so (-mprfchw), else a prefetch for reading, which
+ * leaves the line shared. */
+static inline void aml_dma_par_prefetch_write(const void *p)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__asm__ volatile("prefetchw %0" : : "m"(*(const char *)p));
+#else
+	__builtin_prefetch(p, 1);
+#endif
+}
+
 /* ---- Lanes: copies without the lock (par_lane.c) ---- */
 
 /* Slots per lane (a power of 2), lanes per engine, and the largest copy a

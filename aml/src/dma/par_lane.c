@@ -378,29 +378,6 @@ int aml_dma_par_lane_wait(struct aml_dma_par_state *st,
 	return status;
 }
 
-/*
- * The most slots a worker takes in one batch from l, whose oldest queued
- * slot may be at i, given bottom b. A waiter that helps copies from the
- * newest down (lane_help) and cannot end its wait before the worker's
- * batch ends (a batch ends at once): where one is at work on the same
- * fill (its hint low_bottom is b), the worker takes half of what lies
- * between them, rounded up, so that the two meet with as much left on
- * each side. A full batch where they met sooner kept the waiter idle for
- * most of the batch (dma_bench batch_64x16KiB: a last batch of 7 copies
- * of 16 KiB, 2 to 5 us, while the waiter spun with nothing left to
- * copy), and moved where they meet, run to run, so that copies went to
- * the CPU whose cache did not hold their lines.
- */
-static size_t lane_batch_most(const struct par_lane *l, size_t i, size_t b)
-{
-	if (atomic_load_explicit(&l->low_bottom, memory_order_relaxed) != b)
-		return PAR_BATCH_MAX;
-	size_t h = atomic_load_explicit(&l->low, memory_order_relaxed);
-	if (h <= i || h > b || h - i >= 2 * PAR_BATCH_MAX)
-		return PAR_BATCH_MAX;
-	return (h - i + 1) / 2;
-}
-
 bool aml_dma_par_lanes_run(struct aml_dma_par_state *st)
 {
 	size_t n = atomic_load_explicit(&st->nlanes, memory_order_acquire);
@@ -411,11 +388,12 @@ bool aml_dma_par_lanes_run(struct aml_dma_par_state *st)
 		size_t b =
 		        atomic_load_explicit(&l->bottom, memory_order_acquire);
 		size_t i = lane_floor(l, b);
-		size_t most = lane_batch_most(l, i, b);
 		size_t batch[PAR_BATCH_MAX];
 		bool detached[PAR_BATCH_MAX];
 		size_t k = 0, bytes = 0;
-		for (; i < b && k < most && bytes < PAR_LANE_BATCH_BYTES; i++) {
+		for (;
+		     i < b && k < PAR_BATCH_MAX && bytes < PAR_LANE_BATCH_BYTES;
+		     i++) {
 			if (i + PAR_LANE_PREFETCH < b)
 				__builtin_prefetch(
 				        &l->slots[(i + PAR_LANE_PREFETCH) &

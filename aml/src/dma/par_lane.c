@@ -165,8 +165,10 @@ int aml_dma_par_lane_submit(struct aml_dma_par_state *st,
 	 * submissions of dma_bench batch_64x16KiB took 3.7-4.5 us, 1.8
 	 * with this (timed apart; docs/dma.md has the rows). */
 	aml_dma_par_prefetch_write(
+	        st->prefetchw,
 	        &l->slots[(b + PAR_LANE_PREFETCH_FILL) & PAR_LANE_MASK]);
 	aml_dma_par_prefetch_write(
+	        st->prefetchw,
 	        &l->tickets[(b + PAR_LANE_PREFETCH_FILL) & PAR_LANE_MASK]);
 	struct par_slot *s = &l->slots[pos];
 	s->dst = plan->dst;

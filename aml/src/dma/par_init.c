@@ -12,6 +12,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+
 #include <aml/copier.h>
 #include <aml/dma/par.h>
 #include <aml/error.h>
@@ -23,6 +27,19 @@
 
 #define PAR_INLINE_MAX_DEFAULT ((size_t)16 << 10)
 #define PAR_SPIN_NS_DEFAULT    50000
+
+/* Whether the CPU has PREFETCHW (aml_dma_par_prefetch_write): CPUID
+ * 0x80000001, ECX bit 8 (PRFCHW, AMD's 3DNowPrefetch). */
+static bool par_has_prefetchw(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	unsigned int a, b, c, d;
+	return __get_cpuid(0x80000001, &a, &b, &c, &d) != 0 &&
+	       (c & (1u << 8)) != 0;
+#else
+	return false;
+#endif
+}
 
 /* The CPUs the calling thread may run on, at least 1. */
 static size_t par_cpus(void)
@@ -177,6 +194,7 @@ int aml_dma_par_init_copier(struct aml_dma_par *dma,
 	atomic_init(&st->released, NULL);
 	/* Lanes where no model watches the copies (par_lane.c). */
 	st->lanes_on = !st->models_time && !st->delays;
+	st->prefetchw = par_has_prefetchw();
 	struct aml_handle_pool tag_only;
 	aml_handle_pool_init(&tag_only, sizeof(struct aml_handle_record));
 	st->lane_tag = tag_only.tag;

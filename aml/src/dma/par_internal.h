@@ -108,6 +108,26 @@ static inline void aml_dma_par_pause(void)
 #endif
 }
 
+/* Fetch the cache line of p for writing, ahead of a store to it: a line
+ * another CPU has read must be taken from it before the store commits,
+ * and on x86 the stores after it wait in order behind it. With
+ * prefetchw (the CPU has PREFETCHW, which par_init.c asks CPUID), that
+ * instruction: __builtin_prefetch emits it only where the target says so
+ * (-mprfchw), else a prefetch for reading, which leaves the line shared.
+ * Some early x86-64 CPUs do not have it, hence the check. */
+static inline void aml_dma_par_prefetch_write(bool prefetchw, const void *p)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	if (prefetchw) {
+		__asm__ volatile("prefetchw %0" : : "m"(*(const char *)p));
+		return;
+	}
+#else
+	(void)prefetchw;
+#endif
+	__builtin_prefetch(p, 1);
+}
+
 /* ---- Lanes: copies without the lock (par_lane.c) ---- */
 
 /* Slots per lane (a power of 2), lanes per engine, and the largest copy a
@@ -250,6 +270,8 @@ struct aml_dma_par_state {
 	 * lock, read without it), the first error of a fire-and-forget
 	 * copy in a lane, and whether workers sleep (under the lock). */
 	bool lanes_on;
+	/* Whether the CPU has PREFETCHW (aml_dma_par_prefetch_write). */
+	bool prefetchw;
 	uint16_t lane_tag;
 	uint64_t serial;
 	_Atomic(struct par_lane *) lanes[PAR_LANES_MAX];

@@ -183,7 +183,9 @@ struct aml_scratchpad {
 	size_t scratch_bytes;
 	/** Per-slot state, nslots entries. */
 	struct aml_scratchpad_slot *slots;
-	/** Tile to slot: open addressing, hash_mask + 1 entries of slot + 1. */
+	/** Tile to slot, entries of slot + 1 (0: none): with hash_mask 0, one
+	 * per tile at the tile's id; else open addressing, hash_mask + 1
+	 * entries. */
 	size_t *hash;
 	size_t hash_mask;
 	/** LRU list of evictable slots (no pin, no copy): head is evicted

@@ -36,6 +36,10 @@
 /* No slot: the end of the LRU list. */
 #define AML_SCRATCHPAD_NONE SIZE_MAX
 
+/* The most tiles whose slots the table maps directly, an entry per tile
+ * (index.c): 512 KiB of table at most, in place of hashing. */
+#define AML_SCRATCHPAD_DIRECT_MAX ((size_t)1 << 16)
+
 /* Direction of a copy. */
 enum aml_scratchpad_copy { AML_SCRATCHPAD_TO_SLOT, AML_SCRATCHPAD_TO_TILE };
 

@@ -131,6 +131,11 @@ struct aml_scratchpad_template {
 	 * dimension: a synchronous copy is then the plan's rows, copied by
 	 * the scratchpad itself (slots.c). */
 	bool direct;
+	/* With direct, for up to AML_SCRATCHPAD_DIRECT_MAX tiles: every
+	 * tile's address, taken from the tiling at init (owned; NULL
+	 * otherwise). A miss loads its tile's address from here rather than
+	 * calling the tiling's tile_ptr through two pointers. */
+	char **tile_addr;
 };
 
 struct aml_scratchpad_state {

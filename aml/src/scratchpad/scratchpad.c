@@ -439,6 +439,7 @@ void aml_scratchpad_fini(struct aml_scratchpad *sp)
 	aml_area_munmap(sp->area, sp->scratch, sp->scratch_bytes);
 	free(sp->hash);
 	free(sp->slots);
+	free(st->full.tile_addr);
 	free(st);
 	pthread_cond_destroy(&sp->done);
 	pthread_mutex_destroy(&sp->lock);

@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <aml/copier.h>
@@ -120,6 +121,20 @@ void aml_scratchpad_plan_full(struct aml_scratchpad *sp)
 	               copier->ops == aml_copier_memcpy.ops &&
 	               full->plan[AML_SCRATCHPAD_TO_SLOT].nouter <= 1 &&
 	               full->plan[AML_SCRATCHPAD_TO_TILE].nouter <= 1;
+	full->tile_addr = NULL;
+	if (!full->direct || sp->ntiles > AML_SCRATCHPAD_DIRECT_MAX)
+		return;
+	char **addr = malloc(sp->ntiles * sizeof(*addr));
+	if (addr == NULL)
+		return; /* misses call tile_ptr */
+	for (size_t t = 0; t < sp->ntiles; t++) {
+		addr[t] = aml_tiling_tile_ptr(sp->tiling, t);
+		if (addr[t] == NULL) {
+			free(addr);
+			return;
+		}
+	}
+	full->tile_addr = addr;
 }
 
 /*
@@ -136,11 +151,14 @@ scratchpad_copy_direct(struct aml_scratchpad *sp,
                        size_t tile,
                        enum aml_scratchpad_copy kind)
 {
-	char *tile_addr = aml_tiling_tile_ptr(sp->tiling, tile);
+	const struct aml_scratchpad_template *full = &sp->state->full;
+	char *tile_addr = full->tile_addr != NULL
+	                          ? full->tile_addr[tile]
+	                          : aml_tiling_tile_ptr(sp->tiling, tile);
 	if (tile_addr == NULL)
 		return aml_errno;
 	char *slot_addr = aml_scratchpad_slot_addr(sp, slot);
-	const struct aml_dma_plan *plan = &sp->state->full.plan[kind];
+	const struct aml_dma_plan *plan = &full->plan[kind];
 	char *dst = kind == AML_SCRATCHPAD_TO_SLOT ? slot_addr : tile_addr;
 	const char *src =
 	        kind == AML_SCRATCHPAD_TO_SLOT ? tile_addr : slot_addr;

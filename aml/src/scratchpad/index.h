@@ -33,10 +33,8 @@ static inline bool aml_scratchpad_index_direct(const struct aml_scratchpad *sp)
 size_t aml_scratchpad_index_size(size_t ntiles, size_t nslots, size_t *mask);
 
 /* Insert and remove in an open addressing table (index.c). */
-void aml_scratchpad_hash_insert_probed(struct aml_scratchpad *sp,
-                                       size_t slot);
-void aml_scratchpad_hash_remove_shifted(struct aml_scratchpad *sp,
-                                        size_t slot);
+void aml_scratchpad_hash_insert_probed(struct aml_scratchpad *sp, size_t slot);
+void aml_scratchpad_hash_remove_shifted(struct aml_scratchpad *sp, size_t slot);
 
 /* Index slot @p slot under its tile (not indexed yet). A direct table's
  * is one store, inline on the path of every miss. */

@@ -36,12 +36,14 @@ size_t aml_scratchpad_index_size(size_t ntiles, size_t nslots, size_t *mask);
 void aml_scratchpad_hash_insert_probed(struct aml_scratchpad *sp, size_t slot);
 void aml_scratchpad_hash_remove_shifted(struct aml_scratchpad *sp, size_t slot);
 
-/* Index slot @p slot under its tile (not indexed yet). A direct table's
- * is one store, inline on the path of every miss. */
-static inline void aml_scratchpad_hash_insert(struct aml_scratchpad *sp,
-                                              size_t slot)
+/* Index slot @p slot under its tile (not indexed yet), in a table whose
+ * form @p direct is (aml_scratchpad_index_direct()): a caller that knows
+ * it has the other form's code left out. A direct table's is one store,
+ * inline on the path of every miss. */
+static inline __attribute__((always_inline)) void aml_scratchpad_hash_insert_as(
+        struct aml_scratchpad *sp, size_t slot, bool direct)
 {
-	if (!aml_scratchpad_index_direct(sp)) {
+	if (!direct) {
 		aml_scratchpad_hash_insert_probed(sp, slot);
 		return;
 	}
@@ -50,11 +52,12 @@ static inline void aml_scratchpad_hash_insert(struct aml_scratchpad *sp,
 	sp->slots[slot].hpos = tile;
 }
 
-/* Unindex slot @p slot's tile, if indexed. */
-static inline void aml_scratchpad_hash_remove(struct aml_scratchpad *sp,
-                                              size_t slot)
+/* Unindex slot @p slot's tile, if indexed, in a table whose form @p
+ * direct is. */
+static inline __attribute__((always_inline)) void aml_scratchpad_hash_remove_as(
+        struct aml_scratchpad *sp, size_t slot, bool direct)
 {
-	if (!aml_scratchpad_index_direct(sp)) {
+	if (!direct) {
 		aml_scratchpad_hash_remove_shifted(sp, slot);
 		return;
 	}
@@ -63,6 +66,22 @@ static inline void aml_scratchpad_hash_remove(struct aml_scratchpad *sp,
 		return;
 	sp->slots[slot].hpos = AML_SCRATCHPAD_NONE;
 	sp->hash[i] = 0;
+}
+
+/* Index slot @p slot under its tile (not indexed yet). */
+static inline void aml_scratchpad_hash_insert(struct aml_scratchpad *sp,
+                                              size_t slot)
+{
+	aml_scratchpad_hash_insert_as(sp, slot,
+	                              aml_scratchpad_index_direct(sp));
+}
+
+/* Unindex slot @p slot's tile, if indexed. */
+static inline void aml_scratchpad_hash_remove(struct aml_scratchpad *sp,
+                                              size_t slot)
+{
+	aml_scratchpad_hash_remove_as(sp, slot,
+	                              aml_scratchpad_index_direct(sp));
 }
 
 /* Home position of @p tile in an open addressing sp->hash. */

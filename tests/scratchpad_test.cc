@@ -439,26 +439,29 @@ TEST_F(Scratchpad, WriteBackOnMemcpy)
 	EXPECT_EQ(*At(next), Mark(next, 2));
 }
 
-// The index under churn: 37 slots over 1024 tiles, pulled in an order that
-// mixes hits, misses and evictions (entries shifted back in the table as
-// others leave). Every pull must hit exactly when an LRU model says so,
-// and give the slot holding its tile.
-TEST_F(Scratchpad, IndexFollowsAnLruModelUnderChurn)
+// The index under churn: 37 slots over the tiles of @p f's array, pulled
+// in an order that mixes hits, misses and evictions (entries shifted back
+// in a hashed table as others leave). Every pull must hit exactly when an
+// LRU model says so, and give the slot holding its tile.
+void ChurnAgainstAnLruModel(Scratchpad *f, bool direct)
 {
-	MakeArray({4096}, {4}); // 1024 tiles of 16 B
+	size_t ntiles = aml_tiling_ntiles(&f->tiling.base);
 	AML_DMA_SEQ_DECL(seq);
 	ASSERT_EQ(aml_dma_seq_init_copier(&seq, &aml_copier_memcpy), 0);
 	AML_SCRATCHPAD_DECL(sp);
 	const size_t nslots = 37;
-	ASSERT_EQ(aml_scratchpad_init(&sp, &tiling.base, &fast.base, &seq.base,
-	                              nslots),
+	ASSERT_EQ(aml_scratchpad_init(&sp, &f->tiling.base, &f->fast.base,
+	                              &seq.base, nslots),
 	          0);
+	// Which of the index's two forms this run covers (a private field,
+	// read so that the test cannot silently cover the other one).
+	ASSERT_EQ(sp.hash_mask == 0, direct);
 	std::list<size_t> lru; // most recent first
 	size_t hits = 0;
 	for (size_t i = 0; i < 4000; i++) {
 		// Mostly a window of 48 tiles moving slowly, sometimes far.
-		size_t tile = i % 5 == 0 ? (i * 7919) % 1024
-		                         : (i / 16 + (i * 31) % 48) % 1024;
+		size_t tile = i % 5 == 0 ? (i * 7919) % ntiles
+		                         : (i / 16 + (i * 31) % 48) % ntiles;
 		auto it = std::find(lru.begin(), lru.end(), tile);
 		bool hit = it != lru.end();
 		if (hit)
@@ -472,14 +475,28 @@ TEST_F(Scratchpad, IndexFollowsAnLruModelUnderChurn)
 		size_t held = SIZE_MAX;
 		ASSERT_EQ(aml_scratchpad_slot_tile(&sp, slot, &held), 0);
 		ASSERT_EQ(held, tile) << "pull " << i;
-		CheckSlot(&sp, slot, tile);
+		f->CheckSlot(&sp, slot, tile);
 		ASSERT_EQ(aml_scratchpad_release(&sp, slot), 0);
-		ASSERT_EQ(Stats(&sp).hits, hits) << "pull " << i;
+		ASSERT_EQ(f->Stats(&sp).hits, hits) << "pull " << i;
 	}
 	EXPECT_GT(hits, 0u);
 	EXPECT_LT(hits, 4000u);
 	aml_scratchpad_fini(&sp);
 	aml_dma_seq_fini(&seq);
+}
+
+// 1024 tiles: the table maps tiles directly.
+TEST_F(Scratchpad, IndexFollowsAnLruModelUnderChurn)
+{
+	MakeArray({4096}, {4}); // 1024 tiles of 16 B
+	ChurnAgainstAnLruModel(this, true);
+}
+
+// 2^17 tiles, more than a direct table takes: the table hashes.
+TEST_F(Scratchpad, HashedIndexFollowsAnLruModelUnderChurn)
+{
+	MakeArray({size_t{1} << 17}, {1}); // 2^17 tiles of 4 B
+	ChurnAgainstAnLruModel(this, false);
 }
 
 } // namespace

@@ -183,7 +183,9 @@ struct aml_scratchpad {
 	size_t scratch_bytes;
 	/** Per-slot state, nslots entries. */
 	struct aml_scratchpad_slot *slots;
-	/** Tile to slot: open addressing, hash_mask + 1 entries of slot + 1. */
+	/** Tile to slot, entries of slot + 1 (0: none): with hash_mask 0, one
+	 * per tile at the tile's id; else open addressing, hash_mask + 1
+	 * entries. */
 	size_t *hash;
 	size_t hash_mask;
 	/** LRU list of evictable slots (no pin, no copy): head is evicted
@@ -207,6 +209,13 @@ struct aml_scratchpad {
 /**
  * Initialise a scratchpad: map @p nslots slots from @p area, each large
  * enough for the densest copy of the largest tile of @p tiling.
+ *
+ * Bookkeeping, in the process's heap: 56 bytes per slot, and a table from
+ * tiles to slots of 8 bytes per tile for a tiling of at most 65536 tiles
+ * (16 to 32 bytes per slot beyond, hashed). With a seq engine on the
+ * memcpy copier (aml/dma/seq.h) and such a tiling, another 8 bytes per
+ * tile hold the tiles' addresses, read from @p tiling here: the tables
+ * take 1 MiB at most.
  *
  * @param[out] sp the storage. On error it is left finalised, whatever it
  *             held: aml_scratchpad_fini() is a no-op on it and every

@@ -20,12 +20,71 @@
 
 #include "aml/src/scratchpad/internal.h"
 
-/* Index slot @p slot under its tile (not indexed yet). */
-void aml_scratchpad_hash_insert(struct aml_scratchpad *sp, size_t slot);
-/* Unindex slot @p slot's tile, if indexed. */
-void aml_scratchpad_hash_remove(struct aml_scratchpad *sp, size_t slot);
+/* The table's two forms (aml_scratchpad_index_size()): hash_mask 0 makes
+ * it direct, an entry per tile at the tile's id; any other mask an open
+ * addressing table of hash_mask + 1 entries. */
+static inline bool aml_scratchpad_index_direct(const struct aml_scratchpad *sp)
+{
+	return sp->hash_mask == 0;
+}
 
-/* Home position of @p tile in sp->hash. */
+/* Entries of the table for @p ntiles tiles and @p nslots slots, and its
+ * mask in *mask (0: direct, see index.c for the choice). */
+size_t aml_scratchpad_index_size(size_t ntiles, size_t nslots, size_t *mask);
+
+/* Insert and remove in an open addressing table (index.c). */
+void aml_scratchpad_hash_insert_probed(struct aml_scratchpad *sp, size_t slot);
+void aml_scratchpad_hash_remove_shifted(struct aml_scratchpad *sp, size_t slot);
+
+/* Index slot @p slot under its tile (not indexed yet), in a table whose
+ * form @p direct is (aml_scratchpad_index_direct()): a caller that knows
+ * it has the other form's code left out. A direct table's is one store,
+ * inline on the path of every miss. */
+static inline __attribute__((always_inline)) void aml_scratchpad_hash_insert_as(
+        struct aml_scratchpad *sp, size_t slot, bool direct)
+{
+	if (!direct) {
+		aml_scratchpad_hash_insert_probed(sp, slot);
+		return;
+	}
+	size_t tile = sp->slots[slot].tile;
+	sp->hash[tile] = slot + 1;
+	sp->slots[slot].hpos = tile;
+}
+
+/* Unindex slot @p slot's tile, if indexed, in a table whose form @p
+ * direct is. */
+static inline __attribute__((always_inline)) void aml_scratchpad_hash_remove_as(
+        struct aml_scratchpad *sp, size_t slot, bool direct)
+{
+	if (!direct) {
+		aml_scratchpad_hash_remove_shifted(sp, slot);
+		return;
+	}
+	size_t i = sp->slots[slot].hpos;
+	if (i == AML_SCRATCHPAD_NONE)
+		return;
+	sp->slots[slot].hpos = AML_SCRATCHPAD_NONE;
+	sp->hash[i] = 0;
+}
+
+/* Index slot @p slot under its tile (not indexed yet). */
+static inline void aml_scratchpad_hash_insert(struct aml_scratchpad *sp,
+                                              size_t slot)
+{
+	aml_scratchpad_hash_insert_as(sp, slot,
+	                              aml_scratchpad_index_direct(sp));
+}
+
+/* Unindex slot @p slot's tile, if indexed. */
+static inline void aml_scratchpad_hash_remove(struct aml_scratchpad *sp,
+                                              size_t slot)
+{
+	aml_scratchpad_hash_remove_as(sp, slot,
+	                              aml_scratchpad_index_direct(sp));
+}
+
+/* Home position of @p tile in an open addressing sp->hash. */
 static inline size_t aml_scratchpad_hash_home(const struct aml_scratchpad *sp,
                                               size_t tile)
 {
@@ -38,6 +97,8 @@ static inline size_t aml_scratchpad_hash_home(const struct aml_scratchpad *sp,
 static inline size_t aml_scratchpad_hash_find(const struct aml_scratchpad *sp,
                                               size_t tile)
 {
+	if (aml_scratchpad_index_direct(sp))
+		return sp->hash[tile] != 0 ? tile : AML_SCRATCHPAD_NONE;
 	for (size_t i = aml_scratchpad_hash_home(sp, tile);;
 	     i = (i + 1) & sp->hash_mask) {
 		size_t e = sp->hash[i];

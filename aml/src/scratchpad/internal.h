@@ -36,6 +36,10 @@
 /* No slot: the end of the LRU list. */
 #define AML_SCRATCHPAD_NONE SIZE_MAX
 
+/* The most tiles whose slots the table maps directly, an entry per tile
+ * (index.c): 512 KiB of table at most, in place of hashing. */
+#define AML_SCRATCHPAD_DIRECT_MAX ((size_t)1 << 16)
+
 /* Direction of a copy. */
 enum aml_scratchpad_copy { AML_SCRATCHPAD_TO_SLOT, AML_SCRATCHPAD_TO_TILE };
 
@@ -127,6 +131,11 @@ struct aml_scratchpad_template {
 	 * dimension: a synchronous copy is then the plan's rows, copied by
 	 * the scratchpad itself (slots.c). */
 	bool direct;
+	/* With direct, for up to AML_SCRATCHPAD_DIRECT_MAX tiles: every
+	 * tile's address, taken from the tiling at init (owned; NULL
+	 * otherwise). A miss loads its tile's address from here rather than
+	 * calling the tiling's tile_ptr through two pointers. */
+	char **tile_addr;
 };
 
 struct aml_scratchpad_state {

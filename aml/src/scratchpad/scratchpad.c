@@ -13,10 +13,12 @@
  * State, all guarded by sp->lock:
  * - slots[i]: the tile it holds (has_tile), its user pins, its dirty bit, and
  *   the copy in flight to or from it (xfer, at most one at a time).
- * - hash: tile -> slot for every slot with has_tile, open addressing with
- *   linear probing at load <= 1/2, so a hit is O(1) whatever the number of
- *   tiles (an array indexed by tile would cost memory per tile, and a scan
- *   O(nslots) per pull).
+ * - hash: tile -> slot for every slot with has_tile. Up to 2^16 tiles, an
+ *   array indexed by tile (direct: one load finds a tile, one store indexes
+ *   or forgets one); beyond, where the array would cost more memory per
+ *   tile, open addressing with linear probing at load <= 1/2, so that a
+ *   hit is O(1) whatever the number of tiles (a scan would be O(nslots)
+ *   per pull).
  * - the LRU list, doubly linked through the slots by index: exactly the
  *   slots with no pin and no copy in flight, i.e. the evictable ones. Empty
  *   slots go to the head, released ones to the tail, and the victim is the
@@ -349,11 +351,8 @@ int aml_scratchpad_init(struct aml_scratchpad *sp,
 	                              &total);
 	if (err != 0)
 		return err;
-	/* Hash table of a power of two >= 2 * nslots entries; nslots is at
-	 * most SIZE_MAX / 64 here (total did not overflow), so no overflow. */
-	size_t cap = 2;
-	while (cap < 2 * nslots)
-		cap *= 2;
+	size_t mask;
+	size_t cap = aml_scratchpad_index_size(ntiles, nslots, &mask);
 	/* Slots first: a device too small for them is the likely failure,
 	 * and costs no bookkeeping allocation sized by nslots. */
 	char *scratch = aml_area_mmap(area, total, NULL);
@@ -380,7 +379,7 @@ int aml_scratchpad_init(struct aml_scratchpad *sp,
 	        .scratch_bytes = total,
 	        .slots = slots,
 	        .hash = hash,
-	        .hash_mask = cap - 1,
+	        .hash_mask = mask,
 	        .state = state,
 	        .lru_head = AML_SCRATCHPAD_NONE,
 	        .lru_tail = AML_SCRATCHPAD_NONE,
@@ -440,6 +439,7 @@ void aml_scratchpad_fini(struct aml_scratchpad *sp)
 	aml_area_munmap(sp->area, sp->scratch, sp->scratch_bytes);
 	free(sp->hash);
 	free(sp->slots);
+	free(st->full.tile_addr);
 	free(st);
 	pthread_cond_destroy(&sp->done);
 	pthread_mutex_destroy(&sp->lock);

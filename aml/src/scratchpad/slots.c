@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <aml/copier.h>
@@ -120,6 +121,20 @@ void aml_scratchpad_plan_full(struct aml_scratchpad *sp)
 	               copier->ops == aml_copier_memcpy.ops &&
 	               full->plan[AML_SCRATCHPAD_TO_SLOT].nouter <= 1 &&
 	               full->plan[AML_SCRATCHPAD_TO_TILE].nouter <= 1;
+	full->tile_addr = NULL;
+	if (!full->direct || sp->ntiles > AML_SCRATCHPAD_DIRECT_MAX)
+		return;
+	char **addr = malloc(sp->ntiles * sizeof(*addr));
+	if (addr == NULL)
+		return; /* misses call tile_ptr */
+	for (size_t t = 0; t < sp->ntiles; t++) {
+		addr[t] = aml_tiling_tile_ptr(sp->tiling, t);
+		if (addr[t] == NULL) {
+			free(addr);
+			return;
+		}
+	}
+	full->tile_addr = addr;
 }
 
 /*
@@ -136,11 +151,14 @@ scratchpad_copy_direct(struct aml_scratchpad *sp,
                        size_t tile,
                        enum aml_scratchpad_copy kind)
 {
-	char *tile_addr = aml_tiling_tile_ptr(sp->tiling, tile);
+	const struct aml_scratchpad_template *full = &sp->state->full;
+	char *tile_addr = full->tile_addr != NULL
+	                          ? full->tile_addr[tile]
+	                          : aml_tiling_tile_ptr(sp->tiling, tile);
 	if (tile_addr == NULL)
 		return aml_errno;
 	char *slot_addr = aml_scratchpad_slot_addr(sp, slot);
-	const struct aml_dma_plan *plan = &sp->state->full.plan[kind];
+	const struct aml_dma_plan *plan = &full->plan[kind];
 	char *dst = kind == AML_SCRATCHPAD_TO_SLOT ? slot_addr : tile_addr;
 	const char *src =
 	        kind == AML_SCRATCHPAD_TO_SLOT ? tile_addr : slot_addr;
@@ -293,10 +311,10 @@ int aml_scratchpad_copy(struct aml_scratchpad *sp,
  * Take the least recently used evictable slot for @tile: write back its
  * tile if dirty, forget it, and index the slot under @tile. The slot leaves
  * the LRU list; the caller pins it or puts it back. On error nothing
- * changed.
+ * changed. @direct: the table's form (aml_scratchpad_index_direct()).
  */
-static inline __attribute__((always_inline)) int
-scratchpad_claim(struct aml_scratchpad *sp, size_t tile, size_t *out)
+static inline __attribute__((always_inline)) int scratchpad_claim(
+        struct aml_scratchpad *sp, size_t tile, size_t *out, bool direct)
 {
 	size_t v = sp->lru_head;
 	if (v == AML_SCRATCHPAD_NONE)
@@ -311,21 +329,21 @@ scratchpad_claim(struct aml_scratchpad *sp, size_t tile, size_t *out)
 		s->dirty = false;
 	}
 	if (s->has_tile) {
-		aml_scratchpad_hash_remove(sp, v);
+		aml_scratchpad_hash_remove_as(sp, v, direct);
 		sp->stats.evictions++;
 	}
 	aml_scratchpad_lru_remove(sp, v);
 	s->tile = tile;
 	s->has_tile = true;
 	s->dirty = false;
-	aml_scratchpad_hash_insert(sp, v);
+	aml_scratchpad_hash_insert_as(sp, v, direct);
 	*out = v;
 	return 0;
 }
 
 int aml_scratchpad_claim(struct aml_scratchpad *sp, size_t tile, size_t *out)
 {
-	return scratchpad_claim(sp, tile, out);
+	return scratchpad_claim(sp, tile, out, aml_scratchpad_index_direct(sp));
 }
 
 /* Undo a claim whose load could not start: the slot is empty and first in
@@ -349,14 +367,16 @@ void aml_scratchpad_count_hit(struct aml_scratchpad *sp,
 
 /* The claim, the load and the count of a synchronous miss in one
  * function, each inline (the victim's write-back and the planned copies
- * stay out of line). */
-int aml_scratchpad_miss(struct aml_scratchpad *sp,
-                        size_t tile,
-                        unsigned flags,
-                        size_t *out)
+ * stay out of line), for a table of form @p direct. */
+static inline __attribute__((always_inline)) int
+scratchpad_miss(struct aml_scratchpad *sp,
+                size_t tile,
+                unsigned flags,
+                size_t *out,
+                bool direct)
 {
 	size_t v;
-	int err = scratchpad_claim(sp, tile, &v);
+	int err = scratchpad_claim(sp, tile, &v, direct);
 	if (err != 0)
 		return err;
 	if (!(flags & AML_SCRATCHPAD_OVERWRITE)) {
@@ -369,4 +389,32 @@ int aml_scratchpad_miss(struct aml_scratchpad *sp,
 	aml_scratchpad_count_miss(sp, v, flags);
 	*out = v;
 	return 0;
+}
+
+/* One miss per form of the table, each compiled for its own: with the
+ * direct table's stores and the hash table's calls in one function, GCC
+ * kept the miss's values in registers the calls clobber, and a miss of a
+ * 16 B tile (hashed) spilled and reloaded them around each call (135 ->
+ * 161 instructions). Out of line, so that the dispatch below is two tail
+ * calls, with no frame set up before it. */
+static int __attribute__((noinline)) scratchpad_miss_hashed(
+        struct aml_scratchpad *sp, size_t tile, unsigned flags, size_t *out)
+{
+	return scratchpad_miss(sp, tile, flags, out, false);
+}
+
+static int __attribute__((noinline)) scratchpad_miss_direct(
+        struct aml_scratchpad *sp, size_t tile, unsigned flags, size_t *out)
+{
+	return scratchpad_miss(sp, tile, flags, out, true);
+}
+
+int aml_scratchpad_miss(struct aml_scratchpad *sp,
+                        size_t tile,
+                        unsigned flags,
+                        size_t *out)
+{
+	if (aml_scratchpad_index_direct(sp))
+		return scratchpad_miss_direct(sp, tile, flags, out);
+	return scratchpad_miss_hashed(sp, tile, flags, out);
 }

@@ -2,7 +2,7 @@
 """Spack package for aml: built with Bazel, installed by //:install.
 
 aml publishes no release tarball: point Spack at a clone,
-    spack develop --path /path/to/aml aml@0.15.0
+    spack develop --path /path/to/aml aml@0.16.0
     spack install aml +hwloc +memkind
 (copy this file into a repository's packages/aml/ first). docs/install.md.
 """
@@ -47,7 +47,7 @@ class Aml(Package):
 
     license("BSD-3-Clause")
 
-    version("0.15.0")
+    version("0.16.0")
 
     variant("hwloc", default=True, description="hwloc backend: topology discovery")
     variant(

@@ -24,7 +24,7 @@ extern "C" {
 #define AML_VERSION_MAJOR 0
 /** Minor version of the headers: API additions (any change while major is 0).
  */
-#define AML_VERSION_MINOR 15
+#define AML_VERSION_MINOR 16
 /** Patch version of the headers: fixes that keep the API. */
 #define AML_VERSION_PATCH 0
 

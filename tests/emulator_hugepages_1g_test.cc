@@ -9,7 +9,6 @@
 // this host, not GiBs. Each test runs with placement=touch and
 // placement=map; hugetlb pages are placed at map time under both.
 #include <cstdint>
-#include <deque>
 #include <string>
 #include <vector>
 
@@ -20,7 +19,7 @@
 #include <aml/binding/devices.h>
 #include <aml/tiling/nd.h>
 
-#include "tests/testing/emulated.h"
+#include "tests/testing/emulated_pages.h"
 
 namespace
 {
@@ -45,7 +44,7 @@ std::string Detail()
 	return buf;
 }
 
-class EmulatorGiganticPages : public aml_testing::Emulated,
+class EmulatorGiganticPages : public aml_testing::EmulatedPages,
                               public ::testing::WithParamInterface<const char *>
 {
       protected:
@@ -55,56 +54,14 @@ class EmulatorGiganticPages : public aml_testing::Emulated,
 		             .c_str());
 		unit = kGiB / aml_page_size();
 	}
-	void TearDown() override
-	{
-		for (auto &a : areas)
-			aml_area_device_fini(&a);
-		Emulated::TearDown();
-	}
-	// An area over devices ds under policy, kept until the test ends.
-	const struct aml_area *Area(std::vector<size_t> ds,
-	                            enum aml_policy policy = AML_POLICY_BIND)
-	{
-		std::vector<const struct aml_device *> devs;
-		for (size_t d : ds)
-			devs.push_back(Dev(d));
-		areas.emplace_back();
-		EXPECT_EQ(aml_area_device_init(&areas.back(), t, devs.data(),
-		                               devs.size(), policy, nullptr),
-		          0);
-		return &areas.back().base;
-	}
+	// Maps of 1 GiB pages unless said.
 	char *Map(const struct aml_area *area,
 	          size_t size,
 	          enum aml_page_kind pages = AML_PAGE_HUGETLB_1G)
 	{
-		struct aml_area_mmap_options o = {};
-		o.pages = pages;
-		return static_cast<char *>(aml_area_mmap(area, size, &o));
-	}
-	struct aml_emu_stats Stats(size_t d)
-	{
-		struct aml_emu_stats s = {};
-		EXPECT_EQ(aml_emu_stats(t, d, &s), 0);
-		return s;
-	}
-	size_t FreeBytes(size_t d)
-	{
-		size_t free = 0;
-		EXPECT_EQ(aml_device_free_bytes(Dev(d), &free), 0);
-		return free;
-	}
-	// How many of pages [first, first + n) of p are located on device d.
-	size_t On(char *p, size_t first, size_t n, int d)
-	{
-		std::vector<int> ids = Locate(p + first * aml_page_size(), n);
-		size_t count = 0;
-		for (int id : ids)
-			count += id == d;
-		return count;
+		return EmulatedPages::Map(area, size, pages);
 	}
 	size_t unit = 0;
-	std::deque<struct aml_area_device> areas;
 };
 
 TEST_P(EmulatorGiganticPages, ComeFromTheOneGigabytePoolInWholePages)

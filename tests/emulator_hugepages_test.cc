@@ -8,7 +8,6 @@
 // which placement it got and checks what that implies, so it passes, and
 // can fail, on any host.
 #include <cstdint>
-#include <deque>
 #include <string>
 #include <vector>
 
@@ -19,7 +18,7 @@
 #include <aml/binding/devices.h>
 #include <aml/tiling/nd.h>
 
-#include "tests/testing/emulated.h"
+#include "tests/testing/emulated_pages.h"
 
 namespace
 {
@@ -46,7 +45,7 @@ std::string Detail()
 
 // Each test runs with placement at first touch (where the host allows it)
 // and at map time.
-class EmulatorHugePages : public aml_testing::Emulated,
+class EmulatorHugePages : public aml_testing::EmulatedPages,
                           public ::testing::WithParamInterface<const char *>
 {
       protected:
@@ -57,55 +56,8 @@ class EmulatorHugePages : public aml_testing::Emulated,
 		at_touch = aml_emu_places_at_touch(t) == 1;
 		unit = kHuge / aml_page_size();
 	}
-	void TearDown() override
-	{
-		for (auto &a : areas)
-			aml_area_device_fini(&a);
-		Emulated::TearDown();
-	}
-	// An area BIND to device d (or PREFERRED), kept until the test ends.
-	const struct aml_area *Area(size_t d,
-	                            enum aml_policy policy = AML_POLICY_BIND)
-	{
-		const struct aml_device *dev = Dev(d);
-		areas.emplace_back();
-		EXPECT_EQ(aml_area_device_init(&areas.back(), t, &dev, 1,
-		                               policy, nullptr),
-		          0);
-		return &areas.back().base;
-	}
-	char *
-	Map(const struct aml_area *area, size_t size, enum aml_page_kind pages)
-	{
-		struct aml_area_mmap_options o = {};
-		o.pages = pages;
-		return static_cast<char *>(aml_area_mmap(area, size, &o));
-	}
-	struct aml_emu_stats Stats(size_t d)
-	{
-		struct aml_emu_stats s = {};
-		EXPECT_EQ(aml_emu_stats(t, d, &s), 0);
-		return s;
-	}
-	size_t FreeBytes(size_t d)
-	{
-		size_t free = 0;
-		EXPECT_EQ(aml_device_free_bytes(Dev(d), &free), 0);
-		return free;
-	}
-	// How many of pages [first, first + n) of p are located on device d.
-	size_t On(char *p, size_t first, size_t n, int d)
-	{
-		std::vector<int> ids = Locate(p + first * aml_page_size(), n);
-		size_t count = 0;
-		for (int id : ids)
-			count += id == d;
-		return count;
-	}
 	bool at_touch = false;
 	size_t unit = 0;
-	// A deque: the areas stay where they are as more are added.
-	std::deque<struct aml_area_device> areas;
 };
 
 TEST_P(EmulatorHugePages, ThpTouchPlacesTheWholeHugePage)

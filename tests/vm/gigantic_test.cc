@@ -13,8 +13,6 @@
 // again (the kernel puts its own pages in the freed GiB), so none is. Each
 // 1 GiB page touched or moved costs the guest a second or more (TCG), so
 // the tests take five in all.
-#include <cstdlib>
-#include <cstring>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -83,9 +81,7 @@ class Gigantic : public ::testing::Test
       protected:
 	void SetUp() override
 	{
-		const char *guest = std::getenv("AML_VM_GUEST");
-		if (guest == nullptr ||
-		    std::strcmp(guest, "qemu-gigantic") != 0)
+		if (!aml_vm::InGuest("qemu-gigantic"))
 			GTEST_SKIP() << "not in the qemu-gigantic guest: run "
 			                "bazel test "
 			                "//tests/vm:vm_qemu_gigantic_test";
@@ -145,12 +141,7 @@ class Gigantic : public ::testing::Test
 		std::vector<int> kernel, aml;
 		for (size_t off = 0; off < kGiB; off += kStride) {
 			kernel.push_back(NodesOf(p + off, 1)[0]);
-			int id = -1000;
-			EXPECT_EQ(aml_topology_locate(t, p + off, 1, &id), 0);
-			aml.push_back(
-			        id >= 0 ? aml_topology_device(t, (size_t)id)
-			                          ->numa_id
-			                : id);
+			aml.push_back(aml_vm::LocatedNodes(t, p + off, 1)[0]);
 		}
 		std::vector<int> want(kGiB / kStride, numa_id);
 		EXPECT_EQ(kernel, want) << "move_pages(2)";

@@ -13,10 +13,10 @@
 namespace aml_vm
 {
 
-bool InGuest()
+bool InGuest(const char *machine)
 {
 	const char *guest = std::getenv("AML_VM_GUEST");
-	return guest != nullptr && std::strcmp(guest, "qemu-3node") == 0;
+	return guest != nullptr && std::strcmp(guest, machine) == 0;
 }
 
 size_t Page()
@@ -61,7 +61,8 @@ void Guest3Node::SetUp()
 	}
 }
 
-std::vector<int> Guest3Node::LocatedNodes(const void *ptr, size_t npages) const
+std::vector<int>
+LocatedNodes(const struct aml_topology *t, const void *ptr, size_t npages)
 {
 	std::vector<int> ids(npages, -1000);
 	EXPECT_EQ(aml_topology_locate(t, ptr, npages, ids.data()), 0);
@@ -70,6 +71,11 @@ std::vector<int> Guest3Node::LocatedNodes(const void *ptr, size_t npages) const
 			id = aml_topology_device(t, (size_t)id)->numa_id;
 	}
 	return ids;
+}
+
+std::vector<int> Guest3Node::LocatedNodes(const void *ptr, size_t npages) const
+{
+	return aml_vm::LocatedNodes(t, ptr, npages);
 }
 
 size_t Guest3Node::FreeBytes(int numa_id) const

@@ -18,8 +18,8 @@
 namespace aml_vm
 {
 
-// Is this process in the qemu-3node guest (AML_VM_GUEST=qemu-3node)?
-bool InGuest();
+// Is this process in the guest of @p machine (AML_VM_GUEST=machine)?
+bool InGuest(const char *machine = "qemu-3node");
 
 // The page size.
 size_t Page();
@@ -35,6 +35,11 @@ int MovePageBehindAmlsBack(void *page, int node);
 
 // Touch every page of [ptr, ptr + npages pages), in order.
 void Touch(void *ptr, size_t npages);
+
+// aml_topology_locate() of each page from @p ptr on @p t, as NUMA ids
+// (aml's view); a page aml cannot place keeps locate's negative code.
+std::vector<int>
+LocatedNodes(const struct aml_topology *t, const void *ptr, size_t npages);
 
 // The guest's three nodes through aml_topology_default(): skips outside the
 // guest, and checks inside it that there are three devices, nodes 0, 1, 2.

@@ -1,6 +1,6 @@
 """A google-benchmark binary and the smoke test that keeps it from rotting."""
 
-load("@rules_cc//cc:defs.bzl", "cc_binary", "cc_test")
+load("@rules_cc//cc:defs.bzl", "cc_binary", "cc_library", "cc_test")
 load("//aml:copts.bzl", "AML_TEST_COPTS")
 
 def aml_benchmark(name, srcs, deps, copts = [], linkopts = [], custom_main = False, smoke_size = "small", smoke_args = []):
@@ -28,27 +28,39 @@ def aml_benchmark(name, srcs, deps, copts = [], linkopts = [], custom_main = Fal
         "//bench:user_directory",
         "@aml_test_libs//:benchmark" if custom_main else "@aml_test_libs//:benchmark_main",
     ]
-    cc_binary(
-        name = name,
+
+    # Compiled once for both: the binary and its smoke test link the same
+    # objects (the benchmarks register themselves from static
+    # initialisers, hence alwayslink). Linked statically into each: as a
+    # shared object of its own it would not name libnuma, and its calls
+    # would bind to libnuma's oldest symbol versions (numa_node_to_cpus of
+    # libnuma 1.1 takes an array and a length, not a bitmask).
+    cc_library(
+        name = name + "_objects",
         testonly = True,
         srcs = srcs,
         copts = AML_TEST_COPTS + copts,
         linkopts = linkopts,
-        tags = ["benchmark"],
+        alwayslink = True,
+        linkstatic = True,
+        visibility = ["//visibility:private"],
         deps = deps,
+    )
+    cc_binary(
+        name = name,
+        testonly = True,
+        tags = ["benchmark"],
+        deps = [":" + name + "_objects"],
     )
     cc_test(
         name = name + "_smoke_test",
         size = smoke_size,
-        srcs = srcs,
         args = [
             "--benchmark_min_time=0.001",
             "--benchmark_repetitions=1",
         ] + smoke_args,
-        copts = AML_TEST_COPTS + copts,
-        linkopts = linkopts,
         # Left out of CI's rounds under load: it proves the benchmarks
         # run, which load does not change.
         tags = ["benchmark_smoke"],
-        deps = deps,
+        deps = [":" + name + "_objects"],
     )

@@ -26,10 +26,12 @@ def aml_benchmark(name, srcs, deps, copts = [], linkopts = [], custom_main = Fal
     """
     deps = deps + [
         "//bench:user_directory",
-        "@aml_test_libs//:benchmark" if custom_main else "@aml_test_libs//:benchmark_main",
+        "@aml_test_libs//:benchmark",
     ]
+    main = [] if custom_main else ["@aml_test_libs//:benchmark_main"]
 
-    # Compiled once for both: the binary and its smoke test link the same
+    # Compiled once for both: the binary and its smoke test (and
+    # //bench:aml_bench, which runs every block's rows) link the same
     # objects (the benchmarks register themselves from static
     # initialisers, hence alwayslink). Linked statically into each: as a
     # shared object of its own it would not name libnuma, and its calls
@@ -50,7 +52,7 @@ def aml_benchmark(name, srcs, deps, copts = [], linkopts = [], custom_main = Fal
         name = name,
         testonly = True,
         tags = ["benchmark"],
-        deps = [":" + name + "_objects"],
+        deps = [":" + name + "_objects"] + main,
     )
     cc_test(
         name = name + "_smoke_test",
@@ -62,5 +64,5 @@ def aml_benchmark(name, srcs, deps, copts = [], linkopts = [], custom_main = Fal
         # Left out of CI's rounds under load: it proves the benchmarks
         # run, which load does not change.
         tags = ["benchmark_smoke"],
-        deps = [":" + name + "_objects"],
+        deps = [":" + name + "_objects"] + main,
     )

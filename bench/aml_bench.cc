@@ -30,6 +30,7 @@
 
 #include <aml.h>
 
+#include "bench/fair_order.h"
 #include "bench/tier.h"
 
 namespace
@@ -282,14 +283,6 @@ void PrintMachine(const aml_bench::TierMachine &tiers)
 	printf("%s\n\n", tiers.Describe().c_str());
 }
 
-bool HasFlag(int argc, char **argv, const char *prefix)
-{
-	for (int i = 1; i < argc; i++)
-		if (std::strncmp(argv[i], prefix, std::strlen(prefix)) == 0)
-			return true;
-	return false;
-}
-
 int Usage(const char *argv0)
 {
 	fprintf(stderr,
@@ -325,23 +318,16 @@ int main(int argc, char **argv)
 		else
 			args.push_back(argv[i]);
 	}
-	bool filtered = HasFlag(argc, argv, "--benchmark_filter");
+	bool filtered = aml_bench::HasFlag(argc, argv, "--benchmark_filter");
 	std::string filter = "--benchmark_filter=" + DefaultFilter();
 	std::string min_time = "--benchmark_min_time=0.2";
-	std::string repetitions = "--benchmark_repetitions=3";
-	// The repetitions of all benchmarks in a random order: a burst of
-	// noise on this shared machine (the build's server still busy, a
-	// neighbour's job) then spoils one repetition of several benchmarks,
-	// which their medians drop, not every repetition of one.
-	std::string interleave = "--benchmark_enable_random_interleaving=true";
+	std::vector<std::string> fair = aml_bench::FairOrderFlags(argc, argv);
 	if (!filtered)
 		args.push_back(&filter[0]);
-	if (!HasFlag(argc, argv, "--benchmark_min_time"))
+	if (!aml_bench::HasFlag(argc, argv, "--benchmark_min_time"))
 		args.push_back(&min_time[0]);
-	if (!HasFlag(argc, argv, "--benchmark_repetitions"))
-		args.push_back(&repetitions[0]);
-	if (!HasFlag(argc, argv, "--benchmark_enable_random_interleaving"))
-		args.push_back(&interleave[0]);
+	for (std::string &flag : fair)
+		args.push_back(&flag[0]);
 	int n = (int)args.size();
 	args.push_back(nullptr);
 	benchmark::Initialize(&n, args.data());

@@ -12,12 +12,13 @@ def aml_benchmark(name, srcs, deps, copts = [], linkopts = [], custom_main = Fal
     Args:
       name: the benchmark binary.
       srcs: its sources, peers included.
-      deps: aml targets and peer libraries; benchmark_main is added unless
+      deps: aml targets and peer libraries; //bench:main is added unless
         custom_main.
       copts: compiler options added to aml's.
       linkopts: linker options.
       custom_main: the sources define main() (and call
-        benchmark::Initialize themselves).
+        benchmark::Initialize themselves); else //bench:main, which runs
+        the rows in the fair order of bench/fair_order.h.
       smoke_size: the smoke test's size, for its timeout: "medium" where
         one pass takes seconds, so that it passes on a loaded machine.
       smoke_args: more arguments for the smoke test, such as a
@@ -28,7 +29,7 @@ def aml_benchmark(name, srcs, deps, copts = [], linkopts = [], custom_main = Fal
         "//bench:user_directory",
         "@aml_test_libs//:benchmark",
     ]
-    main = [] if custom_main else ["@aml_test_libs//:benchmark_main"]
+    main = [] if custom_main else ["//bench:main"]
 
     # Compiled once for both: the binary and its smoke test (and
     # //bench:aml_bench, which runs every block's rows) link the same

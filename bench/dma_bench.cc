@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // DMA engines against memcpy, in one binary:
 //   bazel run -c opt //bench:dma_bench -- --benchmark_repetitions=5
-//           --benchmark_enable_random_interleaving=true  (one line)
+// (repetitions in a random order, bench/fair_order.h).
 //
 // Engines (the row's second part): aml_seq copies in the caller;
 // aml_par_inline is a par engine with its defaults, 1 worker, which copies

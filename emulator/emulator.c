@@ -633,7 +633,9 @@ static void *emu_map_nodes_hugetlb(const struct aml_topology *t,
                                    size_t page)
 {
 	if (page != EMU_HUGE_SIZE && page != EMU_GIG_SIZE) {
-		aml_errno = AML_ENOTSUP; /* check_pages refused it first */
+		/* The topology layer asks for 2 MiB or 1 GiB only; another
+		 * size would be a page kind added without its pool. */
+		aml_errno = AML_ENOTSUP;
 		return NULL;
 	}
 	return emu_map(emu_of(t), nodes, policy, size, EMU_OWNER_TOPOLOGY, true,

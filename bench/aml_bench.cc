@@ -321,17 +321,11 @@ int main(int argc, char **argv)
 	bool filtered = aml_bench::HasFlag(argc, argv, "--benchmark_filter");
 	std::string filter = "--benchmark_filter=" + DefaultFilter();
 	std::string min_time = "--benchmark_min_time=0.2";
-	std::vector<std::string> fair = aml_bench::FairOrderFlags(argc, argv);
 	if (!filtered)
 		args.push_back(&filter[0]);
 	if (!aml_bench::HasFlag(argc, argv, "--benchmark_min_time"))
 		args.push_back(&min_time[0]);
-	for (std::string &flag : fair)
-		args.push_back(&flag[0]);
-	int n = (int)args.size();
-	args.push_back(nullptr);
-	benchmark::Initialize(&n, args.data());
-	if (benchmark::ReportUnrecognizedArguments(n, args.data()))
+	if (!aml_bench::InitializeInFairOrder(args))
 		return Usage(argv[0]);
 
 	aml_bench::SetTierOptions(tiers);

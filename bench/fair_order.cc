@@ -3,6 +3,8 @@
 
 #include <cstring>
 
+#include <benchmark/benchmark.h>
+
 namespace aml_bench
 {
 
@@ -22,6 +24,18 @@ std::vector<std::string> FairOrderFlags(int argc, char **argv)
 	if (!HasFlag(argc, argv, "--benchmark_enable_random_interleaving"))
 		flags.push_back("--benchmark_enable_random_interleaving=true");
 	return flags;
+}
+
+bool InitializeInFairOrder(std::vector<char *> args)
+{
+	std::vector<std::string> fair =
+	        FairOrderFlags((int)args.size(), args.data());
+	for (std::string &flag : fair)
+		args.push_back(&flag[0]);
+	int n = (int)args.size();
+	args.push_back(nullptr);
+	benchmark::Initialize(&n, args.data());
+	return !benchmark::ReportUnrecognizedArguments(n, args.data());
 }
 
 } // namespace aml_bench

@@ -24,6 +24,11 @@ bool HasFlag(int argc, char **argv, const char *prefix);
 // that the command line does not set itself.
 std::vector<std::string> FairOrderFlags(int argc, char **argv);
 
+// Initialises google-benchmark with @p args (the program's name first) and
+// the fair order's flags that @p args does not set. False if an argument
+// is not google-benchmark's: it has said which on stderr.
+bool InitializeInFairOrder(std::vector<char *> args);
+
 } // namespace aml_bench
 
 #endif

@@ -2,7 +2,6 @@
 // The main() of every per-block benchmark binary: google-benchmark's, in
 // the fair order of bench/fair_order.h unless the command line sets
 // --benchmark_repetitions or --benchmark_enable_random_interleaving.
-#include <string>
 #include <vector>
 
 #include <benchmark/benchmark.h>
@@ -11,14 +10,8 @@
 
 int main(int argc, char **argv)
 {
-	std::vector<std::string> fair = aml_bench::FairOrderFlags(argc, argv);
-	std::vector<char *> args(argv, argv + argc);
-	for (std::string &flag : fair)
-		args.push_back(&flag[0]);
-	int n = (int)args.size();
-	args.push_back(nullptr);
-	benchmark::Initialize(&n, args.data());
-	if (benchmark::ReportUnrecognizedArguments(n, args.data()))
+	if (!aml_bench::InitializeInFairOrder(
+	            std::vector<char *>(argv, argv + argc)))
 		return 1;
 	benchmark::RunSpecifiedBenchmarks();
 	benchmark::Shutdown();

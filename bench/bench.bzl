@@ -25,27 +25,14 @@ def aml_benchmark(name, srcs, deps, copts = [], linkopts = [], custom_main = Fal
         --benchmark_filter that leaves out rows whose setup takes seconds
         (their code runs in the rows kept).
     """
-    deps = deps + [
-        "//bench:user_directory",
-        "@aml_test_libs//:benchmark",
-    ]
     main = [] if custom_main else ["//bench:main"]
 
-    # Compiled once for both: the binary and its smoke test (and
-    # //bench:aml_bench, which runs every block's rows) link the same
-    # objects (the benchmarks register themselves from static
-    # initialisers, hence alwayslink). Linked statically into each: as a
-    # shared object of its own it would not name libnuma, and its calls
-    # would bind to libnuma's oldest symbol versions (numa_node_to_cpus of
-    # libnuma 1.1 takes an array and a length, not a bitmask).
-    cc_library(
+    # Compiled once, for the binary, its smoke test and //bench:aml_bench.
+    aml_benchmark_rows(
         name = name + "_objects",
-        testonly = True,
         srcs = srcs,
-        copts = AML_TEST_COPTS + copts,
+        copts = copts,
         linkopts = linkopts,
-        alwayslink = True,
-        linkstatic = True,
         visibility = ["//visibility:private"],
         deps = deps,
     )
@@ -66,4 +53,44 @@ def aml_benchmark(name, srcs, deps, copts = [], linkopts = [], custom_main = Fal
         # run, which load does not change.
         tags = ["benchmark_smoke"],
         deps = [":" + name + "_objects"] + main,
+    )
+
+def aml_benchmark_rows(name, srcs, deps, hdrs = [], copts = [], linkopts = [], visibility = None):
+    """Benchmark rows compiled once, for every binary that links them.
+
+    aml_benchmark() makes one for its binary and smoke test, which
+    //bench:aml_bench links too; a set of rows without a binary of its own
+    is one of these.
+
+    Args:
+      name: the library.
+      srcs: its sources.
+      deps: aml targets and peer libraries; google-benchmark (no main) and
+        //bench:user_directory are added.
+      hdrs: headers other rows include.
+      copts: compiler options added to aml's.
+      linkopts: linker options.
+      visibility: the library's visibility.
+    """
+
+    # The benchmarks register themselves from static initialisers, hence
+    # alwayslink. Linked statically into each binary: as a shared object
+    # of its own (Bazel's way in a test) it would not name libnuma, and
+    # its calls would bind to libnuma's oldest symbol versions
+    # (numa_node_to_cpus of libnuma 1.1 takes an array and a length, not a
+    # bitmask).
+    cc_library(
+        name = name,
+        testonly = True,
+        srcs = srcs,
+        hdrs = hdrs,
+        copts = AML_TEST_COPTS + copts,
+        linkopts = linkopts,
+        alwayslink = True,
+        linkstatic = True,
+        visibility = visibility,
+        deps = deps + [
+            "//bench:user_directory",
+            "@aml_test_libs//:benchmark",
+        ],
     )

@@ -16,6 +16,7 @@ exits 1 if a target is not met, 2 if a benchmark failed to run.
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 
@@ -35,16 +36,20 @@ def run(binary, pattern, repetitions):
         print("perf_targets: %s failed (exit %d)" % (" ".join(cmd), out.returncode),
               file=sys.stderr)
         sys.exit(2)
-    medians, errors = {}, set()
+    runs, errors = {}, set()
     for b in json.loads(out.stdout)["benchmarks"]:
+        if b.get("run_type") != "iteration":
+            continue  # google-benchmark's aggregates: none for 1 repetition
         name = b["run_name"].replace("/real_time", "")
         if b.get("error_occurred"):
             errors.add(name)
-        if b.get("aggregate_name") != "median":
             continue
         scale = {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}[b["time_unit"]]
-        medians[name] = {"ns": b["real_time"] * scale,
-                         "bps": b.get("bytes_per_second", 0.0)}
+        runs.setdefault(name, []).append(
+            (b["real_time"] * scale, b.get("bytes_per_second", 0.0)))
+    medians = {name: {"ns": statistics.median(t for t, _ in r),
+                      "bps": statistics.median(bps for _, bps in r)}
+               for name, r in runs.items()}
     return medians, errors
 
 
@@ -79,7 +84,9 @@ def arena(bindir, reps, report):
         report.line("arena aml_jemalloc/memkind_malloc %d B" % size, r, "<= 1.5", r <= 1.5)
         r = ns1("aml_buddy") / ns1("glibc_malloc")
         report.line("arena aml_buddy/glibc_malloc %d B" % size, r, "<= 2", r <= 2)
-    for name in sorted(k for k in m if k.startswith("arena/random_workflow/")):
+    # A row whose every repetition failed has no median: its errors name it.
+    for name in sorted(k for k in set(m) | errors
+                       if k.startswith("arena/random_workflow/")):
         served = name not in errors
         report.line("%s served (1 = yes)" % name, 1.0 if served else 0.0, "1", served)
 

@@ -139,7 +139,7 @@ put 755 "$info" "$prefix/bin/aml_info"
 # Debian), the new SONAME is found only once the cache knows it.
 if [ "$(id -u)" = 0 ] && command -v ldconfig >/dev/null &&
 	{ printf '/lib\n/usr/lib\n' && cat /etc/ld.so.conf /etc/ld.so.conf.d/*.conf 2>/dev/null; } |
-	grep -qxF "$lib"; then
+	grep -xF "$lib" >/dev/null; then
 	ldconfig
 fi
 

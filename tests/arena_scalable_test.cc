@@ -4,6 +4,7 @@
 // or outlive the arena, more arenas than a thread caches for, and
 // upstream AML's workflow of 2^9 live blocks of random sizes from 4 KiB to
 // 16 MiB. Every test ends with nothing resident on the emulated device.
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -138,6 +139,79 @@ TEST_F(ArenaScalable, BlocksFreedByAnotherThreadComeBack)
 	// Both threads exited: no block is out, one empty span per class.
 	EXPECT_LE(Stats(&s.base).mapped_bytes, 8 * kSpan);
 	aml_arena_scalable_fini(&s);
+	EXPECT_EQ(Resident(), 0u);
+}
+
+// A thread remembers the spans it freed into, with their class. A span
+// that empties is given back to the area, which may map the same address
+// again for a span of another class: a free there must push the block on
+// that class's list, not the remembered one (else malloc(64) would hand
+// out a 16-byte block).
+TEST_F(ArenaScalable, SpanRemadeForAnotherClassAtItsAddress)
+{
+	AML_ARENA_SCALABLE_DECL(s);
+	ASSERT_EQ(aml_arena_scalable_init(&s, &area.base), 0);
+	auto span_of = [](const void *p) {
+		return reinterpret_cast<uintptr_t>(p) & ~(uintptr_t)(kSpan - 1);
+	};
+	bool remade = false;
+	// Every round, as the address a span is mapped at again, and so
+	// which spans the thread remembers, is the area's choice.
+	for (int round = 0; round < 16; round++) {
+		// Three spans of 64-byte blocks, all freed (into them, and
+		// so into this thread's memory of spans): the emptied ones
+		// but one go back to the area.
+		std::vector<void *> big;
+		std::vector<uintptr_t> spans;
+		while (spans.size() < 4) {
+			void *p = aml_arena_malloc(&s.base, 64);
+			ASSERT_NE(p, nullptr);
+			big.push_back(p);
+			if (std::find(spans.begin(), spans.end(), span_of(p)) ==
+			    spans.end())
+				spans.push_back(span_of(p));
+		}
+		uint64_t unmaps = Stats(&s.base).unmaps;
+		for (void *p : big)
+			ASSERT_EQ(aml_arena_free(&s.base, p), 0);
+		ASSERT_GT(Stats(&s.base).unmaps, unmaps);
+		// 16-byte blocks, until one lands in a span the 64-byte
+		// blocks had.
+		std::vector<void *> small;
+		void *again = nullptr;
+		for (int i = 0; i < 4 * 4096 && again == nullptr; i++) {
+			void *p = aml_arena_malloc(&s.base, 16);
+			ASSERT_NE(p, nullptr);
+			small.push_back(p);
+			for (uintptr_t sp : spans)
+				if (span_of(p) == sp)
+					again = p;
+		}
+		if (again != nullptr) {
+			remade = true;
+			ASSERT_EQ(aml_arena_free(&s.base, again), 0);
+			small.erase(
+			        std::find(small.begin(), small.end(), again));
+			// The block went back as a 16-byte one.
+			void *q = aml_arena_malloc(&s.base, 64);
+			ASSERT_NE(q, nullptr);
+			EXPECT_NE(q, again);
+			size_t usable = 0;
+			ASSERT_EQ(aml_arena_usable_size(&s.base, q, &usable),
+			          0);
+			EXPECT_GE(usable, 64u);
+			std::memset(q, 0xa5, 64);
+			ASSERT_EQ(aml_arena_free(&s.base, q), 0);
+			void *r = aml_arena_malloc(&s.base, 16);
+			EXPECT_EQ(r, again);
+			small.push_back(r);
+		}
+		for (void *p : small)
+			ASSERT_EQ(aml_arena_free(&s.base, p), 0);
+	}
+	aml_arena_scalable_fini(&s);
+	// The emulated device's area maps a freed range again first.
+	EXPECT_TRUE(remade) << "no span was mapped at an address again";
 	EXPECT_EQ(Resident(), 0u);
 }
 

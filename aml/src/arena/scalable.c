@@ -26,7 +26,9 @@
  * are seen whichever thread frees. A free must also find the span in the
  * arena's span map, a two-level radix tree over addresses below 2^48
  * (written under the mutex, read without it), so a pointer the arena did
- * not hand out is never dereferenced.
+ * not hand out is never dereferenced. A thread remembers the spans it freed
+ * into lately with their class (its cache's memo), so that most frees skip
+ * the map; dropping a span raises the map's gen, which voids every memo.
  *
  * Caches: each thread keeps a small array of (arena, cache) slots in
  * thread-local storage. fini clears the slots of its caches in every
@@ -69,6 +71,7 @@
 #define SPAN_MAX_BLOCKS (SPAN_SIZE / 16)
 #define NCLASSES        AML_ARENA_SCALABLE_CLASSES
 #define NSLOTS          8
+#define MEMO_LEN        8
 /* The span map: 16 + 16 bits of span number, addresses below 2^48. */
 #define MAP_BITS 16
 #define MAP_LEN  ((size_t)1 << MAP_BITS)
@@ -101,6 +104,9 @@ struct aml_scalable_span {
 };
 
 struct aml_scalable_map {
+	/* Raised each time a span leaves the map: the threads' span memos
+	 * (struct scalable_cache) from before are then stale. */
+	_Atomic uint64_t gen;
 	_Atomic(uintptr_t) l1[MAP_LEN];
 };
 
@@ -116,6 +122,14 @@ struct scalable_bin {
 
 struct scalable_cache {
 	struct scalable_bin bins[NCLASSES];
+	/* The spans this thread freed into lately, each as its address +
+	 * class + 1, at its span number mod MEMO_LEN; 0 is none. Valid while
+	 * memo_gen is the map's gen: no span has left the map since they were
+	 * found in it, so each is still a span, of that class. A free that
+	 * finds its span here reads its class without the map's two dependent
+	 * loads and the span's, which the next malloc of the loop waits for. */
+	uintptr_t memo[MEMO_LEN];
+	uint64_t memo_gen;
 	struct aml_arena_scalable *arena;
 	/* Links of the arena's list, and the slot that holds the cache: its
 	 * entries of its thread's slot_arena and slot_cache (all under the
@@ -363,6 +377,7 @@ static void span_drop(struct aml_arena_scalable *self,
 	if (s->all_next != NULL)
 		s->all_next->all_prev = s->all_prev;
 	map_set(self, s, 0);
+	atomic_fetch_add_explicit(&self->map->gen, 1, memory_order_release);
 	aml_arena_unmap(self->area, &self->stats, s, SPAN_SIZE);
 }
 
@@ -783,9 +798,31 @@ small_release_slow(struct aml_arena_scalable *self, void *ptr, unsigned cls)
 	return 0;
 }
 
-static int scalable_release(struct aml_arena *arena, void *ptr)
+/* Push the block at @p ptr, of class @p cls, already marked free, on
+ * its bin of @p c. */
+static inline int bin_push(struct aml_arena_scalable *self,
+                           struct scalable_cache *c,
+                           void *ptr,
+                           uintptr_t cls)
 {
-	struct aml_arena_scalable *self = self_of(arena);
+	struct scalable_bin *bin = &c->bins[cls];
+	*(void **)ptr = bin->head;
+	bin->head = ptr;
+	if (UNLIKELY(++bin->count >= bin->cap))
+		return cache_drain(self, bin);
+	return 0;
+}
+
+/* The free of @p ptr, whose span is not in the memo of @p c (the calling
+ * thread's cache in the first slot, or NULL): found in the map, and
+ * remembered. */
+static int __attribute__((noinline))
+release_unmemoized(struct aml_arena_scalable *self,
+                   struct scalable_cache *c,
+                   void *ptr)
+{
+	uint64_t gen =
+	        atomic_load_explicit(&self->map->gen, memory_order_acquire);
 	bool in_span;
 	unsigned cls;
 	_Atomic unsigned char *state = block_state(self, ptr, &in_span, &cls);
@@ -794,15 +831,41 @@ static int scalable_release(struct aml_arena *arena, void *ptr)
 	if (state == NULL)
 		return AML_EINVAL;
 	atomic_store_explicit(state, 0, memory_order_relaxed);
-	struct scalable_cache *c = cache_first(self);
 	if (UNLIKELY(c == NULL))
 		return small_release_slow(self, ptr, cls);
-	struct scalable_bin *bin = &c->bins[cls];
-	*(void **)ptr = bin->head;
-	bin->head = ptr;
-	if (UNLIKELY(++bin->count >= bin->cap))
-		return cache_drain(self, bin);
-	return 0;
+	if (c->memo_gen != gen) {
+		memset(c->memo, 0, sizeof(c->memo));
+		c->memo_gen = gen;
+	}
+	/* Found after gen was read: had the span left the map since, gen
+	 * would have changed too, and the next free would forget it. */
+	uintptr_t base = (uintptr_t)span_base(ptr);
+	c->memo[(base >> SPAN_SHIFT) % MEMO_LEN] = base + cls + 1;
+	return bin_push(self, c, ptr, cls);
+}
+
+static int scalable_release(struct aml_arena *arena, void *ptr)
+{
+	struct aml_arena_scalable *self = self_of(arena);
+	struct scalable_cache *c = cache_first(self);
+	uintptr_t base = (uintptr_t)span_base(ptr);
+	if (UNLIKELY(c == NULL))
+		return release_unmemoized(self, NULL, ptr);
+	/* Unsigned: a memo of another span, or none, is NCLASSES or more. */
+	uintptr_t cls = c->memo[(base >> SPAN_SHIFT) % MEMO_LEN] - base - 1;
+	if (UNLIKELY(cls >= NCLASSES ||
+	             c->memo_gen != atomic_load_explicit(&self->map->gen,
+	                                                 memory_order_relaxed)))
+		return release_unmemoized(self, c, ptr);
+	/* As block_state(), with the span known. */
+	uintptr_t off = (uintptr_t)ptr & (SPAN_SIZE - 1);
+	_Atomic unsigned char *state =
+	        &((struct aml_scalable_span *)base)->state[off >> 4];
+	if (UNLIKELY((off & 15) != 0 ||
+	             atomic_load_explicit(state, memory_order_relaxed) != 1))
+		return AML_EINVAL;
+	atomic_store_explicit(state, 0, memory_order_relaxed);
+	return bin_push(self, c, ptr, cls);
 }
 
 static int scalable_usable_size(const struct aml_arena *arena,

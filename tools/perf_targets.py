@@ -7,7 +7,13 @@ its bar. Medians of --benchmark_repetitions (default 5), all repetitions in
 a random order (bench/fair_order.h). Timings, not a test: CI never runs it.
 
     bazel build -c opt //bench:all && tools/perf_targets.py [--repetitions N]
-        [--bin DIR] [--only arena,dma,device,emulator,scratchpad]
+        [--min-time S] [--bin DIR] [--only arena,dma,device,emulator,scratchpad]
+
+On a machine whose speed drifts (a virtual machine whose host is busy now
+and then), many short repetitions (`--repetitions 41 --min-time 0.02`)
+spread each slow spell over every row of a ratio, where a few long ones
+can leave it on one row: an arena's 16 B row and its peer's then differ
+by 1.4 in one run and 1.0 in the next.
 
 Prints one line per target: its figure, its bar, and "met" or "NOT MET";
 exits 1 if a target is not met, 2 if a benchmark failed to run.
@@ -24,12 +30,17 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SIZES = [16, 64, 256, 1024, 4096]
 
 
+MIN_TIME = None  # --min-time: google-benchmark's own when None
+
+
 def run(binary, pattern, repetitions):
     """Median real_time (ns) and bytes_per_second of each row matching
     pattern, and the rows that reported an error."""
     cmd = [binary, "--benchmark_filter=" + pattern, "--benchmark_format=json",
            "--benchmark_repetitions=%d" % repetitions,
            "--benchmark_enable_random_interleaving=true"]
+    if MIN_TIME is not None:
+        cmd.append("--benchmark_min_time=%g" % MIN_TIME)
     out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                          universal_newlines=True)
     if out.returncode != 0:
@@ -131,9 +142,13 @@ def scratchpad(bindir, reps, report):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repetitions", type=int, default=5)
+    parser.add_argument("--min-time", type=float, default=None,
+                        help="seconds each repetition of a row runs at least")
     parser.add_argument("--bin", default=os.path.join(ROOT, "bazel-bin", "bench"))
     parser.add_argument("--only", default="arena,dma,device,emulator,scratchpad")
     args = parser.parse_args()
+    global MIN_TIME
+    MIN_TIME = args.min_time
     report = Report()
     blocks = {"arena": arena, "dma": dma, "device": device,
               "emulator": emulator, "scratchpad": scratchpad}

@@ -92,13 +92,10 @@ static _Thread_local struct {
  * lock); NULL when every lane is taken by other threads. A lane belongs
  * to a pthread_t: a thread with the id of one that ended takes its lane
  * over, which nobody else fills. */
-static struct par_lane *lane_mine(struct aml_dma_par_state *st, size_t *index)
+static struct par_lane *__attribute__((noinline))
+lane_mine_slow(struct aml_dma_par_state *st, size_t *index)
 {
 	size_t k = st->serial % PAR_LANE_CACHE;
-	if (lane_cache[k].serial == st->serial) {
-		*index = lane_cache[k].index;
-		return lane_cache[k].lane;
-	}
 	pthread_t self = pthread_self();
 	struct par_lane *lane = NULL;
 	size_t i = 0;
@@ -138,6 +135,26 @@ static struct par_lane *lane_mine(struct aml_dma_par_state *st, size_t *index)
 	lane_cache[k].index = i;
 	*index = i;
 	return lane;
+}
+
+/* Out of line, the lookup under the lock made every submission save and
+ * restore five registers. */
+static inline struct par_lane *lane_mine(struct aml_dma_par_state *st,
+                                         size_t *index)
+{
+	size_t k = st->serial % PAR_LANE_CACHE;
+	if (lane_cache[k].serial != st->serial)
+		return lane_mine_slow(st, index);
+	*index = lane_cache[k].index;
+	return lane_cache[k].lane;
+}
+
+/* Wake a sleeping worker. Out of line, as lane_mine_slow(). */
+static void __attribute__((noinline)) lane_wake(struct aml_dma_par_state *st)
+{
+	pthread_mutex_lock(&st->lock);
+	pthread_cond_signal(&st->work);
+	pthread_mutex_unlock(&st->lock);
 }
 
 int aml_dma_par_lane_submit(struct aml_dma_par_state *st,
@@ -192,12 +209,8 @@ int aml_dma_par_lane_submit(struct aml_dma_par_state *st,
 		                               PAR_LANE_SEQ_MASK));
 	/* A hint, read without a fence: a worker that went to sleep just
 	 * now wakes by its timed wait (par.c). */
-	if (atomic_load_explicit(&st->lane_sleepers, memory_order_relaxed) >
-	    0) {
-		pthread_mutex_lock(&st->lock);
-		pthread_cond_signal(&st->work);
-		pthread_mutex_unlock(&st->lock);
-	}
+	if (atomic_load_explicit(&st->lane_sleepers, memory_order_relaxed) > 0)
+		lane_wake(st);
 	return 0;
 }
 

@@ -100,8 +100,10 @@ int aml_dma_plan_bytes(struct aml_dma_plan *out,
 	if (out == NULL || dst == NULL || src == NULL || size == 0 ||
 	    size > PTRDIFF_MAX || aml_spans_overlap(dst, size, src, size))
 		return AML_EINVAL;
-	*out = (struct aml_dma_plan){
-	        .dst = dst, .src = src, .run = size, .bytes = size};
+	out->dst = dst;
+	out->src = src;
+	out->run = out->bytes = size;
+	out->nouter = 0;
 	return 0;
 }
 

@@ -44,7 +44,8 @@ struct aml_dma_plan {
 	size_t bytes;
 	/** Number of outer dimensions (0 for a contiguous copy). */
 	size_t nouter;
-	/** Outer dimensions, fastest first. */
+	/** Outer dimensions, fastest first; with their strides, only the
+	 * first nouter entries are set (none of a contiguous plan's). */
 	size_t dims[AML_LAYOUT_NDIMS_MAX];
 	/** Their strides in bytes, on the destination. */
 	size_t dst_strides[AML_LAYOUT_NDIMS_MAX];
@@ -66,7 +67,10 @@ int aml_dma_plan_layouts(struct aml_dma_plan *out,
                          const struct aml_layout *src);
 
 /**
- * Plan a contiguous copy of @p size bytes.
+ * Plan a contiguous copy of @p size bytes: dst, src, run, bytes and nouter
+ * (0); the outer dimensions and strides are left as they were, as nothing
+ * reads them (a 232-byte plan cleared on every small asynchronous copy
+ * was a quarter of its submission's instructions).
  * @param[out] out the plan; untouched on error.
  * @param dst where to copy to.
  * @param src what to copy.

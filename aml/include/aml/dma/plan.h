@@ -69,8 +69,8 @@ int aml_dma_plan_layouts(struct aml_dma_plan *out,
 /**
  * Plan a contiguous copy of @p size bytes: dst, src, run, bytes and nouter
  * (0); the outer dimensions and strides are left as they were, as nothing
- * reads them (a 232-byte plan cleared on every small asynchronous copy
- * was a quarter of its submission's instructions).
+ * reads them (clearing those 192 bytes on every small asynchronous copy
+ * was a sixth of its submission's instructions).
  * @param[out] out the plan; untouched on error.
  * @param dst where to copy to.
  * @param src what to copy.

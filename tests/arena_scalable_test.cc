@@ -142,76 +142,136 @@ TEST_F(ArenaScalable, BlocksFreedByAnotherThreadComeBack)
 	EXPECT_EQ(Resident(), 0u);
 }
 
+// An area over another that hands out spans from a pool of consecutive
+// ones (so that a thread's memory of spans, by span number, holds each)
+// and maps the last span given back again first, as an area may: the
+// address a span was at then holds a span of another class, whatever the
+// kernel would have chosen.
+struct ReuseArea {
+	static constexpr size_t kPool = 8;
+	struct aml_area base;
+	const struct aml_area *inner;
+	char *raw = nullptr;
+	char *next = nullptr;
+	char *end = nullptr;
+	std::vector<void *> kept;
+
+	bool Init(const struct aml_area *over)
+	{
+		inner = over;
+		raw = static_cast<char *>(
+		        aml_area_mmap(inner, (kPool + 1) * kSpan, nullptr));
+		if (raw == nullptr)
+			return false;
+		uintptr_t first = ((uintptr_t)raw + kSpan - 1) & ~(kSpan - 1);
+		next = reinterpret_cast<char *>(first);
+		end = next + kPool * kSpan;
+		return true;
+	}
+	static void *Map(const struct aml_area *a,
+	                 size_t size,
+	                 const struct aml_area_mmap_options *opts)
+	{
+		auto *self = static_cast<ReuseArea *>(a->data);
+		if (size != kSpan)
+			return aml_area_mmap(self->inner, size, opts);
+		if (!self->kept.empty()) {
+			void *p = self->kept.back();
+			self->kept.pop_back();
+			return p;
+		}
+		if (self->next == self->end) {
+			aml_errno = AML_ENOMEM;
+			return nullptr;
+		}
+		void *p = self->next;
+		self->next += kSpan;
+		return p;
+	}
+	static int Unmap(const struct aml_area *a, void *p, size_t size)
+	{
+		auto *self = static_cast<ReuseArea *>(a->data);
+		if (size != kSpan)
+			return aml_area_munmap(self->inner, p, size);
+		self->kept.push_back(p);
+		return 0;
+	}
+	void Fini()
+	{
+		if (raw == nullptr)
+			return;
+		EXPECT_EQ(aml_area_munmap(inner, raw, (kPool + 1) * kSpan), 0);
+		raw = nullptr;
+	}
+};
+
+const struct aml_area_ops kReuseOps = {
+        .map = ReuseArea::Map,
+        .unmap = ReuseArea::Unmap,
+        .print = nullptr,
+};
+
 // A thread remembers the spans it freed into, with their class. A span
-// that empties is given back to the area, which may map the same address
+// that empties goes back to the area, which may map the same address
 // again for a span of another class: a free there must push the block on
 // that class's list, not the remembered one (else malloc(64) would hand
 // out a 16-byte block).
 TEST_F(ArenaScalable, SpanRemadeForAnotherClassAtItsAddress)
 {
+	ReuseArea reuse;
+	reuse.base = {&kReuseOps, &reuse};
+	ASSERT_TRUE(reuse.Init(&area.base));
 	AML_ARENA_SCALABLE_DECL(s);
-	ASSERT_EQ(aml_arena_scalable_init(&s, &area.base), 0);
+	ASSERT_EQ(aml_arena_scalable_init(&s, &reuse.base), 0);
 	auto span_of = [](const void *p) {
 		return reinterpret_cast<uintptr_t>(p) & ~(uintptr_t)(kSpan - 1);
 	};
-	bool remade = false;
-	// Every round, as the address a span is mapped at again, and so
-	// which spans the thread remembers, is the area's choice.
-	for (int round = 0; round < 16; round++) {
-		// Three spans of 64-byte blocks, all freed (into them, and
-		// so into this thread's memory of spans): the emptied ones
-		// but one go back to the area.
-		std::vector<void *> big;
-		std::vector<uintptr_t> spans;
-		while (spans.size() < 4) {
-			void *p = aml_arena_malloc(&s.base, 64);
-			ASSERT_NE(p, nullptr);
-			big.push_back(p);
-			if (std::find(spans.begin(), spans.end(), span_of(p)) ==
-			    spans.end())
-				spans.push_back(span_of(p));
-		}
-		uint64_t unmaps = Stats(&s.base).unmaps;
-		for (void *p : big)
-			ASSERT_EQ(aml_arena_free(&s.base, p), 0);
-		ASSERT_GT(Stats(&s.base).unmaps, unmaps);
-		// 16-byte blocks, until one lands in a span the 64-byte
-		// blocks had.
-		std::vector<void *> small;
-		void *again = nullptr;
-		for (int i = 0; i < 4 * 4096 && again == nullptr; i++) {
-			void *p = aml_arena_malloc(&s.base, 16);
-			ASSERT_NE(p, nullptr);
-			small.push_back(p);
-			for (uintptr_t sp : spans)
-				if (span_of(p) == sp)
-					again = p;
-		}
-		if (again != nullptr) {
-			remade = true;
-			ASSERT_EQ(aml_arena_free(&s.base, again), 0);
-			small.erase(
-			        std::find(small.begin(), small.end(), again));
-			// The block went back as a 16-byte one.
-			void *q = aml_arena_malloc(&s.base, 64);
-			ASSERT_NE(q, nullptr);
-			EXPECT_NE(q, again);
-			size_t usable = 0;
-			ASSERT_EQ(aml_arena_usable_size(&s.base, q, &usable),
-			          0);
-			EXPECT_GE(usable, 64u);
-			std::memset(q, 0xa5, 64);
-			ASSERT_EQ(aml_arena_free(&s.base, q), 0);
-			void *r = aml_arena_malloc(&s.base, 16);
-			EXPECT_EQ(r, again);
-			small.push_back(r);
-		}
-		for (void *p : small)
-			ASSERT_EQ(aml_arena_free(&s.base, p), 0);
+	// Four spans of 64-byte blocks, all freed (into them, and so into
+	// this thread's memory of spans): the emptied ones but one go back
+	// to the area.
+	std::vector<void *> big;
+	std::vector<uintptr_t> spans;
+	while (spans.size() < 4) {
+		void *p = aml_arena_malloc(&s.base, 64);
+		ASSERT_NE(p, nullptr);
+		big.push_back(p);
+		if (std::find(spans.begin(), spans.end(), span_of(p)) ==
+		    spans.end())
+			spans.push_back(span_of(p));
 	}
+	for (void *p : big)
+		ASSERT_EQ(aml_arena_free(&s.base, p), 0);
+	ASSERT_FALSE(reuse.kept.empty());
+	void *dropped = reuse.kept.back();
+	// The next span, of 16-byte blocks, is mapped where that one was.
+	std::vector<void *> small;
+	void *again = nullptr;
+	for (int i = 0; i < 4096 && again == nullptr; i++) {
+		void *p = aml_arena_malloc(&s.base, 16);
+		ASSERT_NE(p, nullptr);
+		small.push_back(p);
+		if (span_of(p) == (uintptr_t)dropped)
+			again = p;
+	}
+	ASSERT_NE(again, nullptr);
+	ASSERT_EQ(aml_arena_free(&s.base, again), 0);
+	small.erase(std::find(small.begin(), small.end(), again));
+	// The block went back as a 16-byte one.
+	void *q = aml_arena_malloc(&s.base, 64);
+	ASSERT_NE(q, nullptr);
+	EXPECT_NE(q, again);
+	size_t usable = 0;
+	ASSERT_EQ(aml_arena_usable_size(&s.base, q, &usable), 0);
+	EXPECT_GE(usable, 64u);
+	std::memset(q, 0xa5, 64);
+	ASSERT_EQ(aml_arena_free(&s.base, q), 0);
+	void *r = aml_arena_malloc(&s.base, 16);
+	EXPECT_EQ(r, again);
+	small.push_back(r);
+	for (void *p : small)
+		ASSERT_EQ(aml_arena_free(&s.base, p), 0);
 	aml_arena_scalable_fini(&s);
-	// The emulated device's area maps a freed range again first.
-	EXPECT_TRUE(remade) << "no span was mapped at an address again";
+	reuse.Fini();
 	EXPECT_EQ(Resident(), 0u);
 }
 
